@@ -1,0 +1,1 @@
+"""Manifold learning with scikit-learn's interface: ``TSNE``."""

@@ -1,0 +1,1 @@
+"""Models with gensim's names: ``Word2Vec``, ``KeyedVectors``, ``PoincareModel``."""

@@ -1,0 +1,192 @@
+//! The one place where threads share mutable weights.
+//!
+//! Hogwild SGD (Recht et al., 2011), as the word2vec C tool and gensim do it:
+//! every worker reads and writes rows of the shared matrices without locks.
+//! Updates are sparse (a few rows per training pair), so collisions are rare
+//! and lose at most one small gradient step.
+//!
+//! [`SharedMatrix`] wraps a row-major `f32` buffer that the caller owns
+//! exclusively for the duration of training (it is built from a `&mut [f32]`,
+//! so nothing else can look at the buffer meanwhile). Workers never get a
+//! `&mut` slice into it: they only go through the methods below, which read
+//! and write through raw pointers, one row at a time, and never form a Rust
+//! reference into the shared buffer. Two threads may touch the same row at
+//! the same moment; as in every Hogwild implementation, such a race can mix
+//! two float updates but cannot read or write outside the buffer, which is
+//! what the bounds checks below guarantee.
+
+use std::marker::PhantomData;
+
+/// A row-major `rows x cols` float32 matrix shared by Hogwild workers.
+pub struct SharedMatrix<'a> {
+    ptr: *mut f32,
+    rows: usize,
+    cols: usize,
+    _owner: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the buffer is exclusively borrowed for 'a (see `new`), so the only
+// accesses during 'a are through this type's methods, which stay in bounds.
+// Concurrent element races are the intended Hogwild semantics (see module docs).
+unsafe impl Send for SharedMatrix<'_> {}
+// SAFETY: as above; `&SharedMatrix` only exposes bounds-checked row operations.
+unsafe impl Sync for SharedMatrix<'_> {}
+
+impl<'a> SharedMatrix<'a> {
+    /// Shares `data` (length `rows * cols`) among workers for the lifetime `'a`.
+    ///
+    /// # Panics
+    /// If `data.len() != rows * cols` (a programming error, checked once here).
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "SharedMatrix: wrong buffer size");
+        SharedMatrix {
+            ptr: data.as_mut_ptr(),
+            rows,
+            cols,
+            _owner: PhantomData,
+        }
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Row length.
+    #[inline]
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    #[inline]
+    fn row_ptr(&self, row: usize) -> *mut f32 {
+        assert!(row < self.rows, "row {row} out of range {}", self.rows);
+        // SAFETY: row < rows, so the offset row*cols stays within the
+        // allocation of rows*cols elements checked in `new`.
+        unsafe { self.ptr.add(row * self.cols) }
+    }
+
+    /// Copies row `row` into `out` (length `cols`).
+    #[inline]
+    pub fn read_row(&self, row: usize, out: &mut [f32]) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(out.len());
+        // SAFETY: `p` points at `cols` valid f32s (row_ptr's bound check);
+        // `out` is a distinct, thread-local buffer, so the ranges cannot
+        // overlap. A concurrent Hogwild write may be observed half-applied,
+        // which the algorithm tolerates.
+        unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), n) }
+    }
+
+    /// Dot product of row `row` with `x`.
+    #[inline]
+    pub fn dot_row(&self, row: usize, x: &[f32]) -> f32 {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(x.len());
+        let mut acc = [0.0f32; 8];
+        let chunks = n / 8;
+        for c in 0..chunks {
+            let o = c * 8;
+            for k in 0..8 {
+                // SAFETY: o + k < n <= cols, inside the row (row_ptr's bound).
+                acc[k] += unsafe { p.add(o + k).read() } * x[o + k];
+            }
+        }
+        let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for i in chunks * 8..n {
+            // SAFETY: i < n <= cols, inside the row.
+            s += unsafe { p.add(i).read() } * x[i];
+        }
+        s
+    }
+
+    /// `row += a * x`.
+    #[inline]
+    pub fn axpy_row(&self, row: usize, a: f32, x: &[f32]) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(x.len());
+        for i in 0..n {
+            // SAFETY: i < n <= cols, inside the row. No reference to the
+            // element is formed; a racing writer may lose this update (Hogwild).
+            unsafe {
+                let q = p.add(i);
+                q.write(q.read() + a * x[i]);
+            }
+        }
+    }
+
+    /// `acc += a * row` (reads the shared row, writes the thread-local `acc`).
+    #[inline]
+    pub fn add_row_to(&self, row: usize, a: f32, acc: &mut [f32]) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(acc.len());
+        for i in 0..n {
+            // SAFETY: i < n <= cols, inside the row; `acc` is thread-local.
+            acc[i] += a * unsafe { p.add(i).read() };
+        }
+    }
+
+    /// Performs, for one output row, the negative-sampling/softmax update pair:
+    /// `acc += g * row` then `row += g * x`, reading the row once.
+    #[inline]
+    pub fn accumulate_and_update(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(x.len()).min(acc.len());
+        for i in 0..n {
+            // SAFETY: i < n <= cols, inside the row; `acc` and `x` are
+            // thread-local buffers, never aliases of the shared matrix.
+            unsafe {
+                let q = p.add(i);
+                let v = q.read();
+                acc[i] += g * v;
+                q.write(v + g * x[i]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    #[test]
+    fn row_operations() {
+        let mut data = vec![1.0f32; 6];
+        let m = SharedMatrix::new(&mut data, 2, 3);
+        assert_eq!(m.dot_row(1, &[1.0, 2.0, 3.0]), 6.0);
+        m.axpy_row(0, 2.0, &[1.0, 0.0, -1.0]);
+        let mut out = [0.0; 3];
+        m.read_row(0, &mut out);
+        assert_eq!(out, [3.0, 1.0, -1.0]);
+        let mut acc = [0.0; 3];
+        m.accumulate_and_update(1, 0.5, &[2.0, 2.0, 2.0], &mut acc);
+        assert_eq!(acc, [0.5, 0.5, 0.5]);
+        m.read_row(1, &mut out);
+        assert_eq!(out, [2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn parallel_disjoint_rows_are_exact() {
+        let rows = 64;
+        let mut data = vec![0.0f32; rows * 16];
+        {
+            let m = SharedMatrix::new(&mut data, rows, 16);
+            (0..rows).into_par_iter().for_each(|r| {
+                for _ in 0..100 {
+                    m.axpy_row(r, 1.0, &[1.0; 16]);
+                }
+            });
+        }
+        assert!(data.iter().all(|&v| v == 100.0));
+    }
+
+    #[test]
+    #[should_panic]
+    fn out_of_range_row_panics_instead_of_corrupting() {
+        let mut data = vec![0.0f32; 4];
+        let m = SharedMatrix::new(&mut data, 2, 2);
+        m.dot_row(2, &[1.0, 1.0]);
+    }
+}

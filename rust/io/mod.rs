@@ -1,0 +1,1 @@
+//! Readers and writers for the word2vec C text and binary formats.

@@ -1,0 +1,1 @@
+//! Similarity search over a matrix of keyed vectors.

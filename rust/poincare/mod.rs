@@ -1,0 +1,1 @@
+//! Poincaré embeddings (Nickel & Kiela, 2017) trained with Riemannian SGD.

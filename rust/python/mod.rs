@@ -1,0 +1,130 @@
+//! The PyO3 binding: argument checks, GIL release, array conversion and the
+//! one mapping from core errors to Python exceptions.
+//!
+//! Each submodule registers its functions and classes on the private
+//! `embedrs._embedrs` extension module; the public Python API lives in
+//! `python/embedrs/` and calls into these.
+
+use std::time::Duration;
+
+use pyo3::exceptions::{
+    PyKeyError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+
+use crate::progress::Progress;
+use crate::Error;
+
+mod kv;
+mod poincare;
+mod tsne;
+mod w2v;
+
+/// Converts a core error into the Python exception a gensim or scikit-learn
+/// user expects.
+pub(crate) fn to_pyerr(e: Error) -> PyErr {
+    match e {
+        Error::InvalidArgument(m) => PyValueError::new_err(m),
+        Error::KeyNotFound(m) => PyKeyError::new_err(m),
+        e @ Error::Io { .. } => {
+            let (kind, text) = match &e {
+                Error::Io { source, .. } => (source.kind(), e.to_string()),
+                _ => unreachable!(),
+            };
+            match kind {
+                std::io::ErrorKind::NotFound => {
+                    pyo3::exceptions::PyFileNotFoundError::new_err(text)
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    pyo3::exceptions::PyPermissionError::new_err(text)
+                }
+                _ => PyOSError::new_err(text),
+            }
+        }
+        e @ Error::Format { .. } => PyValueError::new_err(e.to_string()),
+        Error::Type(m) => PyTypeError::new_err(m),
+        Error::Runtime(m) => PyRuntimeError::new_err(m),
+        Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted by the user"),
+    }
+}
+
+/// Extension trait: `result.py()?` converts a core `Result` into a `PyResult`.
+pub(crate) trait IntoPyResult<T> {
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for crate::Result<T> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_pyerr)
+    }
+}
+
+/// Runs `job` on a helper thread with the GIL released, while this thread
+/// wakes every `tick` to check for Ctrl-C and call `on_tick` (with the GIL,
+/// e.g. to log progress).
+///
+/// On Ctrl-C (or an exception from `on_tick`) it sets `progress.stop`, waits
+/// for the job to wind down (jobs poll the flag often, so this takes well
+/// under a second) and returns the Python exception; whatever the job had
+/// written to its buffers stays there.
+pub(crate) fn run_monitored<R, J, T>(
+    py: Python<'_>,
+    progress: &Progress,
+    tick: Duration,
+    mut on_tick: T,
+    job: J,
+) -> PyResult<R>
+where
+    R: Send,
+    J: FnOnce() -> R + Send,
+    T: FnMut(Python<'_>, &Progress) -> PyResult<()>,
+{
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(job);
+        let mut pending: Option<PyErr> = None;
+        loop {
+            let finished = py.detach(|| {
+                let start = std::time::Instant::now();
+                while start.elapsed() < tick {
+                    if handle.is_finished() {
+                        return true;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                handle.is_finished()
+            });
+            if finished {
+                break;
+            }
+            if pending.is_none() {
+                let res = py.check_signals().and_then(|_| on_tick(py, progress));
+                if let Err(e) = res {
+                    progress.request_stop();
+                    pending = Some(e);
+                }
+            }
+        }
+        let out = match handle.join() {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(PyRuntimeError::new_err(
+                    "internal error in an embedrs worker thread (please report it)",
+                ))
+            }
+        };
+        match pending {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    })
+}
+
+#[pymodule]
+fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    w2v::register(m)?;
+    kv::register(m)?;
+    poincare::register(m)?;
+    tsne::register(m)?;
+    Ok(())
+}

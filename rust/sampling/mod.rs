@@ -1,0 +1,190 @@
+//! Random numbers and sampling tables shared by the trainers.
+//!
+//! * [`Rng`]: a small, fast, seedable generator (SplitMix64 seeding a
+//!   xorshift64* stream). Each worker owns one, derived from the model seed
+//!   and its worker index, so `workers=1` with a fixed seed is reproducible.
+//! * [`UnigramTable`]: the word2vec noise distribution, counts raised to
+//!   `ns_exponent`, sampled in O(1) by a cumulative table lookup.
+//! * [`keep_probability`]: word2vec's frequent-word subsampling formula.
+
+/// A small, fast pseudo-random generator (xorshift64*), seeded through SplitMix64.
+#[derive(Clone, Debug)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    /// A generator for `seed`; distinct seeds give unrelated streams.
+    pub fn new(seed: u64) -> Self {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Rng {
+            state: if z == 0 { 0x2545_F491_4F6C_DD1D } else { z },
+        }
+    }
+
+    /// A generator for worker `index` of a run seeded with `seed`.
+    pub fn for_worker(seed: u64, index: u64) -> Self {
+        Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93).wrapping_add(index))
+    }
+
+    /// The next 64 random bits.
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A uniform integer in `0..n` (`n > 0`), by multiply-shift.
+    #[inline]
+    pub fn below(&mut self, n: usize) -> usize {
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
+    }
+
+    /// A uniform float in `[0, 1)`.
+    #[inline]
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
+    }
+
+    /// A uniform double in `[0, 1)`.
+    #[inline]
+    pub fn uniform_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// The unigram^`exponent` noise distribution as a lookup table of word ids.
+#[derive(Clone, Debug)]
+pub struct UnigramTable {
+    table: Vec<u32>,
+}
+
+impl UnigramTable {
+    /// Builds a table of `size` slots for `counts` raised to `exponent`.
+    ///
+    /// Words with count 0 are never drawn. Returns `None` when every count is 0.
+    pub fn new(counts: &[u64], exponent: f64, size: usize) -> Option<Self> {
+        let weights: Vec<f64> = counts
+            .iter()
+            .map(|&c| if c == 0 { 0.0 } else { (c as f64).powf(exponent) })
+            .collect();
+        let total: f64 = weights.iter().sum();
+        if !(total > 0.0) || counts.is_empty() {
+            return None;
+        }
+        let size = size.max(counts.len());
+        let mut table = Vec::with_capacity(size);
+        let mut cum = 0.0;
+        let mut word = 0usize;
+        // Skip leading zero-weight words.
+        while weights[word] == 0.0 {
+            word += 1;
+        }
+        cum += weights[word] / total;
+        for slot in 0..size {
+            table.push(word as u32);
+            while (slot + 1) as f64 / size as f64 > cum && word + 1 < counts.len() {
+                word += 1;
+                cum += weights[word] / total;
+            }
+            // Never point at a zero-count word.
+            while weights[word] == 0.0 && word + 1 < counts.len() {
+                word += 1;
+                cum += weights[word] / total;
+            }
+        }
+        Some(UnigramTable { table })
+    }
+
+    /// Draws a word id.
+    #[inline]
+    pub fn sample(&self, rng: &mut Rng) -> u32 {
+        self.table[rng.below(self.table.len())]
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when the table has no slots (never, for a built table).
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+/// Probability of keeping an occurrence of a word seen `count` times in a
+/// corpus of `total` words, under word2vec's subsampling with threshold
+/// `sample` (0 disables subsampling):
+/// `p = (sqrt(c / (s*T)) + 1) * (s*T) / c`, capped at 1.
+pub fn keep_probability(count: u64, total: u64, sample: f64) -> f32 {
+    if sample <= 0.0 || count == 0 || total == 0 {
+        return 1.0;
+    }
+    let threshold = sample * total as f64;
+    let c = count as f64;
+    let p = ((c / threshold).sqrt() + 1.0) * threshold / c;
+    p.min(1.0) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_uniform() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        for _ in 0..100 {
+            assert_eq!(a.next_u64(), b.next_u64());
+        }
+        let mut hist = [0usize; 10];
+        let mut r = Rng::new(1);
+        for _ in 0..100_000 {
+            hist[r.below(10)] += 1;
+        }
+        for h in hist {
+            assert!((9_000..11_000).contains(&h), "{hist:?}");
+        }
+        let u: f32 = (0..10_000).map(|_| r.uniform()).sum::<f32>() / 10_000.0;
+        assert!((u - 0.5).abs() < 0.02);
+    }
+
+    #[test]
+    fn unigram_table_follows_powered_counts() {
+        let counts = [100u64, 0, 25, 1];
+        let t = UnigramTable::new(&counts, 0.5, 100_000).unwrap();
+        let mut hist = [0usize; 4];
+        let mut r = Rng::new(3);
+        for _ in 0..200_000 {
+            hist[t.sample(&mut r) as usize] += 1;
+        }
+        assert_eq!(hist[1], 0, "zero-count word drawn");
+        // weights 10, 5, 1 -> 10/16, 5/16, 1/16
+        let p0 = hist[0] as f64 / 200_000.0;
+        let p2 = hist[2] as f64 / 200_000.0;
+        let p3 = hist[3] as f64 / 200_000.0;
+        assert!((p0 - 0.625).abs() < 0.01, "{p0}");
+        assert!((p2 - 0.3125).abs() < 0.01, "{p2}");
+        assert!((p3 - 0.0625).abs() < 0.01, "{p3}");
+        assert!(UnigramTable::new(&[0, 0], 0.75, 10).is_none());
+    }
+
+    #[test]
+    fn keep_probability_matches_word2vec_formula() {
+        assert_eq!(keep_probability(10, 1000, 0.0), 1.0);
+        // count 1000 of 1e6 words, sample 1e-3: threshold 1000 -> (1+1)*1 = 2 -> capped 1
+        assert_eq!(keep_probability(1000, 1_000_000, 1e-3), 1.0);
+        // count 100000, threshold 100: (sqrt(1000)+1)*100/100000
+        let p = keep_probability(100_000, 100_000_000, 1e-6);
+        let expected = ((1000f64).sqrt() + 1.0) * 100.0 / 100_000.0;
+        assert!((p as f64 - expected).abs() < 1e-6);
+    }
+}

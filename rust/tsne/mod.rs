@@ -1,0 +1,1 @@
+//! Barnes-Hut t-SNE.

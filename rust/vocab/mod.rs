@@ -1,0 +1,1 @@
+//! Vocabulary: counting, trimming, sorting, Huffman codes.
