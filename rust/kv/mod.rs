@@ -1,1 +1,8 @@
-//! Similarity search over a matrix of keyed vectors.
+//! Similarity search over a matrix of keyed vectors: row norms, exact
+//! top-k cosine search for one query or a batch, on a caller-sized pool.
+
+mod search;
+mod topk;
+
+pub use search::{all_scores, row_norms, top_k, top_k_batch, unit};
+pub use topk::TopK;
