@@ -10,8 +10,9 @@
 //! * At the end, words below `min_count` are dropped; with `max_final_vocab`
 //!   the smallest `min_count` that keeps at most that many words is used
 //!   ([`effective_min_count`]).
-//! * With `sorted_vocab`, words are ordered by descending count, ties kept
-//!   in first-seen order (a stable sort).
+//! * With `sorted_vocab`, words are ordered by descending count; ties go in
+//!   reverse first-seen order, which is what gensim 4's
+//!   `sort_by_descending_frequency` produces (a lexsort on `(-index, -count)`).
 
 mod huffman;
 
@@ -80,7 +81,7 @@ pub fn effective_min_count(counts: &[u64], min_count: u64, max_final_vocab: Opti
 /// Builds the final vocabulary from raw `(word, count)` pairs in first-seen
 /// order: drops words below `min_count` (after `max_final_vocab`, see
 /// [`effective_min_count`]) and, with `sorted`, orders by descending count
-/// (stable).
+/// (ties: later-seen first, as gensim).
 ///
 /// ```
 /// use embedrs::vocab::finalize;
@@ -98,6 +99,7 @@ pub fn finalize(
     let m = effective_min_count(&counts, min_count, max_final_vocab);
     let mut kept: Vec<(String, u64)> = raw.into_iter().filter(|(_, c)| *c >= m).collect();
     if sorted {
+        kept.reverse();
         kept.sort_by(|a, b| b.1.cmp(&a.1));
     }
     let (words, counts) = kept.into_iter().unzip();
@@ -126,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn finalize_trims_and_sorts_stably() {
+    fn finalize_trims_and_sorts_like_gensim() {
         let v = finalize(
             raw(&[("x", 2), ("y", 9), ("z", 2), ("w", 1), ("q", 9)]),
             2,
@@ -134,7 +136,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(v.words, vec!["y", "q", "x", "z"]);
+        assert_eq!(v.words, vec!["q", "y", "z", "x"]);
         assert_eq!(v.counts, vec![9, 9, 2, 2]);
         let unsorted = finalize(raw(&[("x", 2), ("y", 9)]), 1, None, false).unwrap();
         assert_eq!(unsorted.words, vec!["x", "y"]);

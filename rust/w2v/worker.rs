@@ -71,6 +71,16 @@ pub struct Worker {
     pub neu1e: Vec<f32>,
     /// A subsampled sentence.
     pub sent: Vec<u32>,
+    /// Context word ids of the current window (skip-gram).
+    pub ctx: Vec<u32>,
+    /// Copies of the context input rows, `ctx.len() x dim` (skip-gram).
+    pub hin: Vec<f32>,
+    /// Gradients for the context input rows (skip-gram).
+    pub gin: Vec<f32>,
+    /// Copy of one output row.
+    pub u: Vec<f32>,
+    /// Gradient for that output row.
+    pub du: Vec<f32>,
 }
 
 impl Worker {
@@ -81,6 +91,23 @@ impl Worker {
             h: vec![0.0; dim],
             neu1e: vec![0.0; dim],
             sent: Vec::with_capacity(10_000),
+            ctx: Vec::new(),
+            hin: Vec::new(),
+            gin: Vec::new(),
+            u: vec![0.0; dim],
+            du: vec![0.0; dim],
+        }
+    }
+
+    /// Makes the window buffers hold `rows` rows of `dim`.
+    pub fn ensure_window_buffers(&mut self, rows: usize, dim: usize) {
+        if self.hin.len() < rows * dim {
+            self.hin.resize(rows * dim, 0.0);
+            self.gin.resize(rows * dim, 0.0);
+        }
+        if self.u.len() != dim {
+            self.u.resize(dim, 0.0);
+            self.du.resize(dim, 0.0);
         }
     }
 
