@@ -38,8 +38,9 @@ import os
 import pickle
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -124,16 +125,15 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         ensure_ascii=False, allow_nan=False,
     ).encode("utf-8")
     data_start = _align(len(MAGIC) + 8 + len(header))
-    with atomic_write(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC)
-            fh.write(struct.pack("<Q", len(header)))
-            fh.write(header)
-            for name, a in prepared.items():
-                fh.seek(data_start + entries[name]["offset"])
-                if a.nbytes:
-                    fh.write(memoryview(a.reshape(-1)).cast("B"))
-            fh.truncate(data_start + offset)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(MAGIC)
+        fh.write(struct.pack("<Q", len(header)))
+        fh.write(header)
+        for name, a in prepared.items():
+            fh.seek(data_start + entries[name]["offset"])
+            if a.nbytes:
+                fh.write(memoryview(a.reshape(-1)).cast("B"))
+        fh.truncate(data_start + offset)
 
 
 def is_container(path: PathLike) -> bool:
@@ -172,7 +172,7 @@ def read_header(path: PathLike) -> tuple[dict, int]:
     return header, _align(len(MAGIC) + 8 + hlen)
 
 
-def read_container(path: PathLike, mmap: Optional[str] = None) -> tuple[dict, dict[str, np.ndarray]]:
+def read_container(path: PathLike, mmap: str | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`write_container`.
 
     Parameters
@@ -290,7 +290,7 @@ def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
 
 
-def _attach_side_arrays(obj: Any, fname: str, mmap: Optional[str], prefix: str) -> None:
+def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str) -> None:
     """Load the ``fname.<attr>.npy`` files gensim wrote beside the pickle."""
     if not isinstance(obj, GensimObject):
         return
@@ -313,7 +313,7 @@ def _attach_side_arrays(obj: Any, fname: str, mmap: Optional[str], prefix: str) 
         st.setdefault(attr, None)
 
 
-def load_gensim_pickle(path: PathLike, mmap: Optional[str] = None) -> GensimObject:
+def load_gensim_pickle(path: PathLike, mmap: str | None = None) -> GensimObject:
     """Open a model saved by gensim 4's ``.save()`` without gensim or arbitrary code.
 
     Parameters
@@ -350,7 +350,7 @@ def load_gensim_pickle(path: PathLike, mmap: Optional[str] = None) -> GensimObje
     except (EOFError, struct.error) as exc:
         raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({exc})") from None
     if not isinstance(obj, GensimObject):
-        raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")
+        raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")  # noqa: TRY004
     _attach_side_arrays(obj, fname, mmap, "")
     return obj
 
@@ -362,6 +362,12 @@ def _is_pickle(path: PathLike) -> bool:
 
 
 __all__ = [
-    "atomic_write", "write_container", "read_container", "read_header", "is_container",
-    "load_gensim_pickle", "GensimObject", "Path",
+    "GensimObject",
+    "Path",
+    "atomic_write",
+    "is_container",
+    "load_gensim_pickle",
+    "read_container",
+    "read_header",
+    "write_container",
 ]

@@ -1,3 +1,3 @@
 """Models with gensim's names: ``Word2Vec``, ``KeyedVectors``, ``PoincareModel``."""
 
-from embedrs.models.keyedvectors import KeyedVectors  # noqa: E402,F401
+from embedrs.models.keyedvectors import KeyedVectors  # noqa: F401
