@@ -6,7 +6,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from embedrs.models import KeyedVectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
@@ -162,7 +161,7 @@ def test_concurrent_queries_from_8_threads():
                 assert [x for x, _ in res] == [x for x, _ in expected[k]]
                 b = ours.most_similar_batch([k], topn=5)[0]
                 assert [x for x, _ in b] == [x for x, _ in expected[k]]
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]

@@ -108,6 +108,7 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
     """
     entries = {}
     offset = 0
+    end = 0
     prepared = {}
     for name, arr in arrays.items():
         a = np.asarray(arr)
@@ -119,7 +120,8 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         a = a.astype(dt, copy=False)
         entries[name] = {"dtype": dt.str, "shape": list(a.shape), "offset": offset}
         prepared[name] = a
-        offset = _align(offset + a.nbytes)
+        end = offset + a.nbytes
+        offset = _align(end)
     header = json.dumps(
         {"format": "embedrs", "version": VERSION, "meta": meta, "arrays": entries},
         ensure_ascii=False, allow_nan=False,
@@ -133,7 +135,7 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
             fh.seek(data_start + entries[name]["offset"])
             if a.nbytes:
                 fh.write(memoryview(a.reshape(-1)).cast("B"))
-        fh.truncate(data_start + offset)
+        fh.truncate(data_start + end)
 
 
 def is_container(path: PathLike) -> bool:
@@ -256,7 +258,8 @@ _NUMPY_ALLOWED = {
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
 }
-_BUILTINS_ALLOWED = {"set", "frozenset", "complex", "slice", "range", "bytearray", "object"}
+_BUILTINS_ALLOWED = {"set", "frozenset", "complex", "slice", "range", "bytearray", "object", "int", "float",
+                     "bool", "str", "bytes", "list", "tuple", "dict", "hash"}
 _GENSIM_PREFIXES = ("gensim.",)
 
 
@@ -270,7 +273,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if module == "builtins" and name in _BUILTINS_ALLOWED:
             return super().find_class(module, name)
         if module == "collections" and name in ("OrderedDict", "defaultdict"):
-            return super().find_class(module, name) if name == "OrderedDict" else dict
+            return super().find_class(module, name) if name == "OrderedDict" else _plain_dict
         if module == "copy_reg" and name == "_reconstructor" or (
             module == "copyreg" and name == "_reconstructor"
         ):
@@ -282,6 +285,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(
             f"refusing to load {module}.{name}: only gensim models and numpy arrays are accepted"
         )
+
+
+def _plain_dict(*args: Any) -> dict:
+    """Stands in for ``collections.defaultdict(factory)``: a plain dict."""
+    return {}
 
 
 def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:

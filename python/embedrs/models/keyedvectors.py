@@ -945,6 +945,7 @@ class KeyedVectors:
             raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
         if limit is not None and int(limit) < 0:
             raise ValueError("limit must be non-negative")
+        limit = int(limit) if limit else None  # gensim: limit=0 means no limit
         utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
         counts = None
         if fvocab is not None:
