@@ -38,8 +38,9 @@ import os
 import pickle
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -107,6 +108,7 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
     """
     entries = {}
     offset = 0
+    end = 0
     prepared = {}
     for name, arr in arrays.items():
         a = np.asarray(arr)
@@ -118,22 +120,22 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         a = a.astype(dt, copy=False)
         entries[name] = {"dtype": dt.str, "shape": list(a.shape), "offset": offset}
         prepared[name] = a
-        offset = _align(offset + a.nbytes)
+        end = offset + a.nbytes
+        offset = _align(end)
     header = json.dumps(
         {"format": "embedrs", "version": VERSION, "meta": meta, "arrays": entries},
         ensure_ascii=False, allow_nan=False,
     ).encode("utf-8")
     data_start = _align(len(MAGIC) + 8 + len(header))
-    with atomic_write(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC)
-            fh.write(struct.pack("<Q", len(header)))
-            fh.write(header)
-            for name, a in prepared.items():
-                fh.seek(data_start + entries[name]["offset"])
-                if a.nbytes:
-                    fh.write(memoryview(a.reshape(-1)).cast("B"))
-            fh.truncate(data_start + offset)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(MAGIC)
+        fh.write(struct.pack("<Q", len(header)))
+        fh.write(header)
+        for name, a in prepared.items():
+            fh.seek(data_start + entries[name]["offset"])
+            if a.nbytes:
+                fh.write(memoryview(a.reshape(-1)).cast("B"))
+        fh.truncate(data_start + end)
 
 
 def is_container(path: PathLike) -> bool:
@@ -172,7 +174,7 @@ def read_header(path: PathLike) -> tuple[dict, int]:
     return header, _align(len(MAGIC) + 8 + hlen)
 
 
-def read_container(path: PathLike, mmap: Optional[str] = None) -> tuple[dict, dict[str, np.ndarray]]:
+def read_container(path: PathLike, mmap: str | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`write_container`.
 
     Parameters
@@ -256,7 +258,8 @@ _NUMPY_ALLOWED = {
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
 }
-_BUILTINS_ALLOWED = {"set", "frozenset", "complex", "slice", "range", "bytearray", "object"}
+_BUILTINS_ALLOWED = {"set", "frozenset", "complex", "slice", "range", "bytearray", "object", "int", "float",
+                     "bool", "str", "bytes", "list", "tuple", "dict", "hash"}
 _GENSIM_PREFIXES = ("gensim.",)
 
 
@@ -270,7 +273,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if module == "builtins" and name in _BUILTINS_ALLOWED:
             return super().find_class(module, name)
         if module == "collections" and name in ("OrderedDict", "defaultdict"):
-            return super().find_class(module, name) if name == "OrderedDict" else dict
+            return super().find_class(module, name) if name == "OrderedDict" else _plain_dict
         if module == "copy_reg" and name == "_reconstructor" or (
             module == "copyreg" and name == "_reconstructor"
         ):
@@ -284,13 +287,18 @@ class _RestrictedUnpickler(pickle.Unpickler):
         )
 
 
+def _plain_dict(*args: Any) -> dict:
+    """Stands in for ``collections.defaultdict(factory)``: a plain dict."""
+    return {}
+
+
 def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     if isinstance(cls, type) and issubclass(cls, GensimObject):
         return cls()
     raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
 
 
-def _attach_side_arrays(obj: Any, fname: str, mmap: Optional[str], prefix: str) -> None:
+def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str) -> None:
     """Load the ``fname.<attr>.npy`` files gensim wrote beside the pickle."""
     if not isinstance(obj, GensimObject):
         return
@@ -313,7 +321,7 @@ def _attach_side_arrays(obj: Any, fname: str, mmap: Optional[str], prefix: str) 
         st.setdefault(attr, None)
 
 
-def load_gensim_pickle(path: PathLike, mmap: Optional[str] = None) -> GensimObject:
+def load_gensim_pickle(path: PathLike, mmap: str | None = None) -> GensimObject:
     """Open a model saved by gensim 4's ``.save()`` without gensim or arbitrary code.
 
     Parameters
@@ -350,7 +358,7 @@ def load_gensim_pickle(path: PathLike, mmap: Optional[str] = None) -> GensimObje
     except (EOFError, struct.error) as exc:
         raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({exc})") from None
     if not isinstance(obj, GensimObject):
-        raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")
+        raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")  # noqa: TRY004
     _attach_side_arrays(obj, fname, mmap, "")
     return obj
 
@@ -362,6 +370,12 @@ def _is_pickle(path: PathLike) -> bool:
 
 
 __all__ = [
-    "atomic_write", "write_container", "read_container", "read_header", "is_container",
-    "load_gensim_pickle", "GensimObject", "Path",
+    "GensimObject",
+    "Path",
+    "atomic_write",
+    "is_container",
+    "load_gensim_pickle",
+    "read_container",
+    "read_header",
+    "write_container",
 ]

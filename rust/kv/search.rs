@@ -20,7 +20,7 @@ use std::ops::Range;
 use ndarray::{linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
-use super::TopK;
+use super::{dots, TopK};
 use crate::linalg::dot;
 use crate::{Error, Result};
 
@@ -106,10 +106,28 @@ fn cosine(d: f32, norm: f32) -> f32 {
     }
 }
 
+/// Rows scored per call of the vectorised kernel (a 1 KiB buffer).
+const SCAN_ROWS: usize = 256;
+
 fn scan_block(data: &[f32], dim: usize, norms: &[f32], first: usize, q: &[f32], k: usize) -> TopK {
     let mut top = TopK::new(k);
-    for (i, (row, &nr)) in data.chunks_exact(dim).zip(norms).enumerate() {
-        top.push(first + i, cosine(dot(row, q), nr));
+    let mut buf = [0.0f32; SCAN_ROWS];
+    for (b, (rows, nr)) in data
+        .chunks(SCAN_ROWS * dim)
+        .zip(norms.chunks(SCAN_ROWS))
+        .enumerate()
+    {
+        let out = &mut buf[..nr.len()];
+        dots(rows, q, out);
+        let base = first + b * SCAN_ROWS;
+        let mut threshold = top.threshold();
+        for (i, (&d, &n)) in out.iter().zip(nr).enumerate() {
+            let c = cosine(d, n);
+            if c >= threshold {
+                top.push(base + i, c);
+                threshold = top.threshold();
+            }
+        }
     }
     top
 }
@@ -141,16 +159,19 @@ pub fn all_scores(
             .zip(rows.par_chunks(2048 * dim.max(1)))
             .zip(norms.par_chunks(2048))
             .for_each(|((o, r), nr)| {
-                for ((oi, row), &n) in o.iter_mut().zip(r.chunks_exact(dim.max(1))).zip(nr) {
-                    *oi = cosine(dot(row, &q), n);
+                dots(r, &q, o);
+                for (oi, &n) in o.iter_mut().zip(nr) {
+                    *oi = cosine(*oi, n);
                 }
             })
     };
     match pool {
         Some(p) if range.len() * dim >= PARALLEL_MIN_WORK => p.install(|| fill(&mut out)),
+        _ if dim == 0 => {}
         _ => {
-            for ((oi, row), &n) in out.iter_mut().zip(rows.chunks_exact(dim.max(1))).zip(norms) {
-                *oi = cosine(dot(row, &q), n);
+            dots(rows, &q, &mut out);
+            for (oi, &n) in out.iter_mut().zip(norms) {
+                *oi = cosine(*oi, n);
             }
         }
     }

@@ -29,6 +29,11 @@ fn c_contiguous<'a>(
     Ok(v)
 }
 
+/// `(rows, scores)` of a batched query.
+type BatchResult<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+/// `(keys, vectors, declared_count, trailing_data)` of a word2vec file.
+type ReadResult<'py> = (Bound<'py, PyList>, Bound<'py, PyArray2<f32>>, usize, bool);
+
 /// A thread pool for similarity queries, created once per model.
 #[pyclass(frozen, module = "embedrs._embedrs")]
 pub(crate) struct KvSearcher {
@@ -111,7 +116,7 @@ impl KvSearcher {
         start: usize,
         end: usize,
         k: usize,
-    ) -> PyResult<(Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>)> {
+    ) -> PyResult<BatchResult<'py>> {
         let v = c_contiguous(&vectors, "vectors")?;
         let n = norms.as_slice()?;
         let q = queries.as_array();
@@ -158,7 +163,7 @@ fn w2v_read<'py>(
     unicode_errors: &str,
     allow_nonfinite: bool,
     threads: usize,
-) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyArray2<f32>>, usize, bool)> {
+) -> PyResult<ReadResult<'py>> {
     let opts = ReadOptions {
         binary,
         limit,

@@ -1,4 +1,4 @@
 """Models with gensim's names: ``Word2Vec``, ``KeyedVectors``, ``PoincareModel``."""
 
-from embedrs.models.keyedvectors import KeyedVectors  # noqa: E402,F401
-from embedrs.models.word2vec import Word2Vec  # noqa: E402,F401
+from embedrs.models.keyedvectors import KeyedVectors  # noqa: F401
+from embedrs.models.word2vec import Word2Vec  # noqa: F401

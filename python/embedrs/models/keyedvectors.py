@@ -25,8 +25,9 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterable, Sequence
 from numbers import Integral
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -125,16 +126,16 @@ class KeyedVectors:
     """
 
     def __init__(self, vector_size: int, count: int = 0, dtype: Any = REAL,
-                 mapfile_path: Optional[str] = None) -> None:
+                 mapfile_path: str | None = None) -> None:
         if int(vector_size) < 0 or int(count) < 0:
             raise ValueError("vector_size and count must be non-negative")
         self.vector_size = int(vector_size)
-        self._index_to_key: Optional[list] = [None] * int(count)
-        self._key_to_index: Optional[dict] = {}
+        self._index_to_key: list | None = [None] * int(count)
+        self._key_to_index: dict | None = {}
         self._lazy_keys: Any = None
         self.next_index = 0
         self.vectors = np.zeros((int(count), self.vector_size), dtype=dtype)
-        self._norms: Optional[np.ndarray] = None
+        self._norms: np.ndarray | None = None
         self._norms_for: Any = None
         self.expandos: dict[str, np.ndarray] = {}
         self.mapfile_path = mapfile_path
@@ -180,14 +181,14 @@ class KeyedVectors:
         return (id(v), v.shape, v.dtype.str)
 
     @property
-    def norms(self) -> Optional[np.ndarray]:
+    def norms(self) -> np.ndarray | None:
         """Row norms if computed for the current ``vectors``, else ``None``."""
         if self._norms is not None and self._norms_for == self._vectors_signature():
             return self._norms
         return None
 
     @norms.setter
-    def norms(self, value: Optional[np.ndarray]) -> None:
+    def norms(self, value: np.ndarray | None) -> None:
         self._norms = value
         self._norms_for = self._vectors_signature() if value is not None else None
 
@@ -270,8 +271,8 @@ class KeyedVectors:
     # per-key attributes
     # ------------------------------------------------------------------
 
-    def allocate_vecattrs(self, attrs: Optional[Iterable[str]] = None,
-                          types: Optional[Iterable[Any]] = None) -> None:
+    def allocate_vecattrs(self, attrs: Iterable[str] | None = None,
+                          types: Iterable[Any] | None = None) -> None:
         """Make sure the ``expandos`` arrays exist and have one entry per key."""
         if attrs is None:
             attrs = list(self.expandos.keys())
@@ -354,7 +355,7 @@ class KeyedVectors:
     def __len__(self) -> int:
         return len(self.index_to_key)
 
-    def get_index(self, key: Any, default: Optional[int] = None) -> int:
+    def get_index(self, key: Any, default: int | None = None) -> int:
         """Row of ``key``; an int key in range is its own row; else ``default`` or ``KeyError``."""
         val = self.key_to_index.get(key, -1)
         if val >= 0:
@@ -423,7 +424,7 @@ class KeyedVectors:
             self._norms = None
         return target
 
-    def add_vectors(self, keys: Any, weights: Any, extras: Optional[dict] = None,
+    def add_vectors(self, keys: Any, weights: Any, extras: dict | None = None,
                     replace: bool = False) -> None:
         """Append keys and their vectors; existing keys are kept unless ``replace``."""
         if isinstance(keys, _KEY_TYPES):
@@ -496,7 +497,7 @@ class KeyedVectors:
             mean = _unitvec(mean).astype(REAL)
         return mean
 
-    def _clip(self, clip_start: int, clip_end: Optional[int], restrict_vocab: Optional[int]) -> tuple:
+    def _clip(self, clip_start: int, clip_end: int | None, restrict_vocab: int | None) -> tuple:
         n = len(self.vectors)
         if restrict_vocab:
             clip_start, clip_end = 0, restrict_vocab
@@ -508,8 +509,11 @@ class KeyedVectors:
         if self._fast():
             q = np.ascontiguousarray(query, dtype=np.float32)
             return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
+        norms = self.norms[start:end]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.dot(self.vectors[start:end], query) / self.norms[start:end]
+            dists = np.dot(self.vectors[start:end], query) / norms
+        dists[norms == 0] = 0
+        return dists
 
     def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
         if self._fast():
@@ -524,9 +528,9 @@ class KeyedVectors:
         best = best[np.lexsort((best, -dists[best]))]
         return [(int(i) + start, float(dists[i])) for i in best]
 
-    def most_similar(self, positive: Any = None, negative: Any = None, topn: Optional[int] = 10,
-                     clip_start: int = 0, clip_end: Optional[int] = None,
-                     restrict_vocab: Optional[int] = None, indexer: Any = None) -> Any:
+    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10,
+                     clip_start: int = 0, clip_end: int | None = None,
+                     restrict_vocab: int | None = None, indexer: Any = None) -> Any:
         """The ``topn`` keys most cosine-similar to the weighted mean of the inputs.
 
         Parameters
@@ -582,8 +586,8 @@ class KeyedVectors:
         return [(itk[i], float(s)) for i, s in best if i not in excl][:topn]
 
     def most_similar_batch(self, keys_or_vectors: Any, topn: int = 10, clip_start: int = 0,
-                           clip_end: Optional[int] = None,
-                           restrict_vocab: Optional[int] = None) -> list:
+                           clip_end: int | None = None,
+                           restrict_vocab: int | None = None) -> list:
         """Answer many single queries in one call (one pass over the matrix, GIL released).
 
         Unlike ``most_similar(positive=[a, b])``, which makes ONE query from the
@@ -635,20 +639,20 @@ class KeyedVectors:
             out.append([(itk[i], s) for i, s in zip(rows_j, sc_j) if i >= 0 and i != ex][:topn])
         return out
 
-    def similar_by_word(self, word: Any, topn: Optional[int] = 10,
-                        restrict_vocab: Optional[int] = None) -> Any:
+    def similar_by_word(self, word: Any, topn: int | None = 10,
+                        restrict_vocab: int | None = None) -> Any:
         """Alias of ``most_similar(positive=[word], ...)``."""
         return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
 
     similar_by_key = similar_by_word
 
-    def similar_by_vector(self, vector: np.ndarray, topn: Optional[int] = 10,
-                          restrict_vocab: Optional[int] = None) -> Any:
+    def similar_by_vector(self, vector: np.ndarray, topn: int | None = 10,
+                          restrict_vocab: int | None = None) -> Any:
         """The ``topn`` keys most similar to ``vector``."""
         return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
 
     def most_similar_cosmul(self, positive: Any = None, negative: Any = None,
-                            topn: Optional[int] = 10, restrict_vocab: Optional[int] = None) -> Any:
+                            topn: int | None = 10, restrict_vocab: int | None = None) -> Any:
         """Levy & Goldberg's multiplicative combination (3CosMul), as gensim's."""
         if isinstance(topn, Integral) and topn < 1:
             return []
@@ -775,7 +779,7 @@ class KeyedVectors:
             return {k.upper(): self.get_index(k) for k in reversed(ok_keys)}
         return {k: self.get_index(k) for k in reversed(ok_keys)}
 
-    def evaluate_word_analogies(self, analogies: Union[str, os.PathLike], restrict_vocab: int = 300000,
+    def evaluate_word_analogies(self, analogies: str | os.PathLike, restrict_vocab: int = 300000,
                                 case_insensitive: bool = True, dummy4unknown: bool = False,
                                 similarity_function: str = "most_similar") -> tuple:
         """Accuracy on an analogy set in the Google ``questions-words.txt`` format.
@@ -797,7 +801,7 @@ class KeyedVectors:
         logger.info("Evaluating word analogies for top %i words in the model on %s",
                     restrict_vocab, analogies)
         sections: list = []
-        section: Optional[dict] = None
+        section: dict | None = None
         quadruplets = 0
         itk = self.index_to_key
         with open(analogies, "rb") as fin:
@@ -863,7 +867,7 @@ class KeyedVectors:
         logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0])
         logger.info("Pairs with unknown words ratio: %.1f%%", oov)
 
-    def evaluate_word_pairs(self, pairs: Union[str, os.PathLike], delimiter: str = "\t",
+    def evaluate_word_pairs(self, pairs: str | os.PathLike, delimiter: str = "\t",
                             encoding: str = "utf8", restrict_vocab: int = 300000,
                             case_insensitive: bool = True, dummy4unknown: bool = False) -> tuple:
         """Correlation of the model's similarities with human judgements (needs scipy).
@@ -922,11 +926,11 @@ class KeyedVectors:
     # ------------------------------------------------------------------
 
     @classmethod
-    def load_word2vec_format(cls, fname: Union[str, os.PathLike], fvocab: Optional[str] = None,
+    def load_word2vec_format(cls, fname: str | os.PathLike, fvocab: str | None = None,
                              binary: bool = False, encoding: str = "utf8",
-                             unicode_errors: str = "strict", limit: Optional[int] = None,
+                             unicode_errors: str = "strict", limit: int | None = None,
                              datatype: Any = REAL, no_header: bool = False,
-                             allow_nonfinite: bool = False) -> "KeyedVectors":
+                             allow_nonfinite: bool = False) -> KeyedVectors:
         """Load vectors from the word2vec C text or binary format (parsed in Rust).
 
         Parameters are gensim's; ``allow_nonfinite`` (embedrs) accepts NaN/inf
@@ -941,6 +945,7 @@ class KeyedVectors:
             raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
         if limit is not None and int(limit) < 0:
             raise ValueError("limit must be non-negative")
+        limit = int(limit) if limit else None  # gensim: limit=0 means no limit
         utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
         counts = None
         if fvocab is not None:
@@ -1009,8 +1014,8 @@ class KeyedVectors:
                 kv.expandos["count"] = arr.astype(np.int64)
         return kv
 
-    def save_word2vec_format(self, fname: Union[str, os.PathLike], fvocab: Optional[str] = None,
-                             binary: bool = False, total_vec: Optional[int] = None,
+    def save_word2vec_format(self, fname: str | os.PathLike, fvocab: str | None = None,
+                             binary: bool = False, total_vec: int | None = None,
                              write_header: bool = True, prefix: str = "", append: bool = False,
                              sort_attr: str = "count") -> None:
         """Store the vectors in the word2vec C text or binary format (written in Rust).
@@ -1043,8 +1048,7 @@ class KeyedVectors:
             logger.info("storing vocabulary in %s", fvocab)
             mode = "ab" if append else "wb"
             with open(fvocab, mode) as vout:
-                for k in store_keys:
-                    vout.write(f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode("utf8"))
+                vout.writelines(f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys)
         logger.info("storing %sx%s projection weights into %s", total_vec, self.vector_size, fname)
         if (len(self.index_to_key), self.vector_size) != self.vectors.shape:
             raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
@@ -1092,7 +1096,7 @@ class KeyedVectors:
         return meta, arrays
 
     @classmethod
-    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "") -> "KeyedVectors":
+    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "") -> KeyedVectors:
         vectors = arrays[f"{prefix}vectors"]
         kv = cls(int(meta["vector_size"]), 0, dtype=vectors.dtype)
         kv.vectors = vectors
@@ -1130,7 +1134,7 @@ class KeyedVectors:
             kv.expandos[name] = a
         return kv
 
-    def save(self, fname_or_handle: Union[str, os.PathLike], *args: Any, **kwargs: Any) -> None:
+    def save(self, fname_or_handle: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Save in the embedrs native format (atomic; arrays + JSON; never pickled).
 
         Parameters
@@ -1146,7 +1150,7 @@ class KeyedVectors:
         _persist.write_container(fname_or_handle, meta, arrays)
 
     @classmethod
-    def load(cls, fname: Union[str, os.PathLike], mmap: Optional[str] = None) -> "KeyedVectors":
+    def load(cls, fname: str | os.PathLike, mmap: str | None = None) -> KeyedVectors:
         """Load a model saved by :meth:`save`, or by gensim 4's ``save()``.
 
         Parameters
@@ -1174,7 +1178,7 @@ class KeyedVectors:
         return cls._from_gensim(obj, fname)
 
     @classmethod
-    def _from_gensim(cls, obj: Any, fname: str) -> "KeyedVectors":
+    def _from_gensim(cls, obj: Any, fname: str) -> KeyedVectors:
         st = obj.state
         if "wv" in st and isinstance(st["wv"], _persist.GensimObject):
             st = st["wv"].state
@@ -1207,4 +1211,4 @@ def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
 
 Word2VecKeyedVectors = KeyedVectors
 
-__all__ = ["KeyedVectors", "Word2VecKeyedVectors", "load_word2vec_format", "UnexpectedEndOfFileError"]
+__all__ = ["KeyedVectors", "UnexpectedEndOfFileError", "Word2VecKeyedVectors", "load_word2vec_format"]
