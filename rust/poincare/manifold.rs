@@ -123,7 +123,7 @@ pub fn distance_with_grads(u: &[f64], v: &[f64], gu: &mut [f64], gv: &mut [f64])
     let root = (delta * (delta + 2.0)).sqrt();
     let d = (delta + root).ln_1p();
     let c = 4.0 / (a * b * root);
-    if !(root > 0.0) || !c.is_finite() || !d.is_finite() {
+    if root.is_nan() || root <= 0.0 || !c.is_finite() || !d.is_finite() {
         gu.fill(0.0);
         gv.fill(0.0);
         return if d.is_finite() { d } else { f64::MAX };
