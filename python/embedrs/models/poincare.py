@@ -378,8 +378,15 @@ class PoincareKeyedVectors:
         """
         with open(fname, "rb") as f:
             data = f.read()
-        return cls._parse_word2vec(data, str(fname), binary, encoding, unicode_errors, limit,
-                                   datatype, no_header)
+        kv = cls._parse_word2vec(data, str(fname), binary, encoding, unicode_errors, limit,
+                                 datatype, no_header)
+        if fvocab is not None:
+            with open(fvocab, "r", encoding=encoding) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] in kv.key_to_index:
+                        kv.set_vecattr(parts[0], "count", int(parts[1]))
+        return kv
 
     @classmethod
     def _parse_word2vec(cls, data, name, binary, encoding, unicode_errors, limit, datatype,
@@ -431,12 +438,6 @@ class PoincareKeyedVectors:
             kv.key_to_index[key] = i
             kv.index_to_key.append(key)
             kv.vectors[i] = vec
-        if fvocab is not None:
-            with open(fvocab, "r", encoding=encoding) as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) == 2 and parts[0] in kv.key_to_index:
-                        kv.set_vecattr(parts[0], "count", int(parts[1]))
         return kv
 
 
@@ -823,15 +824,22 @@ class ReconstructionEvaluation:
         TSV file of relation pairs.
     embedding : PoincareKeyedVectors
         Embedding to evaluate (embedrs's or gensim's).
+    exclude_self : bool, optional
+        Leave each node out of its own ranking. gensim (the default, False)
+        counts the node itself, at distance 0, as a non-neighbour ranked
+        first, which caps MAP well below 1 (at 0.5 for a node with one
+        relation); the paper's protocol (Nickel & Kiela, 2017, and their
+        reference code) leaves it out. Not a gensim parameter.
     """
 
-    def __init__(self, file_path: Any, embedding: Any) -> None:
+    def __init__(self, file_path: Any, embedding: Any, exclude_self: bool = False) -> None:
         items: set = set()
         relations: dict = defaultdict(set)
         _read_pairs(file_path, embedding, relations, items)
         self.items = items
         self.relations = relations
         self.embedding = embedding
+        self.exclude_self = bool(exclude_self)
 
     @staticmethod
     def get_positive_relation_ranks_and_avg_prec(all_distances: np.ndarray, positive_relations: list):
@@ -852,7 +860,10 @@ class ReconstructionEvaluation:
                 continue
             item_relations = list(self.relations[item])
             distances = self.embedding.distances(self.embedding.index_to_key[item])
-            r, ap = self.get_positive_relation_ranks_and_avg_prec(distances, item_relations)
+            if self.exclude_self:
+                r, ap = _ranks_and_ap(distances, item_relations, item_relations + [item])
+            else:
+                r, ap = self.get_positive_relation_ranks_and_avg_prec(distances, item_relations)
             ranks += r
             aps.append(ap)
             if max_n is not None and i > max_n:
