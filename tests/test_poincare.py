@@ -7,7 +7,6 @@ import os
 
 import numpy as np
 import pytest
-
 from embedrs.models.poincare import (
     LexicalEntailmentEvaluation,
     LinkPredictionEvaluation,
@@ -67,7 +66,7 @@ def test_training_recovers_depth_order_by_norm():
 
 
 def test_reconstruction_map_on_tree(tsv):
-    path, pairs = tsv
+    path, _pairs = tsv
     model = PoincareModel(PoincareRelations(path), size=3, negative=5, seed=2, alpha=0.3)
     model.train(epochs=100)
     result = ReconstructionEvaluation(path, model.kv, exclude_self=True).evaluate()

@@ -1,1 +1,3 @@
 """Models with gensim's names: ``Word2Vec``, ``KeyedVectors``, ``PoincareModel``."""
+
+from embedrs.models.poincare import PoincareKeyedVectors, PoincareModel, PoincareRelations  # noqa: F401

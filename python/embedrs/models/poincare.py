@@ -25,8 +25,9 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from numbers import Integral
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -35,12 +36,12 @@ from embedrs import _embedrs
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "LexicalEntailmentEvaluation",
+    "LinkPredictionEvaluation",
+    "PoincareKeyedVectors",
     "PoincareModel",
     "PoincareRelations",
-    "PoincareKeyedVectors",
     "ReconstructionEvaluation",
-    "LinkPredictionEvaluation",
-    "LexicalEntailmentEvaluation",
 ]
 
 _FORMAT_TAG = "embedrs.PoincareModel/1"
@@ -137,7 +138,7 @@ class PoincareKeyedVectors:
         """Whether ``key`` has a vector."""
         return key in self.key_to_index
 
-    def get_index(self, key: Any, default: Optional[int] = None) -> int:
+    def get_index(self, key: Any, default: int | None = None) -> int:
         """Row index of ``key`` (a key, or an int row index).
 
         Raises
@@ -247,7 +248,7 @@ class PoincareKeyedVectors:
         return self.vector_distance_batch(input_vector, other_vectors)
 
     def most_similar(
-        self, node_or_vector: Any, topn: Optional[int] = 10, restrict_vocab: Optional[int] = None
+        self, node_or_vector: Any, topn: int | None = 10, restrict_vocab: int | None = None
     ) -> list:
         """Nearest nodes by Poincaré distance, closest first.
 
@@ -289,7 +290,7 @@ class PoincareKeyedVectors:
         """``norm(2) - norm(1)``: positive when the first is higher in the hierarchy."""
         return self.norm(node_or_vector_2) - self.norm(node_or_vector_1)
 
-    def _closest(self, node: Any, lower: bool) -> Optional[str]:
+    def _closest(self, node: Any, lower: bool) -> str | None:
         all_distances = self.distances(node)
         all_norms = np.linalg.norm(self.vectors, axis=1)
         node_norm = all_norms[self.get_index(node)]
@@ -298,11 +299,11 @@ class PoincareKeyedVectors:
             return None
         return self.index_to_key[int(np.ma.argmin(np.ma.array(all_distances, mask=mask)))]
 
-    def closest_child(self, node: Any) -> Optional[str]:
+    def closest_child(self, node: Any) -> str | None:
         """Closest node with a larger norm (lower in the hierarchy), or None."""
         return self._closest(node, lower=True)
 
-    def closest_parent(self, node: Any) -> Optional[str]:
+    def closest_parent(self, node: Any) -> str | None:
         """Closest node with a smaller norm (higher in the hierarchy), or None."""
         return self._closest(node, lower=False)
 
@@ -326,7 +327,7 @@ class PoincareKeyedVectors:
 
     # -- word2vec format ----------------------------------------------------------------
     def save_word2vec_format(
-        self, fname: Any, fvocab: Optional[str] = None, binary: bool = False, write_header: bool = True
+        self, fname: Any, fvocab: str | None = None, binary: bool = False, write_header: bool = True
     ) -> None:
         """Write the vectors in the word2vec text (or binary float32) format.
 
@@ -344,31 +345,30 @@ class PoincareKeyedVectors:
         counts = self.expandos.get("count")
         if fvocab is not None:
             with open(fvocab, "w", encoding="utf8") as f:
-                for i, key in enumerate(self.index_to_key):
-                    f.write(f"{key} {int(counts[i]) if counts is not None else 1}\n")
+                f.writelines(f"{key} {int(counts[i]) if counts is not None else 1}\n" for i, key in enumerate(self.index_to_key))
         with open(fname, "wb") as f:
             if write_header:
-                f.write(f"{len(self.index_to_key)} {self.vector_size}\n".encode("utf8"))
+                f.write(f"{len(self.index_to_key)} {self.vector_size}\n".encode())
             for key, vec in zip(self.index_to_key, self.vectors):
                 if " " in str(key) or "\n" in str(key):
                     raise ValueError(f"key {key!r} contains whitespace; the word2vec format forbids it")
                 if binary:
-                    f.write(f"{key} ".encode("utf8") + vec.astype(np.float32).tobytes())
+                    f.write(f"{key} ".encode() + vec.astype(np.float32).tobytes())
                 else:
-                    f.write(f"{key} {' '.join(str(v) for v in vec)}\n".encode("utf8"))
+                    f.write(f"{key} {' '.join(str(v) for v in vec)}\n".encode())
 
     @classmethod
     def load_word2vec_format(
         cls,
         fname: Any,
-        fvocab: Optional[str] = None,
+        fvocab: str | None = None,
         binary: bool = False,
         encoding: str = "utf8",
         unicode_errors: str = "strict",
-        limit: Optional[int] = None,
+        limit: int | None = None,
         datatype: Any = np.float32,
         no_header: bool = False,
-    ) -> "PoincareKeyedVectors":
+    ) -> PoincareKeyedVectors:
         """Read vectors written by :meth:`save_word2vec_format` (or gensim).
 
         Raises
@@ -616,7 +616,7 @@ class PoincareModel:
                 )
 
     def _run(self, epochs: int, alpha: float, frequency: bool, batch_size: int,
-             print_every: int, check_gradients_every: Optional[int], label: str) -> None:
+             print_every: int, check_gradients_every: int | None, label: str) -> None:
         relations = np.ascontiguousarray(np.asarray(self.all_relations, dtype=np.uint32))
         state = {"last": time.monotonic(), "done": 0}
         start = time.monotonic()
@@ -666,7 +666,7 @@ class PoincareModel:
             )
 
     def train(self, epochs: int, batch_size: int = 10, print_every: int = 1000,
-              check_gradients_every: Optional[int] = None) -> None:
+              check_gradients_every: int | None = None) -> None:
         """Train for ``epochs`` epochs (after the burn-in, on the first call).
 
         Parameters
@@ -742,7 +742,7 @@ class PoincareModel:
             )
 
     @classmethod
-    def load(cls, fname: Any) -> "PoincareModel":
+    def load(cls, fname: Any) -> PoincareModel:
         """Load a model written by :meth:`save`.
 
         Raises
@@ -846,12 +846,12 @@ class ReconstructionEvaluation:
         """Ranks of the positive relations (among non-positives) and the average precision."""
         return _ranks_and_ap(all_distances, positive_relations, positive_relations)
 
-    def evaluate(self, max_n: Optional[int] = None) -> dict:
+    def evaluate(self, max_n: int | None = None) -> dict:
         """``{'mean_rank': ..., 'MAP': ...}``."""
         mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
         return {"mean_rank": mean_rank, "MAP": map_}
 
-    def evaluate_mean_rank_and_map(self, max_n: Optional[int] = None) -> tuple:
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
         """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
         ranks: list = []
         aps: list = []
@@ -899,12 +899,12 @@ class LinkPredictionEvaluation:
         """Ranks of the unknown relations (known ones left out) and the average precision."""
         return _ranks_and_ap(all_distances, unknown_relations, list(unknown_relations) + list(known_relations))
 
-    def evaluate(self, max_n: Optional[int] = None) -> dict:
+    def evaluate(self, max_n: int | None = None) -> dict:
         """``{'mean_rank': ..., 'MAP': ...}``."""
         mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
         return {"mean_rank": mean_rank, "MAP": map_}
 
-    def evaluate_mean_rank_and_map(self, max_n: Optional[int] = None) -> tuple:
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
         """Mean rank and MAP over nodes with held-out relations."""
         ranks: list = []
         aps: list = []
