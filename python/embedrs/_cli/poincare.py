@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--burn-in-alpha", type=float, default=0.01, help="burn-in learning rate")
     parser.add_argument("--regularization-coeff", type=float, default=1.0,
                         help="weight of the |v|^2 penalty")
+    parser.add_argument("--negative-sampling", choices=["frequency", "uniform"],
+                        default="frequency", help="negatives after burn-in (default: frequency)")
     parser.add_argument("--batch-size", type=int, default=10, help="relations per batch")
     parser.add_argument("--workers", type=int, default=0, help="threads (0: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
@@ -64,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             size=args.size, alpha=args.alpha, negative=args.negative, workers=args.workers,
             regularization_coeff=args.regularization_coeff, burn_in=args.burn_in,
             burn_in_alpha=args.burn_in_alpha, seed=args.seed,
+            negative_sampling=args.negative_sampling,
             dtype=np.float32 if args.float32 else np.float64,
         )
         model.train(epochs=args.epochs, batch_size=args.batch_size)

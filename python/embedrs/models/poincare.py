@@ -475,10 +475,12 @@ class PoincareModel:
         Element type of the vectors (computation is in float64 either way).
     seed : int, optional
         Seed of the initialisation and of all training draws.
-    negative_sampling : {'uniform', 'frequency'}, optional
+    negative_sampling : {'frequency', 'uniform'}, optional
         Distribution of negatives after burn-in (burn-in always draws them by
-        node frequency). ``'uniform'`` is the paper's choice; ``'frequency'``
-        is gensim's. Not a gensim parameter.
+        node frequency). ``'frequency'`` (default) is gensim's choice and gives
+        gensim's results at gensim's settings; ``'uniform'`` is the paper's,
+        better with many epochs and negatives (see benches/RESULTS_poincare.md).
+        Not a gensim parameter.
     """
 
     def __init__(
@@ -495,7 +497,7 @@ class PoincareModel:
         init_range: tuple = (-0.001, 0.001),
         dtype: Any = np.float64,
         seed: int = 0,
-        negative_sampling: str = "uniform",
+        negative_sampling: str = "frequency",
     ) -> None:
         if not isinstance(size, Integral) or size < 1:
             raise ValueError(f"size must be an integer >= 1, got {size!r}")
