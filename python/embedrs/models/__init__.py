@@ -2,3 +2,4 @@
 
 from embedrs.models.keyedvectors import KeyedVectors  # noqa: F401
 from embedrs.models.word2vec import Word2Vec  # noqa: F401
+from embedrs.models.poincare import PoincareKeyedVectors, PoincareModel, PoincareRelations  # noqa: F401
