@@ -262,7 +262,7 @@ mod tests {
         let nn = Neighbors {
             k: 3,
             indices: vec![1, 2, 3, 0, 2, 3, 0, 1, 3, 0, 1, 2],
-            distances: vec![1e6, 1e6 + 1.0, 1e6 + 2.0].repeat(4),
+            distances: [1e6, 1e6 + 1.0, 1e6 + 2.0].repeat(4),
         };
         let pool = crate::thread_pool(1).unwrap();
         let p = joint_probabilities(&nn, 2.0, &pool).unwrap();

@@ -137,7 +137,7 @@ pub fn validate(n: usize, params: &TsneParams) -> Result<()> {
             "Found array with {n} sample(s) while a minimum of 2 is required by TSNE"
         )));
     }
-    if !(params.perplexity > 0.0) || params.perplexity >= n as f64 {
+    if params.perplexity.is_nan() || params.perplexity <= 0.0 || params.perplexity >= n as f64 {
         return Err(Error::invalid(format!(
             "perplexity ({}) must be less than n_samples ({n})",
             params.perplexity
@@ -166,7 +166,7 @@ pub fn validate(n: usize, params: &TsneParams) -> Result<()> {
             params.learning_rate
         )));
     }
-    if !(params.early_exaggeration >= 1.0) {
+    if params.early_exaggeration.is_nan() || params.early_exaggeration < 1.0 {
         return Err(Error::invalid(format!(
             "early_exaggeration must be at least 1, but is {}",
             params.early_exaggeration
