@@ -38,7 +38,7 @@ echo "embedrs test suite: $("$PYTHON" --version 2>&1) ($PYTHON), $(cargo --versi
 
 stage_done() { # name start status
     TIMES+=("$(printf '%-14s %4ss  %s' "$1" "$(( $(now) - $2 ))" "$3")")
-    [ "$3" = ok ] || FAILED+=("$1")
+    [ "$3" != FAILED ] || FAILED+=("$1")
 }
 
 # ---------------------------------------------------------------- 1. cargo test
@@ -55,6 +55,8 @@ step "2/5 build the release wheel (maturin build --release)"
 t=$(now)
 new_venv "$VENV"
 VPY="$(venv_bin "$VENV")/python"
+# As if activated: maturin finds zig as `python -m ziglang` through PATH.
+export PATH="$(venv_bin "$VENV"):$PATH" VIRTUAL_ENV="$VENV"
 WHEEL=""
 if ! "$VPY" -m pip install --quiet "maturin>=1.7,<2" 2>&1 | tail -5; then
     die "could not install maturin with pip"
@@ -66,8 +68,9 @@ if [ "$(uname -s)" = Linux ] && [ "${EMBEDRS_NO_ZIG:-0}" != 1 ]; then
     # installs on old distributions too. maturin checks compliance itself
     # and fails the build if the extension needs newer symbols.
     if "$VPY" -m pip install --quiet "ziglang>=0.13,<0.18" &&
+        echo "zig $("$VPY" -m ziglang version)" &&
         "$VPY" -m maturin build --release --zig --compatibility manylinux2014 \
-            -i "$VPY" --out "$DIST" 2>&1 | tee "$LOGS/maturin-build.log"; then
+            --auditwheel check -i "$VPY" --out "$DIST" 2>&1 | tee "$LOGS/maturin-build.log"; then
         build_ok=true
     else
         echo "warning: the zig manylinux2014 build failed (see above); building a plain" \
@@ -76,7 +79,7 @@ if [ "$(uname -s)" = Linux ] && [ "${EMBEDRS_NO_ZIG:-0}" != 1 ]; then
     fi
 fi
 if ! $build_ok; then
-    if "$VPY" -m maturin build --release -i "$VPY" --out "$DIST" 2>&1 |
+    if "$VPY" -m maturin build --release --auditwheel check -i "$VPY" --out "$DIST" 2>&1 |
         tee "$LOGS/maturin-build.log"; then
         build_ok=true
     fi
@@ -173,7 +176,7 @@ if $lint_ok; then
 elif [ "${EMBEDRS_STRICT_LINT:-0}" = 1 ]; then
     stage_done "lint" "$t" FAILED
 else
-    stage_done "lint" "$t" "warnings (not fatal; EMBEDRS_STRICT_LINT=1 makes them fatal)"
+    stage_done "lint" "$t" "warnings, not fatal (EMBEDRS_STRICT_LINT=1 makes them fatal)"
 fi
 
 # ------------------------------------------------------------------ summary

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -39,16 +40,15 @@ def main() -> int:
     parser.add_argument("--source-root", default=None, type=Path)
     args = parser.parse_args()
 
-    import numpy as np
-
     import embedrs
+    import numpy as np
     from embedrs import _embedrs
 
     pkg_dir = Path(embedrs.__file__).resolve().parent
     print(f"embedrs {embedrs.__version__} imported from {pkg_dir}")
     if args.source_root is not None:
-        src = args.source_root.resolve()
-        assert src not in pkg_dir.parents, f"imported the source tree ({pkg_dir}), not the wheel"
+        src_pkg = (args.source_root / "python" / "embedrs").resolve()
+        assert pkg_dir != src_pkg, f"imported the source tree ({pkg_dir}), not the wheel"
     if args.expect_version is not None:
         assert embedrs.__version__ == args.expect_version, (
             embedrs.__version__, args.expect_version)
@@ -59,7 +59,8 @@ def main() -> int:
     checks = ["import", "version", "py.typed", "stubs", "logging"]
 
     # The command-line entry point.
-    exe = shutil.which("embedrs", path=os.path.dirname(sys.executable))
+    scripts_dirs = os.pathsep.join([sysconfig.get_path("scripts"), os.path.dirname(sys.executable)])
+    exe = shutil.which("embedrs", path=scripts_dirs)
     assert exe, "the wheel installed no `embedrs` command"
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
     assert "train" in out, out

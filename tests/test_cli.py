@@ -9,16 +9,17 @@ import random
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
-
 from embedrs import _default_corpus as dc
 from embedrs._cli import train
 from embedrs.cli import main
 
-ANIMALS = "cat dog horse cow sheep goat mouse rabbit tiger lion".split()
-TOOLS = "hammer saw drill wrench chisel pliers screwdriver file rasp clamp".split()
+ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "mouse", "rabbit", "tiger", "lion"]
+TOOLS = ["hammer", "saw", "drill", "wrench", "chisel", "pliers", "screwdriver", "file", "rasp",
+         "clamp"]
 
 
 def _has_word2vec() -> bool:
@@ -45,14 +46,15 @@ def topic_corpus(tmp_path_factory) -> Path:
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, check=False)
 
 
 # ------------------------------------------------------------------ the command
 
 
 def test_console_script_help():
-    exe = shutil.which("embedrs", path=os.path.dirname(sys.executable))
+    dirs = os.pathsep.join([sysconfig.get_path("scripts"), os.path.dirname(sys.executable)])
+    exe = shutil.which("embedrs", path=dirs)
     if exe is None:
         pytest.skip("the embedrs console script is not installed next to this Python")
     res = _run(exe, "--help")

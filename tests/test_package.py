@@ -10,10 +10,9 @@ import re
 import sysconfig
 from pathlib import Path
 
+import embedrs
 import numpy as np
 import pytest
-
-import embedrs
 from embedrs import _embedrs
 
 PKG_DIR = Path(embedrs.__file__).resolve().parent

@@ -25,9 +25,9 @@ import sys
 import sysconfig
 import time
 import tokenize
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def stdlib_dir() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
 
-def stdlib_sources(root: Optional[Path] = None) -> list[Path]:
+def stdlib_sources(root: Path | None = None) -> list[Path]:
     """The standard library's ``.py`` files in sorted (deterministic) order.
 
     Test suites, test data, bundled third-party packages and demos are left
@@ -145,9 +145,9 @@ def documents_of_source(source: bytes, filename: str = "<source>") -> list[str]:
     texts: list[str] = []
     if filename.replace("\\", "/").endswith("pydoc_data/topics.py"):
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if len(node.value) > 40:
-                    texts.append(node.value)
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and len(node.value) > 40):
+                texts.append(node.value)
         return texts
     for node in ast.walk(tree):
         if isinstance(
@@ -176,7 +176,7 @@ def sentences_of_text(text: str) -> list[list[str]]:
 
 
 def iter_default_documents(
-    root: Optional[Path] = None, stats: Optional[CorpusStats] = None
+    root: Path | None = None, stats: CorpusStats | None = None
 ) -> Iterator[str]:
     """Yields the documentation texts of the standard library, file by file."""
     root = stdlib_dir() if root is None else Path(root)
@@ -196,8 +196,8 @@ def iter_default_documents(
 
 
 def build_default_corpus(
-    root: Optional[Path] = None,
-    max_tokens: Optional[int] = None,
+    root: Path | None = None,
+    max_tokens: int | None = None,
     log_every: float = 2.0,
 ) -> tuple[list[list[str]], CorpusStats]:
     """Builds the default corpus from the installed standard library.

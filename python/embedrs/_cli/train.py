@@ -31,8 +31,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class TextFileCorpus:
     to ``Word2Vec`` for several epochs without holding the file in memory.
     """
 
-    def __init__(self, path: Path, max_tokens: Optional[int] = None) -> None:
+    def __init__(self, path: Path, max_tokens: int | None = None) -> None:
         self.path = Path(path)
         self.max_tokens = max_tokens
         if not self.path.is_file():
@@ -210,8 +211,7 @@ def run(args: argparse.Namespace) -> int:
     sentences, corpus_stats, counts = _load_corpus(args)
     _write_json(out_dir / "corpus_stats.json", corpus_stats)
     with open(out_dir / "vocab.tsv", "w", encoding="utf-8") as fh:
-        for word, n in counts.most_common():
-            fh.write(f"{word}\t{n}\n")
+        fh.writelines(f"{word}\t{n}\n" for word, n in counts.most_common())
 
     params = {
         "vector_size": args.vector_size, "window": args.window, "min_count": args.min_count,
