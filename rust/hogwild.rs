@@ -67,6 +67,31 @@ impl<'a> SharedMatrix<'a> {
         unsafe { self.ptr.add(row * self.cols) }
     }
 
+    /// Asks the CPU to start loading row `row` into cache (a hint: no
+    /// effect on results; ignored for out-of-range rows and on other
+    /// architectures). Trainers call it for rows they will need a few
+    /// steps later, hiding the memory latency of random row access.
+    #[inline]
+    pub fn prefetch_row(&self, row: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            if row >= self.rows {
+                return;
+            }
+            let base = row * self.cols;
+            let mut off = 0;
+            while off < self.cols {
+                // SAFETY: base + off < rows * cols, so the address lies inside
+                // the buffer; a prefetch never faults and changes no data.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(self.ptr.add(base + off) as *const i8) };
+                off += 16; // one 64-byte cache line of f32
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
+    }
+
     /// Copies row `row` into `out` (length `cols`).
     #[inline]
     pub fn read_row(&self, row: usize, out: &mut [f32]) {

@@ -41,6 +41,13 @@ def neighbour_accuracy(model: Word2Vec, topn: int = 5) -> float:
     return hits / total
 
 
+def cross_topic_similarity(model: Word2Vec) -> float:
+    normed = model.wv.get_normed_vectors()
+    topics = np.array([topic_of(w) for w in model.wv.index_to_key])
+    sims = normed @ normed.T
+    return float(sims[topics[:, None] != topics[None, :]].mean())
+
+
 @pytest.mark.parametrize(
     "sg,hs,negative,cbow_mean",
     [(1, 0, 5, 1), (0, 0, 5, 1), (0, 0, 5, 0), (1, 1, 0, 1), (0, 1, 0, 1), (1, 1, 5, 1)],
@@ -53,6 +60,9 @@ def test_training_finds_planted_topics(sg: int, hs: int, negative: int, cbow_mea
     assert model.wv.vectors.shape == (N_TOPICS * WORDS_PER_TOPIC, 24)
     assert np.isfinite(model.wv.vectors).all()
     assert neighbour_accuracy(model) > 0.9
+    # topics must be told apart, not merely ranked: vectors that all point the
+    # same way (no working negative/softmax signal) would pass the ranking test
+    assert cross_topic_similarity(model) < 0.5
 
 
 def test_corpus_file_path_matches_iterable_vocab_and_learns(tmp_path: Path) -> None:

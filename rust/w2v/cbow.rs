@@ -11,7 +11,12 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
     let len = sent.len();
     let mut loss = 0.0;
     for pos in 0..len {
-        let b = if model.shrink_windows { w.rng.below(window) } else { 0 };
+        w.advance(model, sent, pos);
+        let b = if model.shrink_windows {
+            w.rng.below(window)
+        } else {
+            0
+        };
         let reach = window - b;
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
@@ -31,9 +36,14 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
             crate::linalg::scale(inv, &mut w.h);
         }
         w.neu1e.fill(0.0);
-        loss += model
-            .layers
-            .train(sent[pos], &w.h, &mut w.neu1e, alpha, &mut w.rng, model.compute_loss);
+        loss += model.layers.train(
+            sent[pos],
+            &w.neg,
+            &w.h,
+            &mut w.neu1e,
+            alpha,
+            model.compute_loss,
+        );
         if model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);
         }

@@ -1,6 +1,6 @@
 //! Per-thread training state and the job loop shared by both corpus paths.
 
-use super::{cbow, skipgram, sgd::OutputLayers};
+use super::{cbow, sgd::OutputLayers, skipgram};
 use crate::hogwild::SharedMatrix;
 use crate::sampling::Rng;
 
@@ -81,6 +81,11 @@ pub struct Worker {
     pub u: Vec<f32>,
     /// Gradient for that output row.
     pub du: Vec<f32>,
+    /// Noise words of the current example.
+    pub neg: Vec<u32>,
+    /// Noise words of the next example, drawn one step ahead so that their
+    /// rows can be prefetched.
+    pub neg_next: Vec<u32>,
 }
 
 impl Worker {
@@ -96,6 +101,25 @@ impl Worker {
             gin: Vec::new(),
             u: vec![0.0; dim],
             du: vec![0.0; dim],
+            neg: Vec::new(),
+            neg_next: Vec::new(),
+        }
+    }
+
+    /// Moves to the next example of `sent`: the pre-drawn noise words become
+    /// current, new ones are drawn for position `pos + 1`, and the rows that
+    /// example will read start loading into cache.
+    #[inline]
+    pub fn advance(&mut self, model: &ModelRef<'_>, sent: &[u32], pos: usize) {
+        std::mem::swap(&mut self.neg, &mut self.neg_next);
+        model
+            .layers
+            .draw_negatives(&mut self.rng, &mut self.neg_next);
+        if let Some(&next) = sent.get(pos + 1) {
+            model.layers.prefetch(next, &self.neg_next);
+            if let Some(&incoming) = sent.get(pos + 1 + model.window) {
+                model.syn0.prefetch_row(incoming as usize);
+            }
         }
     }
 
@@ -131,6 +155,9 @@ impl Worker {
             if sent.len() < 2 {
                 continue;
             }
+            model
+                .layers
+                .draw_negatives(&mut self.rng, &mut self.neg_next);
             loss += if model.sg {
                 skipgram::train_sentence(model, self, &sent, alpha)
             } else {
