@@ -1,11 +1,13 @@
 //! CBOW: the sum (or, with `cbow_mean`, the mean) of the context rows in the
 //! (shrunk) window predicts the centre word; the input gradient is added to
-//! every context row (divided by the context size with `cbow_mean`, as gensim
-//! does).
+//! every context row. As in gensim, the gradient is divided by the context
+//! size when the input is the *sum* (`cbow_mean = false`), and applied whole
+//! to each context row when it is the mean.
 
 use super::worker::{ModelRef, Worker};
 
 /// Trains CBOW on one sentence of word ids (already subsampled).
+#[inline(always)]
 pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
     let window = model.window;
     let len = sent.len();
@@ -44,7 +46,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
             alpha,
             model.compute_loss,
         );
-        if model.cbow_mean {
+        if !model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);
         }
         for pos2 in start..end {

@@ -40,7 +40,7 @@ pub struct OutputLayers<'a> {
 
 impl OutputLayers<'_> {
     /// Draws the noise words for one example into `out` (cleared first).
-    #[inline]
+    #[inline(always)]
     pub fn draw_negatives(&self, rng: &mut Rng, out: &mut Vec<u32>) {
         out.clear();
         if let Some(noise) = self.noise {
@@ -53,7 +53,7 @@ impl OutputLayers<'_> {
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
     /// [`SharedMatrix::prefetch_row`]).
-    #[inline]
+    #[inline(always)]
     pub fn prefetch(&self, word: u32, negatives: &[u32]) {
         if let Some(syn1neg) = &self.syn1neg {
             syn1neg.prefetch_row(word as usize);
@@ -69,7 +69,7 @@ impl OutputLayers<'_> {
     ///
     /// Output rows are updated in place; the gradient for `h` is added to
     /// `neu1e`. Returns the example's loss when `compute_loss` (else 0).
-    #[inline]
+    #[inline(always)]
     pub fn train(
         &self,
         word: u32,

@@ -29,6 +29,7 @@ use crate::linalg::{axpy, dot, SigmoidTable, MAX_EXP};
 
 /// Trains skip-gram on one sentence of word ids (already subsampled).
 /// Returns the summed loss (0 unless the model computes it).
+#[inline(always)]
 pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
     let window = model.window;
     let len = sent.len();
@@ -62,6 +63,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
 }
 
 /// Trains the pairs (context_j -> word) for all `w.ctx` at once.
+#[inline(always)]
 fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> f64 {
     let dim = model.syn0.cols();
     let c = w.ctx.len();
@@ -110,7 +112,7 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
 }
 
 /// One output row against all `c` context rows of the window.
-#[inline]
+#[inline(always)]
 fn output_row(
     model: &ModelRef<'_>,
     w: &mut Worker,
