@@ -156,11 +156,10 @@ def main(argv=None) -> int:
     if args.quick:
         args.n = 100_000
 
-    import gensim
-    from gensim.models import KeyedVectors as GKV
-
     import embedrs
+    import gensim
     from embedrs.models import KeyedVectors
+    from gensim.models import KeyedVectors as GKV
 
     print(f"embedrs {embedrs.__version__}, gensim {gensim.__version__}, numpy {np.__version__}, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
