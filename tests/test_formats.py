@@ -373,3 +373,44 @@ def test_projector_cli(tmp_path):
         assert main(["-q", "projector", p, str(out), "--limit", "10"]) == 0
         assert len((out / "metadata.tsv").read_text(encoding="utf8").splitlines()) == 10
     assert main(["-q", "projector", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
+
+
+# ---------------------------------------------------------------- properties
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+_key = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n"),
+    min_size=1, max_size=8,
+)
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    keys=st.lists(_key, min_size=1, max_size=12, unique=True),
+    dim=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    binary=st.booleans(),
+)
+def test_property_round_trip_matches_gensim(tmp_path_factory, keys, dim, seed, binary):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**32, (len(keys), dim), dtype=np.uint64).astype(np.uint32)
+    vecs = bits.view(np.float32)
+    vecs[~np.isfinite(vecs)] = 1.5
+    tmp = tmp_path_factory.mktemp("prop")
+    ours = KeyedVectors(dim)
+    ours.add_vectors(keys, vecs)
+    theirs = GKV(dim)
+    theirs.add_vectors(keys, vecs.copy())
+    a, b = str(tmp / "a"), str(tmp / "b")
+    ours.save_word2vec_format(a, binary=binary)
+    theirs.save_word2vec_format(b, binary=binary)
+    assert Path(a).read_bytes() == Path(b).read_bytes()
+    back = KeyedVectors.load_word2vec_format(a, binary=binary)
+    assert back.index_to_key == keys
+    np.testing.assert_array_equal(back.vectors, vecs)
+    ours.save(a + ".kv")
+    nat = KeyedVectors.load(a + ".kv")
+    assert nat.index_to_key == keys
+    np.testing.assert_array_equal(nat.vectors, vecs)

@@ -206,12 +206,17 @@ impl QuantIndex {
             let codes = &self.codes[first * dim..(first + out.len()) * dim];
             dots_i8(codes, &q8, &mut ints);
             let mut lower = TopK::new(k);
+            let mut threshold = f32::NEG_INFINITY;
             for (i, (o, &d)) in out.iter_mut().zip(&ints).enumerate() {
                 let r = first + i;
                 let s = self.scale[r];
-                *o = s * t * d as f32;
+                let a = s * t * d as f32;
                 let bound = t * self.half_abs[r] + s * qconst + SLACK;
-                lower.push(r, *o - bound);
+                *o = a + bound; // keep the upper bound for pass 2
+                if a - bound >= threshold {
+                    lower.push(r, a - bound);
+                    threshold = lower.threshold();
+                }
             }
             lower
         };
@@ -246,10 +251,9 @@ impl QuantIndex {
         // Pass 2: exact scores of every row whose upper bound reaches tau.
         let mut top = TopK::new(k);
         let mut exact = [0.0f32; 1];
-        for (i, &a) in approx.iter().enumerate() {
+        for (i, &upper) in approx.iter().enumerate() {
             let r = range.start + i;
-            let bound = t * self.half_abs[r] + self.scale[r] * qconst + SLACK;
-            if a + bound >= tau {
+            if upper >= tau {
                 dots(&data[r * dim..(r + 1) * dim], &q, &mut exact);
                 let nr = norms[r];
                 top.push(r, if nr > 0.0 { exact[0] / nr } else { 0.0 });

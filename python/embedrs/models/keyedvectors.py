@@ -531,15 +531,18 @@ class KeyedVectors:
 
     def _int8_index(self) -> Any:
         """The int8 search index of the current vectors, built on first use for large models."""
+        if not self.int8_search or self.vectors.size < self.int8_min_size:
+            return None
         sig = self._norms_for
         idx = self._int8
         if idx is not None and idx[0] == sig and sig == self._vectors_signature():
             return idx[1]
-        if self.vectors.size < self.int8_min_size or not self.int8_search:
-            return None
         with self._searcher_lock:
+            idx = self._int8
+            if idx is not None and idx[0] == sig:
+                return idx[1]
             built = self._get_searcher_unlocked().build_int8(self.vectors, self.norms)
-        self._int8 = (self._norms_for, built)
+            self._int8 = (sig, built)
         return built
 
     def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
@@ -1000,8 +1003,6 @@ class KeyedVectors:
             raise _translate_format_error(exc) from None
         if not utf8:
             keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
-        if binary:
-            keys = [k.lstrip("\n") if k.startswith("\n") else k for k in keys]
         if trailing:
             logger.warning("%s holds more data after the %d vectors its header declares; "
                            "ignored (as gensim does)", fname, declared)
