@@ -414,3 +414,18 @@ def test_property_round_trip_matches_gensim(tmp_path_factory, keys, dim, seed, b
     nat = KeyedVectors.load(a + ".kv")
     assert nat.index_to_key == keys
     np.testing.assert_array_equal(nat.vectors, vecs)
+
+
+def test_composite_native_file_convention(tmp_path):
+    """A full model (e.g. Word2Vec) stores its wv under the 'wv.' prefix; KeyedVectors.load finds it."""
+    ours, _ = make_models()
+    wv_meta, wv_arrays = ours._to_persist(prefix="wv.")
+    arrays = {**wv_arrays, "syn1neg": np.zeros((len(ours), ours.vector_size), np.float32)}
+    p = str(tmp_path / "w2v.model")
+    _persist.write_container(p, {"class": "Word2Vec", "window": 5, "wv": wv_meta}, arrays)
+    kv = KeyedVectors.load(p)
+    assert_same(kv, ours)
+    meta, arrs = _persist.read_container(p, mmap="r")
+    back = KeyedVectors._from_persist(meta["wv"], arrs, prefix="wv.")
+    assert_same(back, ours)
+    assert meta["window"] == 5 and arrs["syn1neg"].shape == (len(ours), ours.vector_size)

@@ -285,3 +285,18 @@ def test_int8_prefilter_gives_identical_answers():
     want = ours.most_similar("w5")
     ours.int8_search = True
     assert ours.most_similar("w5") == want
+
+
+def test_pickle_and_deepcopy(tmp_path):
+    import copy
+    import pickle
+
+    ours, _ = make_pair()
+    want = ours.most_similar("w3")
+    for obj in (pickle.loads(pickle.dumps(ours)), copy.deepcopy(ours)):
+        assert obj.most_similar("w3") == want
+    p = str(tmp_path / "m.kv")
+    ours.save(p)
+    lazy = KeyedVectors.load(p, mmap="r")
+    back = pickle.loads(pickle.dumps(lazy))
+    assert back.index_to_key == ours.index_to_key and back.most_similar("w3") == want
