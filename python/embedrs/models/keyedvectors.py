@@ -1116,6 +1116,9 @@ class KeyedVectors:
                 raise TypeError(f"keys must be str or int to be saved, found {bad!r}")
             meta["keys"] = "json"
             meta["key_list"] = [k if isinstance(k, str) else int(k) for k in keys]
+        if len(keys) and self.vectors.ndim == 2 and np.issubdtype(self.vectors.dtype, np.floating):
+            self.fill_norms(force=True)  # saved so that a loaded (mmap'ed) model skips this pass
+            arrays[f"{prefix}norms"] = np.asarray(self.norms)
         expando_meta = {}
         for name, arr in self.expandos.items():
             a = np.asarray(arr)
@@ -1164,6 +1167,9 @@ class KeyedVectors:
             a = np.empty(len(values), dtype=object)
             a[:] = values
             kv.expandos[name] = a
+        norms = arrays.get(f"{prefix}norms")
+        if norms is not None and norms.shape == (n,):
+            kv.norms = norms
         return kv
 
     def save(self, fname_or_handle: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
