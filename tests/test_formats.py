@@ -429,3 +429,20 @@ def test_composite_native_file_convention(tmp_path):
     back = KeyedVectors._from_persist(meta["wv"], arrs, prefix="wv.")
     assert_same(back, ours)
     assert meta["window"] == 5 and arrs["syn1neg"].shape == (len(ours), ours.vector_size)
+
+
+def test_float_text_matches_numpy_str():
+    """Text vectors are written exactly as numpy's str(float32), as gensim does."""
+    from embedrs import _embedrs
+
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    vals = bits.view(np.float32)
+    vals = vals[np.isfinite(vals)]
+    scaled = (rng.standard_normal(100_000) * np.logspace(-8, 8, 100_000)).astype(np.float32)
+    edge = np.array([0.0, -0.0, 1.0, 1e-4, 1e6, 999999.94, 2146591.25, 1e-45, 3.4028235e38],
+                    dtype=np.float32)
+    vals = np.concatenate([vals, scaled, edge])
+    ours = _embedrs.format_f32(vals.tolist())
+    bad = [(float(v), o, str(v)) for v, o in zip(vals, ours) if o != str(v)]
+    assert not bad, bad[:5]
