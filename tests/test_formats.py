@@ -446,3 +446,19 @@ def test_float_text_matches_numpy_str():
     ours = _embedrs.format_f32(vals.tolist())
     bad = [(float(v), o, str(v)) for v, o in zip(vals, ours) if o != str(v)]
     assert not bad, bad[:5]
+
+
+def test_gensim_models_load_without_gensim(tmp_path):
+    _, theirs = make_models(n=100)
+    p = str(tmp_path / "g.kv")
+    theirs.save(p, sep_limit=0)
+    code = (
+        "import sys\n"
+        "sys.modules['gensim'] = None  # any import of gensim now fails\n"
+        "from embedrs.models import KeyedVectors\n"
+        f"kv = KeyedVectors.load({p!r}, mmap='r')\n"
+        "print(len(kv), kv.index_to_key[5])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["100", "w5"]
