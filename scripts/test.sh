@@ -89,6 +89,13 @@ if $build_ok; then
 fi
 if [ -n "$WHEEL" ]; then
     echo "wheel: $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
+    if [ "$(uname -s)" = Linux ]; then
+        # A second opinion on the manylinux tag (informational; maturin's own
+        # check above is the one that fails the build).
+        "$VPY" -m pip install --quiet auditwheel >/dev/null 2>&1 &&
+            { "$VPY" -m auditwheel show "$WHEEL" 2>&1 | grep -A1 -m1 'consistent with' |
+                tr '\n' ' ' | sed 's/^/auditwheel show: /'; echo; } || true
+    fi
     stage_done "build wheel" "$t" ok
 else
     stage_done "build wheel" "$t" FAILED
@@ -159,7 +166,7 @@ RUFF="$(venv_bin "$VENV")/ruff"
 if [ -x "$RUFF" ]; then
     dirs=()
     for d in python tests benches scripts; do [ -d "$ROOT/$d" ] && dirs+=("$d"); done
-    "$RUFF" check --no-cache "${dirs[@]}" || lint_ok=false
+    "$RUFF" check --no-cache --output-format concise "${dirs[@]}" || lint_ok=false
 else
     echo "ruff not installed in $VENV: skipped"
 fi
