@@ -13,6 +13,7 @@
 //! * [`poincare`]: Poincaré embeddings with Riemannian SGD.
 //! * [`tsne`]: Barnes-Hut t-SNE.
 
+pub mod corpus;
 pub mod error;
 pub mod hogwild;
 pub mod io;

@@ -1,7 +1,234 @@
-//! Python binding for the `kv` core module.
+//! Python binding for the `kv` (similarity search) and `io` (word2vec
+//! formats) core modules.
+//!
+//! Matrices stay owned by NumPy: each call borrows `vectors` and `norms`
+//! read-only (C-contiguous float32 required, never copied), releases the
+//! GIL, and runs on the searcher's own thread pool, so many Python threads
+//! can query one model at once.
 
+use std::path::PathBuf;
+
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use super::IntoPyResult;
+use crate::io::word2vec::{self, ReadOptions, UnicodeErrors, WriteOptions};
+use crate::kv;
+
+fn c_contiguous<'a>(
+    a: &'a PyReadonlyArray2<'_, f32>,
+    what: &str,
+) -> PyResult<ndarray::ArrayView2<'a, f32>> {
+    let v = a.as_array();
+    if !v.is_standard_layout() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{what} must be a C-contiguous float32 array (use numpy.ascontiguousarray)"
+        )));
+    }
+    Ok(v)
+}
+
+/// `(rows, scores)` of a batched query.
+type BatchResult<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+/// `(keys, vectors, declared_count, trailing_data)` of a word2vec file.
+type ReadResult<'py> = (Bound<'py, PyList>, Bound<'py, PyArray2<f32>>, usize, bool);
+
+/// A thread pool for similarity queries, created once per model.
+#[pyclass(frozen, module = "embedrs._embedrs")]
+pub(crate) struct KvSearcher {
+    pool: rayon::ThreadPool,
+}
+
+#[pymethods]
+impl KvSearcher {
+    #[new]
+    #[pyo3(signature = (threads = 0))]
+    fn new(threads: usize) -> PyResult<Self> {
+        Ok(Self {
+            pool: crate::thread_pool(threads).py()?,
+        })
+    }
+
+    /// Number of threads in the pool.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Row norms of `vectors` (float32).
+    fn row_norms<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let out = py.detach(|| kv::row_norms(v, Some(&self.pool))).py()?;
+        Ok(out.into_pyarray(py))
+    }
+
+    /// The `k` best `(row, cosine)` pairs of rows `start..end` for `query`.
+    #[pyo3(signature = (vectors, norms, query, start, end, k))]
+    fn top_k<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        query: PyReadonlyArray1<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<Vec<(usize, f32)>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let q = query.as_array();
+        py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
+            .py()
+    }
+
+    /// Cosine of `query` with every row `start..end`.
+    fn all_scores<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        query: PyReadonlyArray1<'py, f32>,
+        start: usize,
+        end: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let q = query.as_array();
+        let out = py
+            .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
+            .py()?;
+        Ok(out.into_pyarray(py))
+    }
+
+    /// Top-`k` for every row of `queries`: `(rows, scores)` arrays of shape
+    /// `(n_queries, k)`, padded with row -1 / score NaN where fewer exist.
+    fn top_k_batch<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        queries: PyReadonlyArray2<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<BatchResult<'py>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let q = queries.as_array();
+        let res = py
+            .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
+            .py()?;
+        let m = res.len();
+        let mut rows = ndarray::Array2::<i64>::from_elem((m, k), -1);
+        let mut scores = ndarray::Array2::<f32>::from_elem((m, k), f32::NAN);
+        for (j, r) in res.into_iter().enumerate() {
+            for (t, (i, s)) in r.into_iter().enumerate() {
+                rows[[j, t]] = i as i64;
+                scores[[j, t]] = s;
+            }
+        }
+        Ok((rows.into_pyarray(py), scores.into_pyarray(py)))
+    }
+}
+
+fn parse_errors(s: &str) -> PyResult<UnicodeErrors> {
+    match s {
+        "strict" => Ok(UnicodeErrors::Strict),
+        "ignore" => Ok(UnicodeErrors::Ignore),
+        "replace" => Ok(UnicodeErrors::Replace),
+        "raw" => Ok(UnicodeErrors::Raw),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "unicode_errors must be 'strict', 'ignore' or 'replace', not {other:?}"
+        ))),
+    }
+}
+
+/// Reads a word2vec text or binary file.
+///
+/// Returns `(keys, vectors, declared_count, trailing_data)`; `keys` is a list
+/// of `str`, or of `bytes` when `unicode_errors="raw"` (the caller decodes).
+#[pyfunction]
+#[pyo3(signature = (path, binary, limit = None, no_header = false, unicode_errors = "strict", allow_nonfinite = false, threads = 0))]
+fn w2v_read<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    binary: bool,
+    limit: Option<usize>,
+    no_header: bool,
+    unicode_errors: &str,
+    allow_nonfinite: bool,
+    threads: usize,
+) -> PyResult<ReadResult<'py>> {
+    let opts = ReadOptions {
+        binary,
+        limit,
+        no_header,
+        unicode_errors: parse_errors(unicode_errors)?,
+        allow_nonfinite,
+        threads,
+    };
+    let data = py.detach(|| word2vec::read(&path, &opts)).py()?;
+    let keys = match data.keys {
+        word2vec::Keys::Text(k) => PyList::new(py, k.iter().map(|s| PyString::new(py, s)))?,
+        word2vec::Keys::Raw(k) => PyList::new(py, k.iter().map(|b| PyBytes::new(py, b)))?,
+    };
+    Ok((
+        keys,
+        data.vectors.into_pyarray(py),
+        data.declared_count,
+        data.trailing_data,
+    ))
+}
+
+/// Writes rows `order` of `vectors` with their `keys` in word2vec format.
+#[pyfunction]
+#[pyo3(signature = (path, keys, vectors, order, binary, write_header = true, total_vec = None, append = false, threads = 0))]
+fn w2v_write(
+    py: Python<'_>,
+    path: PathBuf,
+    keys: Vec<String>,
+    vectors: PyReadonlyArray2<'_, f32>,
+    order: Vec<usize>,
+    binary: bool,
+    write_header: bool,
+    total_vec: Option<usize>,
+    append: bool,
+    threads: usize,
+) -> PyResult<()> {
+    let v = c_contiguous(&vectors, "vectors")?;
+    let opts = WriteOptions {
+        binary,
+        write_header,
+        total_vec,
+        append,
+        threads,
+    };
+    py.detach(|| word2vec::write(&path, &keys, v, &order, &opts))
+        .py()
+}
+
+/// Formats float32 values as numpy's `str()` does (used by tests).
+#[pyfunction]
+fn format_f32(values: Vec<f32>) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| {
+            let mut s = Vec::new();
+            crate::io::floatfmt::write_f32(&mut s, v);
+            String::from_utf8(s).unwrap_or_default()
+        })
+        .collect()
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<KvSearcher>()?;
+    m.add_function(wrap_pyfunction!(w2v_read, m)?)?;
+    m.add_function(wrap_pyfunction!(w2v_write, m)?)?;
+    m.add_function(wrap_pyfunction!(format_f32, m)?)?;
     Ok(())
 }

@@ -1,7 +1,124 @@
 //! Python binding for the `poincare` core module.
+//!
+//! One function, `poincare_train`, trains a model's vectors in place: the
+//! caller (``embedrs.models.poincare.PoincareModel``) owns the NumPy matrix,
+//! which Rust borrows mutably for the call, with the GIL released.
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use numpy::{PyReadonlyArray2, PyReadwriteArray2};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use super::{run_monitored, IntoPyResult};
+use crate::poincare::{self, Graph, Phase, Real, Sampling, TrainConfig};
+use crate::progress::Progress;
+
+fn run_train<T: Real + numpy::Element>(
+    py: Python<'_>,
+    mut vectors: PyReadwriteArray2<'_, T>,
+    graph: &Graph,
+    cfg: &TrainConfig,
+    phase: &Phase,
+    callback: Option<&Bound<'_, PyAny>>,
+) -> PyResult<poincare::TrainReport> {
+    let dim = vectors.as_array().ncols();
+    let slice = vectors.as_slice_mut().map_err(|_| {
+        PyValueError::new_err("vectors must be a C-contiguous array (use numpy.ascontiguousarray)")
+    })?;
+    let total = (phase.epochs * graph.pairs().len()) as u64;
+    let progress = Progress::new(total);
+    let out = run_monitored(
+        py,
+        &progress,
+        Duration::from_millis(100),
+        |_py, p| match callback {
+            Some(cb) => cb
+                .call1((p.done(), total, p.aux.load(Ordering::Relaxed)))
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        || poincare::train(slice, dim, graph, cfg, phase, &progress),
+    )?;
+    out.py()
+}
+
+/// Trains `vectors` (n_nodes x size, float32 or float64, C-contiguous) in place.
+#[pyfunction]
+#[pyo3(signature = (
+    vectors, relations, *, epochs, alpha, negative, epsilon, regularization_coeff,
+    batch_size, workers, seed, frequency_negatives, first_epoch,
+    check_gradients_every = 0, callback = None
+))]
+fn poincare_train<'py>(
+    py: Python<'py>,
+    vectors: &Bound<'py, PyAny>,
+    relations: PyReadonlyArray2<'py, u32>,
+    epochs: usize,
+    alpha: f64,
+    negative: usize,
+    epsilon: f64,
+    regularization_coeff: f64,
+    batch_size: usize,
+    workers: usize,
+    seed: u64,
+    frequency_negatives: bool,
+    first_epoch: u64,
+    check_gradients_every: usize,
+    callback: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rel = relations.as_array();
+    if rel.ncols() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "relations must have shape (n, 2), got (n, {})",
+            rel.ncols()
+        )));
+    }
+    let n_nodes = vectors
+        .getattr("shape")?
+        .extract::<(usize, usize)>()
+        .map_err(|_| PyTypeError::new_err("vectors must be a 2-D NumPy array"))?
+        .0;
+    let pairs: Vec<(u32, u32)> = rel.rows().into_iter().map(|r| (r[0], r[1])).collect();
+    let graph = Graph::new(n_nodes, pairs).py()?;
+    let cfg = TrainConfig {
+        negative,
+        epsilon,
+        regularization_coeff,
+        batch_size,
+        workers,
+        seed,
+        check_gradients_every,
+    };
+    let phase = Phase {
+        epochs,
+        alpha,
+        sampling: if frequency_negatives {
+            Sampling::Frequency
+        } else {
+            Sampling::Uniform
+        },
+        first_epoch,
+    };
+    let cb = callback.as_ref();
+    let report = if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f64>>() {
+        run_train(py, v, &graph, &cfg, &phase, cb)?
+    } else if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f32>>() {
+        run_train(py, v, &graph, &cfg, &phase, cb)?
+    } else {
+        return Err(PyTypeError::new_err(
+            "vectors must be a writeable 2-D float32 or float64 NumPy array",
+        ));
+    };
+    let d = PyDict::new(py);
+    d.set_item("epoch_losses", report.epoch_losses)?;
+    d.set_item("max_gradient_error", report.max_gradient_error)?;
+    Ok(d)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(poincare_train, m)?)?;
     Ok(())
 }

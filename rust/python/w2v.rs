@@ -1,7 +1,584 @@
-//! Python binding for the `w2v` core module.
+//! Python binding of the word2vec trainer.
+//!
+//! `Word2VecCore` holds what one `train()` call needs besides the weights
+//! (subsampling probabilities, the noise sampler, Huffman codes); the
+//! weights stay NumPy arrays owned by the Python model and are borrowed
+//! mutably for the duration of each epoch call, so training updates
+//! `wv.vectors` / `syn1neg` / `syn1` in place with no copies.
 
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use super::{run_monitored, IntoPyResult};
+use crate::corpus::{count_words, CorpusText, MAX_SENTENCE_LEN};
+use crate::hogwild::SharedMatrix;
+use crate::linalg::SigmoidTable;
+use crate::progress::Progress;
+use crate::sampling::{keep_probability, UnigramTable};
+use crate::vocab::{finalize, huffman_codes, HuffmanCodes};
+use crate::w2v::{self, Job, ModelRef, OutputLayers, Schedule};
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Word2VecCore>()?;
+    m.add_class::<CorpusFile>()?;
+    m.add_function(wrap_pyfunction!(finalize_vocab, m)?)?;
+    m.add_function(wrap_pyfunction!(init_vectors, m)?)?;
     Ok(())
+}
+
+/// A corpus file opened once (memory-mapped, or decompressed for `.gz`)
+/// and read by Rust workers for counting and every training epoch.
+#[pyclass(frozen, module = "embedrs._embedrs")]
+pub(crate) struct CorpusFile {
+    text: Arc<CorpusText>,
+}
+
+#[pymethods]
+impl CorpusFile {
+    #[new]
+    fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let text = py.detach(|| CorpusText::open(&path)).py()?;
+        Ok(CorpusFile {
+            text: Arc::new(text),
+        })
+    }
+
+    /// Size of the text in bytes.
+    fn __len__(&self) -> usize {
+        self.text.bytes().len()
+    }
+
+    /// Counts words in parallel: `(list of (word, count) in first-seen
+    /// order, number of sentences, number of tokens)`.
+    #[pyo3(signature = (workers, max_sentence_length=MAX_SENTENCE_LEN, max_vocab_size=None))]
+    fn count_words(
+        &self,
+        py: Python<'_>,
+        workers: usize,
+        max_sentence_length: usize,
+        max_vocab_size: Option<usize>,
+    ) -> PyResult<(Vec<(String, u64)>, u64, u64)> {
+        let text = self.text.clone();
+        let c = py
+            .detach(move || count_words(&text, workers, max_sentence_length, max_vocab_size))
+            .py()?;
+        Ok((c.words, c.sentences, c.total_words))
+    }
+}
+
+/// Applies `min_count` / `max_final_vocab` and the optional sort to raw
+/// counts in first-seen order; returns `(words, counts)`.
+#[pyfunction]
+#[pyo3(signature = (raw, min_count, max_final_vocab=None, sorted_vocab=true))]
+fn finalize_vocab(
+    py: Python<'_>,
+    raw: Vec<(String, u64)>,
+    min_count: u64,
+    max_final_vocab: Option<usize>,
+    sorted_vocab: bool,
+) -> PyResult<(Vec<String>, Vec<u64>)> {
+    let v = py
+        .detach(move || finalize(raw, min_count, max_final_vocab, sorted_vocab))
+        .py()?;
+    Ok((v.words, v.counts))
+}
+
+/// Deterministic initial vectors for `words` (each depends only on the
+/// word and the seed), shape `(len(words), vector_size)`, float32.
+#[pyfunction]
+fn init_vectors<'py>(
+    py: Python<'py>,
+    words: Vec<String>,
+    vector_size: usize,
+    seed: u64,
+) -> Bound<'py, PyArray2<f32>> {
+    let arr = py.detach(move || {
+        let mut a = Array2::<f32>::zeros((words.len(), vector_size));
+        for (w, mut row) in words.iter().zip(a.rows_mut()) {
+            w2v::init::init_vector(w, seed, row.as_slice_mut().expect("rows are contiguous"));
+        }
+        a
+    });
+    arr.into_pyarray(py)
+}
+
+/// The per-`train()` state of a word2vec model.
+#[pyclass(frozen, module = "embedrs._embedrs")]
+pub(crate) struct Word2VecCore {
+    words: Vec<String>,
+    keep_prob: Vec<f32>,
+    noise: Option<UnigramTable>,
+    huffman: Option<HuffmanCodes>,
+    sigmoid: SigmoidTable,
+    sg: bool,
+    hs: bool,
+    negative: usize,
+    cbow_mean: bool,
+    window: usize,
+    shrink_windows: bool,
+    compute_loss: bool,
+    seed: u64,
+    workers: usize,
+}
+
+fn rw_slice<'a>(
+    arr: &'a mut PyReadwriteArray2<'_, f32>,
+    name: &str,
+    rows: usize,
+    cols: usize,
+) -> PyResult<SharedMatrix<'a>> {
+    let shape = arr.as_array().shape().to_vec();
+    if shape != [rows, cols] {
+        return Err(PyValueError::new_err(format!(
+            "{name} has shape {shape:?}, expected ({rows}, {cols}); was the vocabulary changed without build_vocab?"
+        )));
+    }
+    let s = arr.as_slice_mut().map_err(|_| {
+        PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
+    })?;
+    Ok(SharedMatrix::new(s, rows, cols))
+}
+
+/// Weights borrowed for one epoch call.
+struct Borrowed<'py> {
+    syn0: PyReadwriteArray2<'py, f32>,
+    syn1neg: Option<PyReadwriteArray2<'py, f32>>,
+    syn1: Option<PyReadwriteArray2<'py, f32>>,
+    lockf: Option<PyReadonlyArray1<'py, f32>>,
+}
+
+impl Word2VecCore {
+    fn model<'a>(&'a self, b: &'a mut Borrowed<'_>, compute_loss: bool) -> PyResult<ModelRef<'a>> {
+        let n = self.words.len();
+        let dim = b.syn0.as_array().shape()[1];
+        if self.negative > 0 && b.syn1neg.is_none() {
+            return Err(PyRuntimeError::new_err("syn1neg is missing although negative > 0"));
+        }
+        if self.hs && b.syn1.is_none() {
+            return Err(PyRuntimeError::new_err("syn1 is missing although hs=1"));
+        }
+        let lock_factors = match &b.lockf {
+            Some(l) => {
+                let s = l.as_slice().map_err(|_| {
+                    PyValueError::new_err("vectors_lockf must be a contiguous float32 array")
+                })?;
+                if s.len() != n {
+                    return Err(PyValueError::new_err(format!(
+                        "vectors_lockf has {} entries for {n} words",
+                        s.len()
+                    )));
+                }
+                Some(s)
+            }
+            None => None,
+        };
+        let syn0 = rw_slice(&mut b.syn0, "wv.vectors", n, dim)?;
+        let syn1neg = match b.syn1neg.as_mut() {
+            Some(a) if self.negative > 0 => Some(rw_slice(a, "syn1neg", n, dim)?),
+            _ => None,
+        };
+        let syn1 = match b.syn1.as_mut() {
+            Some(a) if self.hs => Some(rw_slice(a, "syn1", n, dim)?),
+            _ => None,
+        };
+        Ok(ModelRef {
+            syn0,
+            layers: OutputLayers {
+                syn1neg,
+                noise: self.noise.as_ref(),
+                negative: self.negative,
+                syn1,
+                huffman: self.huffman.as_ref(),
+                sigmoid: &self.sigmoid,
+            },
+            sg: self.sg,
+            cbow_mean: self.cbow_mean,
+            window: self.window,
+            shrink_windows: self.shrink_windows,
+            keep_prob: &self.keep_prob,
+            compute_loss,
+            lock_factors,
+        })
+    }
+}
+
+fn call_progress(
+    py: Python<'_>,
+    cb: &Option<Py<PyAny>>,
+    progress: &Progress,
+    extra: u64,
+) -> PyResult<()> {
+    if let Some(cb) = cb {
+        cb.call1(py, (progress.done(), extra))?;
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl Word2VecCore {
+    #[new]
+    #[pyo3(signature = (words, counts, *, sample, ns_exponent, sg, hs, negative, cbow_mean, window, shrink_windows, compute_loss, seed, workers))]
+    fn new(
+        py: Python<'_>,
+        words: Vec<String>,
+        counts: Vec<u64>,
+        sample: f64,
+        ns_exponent: f64,
+        sg: bool,
+        hs: bool,
+        negative: usize,
+        cbow_mean: bool,
+        window: usize,
+        shrink_windows: bool,
+        compute_loss: bool,
+        seed: u64,
+        workers: usize,
+    ) -> PyResult<Self> {
+        if words.len() != counts.len() {
+            return Err(PyValueError::new_err("words and counts differ in length"));
+        }
+        if words.is_empty() {
+            return Err(PyRuntimeError::new_err(
+                "you must first build vocabulary before training the model",
+            ));
+        }
+        if window == 0 {
+            return Err(PyValueError::new_err("window must be a positive integer"));
+        }
+        if !hs && negative == 0 {
+            return Err(PyValueError::new_err(
+                "with negative=0 you must set hs=1: one of negative sampling or hierarchical softmax is needed",
+            ));
+        }
+        py.detach(|| {
+            let total: u64 = counts.iter().sum();
+            let keep_prob = counts
+                .iter()
+                .map(|&c| keep_probability(c, total, sample))
+                .collect();
+            let noise = if negative > 0 {
+                UnigramTable::new(&counts, ns_exponent, 0)
+            } else {
+                None
+            };
+            let huffman = if hs { Some(huffman_codes(&counts)) } else { None }.transpose();
+            Ok::<_, crate::Error>((keep_prob, noise, huffman?))
+        })
+        .py()
+        .map(|(keep_prob, noise, huffman)| Word2VecCore {
+            words,
+            keep_prob,
+            noise,
+            huffman,
+            sigmoid: SigmoidTable::new(),
+            sg,
+            hs,
+            negative,
+            cbow_mean,
+            window,
+            shrink_windows,
+            compute_loss,
+            seed,
+            workers,
+        })
+        .and_then(|core| {
+            if core.negative > 0 && core.noise.is_none() {
+                Err(PyValueError::new_err(
+                    "every word count is zero: cannot build the negative-sampling distribution",
+                ))
+            } else {
+                Ok(core)
+            }
+        })
+    }
+
+    /// Trains one epoch from a Python iterable of token lists.
+    ///
+    /// Sentences are converted to ids while holding the GIL (lookups in
+    /// `key_to_index`) and handed in batches of `batch_words` to the Rust
+    /// workers, which train with the GIL released. Returns
+    /// `(raw_words, effective_words, loss, sentences)`.
+    #[pyo3(signature = (syn0, syn1neg, syn1, lockf, sentences, key_to_index, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, progress=None, report_every=1.0))]
+    fn train_epoch_iterable<'py>(
+        &self,
+        py: Python<'py>,
+        syn0: PyReadwriteArray2<'py, f32>,
+        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
+        syn1: Option<PyReadwriteArray2<'py, f32>>,
+        lockf: Option<PyReadonlyArray1<'py, f32>>,
+        sentences: &Bound<'py, PyAny>,
+        key_to_index: &Bound<'py, PyDict>,
+        epoch: u64,
+        alpha: f32,
+        min_alpha: f32,
+        words_before: u64,
+        total_words: u64,
+        batch_words: usize,
+        progress: Option<Py<PyAny>>,
+        report_every: f64,
+    ) -> PyResult<(u64, u64, f64, u64)> {
+        let mut b = Borrowed {
+            syn0,
+            syn1neg,
+            syn1,
+            lockf,
+        };
+        let model = self.model(&mut b, self.compute_loss)?;
+        let schedule = Schedule {
+            alpha,
+            min_alpha,
+            words_before,
+            total_words,
+        };
+        let counters = Progress::new(total_words);
+        let batch_words = batch_words.max(1);
+        let (tx, rx) = sync_channel::<Job>(self.workers.max(1) * 2);
+        let tick = Duration::from_secs_f64(report_every.max(0.05));
+        let (workers, seed) = (self.workers, self.seed);
+        std::thread::scope(|scope| {
+            let model = &model;
+            let counters_ref = &counters;
+            let handle = scope.spawn(move || {
+                w2v::train_epoch_jobs(model, workers, seed, epoch, schedule, counters_ref, rx)
+            });
+            let produced = produce_jobs(
+                py,
+                sentences,
+                key_to_index,
+                batch_words,
+                tx,
+                &counters,
+                &progress,
+                tick,
+            );
+            if produced.is_err() {
+                counters.request_stop();
+            }
+            let trained = py.detach(|| handle.join());
+            let stats = match trained {
+                Ok(r) => r.py()?,
+                Err(_) => {
+                    return Err(PyRuntimeError::new_err(
+                        "internal error in an embedrs worker thread (please report it)",
+                    ))
+                }
+            };
+            let n_sentences = produced?;
+            Ok((stats.raw_words, stats.effective_words, stats.loss, n_sentences))
+        })
+    }
+
+    /// Trains one epoch on a corpus file, each worker reading its own byte
+    /// range. Returns `(raw_words, effective_words, loss, stopped)`.
+    #[pyo3(signature = (syn0, syn1neg, syn1, lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, max_sentence_length=MAX_SENTENCE_LEN, progress=None, report_every=1.0))]
+    fn train_epoch_file<'py>(
+        &self,
+        py: Python<'py>,
+        syn0: PyReadwriteArray2<'py, f32>,
+        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
+        syn1: Option<PyReadwriteArray2<'py, f32>>,
+        lockf: Option<PyReadonlyArray1<'py, f32>>,
+        corpus: &CorpusFile,
+        epoch: u64,
+        alpha: f32,
+        min_alpha: f32,
+        words_before: u64,
+        total_words: u64,
+        batch_words: usize,
+        max_sentence_length: usize,
+        progress: Option<Py<PyAny>>,
+        report_every: f64,
+    ) -> PyResult<(u64, u64, f64, bool)> {
+        let mut b = Borrowed {
+            syn0,
+            syn1neg,
+            syn1,
+            lockf,
+        };
+        let model = self.model(&mut b, self.compute_loss)?;
+        let schedule = Schedule {
+            alpha,
+            min_alpha,
+            words_before,
+            total_words,
+        };
+        let counters = Progress::new(total_words);
+        let lookup = w2v::trainer::byte_lookup(&self.words);
+        let text = corpus.text.clone();
+        let (workers, seed) = (self.workers, self.seed);
+        let tick = Duration::from_secs_f64(report_every.max(0.05));
+        let stats = run_monitored(
+            py,
+            &counters,
+            tick,
+            |py, p| call_progress(py, &progress, p, 0),
+            || {
+                w2v::train_epoch_file(
+                    &model,
+                    &text,
+                    &lookup,
+                    workers,
+                    seed,
+                    epoch,
+                    schedule,
+                    batch_words.max(1),
+                    max_sentence_length.max(1),
+                    &counters,
+                )
+            },
+        )?
+        .py()?;
+        Ok((stats.raw_words, stats.effective_words, stats.loss, stats.stopped))
+    }
+
+    /// Trains one epoch of skip-gram negative sampling on explicit
+    /// `(target, context)` id pairs (an `(n, 2)` uint32 array). Returns the loss.
+    #[pyo3(signature = (syn0, syn1neg, lockf, pairs, *, epoch, alpha, min_alpha, words_before, total_words, progress=None, report_every=1.0))]
+    fn train_epoch_pairs<'py>(
+        &self,
+        py: Python<'py>,
+        syn0: PyReadwriteArray2<'py, f32>,
+        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
+        lockf: Option<PyReadonlyArray1<'py, f32>>,
+        pairs: PyReadonlyArray2<'py, u32>,
+        epoch: u64,
+        alpha: f32,
+        min_alpha: f32,
+        words_before: u64,
+        total_words: u64,
+        progress: Option<Py<PyAny>>,
+        report_every: f64,
+    ) -> PyResult<f64> {
+        if self.negative == 0 {
+            return Err(PyValueError::new_err("train_pairs needs negative > 0"));
+        }
+        let mut b = Borrowed {
+            syn0,
+            syn1neg,
+            syn1: None,
+            lockf,
+        };
+        let arr = pairs.as_array();
+        if arr.ndim() != 2 || arr.shape()[1] != 2 {
+            return Err(PyValueError::new_err("pairs must have shape (n, 2)"));
+        }
+        let pair_vec: Vec<(u32, u32)> = arr.rows().into_iter().map(|r| (r[0], r[1])).collect();
+        let mut core_hs_off = Word2VecCoreView { core: self };
+        let model = core_hs_off.model_ns(&mut b)?;
+        let schedule = Schedule {
+            alpha,
+            min_alpha,
+            words_before,
+            total_words,
+        };
+        let counters = Progress::new(total_words);
+        let (workers, seed) = (self.workers, self.seed);
+        let tick = Duration::from_secs_f64(report_every.max(0.05));
+        run_monitored(
+            py,
+            &counters,
+            tick,
+            |py, p| call_progress(py, &progress, p, 0),
+            || w2v::pairs::train_epoch_pairs(&model, &pair_vec, workers, seed, epoch, schedule, &counters),
+        )?
+        .py()
+    }
+}
+
+/// A view of the core that trains negative sampling only (used by pairs).
+struct Word2VecCoreView<'c> {
+    core: &'c Word2VecCore,
+}
+
+impl Word2VecCoreView<'_> {
+    fn model_ns<'a>(&'a mut self, b: &'a mut Borrowed<'_>) -> PyResult<ModelRef<'a>> {
+        let mut m = self.core.model(b, self.core.compute_loss)?;
+        m.layers.syn1 = None;
+        m.sg = true;
+        Ok(m)
+    }
+}
+
+/// Reads sentences from the Python iterable and sends id batches to the
+/// workers. Returns the number of sentences read.
+fn produce_jobs(
+    py: Python<'_>,
+    sentences: &Bound<'_, PyAny>,
+    key_to_index: &Bound<'_, PyDict>,
+    batch_words: usize,
+    tx: std::sync::mpsc::SyncSender<Job>,
+    counters: &Progress,
+    progress: &Option<Py<PyAny>>,
+    tick: Duration,
+) -> PyResult<u64> {
+    let mut job = Job::default();
+    let mut n_sentences = 0u64;
+    let mut last = Instant::now();
+    let send = |job: Job| -> bool { py.detach(|| tx.send(job).is_ok()) };
+    let iter = sentences.try_iter().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(
+            "sentences must be an iterable of lists of str tokens (e.g. a list of lists, LineSentence)",
+        )
+    })?;
+    for item in iter {
+        let item = item?;
+        n_sentences += 1;
+        let mut in_sentence = 0usize;
+        let mut push = |tok: &Bound<'_, PyAny>, job: &mut Job| -> PyResult<()> {
+            job.raw_words += 1;
+            if let Some(v) = key_to_index.get_item(tok)? {
+                job.ids.push(v.extract::<u32>()?);
+                in_sentence += 1;
+                if in_sentence == MAX_SENTENCE_LEN {
+                    job.end_sentence();
+                    in_sentence = 0;
+                }
+            }
+            Ok(())
+        };
+        if let Ok(list) = item.cast::<PyList>() {
+            for tok in list.iter() {
+                push(&tok, &mut job)?;
+            }
+        } else if item.is_instance_of::<PyString>() {
+            // gensim iterates the characters of a plain string (and warns
+            // at build_vocab time); do the same rather than fail mid-training.
+            for tok in item.try_iter()? {
+                push(&tok?, &mut job)?;
+            }
+        } else {
+            let it = item.try_iter().map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(format!(
+                    "each sentence must be a list of str tokens, got {}",
+                    item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
+            })?;
+            for tok in it {
+                push(&tok?, &mut job)?;
+            }
+        }
+        job.end_sentence();
+        if job.words() >= batch_words && !send(std::mem::take(&mut job)) {
+            break;
+        }
+        if last.elapsed() >= tick {
+            last = Instant::now();
+            py.check_signals()?;
+            call_progress(py, progress, counters, n_sentences)?;
+        }
+        if counters.should_stop() {
+            break;
+        }
+    }
+    if job.raw_words > 0 {
+        send(job);
+    }
+    Ok(n_sentences)
 }

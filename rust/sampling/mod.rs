@@ -27,7 +27,11 @@ impl Rng {
 
     /// A generator for worker `index` of a run seeded with `seed`.
     pub fn for_worker(seed: u64, index: u64) -> Self {
-        Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93).wrapping_add(index))
+        Rng::new(
+            seed ^ index
+                .wrapping_mul(0xD6E8_FEB8_6659_FD93)
+                .wrapping_add(index),
+        )
     }
 
     /// The next 64 random bits.
@@ -60,63 +64,96 @@ impl Rng {
     }
 }
 
-/// The unigram^`exponent` noise distribution as a lookup table of word ids.
+/// The unigram^`exponent` noise distribution, sampled in O(1) with Walker's
+/// alias method (two vocabulary-sized arrays, so the table stays in cache,
+/// and the probabilities are exact rather than quantised to table slots).
 #[derive(Clone, Debug)]
 pub struct UnigramTable {
-    table: Vec<u32>,
+    prob: Vec<f32>,
+    alias: Vec<u32>,
 }
 
 impl UnigramTable {
-    /// Builds a table of `size` slots for `counts` raised to `exponent`.
+    /// Builds the sampler for `counts` raised to `exponent`.
     ///
     /// Words with count 0 are never drawn. Returns `None` when every count is 0.
-    pub fn new(counts: &[u64], exponent: f64, size: usize) -> Option<Self> {
+    /// (`_size` is accepted for compatibility with table-based samplers.)
+    pub fn new(counts: &[u64], exponent: f64, _size: usize) -> Option<Self> {
+        let n = counts.len();
         let weights: Vec<f64> = counts
             .iter()
-            .map(|&c| if c == 0 { 0.0 } else { (c as f64).powf(exponent) })
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    (c as f64).powf(exponent)
+                }
+            })
             .collect();
         let total: f64 = weights.iter().sum();
-        if !(total > 0.0) || counts.is_empty() {
+        if n == 0 || total <= 0.0 || !total.is_finite() {
             return None;
         }
-        let size = size.max(counts.len());
-        let mut table = Vec::with_capacity(size);
-        let mut cum = 0.0;
-        let mut word = 0usize;
-        // Skip leading zero-weight words.
-        while weights[word] == 0.0 {
-            word += 1;
-        }
-        cum += weights[word] / total;
-        for slot in 0..size {
-            table.push(word as u32);
-            while (slot + 1) as f64 / size as f64 > cum && word + 1 < counts.len() {
-                word += 1;
-                cum += weights[word] / total;
-            }
-            // Never point at a zero-count word.
-            while weights[word] == 0.0 && word + 1 < counts.len() {
-                word += 1;
-                cum += weights[word] / total;
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut prob = vec![1.0f32; n];
+        let mut alias: Vec<u32> = (0..n as u32).collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for (i, &s) in scaled.iter().enumerate() {
+            if s < 1.0 {
+                small.push(i);
+            } else {
+                large.push(i);
             }
         }
-        Some(UnigramTable { table })
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            prob[s] = scaled[s] as f32;
+            alias[s] = l as u32;
+            scaled[l] -= 1.0 - scaled[s];
+            if scaled[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // Leftovers (rounding) keep probability 1 of themselves; make sure a
+        // zero-weight word can never be returned.
+        for &i in small.iter().chain(large.iter()) {
+            prob[i] = 1.0;
+            alias[i] = i as u32;
+        }
+        for i in 0..n {
+            if weights[i] == 0.0 {
+                prob[i] = 0.0;
+                if weights[alias[i] as usize] == 0.0 {
+                    let any = weights.iter().position(|&w| w > 0.0).unwrap_or(0);
+                    alias[i] = any as u32;
+                }
+            }
+        }
+        Some(UnigramTable { prob, alias })
     }
 
     /// Draws a word id.
     #[inline]
     pub fn sample(&self, rng: &mut Rng) -> u32 {
-        self.table[rng.below(self.table.len())]
+        let r = rng.next_u64();
+        let i = (((r >> 32) * self.prob.len() as u64) >> 32) as usize;
+        let u = (r & 0xFF_FFFF) as f32 * (1.0 / (1u64 << 24) as f32);
+        if u < self.prob[i] {
+            i as u32
+        } else {
+            self.alias[i]
+        }
     }
 
-    /// Number of slots.
+    /// Number of words.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.prob.len()
     }
 
-    /// True when the table has no slots (never, for a built table).
+    /// True when there are no words (never, for a built table).
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.prob.is_empty()
     }
 }
 

@@ -1,0 +1,201 @@
+"""Side-by-side word2vec benchmark: embedrs against gensim (and the word2vec C tool).
+
+Trains both libraries on the same corpus with the same settings and threads,
+alternating their runs (A B A B ...) and reporting medians, for skip-gram +
+negative sampling, CBOW + negative sampling and skip-gram + hierarchical
+softmax, on the iterable path (the same in-memory list of sentences for both)
+and the ``corpus_file`` path (the same uncompressed file for both). Quality is
+judged by one evaluator for everyone (``evaluate_word_analogies`` on
+the Google analogy set restricted to the 30,000 most frequent words, and
+Spearman on WordSim-353, computed by embedrs' KeyedVectors whose figures equal
+gensim's), so speed is never reported without quality.
+
+Usage::
+
+    pip install -e '.[bench]'            # or: pip install gensim scipy
+    python benches/bench_word2vec.py --epochs 1 --repeats 2
+    python benches/bench_word2vec.py --max-words 3000000 --modes sg_ns   # quick look
+
+Prints a markdown table with words/sec, the embedrs/gensim ratio and the
+quality figures of every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data"
+
+MODES = {
+    "sg_ns": dict(sg=1, hs=0, negative=5),
+    "cbow_ns": dict(sg=0, hs=0, negative=5),
+    "sg_hs": dict(sg=1, hs=1, negative=0),
+}
+
+
+def load_tokens(path: Path, max_words: int) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fin:
+        data = fin.read() if not max_words else fin.read(max_words * 9)
+    tokens = data.decode("utf8").split()
+    return tokens[:max_words] if max_words else tokens
+
+
+def evaluate(index_to_key: list[str], vectors: np.ndarray) -> tuple[float, float]:
+    """Analogy accuracy (30k most frequent words) and WordSim-353 Spearman.
+
+    One evaluator for every library: embedrs' ``KeyedVectors.evaluate_word_analogies`` /
+    ``evaluate_word_pairs``, whose figures equal gensim's on the same vectors (tested in
+    tests/test_keyedvectors*.py) and which is several times faster than gensim's.
+    """
+    import logging
+
+    from embedrs.models import KeyedVectors
+
+    logging.getLogger("embedrs").setLevel(logging.WARNING)
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors(list(index_to_key), np.ascontiguousarray(vectors, dtype=np.float32))
+    acc, _ = kv.evaluate_word_analogies(str(DATA / "gensim_test_data" / "questions-words.txt"),
+                                        restrict_vocab=30000)
+    _, spearman, _ = kv.evaluate_word_pairs(str(DATA / "gensim_test_data" / "wordsim353.tsv"))
+    return float(acc), float(spearman[0])
+
+
+def run_one(lib: str, path_kind: str, mode: str, args: argparse.Namespace,
+            sentences: list[list[str]], corpus_file: str) -> dict[str, Any]:
+    if lib == "embedrs":
+        from embedrs.models import Word2Vec
+    else:
+        from gensim.models import Word2Vec  # type: ignore[no-redef]
+    params = dict(vector_size=args.vector_size, window=args.window, min_count=args.min_count,
+                  sample=args.sample, workers=args.workers, epochs=args.epochs, seed=1,
+                  **MODES[mode])
+    model = Word2Vec(**params)
+    if path_kind == "iterable":
+        model.build_vocab(sentences)
+        start = time.perf_counter()
+        model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
+    else:
+        model.build_vocab(corpus_file=corpus_file)
+        start = time.perf_counter()
+        model.train(corpus_file=corpus_file, total_words=model.corpus_total_words,
+                    epochs=args.epochs)
+    elapsed = time.perf_counter() - start
+    words = model.corpus_total_words * args.epochs
+    acc, spearman = evaluate(model.wv.index_to_key, model.wv.vectors)
+    return {"lib": lib, "path": path_kind, "mode": mode, "seconds": elapsed,
+            "words_per_sec": words / elapsed, "analogy": acc, "wordsim": spearman,
+            "vocab": len(model.wv.index_to_key)}
+
+
+def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[str, Any] | None:
+    """The word2vec C binary from the `word2vec` PyPI package, if installed."""
+    try:
+        import word2vec as w2v_c  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    m = MODES[mode]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "vec.bin")
+        start = time.perf_counter()
+        w2v_c.word2vec(corpus_file, out, size=args.vector_size, window=args.window,
+                       sample=args.sample, hs=m["hs"], negative=m["negative"],
+                       threads=args.workers, iter_=args.epochs, min_count=args.min_count,
+                       alpha=0.025 if m["sg"] else 0.05, binary=1, cbow=0 if m["sg"] else 1,
+                       verbose=False)
+        elapsed = time.perf_counter() - start
+        model = w2v_c.load(out)
+        vocab = [str(w) for w in model.vocab]
+        vectors = np.asarray(model.vectors, dtype=np.float32)
+    total = sum(1 for _ in open(corpus_file, "rb").read().split())
+    acc, spearman = evaluate(vocab, vectors)
+    return {"lib": "word2vec-c", "path": "file", "mode": mode, "seconds": elapsed,
+            "words_per_sec": total * args.epochs / elapsed, "analogy": acc, "wordsim": spearman,
+            "vocab": len(vocab)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", type=Path, default=DATA / "enwik_text8like.gz")
+    p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
+    p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs")
+    p.add_argument("--paths", default="iterable,file")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--vector-size", type=int, default=100)
+    p.add_argument("--window", type=int, default=5)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--sample", type=float, default=1e-4)
+    p.add_argument("--c-tool", action="store_true", help="also run the word2vec C binary")
+    args = p.parse_args()
+
+    import embedrs
+    import gensim
+
+    tokens = load_tokens(args.corpus, args.max_words)
+    sentences = [tokens[i:i + 10000] for i in range(0, len(tokens), 10000)]
+    tmpdir = tempfile.mkdtemp()
+    corpus_file = os.path.join(tmpdir, "corpus.txt")
+    with open(corpus_file, "w", encoding="utf8") as fout:
+        for s in sentences:
+            fout.write(" ".join(s) + "\n")
+    print(f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
+          f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "
+          f"min_count={args.min_count}, sample={args.sample}; repeats={args.repeats}")
+    print(f"# embedrs {embedrs.__version__}, gensim {gensim.__version__}, python "
+          f"{platform.python_version()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}")
+    sys.stdout.flush()
+
+    results: list[dict[str, Any]] = []
+    for mode in args.modes.split(","):
+        for path_kind in args.paths.split(","):
+            for _ in range(args.repeats):
+                for lib in ("embedrs", "gensim"):
+                    r = run_one(lib, path_kind, mode, args, sentences, corpus_file)
+                    results.append(r)
+                    print(f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
+                          f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
+                          f"wordsim {r['wordsim']:.4f}", flush=True)
+        if args.c_tool:
+            r = run_c_tool(mode, args, corpus_file)
+            if r:
+                results.append(r)
+                print(f"  {mode:8s} file     w2v-c    {r['seconds']:7.1f}s "
+                      f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f}", flush=True)
+
+    print()
+    print("| mode | path | embedrs words/s | gensim words/s | ratio | embedrs analogy | gensim analogy "
+          "| embedrs WS353 | gensim WS353 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode in args.modes.split(","):
+        for path_kind in args.paths.split(","):
+            def med(lib: str, key: str) -> float:
+                vals = [r[key] for r in results
+                        if r["lib"] == lib and r["mode"] == mode and r["path"] == path_kind]
+                return statistics.median(vals) if vals else float("nan")
+            e, g = med("embedrs", "words_per_sec"), med("gensim", "words_per_sec")
+            print(f"| {mode} | {path_kind} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
+                  f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
+                  f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |")
+    for r in results:
+        if r["lib"] == "word2vec-c":
+            print(f"| {r['mode']} | file (C tool) | {r['words_per_sec'] / 1e6:.3f}M | | | "
+                  f"{r['analogy']:.4f} | | {r['wordsim']:.4f} | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""``embedrs tsne``: map vectors to 2-D/3-D with Barnes-Hut t-SNE, then plot
+them (PNG) and/or export normalised coordinates (JSON for a web viewer).
+
+Inputs: a ``.npy`` matrix (optionally with ``--labels``: a ``.npy`` array or
+a text file with one label per line), a word2vec text/binary file, or a
+saved embedrs/gensim model (its most frequent ``--top-n`` words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the ``tsne`` options to ``parser``."""
+    parser.add_argument(
+        "input", help="a .npy matrix, a word2vec-format file (.txt/.vec/.bin) or a saved model"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("auto", "npy", "word2vec", "word2vec-binary", "model"),
+        default="auto",
+        help="input format (default: from the file name)",
+    )
+    parser.add_argument("--labels", help="labels for a .npy input: .npy array or text, one per line")
+    parser.add_argument(
+        "--top-n", type=int, default=500, help="word vectors: embed the N most frequent words"
+    )
+    parser.add_argument("--png", help="write a scatter plot here (needs matplotlib)")
+    parser.add_argument("--json", help='write [{"label", "point"}] records in [0, 1] here')
+    parser.add_argument(
+        "--json-key", choices=("label", "path"), default="label", help="name of the label field"
+    )
+    parser.add_argument("--n-components", type=int, default=2, choices=(2, 3))
+    parser.add_argument("--perplexity", type=float, default=30.0)
+    parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--learning-rate", default="auto", help="a number or 'auto'")
+    parser.add_argument(
+        "--metric", choices=("euclidean", "cosine"), default="euclidean", help="input metric"
+    )
+    parser.add_argument("--init", choices=("pca", "random"), default="pca")
+    parser.add_argument("--angle", type=float, default=0.5, help="Barnes-Hut angle (theta)")
+    parser.add_argument("--seed", type=int, default=0, help="random_state")
+    parser.add_argument("--threads", type=int, default=0, help="worker threads (0: all cores)")
+    parser.add_argument("--title", help="plot title")
+
+
+def _read_word2vec(path: str, binary: bool, limit: Optional[int]) -> tuple[list[str], np.ndarray]:
+    """Reads a word2vec text/binary file (fallback when KeyedVectors is absent)."""
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    with open(path, "rb") as fh:
+        header = fh.readline().split()
+        if len(header) != 2:
+            raise ValueError(f"{path}: first line should be '<count> <dimension>'")
+        count, dim = int(header[0]), int(header[1])
+        n = count if limit is None else min(count, limit)
+        for line_no in range(n):
+            if binary:
+                word = bytearray()
+                while True:
+                    ch = fh.read(1)
+                    if not ch:
+                        raise ValueError(f"{path}: unexpected end of file at vector {line_no}")
+                    if ch == b" ":
+                        break
+                    if ch != b"\n":
+                        word.extend(ch)
+                buf = fh.read(4 * dim)
+                if len(buf) != 4 * dim:
+                    raise ValueError(f"{path}: unexpected end of file at vector {line_no}")
+                words.append(word.decode("utf-8", errors="replace"))
+                rows.append(np.frombuffer(buf, dtype="<f4"))
+            else:
+                parts = fh.readline().rstrip().split(b" ")
+                if len(parts) != dim + 1:
+                    raise ValueError(
+                        f"{path}: line {line_no + 2} has {len(parts) - 1} values, expected {dim}"
+                    )
+                words.append(parts[0].decode("utf-8", errors="replace"))
+                rows.append(np.array([float(v) for v in parts[1:]], dtype=np.float32))
+    return words, np.vstack(rows)
+
+
+def _load_keyed(path: str, fmt: str, top_n: Optional[int]) -> tuple[list[str], np.ndarray]:
+    from embedrs.viz import _keyed_matrix
+
+    if fmt == "model":
+        kv: Any = None
+        try:
+            from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
+
+            kv = KeyedVectors.load(path)
+        except (ImportError, AttributeError):
+            raise ValueError("loading saved models needs embedrs.models.KeyedVectors") from None
+        kv = getattr(kv, "wv", kv)
+        return _keyed_matrix(kv, top_n)
+    binary = fmt == "word2vec-binary"
+    try:
+        from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
+
+        kv = KeyedVectors.load_word2vec_format(path, binary=binary, limit=top_n)
+        return _keyed_matrix(kv, top_n)
+    except (ImportError, AttributeError):
+        return _read_word2vec(path, binary, top_n)
+
+
+def _load_labels(path: str, n: int) -> list[Any]:
+    if path.endswith(".npy"):
+        labels = np.load(path, allow_pickle=False).tolist()
+    else:
+        with open(path, encoding="utf-8") as fh:
+            labels = [line.rstrip("\n") for line in fh]
+        if labels and labels[-1] == "" and len(labels) == n + 1:
+            labels.pop()
+    if len(labels) != n:
+        raise ValueError(f"{path}: {len(labels)} labels for {n} rows")
+    return labels
+
+
+def _detect(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith(".npy"):
+        return "npy"
+    if lower.endswith(".bin"):
+        return "word2vec-binary"
+    if lower.endswith((".txt", ".vec", ".w2v", ".txt.gz")):
+        return "word2vec"
+    with open(path, "rb") as fh:
+        first = fh.readline(200).split()
+    if len(first) == 2 and all(t.isdigit() for t in first):
+        with open(path, "rb") as fh:
+            fh.readline()
+            chunk = fh.read(4096)
+        return "word2vec" if all(b < 128 for b in chunk) else "word2vec-binary"
+    return "model"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs ``embedrs tsne``; returns the exit status."""
+    from embedrs import viz
+    from embedrs.manifold import TSNE
+
+    if not args.png and not args.json:
+        raise ValueError("nothing to write: give --png PATH and/or --json PATH")
+    if not os.path.exists(args.input):
+        raise FileNotFoundError(f"no such file: {args.input}")
+    fmt = _detect(args.input) if args.format == "auto" else args.format
+    words: Optional[list[str]] = None
+    labels: Optional[list[Any]] = None
+    if fmt == "npy":
+        x = np.load(args.input, allow_pickle=False)
+        if args.labels:
+            labels = _load_labels(args.labels, x.shape[0])
+    else:
+        words, x = _load_keyed(args.input, fmt, args.top_n)
+    logger.info("t-SNE of %d x %d (%s)", x.shape[0], x.shape[1] if x.ndim == 2 else 0, fmt)
+    lr: Any = args.learning_rate if args.learning_rate == "auto" else float(args.learning_rate)
+    tsne = TSNE(
+        n_components=args.n_components,
+        perplexity=min(args.perplexity, max((x.shape[0] - 1) / 3.0, 1.0)),
+        max_iter=args.max_iter,
+        learning_rate=lr,
+        metric=args.metric,
+        init=args.init,
+        angle=args.angle,
+        random_state=args.seed,
+        n_jobs=args.threads if args.threads > 0 else None,
+        verbose=1,
+    )
+    coords = tsne.fit_transform(x)
+    logger.info("KL divergence %.4f", tsne.kl_divergence_)
+    names = words if words is not None else labels
+    if args.png:
+        if words is not None:
+            viz.scatter_png(coords, args.png, annotations=words, title=args.title,
+                            figsize=(14.0, 14.0))
+        else:
+            viz.scatter_png(coords, args.png, labels=labels, title=args.title)
+        logger.info("wrote %s", args.png)
+    if args.json:
+        viz.to_json_records(coords, names, key=args.json_key, path=args.json)
+        logger.info("wrote %s", args.json)
+    return 0

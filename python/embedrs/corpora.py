@@ -1,0 +1,187 @@
+"""Streaming corpus readers with gensim's names and behaviour.
+
+* :class:`LineSentence`: one sentence per line, tokens separated by
+  whitespace; plain, ``.gz`` or ``.bz2`` files, or an open file object.
+* :class:`PathLineSentences`: every file of a directory, in name order, each
+  read as a :class:`LineSentence`.
+* :class:`Text8Corpus`: one huge line of whitespace-separated tokens
+  (the text8 format), cut into sentences of ``max_sentence_length`` words.
+
+All of them are re-iterable (each ``iter()`` starts from the beginning), so
+they can be passed to ``Word2Vec`` for several epochs.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import itertools
+import logging
+import os
+from typing import IO, Any, Iterator, Optional, Union
+
+logger = logging.getLogger(__name__)
+
+MAX_WORDS_IN_BATCH = 10000
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def open_text_binary(path: PathLike) -> IO[bytes]:
+    """Open ``path`` for binary reading, decompressing ``.gz`` and ``.bz2`` files."""
+    p = os.fspath(path)
+    if p.endswith(".gz"):
+        return gzip.open(p, "rb")
+    if p.endswith(".bz2"):
+        return bz2.open(p, "rb")
+    return open(p, "rb")
+
+
+def _decode(line: Union[bytes, str], where: str, lineno: int) -> str:
+    if isinstance(line, str):
+        return line
+    try:
+        return line.decode("utf8")
+    except UnicodeDecodeError as exc:
+        raise UnicodeDecodeError(
+            exc.encoding,
+            exc.object,
+            exc.start,
+            exc.end,
+            f"{where}: line {lineno} is not valid UTF-8 ({exc.reason}); re-encode the file as UTF-8",
+        ) from None
+
+
+class LineSentence:
+    """Iterate over a file that holds one sentence per line.
+
+    Parameters
+    ----------
+    source : str, path or file object
+        The file (``.gz``/``.bz2`` are decompressed) or an already open file,
+        which is rewound with ``seek(0)`` at each pass.
+    max_sentence_length : int
+        Longer lines are split into pieces of this many tokens.
+    limit : int, optional
+        Read only the first ``limit`` lines.
+    """
+
+    def __init__(
+        self,
+        source: Union[PathLike, IO[Any]],
+        max_sentence_length: int = MAX_WORDS_IN_BATCH,
+        limit: Optional[int] = None,
+    ) -> None:
+        if max_sentence_length < 1:
+            raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
+        self.source = source
+        self.max_sentence_length = max_sentence_length
+        self.limit = limit
+        if not hasattr(source, "read"):
+            if not os.path.exists(os.fspath(source)):
+                raise FileNotFoundError(f"LineSentence: no such file: {os.fspath(source)!r}")
+            if os.path.isdir(os.fspath(source)):
+                raise IsADirectoryError(
+                    f"LineSentence: {os.fspath(source)!r} is a directory; use PathLineSentences"
+                )
+
+    def _lines(self) -> Iterator[Union[bytes, str]]:
+        if hasattr(self.source, "read"):
+            self.source.seek(0)  # type: ignore[union-attr]
+            yield from itertools.islice(self.source, self.limit)  # type: ignore[arg-type]
+        else:
+            with open_text_binary(self.source) as fin:  # type: ignore[arg-type]
+                yield from itertools.islice(fin, self.limit)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        where = getattr(self.source, "name", None) or str(self.source)
+        n = self.max_sentence_length
+        for lineno, raw in enumerate(self._lines(), 1):
+            tokens = _decode(raw, where, lineno).split()
+            for i in range(0, len(tokens), n):
+                yield tokens[i : i + n]
+
+
+class PathLineSentences:
+    """Iterate over every file of a directory (sorted by name) as :class:`LineSentence`.
+
+    Parameters
+    ----------
+    source : str or path
+        A directory, or a single file.
+    max_sentence_length : int
+        Longer lines are split into pieces of this many tokens.
+    limit : int, optional
+        Read only the first ``limit`` lines of each file.
+    """
+
+    def __init__(
+        self,
+        source: PathLike,
+        max_sentence_length: int = MAX_WORDS_IN_BATCH,
+        limit: Optional[int] = None,
+    ) -> None:
+        self.source = os.fspath(source)
+        self.max_sentence_length = max_sentence_length
+        self.limit = limit
+        if os.path.isfile(self.source):
+            self.input_files = [self.source]
+        elif os.path.isdir(self.source):
+            self.input_files = sorted(
+                os.path.join(self.source, f)
+                for f in os.listdir(self.source)
+                if os.path.isfile(os.path.join(self.source, f))
+            )
+            logger.info("files read into PathLineSentences: %s", "\n".join(self.input_files))
+        else:
+            raise FileNotFoundError(f"PathLineSentences: no such file or directory: {self.source!r}")
+        if not self.input_files:
+            raise ValueError(f"PathLineSentences: {self.source!r} holds no files")
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for path in self.input_files:
+            yield from LineSentence(path, self.max_sentence_length, self.limit)
+
+
+class Text8Corpus:
+    """Iterate over a text8-format file: one long line, cut into sentences.
+
+    Parameters
+    ----------
+    fname : str or path
+        The file (``.gz``/``.bz2`` are decompressed).
+    max_sentence_length : int
+        Words per yielded sentence.
+    """
+
+    def __init__(self, fname: PathLike, max_sentence_length: int = MAX_WORDS_IN_BATCH) -> None:
+        self.fname = os.fspath(fname)
+        self.max_sentence_length = max_sentence_length
+        if not os.path.isfile(self.fname):
+            raise FileNotFoundError(f"Text8Corpus: no such file: {self.fname!r}")
+
+    def __iter__(self) -> Iterator[list[str]]:
+        sentence: list[str] = []
+        rest = b""
+        n = self.max_sentence_length
+        with open_text_binary(self.fname) as fin:
+            while True:
+                block = fin.read(1 << 20)
+                text = rest + block
+                if not block:
+                    words = text.split()
+                    rest = b""
+                else:
+                    last = max(text.rfind(b" "), text.rfind(b"\n"))
+                    if last < 0:
+                        rest = text
+                        continue
+                    words, rest = text[:last].split(), text[last + 1 :]
+                sentence.extend(w.decode("utf8") for w in words)
+                while len(sentence) >= n:
+                    yield sentence[:n]
+                    sentence = sentence[n:]
+                if not block:
+                    break
+        if sentence:
+            yield sentence

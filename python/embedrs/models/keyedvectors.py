@@ -1,0 +1,1214 @@
+"""Keyed vectors: a key (word, tag, node) to vector map with gensim 4's query API.
+
+:class:`KeyedVectors` follows ``gensim.models.keyedvectors.KeyedVectors``:
+same attributes (``vectors``, ``index_to_key``, ``key_to_index``, ``norms``,
+``expandos``), methods, return types and exceptions. Similarity search runs in
+Rust over the row norms with the GIL released, on a per-model thread pool, so
+one model can be queried from many Python threads at once; batches of queries
+have their own call, :meth:`KeyedVectors.most_similar_batch`.
+
+Persistence:
+
+* :meth:`KeyedVectors.save` / :meth:`KeyedVectors.load`: the embedrs native
+  single-file format (JSON metadata plus raw arrays, written atomically, opened
+  with ``mmap='r'`` in milliseconds); ``load`` also opens models saved by
+  gensim 4 (pickle plus ``.npy`` side files) through a restricted unpickler.
+* :meth:`KeyedVectors.load_word2vec_format` /
+  :meth:`KeyedVectors.save_word2vec_format`: the word2vec C text and binary
+  formats, parsed and written in Rust.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from embedrs import _persist
+
+logger = logging.getLogger(__name__)
+
+REAL = np.float32
+_KEY_TYPES = (str, int, np.integer)
+_EXTENDED_KEY_TYPES = (str, int, np.integer, np.ndarray)
+_UTF8_NAMES = {"utf8", "utf-8", "utf_8", "u8"}
+
+
+class UnexpectedEndOfFileError(EOFError, ValueError):
+    """A word2vec file ended before the count its header declares.
+
+    Subclasses both ``EOFError`` (what gensim raises) and ``ValueError``.
+    """
+
+
+def _ensure_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, _KEY_TYPES) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return list(value)
+    return list(value)
+
+
+def _unitvec(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    if n > 0:
+        return (v / n).astype(v.dtype if np.issubdtype(v.dtype, np.floating) else REAL, copy=False)
+    return v
+
+
+def _unitvec_exact(v: np.ndarray) -> np.ndarray:
+    """Unit vector computed as gensim's ``matutils.unitvec`` does (BLAS nrm2/scal)."""
+    try:
+        from scipy.linalg.blas import get_blas_funcs
+    except ImportError:  # pragma: no cover
+        return _unitvec(v)
+    v = np.asarray(v)
+    if v.size == 0:
+        return v
+    nrm2 = get_blas_funcs("nrm2", (v,))
+    veclen = nrm2(v)
+    if veclen > 0.0:
+        scal = get_blas_funcs("scal", (v,))
+        return scal(1.0 / veclen, v).astype(v.dtype)
+    return v
+
+
+def _rust() -> Any:
+    from embedrs import _embedrs
+
+    return _embedrs
+
+
+def _translate_format_error(exc: ValueError) -> Exception:
+    msg = str(exc)
+    if "unexpected end of file" in msg:
+        return UnexpectedEndOfFileError(msg)
+    return exc
+
+
+class KeyedVectors:
+    """Mapping between keys (words, tags, nodes) and vectors, as gensim's.
+
+    Parameters
+    ----------
+    vector_size : int
+        Dimensionality of the vectors.
+    count : int, optional
+        Pre-allocate room for this many vectors (filled by :meth:`add_vector`).
+    dtype : numpy dtype, optional
+        Element type of ``vectors`` (float32 by default; the Rust search needs
+        float32, other types use a NumPy fallback).
+    mapfile_path : str, optional
+        Unused; kept for gensim compatibility.
+
+    Attributes
+    ----------
+    vectors : numpy.ndarray
+        ``(len(self), vector_size)`` matrix, one row per key.
+    index_to_key : list
+        Key of each row.
+    key_to_index : dict
+        Row of each key.
+    norms : numpy.ndarray or None
+        Cached row norms; recomputed automatically when ``vectors`` is replaced
+        or resized, and by ``fill_norms(force=True)`` after in-place changes.
+    expandos : dict of str to numpy.ndarray
+        Per-key extra attributes such as ``'count'`` (see :meth:`set_vecattr`).
+    """
+
+    def __init__(self, vector_size: int, count: int = 0, dtype: Any = REAL,
+                 mapfile_path: str | None = None) -> None:
+        if int(vector_size) < 0 or int(count) < 0:
+            raise ValueError("vector_size and count must be non-negative")
+        self.vector_size = int(vector_size)
+        self._index_to_key: list | None = [None] * int(count)
+        self._key_to_index: dict | None = {}
+        self._lazy_keys: Any = None
+        self.next_index = 0
+        self.vectors = np.zeros((int(count), self.vector_size), dtype=dtype)
+        self._norms: np.ndarray | None = None
+        self._norms_for: Any = None
+        self.expandos: dict[str, np.ndarray] = {}
+        self.mapfile_path = mapfile_path
+        self._searcher: Any = None
+        self._searcher_lock = threading.Lock()
+
+    # ------------------------------------------------------------------
+    # state, lazily materialised keys, norms cache
+    # ------------------------------------------------------------------
+
+    @property
+    def index_to_key(self) -> list:
+        """Key of each row of ``vectors`` (gensim's ``index_to_key``)."""
+        if self._index_to_key is None:
+            self._index_to_key = self._lazy_keys()
+            self._lazy_keys = None
+        return self._index_to_key
+
+    @index_to_key.setter
+    def index_to_key(self, value: Sequence) -> None:
+        self._index_to_key = value if isinstance(value, list) else list(value)
+        self._lazy_keys = None
+
+    @property
+    def key_to_index(self) -> dict:
+        """Row of each key (gensim's ``key_to_index``), built on first use after a load."""
+        if self._key_to_index is None:
+            keys = self.index_to_key
+            d = dict(zip(keys, range(len(keys))))
+            if len(d) != len(keys):  # duplicates: the first occurrence wins, as in gensim
+                d = {}
+                for i, k in enumerate(keys):
+                    d.setdefault(k, i)
+            self._key_to_index = d
+        return self._key_to_index
+
+    @key_to_index.setter
+    def key_to_index(self, value: dict) -> None:
+        self._key_to_index = value
+
+    def _vectors_signature(self) -> tuple:
+        v = self.vectors
+        return (id(v), v.shape, v.dtype.str)
+
+    @property
+    def norms(self) -> np.ndarray | None:
+        """Row norms if computed for the current ``vectors``, else ``None``."""
+        if self._norms is not None and self._norms_for == self._vectors_signature():
+            return self._norms
+        return None
+
+    @norms.setter
+    def norms(self, value: np.ndarray | None) -> None:
+        self._norms = value
+        self._norms_for = self._vectors_signature() if value is not None else None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_searcher"] = None
+        state.pop("_searcher_lock", None)
+        if state.get("_index_to_key") is None:
+            state["_index_to_key"] = self.index_to_key
+            state["_lazy_keys"] = None
+        state["_norms"] = None
+        state["_norms_for"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._searcher_lock = threading.Lock()
+        self._searcher = None
+
+    def _get_searcher(self) -> Any:
+        s = self._searcher
+        if s is None:
+            with self._searcher_lock:
+                if self._searcher is None:
+                    self._searcher = _rust().KvSearcher(0)
+                s = self._searcher
+        return s
+
+    def _fast(self) -> bool:
+        v = self.vectors
+        return v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
+
+    def fill_norms(self, force: bool = False) -> None:
+        """Make sure ``norms`` holds the row norms of the current ``vectors``.
+
+        Parameters
+        ----------
+        force : bool, optional
+            Recompute even if cached (needed after changing ``vectors`` in place,
+            e.g. after training).
+        """
+        if not force and self.norms is not None:
+            return
+        v = self.vectors
+        if self._fast():
+            norms = self._get_searcher().row_norms(v)
+        else:
+            norms = np.linalg.norm(v, axis=1)
+        self.norms = norms
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """All vectors scaled to unit length (a new array; zero rows stay zero)."""
+        self.fill_norms()
+        norms = self.norms
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self.vectors / norms[:, np.newaxis]
+        out[norms == 0] = 0
+        return out
+
+    def unit_normalize_all(self) -> None:
+        """Destructively scale all vectors to unit length."""
+        self.fill_norms()
+        norms = np.where(self.norms > 0, self.norms, 1)
+        self.vectors /= norms[:, np.newaxis].astype(self.vectors.dtype)
+        self.fill_norms(force=True)
+
+    def init_sims(self, replace: bool = False) -> None:
+        """Deprecated gensim alias of :meth:`fill_norms` (``replace`` normalises in place)."""
+        warnings.warn("init_sims() is deprecated; use fill_norms()", DeprecationWarning, stacklevel=2)
+        self.fill_norms()
+        if replace:
+            self.unit_normalize_all()
+
+    def __str__(self) -> str:
+        return f"{self.__class__.__name__}<vector_size={self.vector_size}, {len(self)} keys>"
+
+    __repr__ = __str__
+
+    # ------------------------------------------------------------------
+    # per-key attributes
+    # ------------------------------------------------------------------
+
+    def allocate_vecattrs(self, attrs: Iterable[str] | None = None,
+                          types: Iterable[Any] | None = None) -> None:
+        """Make sure the ``expandos`` arrays exist and have one entry per key."""
+        if attrs is None:
+            attrs = list(self.expandos.keys())
+            types = [self.expandos[a].dtype for a in attrs]
+        target = len(self.index_to_key)
+        for attr, t in zip(attrs, types or []):
+            if t is int or t is bool:
+                t = np.int64 if t is int else np.bool_
+            elif t is float:
+                t = np.float64
+            elif t is str or t is type(None):
+                t = object
+            if attr not in self.expandos:
+                self.expandos[attr] = np.zeros(target, dtype=t)
+                continue
+            prev = self.expandos[attr]
+            if not np.issubdtype(np.dtype(t), prev.dtype) and not np.can_cast(t, prev.dtype):
+                raise TypeError(f"Can't allocate type {t} for attribute {attr}, "
+                                f"conflicts with its existing type {prev.dtype}")
+            if len(prev) == target:
+                continue
+            new = np.zeros(target, dtype=prev.dtype)
+            m = min(len(prev), target)
+            new[:m] = prev[:m]
+            self.expandos[attr] = new
+
+    def set_vecattr(self, key: Any, attr: str, val: Any) -> None:
+        """Set the extra attribute ``attr`` (e.g. ``'count'``) of ``key`` to ``val``."""
+        self.allocate_vecattrs(attrs=[attr], types=[type(val)])
+        self.expandos[attr][self.get_index(key)] = val
+
+    def get_vecattr(self, key: Any, attr: str) -> Any:
+        """The extra attribute ``attr`` of ``key``; ``KeyError`` if either is missing."""
+        index = self.get_index(key)
+        if attr not in self.expandos:
+            raise KeyError(f"attribute '{attr}' was never set")
+        return self.expandos[attr][index]
+
+    def resize_vectors(self, seed: int = 0) -> None:
+        """Grow or shrink ``vectors`` to ``len(index_to_key)`` rows; new rows are random.
+
+        New rows are uniform in ``[-1, 1) / vector_size`` from ``numpy.random.default_rng(seed)``,
+        as gensim's ``prep_vectors`` (used for online vocabulary updates).
+        """
+        target = (len(self.index_to_key), self.vector_size)
+        prior = self.vectors
+        if prior.shape != target:
+            rng = np.random.default_rng(seed=seed)
+            dt = prior.dtype if np.issubdtype(prior.dtype, np.floating) else REAL
+            new = rng.random(target, dtype=dt if dt in (np.float32, np.float64) else REAL).astype(dt)
+            new *= 2.0
+            new -= 1.0
+            new /= max(self.vector_size, 1)
+            rows = min(prior.shape[0], target[0])
+            cols = min(prior.shape[1] if prior.ndim == 2 else 0, target[1])
+            new[:rows, :cols] = prior[:rows, :cols]
+            self.vectors = new
+        self.allocate_vecattrs()
+        self.norms = None
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder keys (and vectors, attributes) by descending ``'count'``."""
+        if not len(self):
+            return
+        counts = np.asarray(self.expandos["count"], dtype=np.int64)
+        order = np.lexsort((np.arange(len(counts)), -counts))
+        self.index_to_key = [self.index_to_key[i] for i in order]
+        self.allocate_vecattrs()
+        for k in self.expandos:
+            self.expandos[k] = self.expandos[k][order]
+        if len(self.vectors):
+            logger.warning("sorting after vectors have been allocated is expensive & error-prone")
+            self.vectors = np.ascontiguousarray(self.vectors[order])
+        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+
+    # ------------------------------------------------------------------
+    # lookup
+    # ------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def get_index(self, key: Any, default: int | None = None) -> int:
+        """Row of ``key``; an int key in range is its own row; else ``default`` or ``KeyError``."""
+        val = self.key_to_index.get(key, -1)
+        if val >= 0:
+            return val
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \
+                and 0 <= key < len(self.index_to_key):
+            return int(key)
+        if default is not None:
+            return default
+        raise KeyError(f"Key '{key}' not present")
+
+    def has_index_for(self, key: Any) -> bool:
+        """Whether ``key`` has a row of its own."""
+        return self.get_index(key, -1) >= 0
+
+    def __contains__(self, key: Any) -> bool:
+        return self.has_index_for(key)
+
+    def get_vector(self, key: Any, norm: bool = False) -> np.ndarray:
+        """The (read-only) vector of ``key``, unit length if ``norm``; ``KeyError`` if absent."""
+        index = self.get_index(key)
+        if norm:
+            self.fill_norms()
+            n = self.norms[index]
+            result = self.vectors[index] / n if n > 0 else self.vectors[index].copy()
+        else:
+            result = self.vectors[index]
+        result.setflags(write=False)
+        return result
+
+    def word_vec(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Deprecated alias of :meth:`get_vector`."""
+        return self.get_vector(*args, **kwargs)
+
+    def __getitem__(self, key_or_keys: Any) -> np.ndarray:
+        if isinstance(key_or_keys, _KEY_TYPES):
+            return self.get_vector(key_or_keys)
+        idx = [self.get_index(k) for k in key_or_keys]
+        return self.vectors[idx]
+
+    def __setitem__(self, keys: Any, weights: Any) -> None:
+        if not isinstance(keys, list):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        self.add_vectors(keys, weights, replace=True)
+
+    def add_vector(self, key: Any, vector: Any) -> int:
+        """Add one vector; fills a pre-allocated slot if any. Returns its row."""
+        target = self.next_index
+        if target >= len(self) or self.index_to_key[target] is not None:
+            target = len(self)
+            warnings.warn(
+                "Adding single vectors to a KeyedVectors which grows by one each time can be costly. "
+                "Consider adding in batches or preallocating to the required size.", UserWarning)
+            self.add_vectors([key], [vector])
+            self.allocate_vecattrs()
+            self.next_index = target + 1
+        else:
+            vec = np.asarray(vector, dtype=self.vectors.dtype)
+            if vec.shape != (self.vector_size,):
+                raise ValueError(f"vector for {key!r} has shape {vec.shape}, expected ({self.vector_size},)")
+            self.index_to_key[target] = key
+            self.key_to_index[key] = target
+            self.vectors[target] = vec
+            self.next_index += 1
+            self._norms = None
+        return target
+
+    def add_vectors(self, keys: Any, weights: Any, extras: dict | None = None,
+                    replace: bool = False) -> None:
+        """Append keys and their vectors; existing keys are kept unless ``replace``."""
+        if isinstance(keys, _KEY_TYPES):
+            keys = [keys]
+            weights = np.asarray(weights).reshape(1, -1)
+        weights = np.asarray(weights, dtype=self.vectors.dtype)
+        if weights.ndim == 1 and len(keys) == 1:
+            weights = weights.reshape(1, -1)
+        if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
+            raise ValueError(f"weights must have shape ({len(keys)}, {self.vector_size}), "
+                             f"got {weights.shape}")
+        extras = extras or {}
+        self.allocate_vecattrs(extras.keys(), [np.asarray(extras[k]).dtype for k in extras])
+        in_vocab = np.array([k in self.key_to_index for k in keys], dtype=bool)
+        new_idx = np.nonzero(~in_vocab)[0]
+        seen = set()
+        fresh = []
+        for i in new_idx:
+            k = keys[i]
+            if k in seen:
+                continue
+            seen.add(k)
+            fresh.append(i)
+            self.key_to_index[k] = len(self.index_to_key)
+            self.index_to_key.append(k)
+        fresh = np.asarray(fresh, dtype=np.int64)
+        self.vectors = np.ascontiguousarray(np.vstack((self.vectors, weights[fresh])))
+        self.allocate_vecattrs()
+        start = len(self.index_to_key) - len(fresh)
+        for attr, extra in extras.items():
+            self.expandos[attr][start:] = np.asarray(extra)[fresh]
+        if replace and in_vocab.any():
+            rows = [self.get_index(keys[i]) for i in np.nonzero(in_vocab)[0]]
+            self.vectors[rows] = weights[in_vocab]
+            for attr, extra in extras.items():
+                self.expandos[attr][rows] = np.asarray(extra)[in_vocab]
+            self._norms = None
+
+    # ------------------------------------------------------------------
+    # similarity queries
+    # ------------------------------------------------------------------
+
+    def get_mean_vector(self, keys: Sequence[Any], weights: Any = None, pre_normalize: bool = True,
+                        post_normalize: bool = False, ignore_missing: bool = True) -> np.ndarray:
+        """Weighted mean of the vectors of ``keys`` (keys or raw vectors), as gensim's."""
+        if len(keys) == 0:
+            raise ValueError("cannot compute mean with no input")
+        if isinstance(weights, list):
+            weights = np.array(weights, dtype=self.vectors.dtype)
+        if weights is None:
+            weights = np.ones(len(keys), dtype=self.vectors.dtype)
+        if len(keys) != weights.shape[0]:
+            raise ValueError("keys and weights array must have same number of elements")
+        mean = np.zeros(self.vector_size, self.vectors.dtype)
+        total = 0.0
+        for idx, key in enumerate(keys):
+            if isinstance(key, np.ndarray):
+                if key.shape != (self.vector_size,):
+                    raise ValueError(f"vector has shape {key.shape}, expected ({self.vector_size},)")
+                mean += weights[idx] * key
+                total += abs(weights[idx])
+            elif key in self:
+                mean += weights[idx] * self.get_vector(key, norm=pre_normalize)
+                total += abs(weights[idx])
+            elif not ignore_missing:
+                raise KeyError(f"Key '{key}' not present in vocabulary")
+        if total > 0:
+            mean = mean / total
+        if post_normalize:
+            mean = _unitvec(mean).astype(REAL)
+        return mean
+
+    def _clip(self, clip_start: int, clip_end: int | None, restrict_vocab: int | None) -> tuple:
+        n = len(self.vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        end = n if not clip_end else min(int(clip_end), n)
+        start = min(max(int(clip_start or 0), 0), end)
+        return start, end
+
+    def _scores(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
+        if self._fast():
+            q = np.ascontiguousarray(query, dtype=np.float32)
+            return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
+        norms = self.norms[start:end]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dists = np.dot(self.vectors[start:end], query) / norms
+        dists[norms == 0] = 0
+        return dists
+
+    def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
+        if self._fast():
+            q = np.ascontiguousarray(query, dtype=np.float32)
+            return self._get_searcher().top_k(self.vectors, self.norms, q, start, end, k)
+        dists = self._scores(query, start, end)
+        dists = np.nan_to_num(dists, nan=-np.inf)
+        k = min(k, len(dists))
+        if k <= 0:
+            return []
+        best = np.argpartition(-dists, k - 1)[:k] if k < len(dists) else np.arange(len(dists))
+        best = best[np.lexsort((best, -dists[best]))]
+        return [(int(i) + start, float(dists[i])) for i in best]
+
+    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10,
+                     clip_start: int = 0, clip_end: int | None = None,
+                     restrict_vocab: int | None = None, indexer: Any = None) -> Any:
+        """The ``topn`` keys most cosine-similar to the weighted mean of the inputs.
+
+        Parameters
+        ----------
+        positive, negative : key, vector, or list of keys / vectors / (key, weight) pairs
+            Inputs that count positively (weight 1.0) or negatively (-1.0).
+        topn : int or None
+            Number of results; ``None`` returns the similarities of all keys.
+        clip_start, clip_end : int
+            Only search rows ``clip_start:clip_end``.
+        restrict_vocab : int, optional
+            Only search the first ``restrict_vocab`` rows (overrides clipping).
+        indexer : object, optional
+            An approximate index with ``most_similar(vector, topn)``.
+
+        Returns
+        -------
+        list of (key, float) or numpy.ndarray
+            Most similar keys first; the inputs themselves are left out.
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive = _ensure_list(positive)
+        negative = _ensure_list(negative)
+        self.fill_norms()
+        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        items = positive + negative
+        weight = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
+        keys = []
+        for idx, item in enumerate(items):
+            if isinstance(item, _EXTENDED_KEY_TYPES):
+                keys.append(item)
+            else:
+                keys.append(item[0])
+                weight[idx] = item[1]
+        if len(keys) == 1 and isinstance(keys[0], _KEY_TYPES) and weight[0] > 0:
+            # fast path: one key; the search normalises the query itself
+            row = self.get_index(keys[0])
+            mean = self.vectors[row]
+            all_keys = [row]
+        else:
+            mean = self.get_mean_vector(keys, weight, pre_normalize=True, post_normalize=True,
+                                        ignore_missing=False)
+            all_keys = [self.get_index(k) for k in keys
+                        if isinstance(k, _KEY_TYPES) and self.has_index_for(k)]
+        if indexer is not None and isinstance(topn, int):
+            return indexer.most_similar(mean, topn)
+        if not topn:
+            return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end)
+        best = self._top(mean, start, end, topn + len(all_keys))
+        itk = self.index_to_key
+        excl = set(all_keys)
+        return [(itk[i], float(s)) for i, s in best if i not in excl][:topn]
+
+    def most_similar_batch(self, keys_or_vectors: Any, topn: int = 10, clip_start: int = 0,
+                           clip_end: int | None = None,
+                           restrict_vocab: int | None = None) -> list:
+        """Answer many single queries in one call (one pass over the matrix, GIL released).
+
+        Unlike ``most_similar(positive=[a, b])``, which makes ONE query from the
+        mean of its inputs, each key or vector here is its own query.
+
+        Parameters
+        ----------
+        keys_or_vectors : list of keys, or numpy.ndarray of shape (n, vector_size)
+            The queries. For a key, the key itself is left out of its results.
+        topn : int
+            Results per query.
+        clip_start, clip_end, restrict_vocab : int, optional
+            As in :meth:`most_similar`.
+
+        Returns
+        -------
+        list of list of (key, float)
+            One result list per query, most similar first.
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return [[] for _ in range(len(keys_or_vectors))]
+        self.fill_norms()
+        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        if isinstance(keys_or_vectors, np.ndarray) and keys_or_vectors.ndim == 2:
+            if keys_or_vectors.shape[1] != self.vector_size:
+                raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
+                                 f"the model has {self.vector_size}")
+            queries = np.ascontiguousarray(keys_or_vectors, dtype=np.float32)
+            excl = [-1] * len(queries)
+        elif isinstance(keys_or_vectors, (str, np.ndarray)):
+            raise TypeError("most_similar_batch takes a list of keys or a 2-D array of vectors")
+        else:
+            rows = [self.get_index(k) for k in keys_or_vectors]
+            queries = np.ascontiguousarray(self.vectors[rows], dtype=np.float32)
+            excl = rows
+        k = int(topn) + 1
+        if self._fast():
+            idx, scores = self._get_searcher().top_k_batch(self.vectors, self.norms, queries,
+                                                           start, end, k)
+            idx = idx.tolist()
+            scores = scores.tolist()
+        else:
+            res = [self._top(q, start, end, k) for q in queries]
+            idx = [[i for i, _ in r] for r in res]
+            scores = [[s for _, s in r] for r in res]
+        itk = self.index_to_key
+        out = []
+        for rows_j, sc_j, ex in zip(idx, scores, excl):
+            out.append([(itk[i], s) for i, s in zip(rows_j, sc_j) if i >= 0 and i != ex][:topn])
+        return out
+
+    def similar_by_word(self, word: Any, topn: int | None = 10,
+                        restrict_vocab: int | None = None) -> Any:
+        """Alias of ``most_similar(positive=[word], ...)``."""
+        return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_key = similar_by_word
+
+    def similar_by_vector(self, vector: np.ndarray, topn: int | None = 10,
+                          restrict_vocab: int | None = None) -> Any:
+        """The ``topn`` keys most similar to ``vector``."""
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+
+    def most_similar_cosmul(self, positive: Any = None, negative: Any = None,
+                            topn: int | None = 10, restrict_vocab: int | None = None) -> Any:
+        """Levy & Goldberg's multiplicative combination (3CosMul), as gensim's."""
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive = _ensure_list(positive)
+        negative = _ensure_list(negative)
+        self.fill_norms()
+        all_words = {self.get_index(w) for w in positive + negative
+                     if not isinstance(w, np.ndarray) and w in self.key_to_index}
+        positive = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in positive]
+        negative = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in negative]
+        if not positive:
+            raise ValueError("cannot compute similarity with no input")
+        end = restrict_vocab or len(self.vectors)
+        pos = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
+               for t in positive]
+        neg = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
+               for t in negative]
+        dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
+        if not topn:
+            return dists
+        k = min(topn + len(all_words), len(dists))
+        best = np.argsort(-dists, kind="stable")[:k]
+        result = [(self.index_to_key[i], float(dists[i])) for i in best if i not in all_words]
+        return result[:topn]
+
+    def similarity(self, w1: Any, w2: Any) -> np.floating:
+        """Cosine similarity of two keys."""
+        return np.dot(_unitvec(self[w1]), _unitvec(self[w2]))
+
+    def distance(self, w1: Any, w2: Any) -> np.floating:
+        """Cosine distance (1 - similarity) of two keys."""
+        return 1 - self.similarity(w1, w2)
+
+    def n_similarity(self, ws1: Sequence[Any], ws2: Sequence[Any]) -> np.floating:
+        """Cosine similarity of the means of two sets of keys."""
+        if not (len(ws1) and len(ws2)):
+            raise ZeroDivisionError("At least one of the passed list is empty.")
+        m1 = self.get_mean_vector(ws1, pre_normalize=False)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False)
+        return np.dot(_unitvec(m1), _unitvec(m2))
+
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosine similarity of ``vector_1`` with each row of ``vectors_all``."""
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def distances(self, word_or_vector: Any, other_words: Sequence[Any] = ()) -> np.ndarray:
+        """Cosine distances from a key or vector to ``other_words`` (default: all keys)."""
+        if isinstance(word_or_vector, _KEY_TYPES):
+            v = self.get_vector(word_or_vector)
+        else:
+            v = np.asarray(word_or_vector)
+        if not other_words:
+            if self._fast() and v.shape == (self.vector_size,):
+                self.fill_norms()
+                return 1 - self._scores(_unitvec(v.astype(REAL)), 0, len(self.vectors))
+            others = self.vectors
+        else:
+            others = self.vectors[[self.get_index(w) for w in other_words]]
+        return 1 - self.cosine_similarities(v, others)
+
+    def closer_than(self, key1: Any, key2: Any) -> list:
+        """All keys closer to ``key1`` than ``key2`` is."""
+        d = self.distances(key1)
+        i1, i2 = self.get_index(key1), self.get_index(key2)
+        return [self.index_to_key[i] for i in np.where(d < d[i2])[0] if i != i1]
+
+    words_closer_than = closer_than
+
+    def rank(self, key1: Any, key2: Any) -> int:
+        """Rank of ``key2`` among the neighbours of ``key1`` (1 = nearest)."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def most_similar_to_given(self, key1: Any, keys_list: Sequence[Any]) -> Any:
+        """The key of ``keys_list`` most similar to ``key1``."""
+        return keys_list[int(np.argmax([self.similarity(key1, k) for k in keys_list]))]
+
+    def rank_by_centrality(self, words: Sequence[Any], use_norm: bool = True) -> list:
+        """``(similarity, key)`` pairs sorted by similarity to the centroid of ``words``."""
+        self.fill_norms()
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present in the model, ignoring these words",
+                           set(words) - set(used))
+        if not used:
+            raise ValueError("cannot select a word from an empty list")
+        vecs = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(REAL)
+        mean = self.get_mean_vector(vecs, post_normalize=True)
+        return sorted(zip(np.dot(vecs, mean), used), reverse=True)
+
+    def doesnt_match(self, words: Sequence[Any]) -> Any:
+        """The key of ``words`` furthest from their mean."""
+        return self.rank_by_centrality(words)[-1][1]
+
+    def relative_cosine_similarity(self, wa: Any, wb: Any, topn: int = 10) -> float:
+        """Relative cosine similarity of ``wb`` to ``wa`` among ``wa``'s ``topn`` neighbours."""
+        sims = self.similar_by_word(wa, topn)
+        if not sims:
+            raise ValueError("Cannot calculate relative cosine similarity without any similar words.")
+        return float(self.similarity(wa, wb)) / sum(s for _, s in sims)
+
+    # ------------------------------------------------------------------
+    # evaluation
+    # ------------------------------------------------------------------
+
+    @staticmethod
+    def _log_evaluate_word_analogies(section: dict) -> float:
+        correct, incorrect = len(section["correct"]), len(section["incorrect"])
+        if correct + incorrect == 0:
+            return 0.0
+        score = correct / (correct + incorrect)
+        logger.info("%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct, correct + incorrect)
+        return score
+
+    def _unit_row(self, row: int) -> np.ndarray:
+        n = self.norms[row]
+        return self.vectors[row] / n if n > 0 else self.vectors[row]
+
+    def _ok_vocab(self, restrict_vocab: int, case_insensitive: bool) -> dict:
+        ok_keys = self.index_to_key[:restrict_vocab]
+        if case_insensitive:
+            return {k.upper(): self.get_index(k) for k in reversed(ok_keys)}
+        return {k: self.get_index(k) for k in reversed(ok_keys)}
+
+    def evaluate_word_analogies(self, analogies: str | os.PathLike, restrict_vocab: int = 300000,
+                                case_insensitive: bool = True, dummy4unknown: bool = False,
+                                similarity_function: str = "most_similar") -> tuple:
+        """Accuracy on an analogy set in the Google ``questions-words.txt`` format.
+
+        Same rules and numbers as gensim: 3CosAdd over the first ``restrict_vocab``
+        keys, inputs excluded, sections split by ``: name`` lines.
+
+        Returns
+        -------
+        score : float
+            Overall accuracy.
+        sections : list of dict
+            ``{'section', 'correct', 'incorrect'}`` per section, then ``'Total accuracy'``.
+        """
+        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
+        self.fill_norms()
+        start, end = self._clip(0, None, restrict_vocab)
+        oov = 0
+        logger.info("Evaluating word analogies for top %i words in the model on %s",
+                    restrict_vocab, analogies)
+        sections: list = []
+        section: dict | None = None
+        quadruplets = 0
+        itk = self.index_to_key
+        with open(analogies, "rb") as fin:
+            for line_no, raw in enumerate(fin):
+                line = raw.decode("utf8")
+                if line.startswith(": "):
+                    if section:
+                        sections.append(section)
+                        self._log_evaluate_word_analogies(section)
+                    section = {"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []}
+                    continue
+                if not section:
+                    raise ValueError(f"Missing section header before line #{line_no} in {analogies}")
+                words = line.split()
+                if len(words) != 4:
+                    logger.info("Skipping invalid line #%i in %s", line_no, analogies)
+                    continue
+                if case_insensitive:
+                    words = [w.upper() for w in words]
+                a, b, c, expected = words
+                quadruplets += 1
+                if a not in ok_vocab or b not in ok_vocab or c not in ok_vocab or expected not in ok_vocab:
+                    oov += 1
+                    if dummy4unknown:
+                        section["incorrect"].append((a, b, c, expected))
+                    continue
+                ia, ib, ic = ok_vocab[a], ok_vocab[b], ok_vocab[c]
+                mean = np.zeros(self.vector_size, self.vectors.dtype)
+                for row, w in ((ib, 1.0), (ic, 1.0), (ia, -1.0)):
+                    mean += w * self._unit_row(row)
+                mean = _unitvec_exact(mean / 3.0).astype(REAL)
+                excl = {ia, ib, ic}
+                best = self._top(mean, start, end, 5 + len(excl))
+                sims = [(itk[i], s) for i, s in best if i not in excl][:5]
+                ignore = {a, b, c}
+                predicted = None
+                for element in sims:
+                    predicted = element[0].upper() if case_insensitive else element[0]
+                    if predicted in ok_vocab and predicted not in ignore:
+                        break
+                if predicted == expected:
+                    section["correct"].append((a, b, c, expected))
+                else:
+                    section["incorrect"].append((a, b, c, expected))
+        if section:
+            sections.append(section)
+            self._log_evaluate_word_analogies(section)
+        total = {
+            "section": "Total accuracy",
+            "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
+            "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections)),
+        }
+        if quadruplets:
+            logger.info("Quadruplets with out-of-vocabulary words: %.1f%%", 100.0 * oov / quadruplets)
+        score = self._log_evaluate_word_analogies(total)
+        sections.append(total)
+        return score, sections
+
+    @staticmethod
+    def log_evaluate_word_pairs(pearson: Any, spearman: Any, oov: float, pairs: Any) -> None:
+        """Log the figures of :meth:`evaluate_word_pairs`."""
+        logger.info("Pearson correlation coefficient against %s: %.4f", pairs, pearson[0])
+        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0])
+        logger.info("Pairs with unknown words ratio: %.1f%%", oov)
+
+    def evaluate_word_pairs(self, pairs: str | os.PathLike, delimiter: str = "\t",
+                            encoding: str = "utf8", restrict_vocab: int = 300000,
+                            case_insensitive: bool = True, dummy4unknown: bool = False) -> tuple:
+        """Correlation of the model's similarities with human judgements (needs scipy).
+
+        Returns
+        -------
+        pearson : tuple of (float, float)
+            Pearson's r and its two-tailed p-value.
+        spearman : tuple of (float, float)
+            Spearman's rho and its p-value.
+        oov_ratio : float
+            Percentage of pairs with unknown words.
+        """
+        from scipy import stats
+
+        ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
+        gold: list = []
+        model: list = []
+        oov = 0
+        with open(pairs, encoding=encoding) as fin:
+            for line_no, line in enumerate(fin):
+                if not line or line.startswith("#"):
+                    continue
+                try:
+                    parts = line.split(delimiter)
+                    if case_insensitive:
+                        parts = [w.upper() for w in parts]
+                    a, b, sim = parts
+                    sim = float(sim)
+                except (ValueError, TypeError):
+                    logger.info("Skipping invalid line #%d in %s", line_no, pairs)
+                    continue
+                if a not in ok_vocab or b not in ok_vocab:
+                    oov += 1
+                    if dummy4unknown:
+                        model.append(0.0)
+                        gold.append(sim)
+                    continue
+                gold.append(sim)
+                va, vb = self.vectors[ok_vocab[a]], self.vectors[ok_vocab[b]]
+                model.append(np.dot(_unitvec_exact(va), _unitvec_exact(vb)))
+        if not gold:
+            raise ValueError(f"No valid similarity judgements found in {pairs}: either invalid format or "
+                             f"all are out-of-vocabulary in {self}")
+        spearman = stats.spearmanr(gold, model)
+        pearson = stats.pearsonr(gold, model)
+        if dummy4unknown:
+            oov_ratio = float(oov) / len(gold) * 100
+        else:
+            oov_ratio = float(oov) / (len(gold) + oov) * 100
+        self.log_evaluate_word_pairs(pearson, spearman, oov_ratio, pairs)
+        return pearson, spearman, oov_ratio
+
+    # ------------------------------------------------------------------
+    # word2vec C formats
+    # ------------------------------------------------------------------
+
+    @classmethod
+    def load_word2vec_format(cls, fname: str | os.PathLike, fvocab: str | None = None,
+                             binary: bool = False, encoding: str = "utf8",
+                             unicode_errors: str = "strict", limit: int | None = None,
+                             datatype: Any = REAL, no_header: bool = False,
+                             allow_nonfinite: bool = False) -> KeyedVectors:
+        """Load vectors from the word2vec C text or binary format (parsed in Rust).
+
+        Parameters are gensim's; ``allow_nonfinite`` (embedrs) accepts NaN/inf
+        values, which are refused by default. Errors name the line or byte offset;
+        a file shorter than its header raises :class:`UnexpectedEndOfFileError`
+        (an ``EOFError``, like gensim, and a ``ValueError``). Duplicate keys keep
+        their first vector, with a warning, as in gensim.
+        """
+        if no_header and binary:
+            raise NotImplementedError("no_header only available for text-format files")
+        if unicode_errors not in ("strict", "ignore", "replace"):
+            raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
+        if limit is not None and int(limit) < 0:
+            raise ValueError("limit must be non-negative")
+        limit = int(limit) if limit else None  # gensim: limit=0 means no limit
+        utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
+        counts = None
+        if fvocab is not None:
+            logger.info("loading word counts from %s", fvocab)
+            counts = {}
+            with open(fvocab, "rb") as fin:
+                for line_no, line in enumerate(fin, 1):
+                    parts = line.decode(encoding, errors=unicode_errors).strip().split()
+                    if not parts:
+                        continue
+                    if len(parts) != 2:
+                        raise ValueError(f"{fvocab}: line {line_no}: expected 'WORD COUNT', found {line!r}")
+                    counts[parts[0]] = int(parts[1])
+        logger.info("loading projection weights from %s", fname)
+        try:
+            keys, vectors, declared, trailing = _rust().w2v_read(
+                os.fspath(fname), binary, limit=None if limit is None else int(limit),
+                no_header=no_header, unicode_errors=unicode_errors if utf8 else "raw",
+                allow_nonfinite=allow_nonfinite)
+        except ValueError as exc:
+            raise _translate_format_error(exc) from None
+        if not utf8:
+            keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
+        if binary:
+            keys = [k.lstrip("\n") if k.startswith("\n") else k for k in keys]
+        if trailing:
+            logger.warning("%s holds more data after the %d vectors its header declares; "
+                           "ignored (as gensim does)", fname, declared)
+        n = len(keys)
+        k2i = dict(zip(keys, range(n)))
+        if len(k2i) != n:
+            keep = []
+            seen: dict = {}
+            for i, k in enumerate(keys):
+                if k in seen:
+                    logger.warning("duplicate word '%s' in word2vec file, ignoring all but first", k)
+                    continue
+                seen[k] = len(keep)
+                keep.append(i)
+            logger.info("duplicate words detected, shrinking matrix size from %i to %i", n, len(keep))
+            vectors = np.ascontiguousarray(vectors[keep])
+            keys = [keys[i] for i in keep]
+            k2i = seen
+        n_expected = min(declared, limit) if limit is not None else declared
+        kv = cls(vectors.shape[1], 0, dtype=datatype)
+        kv.vectors = vectors if np.dtype(datatype) == np.float32 else vectors.astype(datatype)
+        kv._index_to_key = keys
+        kv._key_to_index = k2i
+        kv.next_index = len(keys)
+        if counts is None:
+            cnt = n_expected - np.arange(len(keys), dtype=np.int64)
+            # rows after a dropped duplicate keep gensim's numbering (declared - slot)
+            kv.expandos["count"] = cnt
+        else:
+            arr = np.zeros(len(keys), dtype=object)
+            missing = 0
+            for i, k in enumerate(keys):
+                c = counts.get(k)
+                if c is None:
+                    missing += 1
+                arr[i] = c
+            if missing:
+                logger.warning("vocabulary file is incomplete: %d keys are missing", missing)
+                kv.expandos["count"] = arr
+            else:
+                kv.expandos["count"] = arr.astype(np.int64)
+        return kv
+
+    def save_word2vec_format(self, fname: str | os.PathLike, fvocab: str | None = None,
+                             binary: bool = False, total_vec: int | None = None,
+                             write_header: bool = True, prefix: str = "", append: bool = False,
+                             sort_attr: str = "count") -> None:
+        """Store the vectors in the word2vec C text or binary format (written in Rust).
+
+        Same options and byte output as gensim's; the file is written atomically
+        (temporary file + rename) unless ``append``.
+        """
+        if total_vec is None:
+            total_vec = len(self.index_to_key)
+        if sort_attr in self.expandos:
+            attr = self.expandos[sort_attr]
+            k2i = self.key_to_index
+            keys_in_order = list(k2i.keys())
+            rows = np.fromiter(k2i.values(), dtype=np.int64, count=len(k2i))
+            vals = np.asarray(attr[rows])
+            try:
+                order = np.argsort(-vals.astype(np.float64), kind="stable")
+            except (TypeError, ValueError):
+                order = np.asarray(sorted(range(len(rows)), key=lambda i: -vals[i]), dtype=np.int64)
+            store_keys = [keys_in_order[i] for i in order]
+            store_rows = rows[order]
+        else:
+            if fvocab is not None:
+                raise ValueError(f"Cannot store vocabulary with '{sort_attr}' because that attribute does not exist")
+            logger.warning("attribute %s not present in %s; will store in internal index_to_key order",
+                           sort_attr, self)
+            store_keys = list(self.index_to_key)
+            store_rows = np.arange(len(store_keys), dtype=np.int64)
+        if fvocab is not None:
+            logger.info("storing vocabulary in %s", fvocab)
+            mode = "ab" if append else "wb"
+            with open(fvocab, mode) as vout:
+                vout.writelines(f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys)
+        logger.info("storing %sx%s projection weights into %s", total_vec, self.vector_size, fname)
+        if (len(self.index_to_key), self.vector_size) != self.vectors.shape:
+            raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
+                             f"{len(self.index_to_key)} keys of size {self.vector_size}")
+        vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        _rust().w2v_write(os.fspath(fname), [f"{prefix}{k}" for k in store_keys], vectors,
+                          store_rows.tolist(), binary, write_header=write_header,
+                          total_vec=int(total_vec), append=append)
+
+    # ------------------------------------------------------------------
+    # native persistence and gensim models
+    # ------------------------------------------------------------------
+
+    def _to_persist(self, prefix: str = "") -> tuple[dict, dict]:
+        """Metadata and arrays describing this object (for composite models)."""
+        keys = self.index_to_key
+        arrays: dict[str, np.ndarray] = {f"{prefix}vectors": np.asarray(self.vectors)}
+        meta: dict[str, Any] = {"vector_size": self.vector_size, "next_index": self.next_index,
+                                "n_keys": len(keys)}
+        if all(type(k) is str for k in keys):
+            if not any("\n" in k for k in keys):
+                meta["keys"] = "utf8-lines"
+                arrays[f"{prefix}keys"] = np.frombuffer("\n".join(keys).encode("utf8"), dtype=np.uint8)
+            else:
+                meta["keys"] = "json"
+                meta["key_list"] = keys
+        elif all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in keys):
+            meta["keys"] = "int64"
+            arrays[f"{prefix}keys"] = np.asarray(keys, dtype=np.int64)
+        else:
+            bad = [k for k in keys if not isinstance(k, (str, int, np.integer))][:3]
+            if bad:
+                raise TypeError(f"keys must be str or int to be saved, found {bad!r}")
+            meta["keys"] = "json"
+            meta["key_list"] = [k if isinstance(k, str) else int(k) for k in keys]
+        expando_meta = {}
+        for name, arr in self.expandos.items():
+            a = np.asarray(arr)
+            if a.dtype.hasobject:
+                expando_meta[name] = [None if v is None else (v.item() if hasattr(v, "item") else v)
+                                      for v in a.tolist()]
+            else:
+                arrays[f"{prefix}expandos.{name}"] = a
+        meta["object_expandos"] = expando_meta
+        return meta, arrays
+
+    @classmethod
+    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "") -> KeyedVectors:
+        vectors = arrays[f"{prefix}vectors"]
+        kv = cls(int(meta["vector_size"]), 0, dtype=vectors.dtype)
+        kv.vectors = vectors
+        n = int(meta["n_keys"])
+        kind = meta.get("keys")
+        if vectors.shape[0] != n:
+            raise ValueError(f"corrupt model: {n} keys but {vectors.shape[0]} vectors")
+        if kind == "utf8-lines":
+            blob = arrays[f"{prefix}keys"]
+
+            def lazy(blob: np.ndarray = blob, n: int = n) -> list:
+                keys = bytes(blob).decode("utf8").split("\n") if n else []
+                if len(keys) != n:
+                    raise ValueError(f"corrupt model: {len(keys)} keys stored, {n} expected")
+                return keys
+
+            kv._index_to_key = None
+            kv._key_to_index = None
+            kv._lazy_keys = lazy
+        elif kind == "int64":
+            kv.index_to_key = arrays[f"{prefix}keys"].tolist()
+            kv._key_to_index = None
+        elif kind == "json":
+            kv.index_to_key = list(meta["key_list"])
+            kv._key_to_index = None
+        else:
+            raise ValueError(f"corrupt model: unknown key encoding {kind!r}")
+        kv.next_index = int(meta.get("next_index", n))
+        for name, arr in arrays.items():
+            if name.startswith(f"{prefix}expandos."):
+                kv.expandos[name[len(prefix) + len("expandos."):]] = arr
+        for name, values in (meta.get("object_expandos") or {}).items():
+            a = np.empty(len(values), dtype=object)
+            a[:] = values
+            kv.expandos[name] = a
+        return kv
+
+    def save(self, fname_or_handle: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        """Save in the embedrs native format (atomic; arrays + JSON; never pickled).
+
+        Parameters
+        ----------
+        fname_or_handle : str or os.PathLike
+            Target file. Extra gensim arguments (``separately``, ``sep_limit``,
+            ``pickle_protocol``...) are accepted and ignored.
+        """
+        if not isinstance(fname_or_handle, (str, os.PathLike)):
+            raise TypeError("save() takes a file path")
+        meta, arrays = self._to_persist()
+        meta = {"class": "KeyedVectors", **meta}
+        _persist.write_container(fname_or_handle, meta, arrays)
+
+    @classmethod
+    def load(cls, fname: str | os.PathLike, mmap: str | None = None) -> KeyedVectors:
+        """Load a model saved by :meth:`save`, or by gensim 4's ``save()``.
+
+        Parameters
+        ----------
+        fname : str or os.PathLike
+            The file.
+        mmap : {None, 'r', 'r+', 'c'}
+            Memory-map the arrays (``'r'``: read-only, opens in milliseconds and
+            shares pages between processes).
+
+        Returns
+        -------
+        KeyedVectors
+            For a gensim full model (e.g. ``Word2Vec``), its ``wv``.
+        """
+        fname = os.fspath(fname)
+        if _persist.is_container(fname):
+            meta, arrays = _persist.read_container(fname, mmap=mmap)
+            if "wv" in meta and "vector_size" not in meta:
+                return cls._from_persist(meta["wv"], arrays, prefix="wv.")
+            return cls._from_persist(meta, arrays)
+        if not os.path.exists(fname):
+            raise FileNotFoundError(f"{fname}: no such file")
+        obj = _persist.load_gensim_pickle(fname, mmap=mmap)
+        return cls._from_gensim(obj, fname)
+
+    @classmethod
+    def _from_gensim(cls, obj: Any, fname: str) -> KeyedVectors:
+        st = obj.state
+        if "wv" in st and isinstance(st["wv"], _persist.GensimObject):
+            st = st["wv"].state
+        if "vectors" not in st and "syn0" in st:
+            st["vectors"] = st["syn0"]
+        if "vectors" not in st or st["vectors"] is None:
+            raise ValueError(f"{fname}: gensim {obj.gensim_class} holds no vectors")
+        vectors = np.asarray(st["vectors"]) if not isinstance(st["vectors"], np.memmap) else st["vectors"]
+        index_to_key = st.get("index_to_key")
+        if index_to_key is None:
+            index_to_key = st.get("index2word", st.get("index2entity"))
+        if index_to_key is None:
+            raise ValueError(f"{fname}: gensim model from before 4.0 (no index_to_key); "
+                             "re-save it with gensim 4")
+        kv = cls(int(st.get("vector_size", vectors.shape[1])), 0, dtype=vectors.dtype)
+        kv.vectors = vectors
+        kv.index_to_key = list(index_to_key)
+        k2i = st.get("key_to_index")
+        kv.key_to_index = dict(k2i) if isinstance(k2i, dict) else None
+        kv.next_index = int(st.get("next_index", len(index_to_key)))
+        for name, arr in (st.get("expandos") or {}).items():
+            kv.expandos[name] = np.asarray(arr)
+        return kv
+
+
+def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
+    """Alias of :meth:`KeyedVectors.load_word2vec_format`."""
+    return KeyedVectors.load_word2vec_format(*args, **kwargs)
+
+
+Word2VecKeyedVectors = KeyedVectors
+
+__all__ = ["KeyedVectors", "UnexpectedEndOfFileError", "Word2VecKeyedVectors", "load_word2vec_format"]

@@ -1,0 +1,1043 @@
+"""Poincaré embeddings of hierarchies (Nickel & Kiela, 2017), with gensim's API.
+
+The training loop (Riemannian SGD with Hogwild workers) runs in Rust; this
+module holds the model state users see (``model.kv.vectors``, the
+vocabulary and relations) and the evaluations, with the names and
+signatures of :mod:`gensim.models.poincare`.
+
+Examples
+--------
+>>> from embedrs.models.poincare import PoincareModel
+>>> relations = [('kangaroo', 'marsupial'), ('kangaroo', 'mammal'), ('gib', 'cat'),
+...              ('cat', 'mammal'), ('marsupial', 'mammal')]
+>>> model = PoincareModel(relations, size=2, negative=2)
+>>> model.train(epochs=50)
+>>> model.kv.norm('mammal') < model.kv.norm('kangaroo')
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from embedrs import _embedrs
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LexicalEntailmentEvaluation",
+    "LinkPredictionEvaluation",
+    "PoincareKeyedVectors",
+    "PoincareModel",
+    "PoincareRelations",
+    "ReconstructionEvaluation",
+]
+
+_FORMAT_TAG = "embedrs.PoincareModel/1"
+_TINY = 1e-15
+
+
+def _open_text(path: Any, encoding: str = "utf8"):
+    path = str(path)
+    if path.endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, "r", encoding=encoding, newline="")
+
+
+class PoincareRelations:
+    """Stream ``(u, v)`` relations from a delimited text file, one pair per line.
+
+    Parameters
+    ----------
+    file_path : str or path-like
+        File with one relation per line, ``u<delimiter>v`` meaning "u is a v"
+        (a ``.gz`` file is decompressed on the fly).
+    encoding : str, optional
+        Character encoding of the file.
+    delimiter : str, optional
+        Column separator.
+    """
+
+    def __init__(self, file_path: Any, encoding: str = "utf8", delimiter: str = "\t") -> None:
+        self.file_path = file_path
+        self.encoding = encoding
+        self.delimiter = delimiter
+
+    def __iter__(self):
+        """Yield each relation as a tuple of strings (rows are not validated here)."""
+        with _open_text(self.file_path, self.encoding) as f:
+            for row in csv.reader(f, delimiter=self.delimiter):
+                yield tuple(row)
+
+
+def _vector_distance_batch(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+    # The same expression as gensim (so that distances, and thus ranks, are
+    # bit-identical for points inside the ball), with the conformal factors
+    # floored so that points on or outside the sphere give finite values.
+    euclidean_dists = np.linalg.norm(vector_1 - vectors_all, axis=1)
+    norm = np.linalg.norm(vector_1)
+    all_norms = np.linalg.norm(vectors_all, axis=1)
+    gamma = 1 + 2 * (
+        (euclidean_dists**2) / (np.maximum(1 - norm**2, _TINY) * np.maximum(1 - all_norms**2, _TINY))
+    )
+    return np.arccosh(np.maximum(gamma, 1.0))
+
+
+class PoincareKeyedVectors:
+    """Vectors of a Poincaré model with their keys, and hierarchy queries.
+
+    Parameters
+    ----------
+    vector_size : int
+        Dimensionality of the vectors.
+    vector_count : int
+        Number of vectors to allocate (zeros); keys are added with :meth:`add_vector`
+        or by assigning ``index_to_key`` / ``key_to_index``.
+    dtype : numpy dtype, optional
+        Element type of ``vectors``.
+
+    Attributes
+    ----------
+    vectors : numpy.ndarray
+        ``(len(index_to_key), vector_size)`` matrix, one row per node.
+    index_to_key : list of str
+        Node keys in row order.
+    key_to_index : dict of (str, int)
+        Row of each key.
+    """
+
+    def __init__(self, vector_size: int, vector_count: int = 0, dtype: Any = np.float32) -> None:
+        self.vector_size = int(vector_size)
+        self.vectors = np.zeros((int(vector_count), self.vector_size), dtype=dtype)
+        self.index_to_key: list = []
+        self.key_to_index: dict = {}
+        self.expandos: dict = {}
+        self.max_distance = 0
+
+    # -- vocabulary ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.key_to_index
+
+    def has_index_for(self, key: Any) -> bool:
+        """Whether ``key`` has a vector."""
+        return key in self.key_to_index
+
+    def get_index(self, key: Any, default: int | None = None) -> int:
+        """Row index of ``key`` (a key, or an int row index).
+
+        Raises
+        ------
+        KeyError
+            If ``key`` is unknown and no ``default`` is given.
+        """
+        val = self.key_to_index.get(key, -1)
+        if val >= 0:
+            return val
+        if isinstance(key, (int, np.integer)) and 0 <= key < len(self.index_to_key):
+            return int(key)
+        if default is not None:
+            return default
+        raise KeyError(f"Key '{key}' not present")
+
+    def get_vector(self, key: Any, norm: bool = False) -> np.ndarray:
+        """The vector of ``key`` (``norm=True`` scales it to unit length)."""
+        v = self.vectors[self.get_index(key)]
+        if norm:
+            n = np.linalg.norm(v)
+            return v / n if n > 0 else v
+        return v
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, (str, int, np.integer)):
+            return self.get_vector(key)
+        return np.vstack([self.get_vector(k) for k in key])
+
+    def get_vecattr(self, key: Any, attr: str) -> Any:
+        """Per-key attribute (e.g. ``'count'``)."""
+        return self.expandos[attr][self.get_index(key)]
+
+    def set_vecattr(self, key: Any, attr: str, val: Any) -> None:
+        """Set a per-key attribute, growing its array as needed."""
+        idx = self.get_index(key)
+        arr = self.expandos.get(attr)
+        if arr is None or len(arr) < len(self.index_to_key):
+            new = np.zeros(max(len(self.index_to_key), 1), dtype=np.int64)
+            if arr is not None:
+                new[: len(arr)] = arr
+            arr = self.expandos[attr] = new
+        arr[idx] = val
+
+    def add_vector(self, key: Any, vector: np.ndarray) -> int:
+        """Append ``key`` with ``vector``; returns its index."""
+        if key in self.key_to_index:
+            idx = self.key_to_index[key]
+            self.vectors[idx] = vector
+            return idx
+        self.key_to_index[key] = len(self.index_to_key)
+        self.index_to_key.append(key)
+        self.vectors = np.vstack([self.vectors, np.asarray(vector, dtype=self.vectors.dtype)[None, :]])
+        return len(self.index_to_key) - 1
+
+    def _as_vector(self, node_or_vector: Any) -> np.ndarray:
+        if isinstance(node_or_vector, (str, int, np.integer)):
+            return self.get_vector(node_or_vector)
+        return np.asarray(node_or_vector)
+
+    # -- distances ----------------------------------------------------------------------
+    @staticmethod
+    def vector_distance(vector_1: np.ndarray, vector_2: np.ndarray) -> float:
+        """Poincaré distance between two vectors."""
+        return _vector_distance_batch(np.asarray(vector_1), np.asarray(vector_2)[np.newaxis, :])[0]
+
+    @staticmethod
+    def vector_distance_batch(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Poincaré distances between ``vector_1`` (dim,) and each row of ``vectors_all``."""
+        return _vector_distance_batch(np.asarray(vector_1), np.asarray(vectors_all))
+
+    def distance(self, w1: Any, w2: Any) -> float:
+        """Poincaré distance between the vectors of nodes ``w1`` and ``w2``.
+
+        Raises
+        ------
+        KeyError
+            If either node is unknown.
+        """
+        return self.vector_distance(self.get_vector(w1), self.get_vector(w2))
+
+    def similarity(self, w1: Any, w2: Any) -> float:
+        """``1 / (1 + distance(w1, w2))``, in (0, 1]."""
+        return 1 / (1 + self.distance(w1, w2))
+
+    def distances(self, node_or_vector: Any, other_nodes: Iterable = ()) -> np.ndarray:
+        """Distances from a node or vector to ``other_nodes`` (all nodes when empty).
+
+        Parameters
+        ----------
+        node_or_vector : str, int or numpy.ndarray
+            Node key (or row index) or a vector.
+        other_nodes : iterable of keys, optional
+            Nodes to measure; every node, itself included, when empty.
+
+        Returns
+        -------
+        numpy.ndarray
+            Distances in the order of ``other_nodes``.
+        """
+        input_vector = self._as_vector(node_or_vector)
+        other_nodes = list(other_nodes) if other_nodes is not None else []
+        if not other_nodes:
+            other_vectors = self.vectors
+        else:
+            other_vectors = self.vectors[[self.get_index(n) for n in other_nodes]]
+        return self.vector_distance_batch(input_vector, other_vectors)
+
+    def most_similar(
+        self, node_or_vector: Any, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> list:
+        """Nearest nodes by Poincaré distance, closest first.
+
+        Parameters
+        ----------
+        node_or_vector : str, int or numpy.ndarray
+            Query node (left out of the answer) or vector.
+        topn : int or None, optional
+            Number of results; all nodes when None.
+        restrict_vocab : int, optional
+            Only search the first ``restrict_vocab`` nodes.
+
+        Returns
+        -------
+        list of (str, float)
+            ``(node, distance)`` pairs in increasing distance.
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        if restrict_vocab:
+            all_distances = self.distances(node_or_vector, self.index_to_key[:restrict_vocab])
+        else:
+            all_distances = self.distances(node_or_vector)
+        node_index = None
+        if isinstance(node_or_vector, (str, int, np.integer)):
+            node_index = self.get_index(node_or_vector)
+        order = np.argsort(all_distances, kind="stable")
+        result = [
+            (self.index_to_key[i], float(all_distances[i])) for i in order if i != node_index
+        ]
+        return result[:topn] if topn else result
+
+    # -- hierarchy ----------------------------------------------------------------------
+    def norm(self, node_or_vector: Any) -> float:
+        """Euclidean norm of a node's vector: 0 at the top of the hierarchy, near 1 at leaves."""
+        return float(np.linalg.norm(self._as_vector(node_or_vector)))
+
+    def difference_in_hierarchy(self, node_or_vector_1: Any, node_or_vector_2: Any) -> float:
+        """``norm(2) - norm(1)``: positive when the first is higher in the hierarchy."""
+        return self.norm(node_or_vector_2) - self.norm(node_or_vector_1)
+
+    def _closest(self, node: Any, lower: bool) -> str | None:
+        all_distances = self.distances(node)
+        all_norms = np.linalg.norm(self.vectors, axis=1)
+        node_norm = all_norms[self.get_index(node)]
+        mask = node_norm >= all_norms if lower else node_norm <= all_norms
+        if mask.all():
+            return None
+        return self.index_to_key[int(np.ma.argmin(np.ma.array(all_distances, mask=mask)))]
+
+    def closest_child(self, node: Any) -> str | None:
+        """Closest node with a larger norm (lower in the hierarchy), or None."""
+        return self._closest(node, lower=True)
+
+    def closest_parent(self, node: Any) -> str | None:
+        """Closest node with a smaller norm (higher in the hierarchy), or None."""
+        return self._closest(node, lower=False)
+
+    def descendants(self, node: Any, max_depth: int = 5) -> list:
+        """Chain of closest children from ``node``, ``max_depth`` long (None once it ends)."""
+        out: list = []
+        current = node
+        for _ in range(max_depth):
+            current = self.closest_child(current) if current is not None else None
+            out.append(current)
+        return out
+
+    def ancestors(self, node: Any) -> list:
+        """Chain of closest parents from ``node`` up to the node nearest the origin."""
+        out = []
+        ancestor = self.closest_parent(node)
+        while ancestor is not None:
+            out.append(ancestor)
+            ancestor = self.closest_parent(ancestor)
+        return out
+
+    # -- word2vec format ----------------------------------------------------------------
+    def save_word2vec_format(
+        self, fname: Any, fvocab: str | None = None, binary: bool = False, write_header: bool = True
+    ) -> None:
+        """Write the vectors in the word2vec text (or binary float32) format.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            Output file.
+        fvocab : str, optional
+            Also write ``key count`` lines there (counts from training).
+        binary : bool, optional
+            Binary float32 rows instead of text.
+        write_header : bool, optional
+            Write the ``count dim`` first line.
+        """
+        counts = self.expandos.get("count")
+        if fvocab is not None:
+            with open(fvocab, "w", encoding="utf8") as f:
+                f.writelines(f"{key} {int(counts[i]) if counts is not None else 1}\n" for i, key in enumerate(self.index_to_key))
+        with open(fname, "wb") as f:
+            if write_header:
+                f.write(f"{len(self.index_to_key)} {self.vector_size}\n".encode())
+            for key, vec in zip(self.index_to_key, self.vectors):
+                if " " in str(key) or "\n" in str(key):
+                    raise ValueError(f"key {key!r} contains whitespace; the word2vec format forbids it")
+                if binary:
+                    f.write(f"{key} ".encode() + vec.astype(np.float32).tobytes())
+                else:
+                    f.write(f"{key} {' '.join(str(v) for v in vec)}\n".encode())
+
+    @classmethod
+    def load_word2vec_format(
+        cls,
+        fname: Any,
+        fvocab: str | None = None,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+        limit: int | None = None,
+        datatype: Any = np.float32,
+        no_header: bool = False,
+    ) -> PoincareKeyedVectors:
+        """Read vectors written by :meth:`save_word2vec_format` (or gensim).
+
+        Raises
+        ------
+        ValueError
+            If the file does not follow the format (the message names the line).
+        """
+        with open(fname, "rb") as f:
+            data = f.read()
+        kv = cls._parse_word2vec(data, str(fname), binary, encoding, unicode_errors, limit,
+                                 datatype, no_header)
+        if fvocab is not None:
+            with open(fvocab, "r", encoding=encoding) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0] in kv.key_to_index:
+                        kv.set_vecattr(parts[0], "count", int(parts[1]))
+        return kv
+
+    @classmethod
+    def _parse_word2vec(cls, data, name, binary, encoding, unicode_errors, limit, datatype,
+                        no_header):
+        stream = io.BytesIO(data)
+        if no_header:
+            if binary:
+                raise ValueError("no_header=True is only supported for the text format")
+            lines = [ln for ln in data.decode(encoding, unicode_errors).splitlines() if ln.strip()]
+            count, size = len(lines), len(lines[0].split()) - 1 if lines else 0
+            stream = io.BytesIO("\n".join(lines).encode(encoding))
+        else:
+            header = stream.readline().decode(encoding, unicode_errors).split()
+            if len(header) != 2 or not all(h.isdigit() for h in header):
+                raise ValueError(f"{name}: line 1 must be '<count> <dimensions>', got {header!r}")
+            count, size = int(header[0]), int(header[1])
+        if limit is not None:
+            count = min(count, int(limit))
+        kv = cls(size, count, dtype=datatype)
+        for i in range(count):
+            if binary:
+                key_bytes = bytearray()
+                while True:
+                    ch = stream.read(1)
+                    if ch == b"":
+                        raise ValueError(f"{name}: unexpected end of file at vector {i + 1}")
+                    if ch == b" ":
+                        break
+                    if ch != b"\n":
+                        key_bytes += ch
+                key = key_bytes.decode(encoding, unicode_errors)
+                raw = stream.read(4 * size)
+                if len(raw) != 4 * size:
+                    raise ValueError(f"{name}: truncated vector for key {key!r}")
+                vec = np.frombuffer(raw, dtype=np.float32)
+            else:
+                line = stream.readline().decode(encoding, unicode_errors)
+                parts = line.rstrip().split(" ")
+                if len(parts) != size + 1:
+                    raise ValueError(
+                        f"{name}: line {i + 2 - no_header} has {len(parts) - 1} values, "
+                        f"expected {size}"
+                    )
+                key = parts[0]
+                try:
+                    vec = np.array([float(x) for x in parts[1:]])
+                except ValueError as exc:
+                    raise ValueError(f"{name}: line {i + 2 - no_header}: {exc}") from None
+            kv.key_to_index[key] = i
+            kv.index_to_key.append(key)
+            kv.vectors[i] = vec
+        return kv
+
+
+class PoincareModel:
+    """Train Poincaré embeddings of a set of ``(u, v)`` relations ("u is a v").
+
+    Riemannian SGD in the Poincaré ball (Nickel & Kiela, 2017), in Rust,
+    Hogwild-parallel over ``workers`` threads. Parameters, attributes and
+    methods follow :class:`gensim.models.poincare.PoincareModel`.
+
+    Parameters
+    ----------
+    train_data : iterable of (str, str) or PoincareRelations
+        The relations; ``(a, b)`` does not imply ``(b, a)``.
+    size : int, optional
+        Number of dimensions.
+    alpha : float, optional
+        Learning rate after burn-in.
+    negative : int, optional
+        Negatives per relation (nodes ``w`` with no relation ``(u, w)``).
+    workers : int, optional
+        Training threads (0: one per core). ``workers=1`` with a fixed
+        ``seed`` is bit-reproducible.
+    epsilon : float, optional
+        Vectors are kept at norm ``<= 1 - epsilon``.
+    regularization_coeff : float, optional
+        Weight of the ``|v|^2`` penalty on the positive node (0 disables it).
+    burn_in : int, optional
+        Burn-in epochs (run once, at the first :meth:`train` call).
+    burn_in_alpha : float, optional
+        Learning rate during burn-in.
+    init_range : (float, float), optional
+        Uniform initialisation range of the coordinates.
+    dtype : numpy.float64 or numpy.float32, optional
+        Element type of the vectors (computation is in float64 either way).
+    seed : int, optional
+        Seed of the initialisation and of all training draws.
+    negative_sampling : {'frequency', 'uniform'}, optional
+        Distribution of negatives after burn-in (burn-in always draws them by
+        node frequency). ``'frequency'`` (default) is gensim's choice and gives
+        gensim's results at gensim's settings; ``'uniform'`` is the paper's,
+        better with many epochs and negatives (see benches/RESULTS_poincare.md).
+        Not a gensim parameter.
+    """
+
+    def __init__(
+        self,
+        train_data: Iterable,
+        size: int = 50,
+        alpha: float = 0.1,
+        negative: int = 10,
+        workers: int = 1,
+        epsilon: float = 1e-5,
+        regularization_coeff: float = 1.0,
+        burn_in: int = 10,
+        burn_in_alpha: float = 0.01,
+        init_range: tuple = (-0.001, 0.001),
+        dtype: Any = np.float64,
+        seed: int = 0,
+        negative_sampling: str = "frequency",
+    ) -> None:
+        if not isinstance(size, Integral) or size < 1:
+            raise ValueError(f"size must be an integer >= 1, got {size!r}")
+        if not isinstance(negative, Integral) or negative < 0:
+            raise ValueError(f"negative must be an integer >= 0, got {negative!r}")
+        if not isinstance(workers, Integral) or workers < 0:
+            raise ValueError(f"workers must be an integer >= 0 (0: all cores), got {workers!r}")
+        for name, val in (("alpha", alpha), ("burn_in_alpha", burn_in_alpha)):
+            if not (np.isfinite(val) and val > 0):
+                raise ValueError(f"{name} must be a positive number, got {val!r}")
+        if not (0 < epsilon < 1):
+            raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
+        if not (np.isfinite(regularization_coeff) and regularization_coeff >= 0):
+            raise ValueError(f"regularization_coeff must be >= 0, got {regularization_coeff!r}")
+        if not isinstance(burn_in, Integral) or burn_in < 0:
+            raise ValueError(f"burn_in must be an integer >= 0, got {burn_in!r}")
+        lo, hi = (float(x) for x in init_range)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            raise ValueError(f"init_range must be (low, high) with low <= high, got {init_range!r}")
+        if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+        if negative_sampling not in ("uniform", "frequency"):
+            raise ValueError("negative_sampling must be 'uniform' or 'frequency'")
+        self.train_data = train_data
+        self.kv = PoincareKeyedVectors(size, 0, dtype=dtype)
+        self.all_relations: list = []
+        self.node_relations: dict = defaultdict(set)
+        self.size = int(size)
+        self.train_alpha = float(alpha)
+        self.burn_in_alpha = float(burn_in_alpha)
+        self.alpha = float(alpha)
+        self.negative = int(negative)
+        self.workers = int(workers)
+        self.epsilon = float(epsilon)
+        self.regularization_coeff = float(regularization_coeff)
+        self.burn_in = int(burn_in)
+        self._burn_in_done = False
+        self.dtype = np.dtype(dtype).type
+        self.seed = int(seed)
+        self.init_range = (lo, hi)
+        self.negative_sampling = negative_sampling
+        self._np_random = np.random.RandomState(seed)
+        self.epochs_trained = 0
+        self.epoch_losses: list = []
+        self.max_gradient_error = 0.0
+        self.build_vocab(train_data)
+
+    # -- vocabulary ---------------------------------------------------------------------
+    def build_vocab(self, relations: Iterable, update: bool = False) -> None:
+        """Add the nodes and relations of ``relations`` to the model.
+
+        Parameters
+        ----------
+        relations : iterable of (str, str) or PoincareRelations
+            Relations to add.
+        update : bool, optional
+            Keep existing vectors and only initialise new nodes (otherwise
+            every vector is re-initialised).
+
+        Raises
+        ------
+        ValueError
+            If a relation does not have exactly two items, or there are no relations.
+        """
+        old_len = len(self.kv.index_to_key)
+        kv = self.kv
+        counts = list(kv.expandos["count"][:old_len]) if "count" in kv.expandos else []
+        self_loops = 0
+        added = 0
+        logger.info("loading relations from train data..")
+        for relation in relations:
+            if isinstance(relation, (str, bytes)) or len(relation) != 2:
+                raise ValueError(f'Relation pair "{relation!r}" should have exactly two items')
+            idx = []
+            for item in relation:
+                i = kv.key_to_index.get(item)
+                if i is None:
+                    i = kv.key_to_index[item] = len(kv.index_to_key)
+                    kv.index_to_key.append(item)
+                    counts.append(0)
+                counts[i] += 1
+                idx.append(i)
+            if idx[0] == idx[1]:
+                self_loops += 1
+            self.node_relations[idx[0]].add(idx[1])
+            self.all_relations.append((idx[0], idx[1]))
+            added += 1
+        if not self.all_relations:
+            raise ValueError("the training data holds no relations; pass at least one (u, v) pair")
+        if self_loops:
+            logger.warning("%d self-loop relations (u, u) will be skipped in training", self_loops)
+        n_unique = len(set(self.all_relations))
+        if n_unique < len(self.all_relations):
+            logger.info(
+                "%d duplicate relations kept (they weigh more in training)",
+                len(self.all_relations) - n_unique,
+            )
+        kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
+        logger.info("loaded %d relations from train data, %d nodes", added, len(kv))
+        shape_new = (len(kv.index_to_key) - (old_len if update else 0), self.size)
+        new = self._np_random.uniform(self.init_range[0], self.init_range[1], shape_new)
+        new = new.astype(self.dtype)
+        if update:
+            kv.vectors = np.ascontiguousarray(np.concatenate([kv.vectors, new]))
+        else:
+            kv.vectors = np.ascontiguousarray(new)
+        kv.vector_size = self.size
+
+    # -- training -----------------------------------------------------------------------
+    def _check_negative(self) -> None:
+        n = len(self.kv)
+        for u, rel in self.node_relations.items():
+            allowed = n - len(rel) - (0 if u in rel else 1)
+            if allowed < self.negative:
+                raise ValueError(
+                    f"Cannot sample {self.negative} negative nodes from a set of {allowed} "
+                    f"negative nodes for {self.kv.index_to_key[u]!r}; lower `negative`"
+                )
+
+    def _run(self, epochs: int, alpha: float, frequency: bool, batch_size: int,
+             print_every: int, check_gradients_every: int | None, label: str) -> None:
+        relations = np.ascontiguousarray(np.asarray(self.all_relations, dtype=np.uint32))
+        state = {"last": time.monotonic(), "done": 0}
+        start = time.monotonic()
+        interval = max(0.5, min(5.0, float(print_every) / 1000.0))
+
+        def on_progress(done: int, total: int, epoch: int) -> None:
+            now = time.monotonic()
+            if now - state["last"] >= interval and total:
+                rate = (done - state["done"]) / max(now - state["last"], 1e-9)
+                logger.info(
+                    "%s epoch %d: %.1f%% of relations, %.0f relations/s",
+                    label, epoch + 1, 100.0 * done / total, rate,
+                )
+                state["last"], state["done"] = now, done
+
+        if not self.kv.vectors.flags.c_contiguous or not self.kv.vectors.flags.writeable:
+            self.kv.vectors = np.ascontiguousarray(self.kv.vectors).copy()
+        report = _embedrs.poincare_train(
+            self.kv.vectors,
+            relations,
+            epochs=int(epochs),
+            alpha=float(alpha),
+            negative=self.negative,
+            epsilon=self.epsilon,
+            regularization_coeff=self.regularization_coeff,
+            batch_size=int(batch_size),
+            workers=self.workers,
+            seed=self.seed,
+            frequency_negatives=frequency,
+            first_epoch=self.epochs_trained,
+            check_gradients_every=int(check_gradients_every or 0),
+            callback=on_progress,
+        )
+        self.epochs_trained += int(epochs)
+        losses = list(report["epoch_losses"])
+        self.epoch_losses.extend(losses)
+        if check_gradients_every:
+            self.max_gradient_error = max(self.max_gradient_error, report["max_gradient_error"])
+            logger.info(
+                "max difference between computed and finite-difference gradients: %.3g",
+                report["max_gradient_error"],
+            )
+        if losses:
+            logger.info(
+                "%s: %d epochs in %.2fs, mean loss first epoch %.4f, last epoch %.4f",
+                label, epochs, time.monotonic() - start, losses[0], losses[-1],
+            )
+
+    def train(self, epochs: int, batch_size: int = 10, print_every: int = 1000,
+              check_gradients_every: int | None = None) -> None:
+        """Train for ``epochs`` epochs (after the burn-in, on the first call).
+
+        Parameters
+        ----------
+        epochs : int
+            Passes over the relations.
+        batch_size : int, optional
+            Relations per batch; the updates of a batch are summed per node
+            and applied together.
+        print_every : int, optional
+            Controls the logging interval (about ``print_every / 1000`` s, 0.5 to 5 s).
+        check_gradients_every : int, optional
+            Compare analytic gradients with finite differences every this many
+            batches and log the largest difference (``max_gradient_error``).
+
+        Raises
+        ------
+        ValueError
+            For a bad argument, or when ``negative`` exceeds the number of
+            nodes unrelated to some node.
+        """
+        if not isinstance(epochs, Integral) or epochs < 0:
+            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+        if not isinstance(batch_size, Integral) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if check_gradients_every is not None and (
+            not isinstance(check_gradients_every, Integral) or check_gradients_every < 0
+        ):
+            raise ValueError("check_gradients_every must be None or an integer >= 0")
+        self._check_negative()
+        logger.info(
+            "training model of size %d with %d workers on %d relations for %d epochs and %d "
+            "burn-in epochs, using lr=%.5f burn-in lr=%.5f negative=%d",
+            self.size, self.workers, len(self.all_relations), epochs,
+            0 if self._burn_in_done else self.burn_in, self.train_alpha, self.burn_in_alpha,
+            self.negative,
+        )
+        if self.burn_in > 0 and not self._burn_in_done:
+            self.alpha = self.burn_in_alpha
+            self._run(self.burn_in, self.burn_in_alpha, True, batch_size, print_every,
+                      check_gradients_every, "burn-in")
+            self._burn_in_done = True
+        self.alpha = self.train_alpha
+        if epochs:
+            self._run(epochs, self.train_alpha, self.negative_sampling == "frequency", batch_size,
+                      print_every, check_gradients_every, "training")
+        logger.info("training finished")
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, fname: Any) -> None:
+        """Save the model (vectors, vocabulary, relations, settings) to one ``.npz`` file.
+
+        No pickle is involved; :meth:`load` reads it back.
+        """
+        meta = {
+            "format": _FORMAT_TAG,
+            "size": self.size, "alpha": self.train_alpha, "negative": self.negative,
+            "workers": self.workers, "epsilon": self.epsilon,
+            "regularization_coeff": self.regularization_coeff, "burn_in": self.burn_in,
+            "burn_in_alpha": self.burn_in_alpha, "init_range": list(self.init_range),
+            "dtype": np.dtype(self.dtype).name, "seed": self.seed,
+            "negative_sampling": self.negative_sampling, "burn_in_done": self._burn_in_done,
+            "epochs_trained": self.epochs_trained, "epoch_losses": self.epoch_losses,
+            "keys": [str(k) for k in self.kv.index_to_key],
+        }
+        with open(fname, "wb") as f:
+            np.savez(
+                f,
+                meta=np.frombuffer(json.dumps(meta).encode("utf8"), dtype=np.uint8),
+                vectors=self.kv.vectors,
+                relations=np.asarray(self.all_relations, dtype=np.int64).reshape(-1, 2),
+                counts=self.kv.expandos["count"],
+            )
+
+    @classmethod
+    def load(cls, fname: Any) -> PoincareModel:
+        """Load a model written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If the file is not an embedrs Poincaré model.
+        """
+        try:
+            with np.load(fname, allow_pickle=False) as z:
+                meta = json.loads(bytes(z["meta"]).decode("utf8"))
+                vectors, relations, counts = z["vectors"], z["relations"], z["counts"]
+        except (KeyError, ValueError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{fname}: not an embedrs PoincareModel file ({exc})") from None
+        if meta.get("format") != _FORMAT_TAG:
+            raise ValueError(f"{fname}: not an embedrs PoincareModel file")
+        keys = meta["keys"]
+        model = cls.__new__(cls)
+        model.train_data = None
+        model.size = meta["size"]
+        model.train_alpha = model.alpha = meta["alpha"]
+        model.burn_in_alpha = meta["burn_in_alpha"]
+        model.negative = meta["negative"]
+        model.workers = meta["workers"]
+        model.epsilon = meta["epsilon"]
+        model.regularization_coeff = meta["regularization_coeff"]
+        model.burn_in = meta["burn_in"]
+        model._burn_in_done = meta["burn_in_done"]
+        model.dtype = np.dtype(meta["dtype"]).type
+        model.seed = meta["seed"]
+        model.init_range = tuple(meta["init_range"])
+        model.negative_sampling = meta["negative_sampling"]
+        model._np_random = np.random.RandomState(model.seed)
+        model.epochs_trained = meta["epochs_trained"]
+        model.epoch_losses = list(meta["epoch_losses"])
+        model.max_gradient_error = 0.0
+        kv = PoincareKeyedVectors(model.size, 0, dtype=vectors.dtype)
+        kv.vectors = np.ascontiguousarray(vectors)
+        kv.index_to_key = list(keys)
+        kv.key_to_index = {k: i for i, k in enumerate(keys)}
+        kv.expandos["count"] = counts
+        model.kv = kv
+        model.all_relations = [(int(a), int(b)) for a, b in relations]
+        model.node_relations = defaultdict(set)
+        for a, b in model.all_relations:
+            model.node_relations[a].add(b)
+        return model
+
+
+# -- evaluations --------------------------------------------------------------------------
+def _read_pairs(path: Any, embedding: Any, into: dict, items: set) -> None:
+    with _open_text(path) as f:
+        for lineno, row in enumerate(csv.reader(f, delimiter="\t"), start=1):
+            if len(row) != 2:
+                raise ValueError(f"{path}: line {lineno}: a relation needs exactly two items, got {row!r}")
+            i1 = embedding.get_index(row[0])
+            i2 = embedding.get_index(row[1])
+            into[i1].add(i2)
+            items.update([i1, i2])
+
+
+def _ranks_and_ap(all_distances: np.ndarray, positives: list, masked: list) -> tuple:
+    positive_distances = all_distances[positives]
+    negative_distances = np.ma.array(all_distances, mask=False)
+    negative_distances.mask[masked] = True
+    ranks = (negative_distances < positive_distances[:, np.newaxis]).sum(axis=1) + 1
+    map_ranks = np.sort(ranks) + np.arange(len(ranks))
+    avg_precision = (np.arange(1, len(map_ranks) + 1) / np.sort(map_ranks)).mean()
+    return list(ranks), avg_precision
+
+
+class ReconstructionEvaluation:
+    """Mean rank and MAP of an embedding at reconstructing the relations it was trained on.
+
+    Parameters
+    ----------
+    file_path : str
+        TSV file of relation pairs.
+    embedding : PoincareKeyedVectors
+        Embedding to evaluate (embedrs's or gensim's).
+    exclude_self : bool, optional
+        Leave each node out of its own ranking. gensim (the default, False)
+        counts the node itself, at distance 0, as a non-neighbour ranked
+        first, which caps MAP well below 1 (at 0.5 for a node with one
+        relation); the paper's protocol (Nickel & Kiela, 2017, and their
+        reference code) leaves it out. Not a gensim parameter.
+    """
+
+    def __init__(self, file_path: Any, embedding: Any, exclude_self: bool = False) -> None:
+        items: set = set()
+        relations: dict = defaultdict(set)
+        _read_pairs(file_path, embedding, relations, items)
+        self.items = items
+        self.relations = relations
+        self.embedding = embedding
+        self.exclude_self = bool(exclude_self)
+
+    @staticmethod
+    def get_positive_relation_ranks_and_avg_prec(all_distances: np.ndarray, positive_relations: list):
+        """Ranks of the positive relations (among non-positives) and the average precision."""
+        return _ranks_and_ap(all_distances, positive_relations, positive_relations)
+
+    def evaluate(self, max_n: int | None = None) -> dict:
+        """``{'mean_rank': ..., 'MAP': ...}``."""
+        mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
+        return {"mean_rank": mean_rank, "MAP": map_}
+
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
+        """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
+        ranks: list = []
+        aps: list = []
+        for i, item in enumerate(self.items, start=1):
+            if item not in self.relations:
+                continue
+            item_relations = list(self.relations[item])
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            if self.exclude_self:
+                r, ap = _ranks_and_ap(distances, item_relations, item_relations + [item])
+            else:
+                r, ap = self.get_positive_relation_ranks_and_avg_prec(distances, item_relations)
+            ranks += r
+            aps.append(ap)
+            if max_n is not None and i > max_n:
+                break
+        return np.mean(ranks), np.mean(aps)
+
+
+class LinkPredictionEvaluation:
+    """Mean rank and MAP of held-out relations, ranking out the known (training) ones.
+
+    Parameters
+    ----------
+    train_path : str
+        TSV of the relations used for training.
+    test_path : str
+        TSV of the relations to predict.
+    embedding : PoincareKeyedVectors
+        Embedding to evaluate.
+    """
+
+    def __init__(self, train_path: Any, test_path: Any, embedding: Any) -> None:
+        items: set = set()
+        relations: dict = {"known": defaultdict(set), "unknown": defaultdict(set)}
+        for kind, path in (("known", train_path), ("unknown", test_path)):
+            _read_pairs(path, embedding, relations[kind], items)
+        self.items = items
+        self.relations = relations
+        self.embedding = embedding
+
+    @staticmethod
+    def get_unknown_relation_ranks_and_avg_prec(all_distances: np.ndarray, unknown_relations: list,
+                                                known_relations: list):
+        """Ranks of the unknown relations (known ones left out) and the average precision."""
+        return _ranks_and_ap(all_distances, unknown_relations, list(unknown_relations) + list(known_relations))
+
+    def evaluate(self, max_n: int | None = None) -> dict:
+        """``{'mean_rank': ..., 'MAP': ...}``."""
+        mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
+        return {"mean_rank": mean_rank, "MAP": map_}
+
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
+        """Mean rank and MAP over nodes with held-out relations."""
+        ranks: list = []
+        aps: list = []
+        for i, item in enumerate(self.items, start=1):
+            if item not in self.relations["unknown"]:
+                continue
+            unknown = list(self.relations["unknown"][item])
+            known = list(self.relations["known"][item])
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            r, ap = self.get_unknown_relation_ranks_and_avg_prec(distances, unknown, known)
+            ranks += r
+            aps.append(ap)
+            if max_n is not None and i > max_n:
+                break
+        return np.mean(ranks), np.mean(aps)
+
+
+class _PrefixIndex:
+    """Sorted keys with prefix look-up: the part of ``pygtrie.Trie`` the evaluation uses."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._keys = sorted(keys)
+
+    def items(self, prefix: str) -> list:
+        start = bisect.bisect_left(self._keys, prefix)
+        out = []
+        for key in self._keys[start:]:
+            if not key.startswith(prefix):
+                break
+            out.append((key, True))
+        if not out:
+            raise KeyError(prefix)
+        return out
+
+
+def _spearman(a: list, b: list) -> float:
+    try:
+        from scipy.stats import spearmanr
+    except ImportError:  # plain NumPy fallback: Pearson correlation of average ranks
+        def ranks(x):
+            x = np.asarray(x, dtype=float)
+            order = np.argsort(x, kind="mergesort")
+            r = np.empty(len(x))
+            sx = x[order]
+            i = 0
+            while i < len(x):
+                j = i
+                while j + 1 < len(x) and sx[j + 1] == sx[i]:
+                    j += 1
+                r[order[i:j + 1]] = (i + j) / 2 + 1
+                i = j + 1
+            return r
+
+        return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+    return spearmanr(a, b).correlation
+
+
+class LexicalEntailmentEvaluation:
+    """Spearman correlation with HyperLex graded lexical-entailment scores.
+
+    Parameters
+    ----------
+    filepath : str
+        HyperLex file: space-separated, with a header naming ``WORD1``,
+        ``WORD2`` and ``AVG_SCORE`` columns.
+    """
+
+    def __init__(self, filepath: Any) -> None:
+        expected: dict = {}
+        with _open_text(filepath) as f:
+            reader = csv.DictReader(f, delimiter=" ")
+            for lineno, row in enumerate(reader, start=2):
+                try:
+                    expected[(row["WORD1"], row["WORD2"])] = float(row["AVG_SCORE"])
+                except (KeyError, TypeError, ValueError):
+                    raise ValueError(
+                        f"{filepath}: line {lineno}: expected columns WORD1, WORD2 and a numeric AVG_SCORE"
+                    ) from None
+        self.scores = expected
+        self.alpha = 1000
+
+    def score_function(self, embedding: Any, trie: Any, term_1: str, term_2: str) -> float:
+        """How much ``term_1`` is a kind of ``term_2`` (higher: more).
+
+        Raises
+        ------
+        ValueError
+            If no vocabulary key starts with ``term_1.`` or ``term_2.``.
+        """
+        try:
+            terms_1 = self.find_matching_terms(trie, term_1)
+            terms_2 = self.find_matching_terms(trie, term_2)
+        except KeyError:
+            raise ValueError(f"No matching terms found for either {term_1} or {term_2}") from None
+        min_distance = np.inf
+        best = None
+        for t1 in terms_1:
+            for t2 in terms_2:
+                d = embedding.distance(t1, t2)
+                if d < min_distance:
+                    best, min_distance = (t1, t2), d
+        if best is None:
+            raise ValueError(f"no finite distance between {term_1} and {term_2}")
+        norm_1 = np.linalg.norm(embedding.get_vector(best[0]))
+        norm_2 = np.linalg.norm(embedding.get_vector(best[1]))
+        return -1 * (1 + self.alpha * (norm_2 - norm_1)) * min_distance
+
+    @staticmethod
+    def find_matching_terms(trie: Any, word: str) -> list:
+        """Vocabulary keys starting with ``word + '.'`` (KeyError when none)."""
+        return ["".join(key) for key, _ in trie.items(f"{word}.")]
+
+    @staticmethod
+    def create_vocab_trie(embedding: Any) -> _PrefixIndex:
+        """Prefix index over the keys of ``embedding`` (no pygtrie needed)."""
+        return _PrefixIndex(embedding.key_to_index)
+
+    def evaluate_spearman(self, embedding: Any) -> float:
+        """Spearman correlation between HyperLex scores and :meth:`score_function`."""
+        predicted, expected = [], []
+        skipped = 0
+        trie = self.create_vocab_trie(embedding)
+        for (w1, w2), score in self.scores.items():
+            try:
+                p = self.score_function(embedding, trie, w1, w2)
+            except ValueError:
+                skipped += 1
+                continue
+            predicted.append(p)
+            expected.append(score)
+        logger.info("skipped pairs: %d out of %d", skipped, len(self.scores))
+        return _spearman(expected, predicted)
+
+

@@ -1,0 +1,1102 @@
+"""Word2Vec with gensim 4's API, trained by the embedrs Rust core.
+
+Replace ``from gensim.models import Word2Vec`` with
+``from embedrs.models import Word2Vec``: the constructor parameters,
+defaults, methods and attributes are gensim's. Training runs on ``workers``
+Rust threads with the GIL released, from any re-iterable of token lists
+(``sentences``/``corpus_iterable``) or, faster, straight from a file
+(``corpus_file``, one sentence per line, read and tokenised in Rust).
+
+Beyond gensim: :meth:`Word2Vec.train_pairs` trains skip-gram negative
+sampling on explicit (target, context) pairs, and ``progress_bar=True``
+shows a tqdm bar.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from collections import Counter
+from types import GeneratorType
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from embedrs import _persist
+from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vectors
+from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
+from embedrs.models.callbacks import CallbackAny2Vec
+from embedrs.models.keyedvectors import KeyedVectors
+from embedrs.utils import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP
+
+logger = logging.getLogger(__name__)
+
+REAL = np.float32
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = [
+    "Word2Vec",
+    "LineSentence",
+    "PathLineSentences",
+    "Text8Corpus",
+    "BrownCorpus",
+    "MAX_WORDS_IN_BATCH",
+    "CallbackAny2Vec",
+]
+
+
+def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Optional[Callable] = None) -> bool:
+    """gensim's rule: keep ``word`` if ``trim_rule`` says so, else if ``count >= min_count``."""
+    default = count >= min_count
+    if trim_rule is None:
+        return default
+    rule = trim_rule(word, count, min_count)
+    if rule == RULE_KEEP:
+        return True
+    if rule == RULE_DISCARD:
+        return False
+    return default
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Word2Vec:
+    """Train, use and evaluate word2vec embeddings (gensim 4 compatible).
+
+    Parameters
+    ----------
+    sentences : iterable of list of str, optional
+        A re-iterable corpus of token lists (a list of lists,
+        :class:`LineSentence`, ...). If given (or ``corpus_file``), the model
+        is built and trained right away.
+    corpus_file : str or path, optional
+        A text file with one whitespace-tokenised sentence per line (plain or
+        ``.gz``), read by the Rust workers directly: the fastest path.
+    vector_size : int
+        Dimensionality of the vectors.
+    alpha, min_alpha : float
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha`` over
+        all the words of all epochs.
+    window : int
+        Maximum distance between the current and predicted word.
+    min_count : int
+        Ignore words with total frequency below this.
+    max_vocab_size : int, optional
+        Limit RAM while counting: prune the rarest words whenever there are
+        more distinct words than this.
+    sample : float
+        Threshold for downsampling frequent words (0 disables).
+    seed : int
+        Seed for initial vectors and all random draws. With ``workers=1``
+        training is bit-for-bit reproducible.
+    workers : int
+        Number of worker threads.
+    sg : {0, 1}
+        1 for skip-gram, 0 for CBOW.
+    hs : {0, 1}
+        1 for hierarchical softmax.
+    negative : int
+        Number of negative samples (0 disables negative sampling).
+    ns_exponent : float
+        Exponent of the negative-sampling distribution (0.75 as in the paper).
+    cbow_mean : {0, 1}
+        Use the mean (1) or sum (0) of context vectors in CBOW.
+    epochs : int
+        Passes over the corpus.
+    null_word : int
+        If 1, add a null word ``\\0`` to the vocabulary (gensim's option).
+    trim_rule : callable, optional
+        ``trim_rule(word, count, min_count)`` returning ``RULE_KEEP``,
+        ``RULE_DISCARD`` or ``RULE_DEFAULT``.
+    sorted_vocab : {0, 1}
+        Sort the vocabulary by descending frequency.
+    batch_words : int
+        Target size (in words) of the batches handed to workers.
+    compute_loss : bool
+        Track the training loss (see :meth:`get_latest_training_loss`).
+    callbacks : sequence of CallbackAny2Vec
+        Hooks called at training and epoch boundaries.
+    max_final_vocab : int, optional
+        Raise ``min_count`` automatically to keep at most this many words.
+    shrink_windows : bool
+        Sample the effective window size uniformly from ``[1, window]`` for
+        each word (word2vec's behaviour).
+    progress_bar : bool
+        embedrs extension: show a tqdm progress bar during training (needs
+        ``pip install embedrs[progress]``).
+
+    Attributes
+    ----------
+    wv : KeyedVectors
+        The trained word vectors.
+    syn1neg, syn1 : numpy.ndarray
+        Output weights for negative sampling / hierarchical softmax.
+    corpus_count, corpus_total_words : int
+        Sentences and raw words seen by the last :meth:`build_vocab`.
+    """
+
+    def __init__(
+        self,
+        sentences: Optional[Iterable[Sequence[str]]] = None,
+        corpus_file: Optional[PathLike] = None,
+        vector_size: int = 100,
+        alpha: float = 0.025,
+        window: int = 5,
+        min_count: int = 5,
+        max_vocab_size: Optional[int] = None,
+        sample: float = 1e-3,
+        seed: int = 1,
+        workers: int = 3,
+        min_alpha: float = 0.0001,
+        sg: int = 0,
+        hs: int = 0,
+        negative: int = 5,
+        ns_exponent: float = 0.75,
+        cbow_mean: int = 1,
+        hashfxn: Callable[[str], int] = hash,
+        epochs: int = 5,
+        null_word: int = 0,
+        trim_rule: Optional[Callable] = None,
+        sorted_vocab: int = 1,
+        batch_words: int = MAX_WORDS_IN_BATCH,
+        compute_loss: bool = False,
+        callbacks: Sequence[CallbackAny2Vec] = (),
+        comment: Optional[str] = None,
+        max_final_vocab: Optional[int] = None,
+        shrink_windows: bool = True,
+        progress_bar: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if "size" in kwargs:
+            warnings.warn(
+                "Word2Vec(size=...) is gensim 3.x's name; use vector_size=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            vector_size = kwargs.pop("size")
+        if "iter" in kwargs:
+            warnings.warn(
+                "Word2Vec(iter=...) is gensim 3.x's name; use epochs=...",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            epochs = kwargs.pop("iter")
+        if "corpus_iterable" in kwargs and sentences is None:
+            sentences = kwargs.pop("corpus_iterable")
+        if kwargs:
+            raise TypeError(
+                f"Word2Vec() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}"
+            )
+        self.vector_size = _positive_int("vector_size", vector_size)
+        self.window = _positive_int("window", window)
+        self.epochs = _positive_int("epochs", epochs)
+        self.workers = _positive_int("workers", workers)
+        self.batch_words = _positive_int("batch_words", batch_words)
+        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
+            raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}")
+        if negative < 0:
+            raise ValueError(f"negative must be >= 0, got {negative!r}")
+        if not hs and not negative:
+            raise ValueError(
+                "negative=0 with hs=0 leaves no output layer to train: "
+                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)"
+            )
+        if not (alpha > 0):
+            raise ValueError(f"alpha must be > 0, got {alpha!r}")
+        if min_alpha < 0:
+            raise ValueError(f"min_alpha must be >= 0, got {min_alpha!r}")
+        if sample < 0:
+            raise ValueError(f"sample must be >= 0, got {sample!r}")
+        if max_vocab_size is not None and max_vocab_size < 1:
+            raise ValueError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size!r}")
+        if max_final_vocab is not None and max_final_vocab < 1:
+            raise ValueError(f"max_final_vocab must be >= 1 or None, got {max_final_vocab!r}")
+
+        self.alpha = float(alpha)
+        self.min_alpha = float(min_alpha)
+        self.min_count = int(min_count)
+        self.max_vocab_size = max_vocab_size
+        self.max_final_vocab = max_final_vocab
+        self.sample = float(sample)
+        self.seed = int(seed)
+        self.sg = int(sg)
+        self.hs = int(hs)
+        self.negative = int(negative)
+        self.ns_exponent = float(ns_exponent)
+        self.cbow_mean = int(cbow_mean)
+        self.hashfxn = hashfxn
+        self.null_word = int(null_word)
+        self.sorted_vocab = int(sorted_vocab)
+        self.compute_loss = bool(compute_loss)
+        self.callbacks = list(callbacks)
+        self.comment = comment
+        self.shrink_windows = bool(shrink_windows)
+        self.progress_bar = bool(progress_bar)
+        self.train_count = 0
+        self.total_train_time = 0.0
+        self.running_training_loss = 0.0
+        self.corpus_count = 0
+        self.corpus_total_words = 0
+        self.effective_min_count = self.min_count
+        self.raw_vocab: dict[str, int] = {}
+        self.min_alpha_yet_reached = self.alpha
+        self.layer1_size = self.vector_size
+        self.lifecycle_events: list[dict] = []
+
+        self.wv = KeyedVectors(self.vector_size)
+        self.wv.vectors_lockf = np.ones(1, dtype=REAL)
+        self.syn1neg = np.zeros((0, self.vector_size), dtype=REAL)
+        self.syn1 = np.zeros((0, self.vector_size), dtype=REAL)
+
+        if sentences is not None or corpus_file is not None:
+            self._check_corpus_sanity(sentences, corpus_file, passes=self.epochs + 1)
+            self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
+            self.train(
+                sentences,
+                corpus_file=corpus_file,
+                total_examples=self.corpus_count,
+                total_words=self.corpus_total_words,
+                epochs=self.epochs,
+                start_alpha=self.alpha,
+                end_alpha=self.min_alpha,
+                compute_loss=self.compute_loss,
+                callbacks=self.callbacks,
+            )
+        elif trim_rule is not None:
+            logger.warning(
+                "The rule, if given, is only used to prune vocabulary during build_vocab() "
+                "and is not stored as part of the model."
+            )
+        self._log_event(msg=f"created {self}")
+
+    # ------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------
+
+    def __str__(self) -> str:
+        return (
+            f"{type(self).__name__}<vocab={len(self.wv.index_to_key)}, "
+            f"vector_size={self.vector_size}, alpha={self.alpha}>"
+        )
+
+    def _log_event(self, **event: Any) -> None:
+        event["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        event["embedrs"] = _version()
+        self.lifecycle_events.append(event)
+        logger.info("%s lifecycle event %s", type(self).__name__, event)
+
+    @staticmethod
+    def _check_corpus_sanity(
+        corpus_iterable: Any = None, corpus_file: Any = None, passes: int = 1
+    ) -> None:
+        if corpus_file is None and corpus_iterable is None:
+            raise TypeError("Either one of corpus_file or corpus_iterable value must be provided")
+        if corpus_file is not None and corpus_iterable is not None:
+            raise TypeError("Both corpus_file and corpus_iterable must not be provided at the same time")
+        if corpus_iterable is not None:
+            if isinstance(corpus_iterable, (str, bytes)):
+                raise TypeError(
+                    "The corpus_iterable must be an iterable of lists of strings, got a single "
+                    f"string {corpus_iterable[:40]!r}; for a file path use corpus_file=... or "
+                    "LineSentence(path)"
+                )
+            if not hasattr(corpus_iterable, "__iter__"):
+                raise TypeError(
+                    "The corpus_iterable must be an iterable of lists of strings, got "
+                    f"{type(corpus_iterable).__name__}"
+                )
+            if isinstance(corpus_iterable, GeneratorType) and passes > 1:
+                raise TypeError(
+                    f"Using a generator as corpus_iterable can't support {passes} passes. "
+                    "Try a re-iterable sequence (a list, or a class with __iter__ such as LineSentence)."
+                )
+        if corpus_file is not None and not isinstance(corpus_file, (str, os.PathLike)):
+            raise TypeError(
+                f"corpus_file must be a path (str or os.PathLike), got {type(corpus_file).__name__}"
+            )
+
+    # ------------------------------------------------------------------
+    # vocabulary
+    # ------------------------------------------------------------------
+
+    def scan_vocab(
+        self,
+        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
+        corpus_file: Optional[PathLike] = None,
+        progress_per: int = 10000,
+        workers: Optional[int] = None,
+        trim_rule: Optional[Callable] = None,
+    ) -> tuple[int, int]:
+        """Count words of the corpus into ``raw_vocab``; returns ``(total_words, corpus_count)``."""
+        start = time.perf_counter()
+        if corpus_file is not None:
+            corpus = CorpusFile(os.fspath(corpus_file))
+            items, sentences, total = corpus.count_words(
+                workers or self.workers, MAX_WORDS_IN_BATCH, self.max_vocab_size
+            )
+            raw = dict(items)
+        else:
+            assert corpus_iterable is not None
+            raw, sentences, total = self._scan_iterable(corpus_iterable, progress_per)
+        self.raw_vocab = raw
+        self.corpus_count = int(sentences)
+        self.corpus_total_words = int(total)
+        elapsed = time.perf_counter() - start
+        logger.info(
+            "collected %i word types from a corpus of %i raw words and %i sentences in %.2fs",
+            len(raw), total, sentences, elapsed,
+        )
+        return int(total), int(sentences)
+
+    def _scan_iterable(
+        self, corpus_iterable: Iterable[Sequence[str]], progress_per: int
+    ) -> tuple[dict[str, int], int, int]:
+        counts: Counter[str] = Counter()
+        total = 0
+        sentence_no = -1
+        min_reduce = 1
+        checked = False
+        last = time.perf_counter()
+        update = counts.update
+        for sentence_no, sentence in enumerate(corpus_iterable):
+            if not checked:
+                checked = True
+                if isinstance(sentence, str):
+                    logger.warning(
+                        "Each 'sentences' item should be a list of words (usually unicode "
+                        "strings). First item here is instead plain %s.",
+                        type(sentence),
+                    )
+                    warnings.warn(
+                        "Each 'sentences' item should be a list of words; the first one is a "
+                        "plain string, so its characters will be treated as words",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+            update(sentence)
+            total += len(sentence)
+            if self.max_vocab_size and len(counts) > self.max_vocab_size:
+                for w in [w for w, c in counts.items() if c < min_reduce]:
+                    del counts[w]
+                min_reduce += 1
+            if progress_per and sentence_no % progress_per == 0:
+                now = time.perf_counter()
+                if now - last > 1.0:
+                    last = now
+                    logger.info(
+                        "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
+                        sentence_no, total, len(counts),
+                    )
+        return dict(counts), sentence_no + 1, total
+
+    def prepare_vocab(
+        self,
+        update: bool = False,
+        keep_raw_vocab: bool = False,
+        trim_rule: Optional[Callable] = None,
+        min_count: Optional[int] = None,
+        sample: Optional[float] = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Apply ``min_count``/``max_final_vocab``/``trim_rule`` and sorting to ``raw_vocab``."""
+        min_count = self.min_count if min_count is None else min_count
+        self.sample = self.sample if sample is None else sample
+        raw_items = list(self.raw_vocab.items())
+        if trim_rule is None:
+            words, counts = finalize_vocab(
+                raw_items, int(min_count), self.max_final_vocab, bool(self.sorted_vocab)
+            )
+            eff = int(min_count)
+            if self.max_final_vocab is not None:
+                sorted_counts = sorted((c for _, c in raw_items), reverse=True)
+                if len(sorted_counts) > self.max_final_vocab:
+                    eff = max(eff, sorted_counts[self.max_final_vocab] + 1)
+        else:
+            eff = int(min_count)
+            if self.max_final_vocab is not None:
+                sorted_counts = sorted((c for _, c in raw_items), reverse=True)
+                if len(sorted_counts) > self.max_final_vocab:
+                    eff = max(eff, sorted_counts[self.max_final_vocab] + 1)
+            kept = [(w, c) for w, c in raw_items if keep_vocab_item(w, c, eff, trim_rule)]
+            words, counts = finalize_vocab(kept, 0, None, bool(self.sorted_vocab))
+        self.effective_min_count = eff
+        total_raw = sum(c for _, c in raw_items)
+        retained = sum(counts)
+        report = {
+            "drop_unique": len(raw_items) - len(words),
+            "retain_total": retained,
+            "num_retained_words": len(words),
+        }
+        if dry_run:
+            return report
+        if not update:
+            if not words:
+                logger.warning(
+                    "the vocabulary is empty after applying min_count=%i: every word occurs "
+                    "fewer times; lower min_count or give a larger corpus",
+                    eff,
+                )
+            if self.null_word and "\0" not in words:
+                # gensim appends '\0' with count 1 before sorting; ties sort later-seen first
+                pos = len(words)
+                if self.sorted_vocab:
+                    pos = next((i for i, c in enumerate(counts) if c <= 1), len(words))
+                words = list(words[:pos]) + ["\0"] + list(words[pos:])
+                counts = list(counts[:pos]) + [1] + list(counts[pos:])
+            self.wv = KeyedVectors(self.vector_size)
+            self.wv.index_to_key = list(words)
+            self.wv.key_to_index = {w: i for i, w in enumerate(words)}
+            self.wv.vectors = np.zeros((len(words), self.vector_size), dtype=REAL)
+            self.wv.expandos["count"] = np.asarray(counts, dtype=np.int64)
+            self.wv.vectors_lockf = np.ones(1, dtype=REAL)
+            logger.info(
+                "min_count=%i retains %i unique words (%.2f%% of original %i, drops %i)",
+                eff, len(words), 100.0 * len(words) / max(len(raw_items), 1),
+                len(raw_items), report["drop_unique"],
+            )
+            logger.info(
+                "min_count=%i leaves %i word corpus (%.2f%% of original %i)",
+                eff, retained, 100.0 * retained / max(total_raw, 1), total_raw,
+            )
+        else:
+            k2i = self.wv.key_to_index
+            new_words, new_counts = [], []
+            old_counts = np.asarray(self.wv.expandos.get("count", np.zeros(len(k2i))), dtype=np.int64)
+            for w, c in zip(words, counts):
+                if w in k2i:
+                    old_counts[k2i[w]] += c
+                else:
+                    new_words.append(w)
+                    new_counts.append(c)
+            logger.info("updating vocabulary: %i new words, %i existing", len(new_words),
+                        len(words) - len(new_words))
+            report["new_words"] = len(new_words)
+            all_words = list(self.wv.index_to_key) + new_words
+            self.wv.index_to_key = all_words
+            self.wv.key_to_index = {w: i for i, w in enumerate(all_words)}
+            self.wv.expandos["count"] = np.concatenate(
+                [old_counts, np.asarray(new_counts, dtype=np.int64)]
+            )
+            self._new_words = new_words
+        if not keep_raw_vocab:
+            self.raw_vocab = {}
+        return report
+
+    def prepare_weights(self, update: bool = False) -> None:
+        """Allocate (or, with ``update``, grow) the input and output weights."""
+        words = list(self.wv.index_to_key)
+        n = len(words)
+        if not update:
+            self.wv.vectors = init_vectors(words, self.vector_size, self.seed)
+            self.syn1neg = np.zeros((n, self.vector_size), dtype=REAL) if self.negative else np.zeros(
+                (0, self.vector_size), dtype=REAL
+            )
+            self.syn1 = np.zeros((n, self.vector_size), dtype=REAL) if self.hs else np.zeros(
+                (0, self.vector_size), dtype=REAL
+            )
+        else:
+            old = self.wv.vectors.shape[0]
+            new_rows = init_vectors(words[old:], self.vector_size, self.seed)
+            self.wv.vectors = np.ascontiguousarray(np.vstack([self.wv.vectors, new_rows]), dtype=REAL)
+            if self.negative:
+                self.syn1neg = np.ascontiguousarray(
+                    np.vstack([self.syn1neg, np.zeros((n - self.syn1neg.shape[0], self.vector_size), REAL)])
+                )
+            if self.hs:
+                self.syn1 = np.ascontiguousarray(
+                    np.vstack([self.syn1, np.zeros((n - self.syn1.shape[0], self.vector_size), REAL)])
+                )
+        self.wv.vectors_lockf = np.ones(1, dtype=REAL)
+        self.wv.fill_norms(force=True)
+
+    def build_vocab(
+        self,
+        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
+        corpus_file: Optional[PathLike] = None,
+        update: bool = False,
+        progress_per: int = 10000,
+        keep_raw_vocab: bool = False,
+        trim_rule: Optional[Callable] = None,
+        **kwargs: Any,
+    ) -> None:
+        """Build the vocabulary from a corpus (``update=True`` adds new words to a trained model).
+
+        Parameters
+        ----------
+        corpus_iterable : iterable of list of str, optional
+            Sentences as token lists (``sentences=`` is accepted too).
+        corpus_file : str or path, optional
+            A LineSentence-format file, counted in parallel by Rust.
+        update : bool
+            Keep the existing vocabulary and vectors; add the new words.
+        progress_per : int
+            Log progress every this many sentences.
+        keep_raw_vocab : bool
+            Keep ``raw_vocab`` (the raw counts) after building.
+        trim_rule : callable, optional
+            See the class docstring.
+        """
+        if "sentences" in kwargs and corpus_iterable is None:
+            corpus_iterable = kwargs.pop("sentences")
+        if kwargs:
+            raise TypeError(f"build_vocab() got unexpected keyword argument(s): {', '.join(kwargs)}")
+        if update and not len(self.wv.index_to_key):
+            raise RuntimeError(
+                "You cannot do an online vocabulary-update of a model which has no prior vocabulary. "
+                "First build the vocabulary of your model with a corpus before doing an online update."
+            )
+        self._check_corpus_sanity(corpus_iterable, corpus_file, passes=1)
+        total_words, corpus_count = self.scan_vocab(
+            corpus_iterable=corpus_iterable, corpus_file=corpus_file,
+            progress_per=progress_per, trim_rule=trim_rule,
+        )
+        self.corpus_count = corpus_count
+        self.corpus_total_words = total_words
+        report = self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+        self.prepare_weights(update=update)
+        self._log_event(msg="build_vocab", update=update, trim_rule=str(trim_rule), **report)
+
+    def build_vocab_from_freq(
+        self,
+        word_freq: dict[str, int],
+        keep_raw_vocab: bool = False,
+        corpus_count: Optional[int] = None,
+        trim_rule: Optional[Callable] = None,
+        update: bool = False,
+    ) -> None:
+        """Build the vocabulary from a ``{word: count}`` mapping instead of a corpus."""
+        if not hasattr(word_freq, "items"):
+            raise TypeError("word_freq must be a mapping of word -> count")
+        if update and not len(self.wv.index_to_key):
+            raise RuntimeError(
+                "You cannot do an online vocabulary-update of a model which has no prior vocabulary."
+            )
+        logger.info("processing provided word frequencies")
+        self.raw_vocab = {str(w): int(c) for w, c in word_freq.items()}
+        self.corpus_count = int(corpus_count or 0)
+        self.corpus_total_words = int(sum(self.raw_vocab.values()))
+        self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+        self.prepare_weights(update=update)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+
+    def _make_core(self, compute_loss: bool, workers: Optional[int] = None) -> Word2VecCore:
+        counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
+        return Word2VecCore(
+            list(self.wv.index_to_key),
+            [int(c) for c in counts],
+            sample=self.sample,
+            ns_exponent=self.ns_exponent,
+            sg=bool(self.sg),
+            hs=bool(self.hs),
+            negative=int(self.negative),
+            cbow_mean=bool(self.cbow_mean),
+            window=int(self.window),
+            shrink_windows=bool(self.shrink_windows),
+            compute_loss=bool(compute_loss),
+            seed=int(self.seed) & 0xFFFFFFFFFFFFFFFF,
+            workers=int(workers or self.workers),
+        )
+
+    def _check_training_sanity(
+        self, epochs: Optional[int], total_examples: Optional[int], total_words: Optional[int]
+    ) -> None:
+        if not self.wv.key_to_index:
+            raise RuntimeError("you must first build vocabulary before training the model")
+        if not len(self.wv.vectors):
+            raise RuntimeError("you must initialize vectors before training the model")
+        if total_words is None and total_examples is None:
+            raise ValueError(
+                "You must specify either total_examples or total_words, for proper learning-rate "
+                "and progress calculations. If you've just built the vocabulary using the same "
+                "corpus, using the count cached in the model is sufficient: "
+                "total_examples=model.corpus_count."
+            )
+        if epochs is None or isinstance(epochs, bool) or int(epochs) <= 0:
+            raise ValueError(
+                "You must specify an explicit epochs count (a positive integer). "
+                "The usual value is epochs=model.epochs."
+            )
+        if self.wv.vectors.shape != (len(self.wv.index_to_key), self.vector_size):
+            raise RuntimeError(
+                f"wv.vectors has shape {self.wv.vectors.shape} but the vocabulary has "
+                f"{len(self.wv.index_to_key)} words of size {self.vector_size}; "
+                "call build_vocab() after changing the vocabulary"
+            )
+
+    def _weights(self) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+        def contiguous(a: np.ndarray) -> np.ndarray:
+            if a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable:
+                a = np.ascontiguousarray(a, dtype=REAL).copy()
+            return a
+
+        self.wv.vectors = contiguous(self.wv.vectors)
+        syn1neg = syn1 = None
+        if self.negative:
+            self.syn1neg = contiguous(self.syn1neg)
+            syn1neg = self.syn1neg
+        if self.hs:
+            self.syn1 = contiguous(self.syn1)
+            syn1 = self.syn1
+        return self.wv.vectors, syn1neg, syn1
+
+    def _lockf(self) -> Optional[np.ndarray]:
+        lockf = getattr(self.wv, "vectors_lockf", None)
+        if lockf is None:
+            return None
+        lockf = np.asarray(lockf, dtype=REAL)
+        if lockf.size == len(self.wv.index_to_key) and not np.all(lockf == 1.0):
+            return np.ascontiguousarray(lockf)
+        return None
+
+    def train(
+        self,
+        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
+        corpus_file: Optional[PathLike] = None,
+        total_examples: Optional[int] = None,
+        total_words: Optional[int] = None,
+        epochs: Optional[int] = None,
+        start_alpha: Optional[float] = None,
+        end_alpha: Optional[float] = None,
+        word_count: int = 0,
+        queue_factor: int = 2,
+        report_delay: float = 1.0,
+        compute_loss: bool = False,
+        callbacks: Sequence[CallbackAny2Vec] = (),
+        progress_bar: Optional[bool] = None,
+        **kwargs: Any,
+    ) -> tuple[int, int]:
+        """Train the model; returns ``(effective_words, raw_words)`` trained on.
+
+        Parameters
+        ----------
+        corpus_iterable, corpus_file
+            The corpus, as for :meth:`build_vocab` (``sentences=`` is accepted too).
+        total_examples : int, optional
+            Number of sentences in the corpus (``model.corpus_count`` after build_vocab).
+        total_words : int, optional
+            Number of raw words in the corpus.
+        epochs : int
+            Passes over the corpus (required, usually ``model.epochs``).
+        start_alpha, end_alpha : float, optional
+            Override the learning-rate schedule for this call.
+        report_delay : float
+            Seconds between progress log lines.
+        compute_loss : bool
+            Track the training loss.
+        callbacks : sequence of CallbackAny2Vec
+            Hooks for this call.
+        progress_bar : bool, optional
+            Show a tqdm bar (embedrs extension).
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C, after the workers stop (within a second); the vectors hold
+            what was learnt so far and the model stays usable.
+        """
+        if "sentences" in kwargs and corpus_iterable is None:
+            corpus_iterable = kwargs.pop("sentences")
+        if kwargs:
+            raise TypeError(f"train() got unexpected keyword argument(s): {', '.join(kwargs)}")
+        self._check_corpus_sanity(corpus_iterable, corpus_file, passes=epochs or 1)
+        self._check_training_sanity(epochs, total_examples, total_words)
+        epochs = int(epochs)  # type: ignore[arg-type]
+        self.alpha = start_alpha if start_alpha is not None else self.alpha
+        self.min_alpha = end_alpha if end_alpha is not None else self.min_alpha
+        self.epochs = epochs
+        self.compute_loss = bool(compute_loss)
+        self.running_training_loss = 0.0
+        callbacks = list(callbacks)
+        show_bar = self.progress_bar if progress_bar is None else progress_bar
+
+        corpus: Optional[CorpusFile] = None
+        if corpus_file is not None:
+            corpus = CorpusFile(os.fspath(corpus_file))
+            per_epoch = int(total_words or self.corpus_total_words or 0)
+            if not per_epoch:
+                raise ValueError("corpus_file training needs total_words (model.corpus_total_words)")
+        elif total_words:
+            per_epoch = int(total_words)
+        else:
+            # Estimate words from examples, with the average sentence length of build_vocab.
+            avg = self.corpus_total_words / max(self.corpus_count, 1) if self.corpus_count else 0
+            per_epoch = int(round(int(total_examples or 0) * avg)) or int(total_examples or 1)
+        expected = per_epoch * epochs
+
+        core = self._make_core(self.compute_loss)
+        self._log_event(
+            msg=(
+                f"training model with {self.workers} workers on {len(self.wv)} vocabulary and "
+                f"{self.vector_size} features, using sg={self.sg} hs={self.hs} sample={self.sample} "
+                f"negative={self.negative} window={self.window} shrink_windows={self.shrink_windows}"
+            )
+        )
+        bar = _make_bar(show_bar, expected)
+        for cb in callbacks:
+            cb.on_train_begin(self)
+        start = time.perf_counter()
+        trained_raw = trained_eff = 0
+        words_before = 0
+        interrupted = False
+        try:
+            for epoch in range(epochs):
+                for cb in callbacks:
+                    cb.on_epoch_begin(self)
+                ep_start = time.perf_counter()
+                reporter = _Reporter(epoch, per_epoch, report_delay, bar, words_before)
+                syn0, syn1neg, syn1 = self._weights()
+                if corpus is not None:
+                    raw, eff, loss, stopped = core.train_epoch_file(
+                        syn0, syn1neg, syn1, self._lockf(), corpus,
+                        epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
+                        words_before=words_before, total_words=expected,
+                        batch_words=self.batch_words, progress=reporter, report_every=0.2,
+                    )
+                else:
+                    raw, eff, loss, n_sent = core.train_epoch_iterable(
+                        syn0, syn1neg, syn1, self._lockf(), corpus_iterable, self.wv.key_to_index,
+                        epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
+                        words_before=words_before, total_words=expected,
+                        batch_words=self.batch_words, progress=reporter, report_every=0.2,
+                    )
+                    if total_examples and n_sent != total_examples:
+                        logger.warning(
+                            "EPOCH - %i : supplied example count (%i) did not equal expected count (%i)",
+                            epoch, n_sent, total_examples,
+                        )
+                    elif total_words and raw != total_words:
+                        logger.warning(
+                            "EPOCH - %i : supplied raw word count (%i) did not equal expected count (%i)",
+                            epoch, raw, total_words,
+                        )
+                words_before += per_epoch
+                trained_raw += raw
+                trained_eff += eff
+                self.running_training_loss += loss
+                elapsed = time.perf_counter() - ep_start
+                logger.info(
+                    "EPOCH %i: training on %i raw words (%i effective words) took %.1fs, "
+                    "%.0f effective words/s",
+                    epoch, raw, eff, elapsed, eff / max(elapsed, 1e-9),
+                )
+                self.min_alpha_yet_reached = max(
+                    self.min_alpha,
+                    self.alpha - (self.alpha - self.min_alpha) * words_before / max(expected, 1),
+                )
+                self.wv.fill_norms(force=True)
+                for cb in callbacks:
+                    cb.on_epoch_end(self)
+        except KeyboardInterrupt:
+            interrupted = True
+            logger.warning("training interrupted; the model keeps what it learnt so far")
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            self.wv.fill_norms(force=True)
+            total_elapsed = time.perf_counter() - start
+            self.total_train_time += total_elapsed
+            self.train_count += 1
+            self._log_event(
+                msg=(
+                    f"training on {trained_raw} raw words ({trained_eff} effective words) took "
+                    f"{total_elapsed:.1f}s, {trained_eff / max(total_elapsed, 1e-9):.0f} effective words/s"
+                    + (" (interrupted)" if interrupted else "")
+                )
+            )
+            for cb in callbacks:
+                cb.on_train_end(self)
+        return trained_eff, trained_raw
+
+    def train_pairs(
+        self,
+        pairs: Any,
+        epochs: Optional[int] = None,
+        start_alpha: Optional[float] = None,
+        end_alpha: Optional[float] = None,
+        update_vocab: bool = True,
+        compute_loss: bool = False,
+    ) -> float:
+        """Train skip-gram negative sampling on explicit ``(target, context)`` pairs.
+
+        For data that is not running text: items and their tags, users and
+        artists, edges of a graph. The vector of ``target`` learns to predict
+        ``context`` exactly as one skip-gram example, so targets that share
+        contexts end up close in ``wv``.
+
+        Parameters
+        ----------
+        pairs : sequence of (key, key) or (n, 2) integer array
+            Token pairs (keys of ``wv``; with ``update_vocab`` unknown keys are
+            added) or, as an integer array, row ids of ``wv``.
+        epochs : int, optional
+            Passes over the pairs (default ``self.epochs``).
+        start_alpha, end_alpha : float, optional
+            Learning-rate schedule (default ``alpha``/``min_alpha``).
+        update_vocab : bool
+            Add unseen keys of token pairs to the vocabulary first.
+        compute_loss : bool
+            Return the summed loss of the last epoch instead of 0.
+
+        Returns
+        -------
+        float
+            The loss of the last epoch (0 unless ``compute_loss``).
+        """
+        if not self.negative:
+            raise ValueError("train_pairs trains negative sampling: set negative > 0")
+        epochs = self.epochs if epochs is None else _positive_int("epochs", epochs)
+        arr = np.asarray(pairs) if not isinstance(pairs, np.ndarray) else pairs
+        if arr.dtype.kind in "iu":
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise ValueError(f"pairs must have shape (n, 2), got {arr.shape}")
+            if arr.size and (arr.min() < 0 or arr.max() >= len(self.wv)):
+                raise ValueError(
+                    f"pair ids must lie in [0, {len(self.wv)}); build the vocabulary first"
+                )
+            ids = np.ascontiguousarray(arr, dtype=np.uint32)
+        else:
+            token_pairs = [tuple(p) for p in pairs]
+            if any(len(p) != 2 for p in token_pairs):
+                raise ValueError("each pair must hold exactly two keys: (target, context)")
+            if update_vocab:
+                freq: Counter[str] = Counter()
+                for t, c in token_pairs:
+                    freq[t] += 1
+                    freq[c] += 1
+                if not len(self.wv):
+                    self.raw_vocab = dict(freq)
+                    self.corpus_total_words = sum(freq.values())
+                    self.prepare_vocab(min_count=1)
+                    self.prepare_weights()
+                else:
+                    unseen = {w: c for w, c in freq.items() if w not in self.wv.key_to_index}
+                    if unseen:
+                        self.raw_vocab = unseen
+                        self.prepare_vocab(update=True, min_count=1)
+                        self.prepare_weights(update=True)
+            k2i = self.wv.key_to_index
+            try:
+                ids = np.array([(k2i[t], k2i[c]) for t, c in token_pairs], dtype=np.uint32).reshape(-1, 2)
+            except KeyError as exc:
+                raise KeyError(f"key {exc.args[0]!r} not present in vocabulary") from None
+        if not len(ids):
+            raise ValueError("pairs is empty")
+        core = self._make_core(compute_loss)
+        alpha = self.alpha if start_alpha is None else start_alpha
+        min_alpha = self.min_alpha if end_alpha is None else end_alpha
+        loss = 0.0
+        total = len(ids) * epochs
+        for epoch in range(epochs):
+            syn0, syn1neg, _ = self._weights()
+            loss = core.train_epoch_pairs(
+                syn0, syn1neg, self._lockf(), ids, epoch=epoch, alpha=alpha, min_alpha=min_alpha,
+                words_before=epoch * len(ids), total_words=total,
+            )
+        self.wv.fill_norms(force=True)
+        return float(loss)
+
+    def get_latest_training_loss(self) -> float:
+        """Loss summed over the last :meth:`train` call (0 unless ``compute_loss``)."""
+        return self.running_training_loss
+
+    def predict_output_word(self, context_words_list: Sequence[str], topn: int = 10) -> Optional[list]:
+        """Most probable centre words for a bag of context words (negative-sampling models).
+
+        Returns ``None`` (with a warning) when every context word is unknown.
+        """
+        if not self.negative:
+            raise RuntimeError(
+                "We have currently only implemented predict_output_word for the negative sampling "
+                "scheme, so you need to have run word2vec with negative > 0 for this to work."
+            )
+        if not len(self.syn1neg):
+            raise RuntimeError("Parameters required for predicting the output words not found.")
+        idx = [self.wv.get_index(w) for w in context_words_list if w in self.wv]
+        if not idx:
+            logger.warning("All the input context words are out-of-vocabulary for the current model.")
+            return None
+        l1 = np.sum(self.wv.vectors[idx], axis=0)
+        if self.cbow_mean:
+            l1 /= len(idx)
+        scores = self.syn1neg @ l1
+        scores = np.exp(scores - scores.max())
+        prob = scores / scores.sum()
+        top = np.argsort(-prob, kind="stable")[:topn]
+        return [(self.wv.index_to_key[i], prob[i]) for i in top]
+
+    def estimate_memory(self, vocab_size: Optional[int] = None, report: Optional[dict] = None) -> dict:
+        """Estimated bytes of the model's arrays (as gensim reports before training)."""
+        n = len(self.wv) if vocab_size is None else vocab_size
+        out = {
+            "vocab": n * 500,
+            "vectors": n * self.vector_size * 4,
+            "syn1neg": n * self.vector_size * 4 if self.negative else 0,
+            "syn1": n * self.vector_size * 4 if self.hs else 0,
+        }
+        out["total"] = sum(out.values())
+        logger.info("estimated required memory for %i words and %i dimensions: %i bytes",
+                    n, self.vector_size, out["total"])
+        return out
+
+    def init_sims(self, replace: bool = False) -> None:
+        """Precompute normalised vectors (kept for gensim compatibility)."""
+        self.wv.fill_norms(force=True)
+
+    # ------------------------------------------------------------------
+    # persistence
+    # ------------------------------------------------------------------
+
+    _PARAMS = (
+        "vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
+        "workers", "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs",
+        "null_word", "sorted_vocab", "batch_words", "compute_loss", "max_final_vocab",
+        "shrink_windows", "train_count", "total_train_time", "running_training_loss",
+        "corpus_count", "corpus_total_words", "effective_min_count", "min_alpha_yet_reached",
+        "comment",
+    )
+
+    def save(self, fname: PathLike, *args: Any, **kwargs: Any) -> None:
+        """Save the full model (vectors, output weights, parameters) atomically.
+
+        The embedrs native format: arrays plus JSON metadata in one file, never
+        pickled, written to a temporary file and renamed into place. Extra gensim
+        arguments (``separately``, ``pickle_protocol``...) are accepted and ignored.
+        """
+        if not isinstance(fname, (str, os.PathLike)):
+            raise TypeError("save() takes a file path")
+        kv_meta, kv_arrays = self.wv._to_persist(prefix="wv.")
+        arrays = dict(kv_arrays)
+        arrays["syn1neg"] = np.asarray(self.syn1neg)
+        arrays["syn1"] = np.asarray(self.syn1)
+        params = {k: getattr(self, k) for k in self._PARAMS}
+        meta = {"class": "Word2Vec", "wv": kv_meta, "params": params}
+        _persist.write_container(fname, meta, arrays)
+        logger.info("saved %s to %s", self, os.fspath(fname))
+
+    @classmethod
+    def load(cls, fname: PathLike, mmap: Optional[str] = None) -> "Word2Vec":
+        """Load a model saved by :meth:`save`, or a ``Word2Vec`` saved by gensim 4.
+
+        Parameters
+        ----------
+        fname : str or path
+            The file.
+        mmap : {None, 'r', 'c'}
+            Memory-map the arrays (``'r'`` read-only; use ``'c'`` to keep training).
+        """
+        fname = os.fspath(fname)
+        if _persist.is_container(fname):
+            meta, arrays = _persist.read_container(fname, mmap=mmap)
+            if meta.get("class") != "Word2Vec":
+                raise ValueError(
+                    f"{fname} holds a {meta.get('class')!r}, not a Word2Vec model; "
+                    "use KeyedVectors.load() for vectors"
+                )
+            model = cls.__new__(cls)
+            cls.__init__(model, vector_size=int(meta["params"]["vector_size"]))
+            for k, v in meta["params"].items():
+                setattr(model, k, v)
+            model.wv = KeyedVectors._from_persist(meta["wv"], arrays, prefix="wv.")
+            model.syn1neg = arrays["syn1neg"]
+            model.syn1 = arrays["syn1"]
+        else:
+            if not os.path.exists(fname):
+                raise FileNotFoundError(f"{fname}: no such file")
+            obj = _persist.load_gensim_pickle(fname, mmap=mmap)
+            if not obj.gensim_class.endswith("Word2Vec"):
+                raise ValueError(f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec")
+            st = obj.state
+            model = cls.__new__(cls)
+            cls.__init__(model, vector_size=int(st.get("vector_size", 100)))
+            for k in cls._PARAMS:
+                if k in st and not isinstance(st[k], _persist.GensimObject):
+                    setattr(model, k, st[k])
+            model.wv = KeyedVectors._from_gensim(obj, fname)
+            model.syn1neg = np.asarray(st.get("syn1neg", np.zeros((0, model.vector_size), REAL)))
+            model.syn1 = np.asarray(st.get("syn1", np.zeros((0, model.vector_size), REAL)))
+        model.wv.vectors_lockf = np.ones(1, dtype=REAL)
+        model.layer1_size = model.vector_size
+        model.callbacks = []
+        model.raw_vocab = {}
+        logger.info("loaded %s from %s", model, fname)
+        return model
+
+
+class BrownCorpus:
+    """Iterate over the Brown corpus format: ``word/TAG`` tokens, one sentence per line,
+    yielding ``word/POS`` strings of alphabetic words (gensim's ``BrownCorpus``)."""
+
+    def __init__(self, dirname: PathLike) -> None:
+        self.dirname = os.fspath(dirname)
+
+    def __iter__(self) -> Any:
+        for fname in sorted(os.listdir(self.dirname)):
+            path = os.path.join(self.dirname, fname)
+            if not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf8") as fin:
+                for line in fin:
+                    words = []
+                    for token in line.split():
+                        parts = token.lower().rsplit("/", 1)
+                        if len(parts) == 2 and parts[0].isalpha():
+                            words.append(f"{parts[0]}/{parts[1][:2]}")
+                    if words:
+                        yield words
+
+
+class _Reporter:
+    """Progress callback from Rust: logs like gensim and feeds the tqdm bar."""
+
+    def __init__(self, epoch: int, per_epoch: int, delay: float, bar: Any, before: int) -> None:
+        self.epoch = epoch
+        self.per_epoch = max(per_epoch, 1)
+        self.delay = delay
+        self.bar = bar
+        self.before = before
+        self.start = time.perf_counter()
+        self.last_log = self.start
+        self.bar_done = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, done: int, extra: int) -> None:
+        now = time.perf_counter()
+        if self.bar is not None:
+            self.bar.update(max(done - self.bar_done, 0))
+            self.bar_done = max(done, self.bar_done)
+        if now - self.last_log >= self.delay:
+            self.last_log = now
+            rate = done / max(now - self.start, 1e-9)
+            logger.info(
+                "EPOCH %i - PROGRESS: at %.2f%% words, %.0f words/s",
+                self.epoch, 100.0 * min(done / self.per_epoch, 1.0), rate,
+            )
+
+
+def _make_bar(show: bool, total: int) -> Any:
+    if not show:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError(
+            "progress_bar=True needs tqdm: pip install 'embedrs[progress]' (or pip install tqdm)"
+        ) from None
+    return tqdm(total=total, unit="word", unit_scale=True, desc="word2vec")
+
+
+def _version() -> str:
+    from embedrs import __version__
+
+    return __version__

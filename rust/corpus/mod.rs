@@ -1,0 +1,401 @@
+//! Text corpora in gensim's `LineSentence` format (one sentence per line,
+//! tokens separated by whitespace), read, split across workers by byte
+//! offset and tokenised entirely in Rust.
+//!
+//! A file is memory-mapped (plain text) or decompressed into memory
+//! (`.gz`, `.bz2` is left to the Python readers). [`CorpusText::ranges`]
+//! cuts it into `n` byte ranges at whitespace; a token belongs to the range
+//! its first byte lies in, so every token is read by exactly one worker.
+//! Lines longer than `max_sentence_length` tokens are split into pieces of
+//! that length, as gensim's readers do.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+
+use crate::w2v::Job;
+use crate::{Error, Result};
+
+/// Sentences longer than this are split (gensim's `MAX_WORDS_IN_BATCH`).
+pub const MAX_SENTENCE_LEN: usize = 10_000;
+
+enum Storage {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+/// The bytes of a corpus file.
+pub struct CorpusText {
+    storage: Storage,
+    path: PathBuf,
+}
+
+impl CorpusText {
+    /// Opens `path`: memory-maps a plain file, decompresses a `.gz` one.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+        if meta.is_dir() {
+            return Err(Error::invalid(format!(
+                "{}: is a directory; corpus_file must be a text file with one sentence per line",
+                path.display()
+            )));
+        }
+        let is_gz = path.extension().is_some_and(|e| e == "gz");
+        let storage = if is_gz {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(file)
+                .read_to_end(&mut out)
+                .map_err(|e| Error::format(&path, format!("cannot decompress gzip data: {e}")))?;
+            Storage::Owned(out)
+        } else if meta.len() == 0 {
+            Storage::Owned(Vec::new())
+        } else {
+            // SAFETY: the map is read-only; if another process truncates the
+            // file while we read it the OS may raise SIGBUS, the same caveat
+            // as every memory-mapped reader (gensim's included).
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+            Storage::Mapped(map)
+        };
+        Ok(CorpusText { storage, path })
+    }
+
+    /// Wraps bytes already in memory (tests, small corpora).
+    pub fn from_bytes(data: Vec<u8>) -> Self {
+        CorpusText {
+            storage: Storage::Owned(data),
+            path: PathBuf::from("<memory>"),
+        }
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.storage {
+            Storage::Mapped(m) => m,
+            Storage::Owned(v) => v,
+        }
+    }
+
+    /// The path it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Splits the text into `n` byte ranges that start at token boundaries.
+    pub fn ranges(&self, n: usize) -> Vec<Range<usize>> {
+        let bytes = self.bytes();
+        let len = bytes.len();
+        let n = n.max(1);
+        let mut cuts = vec![0usize];
+        for i in 1..n {
+            let mut p = (len * i / n).max(*cuts.last().unwrap());
+            // Move to the start of the next token.
+            while p < len && !is_space(bytes[p]) {
+                p += 1;
+            }
+            cuts.push(p);
+        }
+        cuts.push(len);
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+}
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Reads tokens from a byte range, sentence by sentence.
+pub struct SentenceReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    end: usize,
+    max_len: usize,
+}
+
+impl<'a> SentenceReader<'a> {
+    /// A reader of the tokens starting inside `range`.
+    pub fn new(bytes: &'a [u8], range: Range<usize>, max_len: usize) -> Self {
+        let mut pos = range.start;
+        // A range that starts inside a token leaves that token to the previous range.
+        if pos > 0 && pos < bytes.len() && !is_space(bytes[pos - 1]) {
+            while pos < bytes.len() && !is_space(bytes[pos]) {
+                pos += 1;
+            }
+        }
+        SentenceReader {
+            bytes,
+            pos,
+            end: range.end.min(bytes.len()),
+            max_len: max_len.max(1),
+        }
+    }
+
+    /// Byte offset of the next unread byte.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// Calls `f` on each token of the next sentence; returns false at the end
+    /// of the range. A sentence ends at a newline or after `max_len` tokens.
+    pub fn next_sentence(&mut self, mut f: impl FnMut(&'a [u8], usize)) -> bool {
+        let bytes = self.bytes;
+        let mut n = 0usize;
+        let mut any = false;
+        loop {
+            // Skip spaces; a newline ends the sentence.
+            while self.pos < bytes.len() && is_space(bytes[self.pos]) {
+                if bytes[self.pos] == b'\n' && n > 0 {
+                    self.pos += 1;
+                    return true;
+                }
+                self.pos += 1;
+            }
+            if self.pos >= self.end || self.pos >= bytes.len() {
+                return any;
+            }
+            let start = self.pos;
+            while self.pos < bytes.len() && !is_space(bytes[self.pos]) {
+                self.pos += 1;
+            }
+            f(&bytes[start..self.pos], start);
+            any = true;
+            n += 1;
+            if n >= self.max_len {
+                return true;
+            }
+        }
+    }
+
+    /// Fills `job` with sentences until it holds at least `batch_words`
+    /// in-vocabulary words or the range ends. Returns false when nothing
+    /// was read.
+    pub fn fill_job(
+        &mut self,
+        job: &mut Job,
+        batch_words: usize,
+        lookup: &FxHashMap<&[u8], u32>,
+    ) -> bool {
+        job.clear();
+        let mut raw = 0u64;
+        let mut read_any = false;
+        while job.words() < batch_words {
+            let more = self.next_sentence(|tok, _| {
+                raw += 1;
+                if let Some(&id) = lookup.get(tok) {
+                    job.ids.push(id);
+                }
+            });
+            if !more {
+                break;
+            }
+            read_any = true;
+            job.end_sentence();
+        }
+        job.raw_words = raw;
+        read_any
+    }
+}
+
+/// Word counts of a corpus file.
+#[derive(Debug, Default)]
+pub struct CorpusCounts {
+    /// Distinct words in first-seen order, with counts.
+    pub words: Vec<(String, u64)>,
+    /// Number of sentences (lines, long lines counted per piece).
+    pub sentences: u64,
+    /// Number of tokens.
+    pub total_words: u64,
+}
+
+/// Counts the words of `text` in parallel over `threads` ranges.
+///
+/// With `max_vocab_size`, each range prunes its counts as gensim does when it
+/// holds more than that many distinct words. Non-UTF-8 tokens are an error
+/// naming the byte offset.
+pub fn count_words(
+    text: &CorpusText,
+    threads: usize,
+    max_sentence_length: usize,
+    max_vocab_size: Option<usize>,
+) -> Result<CorpusCounts> {
+    use rayon::prelude::*;
+    let bytes = text.bytes();
+    let pool = crate::thread_pool(threads)?;
+    let ranges = text.ranges(pool.current_num_threads() * 4);
+    struct Part<'b> {
+        map: FxHashMap<&'b [u8], (u64, usize)>,
+        total: u64,
+        has_newline: bool,
+        head: u64,
+        complete: u64,
+        tail: u64,
+    }
+    let max_len = max_sentence_length.max(1) as u64;
+    let pieces = |tokens: u64| tokens.div_ceil(max_len);
+    let parts: Vec<Part<'_>> = pool.install(|| {
+        ranges
+            .into_par_iter()
+            .map(|r| {
+                let mut p = Part {
+                    map: FxHashMap::default(),
+                    total: 0,
+                    has_newline: false,
+                    head: 0,
+                    complete: 0,
+                    tail: 0,
+                };
+                let mut min_reduce = 1u64;
+                let mut cur = 0u64;
+                let mut pos = r.start;
+                // Tokens are owned by the range their first byte lies in.
+                if pos > 0 && pos < bytes.len() && !is_space(bytes[pos - 1]) {
+                    while pos < bytes.len() && !is_space(bytes[pos]) {
+                        pos += 1;
+                    }
+                }
+                while pos < r.end {
+                    let b = bytes[pos];
+                    if b == b'\n' {
+                        if p.has_newline {
+                            p.complete += pieces(cur);
+                        } else {
+                            p.head = cur;
+                            p.has_newline = true;
+                        }
+                        cur = 0;
+                        pos += 1;
+                    } else if is_space(b) {
+                        pos += 1;
+                    } else {
+                        let start = pos;
+                        while pos < bytes.len() && !is_space(bytes[pos]) {
+                            pos += 1;
+                        }
+                        p.map.entry(&bytes[start..pos]).or_insert((0, start)).0 += 1;
+                        p.total += 1;
+                        cur += 1;
+                        if let Some(limit) = max_vocab_size {
+                            if p.map.len() > limit {
+                                p.map.retain(|_, (c, _)| *c >= min_reduce);
+                                min_reduce += 1;
+                            }
+                        }
+                    }
+                }
+                p.tail = cur;
+                p
+            })
+            .collect()
+    });
+    let mut merged: FxHashMap<&[u8], (u64, usize)> = FxHashMap::default();
+    let mut counts = CorpusCounts::default();
+    let mut carry = 0u64;
+    for p in parts {
+        counts.total_words += p.total;
+        if p.has_newline {
+            counts.sentences += pieces(carry + p.head) + p.complete;
+            carry = p.tail;
+        } else {
+            carry += p.tail;
+        }
+        for (k, (c, off)) in p.map {
+            let e = merged.entry(k).or_insert((0, off));
+            e.0 += c;
+            e.1 = e.1.min(off);
+        }
+    }
+    counts.sentences += pieces(carry);
+    let mut items: Vec<(&[u8], (u64, usize))> = merged.into_iter().collect();
+    items.sort_unstable_by_key(|(_, (_, off))| *off);
+    counts.words.reserve(items.len());
+    for (k, (c, off)) in items {
+        let w = std::str::from_utf8(k).map_err(|e| {
+            Error::format(
+                text.path(),
+                format!(
+                    "token at byte offset {} is not valid UTF-8 ({e}); re-encode the file as UTF-8",
+                    off
+                ),
+            )
+        })?;
+        counts.words.push((w.to_string(), c));
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentences(text: &[u8], ranges: usize, max_len: usize) -> Vec<Vec<String>> {
+        let c = CorpusText::from_bytes(text.to_vec());
+        let mut out = Vec::new();
+        for r in c.ranges(ranges) {
+            let mut rd = SentenceReader::new(c.bytes(), r, max_len);
+            loop {
+                let mut s = Vec::new();
+                let more = rd.next_sentence(|t, _| s.push(String::from_utf8(t.to_vec()).unwrap()));
+                if !more {
+                    break;
+                }
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lines_are_sentences() {
+        let s = sentences(b"a b c\n\n d  e\nf", 1, 100);
+        assert_eq!(s, vec![vec!["a", "b", "c"], vec!["d", "e"], vec!["f"]]);
+    }
+
+    #[test]
+    fn long_lines_are_split() {
+        let s = sentences(b"a b c d e", 1, 2);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[2], vec!["e"]);
+    }
+
+    #[test]
+    fn ranges_cover_every_token_once() {
+        let text: String = (0..1000).map(|i| format!("w{} ", i % 37)).collect();
+        for n in [1, 2, 3, 7, 16] {
+            let all: Vec<String> = sentences(text.as_bytes(), n, 10_000).concat();
+            assert_eq!(all.len(), 1000, "n={n}");
+            assert_eq!(all[999], "w0");
+        }
+    }
+
+    #[test]
+    fn counting_keeps_first_seen_order() {
+        let c = CorpusText::from_bytes(b"b a b\nc a b\n".to_vec());
+        let counts = count_words(&c, 2, 10_000, None).unwrap();
+        assert_eq!(
+            counts.words,
+            vec![("b".to_string(), 3), ("a".to_string(), 2), ("c".to_string(), 1)]
+        );
+        assert_eq!(counts.sentences, 2);
+        assert_eq!(counts.total_words, 6);
+        // A long single line is counted in pieces of max_sentence_length.
+        let text: String = (0..25).map(|i| format!("t{i} ")).collect();
+        let c = CorpusText::from_bytes(format!("{text}\n\nx y\n").into_bytes());
+        for threads in [1, 2] {
+            let counts = count_words(&c, threads, 10, None).unwrap();
+            assert_eq!(counts.sentences, 4, "threads={threads}");
+            assert_eq!(counts.total_words, 27);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_names_offset() {
+        let c = CorpusText::from_bytes(b"ok \xff\xfe bad".to_vec());
+        let e = count_words(&c, 1, 10_000, None).unwrap_err();
+        assert!(e.to_string().contains("byte offset 3"), "{e}");
+    }
+}

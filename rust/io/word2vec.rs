@@ -1,0 +1,743 @@
+//! The word2vec C formats, text and binary, as the word2vec tool and gensim
+//! write them.
+//!
+//! Both start with a header line `COUNT DIMENSION\n`. Then, per vector:
+//! * text: `key v1 v2 ... vD` on one line (a trailing space, as the C tool
+//!   writes, is allowed);
+//! * binary: `key ` (the key's bytes, then one space) followed by `D`
+//!   little-endian `f32` values; the C tool adds a `\n` after each vector,
+//!   gensim does not, so newlines in front of a key are skipped.
+//!
+//! Reading follows gensim's rules (a header count larger than `limit` is cut
+//! to `limit`; data after the declared count is ignored and reported; text
+//! values are parsed as `float` then rounded to `f32`, as NumPy does) and
+//! rejects what gensim would silently turn into a broken model: every error
+//! names the line (text) or byte offset (binary). Files ending in `.gz` are
+//! decompressed on the fly. Text lines are parsed in parallel, a block of
+//! lines at a time, so memory stays bounded for any file size.
+//!
+//! Writing goes to a temporary file in the target directory that is renamed
+//! over the target only once complete, so an interrupted save never leaves a
+//! truncated file in place of a good one.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::floatfmt::write_f32;
+use crate::{Error, Result};
+
+/// What to do with key bytes that are not valid UTF-8 (Python's `errors=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnicodeErrors {
+    /// Fail, naming the place.
+    Strict,
+    /// Drop the invalid bytes.
+    Ignore,
+    /// Replace each invalid sequence with U+FFFD.
+    Replace,
+    /// Return the raw bytes; the caller decodes them (other encodings).
+    Raw,
+}
+
+/// Options of [`read`], named as in gensim's `load_word2vec_format`.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Binary (`true`) or text format.
+    pub binary: bool,
+    /// Read at most this many vectors.
+    pub limit: Option<usize>,
+    /// Text file without the `COUNT DIMENSION` header line.
+    pub no_header: bool,
+    /// Handling of keys that are not UTF-8.
+    pub unicode_errors: UnicodeErrors,
+    /// Accept NaN and infinite values instead of failing.
+    pub allow_nonfinite: bool,
+    /// Threads for parsing text (0 = all cores).
+    pub threads: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            binary: false,
+            limit: None,
+            no_header: false,
+            unicode_errors: UnicodeErrors::Strict,
+            allow_nonfinite: false,
+            threads: 0,
+        }
+    }
+}
+
+/// Keys as read: decoded, or raw bytes for [`UnicodeErrors::Raw`].
+#[derive(Debug)]
+pub enum Keys {
+    /// UTF-8 keys.
+    Text(Vec<String>),
+    /// Undecoded keys.
+    Raw(Vec<Vec<u8>>),
+}
+
+/// The content of a word2vec file.
+#[derive(Debug)]
+pub struct Word2VecData {
+    /// One key per row of `vectors`, in file order (duplicates kept).
+    pub keys: Keys,
+    /// The vectors, one row per key.
+    pub vectors: Array2<f32>,
+    /// The count declared by the header (lines counted when there is none).
+    pub declared_count: usize,
+    /// Whether the file holds more data after the declared vectors.
+    pub trailing_data: bool,
+}
+
+fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(f),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 20, f))
+    })
+}
+
+/// Reads one line including its `\n`; returns the number of bytes read.
+fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result<usize> {
+    buf.clear();
+    r.read_until(b'\n', buf).map_err(|e| Error::io(path, e))
+}
+
+fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> Result<KeyOut> {
+    match mode {
+        UnicodeErrors::Raw => Ok(KeyOut::Raw(raw)),
+        _ => match String::from_utf8(raw) {
+            Ok(s) => Ok(KeyOut::Text(s)),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                if mode == UnicodeErrors::Strict {
+                    let bad = std::str::from_utf8(&bytes)
+                        .err()
+                        .map_or(0, |e| e.valid_up_to());
+                    return Err(Error::invalid(format!(
+                        "{}: key {:?} is not valid UTF-8 (bad byte at position {bad} of the key); \
+                         pass unicode_errors='replace' or 'ignore', or the file's encoding",
+                        place(),
+                        String::from_utf8_lossy(&bytes)
+                    )));
+                }
+                let mut s = String::with_capacity(bytes.len());
+                for chunk in bytes.utf8_chunks() {
+                    s.push_str(chunk.valid());
+                    if !chunk.invalid().is_empty() && mode == UnicodeErrors::Replace {
+                        s.push('\u{FFFD}');
+                    }
+                }
+                Ok(KeyOut::Text(s))
+            }
+        },
+    }
+}
+
+enum KeyOut {
+    Text(String),
+    Raw(Vec<u8>),
+}
+
+struct KeySink {
+    text: Vec<String>,
+    raw: Vec<Vec<u8>>,
+}
+
+impl KeySink {
+    fn push(&mut self, k: KeyOut) {
+        match k {
+            KeyOut::Text(s) => self.text.push(s),
+            KeyOut::Raw(b) => self.raw.push(b),
+        }
+    }
+    fn into_keys(self, mode: UnicodeErrors) -> Keys {
+        if mode == UnicodeErrors::Raw {
+            Keys::Raw(self.raw)
+        } else {
+            Keys::Text(self.text)
+        }
+    }
+}
+
+fn parse_header(line: &[u8], path: &Path) -> Result<(usize, usize)> {
+    if line.is_empty() {
+        return Err(Error::format(
+            path,
+            "the file is empty; expected a header line 'COUNT DIMENSION' \
+             (pass no_header=True for a text file without one)",
+        ));
+    }
+    let text = String::from_utf8_lossy(line);
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let nums: Vec<Option<usize>> = parts.iter().map(|p| p.parse().ok()).collect();
+    match nums.as_slice() {
+        [Some(n), Some(d)] if *d > 0 => Ok((*n, *d)),
+        [Some(_), Some(_)] => Err(Error::format(
+            path,
+            "line 1: the header declares vectors of dimension 0",
+        )),
+        _ => Err(Error::format(
+            path,
+            format!(
+                "line 1: expected a header 'COUNT DIMENSION', found {:?} \
+                 (pass no_header=True for a text file without one, or binary=True/False to match the file)",
+                text.chars().take(80).collect::<String>().trim_end()
+            ),
+        )),
+    }
+}
+
+/// Reads a word2vec text or binary file.
+pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
+    if opts.binary && opts.no_header {
+        return Err(Error::invalid(
+            "no_header is only available for text-format files",
+        ));
+    }
+    let mut r = open_read(path)?;
+    let mut line = Vec::new();
+    let (declared, dim, first_line_no) = if opts.no_header {
+        count_text_lines(path, opts.limit)?
+    } else {
+        read_line(&mut *r, &mut line, path)?;
+        let (n, d) = parse_header(&line, path)?;
+        (n, d, 2)
+    };
+    let n = opts.limit.map_or(declared, |l| declared.min(l));
+    let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
+    if opts.binary {
+        read_binary(&mut *r, path, n, dim, declared, line.len(), opts)
+    } else {
+        read_text(&mut *r, path, n, dim, declared, first_line_no, opts, &pool)
+    }
+}
+
+/// First pass over a header-less text file: (lines, dimension, 1).
+fn count_text_lines(path: &Path, limit: Option<usize>) -> Result<(usize, usize, usize)> {
+    let mut r = open_read(path)?;
+    let mut line = Vec::new();
+    let mut count = 0usize;
+    let mut dim = 0usize;
+    loop {
+        if limit.is_some_and(|l| count >= l) {
+            break;
+        }
+        if read_line(&mut *r, &mut line, path)? == 0 {
+            break;
+        }
+        if count == 0 {
+            let t = trim_end(&line);
+            dim = t.split(|&b| b == b' ').count().saturating_sub(1);
+            if dim == 0 {
+                return Err(Error::format(
+                    path,
+                    "line 1: no values after the first key; cannot tell the vector dimension",
+                ));
+            }
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err(Error::format(path, "the file is empty"));
+    }
+    Ok((count, dim, 1))
+}
+
+fn trim_end(b: &[u8]) -> &[u8] {
+    let mut end = b.len();
+    while end > 0 && (b[end - 1].is_ascii_whitespace() || b[end - 1] == 0x0b) {
+        end -= 1;
+    }
+    &b[..end]
+}
+
+fn nonfinite_error(place: String, key: &[u8]) -> Error {
+    Error::invalid(format!(
+        "{place}: the vector of {:?} contains NaN or infinity (pass allow_nonfinite=True to accept it)",
+        String::from_utf8_lossy(key)
+    ))
+}
+
+/// Parses one text line into its key bytes and `row`.
+fn parse_text_line(
+    line: &[u8],
+    row: &mut [f32],
+    line_no: usize,
+    allow_nonfinite: bool,
+) -> std::result::Result<Vec<u8>, String> {
+    let t = trim_end(line);
+    let mut parts = t.split(|&b| b == b' ');
+    let key = parts.next().unwrap_or_default().to_vec();
+    let dim = row.len();
+    let mut i = 0usize;
+    for p in parts {
+        if i >= dim {
+            i += 1;
+            continue;
+        }
+        let s = std::str::from_utf8(p).unwrap_or("\u{FFFD}").trim();
+        match s.parse::<f64>() {
+            Ok(v) => row[i] = v as f32,
+            Err(_) => {
+                return Err(format!(
+                    "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
+                    i + 1,
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(&key)
+                ))
+            }
+        }
+        i += 1;
+    }
+    if i != dim {
+        return Err(format!(
+            "line {line_no}: expected {dim} values after the key {:?}, found {i} \
+             (is this really a text word2vec file with vectors of dimension {dim}?)",
+            String::from_utf8_lossy(&key)
+        ));
+    }
+    if !allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
+        return Err(nonfinite_error(format!("line {line_no}"), &key).to_string());
+    }
+    Ok(key)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_text(
+    r: &mut dyn BufRead,
+    path: &Path,
+    n: usize,
+    dim: usize,
+    declared: usize,
+    first_line_no: usize,
+    opts: &ReadOptions,
+    pool: &rayon::ThreadPool,
+) -> Result<Word2VecData> {
+    const BLOCK: usize = 8192;
+    let mut vectors = Array2::<f32>::zeros((n, dim));
+    let mut keys = KeySink {
+        text: Vec::with_capacity(n),
+        raw: Vec::new(),
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut starts: Vec<usize> = Vec::with_capacity(BLOCK + 1);
+    let mut done = 0usize;
+    let mut line = Vec::new();
+    {
+        let data = vectors
+            .as_slice_mut()
+            .ok_or_else(|| Error::Runtime("fresh array is not contiguous".into()))?;
+        while done < n {
+            buf.clear();
+            starts.clear();
+            let want = BLOCK.min(n - done);
+            while starts.len() < want {
+                let start = buf.len();
+                let got = r
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| Error::io(path, e))?;
+                if got == 0 {
+                    break;
+                }
+                starts.push(start);
+            }
+            let got = starts.len();
+            starts.push(buf.len());
+            let rows = &mut data[done * dim..(done + got) * dim];
+            let base_line = first_line_no + done;
+            let parsed: Vec<std::result::Result<Vec<u8>, String>> = pool.install(|| {
+                rows.par_chunks_mut(dim)
+                    .enumerate()
+                    .map(|(i, row)| {
+                        parse_text_line(
+                            &buf[starts[i]..starts[i + 1]],
+                            row,
+                            base_line + i,
+                            opts.allow_nonfinite,
+                        )
+                    })
+                    .collect()
+            });
+            for (i, p) in parsed.into_iter().enumerate() {
+                let raw = p.map_err(|m| Error::format(path, m))?;
+                let line_no = base_line + i;
+                keys.push(decode_key(raw, opts.unicode_errors, || {
+                    format!("line {line_no}")
+                })?);
+            }
+            done += got;
+            if got < want {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "unexpected end of file after line {}: the header declares {declared} vectors \
+                         but the file holds only {done} (is the count wrong or the file truncated?)",
+                        first_line_no + done - 1
+                    ),
+                ));
+            }
+        }
+    }
+    let mut trailing = false;
+    while read_line(r, &mut line, path)? > 0 {
+        if !trim_end(&line).is_empty() {
+            trailing = true;
+            break;
+        }
+    }
+    Ok(Word2VecData {
+        keys: keys.into_keys(opts.unicode_errors),
+        vectors,
+        declared_count: declared,
+        trailing_data: trailing && opts.limit.is_none_or(|l| l >= declared),
+    })
+}
+
+/// Longest key accepted in a binary file before deciding it is not one.
+const MAX_BINARY_KEY: usize = 1 << 20;
+
+fn read_binary(
+    r: &mut dyn BufRead,
+    path: &Path,
+    n: usize,
+    dim: usize,
+    declared: usize,
+    header_len: usize,
+    opts: &ReadOptions,
+) -> Result<Word2VecData> {
+    let mut vectors = Array2::<f32>::zeros((n, dim));
+    let mut keys = KeySink {
+        text: Vec::with_capacity(n),
+        raw: Vec::new(),
+    };
+    let mut offset = header_len as u64;
+    let mut bytes = vec![0u8; dim * 4];
+    let data = vectors
+        .as_slice_mut()
+        .ok_or_else(|| Error::Runtime("fresh array is not contiguous".into()))?;
+    for (i, row) in data.chunks_exact_mut(dim).enumerate() {
+        let key_offset = offset;
+        let mut key = Vec::new();
+        // Key: bytes up to the first space; newlines in front are skipped.
+        loop {
+            let avail = r.fill_buf().map_err(|e| Error::io(path, e))?;
+            if avail.is_empty() {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "unexpected end of file at byte offset {offset} while reading the key of entry {} \
+                         (the header declares {declared} vectors; is the count wrong or the file truncated?)",
+                        i + 1
+                    ),
+                ));
+            }
+            let (used, done) = match avail.iter().position(|&b| b == b' ') {
+                Some(p) => (p + 1, Some(p)),
+                None => (avail.len(), None),
+            };
+            key.extend_from_slice(&avail[..done.unwrap_or(used)]);
+            r.consume(used);
+            offset += used as u64;
+            if done.is_some() {
+                break;
+            }
+            if key.len() > MAX_BINARY_KEY {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "no space after the key of entry {} starting at byte offset {key_offset} \
+                         within {MAX_BINARY_KEY} bytes; is this really a binary word2vec file?",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        let lead = key.iter().take_while(|&&b| b == b'\n').count();
+        key.drain(..lead);
+        let mut got = 0usize;
+        while got < bytes.len() {
+            let k = r.read(&mut bytes[got..]).map_err(|e| Error::io(path, e))?;
+            if k == 0 {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "unexpected end of file at byte offset {}: entry {} ({:?}) needs {} bytes of vector data \
+                         but only {got} remain (the header declares {declared} vectors of dimension {dim}; \
+                         is the file truncated, or is it a text file?)",
+                        offset + got as u64,
+                        i + 1,
+                        String::from_utf8_lossy(&key),
+                        bytes.len()
+                    ),
+                ));
+            }
+            got += k;
+        }
+        for (v, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        if !opts.allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
+            return Err(Error::format(
+                path,
+                nonfinite_error(format!("entry {} at byte offset {key_offset}", i + 1), &key)
+                    .to_string(),
+            ));
+        }
+        offset += bytes.len() as u64;
+        keys.push(decode_key(key, opts.unicode_errors, || {
+            format!("entry {} at byte offset {key_offset}", i + 1)
+        })?);
+    }
+    let mut trailing = false;
+    let mut rest = [0u8; 64];
+    loop {
+        let k = r.read(&mut rest).map_err(|e| Error::io(path, e))?;
+        if k == 0 {
+            break;
+        }
+        if rest[..k].iter().any(|b| !b.is_ascii_whitespace()) {
+            trailing = true;
+            break;
+        }
+    }
+    Ok(Word2VecData {
+        keys: keys.into_keys(opts.unicode_errors),
+        vectors,
+        declared_count: declared,
+        trailing_data: trailing && opts.limit.is_none_or(|l| l >= declared),
+    })
+}
+
+/// Options of [`write`], named as in gensim's `save_word2vec_format`.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// Binary (`true`) or text format.
+    pub binary: bool,
+    /// Write the `COUNT DIMENSION` line.
+    pub write_header: bool,
+    /// Count to declare in the header (default: the number of keys).
+    pub total_vec: Option<usize>,
+    /// Append to the file instead of replacing it (not atomic).
+    pub append: bool,
+    /// Threads for formatting text (0 = all cores).
+    pub threads: usize,
+}
+
+/// A temporary path next to `path`, unique to this process and moment.
+pub fn temp_path_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    path.with_file_name(format!(".{name}.tmp-{}-{nanos}", std::process::id()))
+}
+
+/// Writes the rows `order` of `vectors`, labelled by `keys` (same length,
+/// prefix already applied), in word2vec format.
+pub fn write(
+    path: &Path,
+    keys: &[String],
+    vectors: ArrayView2<f32>,
+    order: &[usize],
+    opts: &WriteOptions,
+) -> Result<()> {
+    if keys.len() != order.len() {
+        return Err(Error::invalid(format!(
+            "{} keys for {} rows",
+            keys.len(),
+            order.len()
+        )));
+    }
+    let n = vectors.nrows();
+    if let Some(&bad) = order.iter().find(|&&i| i >= n) {
+        return Err(Error::invalid(format!(
+            "row {bad} is outside the {n} rows of the matrix"
+        )));
+    }
+    if let Some(k) = keys
+        .iter()
+        .find(|k| k.is_empty() || k.contains(' ') || k.contains('\n'))
+    {
+        return Err(Error::invalid(format!(
+            "key {k:?} cannot be stored in word2vec format: keys must be non-empty and \
+             contain no space or newline"
+        )));
+    }
+    let target = if opts.append {
+        path.to_path_buf()
+    } else {
+        temp_path_for(path)
+    };
+    let res = write_to(&target, path, keys, vectors, order, opts);
+    if opts.append {
+        return res;
+    }
+    match res {
+        Ok(()) => std::fs::rename(&target, path).map_err(|e| {
+            let _ = std::fs::remove_file(&target);
+            Error::io(path, e)
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&target);
+            Err(e)
+        }
+    }
+}
+
+fn write_to(
+    target: &Path,
+    shown: &Path,
+    keys: &[String],
+    vectors: ArrayView2<f32>,
+    order: &[usize],
+    opts: &WriteOptions,
+) -> Result<()> {
+    let io = |e| Error::io(shown, e);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(opts.append)
+        .truncate(!opts.append)
+        .open(target)
+        .map_err(io)?;
+    let gz = shown.extension().is_some_and(|e| e == "gz");
+    let inner: Box<dyn Write> = if gz {
+        Box::new(flate2::write::GzEncoder::new(
+            file.try_clone().map_err(io)?,
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(file.try_clone().map_err(io)?)
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, inner);
+    let dim = vectors.ncols();
+    if opts.write_header {
+        writeln!(w, "{} {dim}", opts.total_vec.unwrap_or(keys.len())).map_err(io)?;
+    }
+    let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
+    const BLOCK: usize = 4096;
+    for (kb, ob) in keys.chunks(BLOCK).zip(order.chunks(BLOCK)) {
+        let chunks: Vec<Vec<u8>> = pool.install(|| {
+            kb.par_iter()
+                .zip(ob.par_iter())
+                .map(|(k, &i)| {
+                    let row = vectors.row(i);
+                    let mut out = Vec::with_capacity(k.len() + 1 + dim * 12);
+                    out.extend_from_slice(k.as_bytes());
+                    out.push(b' ');
+                    if opts.binary {
+                        for v in row.iter() {
+                            out.extend_from_slice(&v.to_le_bytes());
+                        }
+                    } else {
+                        for (j, v) in row.iter().enumerate() {
+                            if j > 0 {
+                                out.push(b' ');
+                            }
+                            write_f32(&mut out, *v);
+                        }
+                        out.push(b'\n');
+                    }
+                    out
+                })
+                .collect()
+        });
+        for c in chunks {
+            w.write_all(&c).map_err(io)?;
+        }
+    }
+    let inner = w.into_inner().map_err(|e| io(e.into_error()))?;
+    drop(inner); // finishes the gzip stream, if any
+    file.sync_all().map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn tmp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("embedrs-io-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn round_trip_text_and_binary() {
+        let m = array![[1.0f32, -0.5, 1e-5], [0.25, 3.0, -7.5]];
+        let keys = vec!["a".to_string(), "é".to_string()];
+        for binary in [false, true] {
+            let p = tmp(if binary { "rt.bin" } else { "rt.txt" });
+            let wo = WriteOptions {
+                binary,
+                write_header: true,
+                total_vec: None,
+                append: false,
+                threads: 2,
+            };
+            write(&p, &keys, m.view(), &[1, 0], &wo).unwrap();
+            let d = read(
+                &p,
+                &ReadOptions {
+                    binary,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            match d.keys {
+                Keys::Text(k) => assert_eq!(k, vec!["a", "é"]),
+                Keys::Raw(_) => panic!(),
+            }
+            assert_eq!(d.vectors.row(0), m.row(1));
+            assert_eq!(d.vectors.row(1), m.row(0));
+            assert!(!d.trailing_data);
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_inputs_name_the_place() {
+        let p = tmp("bad.txt");
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "empty"),
+            (b"2 3\na 1 2 3\n", "unexpected end of file after line 2"),
+            (b"1 3\na 1 2\n", "line 2: expected 3 values"),
+            (b"1 2\na 1 nan\n", "line 2: the vector"),
+            (b"1 2\na 1 x\n", "line 2: could not parse"),
+            (b"1 2\n\xff 1 2\n", "line 2: key"),
+            (b"x y\n", "line 1: expected a header"),
+        ];
+        for (content, want) in cases {
+            std::fs::write(&p, content).unwrap();
+            let err = read(&p, &ReadOptions::default()).unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
+        let mut bin = b"2 2\na ".to_vec();
+        bin.extend_from_slice(&1.0f32.to_le_bytes());
+        bin.extend_from_slice(&2.0f32.to_le_bytes());
+        bin.extend_from_slice(b"\nb ");
+        bin.extend_from_slice(&1.0f32.to_le_bytes());
+        std::fs::write(&p, &bin).unwrap();
+        let opts = ReadOptions {
+            binary: true,
+            ..Default::default()
+        };
+        let err = read(&p, &opts).unwrap_err().to_string();
+        assert!(err.contains("byte offset 21"), "{err}");
+        std::fs::remove_file(&p).unwrap();
+    }
+}

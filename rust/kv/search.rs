@@ -1,0 +1,385 @@
+//! Cosine similarity search over the rows of a keyed-vector matrix.
+//!
+//! The matrix is never copied or normalised in place: a row's cosine with a
+//! unit-length query `q` is `dot(row, q) / norm(row)`, with the row norms
+//! computed once ([`row_norms`]) and kept by the caller (gensim's `norms`).
+//! Rows whose norm is zero score 0.
+//!
+//! * [`top_k`] answers one query: each thread scans a contiguous block of
+//!   rows into its own [`TopK`], and the blocks are merged. A single query is
+//!   bound by reading the matrix from memory, so it only splits across
+//!   threads when the scanned range is large enough to pay for it.
+//! * [`top_k_batch`] answers many queries in one pass over the matrix: rows
+//!   are taken in cache-sized blocks and multiplied with all queries at once
+//!   (a small matrix product through `ndarray`'s GEMM, which picks AVX/FMA at
+//!   run time), so each row is read from memory once per batch, not once per
+//!   query.
+
+use std::ops::Range;
+
+use ndarray::{linalg::general_mat_mul, s, Array2, ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+use super::{dots, TopK};
+use crate::linalg::dot;
+use crate::{Error, Result};
+
+/// Work (rows x dimensions) below which a single query runs on the calling
+/// thread: splitting smaller scans costs more than it saves.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+/// Rows per block in a batched scan (a block of 128 rows x 300 floats is
+/// 150 KiB, which stays in L2 while every query is scored against it).
+const BATCH_BLOCK_ROWS: usize = 128;
+
+/// The rows of `vectors` as one slice, which must be C-contiguous.
+fn contiguous<'a>(vectors: &'a ArrayView2<'_, f32>, what: &str) -> Result<&'a [f32]> {
+    vectors.as_slice().ok_or_else(|| {
+        Error::invalid(format!(
+            "{what} must be a C-contiguous float32 array (use numpy.ascontiguousarray)"
+        ))
+    })
+}
+
+fn check_inputs(vectors: &ArrayView2<f32>, norms: &[f32], range: &Range<usize>) -> Result<()> {
+    let n = vectors.nrows();
+    if norms.len() != n {
+        return Err(Error::invalid(format!(
+            "norms has {} entries but the matrix has {n} rows; call fill_norms(force=True)",
+            norms.len()
+        )));
+    }
+    if range.start > range.end || range.end > n {
+        return Err(Error::invalid(format!(
+            "row range {}..{} is outside the {n} rows of the matrix",
+            range.start, range.end
+        )));
+    }
+    Ok(())
+}
+
+/// Euclidean norm of every row, computed on `pool` (or the calling thread).
+pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> Result<Vec<f32>> {
+    let dim = vectors.ncols();
+    let n = vectors.nrows();
+    if dim == 0 {
+        return Ok(vec![0.0; n]);
+    }
+    let data = contiguous(&vectors, "vectors")?;
+    let mut out = vec![0.0f32; n];
+    let work = |out: &mut [f32]| {
+        out.par_chunks_mut(4096)
+            .zip(data.par_chunks(4096 * dim))
+            .for_each(|(o, rows)| {
+                for (oi, row) in o.iter_mut().zip(rows.chunks_exact(dim)) {
+                    *oi = dot(row, row).sqrt();
+                }
+            })
+    };
+    match pool {
+        Some(p) if n * dim >= PARALLEL_MIN_WORK => p.install(|| work(&mut out)),
+        _ => {
+            for (oi, row) in out.iter_mut().zip(data.chunks_exact(dim)) {
+                *oi = dot(row, row).sqrt();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Returns `query / |query|` (a zero vector stays zero).
+pub fn unit(query: ArrayView1<f32>) -> Vec<f32> {
+    let q: Vec<f32> = query.iter().copied().collect();
+    let n = dot(&q, &q).sqrt();
+    if n > 0.0 && n.is_finite() {
+        q.iter().map(|x| x / n).collect()
+    } else {
+        q
+    }
+}
+
+#[inline]
+fn cosine(d: f32, norm: f32) -> f32 {
+    if norm > 0.0 {
+        d / norm
+    } else {
+        0.0
+    }
+}
+
+/// Rows scored per call of the vectorised kernel (a 1 KiB buffer).
+const SCAN_ROWS: usize = 256;
+
+fn scan_block(data: &[f32], dim: usize, norms: &[f32], first: usize, q: &[f32], k: usize) -> TopK {
+    let mut top = TopK::new(k);
+    let mut buf = [0.0f32; SCAN_ROWS];
+    for (b, (rows, nr)) in data
+        .chunks(SCAN_ROWS * dim)
+        .zip(norms.chunks(SCAN_ROWS))
+        .enumerate()
+    {
+        let out = &mut buf[..nr.len()];
+        dots(rows, q, out);
+        let base = first + b * SCAN_ROWS;
+        let mut threshold = top.threshold();
+        for (i, (&d, &n)) in out.iter().zip(nr).enumerate() {
+            let c = cosine(d, n);
+            if c >= threshold {
+                top.push(base + i, c);
+                threshold = top.threshold();
+            }
+        }
+    }
+    top
+}
+
+/// Cosine similarity of `query` with every row in `range` (gensim's
+/// `most_similar(topn=None)`); `query` need not be unit length.
+pub fn all_scores(
+    vectors: ArrayView2<f32>,
+    norms: &[f32],
+    query: ArrayView1<f32>,
+    range: Range<usize>,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Vec<f32>> {
+    check_inputs(&vectors, norms, &range)?;
+    let dim = vectors.ncols();
+    if query.len() != dim {
+        return Err(Error::invalid(format!(
+            "query vector has {} dimensions, the model has {dim}",
+            query.len()
+        )));
+    }
+    let data = contiguous(&vectors, "vectors")?;
+    let q = unit(query);
+    let rows = &data[range.start * dim..range.end * dim];
+    let norms = &norms[range.clone()];
+    let mut out = vec![0.0f32; range.len()];
+    let fill = |out: &mut [f32]| {
+        out.par_chunks_mut(2048)
+            .zip(rows.par_chunks(2048 * dim.max(1)))
+            .zip(norms.par_chunks(2048))
+            .for_each(|((o, r), nr)| {
+                dots(r, &q, o);
+                for (oi, &n) in o.iter_mut().zip(nr) {
+                    *oi = cosine(*oi, n);
+                }
+            })
+    };
+    match pool {
+        Some(p) if range.len() * dim >= PARALLEL_MIN_WORK => p.install(|| fill(&mut out)),
+        _ if dim == 0 => {}
+        _ => {
+            dots(rows, &q, &mut out);
+            for (oi, &n) in out.iter_mut().zip(norms) {
+                *oi = cosine(*oi, n);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `k` rows in `range` most cosine-similar to `query`, best first, as
+/// `(row, similarity)`. Ties go to the lower row.
+///
+/// ```
+/// use ndarray::array;
+/// use embedrs::kv::{row_norms, top_k};
+/// let m = array![[1.0f32, 0.0], [0.0, 2.0], [1.0, 1.0]];
+/// let norms = row_norms(m.view(), None).unwrap();
+/// let q = array![1.0f32, 0.1];
+/// let best = top_k(m.view(), &norms, q.view(), 0..3, 2, None).unwrap();
+/// assert_eq!(best.iter().map(|b| b.0).collect::<Vec<_>>(), vec![0, 2]);
+/// ```
+pub fn top_k(
+    vectors: ArrayView2<f32>,
+    norms: &[f32],
+    query: ArrayView1<f32>,
+    range: Range<usize>,
+    k: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Vec<(usize, f32)>> {
+    check_inputs(&vectors, norms, &range)?;
+    let dim = vectors.ncols();
+    if query.len() != dim {
+        return Err(Error::invalid(format!(
+            "query vector has {} dimensions, the model has {dim}",
+            query.len()
+        )));
+    }
+    if dim == 0 || range.is_empty() || k == 0 {
+        return Ok(Vec::new());
+    }
+    let data = contiguous(&vectors, "vectors")?;
+    let q = unit(query);
+    let n = range.len();
+    match pool {
+        Some(p) if n * dim >= PARALLEL_MIN_WORK && p.current_num_threads() > 1 => {
+            // A few blocks per thread balance the load without much merging.
+            let blocks = p.current_num_threads() * 4;
+            let rows_per = n.div_ceil(blocks).max(1);
+            let rows = &data[range.start * dim..range.end * dim];
+            let norms = &norms[range.clone()];
+            let top = p.install(|| {
+                rows.par_chunks(rows_per * dim)
+                    .zip(norms.par_chunks(rows_per))
+                    .enumerate()
+                    .map(|(b, (r, nr))| scan_block(r, dim, nr, range.start + b * rows_per, &q, k))
+                    .reduce(
+                        || TopK::new(k),
+                        |mut a, b| {
+                            a.merge(b);
+                            a
+                        },
+                    )
+            });
+            Ok(top.into_sorted())
+        }
+        _ => {
+            let rows = &data[range.start * dim..range.end * dim];
+            Ok(scan_block(rows, dim, &norms[range.clone()], range.start, &q, k).into_sorted())
+        }
+    }
+}
+
+/// Answers every row of `queries` at once: for each, the `k` rows in `range`
+/// most cosine-similar to it, best first. Same results as calling [`top_k`]
+/// once per query, but each matrix row is read from memory once per batch.
+pub fn top_k_batch(
+    vectors: ArrayView2<f32>,
+    norms: &[f32],
+    queries: ArrayView2<f32>,
+    range: Range<usize>,
+    k: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Vec<Vec<(usize, f32)>>> {
+    check_inputs(&vectors, norms, &range)?;
+    let dim = vectors.ncols();
+    let m = queries.nrows();
+    if queries.ncols() != dim {
+        return Err(Error::invalid(format!(
+            "query vectors have {} dimensions, the model has {dim}",
+            queries.ncols()
+        )));
+    }
+    if m == 0 {
+        return Ok(Vec::new());
+    }
+    if dim == 0 || range.is_empty() || k == 0 {
+        return Ok(vec![Vec::new(); m]);
+    }
+    // Unit queries, transposed to (dim x m) for the block products.
+    let mut qt = Array2::<f32>::zeros((dim, m));
+    for (j, q) in queries.outer_iter().enumerate() {
+        qt.column_mut(j).assign(&ArrayView1::from(&unit(q)));
+    }
+    let n = range.len();
+    let threads = pool.map_or(1, |p| p.current_num_threads());
+    let parts = if n * dim * m >= PARALLEL_MIN_WORK {
+        threads * 2
+    } else {
+        1
+    };
+    let rows_per = n.div_ceil(parts).max(1);
+    let scan = |lo: usize, hi: usize| -> Vec<TopK> {
+        let mut tops = vec![TopK::new(k); m];
+        let mut scores = Array2::<f32>::zeros((BATCH_BLOCK_ROWS, m));
+        let mut b0 = lo;
+        while b0 < hi {
+            let b1 = (b0 + BATCH_BLOCK_ROWS).min(hi);
+            let block = vectors.slice(s![b0..b1, ..]);
+            let mut out = scores.slice_mut(s![..b1 - b0, ..]);
+            general_mat_mul(1.0, &block, &qt, 0.0, &mut out);
+            for (i, srow) in out.outer_iter().enumerate() {
+                let nr = norms[b0 + i];
+                for (j, &d) in srow.iter().enumerate() {
+                    let c = cosine(d, nr);
+                    if c >= tops[j].threshold() {
+                        tops[j].push(b0 + i, c);
+                    }
+                }
+            }
+            b0 = b1;
+        }
+        tops
+    };
+    let merge = |mut a: Vec<TopK>, b: Vec<TopK>| {
+        for (x, y) in a.iter_mut().zip(b) {
+            x.merge(y);
+        }
+        a
+    };
+    let starts: Vec<usize> = (range.start..range.end).step_by(rows_per).collect();
+    let tops = match pool {
+        Some(p) if parts > 1 => p.install(|| {
+            starts
+                .par_iter()
+                .map(|&lo| scan(lo, (lo + rows_per).min(range.end)))
+                .reduce(|| vec![TopK::new(k); m], merge)
+        }),
+        _ => scan(range.start, range.end),
+    };
+    Ok(tops.into_iter().map(TopK::into_sorted).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampling::Rng;
+
+    fn random_matrix(n: usize, d: usize, seed: u64) -> Array2<f32> {
+        let mut rng = Rng::new(seed);
+        Array2::from_shape_fn((n, d), |_| rng.uniform() - 0.5)
+    }
+
+    fn brute(m: &Array2<f32>, q: &[f32], k: usize) -> Vec<usize> {
+        let qn = dot(q, q).sqrt();
+        let mut s: Vec<(usize, f32)> = m
+            .outer_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let r = r.to_vec();
+                (i, dot(&r, q) / (dot(&r, &r).sqrt() * qn))
+            })
+            .collect();
+        s.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        s.into_iter().take(k).map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn single_parallel_and_batch_agree_with_brute_force() {
+        let m = random_matrix(5000, 64, 1);
+        let norms = row_norms(m.view(), None).unwrap();
+        let pool = crate::thread_pool(3).unwrap();
+        let queries = random_matrix(7, 64, 2);
+        let batch = top_k_batch(m.view(), &norms, queries.view(), 0..5000, 5, Some(&pool)).unwrap();
+        for (j, q) in queries.outer_iter().enumerate() {
+            let want = brute(&m, &q.to_vec(), 5);
+            let seq = top_k(m.view(), &norms, q, 0..5000, 5, None).unwrap();
+            let par = top_k(m.view(), &norms, q, 0..5000, 5, Some(&pool)).unwrap();
+            let ids = |v: &Vec<(usize, f32)>| v.iter().map(|x| x.0).collect::<Vec<_>>();
+            assert_eq!(ids(&seq), want);
+            assert_eq!(ids(&par), want);
+            assert_eq!(ids(&batch[j]), want);
+            for (a, b) in seq.iter().zip(&batch[j]) {
+                assert!((a.1 - b.1).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn range_and_zero_rows() {
+        let mut m = random_matrix(100, 8, 3);
+        m.row_mut(10).fill(0.0);
+        let norms = row_norms(m.view(), None).unwrap();
+        assert_eq!(norms[10], 0.0);
+        let q = m.row(20).to_owned();
+        let best = top_k(m.view(), &norms, q.view(), 10..30, 3, None).unwrap();
+        assert_eq!(best[0].0, 20);
+        assert!((best[0].1 - 1.0).abs() < 1e-6);
+        assert!(best.iter().all(|b| (10..30).contains(&b.0)));
+        let all = all_scores(m.view(), &norms, q.view(), 0..100, None).unwrap();
+        assert_eq!(all[10], 0.0);
+        assert!(top_k(m.view(), &norms, q.view(), 0..101, 3, None).is_err());
+        assert!(top_k(m.view(), &norms[..5], q.view(), 0..10, 3, None).is_err());
+    }
+}

@@ -1,0 +1,472 @@
+//! The Riemannian SGD trainer: epochs, batches, Hogwild workers.
+//!
+//! Each epoch shuffles the relations (one seeded permutation per epoch) and
+//! splits them into `workers` contiguous shares. A worker walks its share in
+//! batches of `batch_size` relations: for every relation it draws negatives,
+//! reads the rows it needs, and computes the loss gradients
+//! ([`super::loss`]); the Riemannian updates of the whole batch are summed
+//! per row (a node may occur several times in a batch, as in gensim) and
+//! applied at the end of the batch, each followed by the projection inside
+//! the ball. Workers share the matrix without locks ([`super::shared`]).
+//!
+//! With `workers = 1` and a fixed seed, training is bit-reproducible: the
+//! permutation, the negatives and the update order depend only on the seed
+//! and on the global epoch number.
+
+use rayon::prelude::*;
+
+use super::loss::{gradient_check, relation_loss, LossScratch};
+use super::manifold::{riemannian_factor, Real};
+use super::negatives::{Graph, Sampling};
+use super::shared::SharedRows;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::sampling::Rng;
+
+/// Settings that stay fixed for a model.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// Negatives per relation.
+    pub negative: usize,
+    /// Margin of the projection: points are kept at norm `<= 1 - epsilon`.
+    pub epsilon: f64,
+    /// Weight `λ` of the `λ |v|²` penalty on the positive node.
+    pub regularization_coeff: f64,
+    /// Relations per batch.
+    pub batch_size: usize,
+    /// Worker threads (0: one per core).
+    pub workers: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Compare analytic gradients with finite differences every this many
+    /// batches of each worker (0: never).
+    pub check_gradients_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            negative: 10,
+            epsilon: 1e-5,
+            regularization_coeff: 1.0,
+            batch_size: 10,
+            workers: 1,
+            seed: 0,
+            check_gradients_every: 0,
+        }
+    }
+}
+
+/// One run of epochs at one learning rate and one negative distribution.
+#[derive(Clone, Copy, Debug)]
+pub struct Phase {
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Learning rate.
+    pub alpha: f64,
+    /// How negatives are drawn.
+    pub sampling: Sampling,
+    /// Global number of the first epoch (seeds the epoch's random streams,
+    /// so that consecutive `train` calls continue rather than repeat).
+    pub first_epoch: u64,
+}
+
+/// What a training run reports.
+#[derive(Clone, Debug, Default)]
+pub struct TrainReport {
+    /// Mean loss per relation of each epoch (without the regularisation term).
+    pub epoch_losses: Vec<f64>,
+    /// Largest gradient error seen by the finite-difference checks (0 if none ran).
+    pub max_gradient_error: f64,
+}
+
+fn validate<T: Real>(
+    vectors: &[T],
+    dim: usize,
+    graph: &Graph,
+    cfg: &TrainConfig,
+    phase: &Phase,
+) -> Result<()> {
+    if dim == 0 {
+        return Err(Error::invalid("size must be at least 1"));
+    }
+    if vectors.len() != graph.n_nodes() * dim {
+        return Err(Error::invalid(format!(
+            "vectors hold {} values, expected {} nodes x {dim} dimensions",
+            vectors.len(),
+            graph.n_nodes()
+        )));
+    }
+    if !(phase.alpha.is_finite() && phase.alpha > 0.0) {
+        return Err(Error::invalid(format!(
+            "learning rate must be a positive number, got {}",
+            phase.alpha
+        )));
+    }
+    if !(cfg.epsilon > 0.0 && cfg.epsilon < 1.0) {
+        return Err(Error::invalid(format!(
+            "epsilon must be in (0, 1), got {}",
+            cfg.epsilon
+        )));
+    }
+    if !(cfg.regularization_coeff.is_finite() && cfg.regularization_coeff >= 0.0) {
+        return Err(Error::invalid(format!(
+            "regularization_coeff must be a non-negative number, got {}",
+            cfg.regularization_coeff
+        )));
+    }
+    if cfg.batch_size == 0 {
+        return Err(Error::invalid("batch_size must be at least 1"));
+    }
+    if vectors.iter().any(|x| !x.to_f64().is_finite()) {
+        return Err(Error::invalid("the vectors contain NaN or infinite values"));
+    }
+    graph.check_negative(cfg.negative)
+}
+
+/// Trains `vectors` (row-major `n_nodes x dim`, `f32` or `f64`) for one phase.
+///
+/// Rows are first projected inside the ball. Returns the per-epoch losses; stops
+/// with [`Error::Interrupted`] when `progress` asks to stop.
+pub fn train<T: Real>(
+    vectors: &mut [T],
+    dim: usize,
+    graph: &Graph,
+    cfg: &TrainConfig,
+    phase: &Phase,
+    progress: &Progress,
+) -> Result<TrainReport> {
+    validate(vectors, dim, graph, cfg, phase)?;
+    let epsilon = cfg.epsilon.max(T::MIN_EPSILON);
+    let n_nodes = graph.n_nodes();
+    let pool = crate::thread_pool(cfg.workers)?;
+    let shared = SharedRows::new(vectors, n_nodes, dim);
+    {
+        let zero = vec![0.0; dim];
+        let mut s = vec![0.0; dim];
+        for r in 0..n_nodes {
+            shared.sub_and_project(r, &zero, epsilon, &mut s);
+        }
+    }
+    let n_rel = graph.pairs().len();
+    let n_batches = n_rel.div_ceil(cfg.batch_size);
+    let n_workers = pool.current_num_threads().clamp(1, n_batches.max(1));
+    let mut report = TrainReport::default();
+    let mut order: Vec<u32> = (0..n_rel as u32).collect();
+    for e in 0..phase.epochs {
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
+        let epoch_id = phase.first_epoch + e as u64;
+        progress
+            .aux
+            .store(epoch_id, std::sync::atomic::Ordering::Relaxed);
+        let mut rng = Rng::for_worker(cfg.seed, epoch_id.wrapping_mul(2));
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        // Shares are whole batches, so batch boundaries do not depend on `workers`.
+        let share = n_batches.div_ceil(n_workers) * cfg.batch_size;
+        let ctx = Worker {
+            shared: &shared,
+            graph,
+            cfg,
+            phase,
+            epsilon,
+            progress,
+        };
+        let results: Vec<(f64, usize, f64)> = pool.install(|| {
+            order
+                .par_chunks(share)
+                .enumerate()
+                .map(|(w, rels)| {
+                    let mut rng = Rng::for_worker(
+                        cfg.seed ^ epoch_id.wrapping_mul(2).wrapping_add(1),
+                        w as u64,
+                    );
+                    ctx.run(rels, &mut rng)
+                })
+                .collect()
+        });
+        let (mut loss, mut count) = (0.0, 0usize);
+        for (l, c, g) in results {
+            loss += l;
+            count += c;
+            report.max_gradient_error = report.max_gradient_error.max(g);
+        }
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
+        report
+            .epoch_losses
+            .push(if count > 0 { loss / count as f64 } else { 0.0 });
+    }
+    Ok(report)
+}
+
+struct Worker<'s, 'a, T: Real> {
+    shared: &'s SharedRows<'a, T>,
+    graph: &'s Graph,
+    cfg: &'s TrainConfig,
+    phase: &'s Phase,
+    epsilon: f64,
+    progress: &'s Progress,
+}
+
+impl<T: Real> Worker<'_, '_, T> {
+    /// Trains on `rels` (relation indices); returns (loss sum, relations, max gradient error).
+    fn run(&self, rels: &[u32], rng: &mut Rng) -> (f64, usize, f64) {
+        let dim = self.shared_dim();
+        let k = self.cfg.negative;
+        let pairs = self.graph.pairs();
+        let mut ubuf = vec![0.0; dim];
+        let mut vs = vec![0.0; (k + 1) * dim];
+        let mut gu = vec![0.0; dim];
+        let mut gvs = vec![0.0; (k + 1) * dim];
+        let mut negs = Vec::with_capacity(k);
+        let mut scratch = LossScratch::default();
+        let mut rows: Vec<u32> = Vec::new();
+        let mut updates: Vec<f64> = Vec::new();
+        let mut perm: Vec<usize> = Vec::new();
+        let mut acc = vec![0.0; dim];
+        let mut tmp = vec![0.0; dim];
+        let (mut loss_sum, mut count, mut grad_err) = (0.0, 0usize, 0.0f64);
+        let lr = self.phase.alpha;
+        for (b, batch) in rels.chunks(self.cfg.batch_size).enumerate() {
+            if self.progress.should_stop() {
+                break;
+            }
+            let check =
+                self.cfg.check_gradients_every > 0 && (b + 1) % self.cfg.check_gradients_every == 0;
+            rows.clear();
+            updates.clear();
+            for (j, &ri) in batch.iter().enumerate() {
+                let (u, v) = pairs[ri as usize];
+                if u == v {
+                    continue; // a self-loop carries no information and no gradient
+                }
+                self.graph
+                    .sample_negatives(u, k, self.phase.sampling, rng, &mut negs);
+                self.shared.read_row(u as usize, &mut ubuf);
+                self.shared.read_row(v as usize, &mut vs[..dim]);
+                for (i, &w) in negs.iter().enumerate() {
+                    self.shared
+                        .read_row(w as usize, &mut vs[(i + 1) * dim..(i + 2) * dim]);
+                }
+                let n_v = negs.len() + 1;
+                let vs_used = &vs[..n_v * dim];
+                let loss = relation_loss(
+                    &ubuf,
+                    vs_used,
+                    self.cfg.regularization_coeff,
+                    &mut gu,
+                    &mut gvs[..n_v * dim],
+                    &mut scratch,
+                );
+                if check && j == 0 {
+                    grad_err = grad_err.max(gradient_check(
+                        &ubuf,
+                        vs_used,
+                        self.cfg.regularization_coeff,
+                        1e-6,
+                    ));
+                }
+                loss_sum += loss;
+                count += 1;
+                let f = lr * riemannian_factor(&ubuf);
+                rows.push(u);
+                updates.extend(gu.iter().map(|g| f * g));
+                for i in 0..n_v {
+                    let x = &vs[i * dim..(i + 1) * dim];
+                    let f = lr * riemannian_factor(x);
+                    rows.push(if i == 0 { v } else { negs[i - 1] });
+                    updates.extend(gvs[i * dim..(i + 1) * dim].iter().map(|g| f * g));
+                }
+            }
+            // Sum the updates of each row, then apply them (gensim's batch semantics).
+            perm.clear();
+            perm.extend(0..rows.len());
+            perm.sort_by_key(|&i| rows[i]);
+            let mut i = 0;
+            while i < perm.len() {
+                let row = rows[perm[i]];
+                acc.fill(0.0);
+                while i < perm.len() && rows[perm[i]] == row {
+                    let p = perm[i];
+                    for (a, u) in acc.iter_mut().zip(&updates[p * dim..(p + 1) * dim]) {
+                        *a += u;
+                    }
+                    i += 1;
+                }
+                if acc.iter().all(|a| a.is_finite()) {
+                    self.shared
+                        .sub_and_project(row as usize, &acc, self.epsilon, &mut tmp);
+                }
+            }
+            self.progress.add(batch.len() as u64);
+        }
+        (loss_sum, count, grad_err)
+    }
+
+    fn shared_dim(&self) -> usize {
+        self.shared.cols()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poincare::manifold::distance;
+
+    /// A complete binary tree of depth 3 (15 nodes), as transitive-closure pairs (child, ancestor).
+    fn tree_closure() -> (usize, Vec<(u32, u32)>, Vec<usize>) {
+        let n: usize = 15;
+        let depth: Vec<usize> = (0..n)
+            .map(|i| (usize::BITS - (i + 1).leading_zeros() - 1) as usize)
+            .collect();
+        let mut pairs = Vec::new();
+        for c in 1..n {
+            let mut a = c;
+            while a > 0 {
+                a = (a - 1) / 2;
+                pairs.push((c as u32, a as u32));
+            }
+        }
+        (n, pairs, depth)
+    }
+
+    fn init(n: usize, dim: usize, seed: u64) -> Vec<f64> {
+        let mut r = Rng::new(seed);
+        (0..n * dim)
+            .map(|_| (r.uniform_f64() - 0.5) * 0.002)
+            .collect()
+    }
+
+    fn fit<T: Real>(vectors: &mut [T], dim: usize, workers: usize) -> TrainReport {
+        let (n, pairs, _) = tree_closure();
+        let g = Graph::new(n, pairs).unwrap();
+        let cfg = TrainConfig {
+            negative: 5,
+            workers,
+            regularization_coeff: 0.0,
+            batch_size: 5,
+            ..Default::default()
+        };
+        let p = Progress::new(0);
+        let burn = Phase {
+            epochs: 10,
+            alpha: 0.03,
+            sampling: Sampling::Frequency,
+            first_epoch: 0,
+        };
+        train(vectors, dim, &g, &cfg, &burn, &p).unwrap();
+        let main = Phase {
+            epochs: 300,
+            alpha: 0.3,
+            sampling: Sampling::Uniform,
+            first_epoch: 10,
+        };
+        train(vectors, dim, &g, &cfg, &main, &p).unwrap()
+    }
+
+    fn norms(v: &[f64], dim: usize) -> Vec<f64> {
+        v.chunks(dim)
+            .map(|r| r.iter().map(|x| x * x).sum::<f64>().sqrt())
+            .collect()
+    }
+
+    #[test]
+    fn small_tree_recovers_depth_order_by_norm() {
+        let (_, _, depth) = tree_closure();
+        let dim = 2;
+        let mut v = init(15, dim, 3);
+        let rep = fit(&mut v, dim, 1);
+        assert!(rep.epoch_losses.last().unwrap() < &rep.epoch_losses[0]);
+        let nrm = norms(&v, dim);
+        let mean_at = |d: usize| {
+            let xs: Vec<f64> = (0..15).filter(|&i| depth[i] == d).map(|i| nrm[i]).collect();
+            xs.iter().sum::<f64>() / xs.len() as f64
+        };
+        for d in 0..3 {
+            assert!(
+                mean_at(d) < mean_at(d + 1),
+                "depth {d}: {} !< {}",
+                mean_at(d),
+                mean_at(d + 1)
+            );
+        }
+        // the root is the node closest to the origin, every leaf is further out than every inner node
+        let max_inner = (0..7).map(|i| nrm[i]).fold(0.0, f64::max);
+        let min_leaf = (7..15).map(|i| nrm[i]).fold(1.0, f64::min);
+        assert!(max_inner < min_leaf, "{nrm:?}");
+        // a child is closer to its parent than to a node of another subtree
+        assert!(distance(&v[14..16], &v[6..8]) < distance(&v[14..16], &v[4..6]));
+        assert!(v.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn one_worker_is_reproducible_and_f32_works() {
+        let mut a = init(15, 3, 9);
+        let mut b = a.clone();
+        fit(&mut a, 3, 1);
+        fit(&mut b, 3, 1);
+        assert_eq!(a, b);
+        let mut c: Vec<f32> = init(15, 3, 9).iter().map(|&x| x as f32).collect();
+        fit(&mut c, 3, 2);
+        assert!(c.iter().all(|x| x.is_finite()));
+        assert!(c
+            .chunks(3)
+            .all(|r| r.iter().map(|x| x * x).sum::<f32>() < 1.0));
+    }
+
+    #[test]
+    fn huge_learning_rate_stays_inside_ball() {
+        let (n, pairs, _) = tree_closure();
+        let g = Graph::new(n, pairs).unwrap();
+        let cfg = TrainConfig {
+            negative: 8,
+            workers: 2,
+            batch_size: 1,
+            check_gradients_every: 3,
+            ..Default::default()
+        };
+        let mut v = init(n, 4, 1);
+        let ph = Phase {
+            epochs: 20,
+            alpha: 1e6,
+            sampling: Sampling::Uniform,
+            first_epoch: 0,
+        };
+        let rep = train(&mut v, 4, &g, &cfg, &ph, &Progress::new(0)).unwrap();
+        assert!(v.iter().all(|x| x.is_finite()));
+        assert!(norms(&v, 4).iter().all(|&x| x < 1.0));
+        assert!(rep.epoch_losses.iter().all(|l| l.is_finite()));
+    }
+
+    #[test]
+    fn bad_settings_are_errors() {
+        let (n, pairs, _) = tree_closure();
+        let g = Graph::new(n, pairs).unwrap();
+        let p = Progress::new(0);
+        let ph = Phase {
+            epochs: 1,
+            alpha: 0.1,
+            sampling: Sampling::Uniform,
+            first_epoch: 0,
+        };
+        let mut v = init(n, 2, 1);
+        let too_many = TrainConfig {
+            negative: 14,
+            ..Default::default()
+        };
+        assert!(train(&mut v, 2, &g, &too_many, &ph, &p).is_err());
+        assert!(train(&mut v, 3, &g, &TrainConfig::default(), &ph, &p).is_err());
+        let bad_lr = Phase {
+            alpha: f64::NAN,
+            ..ph
+        };
+        assert!(train(&mut v, 2, &g, &TrainConfig::default(), &bad_lr, &p).is_err());
+        v[0] = f64::INFINITY;
+        assert!(train(&mut v, 2, &g, &TrainConfig::default(), &ph, &p).is_err());
+    }
+}

@@ -1,0 +1,463 @@
+//! The t-SNE gradient: exact (`O(N^2)`) and Barnes-Hut (`O(N log N)`).
+//!
+//! With a Student-t kernel of `a` degrees of freedom (scikit-learn uses
+//! `a = max(n_components - 1, 1)`),
+//!
+//! ```text
+//! u_ij = 1 / (1 + |y_i - y_j|^2 / a),    w_ij = u_ij^((a + 1) / 2),
+//! q_ij = w_ij / Z,                       Z = sum_{k != l} w_kl,
+//! C    = KL(P || Q) = sum_ij p_ij log(p_ij / q_ij).
+//! ```
+//!
+//! Since `dw/d(d^2) = -(a + 1) / (2a) * w * u` and every distance appears
+//! twice in the sum,
+//!
+//! ```text
+//! dC/dy_i = (2 (a + 1) / a) * sum_j (p_ij - q_ij) u_ij (y_i - y_j)
+//!         = c * [ sum_j p_ij u_ij (y_i - y_j)  -  (1/Z) sum_j w_ij u_ij (y_i - y_j) ].
+//! ```
+//!
+//! The first (attractive) sum runs over the sparse `P`. The second
+//! (repulsive) one and `Z` are approximated with the tree of [`super::tree`]:
+//! a cell whose side `s` and distance `d` to the query satisfy
+//! `s / d < angle` acts as a single point of mass `count` at its centre of
+//! mass. With `angle = 0` only leaves are used, which is exact.
+//!
+//! Rows are processed in fixed-size chunks in parallel and the chunk sums of
+//! `Z` and of the KL terms are added in chunk order, so results do not depend
+//! on the number of threads.
+
+use rayon::prelude::*;
+
+use super::affinity::SparseP;
+use super::tree::SpTree;
+
+/// Points per parallel chunk.
+const CHUNK: usize = 256;
+
+/// The Student-t kernel with `a` degrees of freedom.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel {
+    /// Degrees of freedom `a`.
+    pub dof: f64,
+    inv_dof: f64,
+    expo: f64,
+}
+
+impl Kernel {
+    /// The kernel with `dof` degrees of freedom.
+    pub fn new(dof: f64) -> Self {
+        Kernel {
+            dof,
+            inv_dof: 1.0 / dof,
+            expo: (dof + 1.0) / 2.0,
+        }
+    }
+
+    /// `(u, w)` for a squared distance.
+    #[inline(always)]
+    pub fn eval(&self, d2: f64) -> (f64, f64) {
+        let u = 1.0 / (1.0 + d2 * self.inv_dof);
+        let w = if self.expo == 1.0 {
+            u
+        } else if self.expo == 1.5 {
+            u * u.sqrt()
+        } else {
+            u.powf(self.expo)
+        };
+        (u, w)
+    }
+
+    /// The constant `c = 2 (a + 1) / a` in front of the gradient.
+    pub fn coef(&self) -> f64 {
+        2.0 * (self.dof + 1.0) / self.dof
+    }
+}
+
+/// Attractive force on each point (`sum_j p_ij u_ij (y_i - y_j)`, times
+/// `exaggeration`) written into `out`, and, when asked, the partial KL sum
+/// `sum p_ij log(p_ij / w_ij)` (add `log Z * sum p` for the divergence).
+fn attractive(
+    y: &[f64],
+    dim: usize,
+    p: &SparseP,
+    exaggeration: f64,
+    kernel: Kernel,
+    out: &mut [f64],
+    with_error: bool,
+) -> f64 {
+    let chunks: Vec<f64> = out
+        .par_chunks_mut(CHUNK * dim)
+        .enumerate()
+        .map(|(c, out)| {
+            let mut err = 0.0;
+            for (r, f) in out.chunks_exact_mut(dim).enumerate() {
+                let i = c * CHUNK + r;
+                f.fill(0.0);
+                let yi = &y[i * dim..(i + 1) * dim];
+                for t in p.indptr[i]..p.indptr[i + 1] {
+                    let j = p.indices[t] as usize;
+                    let yj = &y[j * dim..(j + 1) * dim];
+                    let mut d2 = 0.0;
+                    for d in 0..dim {
+                        let diff = yi[d] - yj[d];
+                        d2 += diff * diff;
+                    }
+                    let (u, w) = kernel.eval(d2);
+                    let pij = p.values[t] * exaggeration;
+                    let s = pij * u;
+                    for d in 0..dim {
+                        f[d] += s * (yi[d] - yj[d]);
+                    }
+                    if with_error && pij > 0.0 {
+                        err += pij * (pij.max(f64::MIN_POSITIVE) / w.max(f64::MIN_POSITIVE)).ln();
+                    }
+                }
+            }
+            err
+        })
+        .collect();
+    chunks.iter().sum()
+}
+
+/// Combines the attractive and repulsive parts into the gradient and returns
+/// the KL divergence (NaN when not computed).
+fn combine(
+    grad: &mut [f64],
+    attr: &[f64],
+    rep: &[f64],
+    z: f64,
+    kernel: Kernel,
+    err_partial: Option<(f64, f64)>,
+) -> f64 {
+    let c = kernel.coef();
+    let inv_z = 1.0 / z;
+    grad.par_iter_mut()
+        .zip(attr.par_iter().zip(rep.par_iter()))
+        .for_each(|(g, (a, r))| *g = c * (a - r * inv_z));
+    match err_partial {
+        Some((partial, psum)) => partial + psum * z.ln(),
+        None => f64::NAN,
+    }
+}
+
+/// Reusable buffers for the gradient.
+#[derive(Default)]
+pub struct Workspace {
+    attr: Vec<f64>,
+    rep: Vec<f64>,
+}
+
+/// The Barnes-Hut gradient of KL(P || Q) at `y` (row-major `n x D`) into
+/// `grad`, with the tree in `tree` (rebuilt here). Returns the KL
+/// divergence (with the exaggerated `P`, as scikit-learn reports it) when
+/// `with_error`, NaN otherwise. Call inside the caller's pool.
+pub fn barnes_hut<const D: usize>(
+    y: &[f64],
+    p: &SparseP,
+    exaggeration: f64,
+    angle: f64,
+    kernel: Kernel,
+    tree: &mut SpTree<D>,
+    ws: &mut Workspace,
+    grad: &mut [f64],
+    with_error: bool,
+) -> f64 {
+    let n = y.len() / D;
+    ws.attr.resize(n * D, 0.0);
+    ws.rep.resize(n * D, 0.0);
+    tree.build(y);
+    let tree = &*tree;
+    let theta2 = angle * angle;
+    let zs: Vec<f64> = ws
+        .rep
+        .par_chunks_mut(CHUNK * D)
+        .enumerate()
+        .map(|(c, out)| {
+            let mut stack: Vec<u32> = Vec::with_capacity(64);
+            let mut zsum = 0.0;
+            for (r, f) in out.chunks_exact_mut(D).enumerate() {
+                let i = c * CHUNK + r;
+                let mut yi = [0.0; D];
+                yi.copy_from_slice(&y[i * D..(i + 1) * D]);
+                let mut force = [0.0; D];
+                let mut z = 0.0;
+                stack.clear();
+                stack.push(0);
+                while let Some(ci) = stack.pop() {
+                    let cell = &tree.cells[ci as usize];
+                    if cell.count == 0 {
+                        continue;
+                    }
+                    let mut diff = [0.0; D];
+                    let mut d2 = 0.0;
+                    for d in 0..D {
+                        diff[d] = yi[d] - cell.com[d];
+                        d2 += diff[d] * diff[d];
+                    }
+                    if cell.first_child == 0 {
+                        if cell.count == 1 {
+                            if tree.perm[cell.start as usize] as usize == i {
+                                continue;
+                            }
+                            let (u, w) = kernel.eval(d2);
+                            z += w;
+                            let s = w * u;
+                            for d in 0..D {
+                                force[d] += s * diff[d];
+                            }
+                        } else {
+                            // A leaf of duplicates at the depth limit: visit each point.
+                            for &j in &tree.perm[cell.start as usize..cell.end as usize] {
+                                let j = j as usize;
+                                if j == i {
+                                    continue;
+                                }
+                                let mut e2 = 0.0;
+                                let mut dj = [0.0; D];
+                                for d in 0..D {
+                                    dj[d] = yi[d] - y[j * D + d];
+                                    e2 += dj[d] * dj[d];
+                                }
+                                let (u, w) = kernel.eval(e2);
+                                z += w;
+                                for d in 0..D {
+                                    force[d] += w * u * dj[d];
+                                }
+                            }
+                        }
+                    } else if cell.side * cell.side < theta2 * d2 {
+                        let (u, w) = kernel.eval(d2);
+                        let m = cell.count as f64;
+                        z += m * w;
+                        let s = m * w * u;
+                        for d in 0..D {
+                            force[d] += s * diff[d];
+                        }
+                    } else {
+                        let first = cell.first_child;
+                        for q in 0..(1u32 << D) {
+                            stack.push(first + q);
+                        }
+                    }
+                }
+                f.copy_from_slice(&force);
+                zsum += z;
+            }
+            zsum
+        })
+        .collect();
+    let z: f64 = zs.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let partial = attractive(y, D, p, exaggeration, kernel, &mut ws.attr, with_error);
+    let psum = if with_error {
+        p.sum() * exaggeration
+    } else {
+        0.0
+    };
+    combine(
+        grad,
+        &ws.attr,
+        &ws.rep,
+        z,
+        kernel,
+        with_error.then_some((partial, psum)),
+    )
+}
+
+/// The exact gradient (all pairs) for any output dimension `dim`, with the
+/// same conventions as [`barnes_hut`]. Call inside the caller's pool.
+pub fn exact(
+    y: &[f64],
+    dim: usize,
+    p: &SparseP,
+    exaggeration: f64,
+    kernel: Kernel,
+    ws: &mut Workspace,
+    grad: &mut [f64],
+    with_error: bool,
+) -> f64 {
+    let n = y.len() / dim;
+    ws.attr.resize(n * dim, 0.0);
+    ws.rep.resize(n * dim, 0.0);
+    let zs: Vec<f64> = ws
+        .rep
+        .par_chunks_mut(CHUNK * dim)
+        .enumerate()
+        .map(|(c, out)| {
+            let mut zsum = 0.0;
+            for (r, f) in out.chunks_exact_mut(dim).enumerate() {
+                let i = c * CHUNK + r;
+                f.fill(0.0);
+                for j in 0..n {
+                    if j == i {
+                        continue;
+                    }
+                    let mut d2 = 0.0;
+                    for d in 0..dim {
+                        let t = y[i * dim + d] - y[j * dim + d];
+                        d2 += t * t;
+                    }
+                    let (u, w) = kernel.eval(d2);
+                    zsum += w;
+                    for d in 0..dim {
+                        f[d] += w * u * (y[i * dim + d] - y[j * dim + d]);
+                    }
+                }
+            }
+            zsum
+        })
+        .collect();
+    let z: f64 = zs.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let partial = attractive(y, dim, p, exaggeration, kernel, &mut ws.attr, with_error);
+    let psum = if with_error {
+        p.sum() * exaggeration
+    } else {
+        0.0
+    };
+    combine(
+        grad,
+        &ws.attr,
+        &ws.rep,
+        z,
+        kernel,
+        with_error.then_some((partial, psum)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsne::knn::Neighbors;
+
+    fn setup(n: usize, dim: usize) -> (Vec<f64>, SparseP) {
+        let mut rng = crate::sampling::Rng::new(5);
+        let y: Vec<f64> = (0..n * dim)
+            .map(|_| rng.uniform_f64() * 6.0 - 3.0)
+            .collect();
+        let k = 10;
+        let mut indices = Vec::new();
+        let mut distances = Vec::new();
+        for i in 0..n {
+            for t in 1..=k {
+                indices.push(((i + t * 7) % n) as u32);
+                distances.push(rng.uniform_f64() * 3.0 + t as f64);
+            }
+        }
+        let nn = Neighbors {
+            k,
+            indices,
+            distances,
+        };
+        let pool = crate::thread_pool(2).unwrap();
+        let p = crate::tsne::affinity::joint_probabilities(&nn, 3.0, &pool).unwrap();
+        (y, p)
+    }
+
+    /// Dense reference: KL(P || Q) computed directly from its definition.
+    fn kl_direct(y: &[f64], dim: usize, p: &SparseP, kernel: Kernel) -> f64 {
+        let n = y.len() / dim;
+        let w = |i: usize, j: usize| {
+            let d2: f64 = (0..dim)
+                .map(|d| (y[i * dim + d] - y[j * dim + d]).powi(2))
+                .sum();
+            kernel.eval(d2).1
+        };
+        let mut z = 0.0;
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    z += w(i, j);
+                }
+            }
+        }
+        let mut kl = 0.0;
+        for i in 0..n {
+            for t in p.indptr[i]..p.indptr[i + 1] {
+                let j = p.indices[t] as usize;
+                let pij = p.values[t];
+                kl += pij * (pij / (w(i, j) / z)).ln();
+            }
+        }
+        kl
+    }
+
+    #[test]
+    fn barnes_hut_at_angle_zero_equals_exact() {
+        let pool = crate::thread_pool(2).unwrap();
+        for dim in [2usize, 3] {
+            let (y, p) = setup(300, dim);
+            let kernel = Kernel::new((dim as f64 - 1.0).max(1.0));
+            let mut ws = Workspace::default();
+            let mut g_exact = vec![0.0; y.len()];
+            let mut g_bh = vec![0.0; y.len()];
+            let (e_exact, e_bh) = pool.install(|| {
+                let e1 = exact(&y, dim, &p, 1.0, kernel, &mut ws, &mut g_exact, true);
+                let e2 = if dim == 2 {
+                    let mut t = SpTree::<2>::new();
+                    barnes_hut(&y, &p, 1.0, 0.0, kernel, &mut t, &mut ws, &mut g_bh, true)
+                } else {
+                    let mut t = SpTree::<3>::new();
+                    barnes_hut(&y, &p, 1.0, 0.0, kernel, &mut t, &mut ws, &mut g_bh, true)
+                };
+                (e1, e2)
+            });
+            for (a, b) in g_exact.iter().zip(&g_bh) {
+                assert!((a - b).abs() <= 1e-10 * (1.0 + a.abs()), "{a} vs {b}");
+            }
+            assert!((e_exact - e_bh).abs() < 1e-10);
+            assert!((e_exact - kl_direct(&y, dim, &p, kernel)).abs() < 1e-9);
+            // Approximate angle stays close.
+            let mut g_approx = vec![0.0; y.len()];
+            pool.install(|| {
+                let mut t = SpTree::<2>::new();
+                if dim == 2 {
+                    barnes_hut(
+                        &y,
+                        &p,
+                        1.0,
+                        0.5,
+                        kernel,
+                        &mut t,
+                        &mut ws,
+                        &mut g_approx,
+                        false,
+                    );
+                }
+            });
+            if dim == 2 {
+                let num: f64 = g_exact
+                    .iter()
+                    .zip(&g_approx)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum();
+                let den: f64 = g_exact.iter().map(|a| a * a).sum();
+                assert!((num / den).sqrt() < 0.05);
+            }
+        }
+    }
+
+    #[test]
+    fn exact_gradient_matches_finite_differences() {
+        let (mut y, p) = setup(40, 2);
+        let kernel = Kernel::new(1.0);
+        let pool = crate::thread_pool(1).unwrap();
+        let mut ws = Workspace::default();
+        let mut g = vec![0.0; y.len()];
+        pool.install(|| exact(&y, 2, &p, 1.0, kernel, &mut ws, &mut g, false));
+        let h = 1e-6;
+        for idx in [0usize, 7, 33, 79] {
+            let orig = y[idx];
+            y[idx] = orig + h;
+            let fp = kl_direct(&y, 2, &p, kernel);
+            y[idx] = orig - h;
+            let fm = kl_direct(&y, 2, &p, kernel);
+            y[idx] = orig;
+            let fd = (fp - fm) / (2.0 * h);
+            assert!(
+                (fd - g[idx]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{fd} vs {}",
+                g[idx]
+            );
+        }
+    }
+}

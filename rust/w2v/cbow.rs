@@ -1,0 +1,51 @@
+//! CBOW: the sum (or, with `cbow_mean`, the mean) of the context rows in the
+//! (shrunk) window predicts the centre word; the input gradient is added to
+//! every context row (divided by the context size with `cbow_mean`, as gensim
+//! does).
+
+use super::worker::{ModelRef, Worker};
+
+/// Trains CBOW on one sentence of word ids (already subsampled).
+pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
+    let window = model.window;
+    let len = sent.len();
+    let mut loss = 0.0;
+    for pos in 0..len {
+        let b = if model.shrink_windows { w.rng.below(window) } else { 0 };
+        let reach = window - b;
+        let start = pos.saturating_sub(reach);
+        let end = (pos + reach + 1).min(len);
+        w.h.fill(0.0);
+        let mut count = 0usize;
+        for pos2 in start..end {
+            if pos2 != pos {
+                model.syn0.add_row_to(sent[pos2] as usize, 1.0, &mut w.h);
+                count += 1;
+            }
+        }
+        if count == 0 {
+            continue;
+        }
+        let inv = 1.0 / count as f32;
+        if model.cbow_mean {
+            crate::linalg::scale(inv, &mut w.h);
+        }
+        w.neu1e.fill(0.0);
+        loss += model
+            .layers
+            .train(sent[pos], &w.h, &mut w.neu1e, alpha, &mut w.rng, model.compute_loss);
+        if model.cbow_mean {
+            crate::linalg::scale(inv, &mut w.neu1e);
+        }
+        for pos2 in start..end {
+            if pos2 != pos {
+                let c = sent[pos2] as usize;
+                let scale = model.lock_factors.map_or(1.0, |f| f[c]);
+                if scale != 0.0 {
+                    model.syn0.axpy_row(c, scale, &w.neu1e);
+                }
+            }
+        }
+    }
+    loss
+}

@@ -1,0 +1,143 @@
+//! Per-thread training state and the job loop shared by both corpus paths.
+
+use super::{cbow, skipgram, sgd::OutputLayers};
+use crate::hogwild::SharedMatrix;
+use crate::sampling::Rng;
+
+/// Everything a worker reads (and, for the matrices, writes Hogwild-style)
+/// during one training call.
+pub struct ModelRef<'a> {
+    /// Input vectors (`wv.vectors`).
+    pub syn0: SharedMatrix<'a>,
+    /// Output layers (negative sampling and/or hierarchical softmax).
+    pub layers: OutputLayers<'a>,
+    /// Skip-gram (true) or CBOW (false).
+    pub sg: bool,
+    /// Use the mean, not the sum, of context vectors in CBOW.
+    pub cbow_mean: bool,
+    /// Maximum distance between centre and context words.
+    pub window: usize,
+    /// Draw a random smaller window for each centre word.
+    pub shrink_windows: bool,
+    /// Per-word probability of keeping an occurrence (subsampling).
+    pub keep_prob: &'a [f32],
+    /// Accumulate the training loss.
+    pub compute_loss: bool,
+    /// Optional per-word factor applied to input-vector updates (0 freezes a word).
+    pub lock_factors: Option<&'a [f32]>,
+}
+
+/// A batch of sentences as word ids (out-of-vocabulary words already removed).
+#[derive(Clone, Debug, Default)]
+pub struct Job {
+    /// Word ids of all sentences, concatenated.
+    pub ids: Vec<u32>,
+    /// End offset in `ids` of each sentence.
+    pub ends: Vec<usize>,
+    /// Raw words the batch stands for, out-of-vocabulary ones included
+    /// (drives the learning-rate schedule and progress).
+    pub raw_words: u64,
+}
+
+impl Job {
+    /// Empties the job, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.ends.clear();
+        self.raw_words = 0;
+    }
+
+    /// Closes the current sentence (no-op for an empty one).
+    pub fn end_sentence(&mut self) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        if self.ids.len() > start {
+            self.ends.push(self.ids.len());
+        }
+    }
+
+    /// Number of word ids held.
+    pub fn words(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Thread-local buffers and random state of one worker.
+pub struct Worker {
+    /// Random stream for windows, subsampling and negatives.
+    pub rng: Rng,
+    /// Input vector (skip-gram: copy of a row; CBOW: context sum/mean).
+    pub h: Vec<f32>,
+    /// Accumulated gradient for the input vector.
+    pub neu1e: Vec<f32>,
+    /// A subsampled sentence.
+    pub sent: Vec<u32>,
+    /// Context word ids of the current window (skip-gram).
+    pub ctx: Vec<u32>,
+    /// Copies of the context input rows, `ctx.len() x dim` (skip-gram).
+    pub hin: Vec<f32>,
+    /// Gradients for the context input rows (skip-gram).
+    pub gin: Vec<f32>,
+    /// Copy of one output row.
+    pub u: Vec<f32>,
+    /// Gradient for that output row.
+    pub du: Vec<f32>,
+}
+
+impl Worker {
+    /// A worker for vectors of `dim` with its own random stream.
+    pub fn new(dim: usize, seed: u64, index: u64) -> Self {
+        Worker {
+            rng: Rng::for_worker(seed, index),
+            h: vec![0.0; dim],
+            neu1e: vec![0.0; dim],
+            sent: Vec::with_capacity(10_000),
+            ctx: Vec::new(),
+            hin: Vec::new(),
+            gin: Vec::new(),
+            u: vec![0.0; dim],
+            du: vec![0.0; dim],
+        }
+    }
+
+    /// Makes the window buffers hold `rows` rows of `dim`.
+    pub fn ensure_window_buffers(&mut self, rows: usize, dim: usize) {
+        if self.hin.len() < rows * dim {
+            self.hin.resize(rows * dim, 0.0);
+            self.gin.resize(rows * dim, 0.0);
+        }
+        if self.u.len() != dim {
+            self.u.resize(dim, 0.0);
+            self.du.resize(dim, 0.0);
+        }
+    }
+
+    /// Trains on every sentence of `job` at learning rate `alpha`.
+    /// Returns (effective words trained on, loss).
+    pub fn train_job(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
+        let mut start = 0usize;
+        let mut effective = 0u64;
+        let mut loss = 0.0;
+        let mut sent = std::mem::take(&mut self.sent);
+        for &end in &job.ends {
+            sent.clear();
+            for &id in &job.ids[start..end] {
+                let p = model.keep_prob[id as usize];
+                if p >= 1.0 || self.rng.uniform() < p {
+                    sent.push(id);
+                }
+            }
+            start = end;
+            effective += sent.len() as u64;
+            if sent.len() < 2 {
+                continue;
+            }
+            loss += if model.sg {
+                skipgram::train_sentence(model, self, &sent, alpha)
+            } else {
+                cbow::train_sentence(model, self, &sent, alpha)
+            };
+        }
+        self.sent = sent;
+        (effective, loss)
+    }
+}

@@ -1,0 +1,60 @@
+"""Disk plot and ``embedrs poincare`` command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from embedrs.cli import main
+from embedrs.models.poincare import PoincareModel
+from embedrs.viz_poincare import hierarchy_depths, plot_poincare_disk
+
+PAIRS = [("b", "a"), ("c", "a"), ("d", "b"), ("d", "a"), ("e", "b"), ("e", "a"),
+         ("f", "c"), ("f", "a")]
+
+
+def test_hierarchy_depths_of_closure_and_cycle():
+    assert hierarchy_depths(PAIRS) == {"a": 0, "b": 1, "c": 1, "d": 2, "e": 2, "f": 2}
+    depths = hierarchy_depths([("x", "y"), ("y", "x"), ("z", "x"), ("w", "w")])
+    assert set(depths) == {"x", "y", "z", "w"} and depths["w"] == 0
+
+
+def test_plot_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    model = PoincareModel(PAIRS, size=2, negative=2, seed=0)
+    model.train(epochs=20)
+    out = tmp_path / "disk.png"
+    fig = plot_poincare_disk(model, path=str(out), title="toy", dpi=50)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert fig.axes
+    with pytest.raises(ValueError, match="2-D"):
+        plot_poincare_disk(PoincareModel(PAIRS, size=3, negative=2))
+    with pytest.raises(ValueError, match="relations"):
+        plot_poincare_disk(model.kv)
+    plot_poincare_disk(model.kv, relations=PAIRS, edges="all", labels=["a", "zz"])
+
+
+def test_cli_train_save_plot_and_load(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    rel = tmp_path / "rel.tsv"
+    rel.write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS))
+    model, png, vec = tmp_path / "m.npz", tmp_path / "d.png", tmp_path / "v.txt"
+    rc = main(["-q", "poincare", str(rel), "--epochs", "5", "--negative", "2", "--workers", "1",
+               "--save", str(model), "--save-vectors", str(vec), "--plot", str(png),
+               "--evaluate"])
+    assert rc == 0
+    assert "MAP=" in capsys.readouterr().out
+    assert png.exists() and model.exists() and vec.read_text().startswith("6 2\n")
+    png.unlink()
+    assert main(["-q", "poincare", "--load", str(model), "--plot", str(png)]) == 0
+    assert png.exists()
+    loaded = PoincareModel.load(str(model))
+    assert np.isfinite(loaded.kv.vectors).all()
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    assert main(["-q", "poincare"]) == 2
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\tc\n")
+    assert main(["-q", "poincare", str(bad)]) == 2
+    assert "exactly two" in capsys.readouterr().err
+    assert main(["-q", "poincare", str(tmp_path / "missing.tsv")]) == 2

@@ -1,0 +1,398 @@
+"""Word2Vec: training finds planted structure, gensim's API and behaviour, bad input."""
+
+from __future__ import annotations
+
+import _thread
+import bz2
+import gzip
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embedrs.models import Word2Vec
+from embedrs.models.callbacks import CallbackAny2Vec
+from embedrs.models.word2vec import LineSentence, PathLineSentences, Text8Corpus
+from embedrs.utils import RULE_DISCARD, RULE_KEEP, simple_preprocess, tokenize
+
+N_TOPICS = 4
+WORDS_PER_TOPIC = 12
+
+
+def planted_corpus(n_sentences: int = 1500, length: int = 12, seed: int = 0) -> list[list[str]]:
+    """Sentences drawn from one of four disjoint topic vocabularies."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(N_TOPICS)]
+    return [list(rng.choice(topics[rng.integers(N_TOPICS)], length)) for _ in range(n_sentences)]
+
+
+def topic_of(word: str) -> str:
+    return word.split("w")[0]
+
+
+def neighbour_accuracy(model: Word2Vec, topn: int = 5) -> float:
+    hits = total = 0
+    for word in model.wv.index_to_key:
+        for other, _ in model.wv.most_similar(word, topn=topn):
+            hits += topic_of(other) == topic_of(word)
+            total += 1
+    return hits / total
+
+
+@pytest.mark.parametrize(
+    "sg,hs,negative,cbow_mean",
+    [(1, 0, 5, 1), (0, 0, 5, 1), (0, 0, 5, 0), (1, 1, 0, 1), (0, 1, 0, 1), (1, 1, 5, 1)],
+)
+def test_training_finds_planted_topics(sg: int, hs: int, negative: int, cbow_mean: int) -> None:
+    corpus = planted_corpus()
+    model = Word2Vec(corpus, vector_size=24, window=4, min_count=1, sg=sg, hs=hs,
+                     negative=negative, cbow_mean=cbow_mean, epochs=8, workers=2, seed=5,
+                     sample=0)
+    assert model.wv.vectors.shape == (N_TOPICS * WORDS_PER_TOPIC, 24)
+    assert np.isfinite(model.wv.vectors).all()
+    assert neighbour_accuracy(model) > 0.9
+
+
+def test_corpus_file_path_matches_iterable_vocab_and_learns(tmp_path: Path) -> None:
+    corpus = planted_corpus()
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(" ".join(s) for s in corpus) + "\n", encoding="utf8")
+    a = Word2Vec(vector_size=16, min_count=1)
+    a.build_vocab(corpus)
+    b = Word2Vec(vector_size=16, min_count=1, workers=2)
+    b.build_vocab(corpus_file=str(path))
+    assert a.wv.index_to_key == b.wv.index_to_key
+    assert a.corpus_count == b.corpus_count == len(corpus)
+    assert a.corpus_total_words == b.corpus_total_words
+    b.train(corpus_file=str(path), total_words=b.corpus_total_words, epochs=8)
+    assert neighbour_accuracy(b) > 0.9
+    # gzip input is read the same way
+    gz = tmp_path / "corpus.txt.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    c = Word2Vec(corpus_file=str(gz), vector_size=16, min_count=1, epochs=2)
+    assert c.wv.index_to_key == a.wv.index_to_key
+
+
+def test_single_worker_is_bit_reproducible(tmp_path: Path) -> None:
+    corpus = planted_corpus(400)
+    runs = [Word2Vec(corpus, vector_size=16, min_count=1, workers=1, seed=42, epochs=2)
+            for _ in range(2)]
+    assert np.array_equal(runs[0].wv.vectors, runs[1].wv.vectors)
+    assert np.array_equal(runs[0].syn1neg, runs[1].syn1neg)
+    other = Word2Vec(corpus, vector_size=16, min_count=1, workers=1, seed=43, epochs=2)
+    assert not np.array_equal(runs[0].wv.vectors, other.wv.vectors)
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(" ".join(s) for s in corpus), encoding="utf8")
+    f1, f2 = (Word2Vec(corpus_file=str(path), vector_size=16, min_count=1, workers=1, seed=7,
+                       epochs=2) for _ in range(2))
+    assert np.array_equal(f1.wv.vectors, f2.wv.vectors)
+
+
+def test_vocabulary_matches_gensim() -> None:
+    gensim_models = pytest.importorskip("gensim.models")
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(300)]
+    probs = 1.0 / np.arange(1, 301)
+    probs /= probs.sum()
+    corpus = [list(rng.choice(words, 20, p=probs)) for _ in range(300)]
+
+    def rule(word: str, count: int, min_count: int) -> int:
+        if word == "w1":
+            return RULE_DISCARD
+        if word == "w299":
+            return RULE_KEEP
+        return 0
+
+    for kwargs in (dict(min_count=3), dict(min_count=1, max_final_vocab=50),
+                   dict(min_count=2, sorted_vocab=0), dict(min_count=4, trim_rule=rule)):
+        ours = Word2Vec(vector_size=8, **kwargs)
+        ours.build_vocab(corpus, trim_rule=kwargs.get("trim_rule"))
+        theirs = gensim_models.Word2Vec(vector_size=8, **kwargs)
+        theirs.build_vocab(corpus, trim_rule=kwargs.get("trim_rule"))
+        assert ours.wv.index_to_key == theirs.wv.index_to_key, kwargs
+        assert [ours.wv.get_vecattr(w, "count") for w in ours.wv.index_to_key] == [
+            theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key]
+        assert ours.corpus_count == theirs.corpus_count
+        assert ours.corpus_total_words == theirs.corpus_total_words
+
+
+def test_quality_close_to_gensim_on_same_corpus() -> None:
+    """Both libraries recover the planted topics equally well."""
+    gensim_models = pytest.importorskip("gensim.models")
+    corpus = planted_corpus(1500, seed=3)
+    kw = dict(vector_size=24, window=4, min_count=1, epochs=8, workers=2, sg=1, sample=0)
+    ours = Word2Vec(corpus, **kw)
+    theirs = gensim_models.Word2Vec(corpus, **kw)
+    ours_acc = neighbour_accuracy(ours)
+    theirs_acc = neighbour_accuracy(theirs)  # type: ignore[arg-type]
+    assert ours_acc >= theirs_acc - 0.05
+
+
+def test_gensim_usage_examples_run_unchanged(tmp_path: Path) -> None:
+    common_texts = [
+        ["human", "interface", "computer"], ["survey", "user", "computer", "system", "response", "time"],
+        ["eps", "user", "interface", "system"], ["system", "human", "system", "eps"],
+        ["user", "response", "time"], ["trees"], ["graph", "trees"], ["graph", "minors", "trees"],
+        ["graph", "minors", "survey"],
+    ]
+    model = Word2Vec(sentences=common_texts, vector_size=100, window=5, min_count=1, workers=4)
+    fname = str(tmp_path / "word2vec.model")
+    model.save(fname)
+    model = Word2Vec.load(fname)
+    model.train([["hello", "world"]], total_examples=1, epochs=1)
+    vector = model.wv["computer"]
+    assert vector.shape == (100,)
+    sims = model.wv.most_similar("computer", topn=10)
+    assert len(sims) == 10 and all(isinstance(w, str) for w, _ in sims)
+    word_vectors = model.wv
+    word_vectors.save(str(tmp_path / "word2vec.wordvectors"))
+    model2 = Word2Vec(min_count=1)
+    model2.build_vocab(common_texts)
+    model2.train(common_texts, total_examples=model2.corpus_count, epochs=model2.epochs)
+    assert model2.predict_output_word(["human", "interface"], topn=3)[0][0] in model2.wv
+
+
+def test_save_load_round_trip_keeps_training_state(tmp_path: Path) -> None:
+    corpus = planted_corpus(300)
+    model = Word2Vec(corpus, vector_size=16, min_count=1, hs=1, negative=3, epochs=2)
+    path = tmp_path / "m.embedrs"
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    assert loaded.wv.index_to_key == model.wv.index_to_key
+    assert np.array_equal(loaded.wv.vectors, model.wv.vectors)
+    assert np.array_equal(loaded.syn1neg, model.syn1neg)
+    assert np.array_equal(loaded.syn1, model.syn1)
+    assert (loaded.hs, loaded.negative, loaded.corpus_count) == (1, 3, model.corpus_count)
+    loaded.train(corpus, total_examples=loaded.corpus_count, epochs=1)
+    assert np.isfinite(loaded.wv.vectors).all()
+
+
+def test_loads_word2vec_saved_by_gensim(tmp_path: Path) -> None:
+    gensim_models = pytest.importorskip("gensim.models")
+    corpus = planted_corpus(300)
+    theirs = gensim_models.Word2Vec(corpus, vector_size=12, min_count=1, epochs=1)
+    path = str(tmp_path / "g.model")
+    theirs.save(path)
+    ours = Word2Vec.load(path)
+    assert ours.wv.index_to_key == theirs.wv.index_to_key
+    assert np.allclose(ours.wv.vectors, theirs.wv.vectors)
+    assert np.allclose(ours.syn1neg, theirs.syn1neg)
+    ours.train(corpus, total_examples=len(corpus), epochs=1)
+
+
+def test_online_vocabulary_update() -> None:
+    corpus = planted_corpus(600)
+    model = Word2Vec(corpus, vector_size=16, min_count=1, epochs=3)
+    before = model.wv["t0w0"].copy()
+    n = len(model.wv)
+    new = [["novel", "fresh"] + s[:5] for s in corpus[:200]]
+    model.build_vocab(new, update=True)
+    assert len(model.wv) == n + 2
+    assert model.wv.vectors.shape == (n + 2, 16)
+    assert model.syn1neg.shape == (n + 2, 16)
+    assert np.array_equal(model.wv["t0w0"], before)
+    model.train(new, total_examples=len(new), epochs=2)
+    assert "novel" in model.wv
+    assert np.isfinite(model.wv.vectors).all()
+    with pytest.raises(RuntimeError, match="prior vocabulary"):
+        Word2Vec(min_count=1).build_vocab(new, update=True)
+
+
+def test_build_vocab_from_freq_and_loss_and_callbacks() -> None:
+    corpus = planted_corpus(400)
+    events: list[str] = []
+
+    class Recorder(CallbackAny2Vec):
+        def on_train_begin(self, model: Word2Vec) -> None:
+            events.append("train_begin")
+
+        def on_epoch_begin(self, model: Word2Vec) -> None:
+            events.append("epoch_begin")
+
+        def on_epoch_end(self, model: Word2Vec) -> None:
+            events.append("epoch_end")
+
+        def on_train_end(self, model: Word2Vec) -> None:
+            events.append("train_end")
+
+    model = Word2Vec(vector_size=16, min_count=1)
+    freq: dict[str, int] = {}
+    for s in corpus:
+        for w in s:
+            freq[w] = freq.get(w, 0) + 1
+    model.build_vocab_from_freq(freq, corpus_count=len(corpus))
+    assert set(model.wv.index_to_key) == set(freq)
+    model.train(corpus, total_examples=len(corpus), epochs=2, compute_loss=True,
+                callbacks=[Recorder()])
+    assert events == ["train_begin", "epoch_begin", "epoch_end", "epoch_begin", "epoch_end",
+                      "train_end"]
+    assert model.get_latest_training_loss() > 0
+    model.train(corpus, total_examples=len(corpus), epochs=1)
+    assert model.get_latest_training_loss() == 0.0
+
+
+def test_train_pairs_learns_item_tag_structure() -> None:
+    rng = np.random.default_rng(2)
+    pairs = []
+    for g in range(3):
+        items = [f"item{g}_{i}" for i in range(10)]
+        tags = [f"tag{g}_{i}" for i in range(4)]
+        for _ in range(800):
+            pairs.append((str(rng.choice(items)), str(rng.choice(tags))))
+    model = Word2Vec(vector_size=16, negative=5, workers=2, epochs=10, seed=3)
+    loss = model.train_pairs(pairs, compute_loss=True)
+    assert loss > 0
+    hits = 0
+    for g in range(3):
+        for i in range(10):
+            top = model.wv.most_similar(f"item{g}_{i}", topn=3)
+            hits += sum(w.startswith(f"item{g}_") or w.startswith(f"tag{g}_") for w, _ in top)
+    assert hits / 90 > 0.85
+    with pytest.raises(ValueError, match="shape"):
+        model.train_pairs(np.zeros((4, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match="ids must lie"):
+        model.train_pairs(np.array([[0, 10**6]]))
+
+
+def test_long_sentences_are_split_not_dropped() -> None:
+    sentence = [f"w{i % 50}" for i in range(25000)]
+    model = Word2Vec([sentence], vector_size=8, min_count=1, epochs=1, workers=1)
+    assert model.corpus_total_words == 25000
+    assert len(model.wv) == 50
+
+
+def test_old_gensim_names_warn() -> None:
+    with pytest.warns(DeprecationWarning, match="vector_size"):
+        m = Word2Vec(size=20, min_count=1)
+    assert m.vector_size == 20
+    with pytest.warns(DeprecationWarning, match="epochs"):
+        m = Word2Vec(iter=3)
+    assert m.epochs == 3
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        Word2Vec(vector_sise=10)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(vector_size=0), "vector_size"), (dict(vector_size=-3), "vector_size"),
+    (dict(window=0), "window"), (dict(epochs=0), "epochs"), (dict(workers=0), "workers"),
+    (dict(negative=0, hs=0), "negative"), (dict(min_count=-1), "min_count"),
+    (dict(alpha=0), "alpha"),
+])
+def test_bad_parameters_raise_value_error(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Word2Vec(**kwargs)
+
+
+def test_bad_corpus_input(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="build vocabulary"):
+        Word2Vec([], min_count=1)
+    with pytest.raises(RuntimeError, match="build vocabulary"):
+        Word2Vec([["a", "b"]], min_count=5)
+    with pytest.raises(RuntimeError, match="build vocabulary"):
+        Word2Vec().train([["a"]], total_examples=1, epochs=1)
+    with pytest.raises(TypeError, match="iterable of lists"):
+        Word2Vec("just a string", min_count=1)
+    with pytest.raises(TypeError, match="generator"):
+        Word2Vec((s for s in [["a", "b"]]), min_count=1)
+    model = Word2Vec(min_count=1)
+    model.build_vocab([["a", "b"]])
+    with pytest.raises(ValueError, match="total_examples"):
+        model.train([["a", "b"]], epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        model.train([["a", "b"]], total_examples=1)
+    with pytest.warns(UserWarning, match="list of words"):
+        Word2Vec(["abc", "bcd"], min_count=1, epochs=1)
+    with pytest.raises(FileNotFoundError):
+        Word2Vec(corpus_file=str(tmp_path / "missing.txt"))
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9 ok\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="UTF-8"):
+        Word2Vec(corpus_file=str(bad), min_count=1)
+    with pytest.raises(ValueError, match="UTF-8"):
+        list(LineSentence(str(bad)))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(RuntimeError, match="build vocabulary"):
+        Word2Vec(corpus_file=str(empty), min_count=1)
+    with pytest.raises(TypeError, match="list of str"):
+        m = Word2Vec(min_count=1)
+        m.build_vocab([["a", "b"]])
+        m.train([1, 2], total_examples=2, epochs=1)
+
+
+class _Endless:
+    """A re-iterable corpus large enough that training is still running when interrupted."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        sent = [f"w{i % 200}" for i in range(1000)]
+        for _ in range(10**6):
+            yield sent
+
+
+def test_ctrl_c_stops_training_and_leaves_usable_model(tmp_path: Path) -> None:
+    model = Word2Vec(vector_size=16, min_count=1, workers=2)
+    model.build_vocab([[f"w{i}" for i in range(200)]])
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.train(_Endless(), total_examples=10**6, epochs=1)
+    timer.cancel()
+    assert np.isfinite(model.wv.vectors).all()
+    assert len(model.wv.most_similar("w1", topn=3)) == 3
+    # the file path is interrupted the same way
+    path = tmp_path / "big.txt"
+    line = " ".join(f"w{i % 200}" for i in range(1000)) + "\n"
+    path.write_text(line * 3000)
+    model2 = Word2Vec(vector_size=64, min_count=1, workers=2, sample=0)
+    model2.build_vocab(corpus_file=str(path))
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model2.train(corpus_file=str(path), total_words=model2.corpus_total_words, epochs=200)
+    timer.cancel()
+    assert np.isfinite(model2.wv.vectors).all()
+
+
+def test_corpus_readers(tmp_path: Path) -> None:
+    text = "a b c\n\nd e\nf g h i j\n"
+    plain = tmp_path / "a.txt"
+    plain.write_text(text)
+    (tmp_path / "b.txt.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "c.txt.bz2").write_bytes(bz2.compress(text.encode()))
+    expected = [["a", "b", "c"], ["d", "e"], ["f", "g", "h", "i", "j"]]
+    for name in ("a.txt", "b.txt.gz", "c.txt.bz2"):
+        assert list(LineSentence(str(tmp_path / name))) == expected
+    assert list(LineSentence(str(plain), max_sentence_length=2)) == [
+        ["a", "b"], ["c"], ["d", "e"], ["f", "g"], ["h", "i"], ["j"]]
+    assert list(LineSentence(str(plain), limit=1)) == [["a", "b", "c"]]
+    with open(plain, "rb") as fh:
+        ls = LineSentence(fh)
+        assert list(ls) == list(ls) == expected
+    assert list(PathLineSentences(str(tmp_path))) == expected * 3
+    t8 = tmp_path / "t8"
+    t8.write_text(" " + " ".join(f"w{i}" for i in range(25)))
+    sents = list(Text8Corpus(str(t8), max_sentence_length=10))
+    assert [len(s) for s in sents] == [10, 10, 5]
+    assert sents[2][-1] == "w24"
+    with pytest.raises(FileNotFoundError):
+        LineSentence(str(tmp_path / "nope.txt"))
+
+
+def test_text_helpers() -> None:
+    assert simple_preprocess("Hello, World! It's 2024 and naïve cafés") == [
+        "hello", "world", "it", "and", "naïve", "cafés"]
+    assert simple_preprocess("naïve", deacc=True) == ["naive"]
+    assert list(tokenize("Abc12def GHI", lowercase=True)) == ["abc", "def", "ghi"]
+
+
+def test_progress_bar_and_logging(caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("tqdm")
+    corpus = planted_corpus(300)
+    with caplog.at_level("INFO", logger="embedrs"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Word2Vec(corpus, vector_size=8, min_count=1, epochs=1, progress_bar=True)
+    assert any("EPOCH 0" in r.getMessage() and "effective words" in r.getMessage()
+               for r in caplog.records)
