@@ -44,7 +44,8 @@ stage_done() { # name start status
 # ---------------------------------------------------------------- 1. cargo test
 step "1/5 cargo test (Rust core, no Python)"
 t=$(now)
-if cargo test 2>&1 | tee "$LOGS/cargo-test.log"; then
+# Line tables are enough for test backtraces, and much cheaper to build than full debuginfo.
+if CARGO_PROFILE_DEV_DEBUG=line-tables-only cargo test 2>&1 | tee "$LOGS/cargo-test.log"; then
     stage_done "cargo test" "$t" ok
 else
     stage_done "cargo test" "$t" FAILED
