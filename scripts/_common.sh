@@ -7,6 +7,8 @@ cd "$ROOT"
 # Both scripts run unattended (CI has no standard input).
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 export CARGO_TERM_PROGRESS_WHEN=never
+# Fresh CI builds: incremental compilation only costs time there.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

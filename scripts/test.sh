@@ -44,7 +44,8 @@ stage_done() { # name start status
 # ---------------------------------------------------------------- 1. cargo test
 step "1/5 cargo test (Rust core, no Python)"
 t=$(now)
-if cargo test 2>&1 | tee "$LOGS/cargo-test.log"; then
+# Line tables are enough for test backtraces, and much cheaper to build than full debuginfo.
+if CARGO_PROFILE_DEV_DEBUG=line-tables-only cargo test 2>&1 | tee "$LOGS/cargo-test.log"; then
     stage_done "cargo test" "$t" ok
 else
     stage_done "cargo test" "$t" FAILED
@@ -89,6 +90,13 @@ if $build_ok; then
 fi
 if [ -n "$WHEEL" ]; then
     echo "wheel: $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
+    if [ "$(uname -s)" = Linux ]; then
+        # A second opinion on the manylinux tag (informational; maturin's own
+        # check above is the one that fails the build).
+        "$VPY" -m pip install --quiet auditwheel >/dev/null 2>&1 &&
+            { "$VPY" -m auditwheel show "$WHEEL" 2>&1 | grep -A1 -m1 'consistent with' |
+                tr '\n' ' ' | sed 's/^/auditwheel show: /'; echo; } || true
+    fi
     stage_done "build wheel" "$t" ok
 else
     stage_done "build wheel" "$t" FAILED
@@ -159,7 +167,7 @@ RUFF="$(venv_bin "$VENV")/ruff"
 if [ -x "$RUFF" ]; then
     dirs=()
     for d in python tests benches scripts; do [ -d "$ROOT/$d" ] && dirs+=("$d"); done
-    "$RUFF" check --no-cache "${dirs[@]}" || lint_ok=false
+    "$RUFF" check --no-cache --output-format concise "${dirs[@]}" || lint_ok=false
 else
     echo "ruff not installed in $VENV: skipped"
 fi

@@ -155,12 +155,12 @@ def test_main_job_on_a_small_corpus_writes_its_outputs(tmp_path, topic_corpus, c
 def test_main_job_with_no_arguments_uses_the_default_corpus(tmp_path, monkeypatch, capsys):
     # `embedrs` with no subcommand runs `train` on the embedded corpus; keep it small here.
     monkeypatch.chdir(tmp_path)
-    code = main(["-q", "--max-tokens", "40000", "--epochs", "1", "--vector-size", "20",
+    code = main(["-q", "--max-tokens", "20000", "--epochs", "1", "--vector-size", "20",
                  "--workers", "2"])
     assert code == 0
     out = tmp_path / "embedrs_output"
     stats = json.loads((out / "corpus_stats.json").read_text())
-    assert stats["kind"].startswith("embedded") and stats["tokens"] >= 40000
+    assert stats["kind"].startswith("embedded") and stats["tokens"] >= 20000
     neighbours = json.loads((out / "neighbours.json").read_text())
     assert neighbours and all(len(v) == 8 for v in neighbours.values() if v)
     assert (out / "vectors.txt").read_text().split("\n", 1)[0].endswith(" 20")
@@ -171,10 +171,10 @@ def test_main_job_with_no_arguments_uses_the_default_corpus(tmp_path, monkeypatc
 
 
 def test_default_corpus_is_real_and_deterministic():
-    a, stats = dc.build_default_corpus(max_tokens=50_000)
-    b, _ = dc.build_default_corpus(max_tokens=50_000)
+    a, stats = dc.build_default_corpus(max_tokens=15_000)
+    b, _ = dc.build_default_corpus(max_tokens=15_000)
     assert a == b
-    assert stats.tokens == sum(map(len, a)) >= 50_000
+    assert stats.tokens == sum(map(len, a)) >= 15_000
     words = {w for s in a for w in s}
     assert all(w == w.lower() for w in words)
     assert {"the", "return", "file"} <= words
