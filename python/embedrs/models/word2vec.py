@@ -113,6 +113,10 @@ class Word2Vec:
         Passes over the corpus.
     null_word : int
         If 1, add a null word ``\\0`` to the vocabulary (gensim's option).
+    hashfxn : callable
+        Accepted for compatibility and unused: initial vectors come from a
+        fixed hash of each word and ``seed``, so they are the same in every
+        process (gensim's ``hash`` default varies with ``PYTHONHASHSEED``).
     trim_rule : callable, optional
         ``trim_rule(word, count, min_count)`` returning ``RULE_KEEP``,
         ``RULE_DISCARD`` or ``RULE_DEFAULT``.
