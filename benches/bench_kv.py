@@ -151,16 +151,20 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="alternating runs for load timings")
     ap.add_argument("--quick", action="store_true", help="100,000 x 300 large model")
     ap.add_argument("--skip-gensim-text", action="store_true", help="gensim's text load is slow")
+    ap.add_argument("--text-n", type=int, default=None,
+                    help="rows of the text-format file (default: --n; gensim needs ~1 min per 100k x 300)")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--parts", default="load,large,small",
+                    help="comma list of parts to run: load (large-model loads), large (large-model "
+                         "queries), small (30k x 100 queries, threads)")
     args = ap.parse_args(argv)
     if args.quick:
         args.n = 100_000
 
-    import gensim
-    from gensim.models import KeyedVectors as GKV
-
     import embedrs
+    import gensim
     from embedrs.models import KeyedVectors
+    from gensim.models import KeyedVectors as GKV
 
     print(f"embedrs {embedrs.__version__}, gensim {gensim.__version__}, numpy {np.__version__}, "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
@@ -168,80 +172,99 @@ def main(argv=None) -> int:
     work = args.workdir or tempfile.mkdtemp(prefix="bench_kv_")
     os.makedirs(work, exist_ok=True)
 
-    # ---------------------------------------------------------------- large model
-    print(f"\n== large model {args.n:,} x {args.dim} (files in {work})")
-    t, big = timed(make_model, args.n, args.dim, 1)
-    paths = {k: os.path.join(work, f"big.{k}") for k in ("bin", "txt", "kv", "gensim")}
-    t_bin, _ = timed(big.save_word2vec_format, paths["bin"], binary=True)
-    t_txt, _ = timed(big.save_word2vec_format, paths["txt"], binary=False)
-    t_nat, _ = timed(big.save, paths["kv"])
-    print(f"generated in {t:.1f}s; embedrs wrote binary in {t_bin:.1f}s, text in {t_txt:.1f}s "
-          f"({os.path.getsize(paths['txt']) / 1e9:.2f} GB), native in {t_nat:.1f}s")
-    g = GKV(args.dim)
-    g.index_to_key = big.index_to_key
-    g.key_to_index = big.key_to_index
-    g.vectors = big.vectors
-    g.save(paths["gensim"])
-    del g, big
-    gc.collect()
-
+    parts = set(args.parts.split(","))
     results = {}
-    results["bin"] = alternate("load binary word2vec", args.runs,
-                               lambda: KeyedVectors.load_word2vec_format(paths["bin"], binary=True),
-                               lambda: GKV.load_word2vec_format(paths["bin"], binary=True))
-    results["txt"] = alternate("load text word2vec", 1 if not args.quick else args.runs,
-                               lambda: KeyedVectors.load_word2vec_format(paths["txt"]),
-                               None if args.skip_gensim_text else
-                               (lambda: GKV.load_word2vec_format(paths["txt"])))
-    results["native"] = alternate("load native (into RAM)", args.runs,
-                                  lambda: KeyedVectors.load(paths["kv"]),
-                                  lambda: GKV.load(paths["gensim"]))
-    results["mmap"] = alternate("open with mmap='r'", max(args.runs, 5),
-                                lambda: KeyedVectors.load(paths["kv"], mmap="r"),
-                                lambda: GKV.load(paths["gensim"], mmap="r"))
-    t_first, kvm = timed(KeyedVectors.load, paths["kv"], mmap="r")
-    t_q, _ = timed(kvm.most_similar, "w123")
-    print(f"{'':<38} mmap open {t_first * 1e3:.1f} ms, then first query (builds key index, "
-          f"norms, pages the matrix in) {t_q * 1e3:.0f} ms")
-    del kvm
+    paths = {k: os.path.join(work, f"big.{k}") for k in ("bin", "txt", "kv", "gensim")}
+    text_n = min(args.text_n or args.n, args.n)
+    # ---------------------------------------------------------------- large model
+    if parts & {"load", "large"}:
+        print(f"\n== large model {args.n:,} x {args.dim} (files in {work})")
+        if not all(os.path.exists(p) for p in paths.values()):
+            t, big = timed(make_model, args.n, args.dim, 1)
+            t_bin, _ = timed(big.save_word2vec_format, paths["bin"], binary=True)
+            if text_n < args.n:
+                part = KeyedVectors(args.dim)
+                part.index_to_key = big.index_to_key[:text_n]
+                part.vectors = big.vectors[:text_n]
+                t_txt, _ = timed(part.save_word2vec_format, paths["txt"], binary=False)
+                del part
+            else:
+                t_txt, _ = timed(big.save_word2vec_format, paths["txt"], binary=False)
+            t_nat, _ = timed(big.save, paths["kv"])
+            print(f"generated in {t:.1f}s; embedrs wrote binary in {t_bin:.1f}s, text in {t_txt:.1f}s "
+                  f"({os.path.getsize(paths['txt']) / 1e9:.2f} GB), native in {t_nat:.1f}s")
+            g = GKV(args.dim)
+            g.index_to_key = big.index_to_key
+            g.key_to_index = big.key_to_index
+            g.vectors = big.vectors
+            g.save(paths["gensim"])
+            del g, big
+            gc.collect()
+        else:
+            print("reusing the model files already in the work directory")
+        with open(paths["txt"], "rb") as fh:
+            text_n = int(fh.readline().split()[0])
+    if "load" in parts:
+        results["bin"] = alternate("load binary word2vec", args.runs,
+                                   lambda: KeyedVectors.load_word2vec_format(paths["bin"], binary=True),
+                                   lambda: GKV.load_word2vec_format(paths["bin"], binary=True))
+        results["txt"] = alternate(f"load text word2vec ({text_n:,} rows)", 1 if not args.quick else args.runs,
+                                   lambda: KeyedVectors.load_word2vec_format(paths["txt"]),
+                                   None if args.skip_gensim_text else
+                                   (lambda: GKV.load_word2vec_format(paths["txt"])))
+        results["native"] = alternate("load native (into RAM)", args.runs,
+                                      lambda: KeyedVectors.load(paths["kv"]),
+                                      lambda: GKV.load(paths["gensim"]))
+        results["mmap"] = alternate("open with mmap='r'", max(args.runs, 5),
+                                    lambda: KeyedVectors.load(paths["kv"], mmap="r"),
+                                    lambda: GKV.load(paths["gensim"], mmap="r"))
+        t_first, kvm = timed(KeyedVectors.load, paths["kv"], mmap="r")
+        t_q, _ = timed(kvm.most_similar, "w123")
+        print(f"{'':<38} mmap open {t_first * 1e3:.1f} ms, then first query (builds key index, "
+              f"norms, int8 copy, pages the matrix in) {t_q * 1e3:.0f} ms")
+        del kvm
 
-    ours = KeyedVectors.load(paths["kv"])
-    theirs = GKV.load(paths["gensim"])
-    ours.fill_norms()
-    theirs.fill_norms()
-    # bound: one full pass over the matrix by all cores (norms = read + dot)
-    ts = [timed(ours._get_searcher().row_norms, ours.vectors)[0] for _ in range(3)]
-    bound = min(ts)
-    gbps = ours.vectors.nbytes / bound / 1e9
-    print(f"memory-read bound: one full read of the {ours.vectors.nbytes / 1e9:.2f} GB matrix "
-          f"by all cores takes {bound * 1e3:.1f} ms ({gbps:.1f} GB/s)")
-    results["lat_big"] = query_latency("most_similar, large model", ours, theirs, args.queries, rng)
-    print(f"{'':<38} embedrs p50 is {results['lat_big'][0] / bound:.2f}x the memory-read bound")
-    results["batch_big"] = batch_throughput("100 keys batched, large model", ours, theirs, rng, runs=2)
-    del ours, theirs
-    gc.collect()
+    if "large" in parts:
+        ours = KeyedVectors.load(paths["kv"])
+        theirs = GKV.load(paths["gensim"])
+        ours.fill_norms()
+        theirs.fill_norms()
+        # bound: one full pass over the matrix by all cores (norms = read + dot)
+        ts = [timed(ours._get_searcher().row_norms, ours.vectors)[0] for _ in range(3)]
+        bound = min(ts)
+        gbps = ours.vectors.nbytes / bound / 1e9
+        print(f"memory-read bound: one full read of the {ours.vectors.nbytes / 1e9:.2f} GB matrix "
+              f"by all cores takes {bound * 1e3:.1f} ms ({gbps:.1f} GB/s)")
+        results["lat_big"] = query_latency("most_similar, large model", ours, theirs, args.queries, rng)
+        print(f"{'':<38} embedrs p50 = {results['lat_big'][0] / bound:.2f}x the float32 read bound; "
+              f"its int8 first pass reads a quarter of the bytes: "
+              f"{results['lat_big'][0] / (bound / 4):.2f}x that bound")
+        results["batch_big"] = batch_throughput("100 keys batched, large model", ours, theirs, rng, runs=2)
+        del ours, theirs
+        gc.collect()
 
-    # ---------------------------------------------------------------- small model
-    print(f"\n== text8-sized model {args.small_n:,} x {args.small_dim}")
-    small = make_model(args.small_n, args.small_dim, 2)
-    gs = GKV(args.small_dim)
-    gs.add_vectors(small.index_to_key, small.vectors.copy())
-    small.fill_norms()
-    gs.fill_norms()
-    results["lat_small"] = query_latency("most_similar, 30k x 100", small, gs, args.small_queries, rng)
-    results["batch_small"] = batch_throughput("100 keys batched, 30k x 100", small, gs, rng, runs=5)
-    print("thread scaling (embedrs, most_similar on 30k x 100):")
-    results["threads"] = thread_scaling(small, rng)
+    if "small" in parts:
+        print(f"\n== text8-sized model {args.small_n:,} x {args.small_dim}")
+        small = make_model(args.small_n, args.small_dim, 2)
+        gs = GKV(args.small_dim)
+        gs.add_vectors(small.index_to_key, small.vectors.copy())
+        small.fill_norms()
+        gs.fill_norms()
+        results["lat_small"] = query_latency("most_similar, 30k x 100", small, gs, args.small_queries, rng)
+        results["batch_small"] = batch_throughput("100 keys batched, 30k x 100", small, gs, rng, runs=5)
+        print("thread scaling (embedrs, most_similar on 30k x 100):")
+        results["threads"] = thread_scaling(small, rng)
 
     print("\n== summary (speed-up = gensim time / embedrs time)")
-    print(f"binary load {results['bin'][1] / results['bin'][0]:.1f}x, "
-          f"text load {results['txt'][1] / results['txt'][0]:.1f}x, "
-          f"native load {results['native'][1] / results['native'][0]:.1f}x, "
-          f"mmap open {results['mmap'][0] * 1e3:.1f} ms")
-    print(f"most_similar p50: 30k x 100 {results['lat_small'][2] / results['lat_small'][0]:.1f}x, "
-          f"large {results['lat_big'][2] / results['lat_big'][0]:.1f}x")
-    print(f"batched throughput: 30k x 100 {results['batch_small'][1] / results['batch_small'][0]:.1f}x, "
-          f"large {results['batch_big'][1] / results['batch_big'][0]:.1f}x")
+    for key, label in (("bin", "binary load"), ("txt", "text load"), ("native", "native load"),
+                       ("lat_big", "most_similar p50, large"), ("lat_small", "most_similar p50, 30k x 100"),
+                       ("batch_big", "batched, large"), ("batch_small", "batched, 30k x 100")):
+        if key in results:
+            r = results[key]
+            ratio = r[2] / r[0] if key.startswith("lat") else r[1] / r[0]
+            print(f"  {label:<30} {ratio:6.1f}x")
+    if "mmap" in results:
+        print(f"  {'mmap open':<30} {results['mmap'][0] * 1e3:6.1f} ms")
     if not args.workdir:
         for p in paths.values():
             for f in (p, p + ".vectors.npy"):

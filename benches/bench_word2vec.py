@@ -39,9 +39,9 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
 
 MODES = {
-    "sg_ns": dict(sg=1, hs=0, negative=5),
-    "cbow_ns": dict(sg=0, hs=0, negative=5),
-    "sg_hs": dict(sg=1, hs=1, negative=0),
+    "sg_ns": {"sg": 1, "hs": 0, "negative": 5},
+    "cbow_ns": {"sg": 0, "hs": 0, "negative": 5},
+    "sg_hs": {"sg": 1, "hs": 1, "negative": 0},
 }
 
 
@@ -113,13 +113,14 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
         w2v_c.word2vec(corpus_file, out, size=args.vector_size, window=args.window,
                        sample=args.sample, hs=m["hs"], negative=m["negative"],
                        threads=args.workers, iter_=args.epochs, min_count=args.min_count,
-                       alpha=0.025 if m["sg"] else 0.05, binary=1, cbow=0 if m["sg"] else 1,
+                       alpha=0.025, binary=1, cbow=0 if m["sg"] else 1,
                        verbose=False)
         elapsed = time.perf_counter() - start
         model = w2v_c.load(out)
         vocab = [str(w) for w in model.vocab]
         vectors = np.asarray(model.vectors, dtype=np.float32)
-    total = sum(1 for _ in open(corpus_file, "rb").read().split())
+    with open(corpus_file, "rb") as fin:
+        total = len(fin.read().split())
     acc, spearman = evaluate(vocab, vectors)
     return {"lib": "word2vec-c", "path": "file", "mode": mode, "seconds": elapsed,
             "words_per_sec": total * args.epochs / elapsed, "analogy": acc, "wordsim": spearman,
@@ -150,8 +151,7 @@ def main() -> int:
     tmpdir = tempfile.mkdtemp()
     corpus_file = os.path.join(tmpdir, "corpus.txt")
     with open(corpus_file, "w", encoding="utf8") as fout:
-        for s in sentences:
-            fout.write(" ".join(s) + "\n")
+        fout.writelines(" ".join(s) + "\n" for s in sentences)
     print(f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
           f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "
           f"min_count={args.min_count}, sample={args.sample}; repeats={args.repeats}")
@@ -182,7 +182,7 @@ def main() -> int:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for mode in args.modes.split(","):
         for path_kind in args.paths.split(","):
-            def med(lib: str, key: str) -> float:
+            def med(lib: str, key: str, mode: str = mode, path_kind: str = path_kind) -> float:
                 vals = [r[key] for r in results
                         if r["lib"] == lib and r["mode"] == mode and r["path"] == path_kind]
                 return statistics.median(vals) if vals else float("nan")

@@ -48,18 +48,18 @@ impl<'a> SharedMatrix<'a> {
     }
 
     /// Number of rows.
-    #[inline]
+    #[inline(always)]
     pub fn rows(&self) -> usize {
         self.rows
     }
 
     /// Row length.
-    #[inline]
+    #[inline(always)]
     pub fn cols(&self) -> usize {
         self.cols
     }
 
-    #[inline]
+    #[inline(always)]
     fn row_ptr(&self, row: usize) -> *mut f32 {
         assert!(row < self.rows, "row {row} out of range {}", self.rows);
         // SAFETY: row < rows, so the offset row*cols stays within the
@@ -67,8 +67,33 @@ impl<'a> SharedMatrix<'a> {
         unsafe { self.ptr.add(row * self.cols) }
     }
 
+    /// Asks the CPU to start loading row `row` into cache (a hint: no
+    /// effect on results; ignored for out-of-range rows and on other
+    /// architectures). Trainers call it for rows they will need a few
+    /// steps later, hiding the memory latency of random row access.
+    #[inline(always)]
+    pub fn prefetch_row(&self, row: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            if row >= self.rows {
+                return;
+            }
+            let base = row * self.cols;
+            let mut off = 0;
+            while off < self.cols {
+                // SAFETY: base + off < rows * cols, so the address lies inside
+                // the buffer; a prefetch never faults and changes no data.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(self.ptr.add(base + off) as *const i8) };
+                off += 16; // one 64-byte cache line of f32
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
+    }
+
     /// Copies row `row` into `out` (length `cols`).
-    #[inline]
+    #[inline(always)]
     pub fn read_row(&self, row: usize, out: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(out.len());
@@ -80,7 +105,7 @@ impl<'a> SharedMatrix<'a> {
     }
 
     /// Dot product of row `row` with `x`.
-    #[inline]
+    #[inline(always)]
     pub fn dot_row(&self, row: usize, x: &[f32]) -> f32 {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
@@ -102,7 +127,7 @@ impl<'a> SharedMatrix<'a> {
     }
 
     /// `row += a * x`.
-    #[inline]
+    #[inline(always)]
     pub fn axpy_row(&self, row: usize, a: f32, x: &[f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
@@ -117,7 +142,7 @@ impl<'a> SharedMatrix<'a> {
     }
 
     /// `acc += a * row` (reads the shared row, writes the thread-local `acc`).
-    #[inline]
+    #[inline(always)]
     pub fn add_row_to(&self, row: usize, a: f32, acc: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(acc.len());
@@ -129,7 +154,7 @@ impl<'a> SharedMatrix<'a> {
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:
     /// `acc += g * row` then `row += g * x`, reading the row once.
-    #[inline]
+    #[inline(always)]
     pub fn accumulate_and_update(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len()).min(acc.len());

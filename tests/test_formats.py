@@ -373,3 +373,92 @@ def test_projector_cli(tmp_path):
         assert main(["-q", "projector", p, str(out), "--limit", "10"]) == 0
         assert len((out / "metadata.tsv").read_text(encoding="utf8").splitlines()) == 10
     assert main(["-q", "projector", str(tmp_path / "missing"), str(tmp_path / "o")]) == 2
+
+
+# ---------------------------------------------------------------- properties
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+_key = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n"),
+    min_size=1, max_size=8,
+)
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    keys=st.lists(_key, min_size=1, max_size=12, unique=True),
+    dim=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    binary=st.booleans(),
+)
+def test_property_round_trip_matches_gensim(tmp_path_factory, keys, dim, seed, binary):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**32, (len(keys), dim), dtype=np.uint64).astype(np.uint32)
+    vecs = bits.view(np.float32)
+    vecs[~np.isfinite(vecs)] = 1.5
+    tmp = tmp_path_factory.mktemp("prop")
+    ours = KeyedVectors(dim)
+    ours.add_vectors(keys, vecs)
+    theirs = GKV(dim)
+    theirs.add_vectors(keys, vecs.copy())
+    a, b = str(tmp / "a"), str(tmp / "b")
+    ours.save_word2vec_format(a, binary=binary)
+    theirs.save_word2vec_format(b, binary=binary)
+    assert Path(a).read_bytes() == Path(b).read_bytes()
+    back = KeyedVectors.load_word2vec_format(a, binary=binary)
+    assert back.index_to_key == keys
+    np.testing.assert_array_equal(back.vectors, vecs)
+    ours.save(a + ".kv")
+    nat = KeyedVectors.load(a + ".kv")
+    assert nat.index_to_key == keys
+    np.testing.assert_array_equal(nat.vectors, vecs)
+
+
+def test_composite_native_file_convention(tmp_path):
+    """A full model (e.g. Word2Vec) stores its wv under the 'wv.' prefix; KeyedVectors.load finds it."""
+    ours, _ = make_models()
+    wv_meta, wv_arrays = ours._to_persist(prefix="wv.")
+    arrays = {**wv_arrays, "syn1neg": np.zeros((len(ours), ours.vector_size), np.float32)}
+    p = str(tmp_path / "w2v.model")
+    _persist.write_container(p, {"class": "Word2Vec", "window": 5, "wv": wv_meta}, arrays)
+    kv = KeyedVectors.load(p)
+    assert_same(kv, ours)
+    meta, arrs = _persist.read_container(p, mmap="r")
+    back = KeyedVectors._from_persist(meta["wv"], arrs, prefix="wv.")
+    assert_same(back, ours)
+    assert meta["window"] == 5 and arrs["syn1neg"].shape == (len(ours), ours.vector_size)
+
+
+def test_float_text_matches_numpy_str():
+    """Text vectors are written exactly as numpy's str(float32), as gensim does."""
+    from embedrs import _embedrs
+
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    vals = bits.view(np.float32)
+    vals = vals[np.isfinite(vals)]
+    scaled = (rng.standard_normal(100_000) * np.logspace(-8, 8, 100_000)).astype(np.float32)
+    edge = np.array([0.0, -0.0, 1.0, 1e-4, 1e6, 999999.94, 2146591.25, 1e-45, 3.4028235e38],
+                    dtype=np.float32)
+    vals = np.concatenate([vals, scaled, edge])
+    ours = _embedrs.format_f32(vals.tolist())
+    bad = [(float(v), o, str(v)) for v, o in zip(vals, ours) if o != str(v)]
+    assert not bad, bad[:5]
+
+
+def test_gensim_models_load_without_gensim(tmp_path):
+    _, theirs = make_models(n=100)
+    p = str(tmp_path / "g.kv")
+    theirs.save(p, sep_limit=0)
+    code = (
+        "import sys\n"
+        "sys.modules['gensim'] = None  # any import of gensim now fails\n"
+        "from embedrs.models import KeyedVectors\n"
+        f"kv = KeyedVectors.load({p!r}, mmap='r')\n"
+        "print(len(kv), kv.index_to_key[5])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["100", "w5"]

@@ -262,3 +262,41 @@ def test_evaluate_on_shared_google_analogies_if_present():
     a = ours.evaluate_word_analogies(path)
     b = theirs.evaluate_word_analogies(path)
     assert a[0] == b[0] and a[1] == b[1]
+
+
+def test_int8_prefilter_gives_identical_answers():
+    ours, _ = make_pair(n=5000, dim=48, seed=7)
+    ours.vectors[:2500] += ours.vectors[0]  # a dense cluster: many near-ties
+    ours.fill_norms(force=True)
+    keys = [f"w{i}" for i in range(0, 5000, 250)]
+    ours.int8_search = False
+    exact = [ours.most_similar(k, topn=8) for k in keys]
+    exact_r = [ours.most_similar(k, topn=3, restrict_vocab=1000) for k in keys]
+    ours.int8_search = True
+    ours.int8_min_size = 1
+    assert [ours.most_similar(k, topn=8) for k in keys] == exact
+    assert [ours.most_similar(k, topn=3, restrict_vocab=1000) for k in keys] == exact_r
+    assert ours._int8 is not None
+    # in-place change + fill_norms(force=True) rebuilds the index
+    ours.vectors[5] = -ours.vectors[5]
+    ours.fill_norms(force=True)
+    assert ours._int8 is None
+    ours.int8_search = False
+    want = ours.most_similar("w5")
+    ours.int8_search = True
+    assert ours.most_similar("w5") == want
+
+
+def test_pickle_and_deepcopy(tmp_path):
+    import copy
+    import pickle
+
+    ours, _ = make_pair()
+    want = ours.most_similar("w3")
+    for obj in (pickle.loads(pickle.dumps(ours)), copy.deepcopy(ours)):
+        assert obj.most_similar("w3") == want
+    p = str(tmp_path / "m.kv")
+    ours.save(p)
+    lazy = KeyedVectors.load(p, mmap="r")
+    back = pickle.loads(pickle.dumps(lazy))
+    assert back.index_to_key == ours.index_to_key and back.most_similar("w3") == want

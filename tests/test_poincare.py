@@ -65,6 +65,17 @@ def test_training_recovers_depth_order_by_norm():
     assert model.epoch_losses[-1] < model.epoch_losses[0]
 
 
+def test_hogwild_workers_train_as_well_as_one(tsv):
+    path, _ = tsv
+    maps = []
+    for workers in (1, 2, 0):
+        m = PoincareModel(PoincareRelations(path), size=3, negative=5, seed=2, alpha=0.3,
+                          workers=workers, negative_sampling="uniform")
+        m.train(epochs=100, batch_size=2)
+        maps.append(ReconstructionEvaluation(path, m.kv, exclude_self=True).evaluate()["MAP"])
+    assert min(maps) > 0.95, maps
+
+
 def test_reconstruction_map_on_tree(tsv):
     path, _pairs = tsv
     model = PoincareModel(PoincareRelations(path), size=3, negative=5, seed=2, alpha=0.3)
@@ -294,3 +305,23 @@ def test_keyed_vector_queries_match_gensim(same_vectors):
         ours.distance("nope", keys[0])
     # points on or outside the sphere still give finite distances
     assert np.isfinite(ours.vector_distance_batch(np.array([1.0, 0, 0, 0]), ours.vectors)).all()
+
+
+def test_binding_rejects_bad_arrays():
+    from embedrs import _embedrs
+
+    rel = np.array([[0, 1], [2, 1]], dtype=np.uint32)
+    kw = {"epochs": 1, "alpha": 0.1, "negative": 1, "epsilon": 1e-5, "regularization_coeff": 1.0,
+              "batch_size": 1, "workers": 1, "seed": 0, "frequency_negatives": True, "first_epoch": 0}
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _embedrs.poincare_train(np.zeros((3, 2), dtype=np.int64), rel, **kw)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _embedrs.poincare_train(np.zeros((2, 3)).T, rel, **kw)
+    with pytest.raises(ValueError, match="outside"):
+        _embedrs.poincare_train(np.zeros((2, 2)), rel, **kw)
+    with pytest.raises(ValueError, match="NaN"):
+        _embedrs.poincare_train(np.full((3, 2), np.nan), rel, **kw)
+    v = np.full((3, 2), 5.0)  # outside the ball: projected, never NaN
+    out = _embedrs.poincare_train(v, rel, **kw)
+    assert np.isfinite(v).all() and (np.linalg.norm(v, axis=1) < 1).all()
+    assert len(out["epoch_losses"]) == 1

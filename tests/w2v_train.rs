@@ -37,7 +37,10 @@ fn accuracy(vectors: &[f32], dim: usize) -> f64 {
             .map(|j| (dot(row(i), row(j)) / (norm(row(i)) * norm(row(j))), j))
             .collect();
         sims.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
-        hits += sims[..3].iter().filter(|(_, j)| j / PER_TOPIC == i / PER_TOPIC).count();
+        hits += sims[..3]
+            .iter()
+            .filter(|(_, j)| j / PER_TOPIC == i / PER_TOPIC)
+            .count();
     }
     hits as f64 / (3 * n) as f64
 }
@@ -53,11 +56,16 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
         }
     }
     let total: u64 = counts.iter().sum();
-    let keep: Vec<f32> = counts.iter().map(|&c| keep_probability(c, total, 0.0)).collect();
+    let keep: Vec<f32> = counts
+        .iter()
+        .map(|&c| keep_probability(c, total, 0.0))
+        .collect();
     let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
     let huff = huffman_codes(&counts).unwrap();
     let sig = SigmoidTable::new();
-    let mut syn0: Vec<f32> = (0..n * dim).map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) / dim as f32).collect();
+    let mut syn0: Vec<f32> = (0..n * dim)
+        .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) / dim as f32)
+        .collect();
     let mut syn1neg = vec![0.0f32; n * dim];
     let mut syn1 = vec![0.0f32; n * dim];
     let epochs = 5u64;
@@ -83,9 +91,17 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
         for epoch in 0..epochs {
             let (tx, rx) = sync_channel(4);
             let progress = Progress::new(0);
-            let schedule = Schedule { alpha: 0.025, min_alpha: 0.0001, words_before: epoch * total, total_words: epochs * total };
+            let schedule = Schedule {
+                alpha: 0.025,
+                min_alpha: 0.0001,
+                words_before: epoch * total,
+                total_words: epochs * total,
+            };
             std::thread::scope(|s| {
-                let h = s.spawn(|| w2v::train_epoch_jobs(&model, workers, 1, epoch, schedule, &progress, rx).unwrap());
+                let h = s.spawn(|| {
+                    w2v::train_epoch_jobs(&model, workers, 1, epoch, schedule, &progress, rx)
+                        .unwrap()
+                });
                 for chunk in sentences.chunks(50) {
                     let mut job = Job::default();
                     for sent in chunk {
@@ -131,7 +147,13 @@ fn one_worker_is_reproducible() {
 fn file_path_trains_every_token_once_per_epoch() {
     let text: String = corpus(500)
         .iter()
-        .map(|s| s.iter().map(|w| format!("w{w}")).collect::<Vec<_>>().join(" ") + "\n")
+        .map(|s| {
+            s.iter()
+                .map(|w| format!("w{w}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+                + "\n"
+        })
         .collect();
     let c = CorpusText::from_bytes(text.into_bytes());
     let words: Vec<String> = (0..TOPICS * PER_TOPIC).map(|i| format!("w{i}")).collect();
@@ -146,7 +168,14 @@ fn file_path_trains_every_token_once_per_epoch() {
     let mut syn1neg = vec![0.0f32; n * dim];
     let model = ModelRef {
         syn0: SharedMatrix::new(&mut syn0, n, dim),
-        layers: OutputLayers { syn1neg: Some(SharedMatrix::new(&mut syn1neg, n, dim)), noise: Some(&noise), negative: 2, syn1: None, huffman: None, sigmoid: &sig },
+        layers: OutputLayers {
+            syn1neg: Some(SharedMatrix::new(&mut syn1neg, n, dim)),
+            noise: Some(&noise),
+            negative: 2,
+            syn1: None,
+            huffman: None,
+            sigmoid: &sig,
+        },
         sg: false,
         cbow_mean: true,
         window: 2,
@@ -157,8 +186,16 @@ fn file_path_trains_every_token_once_per_epoch() {
     };
     for workers in [1, 2, 3] {
         let progress = Progress::new(0);
-        let schedule = Schedule { alpha: 0.025, min_alpha: 0.0001, words_before: 0, total_words: 5000 };
-        let stats = w2v::train_epoch_file(&model, &c, &lookup, workers, 1, 0, schedule, 100, 10_000, &progress).unwrap();
+        let schedule = Schedule {
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            words_before: 0,
+            total_words: 5000,
+        };
+        let stats = w2v::train_epoch_file(
+            &model, &c, &lookup, workers, 1, 0, schedule, 100, 10_000, &progress,
+        )
+        .unwrap();
         assert_eq!(stats.raw_words, 5000, "workers={workers}");
         assert_eq!(stats.effective_words, 5000);
     }

@@ -7,6 +7,11 @@ __version__: str
 import numpy as _np
 import numpy.typing as _npt
 
+class KvInt8Index:
+    """Int8 copy of a model's unit rows (exact search with a quarter of the memory traffic)."""
+
+    def __len__(self) -> int: ...
+
 class KvSearcher:
     """A per-model thread pool for similarity queries (0 threads = all cores)."""
 
@@ -16,6 +21,19 @@ class KvSearcher:
     def row_norms(self, vectors: _npt.NDArray[_np.float32]) -> _npt.NDArray[_np.float32]: ...
     def top_k(
         self,
+        vectors: _npt.NDArray[_np.float32],
+        norms: _npt.NDArray[_np.float32],
+        query: _npt.NDArray[_np.float32],
+        start: int,
+        end: int,
+        k: int,
+    ) -> list[tuple[int, float]]: ...
+    def build_int8(
+        self, vectors: _npt.NDArray[_np.float32], norms: _npt.NDArray[_np.float32]
+    ) -> KvInt8Index: ...
+    def top_k_int8(
+        self,
+        index: KvInt8Index,
         vectors: _npt.NDArray[_np.float32],
         norms: _npt.NDArray[_np.float32],
         query: _npt.NDArray[_np.float32],
@@ -114,3 +132,94 @@ def tsne_fit(
     the KL divergence, the last iteration index and the seconds spent in
     (neighbours, affinities, optimisation)."""
     ...
+
+# --- word2vec (rust/python/w2v.rs) -------------------------------------------
+
+class CorpusFile:
+    """A corpus file (one sentence per line), memory-mapped or decompressed (.gz) once."""
+
+    def __init__(self, path: str) -> None: ...
+    def __len__(self) -> int: ...
+    def count_words(
+        self, workers: int, max_sentence_length: int = 10000, max_vocab_size: int | None = None
+    ) -> tuple[list[tuple[str, int]], int, int]: ...
+
+def finalize_vocab(
+    raw: list[tuple[str, int]],
+    min_count: int,
+    max_final_vocab: int | None = None,
+    sorted_vocab: bool = True,
+) -> tuple[list[str], list[int]]: ...
+def init_vectors(words: list[str], vector_size: int, seed: int) -> _npt.NDArray[_np.float32]: ...
+
+class Word2VecCore:
+    """Per-train() state of a word2vec model: subsampling, noise sampler, Huffman codes."""
+
+    def __init__(
+        self,
+        words: list[str],
+        counts: list[int],
+        *,
+        sample: float,
+        ns_exponent: float,
+        sg: bool,
+        hs: bool,
+        negative: int,
+        cbow_mean: bool,
+        window: int,
+        shrink_windows: bool,
+        compute_loss: bool,
+        seed: int,
+        workers: int,
+    ) -> None: ...
+    def train_epoch_iterable(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        lockf: _npt.NDArray[_np.float32] | None,
+        sentences: object,
+        key_to_index: dict[str, int],
+        *,
+        epoch: int,
+        alpha: float,
+        min_alpha: float,
+        words_before: int,
+        total_words: int,
+        batch_words: int,
+        progress: object | None = None,
+        report_every: float = 1.0,
+    ) -> tuple[int, int, float, int]: ...
+    def train_epoch_file(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        lockf: _npt.NDArray[_np.float32] | None,
+        corpus: CorpusFile,
+        *,
+        epoch: int,
+        alpha: float,
+        min_alpha: float,
+        words_before: int,
+        total_words: int,
+        batch_words: int,
+        max_sentence_length: int = 10000,
+        progress: object | None = None,
+        report_every: float = 1.0,
+    ) -> tuple[int, int, float, bool]: ...
+    def train_epoch_pairs(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        lockf: _npt.NDArray[_np.float32] | None,
+        pairs: _npt.NDArray[_np.uint32],
+        *,
+        epoch: int,
+        alpha: float,
+        min_alpha: float,
+        words_before: int,
+        total_words: int,
+        progress: object | None = None,
+        report_every: float = 1.0,
+    ) -> float: ...

@@ -18,7 +18,8 @@ import gzip
 import itertools
 import logging
 import os
-from typing import IO, Any, Iterator, Optional, Union
+from collections.abc import Iterator
+from typing import IO, Any, Union
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def open_text_binary(path: PathLike) -> IO[bytes]:
     return open(p, "rb")
 
 
-def _decode(line: Union[bytes, str], where: str, lineno: int) -> str:
+def _decode(line: bytes | str, where: str, lineno: int) -> str:
     if isinstance(line, str):
         return line
     try:
@@ -68,9 +69,9 @@ class LineSentence:
 
     def __init__(
         self,
-        source: Union[PathLike, IO[Any]],
+        source: PathLike | IO[Any],
         max_sentence_length: int = MAX_WORDS_IN_BATCH,
-        limit: Optional[int] = None,
+        limit: int | None = None,
     ) -> None:
         if max_sentence_length < 1:
             raise ValueError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
@@ -85,7 +86,7 @@ class LineSentence:
                     f"LineSentence: {os.fspath(source)!r} is a directory; use PathLineSentences"
                 )
 
-    def _lines(self) -> Iterator[Union[bytes, str]]:
+    def _lines(self) -> Iterator[bytes | str]:
         if hasattr(self.source, "read"):
             self.source.seek(0)  # type: ignore[union-attr]
             yield from itertools.islice(self.source, self.limit)  # type: ignore[arg-type]
@@ -119,7 +120,7 @@ class PathLineSentences:
         self,
         source: PathLike,
         max_sentence_length: int = MAX_WORDS_IN_BATCH,
-        limit: Optional[int] = None,
+        limit: int | None = None,
     ) -> None:
         self.source = os.fspath(source)
         self.max_sentence_length = max_sentence_length

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Iterator, Union
+from collections.abc import Iterator
 
 RULE_DEFAULT = 0
 RULE_DISCARD = 1
@@ -15,7 +15,7 @@ _ALPHA_RE = re.compile(r"((?![\d])\w)+", re.UNICODE)
 _SIMPLE_RE = re.compile(r"(((?![\d])\w)+)", re.UNICODE)
 
 
-def to_unicode(text: Union[str, bytes], encoding: str = "utf8", errors: str = "strict") -> str:
+def to_unicode(text: str | bytes, encoding: str = "utf8", errors: str = "strict") -> str:
     """Return ``text`` as ``str``, decoding bytes with ``encoding``."""
     if isinstance(text, str):
         return text
@@ -29,7 +29,7 @@ def deaccent(text: str) -> str:
 
 
 def tokenize(
-    text: Union[str, bytes],
+    text: str | bytes,
     lowercase: bool = False,
     deacc: bool = False,
     encoding: str = "utf8",
@@ -64,7 +64,7 @@ def simple_tokenize(text: str) -> Iterator[str]:
 
 
 def simple_preprocess(
-    doc: Union[str, bytes], deacc: bool = False, min_len: int = 2, max_len: int = 15
+    doc: str | bytes, deacc: bool = False, min_len: int = 2, max_len: int = 15
 ) -> list[str]:
     """Lowercase and tokenise ``doc``, keeping tokens of ``min_len`` to ``max_len`` characters.
 

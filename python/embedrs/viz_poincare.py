@@ -158,12 +158,21 @@ def plot_poincare_disk(
     if labels is None:
         order = sorted(range(len(kv.index_to_key)),
                        key=lambda i: (node_depth[i], np.linalg.norm(vectors[i])))
-        labels = [kv.index_to_key[i] for i in order[: max(int(n_labels), 0)]]
+        labels = [kv.index_to_key[i] for i in order[: 4 * max(int(n_labels), 0)]]
+        explicit = False
+    else:
+        explicit = True
+    placed: list = []
     for key in labels:
-        if key in index:
-            x, y = vectors[index[key]]
-            ax.annotate(_short(key), (x, y), fontsize=7, zorder=3, xytext=(2, 2),
-                        textcoords="offset points")
+        if key not in index or (not explicit and len(placed) >= n_labels):
+            continue
+        x, y = vectors[index[key]]
+        # default labels: skip one that would overlap a label already placed
+        if not explicit and any((x - px) ** 2 + (y - py) ** 2 < 0.07**2 for px, py in placed):
+            continue
+        placed.append((x, y))
+        ax.annotate(_short(key), (x, y), fontsize=7, zorder=3, xytext=(2, 2),
+                    textcoords="offset points")
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(-1.05, 1.05)
     ax.set_aspect("equal")

@@ -378,7 +378,11 @@ mod tests {
         let counts = count_words(&c, 2, 10_000, None).unwrap();
         assert_eq!(
             counts.words,
-            vec![("b".to_string(), 3), ("a".to_string(), 2), ("c".to_string(), 1)]
+            vec![
+                ("b".to_string(), 3),
+                ("a".to_string(), 2),
+                ("c".to_string(), 1)
+            ]
         );
         assert_eq!(counts.sentences, 2);
         assert_eq!(counts.total_words, 6);

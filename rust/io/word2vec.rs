@@ -104,7 +104,7 @@ fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
             flate2::read::MultiGzDecoder::new(f),
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, f))
+        Box::new(BufReader::with_capacity(4 << 20, f))
     })
 }
 
@@ -417,17 +417,16 @@ fn read_binary(
     header_len: usize,
     opts: &ReadOptions,
 ) -> Result<Word2VecData> {
-    let mut vectors = Array2::<f32>::zeros((n, dim));
+    // Values are appended straight from the reader's buffer: no zero-fill
+    // of the matrix and a single copy of the data.
+    let mut data: Vec<f32> = Vec::with_capacity(n * dim);
     let mut keys = KeySink {
         text: Vec::with_capacity(n),
         raw: Vec::new(),
     };
     let mut offset = header_len as u64;
-    let mut bytes = vec![0u8; dim * 4];
-    let data = vectors
-        .as_slice_mut()
-        .ok_or_else(|| Error::Runtime("fresh array is not contiguous".into()))?;
-    for (i, row) in data.chunks_exact_mut(dim).enumerate() {
+    let row_bytes = dim * 4;
+    for i in 0..n {
         let key_offset = offset;
         let mut key = Vec::new();
         // Key: bytes up to the first space; newlines in front are skipped.
@@ -466,28 +465,51 @@ fn read_binary(
         }
         let lead = key.iter().take_while(|&&b| b == b'\n').count();
         key.drain(..lead);
-        let mut got = 0usize;
-        while got < bytes.len() {
-            let k = r.read(&mut bytes[got..]).map_err(|e| Error::io(path, e))?;
-            if k == 0 {
+        let row_start = data.len();
+        let mut need = row_bytes;
+        let mut carry = [0u8; 4];
+        let mut carry_len = 0usize;
+        while need > 0 {
+            let avail = r.fill_buf().map_err(|e| Error::io(path, e))?;
+            if avail.is_empty() {
+                let got = row_bytes - need;
                 return Err(Error::format(
                     path,
                     format!(
-                        "unexpected end of file at byte offset {}: entry {} ({:?}) needs {} bytes of vector data \
+                        "unexpected end of file at byte offset {}: entry {} ({:?}) needs {row_bytes} bytes of vector data \
                          but only {got} remain (the header declares {declared} vectors of dimension {dim}; \
                          is the file truncated, or is it a text file?)",
                         offset + got as u64,
                         i + 1,
                         String::from_utf8_lossy(&key),
-                        bytes.len()
                     ),
                 ));
             }
-            got += k;
+            let take = avail.len().min(need);
+            let mut chunk = &avail[..take];
+            if carry_len > 0 {
+                let k = (4 - carry_len).min(chunk.len());
+                carry[carry_len..carry_len + k].copy_from_slice(&chunk[..k]);
+                carry_len += k;
+                chunk = &chunk[k..];
+                if carry_len == 4 {
+                    data.push(f32::from_le_bytes(carry));
+                    carry_len = 0;
+                }
+            }
+            let whole = chunk.len() / 4 * 4;
+            data.extend(
+                chunk[..whole]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            let rest = &chunk[whole..];
+            carry[..rest.len()].copy_from_slice(rest);
+            carry_len += rest.len();
+            r.consume(take);
+            need -= take;
         }
-        for (v, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
+        let row = &data[row_start..];
         if !opts.allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
             return Err(Error::format(
                 path,
@@ -495,11 +517,13 @@ fn read_binary(
                     .to_string(),
             ));
         }
-        offset += bytes.len() as u64;
+        offset += row_bytes as u64;
         keys.push(decode_key(key, opts.unicode_errors, || {
             format!("entry {} at byte offset {key_offset}", i + 1)
         })?);
     }
+    let vectors = Array2::from_shape_vec((n, dim), data)
+        .map_err(|e| Error::Runtime(format!("internal shape error: {e}")))?;
     let mut trailing = false;
     let mut rest = [0u8; 64];
     loop {

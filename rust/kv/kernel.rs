@@ -15,7 +15,7 @@ const LANES: usize = 16;
 /// Sum of 16 lanes as a balanced tree (vectorises; a left-to-right sum
 /// would be a chain of 16 dependent additions).
 #[inline(always)]
-fn hsum(a: &[f32; LANES]) -> f32 {
+pub(crate) fn hsum(a: &[f32; LANES]) -> f32 {
     let mut b = [0.0f32; 8];
     for k in 0..8 {
         b[k] = a[k] + a[k + 8];

@@ -1,10 +1,12 @@
 //! Similarity search over a matrix of keyed vectors: row norms, exact
 //! top-k cosine search for one query or a batch, on a caller-sized pool.
 
-mod kernel;
+pub(crate) mod kernel;
+mod quant;
 mod search;
 mod topk;
 
 pub use kernel::dots;
+pub use quant::QuantIndex;
 pub use search::{all_scores, row_norms, top_k, top_k_batch, unit};
 pub use topk::TopK;

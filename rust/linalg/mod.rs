@@ -10,7 +10,7 @@
 /// ```
 /// assert_eq!(embedrs::linalg::dot(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -36,7 +36,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// embedrs::linalg::axpy(2.0, &[1.0, 2.0], &mut y);
 /// assert_eq!(y, [3.0, 5.0]);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     let n = x.len().min(y.len());
     for (yi, xi) in y[..n].iter_mut().zip(&x[..n]) {
@@ -45,7 +45,7 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
 }
 
 /// `x *= a`.
-#[inline]
+#[inline(always)]
 pub fn scale(a: f32, x: &mut [f32]) {
     for v in x.iter_mut() {
         *v *= a;
@@ -53,7 +53,7 @@ pub fn scale(a: f32, x: &mut [f32]) {
 }
 
 /// Euclidean norm.
-#[inline]
+#[inline(always)]
 pub fn norm(x: &[f32]) -> f32 {
     dot(x, x).sqrt()
 }
@@ -88,7 +88,7 @@ impl SigmoidTable {
     }
 
     /// sigma(x), clipped to 0 below `-MAX_EXP` and 1 above `MAX_EXP`.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, x: f32) -> f32 {
         if x <= -MAX_EXP {
             0.0
@@ -101,7 +101,7 @@ impl SigmoidTable {
     }
 
     /// log sigma(x), computed exactly (used only for the reported loss).
-    #[inline]
+    #[inline(always)]
     pub fn log_sigmoid(x: f32) -> f32 {
         if x > 0.0 {
             -(-x).exp().ln_1p()

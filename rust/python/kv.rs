@@ -86,6 +86,41 @@ impl KvSearcher {
             .py()
     }
 
+    /// Builds the int8 search index of `vectors` (row `norms` given).
+    fn build_int8<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+    ) -> PyResult<KvInt8Index> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let inner = py
+            .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
+            .py()?;
+        Ok(KvInt8Index { inner })
+    }
+
+    /// Same as `top_k`, through an int8 index built from these `vectors`.
+    #[pyo3(signature = (index, vectors, norms, query, start, end, k))]
+    fn top_k_int8<'py>(
+        &self,
+        py: Python<'py>,
+        index: &KvInt8Index,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        query: PyReadonlyArray1<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<Vec<(usize, f32)>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let q = query.as_array();
+        py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
+            .py()
+    }
+
     /// Cosine of `query` with every row `start..end`.
     fn all_scores<'py>(
         &self,
@@ -133,6 +168,21 @@ impl KvSearcher {
             }
         }
         Ok((rows.into_pyarray(py), scores.into_pyarray(py)))
+    }
+}
+
+/// An int8 copy of a model's unit rows for exact, bandwidth-saving search
+/// (see `kv::QuantIndex`); built by `KvSearcher.build_int8`.
+#[pyclass(frozen, module = "embedrs._embedrs")]
+pub(crate) struct KvInt8Index {
+    inner: kv::QuantIndex,
+}
+
+#[pymethods]
+impl KvInt8Index {
+    /// Rows indexed.
+    fn __len__(&self) -> usize {
+        self.inner.len()
     }
 }
 
@@ -227,6 +277,7 @@ fn format_f32(values: Vec<f32>) -> Vec<String> {
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<KvSearcher>()?;
+    m.add_class::<KvInt8Index>()?;
     m.add_function(wrap_pyfunction!(w2v_read, m)?)?;
     m.add_function(wrap_pyfunction!(w2v_write, m)?)?;
     m.add_function(wrap_pyfunction!(format_f32, m)?)?;

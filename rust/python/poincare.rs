@@ -24,10 +24,17 @@ fn run_train<T: Real + numpy::Element>(
     phase: &Phase,
     callback: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<poincare::TrainReport> {
-    let dim = vectors.as_array().ncols();
-    let slice = vectors.as_slice_mut().map_err(|_| {
+    let (dim, c_order) = {
+        let view = vectors.as_array();
+        (view.ncols(), view.is_standard_layout())
+    };
+    let not_c = || {
         PyValueError::new_err("vectors must be a C-contiguous array (use numpy.ascontiguousarray)")
-    })?;
+    };
+    if !c_order {
+        return Err(not_c());
+    }
+    let slice = vectors.as_slice_mut().map_err(|_| not_c())?;
     let total = (phase.epochs * graph.pairs().len()) as u64;
     let progress = Progress::new(total);
     let out = run_monitored(

@@ -33,6 +33,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// `(list of (word, count), sentences, tokens)` as returned to Python.
+type WordCounts = (Vec<(String, u64)>, u64, u64);
+
 /// A corpus file opened once (memory-mapped, or decompressed for `.gz`)
 /// and read by Rust workers for counting and every training epoch.
 #[pyclass(frozen, module = "embedrs._embedrs")]
@@ -64,7 +67,7 @@ impl CorpusFile {
         workers: usize,
         max_sentence_length: usize,
         max_vocab_size: Option<usize>,
-    ) -> PyResult<(Vec<(String, u64)>, u64, u64)> {
+    ) -> PyResult<WordCounts> {
         let text = self.text.clone();
         let c = py
             .detach(move || count_words(&text, workers, max_sentence_length, max_vocab_size))
@@ -159,7 +162,9 @@ impl Word2VecCore {
         let n = self.words.len();
         let dim = b.syn0.as_array().shape()[1];
         if self.negative > 0 && b.syn1neg.is_none() {
-            return Err(PyRuntimeError::new_err("syn1neg is missing although negative > 0"));
+            return Err(PyRuntimeError::new_err(
+                "syn1neg is missing although negative > 0",
+            ));
         }
         if self.hs && b.syn1.is_none() {
             return Err(PyRuntimeError::new_err("syn1 is missing although hs=1"));
@@ -268,7 +273,12 @@ impl Word2VecCore {
             } else {
                 None
             };
-            let huffman = if hs { Some(huffman_codes(&counts)) } else { None }.transpose();
+            let huffman = if hs {
+                Some(huffman_codes(&counts))
+            } else {
+                None
+            }
+            .transpose();
             Ok::<_, crate::Error>((keep_prob, noise, huffman?))
         })
         .py()
@@ -371,7 +381,12 @@ impl Word2VecCore {
                 }
             };
             let n_sentences = produced?;
-            Ok((stats.raw_words, stats.effective_words, stats.loss, n_sentences))
+            Ok((
+                stats.raw_words,
+                stats.effective_words,
+                stats.loss,
+                n_sentences,
+            ))
         })
     }
 
@@ -435,7 +450,12 @@ impl Word2VecCore {
             },
         )?
         .py()?;
-        Ok((stats.raw_words, stats.effective_words, stats.loss, stats.stopped))
+        Ok((
+            stats.raw_words,
+            stats.effective_words,
+            stats.loss,
+            stats.stopped,
+        ))
     }
 
     /// Trains one epoch of skip-gram negative sampling on explicit
@@ -486,7 +506,11 @@ impl Word2VecCore {
             &counters,
             tick,
             |py, p| call_progress(py, &progress, p, 0),
-            || w2v::pairs::train_epoch_pairs(&model, &pair_vec, workers, seed, epoch, schedule, &counters),
+            || {
+                w2v::pairs::train_epoch_pairs(
+                    &model, &pair_vec, workers, seed, epoch, schedule, &counters,
+                )
+            },
         )?
         .py()
     }
@@ -557,7 +581,10 @@ fn produce_jobs(
             let it = item.try_iter().map_err(|_| {
                 pyo3::exceptions::PyTypeError::new_err(format!(
                     "each sentence must be a list of str tokens, got {}",
-                    item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    item.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
                 ))
             })?;
             for tok in it {

@@ -27,11 +27,7 @@ impl Rng {
 
     /// A generator for worker `index` of a run seeded with `seed`.
     pub fn for_worker(seed: u64, index: u64) -> Self {
-        Rng::new(
-            seed ^ index
-                .wrapping_mul(0xD6E8_FEB8_6659_FD93)
-                .wrapping_add(index),
-        )
+        Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93).wrapping_add(index))
     }
 
     /// The next 64 random bits.
@@ -82,13 +78,7 @@ impl UnigramTable {
         let n = counts.len();
         let weights: Vec<f64> = counts
             .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    (c as f64).powf(exponent)
-                }
-            })
+            .map(|&c| if c == 0 { 0.0 } else { (c as f64).powf(exponent) })
             .collect();
         let total: f64 = weights.iter().sum();
         if n == 0 || total <= 0.0 || !total.is_finite() {

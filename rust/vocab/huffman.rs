@@ -26,7 +26,9 @@ pub struct HuffmanCodes {
 pub fn huffman_codes(counts: &[u64]) -> Result<HuffmanCodes> {
     let n = counts.len();
     if n == 0 {
-        return Err(Error::invalid("cannot build a Huffman tree for an empty vocabulary"));
+        return Err(Error::invalid(
+            "cannot build a Huffman tree for an empty vocabulary",
+        ));
     }
     if n == 1 {
         // A single word: one inner node, the word is its left child.
@@ -103,7 +105,10 @@ mod tests {
             for b in 0..n {
                 if a != b {
                     let (ca, cb) = (&h.codes[a], &h.codes[b]);
-                    assert!(!(ca.len() <= cb.len() && cb[..ca.len()] == ca[..]), "{a} prefix of {b}");
+                    assert!(
+                        !(ca.len() <= cb.len() && cb[..ca.len()] == ca[..]),
+                        "{a} prefix of {b}"
+                    );
                 }
             }
         }

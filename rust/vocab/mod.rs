@@ -100,7 +100,7 @@ pub fn finalize(
     let mut kept: Vec<(String, u64)> = raw.into_iter().filter(|(_, c)| *c >= m).collect();
     if sorted {
         kept.reverse();
-        kept.sort_by(|a, b| b.1.cmp(&a.1));
+        kept.sort_by_key(|item| std::cmp::Reverse(item.1));
     }
     let (words, counts) = kept.into_iter().unzip();
     Ok(Vocab { words, counts })

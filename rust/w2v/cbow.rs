@@ -1,17 +1,24 @@
 //! CBOW: the sum (or, with `cbow_mean`, the mean) of the context rows in the
 //! (shrunk) window predicts the centre word; the input gradient is added to
-//! every context row (divided by the context size with `cbow_mean`, as gensim
-//! does).
+//! every context row. As in gensim, the gradient is divided by the context
+//! size when the input is the *sum* (`cbow_mean = false`), and applied whole
+//! to each context row when it is the mean.
 
 use super::worker::{ModelRef, Worker};
 
 /// Trains CBOW on one sentence of word ids (already subsampled).
+#[inline(always)]
 pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
     let window = model.window;
     let len = sent.len();
     let mut loss = 0.0;
     for pos in 0..len {
-        let b = if model.shrink_windows { w.rng.below(window) } else { 0 };
+        w.advance(model, sent, pos);
+        let b = if model.shrink_windows {
+            w.rng.below(window)
+        } else {
+            0
+        };
         let reach = window - b;
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
@@ -31,10 +38,15 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
             crate::linalg::scale(inv, &mut w.h);
         }
         w.neu1e.fill(0.0);
-        loss += model
-            .layers
-            .train(sent[pos], &w.h, &mut w.neu1e, alpha, &mut w.rng, model.compute_loss);
-        if model.cbow_mean {
+        loss += model.layers.train(
+            sent[pos],
+            &w.neg,
+            &w.h,
+            &mut w.neu1e,
+            alpha,
+            model.compute_loss,
+        );
+        if !model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);
         }
         for pos2 in start..end {

@@ -39,18 +39,44 @@ pub struct OutputLayers<'a> {
 }
 
 impl OutputLayers<'_> {
-    /// Applies one training example: input vector `h` should predict `word`.
+    /// Draws the noise words for one example into `out` (cleared first).
+    #[inline(always)]
+    pub fn draw_negatives(&self, rng: &mut Rng, out: &mut Vec<u32>) {
+        out.clear();
+        if let Some(noise) = self.noise {
+            for _ in 0..self.negative {
+                out.push(noise.sample(rng));
+            }
+        }
+    }
+
+    /// Starts loading the output rows an example for `word` with noise
+    /// words `negatives` will touch (a cache hint, see
+    /// [`SharedMatrix::prefetch_row`]).
+    #[inline(always)]
+    pub fn prefetch(&self, word: u32, negatives: &[u32]) {
+        if let Some(syn1neg) = &self.syn1neg {
+            syn1neg.prefetch_row(word as usize);
+            for &n in negatives {
+                syn1neg.prefetch_row(n as usize);
+            }
+        }
+    }
+
+    /// Applies one training example: input vector `h` should predict `word`,
+    /// against the noise words `negatives` (drawn with
+    /// [`OutputLayers::draw_negatives`]; one equal to `word` is skipped).
     ///
     /// Output rows are updated in place; the gradient for `h` is added to
     /// `neu1e`. Returns the example's loss when `compute_loss` (else 0).
-    #[inline]
+    #[inline(always)]
     pub fn train(
         &self,
         word: u32,
+        negatives: &[u32],
         h: &[f32],
         neu1e: &mut [f32],
         alpha: f32,
-        rng: &mut Rng,
         compute_loss: bool,
     ) -> f64 {
         let mut loss = 0.0f64;
@@ -70,17 +96,14 @@ impl OutputLayers<'_> {
                 syn1.accumulate_and_update(point as usize, g, h, neu1e);
             }
         }
-        if let (Some(syn1neg), Some(noise)) = (&self.syn1neg, self.noise) {
-            for d in 0..=self.negative {
-                let (target, label) = if d == 0 {
-                    (word, 1.0f32)
-                } else {
-                    let t = noise.sample(rng);
-                    if t == word {
-                        continue;
-                    }
-                    (t, 0.0f32)
-                };
+        if let Some(syn1neg) = &self.syn1neg {
+            let targets = std::iter::once((word, 1.0f32)).chain(
+                negatives
+                    .iter()
+                    .filter(|&&t| t != word)
+                    .map(|&t| (t, 0.0f32)),
+            );
+            for (target, label) in targets {
                 let x = syn1neg.dot_row(target as usize, h);
                 let g = (label - self.sigmoid.get(x)) * alpha;
                 if compute_loss {
@@ -117,7 +140,7 @@ mod tests {
                 huffman: None,
                 sigmoid: &sig,
             };
-            let loss = layers.train(0, &h, &mut neu1e, alpha, &mut Rng::new(1), true);
+            let loss = layers.train(0, &[], &h, &mut neu1e, alpha, true);
             // x = 0.5*0.2 - 0.25*0.4 = 0 -> sigma = 0.5 (table), g = 0.05
             assert!((loss - std::f64::consts::LN_2).abs() < 1e-6);
         }
@@ -147,11 +170,45 @@ mod tests {
                 huffman: Some(&hf),
                 sigmoid: &sig,
             };
-            layers.train(0, &h, &mut neu1e, 0.5, &mut Rng::new(1), false);
+            layers.train(0, &[], &h, &mut neu1e, 0.5, false);
         }
         let code = hf.codes[0][0] as f32;
         let g = (1.0 - code - 0.5) * 0.5;
         assert!((syn1[0] - g * 1.0).abs() < 1e-6 && (syn1[1] - g * 2.0).abs() < 1e-6);
         assert_eq!(neu1e, [0.0, 0.0]); // the node row was zero before the step
+    }
+}
+
+#[cfg(test)]
+mod negatives_tests {
+    use super::*;
+
+    #[test]
+    fn draws_requested_number_of_negatives_from_the_noise_distribution() {
+        let sig = SigmoidTable::new();
+        let noise = UnigramTable::new(&[10, 5, 1, 0], 0.75, 0).unwrap();
+        let layers = OutputLayers {
+            syn1neg: None,
+            noise: Some(&noise),
+            negative: 7,
+            syn1: None,
+            huffman: None,
+            sigmoid: &sig,
+        };
+        let mut rng = Rng::new(3);
+        let mut out = Vec::new();
+        let mut seen = [0usize; 4];
+        for _ in 0..1000 {
+            layers.draw_negatives(&mut rng, &mut out);
+            assert_eq!(out.len(), 7);
+            for &n in &out {
+                seen[n as usize] += 1;
+            }
+        }
+        assert_eq!(seen[3], 0);
+        assert!(
+            seen[0] > seen[1] && seen[1] > seen[2] && seen[2] > 0,
+            "{seen:?}"
+        );
     }
 }

@@ -29,6 +29,7 @@ use crate::linalg::{axpy, dot, SigmoidTable, MAX_EXP};
 
 /// Trains skip-gram on one sentence of word ids (already subsampled).
 /// Returns the summed loss (0 unless the model computes it).
+#[inline(always)]
 pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
     let window = model.window;
     let len = sent.len();
@@ -36,7 +37,12 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
     let mut loss = 0.0;
     w.ensure_window_buffers(2 * window, dim);
     for pos in 0..len {
-        let b = if model.shrink_windows { w.rng.below(window) } else { 0 };
+        w.advance(model, sent, pos);
+        let b = if model.shrink_windows {
+            w.rng.below(window)
+        } else {
+            0
+        };
         let reach = window - b;
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
@@ -57,6 +63,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
 }
 
 /// Trains the pairs (context_j -> word) for all `w.ctx` at once.
+#[inline(always)]
 fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> f64 {
     let dim = model.syn0.cols();
     let c = w.ctx.len();
@@ -84,14 +91,13 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
             );
         }
     }
-    if let (Some(syn1neg), Some(noise)) = (&layers.syn1neg, layers.noise) {
+    if let Some(syn1neg) = &layers.syn1neg {
         loss += output_row(model, w, syn1neg, word as usize, 1.0, alpha, false, c);
-        for _ in 0..layers.negative {
-            let t = noise.sample(&mut w.rng);
-            if t == word {
-                continue;
+        for k in 0..w.neg.len() {
+            let t = w.neg[k];
+            if t != word {
+                loss += output_row(model, w, syn1neg, t as usize, 0.0, alpha, false, c);
             }
-            loss += output_row(model, w, syn1neg, t as usize, 0.0, alpha, false, c);
         }
     }
     for (j, &ctx) in w.ctx.iter().enumerate() {
@@ -106,7 +112,7 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
 }
 
 /// One output row against all `c` context rows of the window.
-#[inline]
+#[inline(always)]
 fn output_row(
     model: &ModelRef<'_>,
     w: &mut Worker,
@@ -145,12 +151,19 @@ fn output_row(
 /// One skip-gram example: the input row of `context` predicts `word`
 /// (used by [`super::pairs`]).
 #[inline]
-pub fn train_pair(model: &ModelRef<'_>, w: &mut Worker, word: u32, context: u32, alpha: f32) -> f64 {
+pub fn train_pair(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    word: u32,
+    context: u32,
+    alpha: f32,
+) -> f64 {
     model.syn0.read_row(context as usize, &mut w.h);
     w.neu1e.fill(0.0);
+    model.layers.draw_negatives(&mut w.rng, &mut w.neg);
     let loss = model
         .layers
-        .train(word, &w.h, &mut w.neu1e, alpha, &mut w.rng, model.compute_loss);
+        .train(word, &w.neg, &w.h, &mut w.neu1e, alpha, model.compute_loss);
     let scale = model.lock_factors.map_or(1.0, |f| f[context as usize]);
     if scale != 0.0 {
         model.syn0.axpy_row(context as usize, scale, &w.neu1e);

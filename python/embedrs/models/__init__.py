@@ -1,5 +1,5 @@
 """Models with gensim's names: ``Word2Vec``, ``KeyedVectors``, ``PoincareModel``."""
 
 from embedrs.models.keyedvectors import KeyedVectors  # noqa: F401
-from embedrs.models.word2vec import Word2Vec  # noqa: F401
 from embedrs.models.poincare import PoincareKeyedVectors, PoincareModel, PoincareRelations  # noqa: F401
+from embedrs.models.word2vec import Word2Vec  # noqa: F401

@@ -7,6 +7,16 @@ Rust over the row norms with the GIL released, on a per-model thread pool, so
 one model can be queried from many Python threads at once; batches of queries
 have their own call, :meth:`KeyedVectors.most_similar_batch`.
 
+Search: ``most_similar`` scans every row (exact, as gensim). For matrices of at
+least ``KeyedVectors.int8_min_size`` values it first scans an int8 copy of the
+unit rows (a quarter of the memory traffic), then re-scores in float32 every
+row whose proven error bound can still reach the top k: the answer is the same
+as the float32 scan. The copy (one byte per value) is built on the first query
+and dropped by ``fill_norms(force=True)``, ``norms = None`` or a new ``vectors``;
+set ``kv.int8_search = False`` to disable it (e.g. for many processes sharing
+one memory-mapped model). After changing ``vectors`` in place, call
+``fill_norms(force=True)``, as in gensim.
+
 Persistence:
 
 * :meth:`KeyedVectors.save` / :meth:`KeyedVectors.load`: the embedrs native
@@ -125,6 +135,12 @@ class KeyedVectors:
         Per-key extra attributes such as ``'count'`` (see :meth:`set_vecattr`).
     """
 
+    #: Use the exact int8-prefiltered search (a quarter of the memory traffic,
+    #: identical results) for single queries on matrices of at least
+    #: ``int8_min_size`` values; costs one byte per value, built on first query.
+    int8_search: bool = True
+    int8_min_size: int = 1 << 21
+
     def __init__(self, vector_size: int, count: int = 0, dtype: Any = REAL,
                  mapfile_path: str | None = None) -> None:
         if int(vector_size) < 0 or int(count) < 0:
@@ -140,7 +156,8 @@ class KeyedVectors:
         self.expandos: dict[str, np.ndarray] = {}
         self.mapfile_path = mapfile_path
         self._searcher: Any = None
-        self._searcher_lock = threading.Lock()
+        self._searcher_lock = threading.RLock()
+        self._int8: Any = None
 
     # ------------------------------------------------------------------
     # state, lazily materialised keys, norms cache
@@ -191,10 +208,12 @@ class KeyedVectors:
     def norms(self, value: np.ndarray | None) -> None:
         self._norms = value
         self._norms_for = self._vectors_signature() if value is not None else None
+        self._int8 = None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_searcher"] = None
+        state["_int8"] = None
         state.pop("_searcher_lock", None)
         if state.get("_index_to_key") is None:
             state["_index_to_key"] = self.index_to_key
@@ -205,16 +224,20 @@ class KeyedVectors:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._searcher_lock = threading.Lock()
+        self._searcher_lock = threading.RLock()
         self._searcher = None
+        self._int8 = None
+
+    def _get_searcher_unlocked(self) -> Any:
+        if self._searcher is None:
+            self._searcher = _rust().KvSearcher(0)
+        return self._searcher
 
     def _get_searcher(self) -> Any:
         s = self._searcher
         if s is None:
             with self._searcher_lock:
-                if self._searcher is None:
-                    self._searcher = _rust().KvSearcher(0)
-                s = self._searcher
+                s = self._get_searcher_unlocked()
         return s
 
     def _fast(self) -> bool:
@@ -232,6 +255,7 @@ class KeyedVectors:
         """
         if not force and self.norms is not None:
             return
+        self._int8 = None
         v = self.vectors
         if self._fast():
             norms = self._get_searcher().row_norms(v)
@@ -515,10 +539,30 @@ class KeyedVectors:
         dists[norms == 0] = 0
         return dists
 
+    def _int8_index(self) -> Any:
+        """The int8 search index of the current vectors, built on first use for large models."""
+        if not self.int8_search or self.vectors.size < self.int8_min_size:
+            return None
+        sig = self._norms_for
+        idx = self._int8
+        if idx is not None and idx[0] == sig and sig == self._vectors_signature():
+            return idx[1]
+        with self._searcher_lock:
+            idx = self._int8
+            if idx is not None and idx[0] == sig:
+                return idx[1]
+            built = self._get_searcher_unlocked().build_int8(self.vectors, self.norms)
+            self._int8 = (sig, built)
+        return built
+
     def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
         if self._fast():
             q = np.ascontiguousarray(query, dtype=np.float32)
-            return self._get_searcher().top_k(self.vectors, self.norms, q, start, end, k)
+            s = self._get_searcher()
+            idx = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
+            if idx is not None:
+                return s.top_k_int8(idx, self.vectors, self.norms, q, start, end, k)
+            return s.top_k(self.vectors, self.norms, q, start, end, k)
         dists = self._scores(query, start, end)
         dists = np.nan_to_num(dists, nan=-np.inf)
         k = min(k, len(dists))
@@ -969,8 +1013,6 @@ class KeyedVectors:
             raise _translate_format_error(exc) from None
         if not utf8:
             keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
-        if binary:
-            keys = [k.lstrip("\n") if k.startswith("\n") else k for k in keys]
         if trailing:
             logger.warning("%s holds more data after the %d vectors its header declares; "
                            "ignored (as gensim does)", fname, declared)
@@ -1084,6 +1126,9 @@ class KeyedVectors:
                 raise TypeError(f"keys must be str or int to be saved, found {bad!r}")
             meta["keys"] = "json"
             meta["key_list"] = [k if isinstance(k, str) else int(k) for k in keys]
+        if len(keys) and self.vectors.ndim == 2 and np.issubdtype(self.vectors.dtype, np.floating):
+            self.fill_norms(force=True)  # saved so that a loaded (mmap'ed) model skips this pass
+            arrays[f"{prefix}norms"] = np.asarray(self.norms)
         expando_meta = {}
         for name, arr in self.expandos.items():
             a = np.asarray(arr)
@@ -1132,6 +1177,9 @@ class KeyedVectors:
             a = np.empty(len(values), dtype=object)
             a[:] = values
             kv.expandos[name] = a
+        norms = arrays.get(f"{prefix}norms")
+        if norms is not None and norms.shape == (n,):
+            kv.norms = norms
         return kv
 
     def save(self, fname_or_handle: str | os.PathLike, *args: Any, **kwargs: Any) -> None:

@@ -20,8 +20,9 @@ import threading
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from types import GeneratorType
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vect
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.keyedvectors import KeyedVectors
-from embedrs.utils import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP
+from embedrs.utils import RULE_DISCARD, RULE_KEEP
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +39,17 @@ REAL = np.float32
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
-    "Word2Vec",
+    "MAX_WORDS_IN_BATCH",
+    "BrownCorpus",
+    "CallbackAny2Vec",
     "LineSentence",
     "PathLineSentences",
     "Text8Corpus",
-    "BrownCorpus",
-    "MAX_WORDS_IN_BATCH",
-    "CallbackAny2Vec",
+    "Word2Vec",
 ]
 
 
-def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Optional[Callable] = None) -> bool:
+def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable | None = None) -> bool:
     """gensim's rule: keep ``word`` if ``trim_rule`` says so, else if ``count >= min_count``."""
     default = count >= min_count
     if trim_rule is None:
@@ -144,13 +145,13 @@ class Word2Vec:
 
     def __init__(
         self,
-        sentences: Optional[Iterable[Sequence[str]]] = None,
-        corpus_file: Optional[PathLike] = None,
+        sentences: Iterable[Sequence[str]] | None = None,
+        corpus_file: PathLike | None = None,
         vector_size: int = 100,
         alpha: float = 0.025,
         window: int = 5,
         min_count: int = 5,
-        max_vocab_size: Optional[int] = None,
+        max_vocab_size: int | None = None,
         sample: float = 1e-3,
         seed: int = 1,
         workers: int = 3,
@@ -163,13 +164,13 @@ class Word2Vec:
         hashfxn: Callable[[str], int] = hash,
         epochs: int = 5,
         null_word: int = 0,
-        trim_rule: Optional[Callable] = None,
+        trim_rule: Callable | None = None,
         sorted_vocab: int = 1,
         batch_words: int = MAX_WORDS_IN_BATCH,
         compute_loss: bool = False,
         callbacks: Sequence[CallbackAny2Vec] = (),
-        comment: Optional[str] = None,
-        max_final_vocab: Optional[int] = None,
+        comment: str | None = None,
+        max_final_vocab: int | None = None,
         shrink_windows: bool = True,
         progress_bar: bool = False,
         **kwargs: Any,
@@ -328,11 +329,11 @@ class Word2Vec:
 
     def scan_vocab(
         self,
-        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
-        corpus_file: Optional[PathLike] = None,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: PathLike | None = None,
         progress_per: int = 10000,
-        workers: Optional[int] = None,
-        trim_rule: Optional[Callable] = None,
+        workers: int | None = None,
+        trim_rule: Callable | None = None,
     ) -> tuple[int, int]:
         """Count words of the corpus into ``raw_vocab``; returns ``(total_words, corpus_count)``."""
         start = time.perf_counter()
@@ -400,9 +401,9 @@ class Word2Vec:
         self,
         update: bool = False,
         keep_raw_vocab: bool = False,
-        trim_rule: Optional[Callable] = None,
-        min_count: Optional[int] = None,
-        sample: Optional[float] = None,
+        trim_rule: Callable | None = None,
+        min_count: int | None = None,
+        sample: float | None = None,
         dry_run: bool = False,
     ) -> dict[str, Any]:
         """Apply ``min_count``/``max_final_vocab``/``trim_rule`` and sorting to ``raw_vocab``."""
@@ -518,12 +519,12 @@ class Word2Vec:
 
     def build_vocab(
         self,
-        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
-        corpus_file: Optional[PathLike] = None,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: PathLike | None = None,
         update: bool = False,
         progress_per: int = 10000,
         keep_raw_vocab: bool = False,
-        trim_rule: Optional[Callable] = None,
+        trim_rule: Callable | None = None,
         **kwargs: Any,
     ) -> None:
         """Build the vocabulary from a corpus (``update=True`` adds new words to a trained model).
@@ -567,8 +568,8 @@ class Word2Vec:
         self,
         word_freq: dict[str, int],
         keep_raw_vocab: bool = False,
-        corpus_count: Optional[int] = None,
-        trim_rule: Optional[Callable] = None,
+        corpus_count: int | None = None,
+        trim_rule: Callable | None = None,
         update: bool = False,
     ) -> None:
         """Build the vocabulary from a ``{word: count}`` mapping instead of a corpus."""
@@ -589,7 +590,7 @@ class Word2Vec:
     # training
     # ------------------------------------------------------------------
 
-    def _make_core(self, compute_loss: bool, workers: Optional[int] = None) -> Word2VecCore:
+    def _make_core(self, compute_loss: bool, workers: int | None = None) -> Word2VecCore:
         counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
         return Word2VecCore(
             list(self.wv.index_to_key),
@@ -608,7 +609,7 @@ class Word2Vec:
         )
 
     def _check_training_sanity(
-        self, epochs: Optional[int], total_examples: Optional[int], total_words: Optional[int]
+        self, epochs: int | None, total_examples: int | None, total_words: int | None
     ) -> None:
         if not self.wv.key_to_index:
             raise RuntimeError("you must first build vocabulary before training the model")
@@ -633,7 +634,7 @@ class Word2Vec:
                 "call build_vocab() after changing the vocabulary"
             )
 
-    def _weights(self) -> tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    def _weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         def contiguous(a: np.ndarray) -> np.ndarray:
             if a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable:
                 a = np.ascontiguousarray(a, dtype=REAL).copy()
@@ -649,7 +650,7 @@ class Word2Vec:
             syn1 = self.syn1
         return self.wv.vectors, syn1neg, syn1
 
-    def _lockf(self) -> Optional[np.ndarray]:
+    def _lockf(self) -> np.ndarray | None:
         lockf = getattr(self.wv, "vectors_lockf", None)
         if lockf is None:
             return None
@@ -660,19 +661,19 @@ class Word2Vec:
 
     def train(
         self,
-        corpus_iterable: Optional[Iterable[Sequence[str]]] = None,
-        corpus_file: Optional[PathLike] = None,
-        total_examples: Optional[int] = None,
-        total_words: Optional[int] = None,
-        epochs: Optional[int] = None,
-        start_alpha: Optional[float] = None,
-        end_alpha: Optional[float] = None,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: PathLike | None = None,
+        total_examples: int | None = None,
+        total_words: int | None = None,
+        epochs: int | None = None,
+        start_alpha: float | None = None,
+        end_alpha: float | None = None,
         word_count: int = 0,
         queue_factor: int = 2,
         report_delay: float = 1.0,
         compute_loss: bool = False,
         callbacks: Sequence[CallbackAny2Vec] = (),
-        progress_bar: Optional[bool] = None,
+        progress_bar: bool | None = None,
         **kwargs: Any,
     ) -> tuple[int, int]:
         """Train the model; returns ``(effective_words, raw_words)`` trained on.
@@ -719,7 +720,7 @@ class Word2Vec:
         callbacks = list(callbacks)
         show_bar = self.progress_bar if progress_bar is None else progress_bar
 
-        corpus: Optional[CorpusFile] = None
+        corpus: CorpusFile | None = None
         if corpus_file is not None:
             corpus = CorpusFile(os.fspath(corpus_file))
             per_epoch = int(total_words or self.corpus_total_words or 0)
@@ -730,7 +731,7 @@ class Word2Vec:
         else:
             # Estimate words from examples, with the average sentence length of build_vocab.
             avg = self.corpus_total_words / max(self.corpus_count, 1) if self.corpus_count else 0
-            per_epoch = int(round(int(total_examples or 0) * avg)) or int(total_examples or 1)
+            per_epoch = round(int(total_examples or 0) * avg) or int(total_examples or 1)
         expected = per_epoch * epochs
 
         core = self._make_core(self.compute_loss)
@@ -756,7 +757,7 @@ class Word2Vec:
                 reporter = _Reporter(epoch, per_epoch, report_delay, bar, words_before)
                 syn0, syn1neg, syn1 = self._weights()
                 if corpus is not None:
-                    raw, eff, loss, stopped = core.train_epoch_file(
+                    raw, eff, loss, _stopped = core.train_epoch_file(
                         syn0, syn1neg, syn1, self._lockf(), corpus,
                         epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
                         words_before=words_before, total_words=expected,
@@ -821,9 +822,9 @@ class Word2Vec:
     def train_pairs(
         self,
         pairs: Any,
-        epochs: Optional[int] = None,
-        start_alpha: Optional[float] = None,
-        end_alpha: Optional[float] = None,
+        epochs: int | None = None,
+        start_alpha: float | None = None,
+        end_alpha: float | None = None,
         update_vocab: bool = True,
         compute_loss: bool = False,
     ) -> float:
@@ -910,7 +911,7 @@ class Word2Vec:
         """Loss summed over the last :meth:`train` call (0 unless ``compute_loss``)."""
         return self.running_training_loss
 
-    def predict_output_word(self, context_words_list: Sequence[str], topn: int = 10) -> Optional[list]:
+    def predict_output_word(self, context_words_list: Sequence[str], topn: int = 10) -> list | None:
         """Most probable centre words for a bag of context words (negative-sampling models).
 
         Returns ``None`` (with a warning) when every context word is unknown.
@@ -935,7 +936,7 @@ class Word2Vec:
         top = np.argsort(-prob, kind="stable")[:topn]
         return [(self.wv.index_to_key[i], prob[i]) for i in top]
 
-    def estimate_memory(self, vocab_size: Optional[int] = None, report: Optional[dict] = None) -> dict:
+    def estimate_memory(self, vocab_size: int | None = None, report: dict | None = None) -> dict:
         """Estimated bytes of the model's arrays (as gensim reports before training)."""
         n = len(self.wv) if vocab_size is None else vocab_size
         out = {
@@ -985,7 +986,7 @@ class Word2Vec:
         logger.info("saved %s to %s", self, os.fspath(fname))
 
     @classmethod
-    def load(cls, fname: PathLike, mmap: Optional[str] = None) -> "Word2Vec":
+    def load(cls, fname: PathLike, mmap: str | None = None) -> Word2Vec:
         """Load a model saved by :meth:`save`, or a ``Word2Vec`` saved by gensim 4.
 
         Parameters

@@ -1,0 +1,1 @@
+"""Small fixtures with gensim's names, so gensim's documentation examples run unchanged."""
