@@ -101,24 +101,29 @@ def run_one(lib: str, path_kind: str, mode: str, args: argparse.Namespace,
 
 
 def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[str, Any] | None:
-    """The word2vec C binary from the `word2vec` PyPI package, if installed."""
-    try:
-        import word2vec as w2v_c  # type: ignore[import-not-found]
-    except ImportError:
+    """The word2vec C binary installed by the `word2vec` PyPI package, if present."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("word2vec")
+    if binary is None:
         return None
+    from embedrs.models import KeyedVectors
+
     m = MODES[mode]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "vec.bin")
+        cmd = [binary, "-train", corpus_file, "-output", out, "-size", str(args.vector_size),
+               "-window", str(args.window), "-sample", str(args.sample), "-hs", str(m["hs"]),
+               "-negative", str(m["negative"]), "-threads", str(args.workers),
+               "-iter", str(args.epochs), "-min-count", str(args.min_count), "-alpha", "0.025",
+               "-debug", "0", "-binary", "1", "-cbow", "0" if m["sg"] else "1"]
         start = time.perf_counter()
-        w2v_c.word2vec(corpus_file, out, size=args.vector_size, window=args.window,
-                       sample=args.sample, hs=m["hs"], negative=m["negative"],
-                       threads=args.workers, iter_=args.epochs, min_count=args.min_count,
-                       alpha=0.025, binary=1, cbow=0 if m["sg"] else 1,
-                       verbose=False)
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         elapsed = time.perf_counter() - start
-        model = w2v_c.load(out)
-        vocab = [str(w) for w in model.vocab]
-        vectors = np.asarray(model.vectors, dtype=np.float32)
+        kv = KeyedVectors.load_word2vec_format(out, binary=True)
+        vocab = [str(w) for w in kv.index_to_key]
+        vectors = np.asarray(kv.vectors, dtype=np.float32)
     with open(corpus_file, "rb") as fin:
         total = len(fin.read().split())
     acc, spearman = evaluate(vocab, vectors)

@@ -14,21 +14,11 @@ from pathlib import Path
 
 import pytest
 from embedrs import _default_corpus as dc
-from embedrs._cli import train
 from embedrs.cli import main
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "mouse", "rabbit", "tiger", "lion"]
 TOOLS = ["hammer", "saw", "drill", "wrench", "chisel", "pliers", "screwdriver", "file", "rasp",
          "clamp"]
-
-
-def _has_word2vec() -> bool:
-    return train._import_word2vec() is not None
-
-
-needs_word2vec = pytest.mark.skipif(
-    not _has_word2vec(), reason="embedrs.models.word2vec is not in this build yet"
-)
 
 
 @pytest.fixture(scope="module")
@@ -105,24 +95,9 @@ def test_empty_corpus_file_exits_2(tmp_path, capsys):
     assert "no words" in capsys.readouterr().err
 
 
-def test_job_without_word2vec_still_counts_the_corpus(tmp_path, monkeypatch, topic_corpus,
-                                                      capsys):
-    monkeypatch.setattr(train, "_import_word2vec", lambda: None)
-    out = tmp_path / "out"
-    assert main(["--corpus", str(topic_corpus), "--out", str(out)]) == 0
-    stats = json.loads((out / "corpus_stats.json").read_text())
-    assert stats["tokens"] == 12000 and stats["sentences"] == 1200
-    assert stats["unique_words"] == len(set(ANIMALS + TOOLS))
-    vocab = [line.split("\t") for line in (out / "vocab.tsv").read_text().splitlines()]
-    assert sum(int(n) for _, n in vocab) == 12000
-    assert json.loads((out / "run.json").read_text())["trained"] is False
-    assert str(out.resolve()) in capsys.readouterr().out
-
-
 # ------------------------------------------------------------------ the main job
 
 
-@needs_word2vec
 def test_main_job_on_a_small_corpus_writes_its_outputs(tmp_path, topic_corpus, capsys):
     out = tmp_path / "out"
     code = main([
@@ -151,7 +126,6 @@ def test_main_job_on_a_small_corpus_writes_its_outputs(tmp_path, topic_corpus, c
     assert run_info["parameters"]["vector_size"] == 16
 
 
-@needs_word2vec
 def test_main_job_with_no_arguments_uses_the_default_corpus(tmp_path, monkeypatch, capsys):
     # `embedrs` with no subcommand runs `train` on the embedded corpus; keep it small here.
     monkeypatch.chdir(tmp_path)

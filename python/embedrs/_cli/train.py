@@ -166,17 +166,6 @@ def _load_corpus(args: argparse.Namespace) -> tuple[Iterable[list[str]], dict[st
     return corpus, stats, counts
 
 
-def _import_word2vec():
-    """``embedrs.models.word2vec.Word2Vec``, or None while this build lacks it."""
-    try:
-        from embedrs.models.word2vec import Word2Vec
-    except ModuleNotFoundError as exc:
-        if exc.name in ("embedrs.models.word2vec",):
-            return None
-        raise
-    return Word2Vec
-
-
 def _neighbour_words(args: argparse.Namespace, wv: Any, counts: collections.Counter) -> list[str]:
     if args.words:
         return [w.strip() for w in args.words.split(",") if w.strip()]
@@ -226,17 +215,7 @@ def run(args: argparse.Namespace) -> int:
         "parameters": params,
     }
 
-    Word2Vec = _import_word2vec()
-    if Word2Vec is None:
-        logger.warning("this embedrs build has no embedrs.models.word2vec: skipping training")
-        run_info["trained"] = False
-        _write_json(out_dir / "run.json", run_info)
-        print(
-            f"corpus of {corpus_stats['tokens']} tokens and {len(counts)} distinct words "
-            f"counted; this build of embedrs cannot train word2vec yet.\n"
-            f"Outputs written to {out_dir.resolve()}: corpus_stats.json, vocab.tsv, run.json"
-        )
-        return 0
+    from embedrs.models.word2vec import Word2Vec
 
     logger.info("training word2vec: %s", ", ".join(f"{k}={v}" for k, v in params.items()))
     start = time.perf_counter()
