@@ -5,8 +5,8 @@
 //! # Window-batched update
 //!
 //! All pairs that share a centre word also share its output rows: the
-//! Huffman path of the centre word (hierarchical softmax), and the positive
-//! row plus — as in Ji et al., "Parallelizing Word2Vec in Shared and
+//! Huffman path of the centre word (hierarchical softmax, batched this way
+//! only when combined with negative sampling), and the positive row plus — as in Ji et al., "Parallelizing Word2Vec in Shared and
 //! Distributed Memory" (2016) — one draw of `negative` noise words for the
 //! whole window (negative sampling). So a window is trained as a small
 //! matrix product instead of `2·window` separate pair updates:
@@ -55,6 +55,17 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
                 .map(|(_, &c)| c),
         );
         if w.ctx.is_empty() {
+            continue;
+        }
+        if model.layers.syn1neg.is_none() {
+            // Hierarchical softmax alone: the classic per-pair update, which
+            // measured faster here than the window-batched one (the Huffman
+            // rows near the root are cache-hot anyway, so batching saves no
+            // memory traffic) and is exactly gensim's algorithm.
+            for k in 0..w.ctx.len() {
+                let ctx = w.ctx[k];
+                loss += train_pair_with(model, w, sent[pos], ctx, alpha);
+            }
             continue;
         }
         loss += train_window(model, w, sent[pos], alpha);
@@ -144,6 +155,28 @@ fn output_row(
     }
     if any {
         out.axpy_row(row, 1.0, &w.du);
+    }
+    loss
+}
+
+/// One skip-gram example with the current pre-drawn negatives (none for
+/// hierarchical softmax alone).
+#[inline(always)]
+fn train_pair_with(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    word: u32,
+    context: u32,
+    alpha: f32,
+) -> f64 {
+    model.syn0.read_row(context as usize, &mut w.h);
+    w.neu1e.fill(0.0);
+    let loss = model
+        .layers
+        .train(word, &w.neg, &w.h, &mut w.neu1e, alpha, model.compute_loss);
+    let scale = model.lock_factors.map_or(1.0, |f| f[context as usize]);
+    if scale != 0.0 {
+        model.syn0.axpy_row(context as usize, scale, &w.neu1e);
     }
     loss
 }

@@ -139,6 +139,12 @@ impl Worker {
     /// Returns (effective words trained on, loss).
     pub fn train_job(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
         #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above; same code,
+            // wider vectors, bit-identical results (see the AVX2 case).
+            return unsafe { self.train_job_avx512(model, job, alpha) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above. The code is
             // the same; only its vector width changes, and since Rust never
@@ -154,6 +160,18 @@ impl Worker {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn train_job_avx2(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
+        self.train_job_inner(model, job, alpha)
+    }
+
+    /// [`Worker::train_job`] compiled for AVX-512F (16 floats wide).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn train_job_avx512(
+        &mut self,
+        model: &ModelRef<'_>,
+        job: &Job,
+        alpha: f32,
+    ) -> (u64, f64) {
         self.train_job_inner(model, job, alpha)
     }
 
