@@ -63,8 +63,14 @@ def pca_init(x: np.ndarray) -> np.ndarray:
 def run_embedrs(x, init, args):
     from embedrs.manifold import TSNE
 
-    t = TSNE(perplexity=args.perplexity, init=init, max_iter=args.max_iter, n_jobs=args.threads,
-             angle=0.5, learning_rate=max(len(x) / 12 / 4, 50))
+    t = TSNE(
+        perplexity=args.perplexity,
+        init=init,
+        max_iter=args.max_iter,
+        n_jobs=args.threads,
+        angle=0.5,
+        learning_rate=max(len(x) / 12 / 4, 50),
+    )
     emb = t.fit_transform(x)
     tm = t.timings_
     return emb, t.kl_divergence_, (tm["neighbors"], tm["affinities"], tm["optimization"])
@@ -73,9 +79,15 @@ def run_embedrs(x, init, args):
 def run_sklearn(x, init, args):
     from sklearn.manifold import TSNE
 
-    t = TSNE(perplexity=args.perplexity, init=init.astype(np.float32), max_iter=args.max_iter,
-             n_jobs=args.threads, angle=0.5, learning_rate=max(len(x) / 12 / 4, 50),
-             verbose=1)
+    t = TSNE(
+        perplexity=args.perplexity,
+        init=init.astype(np.float32),
+        max_iter=args.max_iter,
+        n_jobs=args.threads,
+        angle=0.5,
+        learning_rate=max(len(x) / 12 / 4, 50),
+        verbose=1,
+    )
     buf = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf):
@@ -92,11 +104,22 @@ def run_opentsne(x, init, args, method):
     from openTSNE import TSNEEmbedding, affinity
 
     start = time.perf_counter()
-    aff = affinity.PerplexityBasedNN(x, perplexity=args.perplexity, n_jobs=args.threads,
-                                     random_state=0, k_neighbors=int(3 * args.perplexity + 1))
+    aff = affinity.PerplexityBasedNN(
+        x,
+        perplexity=args.perplexity,
+        n_jobs=args.threads,
+        random_state=0,
+        k_neighbors=int(3 * args.perplexity + 1),
+    )
     t_aff = time.perf_counter() - start
-    emb = TSNEEmbedding(init.copy(), aff, negative_gradient_method=method, n_jobs=args.threads,
-                        random_state=0, theta=0.5)
+    emb = TSNEEmbedding(
+        init.copy(),
+        aff,
+        negative_gradient_method=method,
+        n_jobs=args.threads,
+        random_state=0,
+        theta=0.5,
+    )
     lr = max(len(x) / 12 / 4, 50)
     emb.optimize(250, exaggeration=12, momentum=0.5, learning_rate=lr, inplace=True)
     emb.optimize(args.max_iter - 250, momentum=0.8, learning_rate=lr, inplace=True)
@@ -137,7 +160,7 @@ class Reference:
         sq = (e**2).sum(1)
         z = 0.0
         for a in range(0, n, 2000):
-            d2 = sq[a:a + 2000, None] + sq[None, :] - 2 * e[a:a + 2000] @ e.T
+            d2 = sq[a : a + 2000, None] + sq[None, :] - 2 * e[a : a + 2000] @ e.T
             w = 1.0 / (1.0 + np.maximum(d2, 0))
             z += w.sum() - len(w)  # minus the diagonal (w = 1)
         p = self.P.tocoo()
@@ -177,8 +200,11 @@ def main() -> int:
     x, y = load_mnist(args.n, args.data)
     init = pca_init(x)
     ref = Reference(x, y, args.perplexity)
-    print(f"MNIST n={args.n} PCA-50, threads={args.threads}, max_iter={args.max_iter}, "
-          f"perplexity={args.perplexity}", flush=True)
+    print(
+        f"MNIST n={args.n} PCA-50, threads={args.threads}, max_iter={args.max_iter}, "
+        f"perplexity={args.perplexity}",
+        flush=True,
+    )
     rows: dict[str, list[dict]] = {lib: [] for lib in libs}
     for rep in range(args.repeats):
         for lib in libs:
@@ -186,34 +212,58 @@ def main() -> int:
             emb, kl, (t_nn, t_aff, t_opt) = RUNNERS[lib](x, init, args)
             wall, cpu = time.perf_counter() - w0, cpu_seconds() - c0
             keep, acc = ref.scores(emb)
-            row = dict(lib=lib, rep=rep, wall=wall, cpu=cpu, neighbors=t_nn, affinities=t_aff,
-                       optimization=t_opt, kl_own=float(kl), kl_common=ref.kl(emb),
-                       nn10_preservation=keep, knn10_accuracy=acc)
+            row = {
+                "lib": lib,
+                "rep": rep,
+                "wall": wall,
+                "cpu": cpu,
+                "neighbors": t_nn,
+                "affinities": t_aff,
+                "optimization": t_opt,
+                "kl_own": float(kl),
+                "kl_common": ref.kl(emb),
+                "nn10_preservation": keep,
+                "knn10_accuracy": acc,
+            }
             rows[lib].append(row)
             print(json.dumps(row), flush=True)
             if lib == "embedrs" and args.png and rep == 0:
                 from embedrs.viz import scatter_png
 
-                scatter_png(emb, args.png, labels=y.tolist(), figsize=(8, 8), dpi=90,
-                            title=f"embedrs t-SNE of MNIST ({args.n:,} points)")
+                scatter_png(
+                    emb,
+                    args.png,
+                    labels=y.tolist(),
+                    figsize=(8, 8),
+                    dpi=90,
+                    title=f"embedrs t-SNE of MNIST ({args.n:,} points)",
+                )
             if args.json:
                 with open(args.json, "a") as fh:
                     fh.write(json.dumps(dict(row, n=args.n, threads=args.threads)) + "\n")
-    med = {lib: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k not in ("lib", "rep")}
-           for lib, rs in rows.items()}
-    print(f"\n{'library':14s} {'wall s':>8s} {'cpu s':>8s} {'nn s':>7s} {'aff s':>7s} "
-          f"{'opt s':>8s} {'KL own':>7s} {'KL P|Q':>7s} {'10NN kept':>9s} {'10NN acc':>8s}")
+    med = {
+        lib: {k: statistics.median(r[k] for r in rs) for k in rs[0] if k not in ("lib", "rep")}
+        for lib, rs in rows.items()
+    }
+    print(
+        f"\n{'library':14s} {'wall s':>8s} {'cpu s':>8s} {'nn s':>7s} {'aff s':>7s} "
+        f"{'opt s':>8s} {'KL own':>7s} {'KL P|Q':>7s} {'10NN kept':>9s} {'10NN acc':>8s}"
+    )
     for lib, m in med.items():
-        print(f"{lib:14s} {m['wall']:8.1f} {m['cpu']:8.1f} {m['neighbors']:7.2f} "
-              f"{m['affinities']:7.2f} {m['optimization']:8.1f} {m['kl_own']:7.3f} "
-              f"{m['kl_common']:7.3f} {m['nn10_preservation']:9.3f} {m['knn10_accuracy']:8.3f}")
+        print(
+            f"{lib:14s} {m['wall']:8.1f} {m['cpu']:8.1f} {m['neighbors']:7.2f} "
+            f"{m['affinities']:7.2f} {m['optimization']:8.1f} {m['kl_own']:7.3f} "
+            f"{m['kl_common']:7.3f} {m['nn10_preservation']:9.3f} {m['knn10_accuracy']:8.3f}"
+        )
     if "embedrs" in med:
         ours = med["embedrs"]
         for lib, m in med.items():
             if lib != "embedrs":
-                print(f"embedrs vs {lib}: {m['wall'] / ours['wall']:.2f}x wall, "
-                      f"{m['cpu'] / ours['cpu']:.2f}x cpu, KL ratio "
-                      f"{ours['kl_common'] / m['kl_common']:.3f}")
+                print(
+                    f"embedrs vs {lib}: {m['wall'] / ours['wall']:.2f}x wall, "
+                    f"{m['cpu'] / ours['cpu']:.2f}x cpu, KL ratio "
+                    f"{ours['kl_common'] / m['kl_common']:.3f}"
+                )
     return 0
 
 

@@ -4,9 +4,10 @@ __version__: str
 
 # --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
 
+from collections.abc import Callable as _Callable
+
 import numpy as _np
 import numpy.typing as _npt
-from typing import Callable as _Callable, Optional as _Optional
 
 def tsne_fit(
     x: _npt.NDArray[_np.float32],
@@ -23,10 +24,9 @@ def tsne_fit(
     method: str,
     angle: float,
     n_jobs: int,
-    log: _Optional[_Callable[[int, float], None]] = None,
+    log: _Callable[[int, float], None] | None = None,
 ) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float]]:
     """Runs t-SNE on C-contiguous float32 ``x`` (features, or a square distance
     matrix with ``metric='precomputed'``) from ``init``; returns the embedding,
     the KL divergence, the last iteration index and the seconds spent in
     (neighbours, affinities, optimisation)."""
-    ...
