@@ -81,14 +81,15 @@ def test_exact_method_matches_barnes_hut_quality():
 
 
 def test_precomputed_squared_distances_equal_euclidean():
-    x, _ = blobs(n_per=30)
+    x, y = blobs(n_per=30)
     x64 = x.astype(np.float64)
     d2 = ((x64[:, None, :] - x64[None, :, :]) ** 2).sum(-1)
     init = np.random.RandomState(0).standard_normal((120, 2)) * 1e-4
-    a = TSNE(perplexity=10, init=init, max_iter=250).fit(x)
-    b = TSNE(perplexity=10, init=init, max_iter=250, metric="precomputed").fit(d2)
+    a = TSNE(perplexity=10, init=init).fit(x)
+    b = TSNE(perplexity=10, init=init, metric="precomputed").fit(d2)
     # Same affinities up to float32 rounding; the runs then differ only by chaos.
-    assert b.kl_divergence_ == pytest.approx(a.kl_divergence_, rel=2e-2)
+    assert b.kl_divergence_ == pytest.approx(a.kl_divergence_, rel=0.1)
+    assert knn_accuracy(b.embedding_, y) > 0.97
 
 
 def test_cosine_metric_ignores_row_scale():
