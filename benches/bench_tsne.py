@@ -32,7 +32,9 @@ import time
 
 import numpy as np
 
-MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist.npz")
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+MNIST = os.path.join(DATA, "mnist.npz")
+CORPUS = os.path.join(DATA, "enwik_text8like.gz")
 
 
 def cpu_seconds() -> float:
@@ -48,6 +50,25 @@ def load_mnist(n: int, path: str) -> tuple[np.ndarray, np.ndarray]:
     y = np.concatenate([d["y_train"], d["y_test"]])[:n].astype(np.int64)
     xp = PCA(n_components=50, random_state=0).fit_transform(x / 255.0).astype(np.float32)
     return np.ascontiguousarray(xp), y
+
+
+def load_word_vectors(n_words: int, corpus: str, mbytes: int) -> tuple[np.ndarray, list[str]]:
+    """Trains gensim Word2Vec (100-d, 5 epochs) on the first ``mbytes`` MB of the
+    text8-format corpus and returns the ``n_words`` most frequent words' vectors,
+    unit-normalised (so Euclidean t-SNE matches cosine neighbourhoods)."""
+    import gzip
+
+    from gensim.models import Word2Vec
+
+    with gzip.open(corpus, "rt") as fh:
+        text = fh.read(mbytes * 1_000_000)
+    words = text.split()
+    sentences = [words[i : i + 1000] for i in range(0, len(words), 1000)]
+    model = Word2Vec(sentences, vector_size=100, window=5, min_count=5, workers=2, seed=1, epochs=5)
+    keys = model.wv.index_to_key[:n_words]
+    x = model.wv.vectors[:n_words].astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x), keys
 
 
 def pca_init(x: np.ndarray) -> np.ndarray:
@@ -159,8 +180,9 @@ class Reference:
         n = len(e)
         sq = (e**2).sum(1)
         z = 0.0
-        for a in range(0, n, 2000):
-            d2 = sq[a : a + 2000, None] + sq[None, :] - 2 * e[a : a + 2000] @ e.T
+        step = max(1, 20_000_000 // n)
+        for a in range(0, n, step):
+            d2 = sq[a : a + step, None] + sq[None, :] - 2 * e[a : a + step] @ e.T
             w = 1.0 / (1.0 + np.maximum(d2, 0))
             z += w.sum() - len(w)  # minus the diagonal (w = 1)
         p = self.P.tocoo()
@@ -191,6 +213,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--libs", default="embedrs,sklearn,openTSNE-BH,openTSNE-FFT")
     ap.add_argument("--data", default=MNIST)
+    ap.add_argument(
+        "--words",
+        type=int,
+        default=0,
+        help="instead of MNIST: t-SNE of this many most frequent words of a gensim "
+        "Word2Vec trained on the first --corpus-mb MB of enwik_text8like.gz",
+    )
+    ap.add_argument("--corpus-mb", type=int, default=20)
     ap.add_argument("--png", help="save embedrs' map here (coloured by digit)")
     ap.add_argument("--json", help="append the result rows to this JSON-lines file")
     args = ap.parse_args()
