@@ -227,12 +227,18 @@ def main() -> int:
     if args.quick:
         args.n = 5000
     libs = args.libs.split(",")
-    x, y = load_mnist(args.n, args.data)
+    if args.words:
+        x, _keys = load_word_vectors(args.words, CORPUS, args.corpus_mb)
+        y = np.zeros(len(x), dtype=np.int64)  # no classes: the accuracy column is meaningless
+        args.n = len(x)
+        what = f"word2vec top {len(x)} words (100-d, unit norm)"
+    else:
+        x, y = load_mnist(args.n, args.data)
+        what = f"MNIST n={args.n} PCA-50"
     init = pca_init(x)
     ref = Reference(x, y, args.perplexity)
     print(
-        f"MNIST n={args.n} PCA-50, threads={args.threads}, max_iter={args.max_iter}, "
-        f"perplexity={args.perplexity}",
+        f"{what}, threads={args.threads}, max_iter={args.max_iter}, perplexity={args.perplexity}",
         flush=True,
     )
     rows: dict[str, list[dict]] = {lib: [] for lib in libs}
