@@ -6,7 +6,6 @@ import logging
 
 import numpy as np
 import pytest
-
 from embedrs import _embedrs
 from embedrs.manifold import TSNE
 
@@ -82,14 +81,15 @@ def test_exact_method_matches_barnes_hut_quality():
 
 
 def test_precomputed_squared_distances_equal_euclidean():
-    x, _ = blobs(n_per=30)
+    x, y = blobs(n_per=30)
     x64 = x.astype(np.float64)
     d2 = ((x64[:, None, :] - x64[None, :, :]) ** 2).sum(-1)
     init = np.random.RandomState(0).standard_normal((120, 2)) * 1e-4
-    a = TSNE(perplexity=10, init=init, max_iter=250).fit(x)
-    b = TSNE(perplexity=10, init=init, max_iter=250, metric="precomputed").fit(d2)
+    a = TSNE(perplexity=10, init=init).fit(x)
+    b = TSNE(perplexity=10, init=init, metric="precomputed").fit(d2)
     # Same affinities up to float32 rounding; the runs then differ only by chaos.
-    assert b.kl_divergence_ == pytest.approx(a.kl_divergence_, rel=2e-2)
+    assert b.kl_divergence_ == pytest.approx(a.kl_divergence_, rel=0.1)
+    assert knn_accuracy(b.embedding_, y) > 0.97
 
 
 def test_cosine_metric_ignores_row_scale():
@@ -158,10 +158,20 @@ def test_exception_in_progress_callback_stops_the_run():
 
     with pytest.raises(RuntimeError, match="stop here"):
         _embedrs.tsne_fit(
-            x, init, perplexity=30.0, early_exaggeration=12.0, learning_rate=200.0,
-            max_iter=100000, exploration_iter=250, n_iter_without_progress=100000,
-            min_grad_norm=0.0, metric="euclidean", method="barnes_hut", angle=0.5,
-            n_jobs=1, log=log,
+            x,
+            init,
+            perplexity=30.0,
+            early_exaggeration=12.0,
+            learning_rate=200.0,
+            max_iter=100000,
+            exploration_iter=250,
+            n_iter_without_progress=100000,
+            min_grad_norm=0.0,
+            metric="euclidean",
+            method="barnes_hut",
+            angle=0.5,
+            n_jobs=1,
+            log=log,
         )
 
 
@@ -183,10 +193,16 @@ def test_duplicate_points_give_finite_embedding():
         ({"perplexity": 5}, np.array([[1.0, np.nan]] * 20), "NaN"),
         ({"perplexity": 5}, np.array([[1.0, np.inf]] * 20), "infinity"),
         ({"perplexity": 5, "n_components": 4}, np.random.rand(20, 5), "inferior to 4"),
-        ({"perplexity": 5, "metric": "precomputed", "init": "random"}, np.random.rand(20, 3),
-         "square distance matrix"),
-        ({"perplexity": 5, "metric": "precomputed", "init": "random"}, -np.ones((20, 20)),
-         "Negative values"),
+        (
+            {"perplexity": 5, "metric": "precomputed", "init": "random"},
+            np.random.rand(20, 3),
+            "square distance matrix",
+        ),
+        (
+            {"perplexity": 5, "metric": "precomputed", "init": "random"},
+            -np.ones((20, 20)),
+            "Negative values",
+        ),
         ({"perplexity": 5, "metric": "precomputed"}, np.ones((20, 20)), 'init="pca"'),
         ({"perplexity": 5, "max_iter": 100}, np.random.rand(20, 3), "max_iter"),
         ({"perplexity": 5, "learning_rate": -1.0}, np.random.rand(20, 3), "learning_rate"),
@@ -211,7 +227,17 @@ def test_binding_requires_c_contiguous_float32():
     init = np.zeros((30, 2))
     with pytest.raises(ValueError, match="C-contiguous"):
         _embedrs.tsne_fit(
-            x, init, perplexity=5.0, early_exaggeration=12.0, learning_rate=200.0,
-            max_iter=250, exploration_iter=250, n_iter_without_progress=300,
-            min_grad_norm=1e-7, metric="euclidean", method="barnes_hut", angle=0.5, n_jobs=1,
+            x,
+            init,
+            perplexity=5.0,
+            early_exaggeration=12.0,
+            learning_rate=200.0,
+            max_iter=250,
+            exploration_iter=250,
+            n_iter_without_progress=300,
+            min_grad_norm=1e-7,
+            metric="euclidean",
+            method="barnes_hut",
+            angle=0.5,
+            n_jobs=1,
         )

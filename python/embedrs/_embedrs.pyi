@@ -1,11 +1,14 @@
 """Type stubs for the private Rust extension module ``embedrs._embedrs``."""
 
+from typing import Any, Callable
+
+import numpy as _np
+import numpy.typing as _npt
+
 __version__: str
 
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
-import numpy as _np
-import numpy.typing as _npt
 
 class KvInt8Index:
     """Int8 copy of a model's unit rows (exact search with a quarter of the memory traffic)."""
@@ -81,14 +84,11 @@ def w2v_write(
 ) -> None: ...
 def format_f32(values: list[float]) -> list[str]: ...
 # -- poincare ------------------------------------------------------------------------------
-from typing import Any, Callable
 
-import numpy as np
-import numpy.typing as npt
 
 def poincare_train(
-    vectors: npt.NDArray[np.floating[Any]],
-    relations: npt.NDArray[np.uint32],
+    vectors: _npt.NDArray[_np.floating[Any]],
+    relations: _npt.NDArray[_np.uint32],
     *,
     epochs: int,
     alpha: float,
@@ -106,9 +106,6 @@ def poincare_train(
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
 # --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
 
-import numpy as _np
-import numpy.typing as _npt
-from typing import Callable as _Callable, Optional as _Optional
 
 def tsne_fit(
     x: _npt.NDArray[_np.float32],
@@ -125,13 +122,12 @@ def tsne_fit(
     method: str,
     angle: float,
     n_jobs: int,
-    log: _Optional[_Callable[[int, float], None]] = None,
+    log: Callable[[int, float], None] | None = None,
 ) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float]]:
     """Runs t-SNE on C-contiguous float32 ``x`` (features, or a square distance
     matrix with ``metric='precomputed'``) from ``init``; returns the embedding,
     the KL divergence, the last iteration index and the seconds spent in
     (neighbours, affinities, optimisation)."""
-    ...
 
 # --- word2vec (rust/python/w2v.rs) -------------------------------------------
 

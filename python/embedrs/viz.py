@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 
 __all__ = [
-    "tsne_keyed_vectors",
+    "normalize_coords",
     "plot_keyed_vectors",
     "plot_matrix",
     "scatter_png",
-    "normalize_coords",
     "to_json_records",
+    "tsne_keyed_vectors",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -58,8 +59,8 @@ def _tsne(x: np.ndarray, **tsne_params: Any) -> np.ndarray:
     return TSNE(**params).fit_transform(x)
 
 
-def _keyed_matrix(kv: Any, top_n: Optional[int]) -> tuple[list[str], np.ndarray]:
-    keys = list(getattr(kv, "index_to_key"))
+def _keyed_matrix(kv: Any, top_n: int | None) -> tuple[list[str], np.ndarray]:
+    keys = list(kv.index_to_key)
     if top_n is not None:
         if top_n < 2:
             raise ValueError(f"top_n must be at least 2, got {top_n}")
@@ -75,7 +76,7 @@ def _keyed_matrix(kv: Any, top_n: Optional[int]) -> tuple[list[str], np.ndarray]
 
 
 def tsne_keyed_vectors(
-    kv: Any, top_n: Optional[int] = 500, **tsne_params: Any
+    kv: Any, top_n: int | None = 500, **tsne_params: Any
 ) -> tuple[list[str], np.ndarray]:
     """t-SNE of the ``top_n`` first (most frequent) keys of a KeyedVectors.
 
@@ -105,12 +106,12 @@ def scatter_png(
     coords: np.ndarray,
     path: PathLike,
     *,
-    labels: Optional[Sequence[Any]] = None,
-    annotations: Optional[Sequence[str]] = None,
-    title: Optional[str] = None,
+    labels: Sequence[Any] | None = None,
+    annotations: Sequence[str] | None = None,
+    title: str | None = None,
     figsize: tuple[float, float] = (10.0, 10.0),
     dpi: int = 100,
-    point_size: Optional[float] = None,
+    point_size: float | None = None,
 ) -> str:
     """Draws 2-D points to a PNG, coloured by ``labels`` and/or annotated.
 
@@ -175,8 +176,9 @@ def scatter_png(
             ax.legend(markerscale=max(1.0, 30.0 / size) ** 0.5, loc="best", fontsize="small")
     if annotations is not None:
         for (x, y), text in zip(coords[:, :2], annotations):
-            ax.annotate(str(text), (x, y), fontsize=8, alpha=0.8, xytext=(2, 2),
-                        textcoords="offset points")
+            ax.annotate(
+                str(text), (x, y), fontsize=8, alpha=0.8, xytext=(2, 2), textcoords="offset points"
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -190,9 +192,9 @@ def scatter_png(
 def plot_keyed_vectors(
     kv: Any,
     path: PathLike,
-    top_n: Optional[int] = 300,
+    top_n: int | None = 300,
     *,
-    title: Optional[str] = None,
+    title: str | None = None,
     figsize: tuple[float, float] = (14.0, 14.0),
     **tsne_params: Any,
 ) -> tuple[list[str], np.ndarray]:
@@ -226,10 +228,10 @@ def plot_keyed_vectors(
 
 def plot_matrix(
     X: Any,
-    labels: Optional[Sequence[Any]],
+    labels: Sequence[Any] | None,
     path: PathLike,
     *,
-    title: Optional[str] = None,
+    title: str | None = None,
     figsize: tuple[float, float] = (10.0, 10.0),
     **tsne_params: Any,
 ) -> np.ndarray:
@@ -290,10 +292,10 @@ def normalize_coords(coords: Any) -> np.ndarray:
 
 def to_json_records(
     coords: Any,
-    labels: Optional[Sequence[Any]] = None,
+    labels: Sequence[Any] | None = None,
     *,
     key: str = "label",
-    path: Optional[PathLike] = None,
+    path: PathLike | None = None,
     normalize: bool = True,
 ) -> list[dict[str, Any]]:
     """Coordinates as ``{"label": ..., "point": [x, y]}`` records for a web viewer.

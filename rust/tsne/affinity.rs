@@ -47,6 +47,39 @@ impl SparseP {
     pub fn sum(&self) -> f64 {
         self.values.iter().sum()
     }
+
+    /// The matrix with rows and columns renumbered: new index `t` is old
+    /// index `order[t]` (`order` is a permutation of `0..n`).
+    pub fn permuted(&self, order: &[u32]) -> SparseP {
+        let n = self.n();
+        let mut inv = vec![0u32; n];
+        for (t, &i) in order.iter().enumerate() {
+            inv[i as usize] = t as u32;
+        }
+        let mut indptr = Vec::with_capacity(n + 1);
+        indptr.push(0);
+        let mut indices = Vec::with_capacity(self.indices.len());
+        let mut values = Vec::with_capacity(self.values.len());
+        let mut row: Vec<(u32, f64)> = Vec::new();
+        for &i in order {
+            let i = i as usize;
+            row.clear();
+            for t in self.indptr[i]..self.indptr[i + 1] {
+                row.push((inv[self.indices[t] as usize], self.values[t]));
+            }
+            row.sort_by_key(|e| e.0);
+            for &(j, v) in &row {
+                indices.push(j);
+                values.push(v);
+            }
+            indptr.push(indices.len());
+        }
+        SparseP {
+            indptr,
+            indices,
+            values,
+        }
+    }
 }
 
 /// Calibrates one row: fills `p` with `p_{j|i}` and returns `beta_i`.

@@ -148,10 +148,90 @@ pub struct Workspace {
     rep: Vec<f64>,
 }
 
+/// Repulsive force on point `i` (`sum_j w_ij u_ij (y_i - y_j)`, into
+/// `force`) and its share of `Z` (returned), by a Barnes-Hut traversal.
+#[inline]
+fn repulsion<const D: usize>(
+    tree: &SpTree<D>,
+    y: &[f64],
+    i: usize,
+    theta2: f64,
+    kernel: Kernel,
+    stack: &mut Vec<u32>,
+    force: &mut [f64; D],
+) -> f64 {
+    let mut yi = [0.0; D];
+    yi.copy_from_slice(&y[i * D..(i + 1) * D]);
+    *force = [0.0; D];
+    let mut z = 0.0;
+    stack.clear();
+    stack.push(0);
+    while let Some(ci) = stack.pop() {
+        let cell = &tree.cells[ci as usize];
+        let mut diff = [0.0; D];
+        let mut d2 = 0.0;
+        for d in 0..D {
+            diff[d] = yi[d] - cell.com[d];
+            d2 += diff[d] * diff[d];
+        }
+        if cell.first_child == 0 {
+            if cell.count == 1 {
+                if cell.point as usize == i {
+                    continue;
+                }
+                let (u, w) = kernel.eval(d2);
+                z += w;
+                let s = w * u;
+                for d in 0..D {
+                    force[d] += s * diff[d];
+                }
+            } else {
+                // A leaf of duplicates at the depth limit: visit each point.
+                for &j in &tree.perm[cell.start as usize..cell.end as usize] {
+                    let j = j as usize;
+                    if j == i {
+                        continue;
+                    }
+                    let mut e2 = 0.0;
+                    let mut dj = [0.0; D];
+                    for d in 0..D {
+                        dj[d] = yi[d] - y[j * D + d];
+                        e2 += dj[d] * dj[d];
+                    }
+                    let (u, w) = kernel.eval(e2);
+                    z += w;
+                    for d in 0..D {
+                        force[d] += w * u * dj[d];
+                    }
+                }
+            }
+        } else if cell.side * cell.side < theta2 * d2 {
+            let (u, w) = kernel.eval(d2);
+            let m = cell.count as f64;
+            z += m * w;
+            let s = m * w * u;
+            for d in 0..D {
+                force[d] += s * diff[d];
+            }
+        } else {
+            let first = cell.first_child;
+            for q in 0..(1u32 << D) {
+                if tree.cells[(first + q) as usize].count != 0 {
+                    stack.push(first + q);
+                }
+            }
+        }
+    }
+    z
+}
+
 /// The Barnes-Hut gradient of KL(P || Q) at `y` (row-major `n x D`) into
 /// `grad`, with the tree in `tree` (rebuilt here). Returns the KL
 /// divergence (with the exaggerated `P`, as scikit-learn reports it) when
 /// `with_error`, NaN otherwise. Call inside the caller's pool.
+///
+/// Points are visited in the tree's order (a space-filling order), so that
+/// consecutive points walk nearly the same cells and stay in cache.
 pub fn barnes_hut<const D: usize>(
     y: &[f64],
     p: &SparseP,
@@ -169,85 +249,30 @@ pub fn barnes_hut<const D: usize>(
     tree.build(y);
     let tree = &*tree;
     let theta2 = angle * angle;
-    let zs: Vec<f64> = ws
-        .rep
-        .par_chunks_mut(CHUNK * D)
-        .enumerate()
-        .map(|(c, out)| {
-            let mut stack: Vec<u32> = Vec::with_capacity(64);
+    let parts: Vec<(Vec<[f64; D]>, f64)> = tree
+        .perm
+        .par_chunks(CHUNK)
+        .map(|order| {
+            let mut stack: Vec<u32> = Vec::with_capacity(256);
+            let mut forces = Vec::with_capacity(order.len());
             let mut zsum = 0.0;
-            for (r, f) in out.chunks_exact_mut(D).enumerate() {
-                let i = c * CHUNK + r;
-                let mut yi = [0.0; D];
-                yi.copy_from_slice(&y[i * D..(i + 1) * D]);
-                let mut force = [0.0; D];
-                let mut z = 0.0;
-                stack.clear();
-                stack.push(0);
-                while let Some(ci) = stack.pop() {
-                    let cell = &tree.cells[ci as usize];
-                    if cell.count == 0 {
-                        continue;
-                    }
-                    let mut diff = [0.0; D];
-                    let mut d2 = 0.0;
-                    for d in 0..D {
-                        diff[d] = yi[d] - cell.com[d];
-                        d2 += diff[d] * diff[d];
-                    }
-                    if cell.first_child == 0 {
-                        if cell.count == 1 {
-                            if tree.perm[cell.start as usize] as usize == i {
-                                continue;
-                            }
-                            let (u, w) = kernel.eval(d2);
-                            z += w;
-                            let s = w * u;
-                            for d in 0..D {
-                                force[d] += s * diff[d];
-                            }
-                        } else {
-                            // A leaf of duplicates at the depth limit: visit each point.
-                            for &j in &tree.perm[cell.start as usize..cell.end as usize] {
-                                let j = j as usize;
-                                if j == i {
-                                    continue;
-                                }
-                                let mut e2 = 0.0;
-                                let mut dj = [0.0; D];
-                                for d in 0..D {
-                                    dj[d] = yi[d] - y[j * D + d];
-                                    e2 += dj[d] * dj[d];
-                                }
-                                let (u, w) = kernel.eval(e2);
-                                z += w;
-                                for d in 0..D {
-                                    force[d] += w * u * dj[d];
-                                }
-                            }
-                        }
-                    } else if cell.side * cell.side < theta2 * d2 {
-                        let (u, w) = kernel.eval(d2);
-                        let m = cell.count as f64;
-                        z += m * w;
-                        let s = m * w * u;
-                        for d in 0..D {
-                            force[d] += s * diff[d];
-                        }
-                    } else {
-                        let first = cell.first_child;
-                        for q in 0..(1u32 << D) {
-                            stack.push(first + q);
-                        }
-                    }
-                }
-                f.copy_from_slice(&force);
-                zsum += z;
+            for &i in order {
+                let mut f = [0.0; D];
+                zsum += repulsion(tree, y, i as usize, theta2, kernel, &mut stack, &mut f);
+                forces.push(f);
             }
-            zsum
+            (forces, zsum)
         })
         .collect();
-    let z: f64 = zs.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let mut z = 0.0;
+    for (c, (forces, zc)) in parts.iter().enumerate() {
+        z += zc;
+        for (r, f) in forces.iter().enumerate() {
+            let i = tree.perm[c * CHUNK + r] as usize;
+            ws.rep[i * D..(i + 1) * D].copy_from_slice(f);
+        }
+    }
+    let z = z.max(f64::MIN_POSITIVE);
     let partial = attractive(y, D, p, exaggeration, kernel, &mut ws.attr, with_error);
     let psum = if with_error {
         p.sum() * exaggeration
@@ -459,5 +484,64 @@ mod tests {
                 g[idx]
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::tsne::knn::Neighbors;
+    use std::time::Instant;
+
+    /// `cargo test --release timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn time_gradient_parts() {
+        let n = 20000;
+        let mut rng = crate::sampling::Rng::new(5);
+        let mut y = vec![0.0; n * 2];
+        for i in 0..n {
+            let c = (i % 10) as f64;
+            y[2 * i] = c * 10.0 + (rng.uniform_f64() - 0.5) * 8.0;
+            y[2 * i + 1] = (c * 3.0).sin() * 30.0 + (rng.uniform_f64() - 0.5) * 8.0;
+        }
+        let k = 90;
+        let mut indices = Vec::new();
+        let mut distances = Vec::new();
+        for i in 0..n {
+            for t in 1..=k {
+                indices.push(((i + t * 10) % n) as u32);
+                distances.push(t as f64);
+            }
+        }
+        let nn = Neighbors {
+            k,
+            indices,
+            distances,
+        };
+        let pool = crate::thread_pool(1).unwrap();
+        let p = crate::tsne::affinity::joint_probabilities(&nn, 30.0, &pool).unwrap();
+        let kernel = Kernel::new(1.0);
+        let mut t = SpTree::<2>::new();
+        let mut ws = Workspace::default();
+        let mut g = vec![0.0; n * 2];
+        pool.install(|| {
+            let s = Instant::now();
+            for _ in 0..10 {
+                t.build(&y);
+            }
+            println!("build {:?} cells {}", s.elapsed() / 10, t.cells.len());
+            let s = Instant::now();
+            for _ in 0..10 {
+                let mut a = vec![0.0; n * 2];
+                attractive(&y, 2, &p, 1.0, kernel, &mut a, false);
+            }
+            println!("attractive {:?}", s.elapsed() / 10);
+            let s = Instant::now();
+            for _ in 0..10 {
+                barnes_hut(&y, &p, 1.0, 0.5, kernel, &mut t, &mut ws, &mut g, false);
+            }
+            println!("total {:?}", s.elapsed() / 10);
+        });
     }
 }

@@ -96,7 +96,61 @@ pub fn optimize(
         }
     };
     let angle = params.angle.unwrap_or(0.0);
+    // Renumber the points in the space-filling order of a tree over the
+    // initial positions, so that points close in the map (and their
+    // neighbours in P) are close in memory; undone at the end.
+    let order: Option<Vec<u32>> = match &mut grad_kind {
+        Grad::Exact => None,
+        Grad::Bh2(t) => {
+            t.build(y);
+            Some(t.perm.clone())
+        }
+        Grad::Bh3(t) => {
+            t.build(y);
+            Some(t.perm.clone())
+        }
+    };
+    match order {
+        None => run(y, p, params, &mut grad_kind, angle, kernel, progress, pool),
+        Some(order) => {
+            let p_perm = p.permuted(&order);
+            let mut y_perm = Vec::with_capacity(y.len());
+            for &i in &order {
+                let i = i as usize;
+                y_perm.extend_from_slice(&y[i * dim..(i + 1) * dim]);
+            }
+            let result = run(
+                &mut y_perm,
+                &p_perm,
+                params,
+                &mut grad_kind,
+                angle,
+                kernel,
+                progress,
+                pool,
+            );
+            for (t, &i) in order.iter().enumerate() {
+                let i = i as usize;
+                y[i * dim..(i + 1) * dim].copy_from_slice(&y_perm[t * dim..(t + 1) * dim]);
+            }
+            result
+        }
+    }
+}
+
+fn run(
+    y: &mut [f64],
+    p: &SparseP,
+    params: &OptimizeParams,
+    grad_kind: &mut Grad,
+    angle: f64,
+    kernel: Kernel,
+    progress: &Progress,
+    pool: &rayon::ThreadPool,
+) -> Result<Optimized> {
+    let dim = params.dim;
     let n = y.len();
+
     let mut update = vec![0.0f64; n];
     let mut gains = vec![1.0f64; n];
     let mut grad = vec![0.0f64; n];
@@ -130,7 +184,7 @@ pub fn optimize(
                 }
                 let check = (it + 1) % CHECK_EVERY == 0;
                 let with_error = check || it + 1 == phase.end;
-                let err = match &mut grad_kind {
+                let err = match &mut *grad_kind {
                     Grad::Exact => gradient::exact(
                         y,
                         dim,
@@ -207,7 +261,7 @@ pub fn optimize(
     if kl.is_nan() {
         // The last phase stopped on a check without an error value: compute it.
         let mut g = vec![0.0; n];
-        kl = pool.install(|| match &mut grad_kind {
+        kl = pool.install(|| match &mut *grad_kind {
             Grad::Exact => gradient::exact(y, dim, p, 1.0, kernel, &mut ws, &mut g, true),
             Grad::Bh2(t) => {
                 gradient::barnes_hut(y, p, 1.0, angle, kernel, t, &mut ws, &mut g, true)

@@ -28,6 +28,8 @@ pub struct Cell<const D: usize> {
     pub start: u32,
     /// One past the last position of the cell's points in [`SpTree::perm`].
     pub end: u32,
+    /// For a leaf, the index of its (first) point.
+    pub point: u32,
 }
 
 /// A quadtree (`D = 2`) or octree (`D = 3`) over a set of points.
@@ -81,6 +83,7 @@ impl<const D: usize> SpTree<D> {
             first_child: 0,
             start: 0,
             end: n as u32,
+            point: 0,
         });
         self.split(y, 0, center, 0);
     }
@@ -103,6 +106,7 @@ impl<const D: usize> SpTree<D> {
         }
         self.cells[cell].com = com;
         if count <= 1 || depth >= MAX_DEPTH {
+            self.cells[cell].point = self.perm[start];
             return;
         }
         // Counting sort of the cell's points into its 2^D children.
@@ -145,6 +149,7 @@ impl<const D: usize> SpTree<D> {
                 first_child: 0,
                 start: bounds[q] as u32,
                 end: (bounds[q] + counts[q]) as u32,
+                point: u32::MAX,
             });
         }
         for q in 0..nchild {

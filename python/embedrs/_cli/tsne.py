@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="input format (default: from the file name)",
     )
-    parser.add_argument("--labels", help="labels for a .npy input: .npy array or text, one per line")
+    parser.add_argument(
+        "--labels", help="labels for a .npy input: .npy array or text, one per line"
+    )
     parser.add_argument(
         "--top-n", type=int, default=500, help="word vectors: embed the N most frequent words"
     )
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="plot title")
 
 
-def _read_word2vec(path: str, binary: bool, limit: Optional[int]) -> tuple[list[str], np.ndarray]:
+def _read_word2vec(path: str, binary: bool, limit: int | None) -> tuple[list[str], np.ndarray]:
     """Reads a word2vec text/binary file (fallback when KeyedVectors is absent)."""
     words: list[str] = []
     rows: list[np.ndarray] = []
@@ -89,7 +91,7 @@ def _read_word2vec(path: str, binary: bool, limit: Optional[int]) -> tuple[list[
     return words, np.vstack(rows)
 
 
-def _load_keyed(path: str, fmt: str, top_n: Optional[int]) -> tuple[list[str], np.ndarray]:
+def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.ndarray]:
     from embedrs.viz import _keyed_matrix
 
     if fmt == "model":
@@ -153,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.exists(args.input):
         raise FileNotFoundError(f"no such file: {args.input}")
     fmt = _detect(args.input) if args.format == "auto" else args.format
-    words: Optional[list[str]] = None
-    labels: Optional[list[Any]] = None
+    words: list[str] | None = None
+    labels: list[Any] | None = None
     if fmt == "npy":
         x = np.load(args.input, allow_pickle=False)
         if args.labels:
@@ -180,8 +182,9 @@ def run(args: argparse.Namespace) -> int:
     names = words if words is not None else labels
     if args.png:
         if words is not None:
-            viz.scatter_png(coords, args.png, annotations=words, title=args.title,
-                            figsize=(14.0, 14.0))
+            viz.scatter_png(
+                coords, args.png, annotations=words, title=args.title, figsize=(14.0, 14.0)
+            )
         else:
             viz.scatter_png(coords, args.png, labels=labels, title=args.title)
         logger.info("wrote %s", args.png)

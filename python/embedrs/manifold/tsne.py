@@ -12,7 +12,7 @@ import inspect
 import logging
 import os
 import warnings
-from typing import Any, Optional, Union
+from typing import Any
 
 import numpy as np
 
@@ -20,18 +20,23 @@ from embedrs import _embedrs
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TSNE"]
+__all__ = ["TSNE", "InvalidParameterError"]
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or value (scikit-learn's exception of that name)."""
+
 
 _METRICS = ("euclidean", "l2", "cosine", "precomputed")
 _EXPLORATION_MAX_ITER = 250
 
 
-def _resolve_n_jobs(n_jobs: Optional[int]) -> int:
+def _resolve_n_jobs(n_jobs: int | None) -> int:
     """Worker threads for ``n_jobs`` (joblib's convention; None means all cores)."""
     if n_jobs is None:
         return 0
     if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
+        raise InvalidParameterError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
     if n_jobs > 0:
         return int(n_jobs)
     cores = os.cpu_count() or 1
@@ -45,7 +50,9 @@ def _check_random_state(seed: Any) -> np.random.RandomState:
         return np.random.RandomState(seed)
     if isinstance(seed, np.random.RandomState):
         return seed
-    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+    raise InvalidParameterError(
+        f"{seed!r} cannot be used to seed a numpy.random.RandomState instance"
+    )
 
 
 def _pca_init(x: np.ndarray, n_components: int) -> np.ndarray:
@@ -143,19 +150,19 @@ class TSNE:
         *,
         perplexity: float = 30.0,
         early_exaggeration: float = 12.0,
-        learning_rate: Union[float, str] = "auto",
-        max_iter: Optional[int] = None,
+        learning_rate: float | str = "auto",
+        max_iter: int | None = None,
         n_iter_without_progress: int = 300,
         min_grad_norm: float = 1e-7,
         metric: str = "euclidean",
-        metric_params: Optional[dict] = None,
-        init: Union[str, np.ndarray] = "pca",
+        metric_params: dict | None = None,
+        init: str | np.ndarray = "pca",
         verbose: int = 0,
         random_state: Any = None,
         method: str = "barnes_hut",
         angle: float = 0.5,
-        n_jobs: Optional[int] = None,
-        n_iter: Optional[int] = None,
+        n_jobs: int | None = None,
+        n_iter: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.perplexity = perplexity
@@ -242,13 +249,13 @@ class TSNE:
         def number(name: str, low: float, high: float = np.inf, closed: bool = True) -> float:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The '{name}' parameter of TSNE must be a number, got {value!r} instead."
                 )
             ok = (value >= low if closed else value > low) and value <= high
             if not ok or np.isnan(value):
                 interval = f"{'[' if closed else '('}{low}, {high}{']' if high < np.inf else ')'}"
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The '{name}' parameter of TSNE must be in the range {interval}. "
                     f"Got {value!r} instead."
                 )
@@ -257,11 +264,11 @@ class TSNE:
         def integer(name: str, low: int, value: Any = None) -> int:
             value = getattr(self, name) if value is None else value
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The '{name}' parameter of TSNE must be an int, got {value!r} instead."
                 )
             if value < low:
-                raise ValueError(
+                raise InvalidParameterError(
                     f"The '{name}' parameter of TSNE must be an int in the range "
                     f"[{low}, inf). Got {value!r} instead."
                 )
@@ -275,42 +282,44 @@ class TSNE:
         number("angle", 0.0, 1.0)
         if isinstance(self.learning_rate, str):
             if self.learning_rate != "auto":
-                raise ValueError(
+                raise InvalidParameterError(
                     "The 'learning_rate' parameter of TSNE must be a str among {'auto'} or a "
                     f"float in the range (0.0, inf). Got {self.learning_rate!r} instead."
                 )
         else:
             number("learning_rate", 0.0, closed=False)
         if self.method not in ("barnes_hut", "exact"):
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'method' parameter of TSNE must be a str among {'exact', 'barnes_hut'}. "
                 f"Got {self.method!r} instead."
             )
         if self.metric not in _METRICS:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'metric' parameter of TSNE must be one of {_METRICS} in embedrs. "
                 f"Got {self.metric!r} instead."
             )
         if self.metric_params:
-            raise ValueError("metric_params is not supported by embedrs' TSNE; leave it None.")
+            raise InvalidParameterError(
+                "metric_params is not supported by embedrs' TSNE; leave it None."
+            )
         if isinstance(self.init, str):
             if self.init not in ("pca", "random"):
-                raise ValueError(
+                raise InvalidParameterError(
                     "The 'init' parameter of TSNE must be a str among {'random', 'pca'} or an "
                     f"instance of 'numpy.ndarray'. Got {self.init!r} instead."
                 )
         elif not isinstance(self.init, np.ndarray):
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'init' parameter of TSNE must be a str among {'random', 'pca'} or an "
                 f"instance of 'numpy.ndarray'. Got {self.init!r} instead."
             )
         if self.method == "barnes_hut" and self.n_components > 3:
-            raise ValueError(
+            raise InvalidParameterError(
                 "'n_components' should be inferior to 4 for the barnes_hut algorithm as it "
                 "relies on quad-tree or oct-tree."
             )
         if self.method == "barnes_hut" and self.n_components < 2:
-            raise ValueError(
+            raise InvalidParameterError(
                 "'n_components' should be 2 or 3 for the barnes_hut algorithm; "
                 "use method='exact' for a 1-D embedding."
             )
@@ -321,7 +330,9 @@ class TSNE:
                 stacklevel=3,
             )
             if self.max_iter is not None:
-                raise ValueError("Both 'n_iter' and 'max_iter' are set; only set 'max_iter'.")
+                raise InvalidParameterError(
+                    "Both 'n_iter' and 'max_iter' are set; only set 'max_iter'."
+                )
             max_iter = integer("n_iter", _EXPLORATION_MAX_ITER, self.n_iter)
         elif self.max_iter is None:
             max_iter = 1000
@@ -334,7 +345,7 @@ class TSNE:
             X = X.toarray()
         try:
             x = np.asarray(X)
-        except Exception as exc:  # noqa: BLE001 - report any conversion failure the same way
+        except Exception as exc:
             raise ValueError(f"Could not convert X to a numeric array: {exc}") from exc
         if x.ndim != 2:
             raise ValueError(
@@ -359,11 +370,11 @@ class TSNE:
             )
         if x.dtype.kind == "f":
             if np.isnan(x).any():
-                raise ValueError("Input X contains NaN. TSNE needs finite values; impute or drop them.")
-            if not np.isfinite(x).all():
                 raise ValueError(
-                    f"Input X contains infinity or a value too large for {x.dtype!r}."
+                    "Input X contains NaN. TSNE needs finite values; impute or drop them."
                 )
+            if not np.isfinite(x).all():
+                raise ValueError(f"Input X contains infinity or a value too large for {x.dtype!r}.")
         x32 = np.ascontiguousarray(x, dtype=np.float32)
         if not np.isfinite(x32).all():
             raise ValueError("Input X contains a value too large for float32.")
