@@ -479,7 +479,7 @@ class PoincareModel:
         Distribution of negatives after burn-in (burn-in always draws them by
         node frequency). ``'frequency'`` (default) is gensim's choice and gives
         gensim's results at gensim's settings; ``'uniform'`` is the paper's,
-        better with many epochs and negatives (see benches/RESULTS_poincare.md).
+        better with many epochs and negatives (see benches/RESULTS.md).
         Not a gensim parameter.
     """
 
