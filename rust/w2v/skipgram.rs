@@ -181,8 +181,8 @@ fn train_pair_with(
     loss
 }
 
-/// One skip-gram example: the input row of `context` predicts `word`
-/// (used by [`super::pairs`]).
+/// One skip-gram example with freshly drawn negatives: the input row of
+/// `context` predicts `word` (used by [`super::pairs`]).
 #[inline]
 pub fn train_pair(
     model: &ModelRef<'_>,
@@ -191,15 +191,6 @@ pub fn train_pair(
     context: u32,
     alpha: f32,
 ) -> f64 {
-    model.syn0.read_row(context as usize, &mut w.h);
-    w.neu1e.fill(0.0);
     model.layers.draw_negatives(&mut w.rng, &mut w.neg);
-    let loss = model
-        .layers
-        .train(word, &w.neg, &w.h, &mut w.neu1e, alpha, model.compute_loss);
-    let scale = model.lock_factors.map_or(1.0, |f| f[context as usize]);
-    if scale != 0.0 {
-        model.syn0.axpy_row(context as usize, scale, &w.neu1e);
-    }
-    loss
+    train_pair_with(model, w, word, context, alpha)
 }
