@@ -104,26 +104,33 @@ impl<'a> SharedMatrix<'a> {
         unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), n) }
     }
 
-    /// Dot product of row `row` with `x`.
+    /// Dot product of row `row` with `x`, in the same lane order as
+    /// [`crate::linalg::dot`] (so the same value for the same data).
     #[inline(always)]
     pub fn dot_row(&self, row: usize, x: &[f32]) -> f32 {
+        use crate::linalg::{hsum, LANES};
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
-        let mut acc = [0.0f32; 8];
-        let chunks = n / 8;
-        for c in 0..chunks {
-            let o = c * 8;
-            for k in 0..8 {
-                // SAFETY: o + k < n <= cols, inside the row (row_ptr's bound).
-                acc[k] += unsafe { p.add(o + k).read() } * x[o + k];
+        let xc = x[..n].chunks_exact(LANES);
+        let xr = xc.remainder();
+        let mut acc = [0.0f32; LANES];
+        for (c, xs) in xc.enumerate() {
+            let xs: &[f32; LANES] = xs.try_into().unwrap();
+            for k in 0..LANES {
+                // SAFETY: c*LANES + k < n <= cols, inside the row (row_ptr's
+                // bound); read by value, so no reference into the shared
+                // buffer is formed. A racing Hogwild write may be seen
+                // half-applied, which the algorithm tolerates.
+                acc[k] += unsafe { p.add(c * LANES + k).read() } * xs[k];
             }
         }
-        let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        for i in chunks * 8..n {
-            // SAFETY: i < n <= cols, inside the row.
-            s += unsafe { p.add(i).read() } * x[i];
+        let mut s = 0.0f32;
+        let base = n - xr.len();
+        for (i, &xi) in xr.iter().enumerate() {
+            // SAFETY: base + i < n <= cols, inside the row.
+            s += unsafe { p.add(base + i).read() } * xi;
         }
-        s
+        s + hsum(&acc)
     }
 
     /// `row += a * x`.

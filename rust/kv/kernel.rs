@@ -10,39 +10,11 @@
 
 use multiversion::multiversion;
 
-const LANES: usize = 16;
-
-/// Sum of 16 lanes as a balanced tree (vectorises; a left-to-right sum
-/// would be a chain of 16 dependent additions).
-#[inline(always)]
-pub(crate) fn hsum(a: &[f32; LANES]) -> f32 {
-    let mut b = [0.0f32; 8];
-    for k in 0..8 {
-        b[k] = a[k] + a[k + 8];
-    }
-    let mut c = [0.0f32; 4];
-    for k in 0..4 {
-        c[k] = b[k] + b[k + 4];
-    }
-    (c[0] + c[2]) + (c[1] + c[3])
-}
+use crate::linalg::{dot, hsum, LANES};
 
 #[inline(always)]
 fn dot_lanes(row: &[f32], q: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = row.len() / LANES;
-    for c in 0..chunks {
-        let o = c * LANES;
-        let (r, qq) = (&row[o..o + LANES], &q[o..o + LANES]);
-        for k in 0..LANES {
-            acc[k] += r[k] * qq[k];
-        }
-    }
-    let mut s = 0.0f32;
-    for i in chunks * LANES..row.len() {
-        s += row[i] * q[i];
-    }
-    s + hsum(&acc)
+    dot(row, q)
 }
 
 /// `out[i] = dot(row i of data, q)` for the `out.len()` rows of `data`
