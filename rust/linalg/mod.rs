@@ -80,6 +80,19 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// The output-row update of word2vec on a plain slice: `acc += g * row`,
+/// then `row += g * x`, reading `row` once (see
+/// [`crate::hogwild::SharedMatrix::accumulate_and_update`] for shared rows).
+#[inline(always)]
+pub fn accumulate_and_update(g: f32, x: &[f32], row: &mut [f32], acc: &mut [f32]) {
+    let n = row.len().min(x.len()).min(acc.len());
+    for i in 0..n {
+        let v = row[i];
+        acc[i] += g * v;
+        row[i] = v + g * x[i];
+    }
+}
+
 /// `x *= a`.
 #[inline(always)]
 pub fn scale(a: f32, x: &mut [f32]) {

@@ -202,6 +202,7 @@ impl Word2VecCore {
                 syn1,
                 huffman: self.huffman.as_ref(),
                 sigmoid: &self.sigmoid,
+                merge_lock: Default::default(),
             },
             sg: self.sg,
             cbow_mean: self.cbow_mean,

@@ -45,6 +45,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
             &mut w.neu1e,
             alpha,
             model.compute_loss,
+            &mut w.hot,
         );
         if !model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);

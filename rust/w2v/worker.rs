@@ -1,6 +1,7 @@
 //! Per-thread training state and the job loop shared by both corpus paths.
 
-use super::{cbow, sgd::OutputLayers, skipgram};
+use super::sgd::{HotRows, OutputLayers};
+use super::{cbow, skipgram};
 use crate::hogwild::SharedMatrix;
 use crate::sampling::Rng;
 
@@ -86,6 +87,8 @@ pub struct Worker {
     /// Noise words of the next example, drawn one step ahead so that their
     /// rows can be prefetched.
     pub neg_next: Vec<u32>,
+    /// Private copy of the hottest hierarchical-softmax rows during a job.
+    pub hot: HotRows,
 }
 
 impl Worker {
@@ -103,6 +106,7 @@ impl Worker {
             du: vec![0.0; dim],
             neg: Vec::new(),
             neg_next: Vec::new(),
+            hot: HotRows::default(),
         }
     }
 
@@ -181,6 +185,7 @@ impl Worker {
         let mut effective = 0u64;
         let mut loss = 0.0;
         let mut sent = std::mem::take(&mut self.sent);
+        self.hot.load(&model.layers);
         for &end in &job.ends {
             sent.clear();
             for &id in &job.ids[start..end] {
@@ -203,6 +208,7 @@ impl Worker {
                 cbow::train_sentence(model, self, &sent, alpha)
             };
         }
+        self.hot.merge(&model.layers);
         self.sent = sent;
         (effective, loss)
     }
