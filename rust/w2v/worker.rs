@@ -1,6 +1,6 @@
 //! Per-thread training state and the job loop shared by both corpus paths.
 
-use super::sgd::{HotRows, OutputLayers};
+use super::sgd::{HotCache, OutputLayers};
 use super::{cbow, skipgram};
 use crate::hogwild::SharedMatrix;
 use crate::sampling::Rng;
@@ -87,8 +87,8 @@ pub struct Worker {
     /// Noise words of the next example, drawn one step ahead so that their
     /// rows can be prefetched.
     pub neg_next: Vec<u32>,
-    /// Private copy of the hottest hierarchical-softmax rows during a job.
-    pub hot: HotRows,
+    /// Private copies of the hottest output rows during a job.
+    pub hot: HotCache,
 }
 
 impl Worker {
@@ -106,7 +106,7 @@ impl Worker {
             du: vec![0.0; dim],
             neg: Vec::new(),
             neg_next: Vec::new(),
-            hot: HotRows::default(),
+            hot: HotCache::default(),
         }
     }
 
@@ -115,6 +115,7 @@ impl Worker {
     /// example will read start loading into cache.
     #[inline(always)]
     pub fn advance(&mut self, model: &ModelRef<'_>, sent: &[u32], pos: usize) {
+        self.hot.tick(&model.layers);
         std::mem::swap(&mut self.neg, &mut self.neg_next);
         model
             .layers
@@ -185,7 +186,7 @@ impl Worker {
         let mut effective = 0u64;
         let mut loss = 0.0;
         let mut sent = std::mem::take(&mut self.sent);
-        self.hot.load(&model.layers);
+        self.hot.load(&model.layers, !model.sg);
         for &end in &job.ends {
             sent.clear();
             for &id in &job.ids[start..end] {
