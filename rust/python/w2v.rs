@@ -491,8 +491,10 @@ impl Word2VecCore {
             return Err(PyValueError::new_err("pairs must have shape (n, 2)"));
         }
         let pair_vec: Vec<(u32, u32)> = arr.rows().into_iter().map(|r| (r[0], r[1])).collect();
-        let mut core_hs_off = Word2VecCoreView { core: self };
-        let model = core_hs_off.model_ns(&mut b)?;
+        let mut model = self.model(&mut b, self.compute_loss)?;
+        // explicit pairs train skip-gram negative sampling only
+        model.layers.syn1 = None;
+        model.sg = true;
         let schedule = Schedule {
             alpha,
             min_alpha,
@@ -514,20 +516,6 @@ impl Word2VecCore {
             },
         )?
         .py()
-    }
-}
-
-/// A view of the core that trains negative sampling only (used by pairs).
-struct Word2VecCoreView<'c> {
-    core: &'c Word2VecCore,
-}
-
-impl Word2VecCoreView<'_> {
-    fn model_ns<'a>(&'a mut self, b: &'a mut Borrowed<'_>) -> PyResult<ModelRef<'a>> {
-        let mut m = self.core.model(b, self.core.compute_loss)?;
-        m.layers.syn1 = None;
-        m.sg = true;
-        Ok(m)
     }
 }
 
