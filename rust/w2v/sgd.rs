@@ -23,7 +23,8 @@
 //! time, and each write moves their cache lines between cores, which cost
 //! more than the arithmetic (measured: 2 workers ran slower than 1). So
 //! each worker trains the most-used rows on a private copy ([`HotRows`])
-//! and adds its change to the shared rows every [`SYNC_EVERY`] examples,
+//! and adds its change to the shared rows every [`SYNC_HITS`] updates of
+//! cached rows,
 //! under a lock; the other rows stay plain Hogwild. With one worker this
 //! is the same computation as training in place (up to rounding).
 
@@ -59,12 +60,15 @@ pub struct OutputLayers<'a> {
 /// default).
 pub const HOT_ROWS: usize = 128;
 
-/// Training examples (centre words) between two merges of a worker's hot
-/// rows. Measured on the full benchmark corpus (skip-gram HS, 2 workers,
-/// 1 epoch): merging every 64 examples kept analogy accuracy at the level
-/// of plain Hogwild (0.234 vs 0.232), while merging once per 10,000-word
-/// job lost 1.7 points (0.215) to the staleness of the root rows.
-pub const SYNC_EVERY: usize = 64;
+/// Updates of cached rows between two merges of a worker's hot rows.
+/// Counting updates (not examples) makes the merge cost a fixed share of
+/// the work in every mode: a skip-gram HS example touches about 40 cached
+/// rows, a CBOW negative-sampling example two or three. Measured on the
+/// full benchmark corpus (skip-gram HS, 2 workers, 1 epoch): merging about
+/// this often (every 64 examples) kept analogy accuracy at the level of
+/// plain Hogwild (0.234 vs 0.232), while merging once per 10,000-word job
+/// lost 1.7 points (0.215) to the staleness of the root rows.
+pub const SYNC_HITS: usize = 2048;
 
 /// A private copy of rows `first..first + n` of one shared output matrix
 /// (see the module documentation).
@@ -130,7 +134,7 @@ pub struct HotCache {
     hs: HotRows,
     neg: HotRows,
     negatives: bool,
-    since_sync: usize,
+    hits: usize,
 }
 
 impl HotCache {
@@ -139,7 +143,7 @@ impl HotCache {
     /// output row once per window and does not use the cache).
     pub fn load(&mut self, layers: &OutputLayers<'_>, negatives: bool) {
         self.negatives = negatives;
-        self.since_sync = 0;
+        self.hits = 0;
         if let Some(syn1) = &layers.syn1 {
             // syn1 has one row per word; inner nodes are rows 0..words-1,
             // created in order of increasing count, so the hottest are last.
@@ -153,16 +157,15 @@ impl HotCache {
         }
     }
 
-    /// Counts one training example; every `SYNC_EVERY` examples the
-    /// worker's changes are merged and the rows reloaded, so that the
-    /// workers see each other's updates of the hot rows soon.
+    /// Called once per training example: after [`SYNC_HITS`] updates of
+    /// cached rows the worker's changes are merged and the rows reloaded,
+    /// so that the workers see each other's updates of the hot rows soon.
     #[inline(always)]
     pub fn tick(&mut self, layers: &OutputLayers<'_>) {
         if self.hs.n == 0 && self.neg.n == 0 {
             return;
         }
-        self.since_sync += 1;
-        if self.since_sync >= SYNC_EVERY {
+        if self.hits >= SYNC_HITS {
             self.merge(layers);
             self.load(layers, self.negatives);
         }
@@ -230,6 +233,7 @@ impl OutputLayers<'_> {
             let points = &hf.points[word as usize];
             for (&code, &point) in codes.iter().zip(points) {
                 let local = hot.hs.row_mut(point as usize);
+                hot.hits += local.is_some() as usize;
                 let x = match &local {
                     Some(r) => dot(r, h),
                     None => syn1.dot_row(point as usize, h),
@@ -257,6 +261,7 @@ impl OutputLayers<'_> {
             );
             for (target, label) in targets {
                 let local = hot.neg.row_mut(target as usize);
+                hot.hits += local.is_some() as usize;
                 let x = match &local {
                     Some(r) => dot(r, h),
                     None => syn1neg.dot_row(target as usize, h),
