@@ -277,6 +277,17 @@ def test_int8_prefilter_gives_identical_answers():
     assert [ours.most_similar(k, topn=8) for k in keys] == exact
     assert [ours.most_similar(k, topn=3, restrict_vocab=1000) for k in keys] == exact_r
     assert ours._int8 is not None
+    # batches through the int8 index: the same lists, scores included
+    assert ours.most_similar_batch(keys, topn=8) == exact
+    assert ours.most_similar_batch(keys, topn=3, restrict_vocab=1000) == exact_r
+    q = np.vstack([ours.vectors[7], np.zeros(48, np.float32), ours.vectors[9]])
+    ours.int8_search = False
+    want = [ours.similar_by_vector(v, topn=4, restrict_vocab=3001) for v in q]
+    ours.int8_search = True
+    got = ours.most_similar_batch(q, topn=4, clip_start=0, clip_end=3001)
+    assert [[k for k, _ in r] for r in got] == [[k for k, _ in r] for r in want]
+    for r, w in zip(got, want):
+        np.testing.assert_allclose([s for _, s in r], [s for _, s in w], atol=1e-6)
     # in-place change + fill_norms(force=True) rebuilds the index
     ours.vectors[5] = -ours.vectors[5]
     ours.fill_norms(force=True)

@@ -1,6 +1,7 @@
 //! Similarity search over a matrix of keyed vectors: row norms, exact
 //! top-k cosine search for one query or a batch, on a caller-sized pool.
 
+pub mod int8;
 pub(crate) mod kernel;
 mod quant;
 mod search;

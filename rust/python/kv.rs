@@ -158,17 +158,50 @@ impl KvSearcher {
         let res = py
             .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
             .py()?;
-        let m = res.len();
-        let mut rows = ndarray::Array2::<i64>::from_elem((m, k), -1);
-        let mut scores = ndarray::Array2::<f32>::from_elem((m, k), f32::NAN);
-        for (j, r) in res.into_iter().enumerate() {
-            for (t, (i, s)) in r.into_iter().enumerate() {
-                rows[[j, t]] = i as i64;
-                scores[[j, t]] = s;
-            }
-        }
-        Ok((rows.into_pyarray(py), scores.into_pyarray(py)))
+        Ok(batch_arrays(py, res, k))
     }
+
+    /// Same as `top_k_batch`, through an int8 index built from these
+    /// `vectors` (exactly the answers of `top_k`, one query at a time).
+    #[pyo3(signature = (index, vectors, norms, queries, start, end, k))]
+    fn top_k_batch_int8<'py>(
+        &self,
+        py: Python<'py>,
+        index: &KvInt8Index,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        queries: PyReadonlyArray2<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<BatchResult<'py>> {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let n = norms.as_slice()?;
+        let q = queries.as_array();
+        let res = py
+            .detach(|| {
+                index
+                    .inner
+                    .top_k_batch(v, n, q, start..end, k, Some(&self.pool))
+            })
+            .py()?;
+        Ok(batch_arrays(py, res, k))
+    }
+}
+
+/// `(rows, scores)` arrays of shape `(n_queries, k)` from per-query lists,
+/// padded with row -1 / score NaN where a query has fewer than `k`.
+fn batch_arrays(py: Python<'_>, res: Vec<Vec<(usize, f32)>>, k: usize) -> BatchResult<'_> {
+    let m = res.len();
+    let mut rows = ndarray::Array2::<i64>::from_elem((m, k), -1);
+    let mut scores = ndarray::Array2::<f32>::from_elem((m, k), f32::NAN);
+    for (j, r) in res.into_iter().enumerate() {
+        for (t, (i, s)) in r.into_iter().enumerate() {
+            rows[[j, t]] = i as i64;
+            scores[[j, t]] = s;
+        }
+    }
+    (rows.into_pyarray(py), scores.into_pyarray(py))
 }
 
 /// An int8 copy of a model's unit rows for exact, bandwidth-saving search

@@ -669,8 +669,12 @@ class KeyedVectors:
             excl = rows
         k = int(topn) + 1
         if self._fast():
-            idx, scores = self._get_searcher().top_k_batch(self.vectors, self.norms, queries,
-                                                           start, end, k)
+            s = self._get_searcher()
+            index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
+            if index is not None:
+                idx, scores = s.top_k_batch_int8(index, self.vectors, self.norms, queries, start, end, k)
+            else:
+                idx, scores = s.top_k_batch(self.vectors, self.norms, queries, start, end, k)
             idx = idx.tolist()
             scores = scores.tolist()
         else:
