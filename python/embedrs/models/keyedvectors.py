@@ -601,21 +601,21 @@ class KeyedVectors:
         negative = _ensure_list(negative)
         self.fill_norms()
         start, end = self._clip(clip_start, clip_end, restrict_vocab)
-        items = positive + negative
-        weight = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
-        keys = []
-        for idx, item in enumerate(items):
-            if isinstance(item, _EXTENDED_KEY_TYPES):
-                keys.append(item)
-            else:
-                keys.append(item[0])
-                weight[idx] = item[1]
-        if len(keys) == 1 and isinstance(keys[0], _KEY_TYPES) and weight[0] > 0:
+        if len(positive) == 1 and not negative and isinstance(positive[0], _KEY_TYPES):
             # fast path: one key; the search normalises the query itself
-            row = self.get_index(keys[0])
+            row = self.get_index(positive[0])
             mean = self.vectors[row]
             all_keys = [row]
         else:
+            items = positive + negative
+            weight = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
+            keys = []
+            for idx, item in enumerate(items):
+                if isinstance(item, _EXTENDED_KEY_TYPES):
+                    keys.append(item)
+                else:
+                    keys.append(item[0])
+                    weight[idx] = item[1]
             mean = self.get_mean_vector(keys, weight, pre_normalize=True, post_normalize=True,
                                         ignore_missing=False)
             all_keys = [self.get_index(k) for k in keys
