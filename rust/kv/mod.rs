@@ -3,11 +3,13 @@
 
 pub mod int8;
 pub(crate) mod kernel;
+mod pair;
 mod quant;
 mod search;
 mod topk;
 
 pub use kernel::dots;
+pub use pair::run_pair;
 pub use quant::QuantIndex;
 pub use search::{all_scores, row_norms, top_k, top_k_batch, unit};
 pub use topk::TopK;

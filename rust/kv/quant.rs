@@ -33,12 +33,13 @@
 //! ([`QuantIndex::top_k_batch`]) reads each block once for all of them.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use super::int8::{dots_u8, pack_block, query_offset, BLOCK, QUAD_BYTES};
-use super::{dots, unit, TopK};
+use super::{dots, run_pair, unit, TopK};
 use crate::{Error, Result};
 
 /// Extra slack on every bound, covering float32 rounding in the exact scores.
@@ -48,10 +49,13 @@ const CHUNK_BLOCKS: usize = 64;
 /// Queries scored per kernel call in a batch (their sums stay in L1).
 const QUERY_GROUP: usize = 8;
 /// Work (rows x dimensions) from which a single query's first pass is split
-/// across the pool's threads. Below it (8 MB of codes) one thread scans in
-/// a few hundred microseconds, and waking a second one did not pay on a
-/// shared 2-core machine (30,000 x 100: 180 us on one thread, 260 us on two).
+/// across all the pool's threads (rayon, a few parts per thread).
 const PARALLEL_MIN_WORK: usize = 1 << 23;
+/// Work from which, below [`PARALLEL_MIN_WORK`], a single query offers half
+/// of its rows to one pool thread ([`run_pair`]), which never makes it wait
+/// for a busy pool. (30,000 x 100 on a shared 2-core machine: 180 us on one
+/// thread, 260 us through a rayon split across two.)
+const PAIR_MIN_WORK: usize = 1 << 19;
 
 /// The int8 copy of a matrix's unit rows, with per-row scales, laid out in
 /// blocks of 16 rows for the kernel of [`super::int8`].
@@ -62,11 +66,11 @@ pub struct QuantIndex {
     quads: usize,
     rows: usize,
     /// `rows.div_ceil(16)` blocks of `quads * 64` unsigned codes.
-    codes: Vec<u8>,
+    codes: Arc<Vec<u8>>,
     /// `s_i`, zero for the padding rows of the last block.
-    scale: Vec<f32>,
+    scale: Arc<Vec<f32>>,
     /// `s_i * A_i / 2`.
-    half_abs: Vec<f32>,
+    half_abs: Arc<Vec<f32>>,
 }
 
 fn quantize(u: &[f32], out: &mut [i8]) -> (f32, f32) {
@@ -86,6 +90,7 @@ fn quantize(u: &[f32], out: &mut [i8]) -> (f32, f32) {
 }
 
 /// One query, coded for the first pass.
+#[derive(Clone)]
 struct QueryCode {
     /// The unit query, for the exact scores.
     unit: Vec<f32>,
@@ -205,9 +210,9 @@ impl QuantIndex {
             dim,
             quads,
             rows: n,
-            codes,
-            scale,
-            half_abs,
+            codes: Arc::new(codes),
+            scale: Arc::new(scale),
+            half_abs: Arc::new(half_abs),
         })
     }
 
@@ -270,12 +275,35 @@ impl QuantIndex {
         let Some(qc) = QueryCode::new(query, self.quads) else {
             return super::top_k(vectors, norms, query, range, k, pool);
         };
-        let pool = pool.filter(|_| range.len() * self.dim >= PARALLEL_MIN_WORK);
-        let first = self
-            .pass1(&[&qc], &range, k, pool)
-            .pop()
-            .unwrap_or(Pass1::new(k));
+        let work = range.len() * self.dim;
+        let mut first = match pool.filter(|p| p.current_num_threads() > 1) {
+            Some(p) if work >= PARALLEL_MIN_WORK => self.pass1(&[&qc], &range, k, Some(p)),
+            Some(p) if work >= PAIR_MIN_WORK => self.pass1_pair(p, &qc, &range, k),
+            _ => self.pass1(&[&qc], &range, k, None),
+        };
+        let first = first.pop().unwrap_or(Pass1::new(k));
         Ok(self.rescore(data, norms, &qc, first, k))
+    }
+
+    /// First pass of one query: the first half of the rows on this thread,
+    /// the second offered to one pool thread (see [`run_pair`]).
+    fn pass1_pair(
+        &self,
+        pool: &rayon::ThreadPool,
+        qc: &QueryCode,
+        range: &Range<usize>,
+        k: usize,
+    ) -> Vec<Pass1> {
+        let blocks = range.start / BLOCK..range.end.div_ceil(BLOCK);
+        let mid = blocks.start + blocks.len() / 2;
+        // the offered half owns what it reads (shared, not copied)
+        let (index, q, r) = (self.clone(), qc.clone(), range.clone());
+        let (a, b) = run_pair(
+            pool,
+            || self.scan(&[qc], blocks.start..mid, range, k),
+            move || index.scan(&[&q], mid..blocks.end, &r, k),
+        );
+        merge_all(a, b)
     }
 
     /// Exact top-`k` rows of `range` for every row of `queries` (the same
@@ -638,7 +666,8 @@ mod tests {
     #[test]
     fn identical_to_exact_scan() {
         let mut rng = Rng::new(9);
-        for &(n, d) in &[(3000usize, 50usize), (500, 7), (2000, 130)] {
+        for &(n, d) in &[(3000usize, 50usize), (500, 7), (2000, 130), (12000, 48)] {
+            // (12000 x 48 is above PAIR_MIN_WORK: half the rows go to the pool)
             // clustered data: many near-ties, the hard case for the bound
             let centers = Array2::from_shape_fn((5, d), |_| rng.uniform() - 0.5);
             let m = Array2::from_shape_fn((n, d), |(i, j)| {
