@@ -148,9 +148,13 @@ def test_float64_and_zero_vectors_fall_back_cleanly():
     assert [k for k, _ in k32.most_similar("a", topn=2)] == ["c", "b"]
 
 
-def test_concurrent_queries_from_8_threads():
+@pytest.mark.parametrize("int8", [False, True])
+def test_concurrent_queries_from_8_threads(int8):
     ours, _ = make_pair(n=20000, dim=32, seed=3)
     expected = {k: ours.most_similar(k, topn=5) for k in ["w1", "w2", "w3", "w4"]}
+    if int8:  # int8 index; single queries share their rows with a pool thread
+        ours.int8_min_size = 1
+        assert ours.most_similar("w1", topn=5) == expected["w1"] and ours._int8 is not None
     errors = []
 
     def worker(i: int) -> None:
