@@ -410,7 +410,14 @@ impl QuantIndex {
                 let out = &mut ints[..g.len() * rows];
                 dots_u8(codes, self.quads, pq, out);
                 for ((q, st), sums) in g.iter().zip(st).zip(out.chunks_exact(rows)) {
-                    absorb(q, sums, scale, half_abs, first, valid.clone(), st);
+                    let chunk = Chunk {
+                        sums,
+                        scale,
+                        half_abs,
+                        first,
+                        valid: valid.clone(),
+                    };
+                    absorb(q, &chunk, st);
                 }
             }
             b += nb;
@@ -448,31 +455,33 @@ impl QuantIndex {
     }
 }
 
-/// Turns the integer sums of the rows `first..first + sums.len()` (whole
-/// blocks, with their `scale` and `half_abs`) into bounds, keeps the best
-/// lower bounds and collects the candidates; only rows `first + valid`
-/// count.
+/// The first-pass results of one query for a run of whole blocks.
+struct Chunk<'a> {
+    /// Integer sums of the rows `first..first + sums.len()`.
+    sums: &'a [i32],
+    /// Their `s_i` and `s_i A_i / 2`.
+    scale: &'a [f32],
+    half_abs: &'a [f32],
+    first: usize,
+    /// The rows that count, relative to `first`.
+    valid: Range<usize>,
+}
+
+/// Turns a chunk's integer sums into bounds, keeps the best lower bounds
+/// and collects the candidates.
 ///
 /// Rows go sixteen at a time: the bounds of a group are one vector, compared
 /// with the threshold into a bit mask, and only the rows whose bit is set
 /// are looked at one by one (after the first few groups, hardly any).
-fn absorb(
-    q: &QueryCode,
-    sums: &[i32],
-    scale: &[f32],
-    half_abs: &[f32],
-    first: usize,
-    valid: Range<usize>,
-    st: &mut Pass1,
-) {
+fn absorb(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F was detected just above.
-        unsafe { absorb_avx512(q, sums, scale, half_abs, first, valid, st) };
+        unsafe { absorb_avx512(q, chunk, st) };
         return;
     }
     // SAFETY: the portable operations run on any CPU.
-    unsafe { absorb_with::<Portable>(q, sums, scale, half_abs, first, valid, st) };
+    unsafe { absorb_with::<Portable>(q, chunk, st) };
 }
 
 /// [`absorb`] with AVX-512F vectors.
@@ -481,17 +490,9 @@ fn absorb(
 /// The CPU supports AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn absorb_avx512(
-    q: &QueryCode,
-    sums: &[i32],
-    scale: &[f32],
-    half_abs: &[f32],
-    first: usize,
-    valid: Range<usize>,
-    st: &mut Pass1,
-) {
+unsafe fn absorb_avx512(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
     // SAFETY: the caller's contract is the one of `Avx512`.
-    unsafe { absorb_with::<Avx512>(q, sums, scale, half_abs, first, valid, st) };
+    unsafe { absorb_with::<Avx512>(q, chunk, st) };
 }
 
 /// [`absorb`] with the group operations `L`.
@@ -499,31 +500,31 @@ unsafe fn absorb_avx512(
 /// # Safety
 /// The CPU supports the instructions `L` uses.
 #[inline(always)]
-unsafe fn absorb_with<L: GroupOps>(
-    q: &QueryCode,
-    sums: &[i32],
-    scale: &[f32],
-    half_abs: &[f32],
-    first: usize,
-    valid: Range<usize>,
-    st: &mut Pass1,
-) {
+unsafe fn absorb_with<L: GroupOps>(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
+    let (first, valid) = (chunk.first, &chunk.valid);
     let mut threshold = st.lower.threshold();
-    for (g, ((sg, scg), hg)) in sums
+    for (g, ((sg, scg), hg)) in chunk
+        .sums
         .chunks_exact(BLOCK)
-        .zip(scale.chunks_exact(BLOCK))
-        .zip(half_abs.chunks_exact(BLOCK))
+        .zip(chunk.scale.chunks_exact(BLOCK))
+        .zip(chunk.half_abs.chunks_exact(BLOCK))
         .enumerate()
     {
         let g0 = g * BLOCK;
         if g0 + BLOCK <= valid.start || g0 >= valid.end {
             continue;
         }
-        let (Ok(sg), Ok(scg), Ok(hg)) = (sg.try_into(), scg.try_into(), hg.try_into()) else {
+        let (Ok(sums), Ok(scale), Ok(half_abs)) = (sg.try_into(), scg.try_into(), hg.try_into())
+        else {
             continue; // unreachable: chunks_exact(BLOCK)
         };
+        let group = Group {
+            sums,
+            scale,
+            half_abs,
+        };
         // SAFETY: the caller's contract.
-        let (lower, upper) = unsafe { L::bounds(q, sg, scg, hg) };
+        let (lower, upper) = unsafe { L::bounds(q, &group) };
         // rows of this group that lie in `valid`
         let mut inside = u32::MAX >> (32 - BLOCK);
         if g0 < valid.start || g0 + BLOCK > valid.end {
@@ -552,6 +553,16 @@ unsafe fn absorb_with<L: GroupOps>(
     }
 }
 
+/// One group of [`BLOCK`] rows: their integer sums, `s_i` and `s_i A_i / 2`.
+struct Group<'a> {
+    sums: &'a [i32; BLOCK],
+    scale: &'a [f32; BLOCK],
+    half_abs: &'a [f32; BLOCK],
+}
+
+/// `(lower, upper)` bounds of a group's rows.
+type Bounds = ([f32; BLOCK], [f32; BLOCK]);
+
 /// The vector steps of [`absorb`] on one group of [`BLOCK`] rows.
 ///
 /// # Safety
@@ -559,12 +570,7 @@ unsafe fn absorb_with<L: GroupOps>(
 /// instructions of the implementation (any CPU for [`Portable`]).
 trait GroupOps {
     /// `(lower, upper)` bounds of the rows, from their integer sums.
-    unsafe fn bounds(
-        q: &QueryCode,
-        sums: &[i32; BLOCK],
-        scale: &[f32; BLOCK],
-        half_abs: &[f32; BLOCK],
-    ) -> ([f32; BLOCK], [f32; BLOCK]);
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds;
     /// Bit `i` set where `x[i] >= threshold`.
     unsafe fn above(x: &[f32; BLOCK], threshold: f32) -> u32;
 }
@@ -574,18 +580,13 @@ struct Portable;
 
 impl GroupOps for Portable {
     #[inline(always)]
-    unsafe fn bounds(
-        q: &QueryCode,
-        sums: &[i32; BLOCK],
-        scale: &[f32; BLOCK],
-        half_abs: &[f32; BLOCK],
-    ) -> ([f32; BLOCK], [f32; BLOCK]) {
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds {
         let mut lower = [0.0f32; BLOCK];
         let mut upper = [0.0f32; BLOCK];
         for i in 0..BLOCK {
-            let (s, d) = (scale[i], (sums[i] - q.offset) as f32);
+            let (s, d) = (g.scale[i], (g.sums[i] - q.offset) as f32);
             let a = s * q.t * d;
-            let bound = q.t * half_abs[i] + s * q.qconst + SLACK;
+            let bound = q.t * g.half_abs[i] + s * q.qconst + SLACK;
             lower[i] = a - bound;
             upper[i] = a + bound;
         }
@@ -613,21 +614,16 @@ impl GroupOps for Avx512 {
     /// The same operations as [`Portable::bounds`], in the same order (so
     /// the same bounds), sixteen lanes at once.
     #[inline(always)]
-    unsafe fn bounds(
-        q: &QueryCode,
-        sums: &[i32; BLOCK],
-        scale: &[f32; BLOCK],
-        half_abs: &[f32; BLOCK],
-    ) -> ([f32; BLOCK], [f32; BLOCK]) {
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds {
         use std::arch::x86_64::*;
         let mut lower = [0.0f32; BLOCK];
         let mut upper = [0.0f32; BLOCK];
         // SAFETY: the caller guarantees AVX-512F (the trait's contract);
         // every pointer is to a whole 16-lane array.
         unsafe {
-            let s = _mm512_loadu_ps(scale.as_ptr());
-            let h = _mm512_loadu_ps(half_abs.as_ptr());
-            let sums = _mm512_loadu_si512(sums.as_ptr().cast());
+            let s = _mm512_loadu_ps(g.scale.as_ptr());
+            let h = _mm512_loadu_ps(g.half_abs.as_ptr());
+            let sums = _mm512_loadu_si512(g.sums.as_ptr().cast());
             let d = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums, _mm512_set1_epi32(q.offset)));
             let t = _mm512_set1_ps(q.t);
             let a = _mm512_mul_ps(_mm512_mul_ps(s, t), d);

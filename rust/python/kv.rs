@@ -29,6 +29,14 @@ fn c_contiguous<'a>(
     Ok(v)
 }
 
+/// The model's `vectors` (C-contiguous) and row `norms`, borrowed for a search.
+fn model<'a>(
+    vectors: &'a PyReadonlyArray2<'_, f32>,
+    norms: &'a PyReadonlyArray1<'_, f32>,
+) -> PyResult<(ndarray::ArrayView2<'a, f32>, &'a [f32])> {
+    Ok((c_contiguous(vectors, "vectors")?, norms.as_slice()?))
+}
+
 /// `(rows, scores)` of a batched query.
 type BatchResult<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 /// `(keys, vectors, declared_count, trailing_data)` of a word2vec file.
@@ -79,8 +87,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
             .py()
@@ -93,8 +100,7 @@ impl KvSearcher {
         vectors: PyReadonlyArray2<'py, f32>,
         norms: PyReadonlyArray1<'py, f32>,
     ) -> PyResult<KvInt8Index> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let inner = py
             .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
             .py()?;
@@ -114,8 +120,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
             .py()
@@ -131,8 +136,7 @@ impl KvSearcher {
         start: usize,
         end: usize,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         let out = py
             .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
@@ -152,8 +156,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<BatchResult<'py>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = queries.as_array();
         let res = py
             .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
@@ -175,8 +178,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<BatchResult<'py>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = queries.as_array();
         let res = py
             .detach(|| {
