@@ -136,7 +136,7 @@ impl Pass1 {
     fn new(k: usize) -> Self {
         Self {
             lower: TopK::new(k),
-            cands: Vec::new(),
+            cands: Vec::with_capacity(4 * k + 64),
         }
     }
 
@@ -363,8 +363,12 @@ impl QuantIndex {
         let chunks = blocks.len().div_ceil(CHUNK_BLOCKS);
         match pool {
             Some(p) if threads > 1 && chunks > 1 => {
-                // a few parts per thread balance the load without much merging
-                let per = chunks.div_ceil(threads * 4) * CHUNK_BLOCKS;
+                // A few parts per thread balance one query's load. Every part
+                // starts each query with no threshold (so pushes many rows at
+                // first), which a batch pays once per query: one part per
+                // thread there.
+                let parts = if qs.len() > 1 { threads } else { threads * 4 };
+                let per = chunks.div_ceil(parts) * CHUNK_BLOCKS;
                 let starts: Vec<usize> = blocks.clone().step_by(per).collect();
                 p.install(|| {
                     starts
