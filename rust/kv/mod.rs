@@ -9,7 +9,7 @@ mod search;
 mod topk;
 
 pub use kernel::dots;
-pub use pair::run_pair;
+pub use pair::share;
 pub use quant::QuantIndex;
 pub use search::{all_scores, row_norms, top_k, top_k_batch, unit};
 pub use topk::TopK;

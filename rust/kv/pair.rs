@@ -1,76 +1,138 @@
 //! Sharing one short job between the calling thread and one pool thread,
-//! without ever waiting for a thread that has not started.
+//! without ever waiting for a thread that is not working on it.
 //!
 //! A single query over a mid-sized matrix takes a few hundred microseconds.
 //! Handing half of it to a pool thread halves that when a second core is
 //! free (and each core then keeps its half of the rows in its own L2
 //! cache), but on a busy machine the pool thread may not run for
-//! milliseconds. [`run_pair`] therefore offers the second half to the pool
-//! and does the first half itself; whoever comes first to the second half
-//! takes it. The caller only waits for a second half that a pool thread has
-//! already begun, so a query is never slower than on one thread by more
-//! than the cost of the offer.
+//! milliseconds, or may run slowly beside another process. [`share`]
+//! therefore cuts the job into pieces: the caller takes them from the front,
+//! a pool thread (once it starts) from the back, one at a time, until they
+//! meet. The caller waits at most for the one piece the helper is working on,
+//! and not at all for a helper that has not started.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-/// The offered half and, once a pool thread has run it, its result.
-struct Offer<F, T> {
-    job: Mutex<Option<F>>,
-    result: Mutex<Option<std::thread::Result<T>>>,
+/// Where the helper stands.
+enum Helper<T> {
+    NotStarted,
+    Running,
+    /// Its accumulator (`None` if it took no piece), or its panic.
+    Finished(std::thread::Result<Option<T>>),
+    /// The caller finished every piece before the helper started.
+    Closed,
+}
+
+/// The pieces not yet taken (`front..back`) and the helper's state.
+struct Board<T> {
+    front: usize,
+    back: usize,
+    helper: Helper<T>,
+}
+
+struct Shared<T> {
+    board: Mutex<Board<T>>,
     done: Condvar,
 }
 
-/// Runs `mine` on the calling thread and `theirs` on a thread of `pool` or,
-/// if none has started it by the time `mine` returns, on the calling thread
-/// too. Returns both results. A panic in either is resumed on the caller.
-///
-/// ```
-/// let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-/// let (a, b) = embedrs::kv::run_pair(&pool, || 1 + 1, || 2 * 2);
-/// assert_eq!((a, b), (2, 4));
-/// ```
-pub fn run_pair<A, T, F>(pool: &rayon::ThreadPool, mine: A, theirs: F) -> (T, T)
-where
-    A: FnOnce() -> T,
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let offer = Arc::new(Offer {
-        job: Mutex::new(Some(theirs)),
-        result: Mutex::new(None),
-        done: Condvar::new(),
-    });
-    let helper = Arc::clone(&offer);
-    pool.spawn(move || {
-        let job = take(&helper.job);
-        if let Some(job) = job {
-            let r = panic::catch_unwind(AssertUnwindSafe(job));
-            *helper.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
-            helper.done.notify_one();
-        }
-    });
-    let a = mine();
-    if let Some(job) = take(&offer.job) {
-        return (a, job());
-    }
-    let mut result = offer.result.lock().unwrap_or_else(PoisonError::into_inner);
-    loop {
-        if let Some(r) = result.take() {
-            match r {
-                Ok(b) => return (a, b),
-                Err(payload) => panic::resume_unwind(payload),
-            }
-        }
-        result = offer
-            .done
-            .wait(result)
-            .unwrap_or_else(PoisonError::into_inner);
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, Board<T>> {
+        self.board.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
-    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+/// Runs `work(i, acc)` for every piece `i` in `0..pieces`: the calling
+/// thread from piece 0 upwards into its accumulator, one thread of `pool`
+/// (if it starts in time) from the last piece downwards into its own, each
+/// accumulator starting as `init()`. Returns the two merged with `merge`. A
+/// panic in the helper is resumed on the caller.
+///
+/// ```
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+/// let sum = embedrs::kv::share(&pool, 10, || 0, |i, acc| *acc += i * i, |a, b| a + b);
+/// assert_eq!(sum, 285);
+/// ```
+pub fn share<T, I, W, M>(pool: &rayon::ThreadPool, pieces: usize, init: I, work: W, merge: M) -> T
+where
+    T: Send + 'static,
+    I: Fn() -> T + Send + Sync + 'static,
+    W: Fn(usize, &mut T) + Send + Sync + 'static,
+    M: Fn(T, T) -> T + Send + Sync + 'static,
+{
+    let shared = Arc::new(Shared {
+        board: Mutex::new(Board {
+            front: 0,
+            back: pieces,
+            helper: Helper::NotStarted,
+        }),
+        done: Condvar::new(),
+    });
+    let job = Arc::new((init, work));
+    if pieces > 1 {
+        let (shared, job) = (Arc::clone(&shared), Arc::clone(&job));
+        pool.spawn(move || help(&shared, &job.0, &job.1));
+    }
+    let (init, work) = (&job.0, &job.1);
+    let mut acc = init();
+    loop {
+        let mut board = shared.lock();
+        if board.front < board.back {
+            let i = board.front;
+            board.front += 1;
+            drop(board);
+            work(i, &mut acc);
+            continue;
+        }
+        if matches!(board.helper, Helper::NotStarted) {
+            board.helper = Helper::Closed;
+            return acc;
+        }
+        while matches!(board.helper, Helper::Running) {
+            board = shared
+                .done
+                .wait(board)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let theirs = std::mem::replace(&mut board.helper, Helper::Closed);
+        drop(board);
+        return match theirs {
+            Helper::Finished(Ok(Some(b))) => merge(acc, b),
+            Helper::Finished(Err(payload)) => panic::resume_unwind(payload),
+            _ => acc,
+        };
+    }
+}
+
+/// The pool thread's side of [`share`].
+fn help<T, I, W>(shared: &Shared<T>, init: &I, work: &W)
+where
+    I: Fn() -> T,
+    W: Fn(usize, &mut T),
+{
+    {
+        let mut board = shared.lock();
+        if matches!(board.helper, Helper::Closed) {
+            return;
+        }
+        board.helper = Helper::Running;
+    }
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut acc: Option<T> = None;
+        loop {
+            let i = {
+                let mut board = shared.lock();
+                if board.front >= board.back {
+                    return acc;
+                }
+                board.back -= 1;
+                board.back
+            };
+            work(i, acc.get_or_insert_with(init));
+        }
+    }));
+    shared.lock().helper = Helper::Finished(result);
+    shared.done.notify_one();
 }
 
 #[cfg(test)]
@@ -79,25 +141,33 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
-    fn both_halves_run_exactly_once() {
+    fn every_piece_runs_exactly_once() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
-        let runs = Arc::new(AtomicUsize::new(0));
-        for i in 0..200 {
-            let r = Arc::clone(&runs);
-            let (a, b) = run_pair(
-                &pool,
-                || i,
-                move || {
-                    r.fetch_add(1, Ordering::Relaxed);
-                    i * 2
-                },
-            );
-            assert_eq!((a, b), (i, 2 * i));
+        for pieces in [0usize, 1, 2, 3, 17, 64] {
+            for _ in 0..50 {
+                let runs = Arc::new(AtomicUsize::new(0));
+                let r = Arc::clone(&runs);
+                let mut got = share(
+                    &pool,
+                    pieces,
+                    Vec::new,
+                    move |i, acc: &mut Vec<usize>| {
+                        r.fetch_add(1, Ordering::Relaxed);
+                        acc.push(i);
+                    },
+                    |mut a, b| {
+                        a.extend(b);
+                        a
+                    },
+                );
+                got.sort_unstable();
+                assert_eq!(got, (0..pieces).collect::<Vec<_>>());
+                assert_eq!(runs.load(Ordering::Relaxed), pieces);
+            }
         }
-        assert_eq!(runs.load(Ordering::Relaxed), 200);
     }
 
     #[test]
@@ -110,20 +180,28 @@ mod tests {
         pool.spawn(move || {
             let _ = rx.recv(); // the only pool thread is blocked
         });
-        let (a, b) = run_pair(&pool, || 1, || 2);
-        assert_eq!((a, b), (1, 2));
+        assert_eq!(share(&pool, 8, || 0, |i, acc| *acc += i, |a, b| a + b), 28);
         tx.send(()).unwrap();
     }
 
     #[test]
-    fn a_panic_in_the_offered_half_reaches_the_caller() {
+    fn a_panic_in_a_piece_reaches_the_caller() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap();
         for _ in 0..20 {
             let r = panic::catch_unwind(AssertUnwindSafe(|| {
-                run_pair(&pool, || 1, || -> i32 { panic!("offered half failed") })
+                share(
+                    &pool,
+                    4,
+                    || 0,
+                    |i, acc: &mut usize| {
+                        assert!(i != 3, "piece 3 failed");
+                        *acc += i;
+                    },
+                    |a, b| a + b,
+                )
             }));
             assert!(r.is_err());
         }

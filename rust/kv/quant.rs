@@ -39,7 +39,7 @@ use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use super::int8::{dots_u8, pack_block, query_offset, BLOCK, QUAD_BYTES};
-use super::{dots, run_pair, unit, TopK};
+use super::{dots, share, unit, TopK};
 use crate::{Error, Result};
 
 /// Extra slack on every bound, covering float32 rounding in the exact scores.
@@ -51,9 +51,9 @@ const QUERY_GROUP: usize = 8;
 /// Work (rows x dimensions) from which a single query's first pass is split
 /// across all the pool's threads (rayon, a few parts per thread).
 const PARALLEL_MIN_WORK: usize = 1 << 23;
-/// Work from which, below [`PARALLEL_MIN_WORK`], a single query offers half
-/// of its rows to one pool thread ([`run_pair`]), which never makes it wait
-/// for a busy pool. (30,000 x 100 on a shared 2-core machine: 180 us on one
+/// Work from which, below [`PARALLEL_MIN_WORK`], a single query shares its
+/// rows with one pool thread ([`share`]), which never makes it wait for a
+/// busy pool. (30,000 x 100 on a shared 2-core machine: 180 us on one
 /// thread, 260 us through a rayon split across two.)
 const PAIR_MIN_WORK: usize = 1 << 19;
 
@@ -285,8 +285,8 @@ impl QuantIndex {
         Ok(self.rescore(data, norms, &qc, first, k))
     }
 
-    /// First pass of one query: the first half of the rows on this thread,
-    /// the second offered to one pool thread (see [`run_pair`]).
+    /// First pass of one query, its chunks shared between this thread (from
+    /// the first) and one pool thread (from the last), see [`share`].
     fn pass1_pair(
         &self,
         pool: &rayon::ThreadPool,
@@ -295,15 +295,24 @@ impl QuantIndex {
         k: usize,
     ) -> Vec<Pass1> {
         let blocks = range.start / BLOCK..range.end.div_ceil(BLOCK);
-        let mid = blocks.start + blocks.len() / 2;
-        // the offered half owns what it reads (shared, not copied)
+        let pieces = blocks.len().div_ceil(CHUNK_BLOCKS);
+        // the pool thread's side owns what it reads (shared, not copied)
         let (index, q, r) = (self.clone(), qc.clone(), range.clone());
-        let (a, b) = run_pair(
+        let first = share(
             pool,
-            || self.scan(&[qc], blocks.start..mid, range, k),
-            move || index.scan(&[&q], mid..blocks.end, &r, k),
+            pieces,
+            move || Pass1::new(k),
+            move |i, st: &mut Pass1| {
+                let b = blocks.start + i * CHUNK_BLOCKS;
+                let chunk = b..(b + CHUNK_BLOCKS).min(blocks.end);
+                index.scan_into(&[&q], chunk, &r, std::slice::from_mut(st));
+            },
+            |mut a, b| {
+                a.merge(b);
+                a
+            },
         );
-        merge_all(a, b)
+        vec![first]
     }
 
     /// Exact top-`k` rows of `range` for every row of `queries` (the same
@@ -389,9 +398,21 @@ impl QuantIndex {
         range: &Range<usize>,
         k: usize,
     ) -> Vec<Pass1> {
+        let mut state = vec![Pass1::new(k); qs.len()];
+        self.scan_into(qs, blocks, range, &mut state);
+        state
+    }
+
+    /// [`QuantIndex::scan`], continuing from the queries' `state`.
+    fn scan_into(
+        &self,
+        qs: &[&QueryCode],
+        blocks: Range<usize>,
+        range: &Range<usize>,
+        state: &mut [Pass1],
+    ) {
         let block_bytes = self.quads * QUAD_BYTES;
         let group = qs.len().min(QUERY_GROUP);
-        let mut state = vec![Pass1::new(k); qs.len()];
         let qbytes = self.quads * 4;
         let pcodes: Vec<i8> = qs.iter().flat_map(|q| q.codes.iter().copied()).collect();
         let mut ints = vec![0i32; group * CHUNK_BLOCKS * BLOCK];
@@ -426,7 +447,6 @@ impl QuantIndex {
             }
             b += nb;
         }
-        state
     }
 
     /// Second pass: the exact float32 score of every candidate whose upper
