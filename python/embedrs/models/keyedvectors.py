@@ -11,7 +11,8 @@ Search: ``most_similar`` scans every row (exact, as gensim). For matrices of at
 least ``KeyedVectors.int8_min_size`` values it first scans an int8 copy of the
 unit rows (a quarter of the memory traffic), then re-scores in float32 every
 row whose proven error bound can still reach the top k: the answer is the same
-as the float32 scan. The copy (one byte per value) is built on the first query
+as the float32 scan. ``most_similar_batch`` does the same for all its queries
+in one pass over the int8 copy. The copy (one byte per value) is built on the first query
 and dropped by ``fill_norms(force=True)``, ``norms = None`` or a new ``vectors``;
 set ``kv.int8_search = False`` to disable it (e.g. for many processes sharing
 one memory-mapped model). After changing ``vectors`` in place, call
