@@ -148,9 +148,13 @@ def test_float64_and_zero_vectors_fall_back_cleanly():
     assert [k for k, _ in k32.most_similar("a", topn=2)] == ["c", "b"]
 
 
-def test_concurrent_queries_from_8_threads():
+@pytest.mark.parametrize("int8", [False, True])
+def test_concurrent_queries_from_8_threads(int8):
     ours, _ = make_pair(n=20000, dim=32, seed=3)
     expected = {k: ours.most_similar(k, topn=5) for k in ["w1", "w2", "w3", "w4"]}
+    if int8:  # int8 index; single queries share their rows with a pool thread
+        ours.int8_min_size = 1
+        assert ours.most_similar("w1", topn=5) == expected["w1"] and ours._int8 is not None
     errors = []
 
     def worker(i: int) -> None:
@@ -277,6 +281,17 @@ def test_int8_prefilter_gives_identical_answers():
     assert [ours.most_similar(k, topn=8) for k in keys] == exact
     assert [ours.most_similar(k, topn=3, restrict_vocab=1000) for k in keys] == exact_r
     assert ours._int8 is not None
+    # batches through the int8 index: the same lists, scores included
+    assert ours.most_similar_batch(keys, topn=8) == exact
+    assert ours.most_similar_batch(keys, topn=3, restrict_vocab=1000) == exact_r
+    q = np.vstack([ours.vectors[7], np.zeros(48, np.float32), ours.vectors[9]])
+    ours.int8_search = False
+    want = [ours.similar_by_vector(v, topn=4, restrict_vocab=3001) for v in q]
+    ours.int8_search = True
+    got = ours.most_similar_batch(q, topn=4, clip_start=0, clip_end=3001)
+    assert [[k for k, _ in r] for r in got] == [[k for k, _ in r] for r in want]
+    for r, w in zip(got, want):
+        np.testing.assert_allclose([s for _, s in r], [s for _, s in w], atol=1e-6)
     # in-place change + fill_norms(force=True) rebuilds the index
     ours.vectors[5] = -ours.vectors[5]
     ours.fill_norms(force=True)

@@ -61,6 +61,16 @@ class KvSearcher:
         end: int,
         k: int,
     ) -> tuple[_npt.NDArray[_np.int64], _npt.NDArray[_np.float32]]: ...
+    def top_k_batch_int8(
+        self,
+        index: KvInt8Index,
+        vectors: _npt.NDArray[_np.float32],
+        norms: _npt.NDArray[_np.float32],
+        queries: _npt.NDArray[_np.float32],
+        start: int,
+        end: int,
+        k: int,
+    ) -> tuple[_npt.NDArray[_np.int64], _npt.NDArray[_np.float32]]: ...
 
 def w2v_read(
     path: str,

@@ -21,57 +21,56 @@
 //! bound: at least k rows score `>= tau`, hence every row of the true top k
 //! has an upper bound `>= tau`. Those candidates are re-scored with the same
 //! float32 kernel as the plain scan, so the answer is identical to it.
+//!
+//! One pass over the codes does the first step: it keeps the k best lower
+//! bounds seen so far and, at each row, notes the row if its upper bound
+//! reaches the k-th of them. That threshold only rises towards `tau`, so
+//! the noted rows include every final candidate (and, in practice, a few
+//! dozen more); no second sweep over the rows is needed.
+//!
+//! The codes are stored in blocks of 16 rows for the kernel of
+//! [`super::int8`] (AVX-512 VNNI where the CPU has it). A batch of queries
+//! ([`QuantIndex::top_k_batch`]) reads each block once for all of them.
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use multiversion::multiversion;
 use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
-use super::{dots, unit, TopK};
+use super::int8::{dots_u8, pack_block, query_offset, BLOCK, QUAD_BYTES};
+use super::{dots, share, unit, TopK};
 use crate::{Error, Result};
 
 /// Extra slack on every bound, covering float32 rounding in the exact scores.
 const SLACK: f32 = 1e-5;
-const BLOCK_ROWS: usize = 4096;
+/// Blocks of rows scored per kernel call (1,024 rows).
+const CHUNK_BLOCKS: usize = 64;
+/// Queries scored per kernel call in a batch (their sums stay in L1).
+const QUERY_GROUP: usize = 8;
+/// Work (rows x dimensions) from which a single query's first pass is split
+/// across all the pool's threads (rayon, a few parts per thread).
+const PARALLEL_MIN_WORK: usize = 1 << 23;
+/// Work from which, below [`PARALLEL_MIN_WORK`], a single query shares its
+/// rows with one pool thread ([`share`]), which never makes it wait for a
+/// busy pool. (30,000 x 100 on a shared 2-core machine: 180 us on one
+/// thread, 260 us through a rayon split across two.)
+const PAIR_MIN_WORK: usize = 1 << 19;
 
-/// The int8 copy of a matrix's unit rows, with per-row scales.
+/// The int8 copy of a matrix's unit rows, with per-row scales, laid out in
+/// blocks of 16 rows for the kernel of [`super::int8`].
 #[derive(Debug, Clone)]
 pub struct QuantIndex {
     dim: usize,
-    codes: Vec<i8>,
-    scale: Vec<f32>,
+    /// Groups of four dimensions per row (the last one zero-padded).
+    quads: usize,
+    rows: usize,
+    /// `rows.div_ceil(16)` blocks of `quads * 64` unsigned codes.
+    codes: Arc<Vec<u8>>,
+    /// `s_i`, zero for the padding rows of the last block.
+    scale: Arc<Vec<f32>>,
     /// `s_i * A_i / 2`.
-    half_abs: Vec<f32>,
-}
-
-/// `out[i] = sum_j codes[i, j] * q[j]` for the rows of `codes` (length `q.len()`).
-#[multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
-    "x86_64+avx2+fma",
-    "x86_64+avx",
-    "aarch64+neon"
-))]
-fn dots_i8(codes: &[i8], q: &[i8], out: &mut [i32]) {
-    let dim = q.len();
-    const L: usize = 32;
-    let main = dim / L * L;
-    for (o, row) in out.iter_mut().zip(codes.chunks_exact(dim)) {
-        let mut acc = [0i32; L];
-        let mut c = 0;
-        while c < main {
-            let (x, y) = (&row[c..c + L], &q[c..c + L]);
-            for k in 0..L {
-                acc[k] += (x[k] as i16 * y[k] as i16) as i32;
-            }
-            c += L;
-        }
-        let mut s: i32 = acc.iter().sum();
-        for j in main..dim {
-            s += row[j] as i32 * q[j] as i32;
-        }
-        *o = s;
-    }
+    half_abs: Arc<Vec<f32>>,
 }
 
 fn quantize(u: &[f32], out: &mut [i8]) -> (f32, f32) {
@@ -84,10 +83,74 @@ fn quantize(u: &[f32], out: &mut [i8]) -> (f32, f32) {
     let mut abs_sum = 0i64;
     for (o, &x) in out.iter_mut().zip(u) {
         let c = (x / s).round().clamp(-127.0, 127.0) as i8;
-        abs_sum += (c as i64).abs();
+        abs_sum += i64::from(c).abs();
         *o = c;
     }
     (s, abs_sum as f32)
+}
+
+/// One query, coded for the first pass.
+#[derive(Clone)]
+struct QueryCode {
+    /// The unit query, for the exact scores.
+    unit: Vec<f32>,
+    /// `p_j`, padded with zeros to whole quads.
+    codes: Vec<i8>,
+    t: f32,
+    /// What the unsigned row codes add to every integer sum.
+    offset: i32,
+    /// `t (P / 2 + d / 4)`.
+    qconst: f32,
+}
+
+impl QueryCode {
+    /// `None` for a zero or non-finite query (searched in float32 instead).
+    fn new(query: ArrayView1<f32>, quads: usize) -> Option<Self> {
+        let unit = unit(query);
+        let mut codes = vec![0i8; quads * 4];
+        let dim = unit.len();
+        let (t, p_abs) = quantize(&unit, &mut codes[..dim]);
+        if t == 0.0 {
+            return None;
+        }
+        Some(Self {
+            offset: query_offset(&codes),
+            qconst: t * (0.5 * p_abs + 0.25 * dim as f32),
+            unit,
+            codes,
+            t,
+        })
+    }
+}
+
+/// What the first pass keeps of one query: the k best lower bounds, and
+/// every row whose upper bound reached the k-th best lower bound known when
+/// it was scored (a superset of the final candidates, as that only rises).
+#[derive(Clone)]
+struct Pass1 {
+    lower: TopK,
+    cands: Vec<(usize, f32)>,
+}
+
+impl Pass1 {
+    fn new(k: usize) -> Self {
+        Self {
+            lower: TopK::new(k),
+            cands: Vec::with_capacity(4 * k + 64),
+        }
+    }
+
+    fn merge(&mut self, other: Pass1) {
+        self.lower.merge(other.lower);
+        self.cands.extend(other.cands);
+    }
+}
+
+fn merge_all(mut a: Vec<Pass1>, b: Vec<Pass1>) -> Vec<Pass1> {
+    for (x, y) in a.iter_mut().zip(b) {
+        x.merge(y);
+    }
+    a
 }
 
 impl QuantIndex {
@@ -108,30 +171,35 @@ impl QuantIndex {
                 "norms do not match the matrix; call fill_norms(force=True)",
             ));
         }
-        let mut codes = vec![0i8; n * dim];
-        let mut scale = vec![0.0f32; n];
-        let mut half_abs = vec![0.0f32; n];
+        let quads = dim.div_ceil(4);
+        let blocks = n.div_ceil(BLOCK);
+        let block_bytes = quads * QUAD_BYTES;
+        let mut codes = vec![128u8; blocks * block_bytes];
+        let mut scale = vec![0.0f32; blocks * BLOCK];
+        let mut half_abs = vec![0.0f32; blocks * BLOCK];
         if dim > 0 {
             let mut work = || {
                 codes
-                    .par_chunks_mut(dim * 1024)
-                    .zip(scale.par_chunks_mut(1024))
-                    .zip(half_abs.par_chunks_mut(1024))
-                    .zip(data.par_chunks(dim * 1024))
-                    .zip(norms.par_chunks(1024))
-                    .for_each(|((((c, s), h), rows), nr)| {
-                        let mut u = vec![0.0f32; dim];
-                        for i in 0..nr.len() {
-                            let row = &rows[i * dim..(i + 1) * dim];
-                            let inv = if nr[i] > 0.0 { 1.0 / nr[i] } else { 0.0 };
-                            for (uj, &x) in u.iter_mut().zip(row) {
-                                *uj = x * inv;
+                    .par_chunks_mut(block_bytes)
+                    .zip(scale.par_chunks_mut(BLOCK))
+                    .zip(half_abs.par_chunks_mut(BLOCK))
+                    .zip(data.par_chunks(dim * BLOCK))
+                    .zip(norms.par_chunks(BLOCK))
+                    .for_each_init(
+                        || (vec![0.0f32; dim], vec![0i8; BLOCK * dim]),
+                        |(u, signed), ((((block, s), h), rows), nr)| {
+                            for (i, row) in rows.chunks_exact(dim).enumerate() {
+                                let inv = if nr[i] > 0.0 { 1.0 / nr[i] } else { 0.0 };
+                                for (uj, &x) in u.iter_mut().zip(row) {
+                                    *uj = x * inv;
+                                }
+                                let (si, a) = quantize(u, &mut signed[i * dim..(i + 1) * dim]);
+                                s[i] = si;
+                                h[i] = si * a * 0.5;
                             }
-                            let (si, a) = quantize(&u, &mut c[i * dim..(i + 1) * dim]);
-                            s[i] = si;
-                            h[i] = si * a * 0.5;
-                        }
-                    })
+                            pack_block(&signed[..nr.len() * dim], dim, quads, block);
+                        },
+                    )
             };
             match pool {
                 Some(p) => p.install(work),
@@ -140,20 +208,53 @@ impl QuantIndex {
         }
         Ok(Self {
             dim,
-            codes,
-            scale,
-            half_abs,
+            quads,
+            rows: n,
+            codes: Arc::new(codes),
+            scale: Arc::new(scale),
+            half_abs: Arc::new(half_abs),
         })
     }
 
     /// Number of rows indexed.
     pub fn len(&self) -> usize {
-        self.scale.len()
+        self.rows
     }
 
     /// Whether the index has no rows.
     pub fn is_empty(&self) -> bool {
-        self.scale.is_empty()
+        self.rows == 0
+    }
+
+    /// The float32 rows, after checking that they and `norms` are those the
+    /// index was built from and that `range` lies within them.
+    fn check<'a>(
+        &self,
+        vectors: &'a ArrayView2<f32>,
+        norms: &[f32],
+        query_dim: usize,
+        range: &Range<usize>,
+    ) -> Result<&'a [f32]> {
+        let (n, dim) = vectors.dim();
+        if n != self.len() || dim != self.dim || norms.len() != n {
+            return Err(Error::invalid(
+                "the int8 index is stale: it was built for another matrix",
+            ));
+        }
+        if query_dim != dim {
+            return Err(Error::invalid(format!(
+                "query vector has {query_dim} dimensions, the model has {dim}"
+            )));
+        }
+        if range.start > range.end || range.end > n {
+            return Err(Error::invalid(format!(
+                "row range {}..{} is outside the {n} rows of the matrix",
+                range.start, range.end
+            )));
+        }
+        vectors
+            .as_slice()
+            .ok_or_else(|| Error::invalid("vectors must be C-contiguous"))
     }
 
     /// Exact top-`k` rows of `range` for `query` (same answer as
@@ -167,99 +268,411 @@ impl QuantIndex {
         k: usize,
         pool: Option<&rayon::ThreadPool>,
     ) -> Result<Vec<(usize, f32)>> {
-        let (n, dim) = vectors.dim();
-        if n != self.len() || dim != self.dim || norms.len() != n {
-            return Err(Error::invalid(
-                "the int8 index is stale: it was built for another matrix",
-            ));
-        }
-        if query.len() != dim {
-            return Err(Error::invalid(format!(
-                "query vector has {} dimensions, the model has {dim}",
-                query.len()
-            )));
-        }
-        if range.start > range.end || range.end > n {
-            return Err(Error::invalid(format!(
-                "row range {}..{} is outside the {n} rows of the matrix",
-                range.start, range.end
-            )));
-        }
-        if dim == 0 || range.is_empty() || k == 0 {
+        let data = self.check(&vectors, norms, query.len(), &range)?;
+        if self.dim == 0 || range.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
-        let data = vectors
-            .as_slice()
-            .ok_or_else(|| Error::invalid("vectors must be C-contiguous"))?;
-        let q = unit(query);
-        let mut q8 = vec![0i8; dim];
-        let (t, p_abs) = quantize(&q, &mut q8);
-        if t == 0.0 {
+        let Some(qc) = QueryCode::new(query, self.quads) else {
             return super::top_k(vectors, norms, query, range, k, pool);
+        };
+        let work = range.len() * self.dim;
+        let mut first = match pool.filter(|p| p.current_num_threads() > 1) {
+            Some(p) if work >= PARALLEL_MIN_WORK => self.pass1(&[&qc], &range, k, Some(p)),
+            Some(p) if work >= PAIR_MIN_WORK => self.pass1_pair(p, &qc, &range, k),
+            _ => self.pass1(&[&qc], &range, k, None),
+        };
+        let first = first.pop().unwrap_or(Pass1::new(k));
+        Ok(self.rescore(data, norms, &qc, first, k))
+    }
+
+    /// First pass of one query, its chunks shared between this thread (from
+    /// the first) and one pool thread (from the last), see [`share`].
+    fn pass1_pair(
+        &self,
+        pool: &rayon::ThreadPool,
+        qc: &QueryCode,
+        range: &Range<usize>,
+        k: usize,
+    ) -> Vec<Pass1> {
+        let blocks = range.start / BLOCK..range.end.div_ceil(BLOCK);
+        let pieces = blocks.len().div_ceil(CHUNK_BLOCKS);
+        // the pool thread's side owns what it reads (shared, not copied)
+        let (index, q, r) = (self.clone(), qc.clone(), range.clone());
+        let first = share(
+            pool,
+            pieces,
+            move || Pass1::new(k),
+            move |i, st: &mut Pass1| {
+                let b = blocks.start + i * CHUNK_BLOCKS;
+                let chunk = b..(b + CHUNK_BLOCKS).min(blocks.end);
+                index.scan_into(&[&q], chunk, &r, std::slice::from_mut(st));
+            },
+            |mut a, b| {
+                a.merge(b);
+                a
+            },
+        );
+        vec![first]
+    }
+
+    /// Exact top-`k` rows of `range` for every row of `queries` (the same
+    /// answers as [`QuantIndex::top_k`] one query at a time): the int8 rows
+    /// are read once per batch and each loaded block serves four queries.
+    pub fn top_k_batch(
+        &self,
+        vectors: ArrayView2<f32>,
+        norms: &[f32],
+        queries: ArrayView2<f32>,
+        range: Range<usize>,
+        k: usize,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Result<Vec<Vec<(usize, f32)>>> {
+        let data = self.check(&vectors, norms, queries.ncols(), &range)?;
+        let m = queries.nrows();
+        if self.dim == 0 || range.is_empty() || k == 0 {
+            return Ok(vec![Vec::new(); m]);
         }
-        let qconst = t * (0.5 * p_abs + 0.25 * dim as f32);
-        // Pass 1: approximate scores, and the k best lower bounds.
-        let mut approx = vec![0.0f32; range.len()];
-        let pass1 = |(b, out): (usize, &mut [f32])| -> TopK {
-            let first = range.start + b * BLOCK_ROWS;
-            let mut ints = vec![0i32; out.len()];
-            let codes = &self.codes[first * dim..(first + out.len()) * dim];
-            dots_i8(codes, &q8, &mut ints);
-            let mut lower = TopK::new(k);
-            let mut threshold = f32::NEG_INFINITY;
-            for (i, (o, &d)) in out.iter_mut().zip(&ints).enumerate() {
-                let r = first + i;
-                let s = self.scale[r];
-                let a = s * t * d as f32;
-                let bound = t * self.half_abs[r] + s * qconst + SLACK;
-                *o = a + bound; // keep the upper bound for pass 2
-                if a - bound >= threshold {
-                    lower.push(r, a - bound);
-                    threshold = lower.threshold();
+        let coded: Vec<Option<QueryCode>> = queries
+            .outer_iter()
+            .map(|q| QueryCode::new(q, self.quads))
+            .collect();
+        let qs: Vec<&QueryCode> = coded.iter().flatten().collect();
+        let mut found: Vec<Vec<(usize, f32)>> = Vec::new();
+        if !qs.is_empty() {
+            let firsts = self.pass1(&qs, &range, k, pool);
+            let rescore =
+                |(qc, first): (&&QueryCode, Pass1)| self.rescore(data, norms, qc, first, k);
+            found = match pool {
+                Some(p) => p.install(|| qs.par_iter().zip(firsts).map(rescore).collect()),
+                None => qs.iter().zip(firsts).map(rescore).collect(),
+            };
+        }
+        let mut found = found.into_iter();
+        coded
+            .iter()
+            .zip(queries.outer_iter())
+            .map(|(c, q)| match c {
+                Some(_) => Ok(found.next().unwrap_or_default()),
+                None => super::top_k(vectors, norms, q, range.clone(), k, pool),
+            })
+            .collect()
+    }
+
+    /// First pass over the int8 rows of `range` for every query, split
+    /// across `pool` in whole chunks.
+    fn pass1(
+        &self,
+        qs: &[&QueryCode],
+        range: &Range<usize>,
+        k: usize,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Vec<Pass1> {
+        let blocks = range.start / BLOCK..range.end.div_ceil(BLOCK);
+        let threads = pool.map_or(1, rayon::ThreadPool::current_num_threads);
+        let chunks = blocks.len().div_ceil(CHUNK_BLOCKS);
+        match pool {
+            Some(p) if threads > 1 && chunks > 1 => {
+                // A few parts per thread balance one query's load. Every part
+                // starts each query with no threshold (so pushes many rows at
+                // first), which a batch pays once per query: one part per
+                // thread there.
+                let parts = if qs.len() > 1 { threads } else { threads * 4 };
+                let per = chunks.div_ceil(parts) * CHUNK_BLOCKS;
+                let starts: Vec<usize> = blocks.clone().step_by(per).collect();
+                p.install(|| {
+                    starts
+                        .par_iter()
+                        .map(|&b| self.scan(qs, b..(b + per).min(blocks.end), range, k))
+                        .reduce(|| vec![Pass1::new(k); qs.len()], merge_all)
+                })
+            }
+            _ => self.scan(qs, blocks, range, k),
+        }
+    }
+
+    /// First pass over `blocks` (only rows in `range` count), on this thread.
+    fn scan(
+        &self,
+        qs: &[&QueryCode],
+        blocks: Range<usize>,
+        range: &Range<usize>,
+        k: usize,
+    ) -> Vec<Pass1> {
+        let mut state = vec![Pass1::new(k); qs.len()];
+        self.scan_into(qs, blocks, range, &mut state);
+        state
+    }
+
+    /// [`QuantIndex::scan`], continuing from the queries' `state`.
+    fn scan_into(
+        &self,
+        qs: &[&QueryCode],
+        blocks: Range<usize>,
+        range: &Range<usize>,
+        state: &mut [Pass1],
+    ) {
+        let block_bytes = self.quads * QUAD_BYTES;
+        let group = qs.len().min(QUERY_GROUP);
+        let qbytes = self.quads * 4;
+        let pcodes: Vec<i8> = qs.iter().flat_map(|q| q.codes.iter().copied()).collect();
+        let mut ints = vec![0i32; group * CHUNK_BLOCKS * BLOCK];
+        let mut b = blocks.start;
+        while b < blocks.end {
+            let nb = CHUNK_BLOCKS.min(blocks.end - b);
+            let first = b * BLOCK;
+            let rows = nb * BLOCK;
+            let codes = &self.codes[b * block_bytes..(b + nb) * block_bytes];
+            let valid = range.start.max(first) - first..range.end.min(first + rows) - first;
+            let (scale, half_abs) = (
+                &self.scale[first..first + rows],
+                &self.half_abs[first..first + rows],
+            );
+            for ((g, st), pq) in qs
+                .chunks(QUERY_GROUP)
+                .zip(state.chunks_mut(QUERY_GROUP))
+                .zip(pcodes.chunks(QUERY_GROUP * qbytes))
+            {
+                let out = &mut ints[..g.len() * rows];
+                dots_u8(codes, self.quads, pq, out);
+                for ((q, st), sums) in g.iter().zip(st).zip(out.chunks_exact(rows)) {
+                    let chunk = Chunk {
+                        sums,
+                        scale,
+                        half_abs,
+                        first,
+                        valid: valid.clone(),
+                    };
+                    absorb(q, &chunk, st);
                 }
             }
-            lower
-        };
-        let lower = match pool {
-            Some(p) if range.len() * dim >= (1 << 20) => p.install(|| {
-                approx
-                    .par_chunks_mut(BLOCK_ROWS)
-                    .enumerate()
-                    .map(pass1)
-                    .reduce(
-                        || TopK::new(k),
-                        |mut a, b| {
-                            a.merge(b);
-                            a
-                        },
-                    )
-            }),
-            _ => {
-                let mut all = TopK::new(k);
-                for item in approx.chunks_mut(BLOCK_ROWS).enumerate() {
-                    all.merge(pass1(item));
-                }
-                all
-            }
-        };
-        let sorted = lower.into_sorted();
+            b += nb;
+        }
+    }
+
+    /// Second pass: the exact float32 score of every candidate whose upper
+    /// bound reaches the k-th best lower bound, with the scan's kernel.
+    fn rescore(
+        &self,
+        data: &[f32],
+        norms: &[f32],
+        q: &QueryCode,
+        first: Pass1,
+        k: usize,
+    ) -> Vec<(usize, f32)> {
+        let sorted = first.lower.into_sorted();
         let tau = if sorted.len() < k {
             f32::NEG_INFINITY
         } else {
             sorted[k - 1].1
         };
-        // Pass 2: exact scores of every row whose upper bound reaches tau.
+        let dim = self.dim;
         let mut top = TopK::new(k);
         let mut exact = [0.0f32; 1];
-        for (i, &upper) in approx.iter().enumerate() {
-            let r = range.start + i;
+        for &(r, upper) in &first.cands {
             if upper >= tau {
-                dots(&data[r * dim..(r + 1) * dim], &q, &mut exact);
+                dots(&data[r * dim..(r + 1) * dim], &q.unit, &mut exact);
                 let nr = norms[r];
                 top.push(r, if nr > 0.0 { exact[0] / nr } else { 0.0 });
             }
         }
-        Ok(top.into_sorted())
+        top.into_sorted()
+    }
+}
+
+/// The first-pass results of one query for a run of whole blocks.
+struct Chunk<'a> {
+    /// Integer sums of the rows `first..first + sums.len()`.
+    sums: &'a [i32],
+    /// Their `s_i` and `s_i A_i / 2`.
+    scale: &'a [f32],
+    half_abs: &'a [f32],
+    first: usize,
+    /// The rows that count, relative to `first`.
+    valid: Range<usize>,
+}
+
+/// Turns a chunk's integer sums into bounds, keeps the best lower bounds
+/// and collects the candidates.
+///
+/// Rows go sixteen at a time: the bounds of a group are one vector, compared
+/// with the threshold into a bit mask, and only the rows whose bit is set
+/// are looked at one by one (after the first few groups, hardly any).
+fn absorb(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F was detected just above.
+        unsafe { absorb_avx512(q, chunk, st) };
+        return;
+    }
+    // SAFETY: the portable operations run on any CPU.
+    unsafe { absorb_with::<Portable>(q, chunk, st) };
+}
+
+/// [`absorb`] with AVX-512F vectors.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn absorb_avx512(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
+    // SAFETY: the caller's contract is the one of `Avx512`.
+    unsafe { absorb_with::<Avx512>(q, chunk, st) };
+}
+
+/// [`absorb`] with the group operations `L`.
+///
+/// # Safety
+/// The CPU supports the instructions `L` uses.
+#[inline(always)]
+unsafe fn absorb_with<L: GroupOps>(q: &QueryCode, chunk: &Chunk, st: &mut Pass1) {
+    let (first, valid) = (chunk.first, &chunk.valid);
+    let mut threshold = st.lower.threshold();
+    for (g, ((sg, scg), hg)) in chunk
+        .sums
+        .chunks_exact(BLOCK)
+        .zip(chunk.scale.chunks_exact(BLOCK))
+        .zip(chunk.half_abs.chunks_exact(BLOCK))
+        .enumerate()
+    {
+        let g0 = g * BLOCK;
+        if g0 + BLOCK <= valid.start || g0 >= valid.end {
+            continue;
+        }
+        let (Ok(sums), Ok(scale), Ok(half_abs)) = (sg.try_into(), scg.try_into(), hg.try_into())
+        else {
+            continue; // unreachable: chunks_exact(BLOCK)
+        };
+        let group = Group {
+            sums,
+            scale,
+            half_abs,
+        };
+        // SAFETY: the caller's contract.
+        let (lower, upper) = unsafe { L::bounds(q, &group) };
+        // rows of this group that lie in `valid`
+        let mut inside = u32::MAX >> (32 - BLOCK);
+        if g0 < valid.start || g0 + BLOCK > valid.end {
+            inside = 0;
+            for i in valid.start.max(g0)..valid.end.min(g0 + BLOCK) {
+                inside |= 1 << (i - g0);
+            }
+        }
+        let base = first + g0;
+        // SAFETY (both calls): the caller's contract.
+        let mut hits = unsafe { L::above(&lower, threshold) } & inside;
+        while hits != 0 {
+            let i = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            if lower[i] >= threshold {
+                st.lower.push(base + i, lower[i]);
+                threshold = st.lower.threshold();
+            }
+        }
+        let mut hits = unsafe { L::above(&upper, threshold) } & inside;
+        while hits != 0 {
+            let i = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            st.cands.push((base + i, upper[i]));
+        }
+    }
+}
+
+/// One group of [`BLOCK`] rows: their integer sums, `s_i` and `s_i A_i / 2`.
+struct Group<'a> {
+    sums: &'a [i32; BLOCK],
+    scale: &'a [f32; BLOCK],
+    half_abs: &'a [f32; BLOCK],
+}
+
+/// `(lower, upper)` bounds of a group's rows.
+type Bounds = ([f32; BLOCK], [f32; BLOCK]);
+
+/// The vector steps of [`absorb`] on one group of [`BLOCK`] rows.
+///
+/// # Safety
+/// Both functions may only be called on a CPU that supports the
+/// instructions of the implementation (any CPU for [`Portable`]).
+trait GroupOps {
+    /// `(lower, upper)` bounds of the rows, from their integer sums.
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds;
+    /// Bit `i` set where `x[i] >= threshold`.
+    unsafe fn above(x: &[f32; BLOCK], threshold: f32) -> u32;
+}
+
+/// Plain Rust, for any CPU.
+struct Portable;
+
+impl GroupOps for Portable {
+    #[inline(always)]
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds {
+        let mut lower = [0.0f32; BLOCK];
+        let mut upper = [0.0f32; BLOCK];
+        for i in 0..BLOCK {
+            let (s, d) = (g.scale[i], (g.sums[i] - q.offset) as f32);
+            let a = s * q.t * d;
+            let bound = q.t * g.half_abs[i] + s * q.qconst + SLACK;
+            lower[i] = a - bound;
+            upper[i] = a + bound;
+        }
+        (lower, upper)
+    }
+
+    #[inline(always)]
+    unsafe fn above(x: &[f32; BLOCK], threshold: f32) -> u32 {
+        let mut bits = 0u32;
+        for (i, &v) in x.iter().enumerate() {
+            bits |= u32::from(v >= threshold) << i;
+        }
+        bits
+    }
+}
+
+/// AVX-512F: one register holds a group (CPUs with AVX-512F only).
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+// AVX-512 intrinsics are stable since Rust 1.89 (see `int8::vnni`).
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"]
+impl GroupOps for Avx512 {
+    /// The same operations as [`Portable::bounds`], in the same order (so
+    /// the same bounds), sixteen lanes at once.
+    #[inline(always)]
+    unsafe fn bounds(q: &QueryCode, g: &Group) -> Bounds {
+        use std::arch::x86_64::*;
+        let mut lower = [0.0f32; BLOCK];
+        let mut upper = [0.0f32; BLOCK];
+        // SAFETY: the caller guarantees AVX-512F (the trait's contract);
+        // every pointer is to a whole 16-lane array.
+        unsafe {
+            let s = _mm512_loadu_ps(g.scale.as_ptr());
+            let h = _mm512_loadu_ps(g.half_abs.as_ptr());
+            let sums = _mm512_loadu_si512(g.sums.as_ptr().cast());
+            let d = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums, _mm512_set1_epi32(q.offset)));
+            let t = _mm512_set1_ps(q.t);
+            let a = _mm512_mul_ps(_mm512_mul_ps(s, t), d);
+            let sq = _mm512_mul_ps(s, _mm512_set1_ps(q.qconst));
+            let bound = _mm512_add_ps(
+                _mm512_add_ps(_mm512_mul_ps(t, h), sq),
+                _mm512_set1_ps(SLACK),
+            );
+            _mm512_storeu_ps(lower.as_mut_ptr(), _mm512_sub_ps(a, bound));
+            _mm512_storeu_ps(upper.as_mut_ptr(), _mm512_add_ps(a, bound));
+        }
+        (lower, upper)
+    }
+
+    #[inline(always)]
+    unsafe fn above(x: &[f32; BLOCK], threshold: f32) -> u32 {
+        use std::arch::x86_64::*;
+        // SAFETY: as in `bounds`.
+        unsafe {
+            let v = _mm512_loadu_ps(x.as_ptr());
+            u32::from(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(
+                v,
+                _mm512_set1_ps(threshold),
+            ))
+        }
     }
 }
 
@@ -273,7 +686,8 @@ mod tests {
     #[test]
     fn identical_to_exact_scan() {
         let mut rng = Rng::new(9);
-        for &(n, d) in &[(3000usize, 50usize), (500, 7), (2000, 130)] {
+        for &(n, d) in &[(3000usize, 50usize), (500, 7), (2000, 130), (12000, 48)] {
+            // (12000 x 48 is above PAIR_MIN_WORK: half the rows go to the pool)
             // clustered data: many near-ties, the hard case for the bound
             let centers = Array2::from_shape_fn((5, d), |_| rng.uniform() - 0.5);
             let m = Array2::from_shape_fn((n, d), |(i, j)| {
@@ -295,6 +709,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn batch_equals_single_queries() {
+        let mut rng = Rng::new(11);
+        let (n, d) = (2500usize, 37usize);
+        let m = Array2::from_shape_fn((n, d), |_| rng.uniform() - 0.5);
+        let norms = row_norms(m.view(), None).unwrap();
+        let pool = crate::thread_pool(2).unwrap();
+        let idx = QuantIndex::build(m.view(), &norms, Some(&pool)).unwrap();
+        // 11 queries (groups of 8 and of 3), one of them zero
+        let mut queries = Array2::from_shape_fn((11, d), |_| rng.uniform() - 0.5);
+        queries.row_mut(4).fill(0.0);
+        for (range, k) in [(0..n, 10usize), (17..2001, 4), (5..9, 10)] {
+            for p in [None, Some(&pool)] {
+                let got = idx
+                    .top_k_batch(m.view(), &norms, queries.view(), range.clone(), k, p)
+                    .unwrap();
+                assert_eq!(got.len(), 11);
+                for (q, g) in queries.outer_iter().zip(&got) {
+                    let want = top_k(m.view(), &norms, q, range.clone(), k, None).unwrap();
+                    assert_eq!(g, &want, "range {range:?} k {k}");
+                }
+            }
+        }
+        let none = idx
+            .top_k_batch(
+                m.view(),
+                &norms,
+                queries.slice(ndarray::s![..0, ..]),
+                0..n,
+                3,
+                None,
+            )
+            .unwrap();
+        assert!(none.is_empty());
     }
 
     #[test]

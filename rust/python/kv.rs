@@ -29,6 +29,14 @@ fn c_contiguous<'a>(
     Ok(v)
 }
 
+/// The model's `vectors` (C-contiguous) and row `norms`, borrowed for a search.
+fn model<'a>(
+    vectors: &'a PyReadonlyArray2<'_, f32>,
+    norms: &'a PyReadonlyArray1<'_, f32>,
+) -> PyResult<(ndarray::ArrayView2<'a, f32>, &'a [f32])> {
+    Ok((c_contiguous(vectors, "vectors")?, norms.as_slice()?))
+}
+
 /// `(rows, scores)` of a batched query.
 type BatchResult<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 /// `(keys, vectors, declared_count, trailing_data)` of a word2vec file.
@@ -79,8 +87,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
             .py()
@@ -93,8 +100,7 @@ impl KvSearcher {
         vectors: PyReadonlyArray2<'py, f32>,
         norms: PyReadonlyArray1<'py, f32>,
     ) -> PyResult<KvInt8Index> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let inner = py
             .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
             .py()?;
@@ -114,8 +120,7 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
             .py()
@@ -131,8 +136,7 @@ impl KvSearcher {
         start: usize,
         end: usize,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = query.as_array();
         let out = py
             .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
@@ -152,23 +156,54 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<BatchResult<'py>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let n = norms.as_slice()?;
+        let (v, n) = model(&vectors, &norms)?;
         let q = queries.as_array();
         let res = py
             .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
             .py()?;
-        let m = res.len();
-        let mut rows = ndarray::Array2::<i64>::from_elem((m, k), -1);
-        let mut scores = ndarray::Array2::<f32>::from_elem((m, k), f32::NAN);
-        for (j, r) in res.into_iter().enumerate() {
-            for (t, (i, s)) in r.into_iter().enumerate() {
-                rows[[j, t]] = i as i64;
-                scores[[j, t]] = s;
-            }
-        }
-        Ok((rows.into_pyarray(py), scores.into_pyarray(py)))
+        Ok(batch_arrays(py, res, k))
     }
+
+    /// Same as `top_k_batch`, through an int8 index built from these
+    /// `vectors` (exactly the answers of `top_k`, one query at a time).
+    #[pyo3(signature = (index, vectors, norms, queries, start, end, k))]
+    fn top_k_batch_int8<'py>(
+        &self,
+        py: Python<'py>,
+        index: &KvInt8Index,
+        vectors: PyReadonlyArray2<'py, f32>,
+        norms: PyReadonlyArray1<'py, f32>,
+        queries: PyReadonlyArray2<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<BatchResult<'py>> {
+        let (v, n) = model(&vectors, &norms)?;
+        let q = queries.as_array();
+        let res = py
+            .detach(|| {
+                index
+                    .inner
+                    .top_k_batch(v, n, q, start..end, k, Some(&self.pool))
+            })
+            .py()?;
+        Ok(batch_arrays(py, res, k))
+    }
+}
+
+/// `(rows, scores)` arrays of shape `(n_queries, k)` from per-query lists,
+/// padded with row -1 / score NaN where a query has fewer than `k`.
+fn batch_arrays(py: Python<'_>, res: Vec<Vec<(usize, f32)>>, k: usize) -> BatchResult<'_> {
+    let m = res.len();
+    let mut rows = ndarray::Array2::<i64>::from_elem((m, k), -1);
+    let mut scores = ndarray::Array2::<f32>::from_elem((m, k), f32::NAN);
+    for (j, r) in res.into_iter().enumerate() {
+        for (t, (i, s)) in r.into_iter().enumerate() {
+            rows[[j, t]] = i as i64;
+            scores[[j, t]] = s;
+        }
+    }
+    (rows.into_pyarray(py), scores.into_pyarray(py))
 }
 
 /// An int8 copy of a model's unit rows for exact, bandwidth-saving search

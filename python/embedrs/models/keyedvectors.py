@@ -11,7 +11,8 @@ Search: ``most_similar`` scans every row (exact, as gensim). For matrices of at
 least ``KeyedVectors.int8_min_size`` values it first scans an int8 copy of the
 unit rows (a quarter of the memory traffic), then re-scores in float32 every
 row whose proven error bound can still reach the top k: the answer is the same
-as the float32 scan. The copy (one byte per value) is built on the first query
+as the float32 scan. ``most_similar_batch`` does the same for all its queries
+in one pass over the int8 copy. The copy (one byte per value) is built on the first query
 and dropped by ``fill_norms(force=True)``, ``norms = None`` or a new ``vectors``;
 set ``kv.int8_search = False`` to disable it (e.g. for many processes sharing
 one memory-mapped model). After changing ``vectors`` in place, call
@@ -601,21 +602,21 @@ class KeyedVectors:
         negative = _ensure_list(negative)
         self.fill_norms()
         start, end = self._clip(clip_start, clip_end, restrict_vocab)
-        items = positive + negative
-        weight = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
-        keys = []
-        for idx, item in enumerate(items):
-            if isinstance(item, _EXTENDED_KEY_TYPES):
-                keys.append(item)
-            else:
-                keys.append(item[0])
-                weight[idx] = item[1]
-        if len(keys) == 1 and isinstance(keys[0], _KEY_TYPES) and weight[0] > 0:
+        if len(positive) == 1 and not negative and isinstance(positive[0], _KEY_TYPES):
             # fast path: one key; the search normalises the query itself
-            row = self.get_index(keys[0])
+            row = self.get_index(positive[0])
             mean = self.vectors[row]
             all_keys = [row]
         else:
+            items = positive + negative
+            weight = np.concatenate((np.ones(len(positive)), -1.0 * np.ones(len(negative))))
+            keys = []
+            for idx, item in enumerate(items):
+                if isinstance(item, _EXTENDED_KEY_TYPES):
+                    keys.append(item)
+                else:
+                    keys.append(item[0])
+                    weight[idx] = item[1]
             mean = self.get_mean_vector(keys, weight, pre_normalize=True, post_normalize=True,
                                         ignore_missing=False)
             all_keys = [self.get_index(k) for k in keys
@@ -669,8 +670,12 @@ class KeyedVectors:
             excl = rows
         k = int(topn) + 1
         if self._fast():
-            idx, scores = self._get_searcher().top_k_batch(self.vectors, self.norms, queries,
-                                                           start, end, k)
+            s = self._get_searcher()
+            index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
+            if index is not None:
+                idx, scores = s.top_k_batch_int8(index, self.vectors, self.norms, queries, start, end, k)
+            else:
+                idx, scores = s.top_k_batch(self.vectors, self.norms, queries, start, end, k)
             idx = idx.tolist()
             scores = scores.tolist()
         else:
