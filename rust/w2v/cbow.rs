@@ -37,16 +37,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
         if model.cbow_mean {
             crate::linalg::scale(inv, &mut w.h);
         }
-        w.neu1e.fill(0.0);
-        loss += model.layers.train(
-            sent[pos],
-            &w.neg,
-            &w.h,
-            &mut w.neu1e,
-            alpha,
-            model.compute_loss,
-            &mut w.hot,
-        );
+        loss += w.train_output(model, sent[pos], alpha);
         if !model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);
         }

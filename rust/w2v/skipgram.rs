@@ -173,16 +173,7 @@ fn train_pair_with(
     alpha: f32,
 ) -> f64 {
     model.syn0.read_row(context as usize, &mut w.h);
-    w.neu1e.fill(0.0);
-    let loss = model.layers.train(
-        word,
-        &w.neg,
-        &w.h,
-        &mut w.neu1e,
-        alpha,
-        model.compute_loss,
-        &mut w.hot,
-    );
+    let loss = w.train_output(model, word, alpha);
     let scale = model.lock_factors.map_or(1.0, |f| f[context as usize]);
     if scale != 0.0 {
         model.syn0.axpy_row(context as usize, scale, &w.neu1e);

@@ -128,6 +128,23 @@ impl Worker {
         }
     }
 
+    /// One example through the output layers: the input vector in `self.h`
+    /// should predict `word` (against the current noise words). The
+    /// gradient for the input is left in `self.neu1e`; returns the loss.
+    #[inline(always)]
+    pub fn train_output(&mut self, model: &ModelRef<'_>, word: u32, alpha: f32) -> f64 {
+        self.neu1e.fill(0.0);
+        model.layers.train(
+            word,
+            &self.neg,
+            &self.h,
+            &mut self.neu1e,
+            alpha,
+            model.compute_loss,
+            &mut self.hot,
+        )
+    }
+
     /// Makes the window buffers hold `rows` rows of `dim`.
     pub fn ensure_window_buffers(&mut self, rows: usize, dim: usize) {
         if self.hin.len() < rows * dim {
