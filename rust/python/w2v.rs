@@ -215,6 +215,23 @@ impl Word2VecCore {
     }
 }
 
+/// The learning-rate schedule and progress counters of one epoch call
+/// (`total_words` is the whole `train` call's expected raw words).
+fn epoch_schedule(
+    alpha: f32,
+    min_alpha: f32,
+    words_before: u64,
+    total_words: u64,
+) -> (Schedule, Progress) {
+    let schedule = Schedule {
+        alpha,
+        min_alpha,
+        words_before,
+        total_words,
+    };
+    (schedule, Progress::new(total_words))
+}
+
 fn call_progress(
     py: Python<'_>,
     cb: &Option<Py<PyAny>>,
@@ -342,13 +359,7 @@ impl Word2VecCore {
             lockf,
         };
         let model = self.model(&mut b, self.compute_loss)?;
-        let schedule = Schedule {
-            alpha,
-            min_alpha,
-            words_before,
-            total_words,
-        };
-        let counters = Progress::new(total_words);
+        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
         let batch_words = batch_words.max(1);
         let (tx, rx) = sync_channel::<Job>(self.workers.max(1) * 2);
         let tick = Duration::from_secs_f64(report_every.max(0.05));
@@ -419,13 +430,7 @@ impl Word2VecCore {
             lockf,
         };
         let model = self.model(&mut b, self.compute_loss)?;
-        let schedule = Schedule {
-            alpha,
-            min_alpha,
-            words_before,
-            total_words,
-        };
-        let counters = Progress::new(total_words);
+        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
         let lookup = w2v::trainer::byte_lookup(&self.words);
         let text = corpus.text.clone();
         let (workers, seed) = (self.workers, self.seed);
@@ -495,13 +500,7 @@ impl Word2VecCore {
         // explicit pairs train skip-gram negative sampling only
         model.layers.syn1 = None;
         model.sg = true;
-        let schedule = Schedule {
-            alpha,
-            min_alpha,
-            words_before,
-            total_words,
-        };
-        let counters = Progress::new(total_words);
+        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
         let (workers, seed) = (self.workers, self.seed);
         let tick = Duration::from_secs_f64(report_every.max(0.05));
         run_monitored(
