@@ -17,6 +17,8 @@
 
 use std::marker::PhantomData;
 
+use crate::linalg::MulAdd;
+
 /// A row-major `rows x cols` float32 matrix shared by Hogwild workers.
 pub struct SharedMatrix<'a> {
     ptr: *mut f32,
@@ -105,9 +107,10 @@ impl<'a> SharedMatrix<'a> {
     }
 
     /// Dot product of row `row` with `x`, in the same lane order as
-    /// [`crate::linalg::dot`] (so the same value for the same data).
+    /// [`crate::linalg::dot_with`] (so the same value for the same data and
+    /// multiply-add `M`).
     #[inline(always)]
-    pub fn dot_row(&self, row: usize, x: &[f32]) -> f32 {
+    pub fn dot_row<M: MulAdd>(&self, row: usize, x: &[f32]) -> f32 {
         use crate::linalg::{hsum, LANES};
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
@@ -121,21 +124,21 @@ impl<'a> SharedMatrix<'a> {
                 // bound); read by value, so no reference into the shared
                 // buffer is formed. A racing Hogwild write may be seen
                 // half-applied, which the algorithm tolerates.
-                acc[k] += unsafe { p.add(c * LANES + k).read() } * xs[k];
+                acc[k] = M::mul_add(unsafe { p.add(c * LANES + k).read() }, xs[k], acc[k]);
             }
         }
         let mut s = 0.0f32;
         let base = n - xr.len();
         for (i, &xi) in xr.iter().enumerate() {
             // SAFETY: base + i < n <= cols, inside the row.
-            s += unsafe { p.add(base + i).read() } * xi;
+            s = M::mul_add(unsafe { p.add(base + i).read() }, xi, s);
         }
         s + hsum(&acc)
     }
 
     /// `row += a * x`.
     #[inline(always)]
-    pub fn axpy_row(&self, row: usize, a: f32, x: &[f32]) {
+    pub fn axpy_row<M: MulAdd>(&self, row: usize, a: f32, x: &[f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
         for i in 0..n {
@@ -143,26 +146,26 @@ impl<'a> SharedMatrix<'a> {
             // element is formed; a racing writer may lose this update (Hogwild).
             unsafe {
                 let q = p.add(i);
-                q.write(q.read() + a * x[i]);
+                q.write(M::mul_add(a, x[i], q.read()));
             }
         }
     }
 
     /// `acc += a * row` (reads the shared row, writes the thread-local `acc`).
     #[inline(always)]
-    pub fn add_row_to(&self, row: usize, a: f32, acc: &mut [f32]) {
+    pub fn add_row_to<M: MulAdd>(&self, row: usize, a: f32, acc: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(acc.len());
         for i in 0..n {
             // SAFETY: i < n <= cols, inside the row; `acc` is thread-local.
-            acc[i] += a * unsafe { p.add(i).read() };
+            acc[i] = M::mul_add(a, unsafe { p.add(i).read() }, acc[i]);
         }
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:
     /// `acc += g * row` then `row += g * x`, reading the row once.
     #[inline(always)]
-    pub fn accumulate_and_update(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
+    pub fn accumulate_and_update<M: MulAdd>(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len()).min(acc.len());
         for i in 0..n {
@@ -171,8 +174,8 @@ impl<'a> SharedMatrix<'a> {
             unsafe {
                 let q = p.add(i);
                 let v = q.read();
-                acc[i] += g * v;
-                q.write(v + g * x[i]);
+                acc[i] = M::mul_add(g, v, acc[i]);
+                q.write(M::mul_add(g, x[i], v));
             }
         }
     }
@@ -181,19 +184,20 @@ impl<'a> SharedMatrix<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linalg::Unfused;
     use rayon::prelude::*;
 
     #[test]
     fn row_operations() {
         let mut data = vec![1.0f32; 6];
         let m = SharedMatrix::new(&mut data, 2, 3);
-        assert_eq!(m.dot_row(1, &[1.0, 2.0, 3.0]), 6.0);
-        m.axpy_row(0, 2.0, &[1.0, 0.0, -1.0]);
+        assert_eq!(m.dot_row::<Unfused>(1, &[1.0, 2.0, 3.0]), 6.0);
+        m.axpy_row::<Unfused>(0, 2.0, &[1.0, 0.0, -1.0]);
         let mut out = [0.0; 3];
         m.read_row(0, &mut out);
         assert_eq!(out, [3.0, 1.0, -1.0]);
         let mut acc = [0.0; 3];
-        m.accumulate_and_update(1, 0.5, &[2.0, 2.0, 2.0], &mut acc);
+        m.accumulate_and_update::<Unfused>(1, 0.5, &[2.0, 2.0, 2.0], &mut acc);
         assert_eq!(acc, [0.5, 0.5, 0.5]);
         m.read_row(1, &mut out);
         assert_eq!(out, [2.0, 2.0, 2.0]);
@@ -207,7 +211,7 @@ mod tests {
             let m = SharedMatrix::new(&mut data, rows, 16);
             (0..rows).into_par_iter().for_each(|r| {
                 for _ in 0..100 {
-                    m.axpy_row(r, 1.0, &[1.0; 16]);
+                    m.axpy_row::<Unfused>(r, 1.0, &[1.0; 16]);
                 }
             });
         }
@@ -219,6 +223,6 @@ mod tests {
     fn out_of_range_row_panics_instead_of_corrupting() {
         let mut data = vec![0.0f32; 4];
         let m = SharedMatrix::new(&mut data, 2, 2);
-        m.dot_row(2, &[1.0, 1.0]);
+        m.dot_row::<Unfused>(2, &[1.0, 1.0]);
     }
 }

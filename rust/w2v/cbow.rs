@@ -5,10 +5,16 @@
 //! to each context row when it is the mean.
 
 use super::worker::{ModelRef, Worker};
+use crate::linalg::MulAdd;
 
 /// Trains CBOW on one sentence of word ids (already subsampled).
 #[inline(always)]
-pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
+pub fn train_sentence<M: MulAdd>(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    sent: &[u32],
+    alpha: f32,
+) -> f64 {
     let window = model.window;
     let len = sent.len();
     let mut loss = 0.0;
@@ -26,7 +32,9 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
         let mut count = 0usize;
         for pos2 in start..end {
             if pos2 != pos {
-                model.syn0.add_row_to(sent[pos2] as usize, 1.0, &mut w.h);
+                model
+                    .syn0
+                    .add_row_to::<M>(sent[pos2] as usize, 1.0, &mut w.h);
                 count += 1;
             }
         }
@@ -37,7 +45,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
         if model.cbow_mean {
             crate::linalg::scale(inv, &mut w.h);
         }
-        loss += w.train_output(model, sent[pos], alpha);
+        loss += w.train_output::<M>(model, sent[pos], alpha);
         if !model.cbow_mean {
             crate::linalg::scale(inv, &mut w.neu1e);
         }
@@ -46,7 +54,7 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
                 let c = sent[pos2] as usize;
                 let scale = model.lock_factors.map_or(1.0, |f| f[c]);
                 if scale != 0.0 {
-                    model.syn0.axpy_row(c, scale, &w.neu1e);
+                    model.syn0.axpy_row::<M>(c, scale, &w.neu1e);
                 }
             }
         }

@@ -6,6 +6,7 @@
 use super::skipgram::train_pair;
 use super::worker::{ModelRef, Worker};
 use super::Schedule;
+use crate::linalg::Unfused;
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -50,7 +51,7 @@ pub fn train_epoch_pairs(
                     let alpha = schedule.alpha_at(progress.done());
                     for &k in block {
                         let (t, c) = pairs[k as usize];
-                        loss += train_pair(model, &mut w, c, t, alpha);
+                        loss += train_pair::<Unfused>(model, &mut w, c, t, alpha);
                     }
                     progress.add(block.len() as u64);
                 }

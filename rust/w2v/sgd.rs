@@ -31,7 +31,7 @@
 use std::sync::Mutex;
 
 use crate::hogwild::SharedMatrix;
-use crate::linalg::{accumulate_and_update, dot, SigmoidTable, MAX_EXP};
+use crate::linalg::{accumulate_and_update_with, dot_with, MulAdd, SigmoidTable, Unfused, MAX_EXP};
 use crate::sampling::{Rng, UnigramTable};
 use crate::vocab::HuffmanCodes;
 
@@ -122,7 +122,7 @@ impl HotRows {
         }
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         for k in 0..self.n {
-            m.axpy_row(
+            m.axpy_row::<Unfused>(
                 self.first + k,
                 1.0,
                 &self.rows[k * self.dim..(k + 1) * self.dim],
@@ -222,7 +222,7 @@ impl OutputLayers<'_> {
     /// example's loss when `compute_loss` (else 0).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn train(
+    pub fn train<M: MulAdd>(
         &self,
         word: u32,
         negatives: &[u32],
@@ -240,8 +240,8 @@ impl OutputLayers<'_> {
                 let local = hot.hs.row_mut(point as usize);
                 hot.hits += local.is_some() as usize;
                 let x = match &local {
-                    Some(r) => dot(r, h),
-                    None => syn1.dot_row(point as usize, h),
+                    Some(r) => dot_with::<M>(r, h),
+                    None => syn1.dot_row::<M>(point as usize, h),
                 };
                 if x <= -MAX_EXP || x >= MAX_EXP {
                     continue;
@@ -252,8 +252,8 @@ impl OutputLayers<'_> {
                     loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
                 }
                 match local {
-                    Some(r) => accumulate_and_update(g, h, r, neu1e),
-                    None => syn1.accumulate_and_update(point as usize, g, h, neu1e),
+                    Some(r) => accumulate_and_update_with::<M>(g, h, r, neu1e),
+                    None => syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e),
                 }
             }
         }
@@ -268,8 +268,8 @@ impl OutputLayers<'_> {
                 let local = hot.neg.row_mut(target as usize);
                 hot.hits += local.is_some() as usize;
                 let x = match &local {
-                    Some(r) => dot(r, h),
-                    None => syn1neg.dot_row(target as usize, h),
+                    Some(r) => dot_with::<M>(r, h),
+                    None => syn1neg.dot_row::<M>(target as usize, h),
                 };
                 let g = (label - self.sigmoid.get(x)) * alpha;
                 if compute_loss {
@@ -277,8 +277,8 @@ impl OutputLayers<'_> {
                     loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
                 }
                 match local {
-                    Some(r) => accumulate_and_update(g, h, r, neu1e),
-                    None => syn1neg.accumulate_and_update(target as usize, g, h, neu1e),
+                    Some(r) => accumulate_and_update_with::<M>(g, h, r, neu1e),
+                    None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
                 }
             }
         }
@@ -310,7 +310,7 @@ mod tests {
                 sigmoid: &sig,
                 merge_lock: Default::default(),
             };
-            let loss = layers.train(
+            let loss = layers.train::<Unfused>(
                 0,
                 &[],
                 &h,
@@ -349,7 +349,7 @@ mod tests {
                 sigmoid: &sig,
                 merge_lock: Default::default(),
             };
-            layers.train(0, &[], &h, &mut neu1e, 0.5, false, &mut HotCache::default());
+            layers.train::<Unfused>(0, &[], &h, &mut neu1e, 0.5, false, &mut HotCache::default());
         }
         let code = hf.codes[0][0] as f32;
         let g = (1.0 - code - 0.5) * 0.5;
@@ -431,7 +431,7 @@ mod hot_rows_tests {
                     assert!(hot.neg.row_mut(3).is_some() && hot.hs.row_mut(2).is_some());
                 }
                 for (word, negs) in [(3u32, [0u32, 1]), (0, [2, 3]), (2, [1, 1]), (3, [3, 0])] {
-                    l.train(word, &negs, &h, &mut neu1e, 0.3, false, &mut hot);
+                    l.train::<Unfused>(word, &negs, &h, &mut neu1e, 0.3, false, &mut hot);
                 }
                 hot.merge(&l);
             }

@@ -25,12 +25,17 @@
 //! instead of once per pair, which is where the speed comes from.
 
 use super::worker::{ModelRef, Worker};
-use crate::linalg::{axpy, dot, SigmoidTable, MAX_EXP};
+use crate::linalg::{axpy_with, dot_with, MulAdd, SigmoidTable, MAX_EXP};
 
 /// Trains skip-gram on one sentence of word ids (already subsampled).
 /// Returns the summed loss (0 unless the model computes it).
 #[inline(always)]
-pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha: f32) -> f64 {
+pub fn train_sentence<M: MulAdd>(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    sent: &[u32],
+    alpha: f32,
+) -> f64 {
     let window = model.window;
     let len = sent.len();
     let dim = model.syn0.cols();
@@ -67,18 +72,18 @@ pub fn train_sentence(model: &ModelRef<'_>, w: &mut Worker, sent: &[u32], alpha:
             // memory traffic and only adds copies.
             for k in 0..w.ctx.len() {
                 let ctx = w.ctx[k];
-                loss += train_pair_with(model, w, sent[pos], ctx, alpha);
+                loss += train_pair_with::<M>(model, w, sent[pos], ctx, alpha);
             }
             continue;
         }
-        loss += train_window(model, w, sent[pos], alpha);
+        loss += train_window::<M>(model, w, sent[pos], alpha);
     }
     loss
 }
 
 /// Trains the pairs (context_j -> word) for all `w.ctx` at once.
 #[inline(always)]
-fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> f64 {
+fn train_window<M: MulAdd>(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> f64 {
     let dim = model.syn0.cols();
     let c = w.ctx.len();
     for (j, &ctx) in w.ctx.iter().enumerate() {
@@ -93,7 +98,7 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
         let codes = &hf.codes[word as usize];
         let points = &hf.points[word as usize];
         for (&code, &point) in codes.iter().zip(points) {
-            loss += output_row(
+            loss += output_row::<M>(
                 model,
                 w,
                 syn1,
@@ -106,11 +111,11 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
         }
     }
     if let Some(syn1neg) = &layers.syn1neg {
-        loss += output_row(model, w, syn1neg, word as usize, 1.0, alpha, false, c);
+        loss += output_row::<M>(model, w, syn1neg, word as usize, 1.0, alpha, false, c);
         for k in 0..w.neg.len() {
             let t = w.neg[k];
             if t != word {
-                loss += output_row(model, w, syn1neg, t as usize, 0.0, alpha, false, c);
+                loss += output_row::<M>(model, w, syn1neg, t as usize, 0.0, alpha, false, c);
             }
         }
     }
@@ -119,7 +124,7 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
         if scale != 0.0 {
             model
                 .syn0
-                .axpy_row(ctx as usize, scale, &w.gin[j * dim..(j + 1) * dim]);
+                .axpy_row::<M>(ctx as usize, scale, &w.gin[j * dim..(j + 1) * dim]);
         }
     }
     loss
@@ -127,7 +132,7 @@ fn train_window(model: &ModelRef<'_>, w: &mut Worker, word: u32, alpha: f32) -> 
 
 /// One output row against all `c` context rows of the window.
 #[inline(always)]
-fn output_row(
+fn output_row<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     out: &crate::hogwild::SharedMatrix<'_>,
@@ -144,7 +149,7 @@ fn output_row(
     let mut any = false;
     for j in 0..c {
         let h = &w.hin[j * dim..(j + 1) * dim];
-        let x = dot(h, &w.u);
+        let x = dot_with::<M>(h, &w.u);
         if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
             continue;
         }
@@ -152,12 +157,12 @@ fn output_row(
         if model.compute_loss {
             loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
         }
-        axpy(g, &w.u, &mut w.gin[j * dim..(j + 1) * dim]);
-        axpy(g, h, &mut w.du);
+        axpy_with::<M>(g, &w.u, &mut w.gin[j * dim..(j + 1) * dim]);
+        axpy_with::<M>(g, h, &mut w.du);
         any = true;
     }
     if any {
-        out.axpy_row(row, 1.0, &w.du);
+        out.axpy_row::<M>(row, 1.0, &w.du);
     }
     loss
 }
@@ -165,7 +170,7 @@ fn output_row(
 /// One skip-gram example with the current pre-drawn negatives (none for
 /// hierarchical softmax alone).
 #[inline(always)]
-fn train_pair_with(
+fn train_pair_with<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     word: u32,
@@ -173,10 +178,10 @@ fn train_pair_with(
     alpha: f32,
 ) -> f64 {
     model.syn0.read_row(context as usize, &mut w.h);
-    let loss = w.train_output(model, word, alpha);
+    let loss = w.train_output::<M>(model, word, alpha);
     let scale = model.lock_factors.map_or(1.0, |f| f[context as usize]);
     if scale != 0.0 {
-        model.syn0.axpy_row(context as usize, scale, &w.neu1e);
+        model.syn0.axpy_row::<M>(context as usize, scale, &w.neu1e);
     }
     loss
 }
@@ -184,7 +189,7 @@ fn train_pair_with(
 /// One skip-gram example with freshly drawn negatives: the input row of
 /// `context` predicts `word` (used by [`super::pairs`]).
 #[inline]
-pub fn train_pair(
+pub fn train_pair<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     word: u32,
@@ -192,5 +197,5 @@ pub fn train_pair(
     alpha: f32,
 ) -> f64 {
     model.layers.draw_negatives(&mut w.rng, &mut w.neg);
-    train_pair_with(model, w, word, context, alpha)
+    train_pair_with::<M>(model, w, word, context, alpha)
 }

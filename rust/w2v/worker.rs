@@ -3,6 +3,7 @@
 use super::sgd::{HotCache, OutputLayers};
 use super::{cbow, skipgram};
 use crate::hogwild::SharedMatrix;
+use crate::linalg::{MulAdd, Unfused};
 use crate::sampling::Rng;
 
 /// Everything a worker reads (and, for the matrices, writes Hogwild-style)
@@ -132,9 +133,9 @@ impl Worker {
     /// should predict `word` (against the current noise words). The
     /// gradient for the input is left in `self.neu1e`; returns the loss.
     #[inline(always)]
-    pub fn train_output(&mut self, model: &ModelRef<'_>, word: u32, alpha: f32) -> f64 {
+    pub fn train_output<M: MulAdd>(&mut self, model: &ModelRef<'_>, word: u32, alpha: f32) -> f64 {
         self.neu1e.fill(0.0);
-        model.layers.train(
+        model.layers.train::<M>(
             word,
             &self.neg,
             &self.h,
@@ -159,46 +160,53 @@ impl Worker {
 
     /// Trains on every sentence of `job` at learning rate `alpha`.
     /// Returns (effective words trained on, loss).
+    ///
+    /// The job loop is compiled three times: for AVX-512F with FMA, for
+    /// AVX2 with FMA (16 or 8 floats per instruction, fused multiply-adds),
+    /// and for baseline x86-64 or other targets (plain multiplies and adds);
+    /// the widest the CPU supports runs. Results are deterministic for a
+    /// given machine; the fused copies round differently from the baseline.
     pub fn train_job(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above; same code,
-            // wider vectors, bit-identical results (see the AVX2 case).
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
             return unsafe { self.train_job_avx512(model, job, alpha) };
         }
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above. The code is
-            // the same; only its vector width changes, and since Rust never
-            // fuses multiply-adds the results are bit-identical to the
-            // baseline build.
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             return unsafe { self.train_job_avx2(model, job, alpha) };
         }
-        self.train_job_inner(model, job, alpha)
+        self.train_job_inner::<Unfused>(model, job, alpha)
     }
 
-    /// [`Worker::train_job`] compiled for AVX2 (the hot loops are inlined
-    /// into it, so they are vectorised 8 floats wide instead of 4).
+    /// [`Worker::train_job`] compiled for AVX2 and FMA (the hot loops are
+    /// inlined into it, so they are vectorised 8 floats wide instead of 4).
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn train_job_avx2(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
-        self.train_job_inner(model, job, alpha)
+        self.train_job_inner::<crate::linalg::Fused>(model, job, alpha)
     }
 
-    /// [`Worker::train_job`] compiled for AVX-512F (16 floats wide).
+    /// [`Worker::train_job`] compiled for AVX-512F and FMA (16 floats wide).
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,fma")]
     unsafe fn train_job_avx512(
         &mut self,
         model: &ModelRef<'_>,
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        self.train_job_inner(model, job, alpha)
+        self.train_job_inner::<crate::linalg::Fused>(model, job, alpha)
     }
 
     #[inline(always)]
-    fn train_job_inner(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
+    fn train_job_inner<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        job: &Job,
+        alpha: f32,
+    ) -> (u64, f64) {
         let mut start = 0usize;
         let mut effective = 0u64;
         let mut loss = 0.0;
@@ -221,9 +229,9 @@ impl Worker {
                 .layers
                 .draw_negatives(&mut self.rng, &mut self.neg_next);
             loss += if model.sg {
-                skipgram::train_sentence(model, self, &sent, alpha)
+                skipgram::train_sentence::<M>(model, self, &sent, alpha)
             } else {
-                cbow::train_sentence(model, self, &sent, alpha)
+                cbow::train_sentence::<M>(model, self, &sent, alpha)
             };
         }
         self.hot.merge(&model.layers);
