@@ -39,6 +39,10 @@ pub fn hsum(a: &[f32; LANES]) -> f32 {
 /// two builds: [`Fused`] in the copies compiled with the `fma` target
 /// feature (one `vfmadd` instruction, one rounding) and [`Unfused`] in the
 /// baseline copy, where `f32::mul_add` would call libm's software `fmaf`.
+/// So every function between such a copy's entry point and these kernels
+/// must be `#[inline(always)]`: one left out-of-line is compiled without
+/// FMA and calls `fmaf` per element (seen once: `train_pairs` ran at a
+/// quarter of its speed until `skipgram::train_pair` was inlined).
 /// Measured (skip-gram HS, AVX-512, full benchmark vocabulary): a synthetic
 /// inner loop went from about 41 to 33 ns per Huffman node, and one worker
 /// on the benchmark corpus from 0.29-0.39M to 0.41-0.44M words/s; with two

@@ -3,10 +3,8 @@
 //! graph edges. The input row of `target` learns to predict `context`
 //! through the output layer, exactly as one skip-gram example.
 
-use super::skipgram::train_pair;
 use super::worker::{ModelRef, Worker};
 use super::Schedule;
-use crate::linalg::Unfused;
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -49,10 +47,7 @@ pub fn train_epoch_pairs(
                         break;
                     }
                     let alpha = schedule.alpha_at(progress.done());
-                    for &k in block {
-                        let (t, c) = pairs[k as usize];
-                        loss += train_pair::<Unfused>(model, &mut w, c, t, alpha);
-                    }
+                    loss += w.train_pairs(model, pairs, block, alpha);
                     progress.add(block.len() as u64);
                 }
                 *losses.lock().unwrap_or_else(|p| p.into_inner()) += loss;

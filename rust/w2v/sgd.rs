@@ -62,17 +62,19 @@ pub const HOT_ROWS: usize = 128;
 
 /// Updates of cached rows between two merges of a worker's hot rows.
 /// Counting updates (not examples) makes the merge cost a fixed share of
-/// the work in every mode: a skip-gram HS example touches about 40 cached
-/// rows, a CBOW negative-sampling example two or three.
+/// the work in every mode: a skip-gram HS example touches up to seven
+/// cached rows (the top levels of its Huffman path), a CBOW
+/// negative-sampling example two or three.
 ///
 /// The price is staleness: a worker does not see the other workers'
 /// changes to these rows until the next merge. Measured on the full
-/// benchmark corpus (skip-gram HS, 2 workers, 1 epoch, analogy accuracy):
-/// no cache 0.239 / 0.234 (2 seeds) at about gensim's speed; this setting
-/// 0.226 / 0.220 at 1.6x that speed (medians of the benchmark: 0.228
-/// against gensim's 0.239); 32 rows merged every 512 updates 0.226 / 0.227
-/// and slower; one merge per 10,000-word job 0.215. At 5 epochs the gap
-/// to gensim was 0.8 points (0.367 against 0.375). See benches/RESULTS.md.
+/// benchmark corpus (skip-gram HS, 2 workers, 1 epoch, `corpus_file`,
+/// seeds 1 and 2, analogy accuracy): without the cache 0.227 / 0.232 at
+/// 0.37M / 0.35M words/s, with it 0.231 / 0.236 at 0.65M / 0.55M, so no
+/// loss beyond run-to-run noise. (An earlier measurement that showed about
+/// one point lost was dominated by a too-narrow initialisation, since
+/// fixed; see `init`.) Merging once per 10,000-word job instead lost 1.7
+/// points; 32 rows merged every 512 updates was slower and no better.
 pub const SYNC_HITS: usize = 2048;
 
 /// A private copy of rows `first..first + n` of one shared output matrix

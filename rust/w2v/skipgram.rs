@@ -187,8 +187,10 @@ fn train_pair_with<M: MulAdd>(
 }
 
 /// One skip-gram example with freshly drawn negatives: the input row of
-/// `context` predicts `word` (used by [`super::pairs`]).
-#[inline]
+/// `context` predicts `word` (used by [`super::pairs`]). Inlined always,
+/// as every function on the [`crate::linalg::Fused`] path must be: a copy
+/// compiled outside the FMA-enabled job loop would call libm's `fmaf`.
+#[inline(always)]
 pub fn train_pair<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,

@@ -63,6 +63,18 @@ impl Job {
     }
 }
 
+/// What one call of the work loop trains on.
+#[derive(Clone, Copy)]
+enum Batch<'a> {
+    /// Sentences of a corpus.
+    Sentences(&'a Job),
+    /// Explicit skip-gram pairs, in the given order.
+    Pairs {
+        pairs: &'a [(u32, u32)],
+        order: &'a [u32],
+    },
+}
+
 /// Thread-local buffers and random state of one worker.
 pub struct Worker {
     /// Random stream for windows, subsampling and negatives.
@@ -160,44 +172,86 @@ impl Worker {
 
     /// Trains on every sentence of `job` at learning rate `alpha`.
     /// Returns (effective words trained on, loss).
-    ///
-    /// The job loop is compiled three times: for AVX-512F with FMA, for
+    pub fn train_job(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
+        self.train_batch(model, Batch::Sentences(job), alpha)
+    }
+
+    /// Trains one skip-gram example per entry of `order`, on
+    /// `pairs[order[k]] = (target, context)` (the input row of `target`
+    /// predicts `context`). Returns the loss.
+    pub fn train_pairs(
+        &mut self,
+        model: &ModelRef<'_>,
+        pairs: &[(u32, u32)],
+        order: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        self.train_batch(model, Batch::Pairs { pairs, order }, alpha)
+            .1
+    }
+
+    /// The work loop, compiled three times: for AVX-512F with FMA, for
     /// AVX2 with FMA (16 or 8 floats per instruction, fused multiply-adds),
     /// and for baseline x86-64 or other targets (plain multiplies and adds);
     /// the widest the CPU supports runs. Results are deterministic for a
     /// given machine; the fused copies round differently from the baseline.
-    pub fn train_job(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
+    fn train_batch(&mut self, model: &ModelRef<'_>, batch: Batch<'_>, alpha: f32) -> (u64, f64) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
-            return unsafe { self.train_job_avx512(model, job, alpha) };
+            return unsafe { self.train_batch_avx512(model, batch, alpha) };
         }
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { self.train_job_avx2(model, job, alpha) };
+            return unsafe { self.train_batch_avx2(model, batch, alpha) };
         }
-        self.train_job_inner::<Unfused>(model, job, alpha)
+        self.train_batch_inner::<Unfused>(model, batch, alpha)
     }
 
-    /// [`Worker::train_job`] compiled for AVX2 and FMA (the hot loops are
+    /// [`Worker::train_batch`] compiled for AVX2 and FMA (the hot loops are
     /// inlined into it, so they are vectorised 8 floats wide instead of 4).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn train_job_avx2(&mut self, model: &ModelRef<'_>, job: &Job, alpha: f32) -> (u64, f64) {
-        self.train_job_inner::<crate::linalg::Fused>(model, job, alpha)
-    }
-
-    /// [`Worker::train_job`] compiled for AVX-512F and FMA (16 floats wide).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,fma")]
-    unsafe fn train_job_avx512(
+    unsafe fn train_batch_avx2(
         &mut self,
         model: &ModelRef<'_>,
-        job: &Job,
+        batch: Batch<'_>,
         alpha: f32,
     ) -> (u64, f64) {
-        self.train_job_inner::<crate::linalg::Fused>(model, job, alpha)
+        self.train_batch_inner::<crate::linalg::Fused>(model, batch, alpha)
+    }
+
+    /// [`Worker::train_batch`] compiled for AVX-512F and FMA (16 floats wide).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,fma")]
+    unsafe fn train_batch_avx512(
+        &mut self,
+        model: &ModelRef<'_>,
+        batch: Batch<'_>,
+        alpha: f32,
+    ) -> (u64, f64) {
+        self.train_batch_inner::<crate::linalg::Fused>(model, batch, alpha)
+    }
+
+    #[inline(always)]
+    fn train_batch_inner<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        batch: Batch<'_>,
+        alpha: f32,
+    ) -> (u64, f64) {
+        match batch {
+            Batch::Sentences(job) => self.train_job_inner::<M>(model, job, alpha),
+            Batch::Pairs { pairs, order } => {
+                let mut loss = 0.0;
+                for &k in order {
+                    let (target, context) = pairs[k as usize];
+                    loss += skipgram::train_pair::<M>(model, self, context, target, alpha);
+                }
+                (order.len() as u64, loss)
+            }
+        }
     }
 
     #[inline(always)]
