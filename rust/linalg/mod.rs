@@ -97,7 +97,7 @@ pub fn dot_with<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
     let (ar, br) = (ac.remainder(), bc.remainder());
     let mut acc = [0.0f32; LANES];
     for (x, y) in ac.zip(bc) {
-        lanes_fma_with::<M>(&mut acc, x.try_into().unwrap(), y.try_into().unwrap());
+        lanes_fma::<M>(&mut acc, x.try_into().unwrap(), y.try_into().unwrap());
     }
     let mut s = 0.0f32;
     for (x, y) in ar.iter().zip(br) {
@@ -108,13 +108,7 @@ pub fn dot_with<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
 
 /// `acc[k] += x[k] * y[k]` for one chunk of [`LANES`].
 #[inline(always)]
-pub fn lanes_fma(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
-    lanes_fma_with::<Unfused>(acc, x, y)
-}
-
-/// [`lanes_fma`] with the multiply-add of `M`.
-#[inline(always)]
-pub fn lanes_fma_with<M: MulAdd>(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
+pub fn lanes_fma<M: MulAdd>(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
     for k in 0..LANES {
         acc[k] = M::mul_add(x[k], y[k], acc[k]);
     }
@@ -123,18 +117,13 @@ pub fn lanes_fma_with<M: MulAdd>(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[
 /// `y += a * x`.
 ///
 /// ```
+/// use embedrs::linalg::{axpy, Unfused};
 /// let mut y = [1.0f32, 1.0];
-/// embedrs::linalg::axpy(2.0, &[1.0, 2.0], &mut y);
+/// axpy::<Unfused>(2.0, &[1.0, 2.0], &mut y);
 /// assert_eq!(y, [3.0, 5.0]);
 /// ```
 #[inline(always)]
-pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    axpy_with::<Unfused>(a, x, y)
-}
-
-/// [`axpy`] with the multiply-add of `M`.
-#[inline(always)]
-pub fn axpy_with<M: MulAdd>(a: f32, x: &[f32], y: &mut [f32]) {
+pub fn axpy<M: MulAdd>(a: f32, x: &[f32], y: &mut [f32]) {
     let n = x.len().min(y.len());
     for (yi, xi) in y[..n].iter_mut().zip(&x[..n]) {
         *yi = M::mul_add(a, *xi, *yi);
@@ -145,13 +134,7 @@ pub fn axpy_with<M: MulAdd>(a: f32, x: &[f32], y: &mut [f32]) {
 /// then `row += g * x`, reading `row` once (see
 /// [`crate::hogwild::SharedMatrix::accumulate_and_update`] for shared rows).
 #[inline(always)]
-pub fn accumulate_and_update(g: f32, x: &[f32], row: &mut [f32], acc: &mut [f32]) {
-    accumulate_and_update_with::<Unfused>(g, x, row, acc)
-}
-
-/// [`accumulate_and_update`] with the multiply-add of `M`.
-#[inline(always)]
-pub fn accumulate_and_update_with<M: MulAdd>(g: f32, x: &[f32], row: &mut [f32], acc: &mut [f32]) {
+pub fn accumulate_and_update<M: MulAdd>(g: f32, x: &[f32], row: &mut [f32], acc: &mut [f32]) {
     let n = row.len().min(x.len()).min(acc.len());
     for i in 0..n {
         let v = row[i];
@@ -252,15 +235,15 @@ mod tests {
             assert!((f - u).abs() <= 1e-5 * (1.0 + u.abs()), "n={n}: {f} vs {u}");
             let (mut rf, mut ru) = (b.clone(), b.clone());
             let (mut af, mut au) = (vec![0.5f32; n], vec![0.5f32; n]);
-            accumulate_and_update_with::<Fused>(0.3, &a, &mut rf, &mut af);
-            accumulate_and_update_with::<Unfused>(0.3, &a, &mut ru, &mut au);
+            accumulate_and_update::<Fused>(0.3, &a, &mut rf, &mut af);
+            accumulate_and_update::<Unfused>(0.3, &a, &mut ru, &mut au);
             for i in 0..n {
                 assert!((rf[i] - ru[i]).abs() < 1e-6 && (af[i] - au[i]).abs() < 1e-6);
                 assert!((ru[i] - (b[i] + 0.3 * a[i])).abs() < 1e-6);
                 assert!((au[i] - (0.5 + 0.3 * b[i])).abs() < 1e-6);
             }
             let mut y = vec![1.0f32; n];
-            axpy_with::<Fused>(2.0, &a, &mut y);
+            axpy::<Fused>(2.0, &a, &mut y);
             assert!(y
                 .iter()
                 .zip(&a)

@@ -31,7 +31,7 @@
 use std::sync::Mutex;
 
 use crate::hogwild::SharedMatrix;
-use crate::linalg::{accumulate_and_update_with, dot_with, MulAdd, SigmoidTable, Unfused, MAX_EXP};
+use crate::linalg::{accumulate_and_update, dot_with, MulAdd, SigmoidTable, Unfused, MAX_EXP};
 use crate::sampling::{Rng, UnigramTable};
 use crate::vocab::HuffmanCodes;
 
@@ -254,7 +254,7 @@ impl OutputLayers<'_> {
                     loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
                 }
                 match local {
-                    Some(r) => accumulate_and_update_with::<M>(g, h, r, neu1e),
+                    Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
                     None => syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e),
                 }
             }
@@ -279,7 +279,7 @@ impl OutputLayers<'_> {
                     loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
                 }
                 match local {
-                    Some(r) => accumulate_and_update_with::<M>(g, h, r, neu1e),
+                    Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
                     None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
                 }
             }

@@ -25,7 +25,7 @@
 //! instead of once per pair, which is where the speed comes from.
 
 use super::worker::{ModelRef, Worker};
-use crate::linalg::{axpy_with, dot_with, MulAdd, SigmoidTable, MAX_EXP};
+use crate::linalg::{axpy, dot_with, MulAdd, SigmoidTable, MAX_EXP};
 
 /// Trains skip-gram on one sentence of word ids (already subsampled).
 /// Returns the summed loss (0 unless the model computes it).
@@ -157,8 +157,8 @@ fn output_row<M: MulAdd>(
         if model.compute_loss {
             loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
         }
-        axpy_with::<M>(g, &w.u, &mut w.gin[j * dim..(j + 1) * dim]);
-        axpy_with::<M>(g, h, &mut w.du);
+        axpy::<M>(g, &w.u, &mut w.gin[j * dim..(j + 1) * dim]);
+        axpy::<M>(g, h, &mut w.du);
         any = true;
     }
     if any {
