@@ -12,6 +12,12 @@ use embedrs::sampling::{keep_probability, Rng, UnigramTable};
 use embedrs::vocab::huffman_codes;
 use embedrs::w2v::{self, Job, ModelRef, OutputLayers, Schedule};
 
+/// The test's matrices, shared with the Hogwild workers it runs itself.
+fn shared(data: &mut [f32], rows: usize, cols: usize) -> SharedMatrix<'_> {
+    // SAFETY: nothing but the test's own Hogwild training touches `data`.
+    unsafe { SharedMatrix::new(data, rows, cols) }.expect("test buffer of rows * cols")
+}
+
 const TOPICS: usize = 3;
 const PER_TOPIC: usize = 10;
 
@@ -71,12 +77,12 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
     let epochs = 5u64;
     {
         let model = ModelRef {
-            syn0: SharedMatrix::new(&mut syn0, n, dim),
+            syn0: shared(&mut syn0, n, dim),
             layers: OutputLayers {
-                syn1neg: (negative > 0).then(|| SharedMatrix::new(&mut syn1neg, n, dim)),
+                syn1neg: (negative > 0).then(|| shared(&mut syn1neg, n, dim)),
                 noise: Some(&noise),
                 negative,
-                syn1: hs.then(|| SharedMatrix::new(&mut syn1, n, dim)),
+                syn1: hs.then(|| shared(&mut syn1, n, dim)),
                 huffman: Some(&huff),
                 sigmoid: &sig,
                 merge_lock: Default::default(),
@@ -168,9 +174,9 @@ fn file_path_trains_every_token_once_per_epoch() {
     let mut syn0 = vec![0.01f32; n * dim];
     let mut syn1neg = vec![0.0f32; n * dim];
     let model = ModelRef {
-        syn0: SharedMatrix::new(&mut syn0, n, dim),
+        syn0: shared(&mut syn0, n, dim),
         layers: OutputLayers {
-            syn1neg: Some(SharedMatrix::new(&mut syn1neg, n, dim)),
+            syn1neg: Some(shared(&mut syn1neg, n, dim)),
             noise: Some(&noise),
             negative: 2,
             syn1: None,

@@ -213,7 +213,16 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
     let reserve_rows = rows_to_reserve(path, n, dim, line.len(), opts.binary)?;
     let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
     if opts.binary {
-        read_binary(&mut *r, path, n, dim, declared, line.len(), reserve_rows, opts)
+        read_binary(
+            &mut *r,
+            path,
+            n,
+            dim,
+            declared,
+            line.len(),
+            reserve_rows,
+            opts,
+        )
     } else {
         read_text(&mut *r, path, n, dim, declared, first_line_no, opts, &pool)
     }
@@ -263,7 +272,13 @@ fn read_line_capped(
 /// gzip stream's size is unknown, so 1,024 rows. Beyond that, memory grows
 /// with the data actually read, and a file shorter than its header ends in
 /// the usual "unexpected end of file" error naming the line or offset.
-fn rows_to_reserve(path: &Path, n: usize, dim: usize, header_len: usize, binary: bool) -> Result<usize> {
+fn rows_to_reserve(
+    path: &Path,
+    n: usize,
+    dim: usize,
+    header_len: usize,
+    binary: bool,
+) -> Result<usize> {
     if crate::mem::elements::<f32>(n, dim, String::new).is_err() {
         return Err(Error::format(
             path,
@@ -278,7 +293,11 @@ fn rows_to_reserve(path: &Path, n: usize, dim: usize, header_len: usize, binary:
         _ => return Ok(n.min(1024)),
     };
     let have = size.saturating_sub(header_len as u64);
-    let per_row = if binary { 4 * dim as u64 + 2 } else { 2 * dim as u64 };
+    let per_row = if binary {
+        4 * dim as u64 + 2
+    } else {
+        2 * dim as u64
+    };
     Ok(n.min(usize::try_from(have / per_row.max(1)).unwrap_or(usize::MAX)))
 }
 
@@ -464,7 +483,9 @@ fn read_text(
         for (i, p) in parsed.into_iter().enumerate() {
             let raw = p.map_err(|m| Error::format(path, m))?;
             let line_no = base_line + i;
-            keys.push(decode_key(raw, opts.unicode_errors, || format!("line {line_no}"))?);
+            keys.push(decode_key(raw, opts.unicode_errors, || {
+                format!("line {line_no}")
+            })?);
         }
         if let Some(i) = short {
             return Err(Error::format(
@@ -549,7 +570,10 @@ fn read_binary(
     // of the matrix and a single copy of the data.
     let mut data: Vec<f32> = Vec::new();
     crate::mem::reserve(&mut data, start_rows * dim, || {
-        format!("{}: {start_rows} vectors of dimension {dim}", path.display())
+        format!(
+            "{}: {start_rows} vectors of dimension {dim}",
+            path.display()
+        )
     })?;
     let mut keys = KeySink {
         text: Vec::with_capacity(start_rows),
@@ -926,7 +950,10 @@ mod tests {
                 } else if binary && want.contains("holds only") {
                     assert!(err.contains("unexpected end of file"), "{err}");
                 } else {
-                    assert!(err.contains(want), "binary={binary}: {err:?} should contain {want:?}");
+                    assert!(
+                        err.contains(want),
+                        "binary={binary}: {err:?} should contain {want:?}"
+                    );
                 }
             }
         }
@@ -946,7 +973,10 @@ mod tests {
         std::fs::remove_file(&p).unwrap();
         // real float data is not mistaken for text
         assert!(!looks_like_text(&[1.0, -0.5, 0.25]));
-        assert!(looks_like_text(&[f32::from_le_bytes(*b"0.12"), f32::from_le_bytes(*b"5 -1")]));
+        assert!(looks_like_text(&[
+            f32::from_le_bytes(*b"0.12"),
+            f32::from_le_bytes(*b"5 -1")
+        ]));
     }
 
     #[test]
@@ -954,8 +984,14 @@ mod tests {
         let mut r: &[u8] = b"abcdef";
         let mut buf = Vec::new();
         let err = read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 7).unwrap_err();
-        assert!(err.to_string().contains("line 7 is longer than 4 bytes"), "{err}");
+        assert!(
+            err.to_string().contains("line 7 is longer than 4 bytes"),
+            "{err}"
+        );
         let mut r: &[u8] = b"abc\nd";
-        assert_eq!(read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(), 4);
+        assert_eq!(
+            read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(),
+            4
+        );
     }
 }
