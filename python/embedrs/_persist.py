@@ -300,6 +300,25 @@ def compress_file(src: str, dst: IO[bytes], kind: str) -> None:
     writer.close()
 
 
+def save_figure(fig: Any, path: PathLike, **kwargs: Any) -> str:
+    """``fig.savefig(path, **kwargs)`` through :func:`atomic_write`; returns the path written.
+
+    The format comes from ``format=``, else the file extension, else
+    matplotlib's ``savefig.format`` (appended to an extension-less name, as
+    matplotlib does).
+    """
+    path = os.fspath(path)
+    fmt = kwargs.pop("format", None) or os.path.splitext(path)[1][1:].lower() or None
+    if fmt is None:
+        import matplotlib
+
+        fmt = str(matplotlib.rcParams["savefig.format"])
+        path = f"{path}.{fmt}"
+    with atomic_open(path, "wb", compress=None) as fh:
+        fig.savefig(fh, format=fmt, **kwargs)
+    return path
+
+
 # ----------------------------------------------------------------------------
 # keys: one encoding for every keyed-vectors class
 # ----------------------------------------------------------------------------
@@ -1224,10 +1243,19 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
 
 
 def _is_pickle(path: PathLike) -> bool:
+    """Whether ``path`` starts like a pickle of protocol 2 or later (``.gz``/``.bz2`` looked into)."""
+    p = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(2)
-    except OSError:
+        if p.endswith(".gz"):
+            with gzip.open(p, "rb") as fh:
+                head = fh.read(2)
+        elif p.endswith(".bz2"):
+            with bz2.open(p, "rb") as fh:
+                head = fh.read(2)
+        else:
+            with open(p, "rb") as fh:
+                head = fh.read(2)
+    except (OSError, EOFError, ValueError):
         return False
     return len(head) == 2 and head[0] == 0x80
 
@@ -1244,6 +1272,7 @@ __all__ = [
     "read_container",
     "read_header",
     "safe_dtype",
+    "save_figure",
     "verify_container",
     "write_container",
 ]
