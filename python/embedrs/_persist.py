@@ -73,7 +73,6 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Union
@@ -977,7 +976,6 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "hash"): _HASH,
     ("builtins", "object"): _OBJECT,
     ("collections", "defaultdict"): _plain_dict,
-    ("collections", "OrderedDict"): OrderedDict,
     ("copyreg", "_reconstructor"): _copyreg_reconstructor,
     ("_codecs", "encode"): _codecs_encode,
 }
