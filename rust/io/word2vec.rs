@@ -28,6 +28,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::floatfmt::write_f32;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// What to do with key bytes that are not valid UTF-8 (Python's `errors=`).
@@ -108,6 +109,23 @@ fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     })
 }
 
+/// A key or value as shown in an error message: lossy UTF-8, quoted, cut
+/// after 60 characters (a "key" can be a whole file without separators).
+struct Shown<'a>(&'a [u8]);
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 60;
+        let s = String::from_utf8_lossy(self.0);
+        if s.chars().count() > MAX {
+            let head: String = s.chars().take(MAX).collect();
+            write!(f, "{head:?}... ({} bytes)", self.0.len())
+        } else {
+            write!(f, "{s:?}")
+        }
+    }
+}
+
 fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> Result<KeyOut> {
     match mode {
         UnicodeErrors::Raw => Ok(KeyOut::Raw(raw)),
@@ -123,7 +141,7 @@ fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> 
                         "{}: key {:?} is not valid UTF-8 (bad byte at position {bad} of the key); \
                          pass unicode_errors='replace' or 'ignore', or the file's encoding",
                         place(),
-                        String::from_utf8_lossy(&bytes)
+                        Shown(&bytes)
                     )));
                 }
                 let mut s = String::with_capacity(bytes.len());
@@ -195,6 +213,16 @@ fn parse_header(line: &[u8], path: &Path) -> Result<(usize, usize)> {
 
 /// Reads a word2vec text or binary file.
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
+    read_with_progress(path, opts, &Progress::new(0))
+}
+
+/// [`read`], counting vectors read in `progress.done` and stopping with
+/// [`Error::Interrupted`] soon after `progress.stop` is set (Ctrl-C).
+pub fn read_with_progress(
+    path: &Path,
+    opts: &ReadOptions,
+    progress: &Progress,
+) -> Result<Word2VecData> {
     if opts.binary && opts.no_header {
         return Err(Error::invalid(
             "no_header is only available for text-format files",
@@ -222,9 +250,20 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
             line.len(),
             reserve_rows,
             opts,
+            progress,
         )
     } else {
-        read_text(&mut *r, path, n, dim, declared, first_line_no, opts, &pool)
+        read_text(
+            &mut *r,
+            path,
+            n,
+            dim,
+            declared,
+            first_line_no,
+            opts,
+            &pool,
+            progress,
+        )
     }
 }
 
@@ -344,7 +383,7 @@ fn trim_end(b: &[u8]) -> &[u8] {
 fn nonfinite_error(place: String, key: &[u8]) -> Error {
     Error::invalid(format!(
         "{place}: the vector of {:?} contains NaN or infinity (pass allow_nonfinite=True to accept it)",
-        String::from_utf8_lossy(key)
+        Shown(key)
     ))
 }
 
@@ -362,8 +401,8 @@ fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
             return format!(
                 "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
                 found + 1,
-                String::from_utf8_lossy(p),
-                String::from_utf8_lossy(key)
+                Shown(p),
+                Shown(key)
             );
         }
         found += 1;
@@ -371,7 +410,7 @@ fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
     format!(
         "line {line_no}: expected {dim} values after the key {:?}, found {found} \
          (is this really a text word2vec file with vectors of dimension {dim}?)",
-        String::from_utf8_lossy(key)
+        Shown(key)
     )
 }
 
@@ -399,8 +438,8 @@ fn parse_text_line(
                 return Err(format!(
                     "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
                     i + 1,
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(&key)
+                    Shown(p),
+                    Shown(&key)
                 ))
             }
         }
@@ -410,7 +449,7 @@ fn parse_text_line(
         return Err(format!(
             "line {line_no}: expected {dim} values after the key {:?}, found {i} \
              (is this really a text word2vec file with vectors of dimension {dim}?)",
-            String::from_utf8_lossy(&key)
+            Shown(&key)
         ));
     }
     if !allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
@@ -429,6 +468,7 @@ fn read_text(
     first_line_no: usize,
     opts: &ReadOptions,
     pool: &rayon::ThreadPool,
+    progress: &Progress,
 ) -> Result<Word2VecData> {
     const BLOCK: usize = 8192;
     // Rows grow with the lines actually read (never with the header's
@@ -445,6 +485,9 @@ fn read_text(
     let mut starts: Vec<usize> = Vec::with_capacity(BLOCK + 1);
     let mut done = 0usize;
     while done < n {
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
         buf.clear();
         starts.clear();
         let want = BLOCK.min(n - done);
@@ -494,6 +537,7 @@ fn read_text(
             ));
         }
         done += got;
+        progress.add(got as u64);
         if got < want {
             return Err(Error::format(
                 path,
@@ -565,6 +609,7 @@ fn read_binary(
     header_len: usize,
     start_rows: usize,
     opts: &ReadOptions,
+    progress: &Progress,
 ) -> Result<Word2VecData> {
     // Values are appended straight from the reader's buffer: no zero-fill
     // of the matrix and a single copy of the data.
@@ -582,6 +627,12 @@ fn read_binary(
     let mut offset = header_len as u64;
     let row_bytes = dim * 4;
     for i in 0..n {
+        if i % 1024 == 0 {
+            if progress.should_stop() {
+                return Err(Error::Interrupted);
+            }
+            progress.add(i.min(1024) as u64);
+        }
         let key_offset = offset;
         let mut key = Vec::new();
         // Key: bytes up to the first space; newlines in front are skipped.
@@ -636,7 +687,7 @@ fn read_binary(
                          is the file truncated, or is it a text file?)",
                         offset + got as u64,
                         i + 1,
-                        String::from_utf8_lossy(&key),
+                        Shown(&key),
                     ),
                 ));
             }
@@ -674,7 +725,7 @@ fn read_binary(
                 format!(
                     "the vector data of entry 1 ({:?}) at byte offset {key_offset} is text, \
                      not little-endian floats: this is a text word2vec file; load it with binary=False",
-                    String::from_utf8_lossy(&key)
+                    Shown(&key)
                 ),
             ));
         }
@@ -737,6 +788,20 @@ pub fn write(
     order: &[usize],
     opts: &WriteOptions,
 ) -> Result<()> {
+    write_with_progress(path, keys, vectors, order, opts, &Progress::new(0))
+}
+
+/// [`write`], counting vectors written in `progress.done` and stopping with
+/// [`Error::Interrupted`] soon after `progress.stop` is set; the target is
+/// then left as it was (or, with `append`, holds the rows written so far).
+pub fn write_with_progress(
+    path: &Path,
+    keys: &[String],
+    vectors: ArrayView2<f32>,
+    order: &[usize],
+    opts: &WriteOptions,
+    progress: &Progress,
+) -> Result<()> {
     if keys.len() != order.len() {
         return Err(Error::invalid(format!(
             "{} keys for {} rows",
@@ -764,7 +829,7 @@ pub fn write(
     } else {
         temp_path_for(path)
     };
-    let res = write_to(&target, path, keys, vectors, order, opts);
+    let res = write_to(&target, path, keys, vectors, order, opts, progress);
     if opts.append {
         return res;
     }
@@ -787,6 +852,7 @@ fn write_to(
     vectors: ArrayView2<f32>,
     order: &[usize],
     opts: &WriteOptions,
+    progress: &Progress,
 ) -> Result<()> {
     let io = |e| Error::io(shown, e);
     let file = std::fs::OpenOptions::new()
@@ -813,6 +879,10 @@ fn write_to(
     let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
     const BLOCK: usize = 4096;
     for (kb, ob) in keys.chunks(BLOCK).zip(order.chunks(BLOCK)) {
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
+        progress.add(kb.len() as u64);
         let chunks: Vec<Vec<u8>> = pool.install(|| {
             kb.par_iter()
                 .zip(ob.par_iter())

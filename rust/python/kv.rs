@@ -274,7 +274,7 @@ fn w2v_read<'py>(
             allow_nonfinite,
             threads,
         };
-        let data = py.detach(|| word2vec::read(&path, &opts)).py()?;
+        let data = super::run_cancellable(py, |p| word2vec::read_with_progress(&path, &opts, p))?;
         let keys = match data.keys {
             word2vec::Keys::Text(k) => PyList::new(py, k.iter().map(|s| PyString::new(py, s)))?,
             word2vec::Keys::Raw(k) => PyList::new(py, k.iter().map(|b| PyBytes::new(py, b)))?,
@@ -312,8 +312,9 @@ fn w2v_write(
             append,
             threads,
         };
-        py.detach(|| word2vec::write(&path, &keys, v, &order, &opts))
-            .py()
+        super::run_cancellable(py, |p| {
+            word2vec::write_with_progress(&path, &keys, v, &order, &opts, p)
+        })
     })
 }
 

@@ -158,10 +158,54 @@ where
     })
 }
 
+/// Runs a long core `job` with the GIL released and Ctrl-C honoured (the job
+/// polls `progress.should_stop()` and returns `Error::Interrupted`), for
+/// calls that need no progress reporting: file reads and writes, index
+/// builds, vocabulary counting.
+pub(crate) fn run_cancellable<R, J>(py: Python<'_>, job: J) -> PyResult<R>
+where
+    R: Send,
+    J: FnOnce(&Progress) -> crate::Result<R> + Send,
+{
+    let progress = Progress::new(0);
+    let p = &progress;
+    run_monitored(
+        py,
+        p,
+        Duration::from_millis(50),
+        |_, _| Ok(()),
+        move || job(p),
+    )?
+    .map_err(to_pyerr)
+}
+
+/// Panics on purpose inside [`guard`], on this thread (`in_worker=False`)
+/// or on a worker thread of [`run_monitored`]: the test suite's proof that no
+/// panic reaches Python as `PanicException`. Not part of the public API.
+#[pyfunction]
+#[pyo3(signature = (in_worker = false))]
+fn _selftest_panic(py: Python<'_>, in_worker: bool) -> PyResult<()> {
+    guard(|| {
+        if in_worker {
+            let progress = Progress::new(0);
+            run_monitored(
+                py,
+                &progress,
+                Duration::from_millis(10),
+                |_, _| Ok(()),
+                || panic!("deliberate panic in a worker thread (self-test)"),
+            )
+        } else {
+            panic!("deliberate panic on the calling thread (self-test)")
+        }
+    })
+}
+
 #[pymodule]
 fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
     w2v::register(m)?;
     kv::register(m)?;
     poincare::register(m)?;

@@ -488,7 +488,13 @@ class PoincareKeyedVectors:
             count, size = int(header[0]), int(header[1])
         if limit is not None:
             count = min(count, int(limit))
-        kv = cls(size, count, dtype=datatype)
+        if size <= 0:
+            raise ValueError(f"{name}: line 1 declares vectors of dimension {size}")
+        # The header's count and size are never trusted for an allocation:
+        # rows are collected as they are read, so a lying header ends in an
+        # "unexpected end of file" error instead of a huge allocation.
+        keys: list = []
+        rows: list = []
         for i in range(count):
             if binary:
                 key_bytes = bytearray()
@@ -518,9 +524,14 @@ class PoincareKeyedVectors:
                     vec = np.array([float(x) for x in parts[1:]])
                 except ValueError as exc:
                     raise ValueError(f"{name}: line {i + 2 - no_header}: {exc}") from None
+            keys.append(key)
+            rows.append(vec)
+        kv = cls(size, 0, dtype=datatype)
+        if rows:
+            kv.vectors = np.asarray(rows, dtype=datatype).reshape(len(rows), size)
+        for i, key in enumerate(keys):
             kv.key_to_index[key] = i
             kv.index_to_key.append(key)
-            kv.vectors[i] = vec
         return kv
 
 
