@@ -52,6 +52,7 @@ fn accuracy(vectors: &[f32], dim: usize) -> f64 {
 }
 
 fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
+    let pool = embedrs::thread_pool(workers).unwrap();
     let n = TOPICS * PER_TOPIC;
     let dim = 16;
     let sentences = corpus(1000);
@@ -106,8 +107,7 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
             };
             std::thread::scope(|s| {
                 let h = s.spawn(|| {
-                    w2v::train_epoch_jobs(&model, workers, 1, epoch, schedule, &progress, rx)
-                        .unwrap()
+                    w2v::train_epoch_jobs(&model, &pool, 1, epoch, schedule, &progress, rx).unwrap()
                 });
                 for chunk in sentences.chunks(50) {
                     let mut job = Job::default();
@@ -193,6 +193,7 @@ fn file_path_trains_every_token_once_per_epoch() {
         lock_factors: None,
     };
     for workers in [1, 2, 3] {
+        let pool = embedrs::thread_pool(workers).unwrap();
         let progress = Progress::new(0);
         let schedule = Schedule {
             alpha: 0.025,
@@ -201,7 +202,7 @@ fn file_path_trains_every_token_once_per_epoch() {
             total_words: 5000,
         };
         let stats = w2v::train_epoch_file(
-            &model, &c, &lookup, workers, 1, 0, schedule, 100, 10_000, &progress,
+            &model, &c, &lookup, &pool, 1, 0, schedule, 100, 10_000, &progress,
         )
         .unwrap();
         assert_eq!(stats.raw_words, 5000, "workers={workers}");

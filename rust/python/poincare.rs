@@ -90,7 +90,7 @@ fn poincare_train<'py>(
             .map_err(|_| PyTypeError::new_err("vectors must be a 2-D NumPy array"))?
             .0;
         let pairs: Vec<(u32, u32)> = rel.rows().into_iter().map(|r| (r[0], r[1])).collect();
-        let graph = Graph::new(n_nodes, pairs).py()?;
+        let graph = py.detach(move || Graph::new(n_nodes, pairs)).py()?;
         let cfg = TrainConfig {
             negative,
             epsilon,

@@ -151,6 +151,8 @@ pub(crate) struct Word2VecCore {
     compute_loss: bool,
     seed: u64,
     workers: usize,
+    /// The model's worker threads, made once and reused by every epoch.
+    pool: rayon::ThreadPool,
 }
 
 /// A weight matrix of the model, shared with the Hogwild workers.
@@ -327,6 +329,14 @@ impl Word2VecCore {
                     "you must first build vocabulary before training the model",
                 ));
             }
+            if words.len() > u32::MAX as usize {
+                return Err(PyValueError::new_err(format!(
+                    "a vocabulary of {} words is more than the {} supported; raise min_count \
+                     or set max_final_vocab",
+                    words.len(),
+                    u32::MAX
+                )));
+            }
             if window == 0 {
                 return Err(PyValueError::new_err("window must be a positive integer"));
             }
@@ -335,6 +345,7 @@ impl Word2VecCore {
                 "with negative=0 you must set hs=1: one of negative sampling or hierarchical softmax is needed",
             ));
             }
+            let pool = crate::thread_pool(workers).py()?;
             py.detach(|| {
                 let total: u64 = counts.iter().sum();
                 let keep_prob = counts
@@ -370,6 +381,7 @@ impl Word2VecCore {
                 compute_loss,
                 seed,
                 workers,
+                pool,
             })
             .and_then(|core| {
                 if core.negative > 0 && core.noise.is_none() {
@@ -419,18 +431,19 @@ impl Word2VecCore {
             let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
             let batch_words = batch_words.max(1);
             let (tx, rx) = sync_channel::<Job>(self.workers.max(1) * 2);
-            let tick = Duration::from_secs_f64(report_every.max(0.05));
-            let (workers, seed) = (self.workers, self.seed);
+            let tick = report_tick(report_every);
+            let (pool, seed) = (&self.pool, self.seed);
             std::thread::scope(|scope| {
                 let model = &model;
                 let counters_ref = &counters;
                 let handle = scope.spawn(move || {
-                    w2v::train_epoch_jobs(model, workers, seed, epoch, schedule, counters_ref, rx)
+                    w2v::train_epoch_jobs(model, pool, seed, epoch, schedule, counters_ref, rx)
                 });
                 let produced = produce_jobs(
                     py,
                     sentences,
                     key_to_index,
+                    u32::try_from(self.words.len()).unwrap_or(u32::MAX),
                     batch_words,
                     tx,
                     &counters,
@@ -489,8 +502,8 @@ impl Word2VecCore {
             let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
             let lookup = w2v::trainer::byte_lookup(&self.words);
             let text = corpus.text.clone();
-            let (workers, seed) = (self.workers, self.seed);
-            let tick = Duration::from_secs_f64(report_every.max(0.05));
+            let (pool, seed) = (&self.pool, self.seed);
+            let tick = report_tick(report_every);
             let stats = run_monitored(
                 py,
                 &counters,
@@ -501,7 +514,7 @@ impl Word2VecCore {
                         &model,
                         &text,
                         &lookup,
-                        workers,
+                        pool,
                         seed,
                         epoch,
                         schedule,
@@ -559,8 +572,8 @@ impl Word2VecCore {
             model.layers.syn1 = None;
             model.sg = true;
             let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
-            let (workers, seed) = (self.workers, self.seed);
-            let tick = Duration::from_secs_f64(report_every.max(0.05));
+            let (pool, seed) = (&self.pool, self.seed);
+            let tick = report_tick(report_every);
             run_monitored(
                 py,
                 &counters,
@@ -568,7 +581,7 @@ impl Word2VecCore {
                 |py, p| call_progress(py, &progress, p, 0),
                 || {
                     w2v::pairs::train_epoch_pairs(
-                        &model, &pair_vec, workers, seed, epoch, schedule, &counters,
+                        &model, &pair_vec, pool, seed, epoch, schedule, &counters,
                     )
                 },
             )?
@@ -579,10 +592,21 @@ impl Word2VecCore {
 
 /// Reads sentences from the Python iterable and sends id batches to the
 /// workers. Returns the number of sentences read.
+/// The progress interval: `report_every` seconds, at least 50 ms and at
+/// most an hour (NaN or infinity: one second).
+fn report_tick(report_every: f64) -> Duration {
+    if report_every.is_finite() {
+        Duration::from_secs_f64(report_every.clamp(0.05, 3600.0))
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
 fn produce_jobs(
     py: Python<'_>,
     sentences: &Bound<'_, PyAny>,
     key_to_index: &Bound<'_, PyDict>,
+    vocab: u32,
     batch_words: usize,
     tx: std::sync::mpsc::SyncSender<Job>,
     counters: &Progress,
@@ -605,7 +629,19 @@ fn produce_jobs(
         let mut push = |tok: &Bound<'_, PyAny>, job: &mut Job| -> PyResult<()> {
             job.raw_words += 1;
             if let Some(v) = key_to_index.get_item(tok)? {
-                job.ids.push(v.extract::<u32>()?);
+                let id = v
+                    .extract::<u32>()
+                    .ok()
+                    .filter(|&id| id < vocab)
+                    .ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "key_to_index maps {} to {}, which is not a row of the {vocab} model \
+                         vectors; rebuild the vocabulary with build_vocab()",
+                            tok.repr().map(|r| r.to_string()).unwrap_or_default(),
+                            v.repr().map(|r| r.to_string()).unwrap_or_default()
+                        ))
+                    })?;
+                job.ids.push(id);
                 in_sentence += 1;
                 if in_sentence == MAX_SENTENCE_LEN {
                     job.end_sentence();
