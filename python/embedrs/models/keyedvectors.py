@@ -70,7 +70,7 @@ class _ArrayStamp:
     after them, as in gensim.
     """
 
-    __slots__ = ("_ref", "_layout")
+    __slots__ = ("_layout", "_ref")
 
     def __init__(self, v: np.ndarray) -> None:
         self._ref = weakref.ref(v)

@@ -27,6 +27,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from embedrs import _persist
+from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vectors
 from embedrs._validate import (
     check_flag,
     check_float,
@@ -35,7 +36,6 @@ from embedrs._validate import (
     check_topn,
     check_workers,
 )
-from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vectors
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.keyedvectors import KeyedVectors
