@@ -45,6 +45,7 @@ __all__ = [
     "check_topn",
     "check_workers",
     "max_workers",
+    "param_error",
 ]
 
 #: Largest accepted seed (NumPy's and gensim's limit: seeds are 32-bit).
@@ -66,10 +67,30 @@ def max_workers() -> int:
     return max(64, 4 * (os.cpu_count() or 1))
 
 
-def _raise(exc_type: type[Exception], message: str, name: str) -> NoReturn:
+def param_error(exc_type: type[Exception], message: str, name: str) -> Exception:
+    """An exception of ``exc_type`` about parameter ``name`` (kept in its ``param`` attribute).
+
+    Parameters
+    ----------
+    exc_type : type
+        ``ValueError``, ``TypeError``...
+    message : str
+        What is wrong and how to fix it.
+    name : str
+        The parameter.
+
+    Returns
+    -------
+    Exception
+        The exception, to be raised by the caller.
+    """
     exc = exc_type(message)
     exc.param = name  # type: ignore[attr-defined]
-    raise exc
+    return exc
+
+
+def _raise(exc_type: type[Exception], message: str, name: str) -> NoReturn:
+    raise param_error(exc_type, message, name)
 
 
 def _fmt(x: float, as_float: bool) -> str:

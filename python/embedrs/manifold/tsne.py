@@ -24,6 +24,7 @@ from embedrs._validate import (
     check_int,
     check_seed,
     check_workers,
+    param_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,11 +55,9 @@ def _resolve_n_jobs(n_jobs: int | None) -> int:
     return max(cores + 1 + int(n_jobs), 1)
 
 
-def _invalid(name: str, message: str) -> InvalidParameterError:
+def _invalid(name: str, message: str) -> Exception:
     """An :class:`InvalidParameterError` naming parameter ``name`` (``exc.param``)."""
-    exc = InvalidParameterError(message)
-    exc.param = name  # type: ignore[attr-defined]
-    return exc
+    return param_error(InvalidParameterError, message, name)
 
 
 def _check_random_state(seed: Any) -> np.random.RandomState:

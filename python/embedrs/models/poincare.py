@@ -38,6 +38,7 @@ from embedrs._validate import (
     check_seed,
     check_topn,
     check_workers,
+    param_error,
 )
 
 logger = logging.getLogger(__name__)
@@ -454,15 +455,17 @@ def _check_init_range(init_range: Any) -> tuple[float, float]:
     """``(low, high)``: two finite numbers with ``low <= high``."""
     if isinstance(init_range, (str, bytes)) or not hasattr(init_range, "__len__") \
             or len(init_range) != 2:
-        err = TypeError(f"init_range must be a (low, high) pair of numbers, got {init_range!r}")
-        err.param = "init_range"  # type: ignore[attr-defined]
-        raise err
+        raise param_error(
+            TypeError, f"init_range must be a (low, high) pair of numbers, got {init_range!r}",
+            "init_range",
+        )
     lo = check_float(init_range[0], "init_range[0]")
     hi = check_float(init_range[1], "init_range[1]")
     if lo > hi:
-        err = ValueError(f"init_range must be (low, high) with low <= high, got {init_range!r}")
-        err.param = "init_range"  # type: ignore[attr-defined]
-        raise err
+        raise param_error(
+            ValueError, f"init_range must be (low, high) with low <= high, got {init_range!r}",
+            "init_range",
+        )
     return lo, hi
 
 
@@ -472,13 +475,10 @@ def _check_dtype(dtype: Any) -> Any:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        err: Exception = TypeError(message)
-    else:
-        if dt in (np.dtype(np.float64), np.dtype(np.float32)):
-            return dt.type
-        err = ValueError(message)
-    err.param = "dtype"  # type: ignore[attr-defined]
-    raise err
+        raise param_error(TypeError, message, "dtype") from None
+    if dt in (np.dtype(np.float64), np.dtype(np.float32)):
+        return dt.type
+    raise param_error(ValueError, message, "dtype")
 
 
 class PoincareModel:

@@ -35,6 +35,7 @@ from embedrs._validate import (
     check_seed,
     check_topn,
     check_workers,
+    param_error,
 )
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
@@ -237,9 +238,11 @@ class Word2Vec:
         self.null_word = check_flag(null_word, "null_word")
         self.sorted_vocab = check_flag(sorted_vocab, "sorted_vocab")
         if not self.hs and not self.negative:
-            raise ValueError(
+            raise param_error(
+                ValueError,
                 "negative=0 with hs=0 leaves no output layer to train: "
-                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)"
+                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)",
+                "negative",
             )
         self.alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
         self.min_alpha = check_float(min_alpha, "min_alpha", low=0.0)
