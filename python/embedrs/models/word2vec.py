@@ -399,8 +399,14 @@ class Word2Vec:
                         UserWarning,
                         stacklevel=4,
                     )
-            update(sentence)
-            total += len(sentence)
+            try:
+                update(sentence)
+                total += len(sentence)
+            except TypeError:
+                raise TypeError(
+                    "each sentence must be a list of str tokens, got "
+                    f"{type(sentence).__name__} {sentence!r:.40} (sentence #{sentence_no})"
+                ) from None
             if self.max_vocab_size and len(counts) > self.max_vocab_size:
                 for w in [w for w, c in counts.items() if c < min_reduce]:
                     del counts[w]
@@ -413,6 +419,12 @@ class Word2Vec:
                         "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
                         sentence_no, total, len(counts),
                     )
+        for word in counts:
+            if not isinstance(word, str):
+                raise TypeError(
+                    f"tokens must be str, got {type(word).__name__} {word!r:.40}; convert the "
+                    "tokens of each sentence with str() (e.g. [str(t) for t in sentence])"
+                )
         return dict(counts), sentence_no + 1, total
 
     def prepare_vocab(
