@@ -97,6 +97,8 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
     from embedrs.viz import _keyed_matrix
 
     if fmt == "model":
+        import pickle
+
         kv: Any = None
         try:
             from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
@@ -104,6 +106,8 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
             kv = KeyedVectors.load(path)
         except (ImportError, AttributeError):
             raise ValueError("loading saved models needs embedrs.models.KeyedVectors") from None
+        except (pickle.UnpicklingError, EOFError) as exc:
+            raise ValueError(f"{path}: not a model file embedrs can read ({exc})") from None
         kv = getattr(kv, "wv", kv)
         return _keyed_matrix(kv, top_n)
     binary = fmt == "word2vec-binary"

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import GeneratorType
 from typing import Any, Callable, Union
 
@@ -330,9 +330,14 @@ class Word2Vec:
                     "The corpus_iterable must be an iterable of lists of strings, got "
                     f"{type(corpus_iterable).__name__}"
                 )
-            if isinstance(corpus_iterable, GeneratorType) and passes > 1:
+            one_shot = isinstance(corpus_iterable, GeneratorType) or (
+                isinstance(corpus_iterable, Iterator) and iter(corpus_iterable) is corpus_iterable
+            )
+            if one_shot and passes > 1:
+                kind = ("a generator" if isinstance(corpus_iterable, GeneratorType)
+                        else f"a one-shot iterator ({type(corpus_iterable).__name__})")
                 raise TypeError(
-                    f"Using a generator as corpus_iterable can't support {passes} passes. "
+                    f"Using {kind} as corpus_iterable can't support {passes} passes. "
                     "Try a re-iterable sequence (a list, or a class with __iter__ such as LineSentence)."
                 )
         if corpus_file is not None and not isinstance(corpus_file, (str, os.PathLike)):
@@ -913,6 +918,10 @@ class Word2Vec:
         if not self.negative:
             raise ValueError("train_pairs trains negative sampling: set negative > 0")
         epochs = check_int(self.epochs if epochs is None else epochs, "epochs", low=1)
+        alpha = check_float(self.alpha if start_alpha is None else start_alpha, "start_alpha",
+                            low=0.0, low_open=True)
+        min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha, "end_alpha",
+                                low=0.0)
         arr = np.asarray(pairs) if not isinstance(pairs, np.ndarray) else pairs
         if arr.dtype.kind in "iu":
             if arr.ndim != 2 or arr.shape[1] != 2:
@@ -950,10 +959,6 @@ class Word2Vec:
         if not len(ids):
             raise ValueError("pairs is empty")
         core = self._make_core(compute_loss)
-        alpha = check_float(self.alpha if start_alpha is None else start_alpha, "start_alpha",
-                            low=0.0, low_open=True)
-        min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha, "end_alpha",
-                                low=0.0)
         loss = 0.0
         total = len(ids) * epochs
         for epoch in range(epochs):
