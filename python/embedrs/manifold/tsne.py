@@ -129,7 +129,8 @@ class TSNE:
     angle : float, default=0.5
         Barnes-Hut trade-off between speed and accuracy (0 is exact).
     n_jobs : int, default=None
-        Worker threads; None or -1 use all cores.
+        Worker threads; None or -1 use all cores. Counts above four per core
+        (and above 64) are lowered to that with a ``UserWarning``.
     n_iter : int, default=None
         Old name of ``max_iter`` (deprecated in scikit-learn 1.5).
 

@@ -500,7 +500,8 @@ class PoincareModel:
         Negatives per relation (nodes ``w`` with no relation ``(u, w)``).
     workers : int, optional
         Training threads (0: one per core). ``workers=1`` with a fixed
-        ``seed`` is bit-reproducible.
+        ``seed`` is bit-reproducible. Counts above four per core (and above
+        64) are lowered to that with a ``UserWarning``.
     epsilon : float, optional
         Vectors are kept at norm ``<= 1 - epsilon``.
     regularization_coeff : float, optional
@@ -514,7 +515,7 @@ class PoincareModel:
     dtype : numpy.float64 or numpy.float32, optional
         Element type of the vectors (computation is in float64 either way).
     seed : int, optional
-        Seed of the initialisation and of all training draws.
+        Seed of the initialisation and of all training draws (0 to ``2**32 - 1``).
     negative_sampling : {'frequency', 'uniform'}, optional
         Distribution of negatives after burn-in (burn-in always draws them by
         node frequency). ``'frequency'`` (default) is gensim's choice and gives

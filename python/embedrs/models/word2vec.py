@@ -121,10 +121,13 @@ class Word2Vec:
     sample : float
         Threshold for downsampling frequent words (0 disables).
     seed : int
-        Seed for initial vectors and all random draws. With ``workers=1``
-        training is bit-for-bit reproducible.
+        Seed for initial vectors and all random draws, between 0 and
+        ``2**32 - 1`` (gensim's range). With ``workers=1`` training is
+        bit-for-bit reproducible.
     workers : int
-        Number of worker threads.
+        Number of worker threads, at least 1 (gensim silently trains nothing
+        with 0). Counts above four per core (and above 64) are lowered to
+        that with a ``UserWarning``.
     sg : {0, 1}
         1 for skip-gram, 0 for CBOW.
     hs : {0, 1}
