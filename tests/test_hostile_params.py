@@ -170,6 +170,12 @@ CASES: list[tuple[str, Callable[[], Any], type[BaseException], str]] = [
      lambda: _kv().most_similar_batch(["w0"], restrict_vocab=-1), ValueError, "restrict_vocab"),
     ("kv-cosmul-restrict_vocab-neg",
      lambda: _kv().most_similar_cosmul("w0", restrict_vocab=-5), ValueError, "restrict_vocab"),
+    ("kv-analogies-restrict_vocab-neg",
+     lambda: _kv().evaluate_word_analogies("unused.txt", restrict_vocab=-1), ValueError,
+     "restrict_vocab must be an integer >= 1"),
+    ("kv-pairs-restrict_vocab-float",
+     lambda: _kv().evaluate_word_pairs("unused.tsv", restrict_vocab=1.5), TypeError,
+     "restrict_vocab must be an integer"),
     # ---- PoincareModel
     ("poincare-size-0", _poincare(size=0), ValueError, "size must be an integer >= 1"),
     ("poincare-size-bool", _poincare(size=True), TypeError, "size must be an integer"),

@@ -897,6 +897,7 @@ class KeyedVectors:
         sections : list of dict
             ``{'section', 'correct', 'incorrect'}`` per section, then ``'Total accuracy'``.
         """
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         self.fill_norms()
         start, end = self._clip(0, None, restrict_vocab)
@@ -986,6 +987,7 @@ class KeyedVectors:
         """
         from scipy import stats
 
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         gold: list = []
         model: list = []
