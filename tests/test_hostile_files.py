@@ -478,17 +478,18 @@ def test_stored_norms_are_not_trusted(tmp_path: Path) -> None:
     assert "norms" not in _persist.read_header(native(tmp_path, kv))[0]["arrays"]
 
 
-def test_absurd_workers_are_refused_as_by_the_constructor(tmp_path: Path) -> None:
-    """A saved workers=100000 goes through the constructor's own rule."""
+def test_absurd_workers_are_capped_as_by_the_constructor(tmp_path: Path) -> None:
+    """A saved workers=100000 goes through the constructor's own rule (a capped
+    thread count with a warning), so train() does not start 100000 threads."""
     p = edit_header(w2v_params(workers=100000), small_w2v)(tmp_path)
-    try:
-        Word2Vec(workers=100000)
-    except ValueError as exc:
-        with pytest.raises(ValueError, match="workers") as info:
-            Word2Vec.load(str(p))
-        assert str(p) in str(info.value) and str(exc) in str(info.value)
-    else:
-        pytest.xfail("the constructor accepts workers=100000 (its cap comes with the parameter checks)")
+    with pytest.warns(UserWarning, match="workers") as direct:
+        cap = Word2Vec(workers=100000).workers
+    assert cap < 100000
+    with pytest.warns(UserWarning, match="workers"):
+        loaded = Word2Vec.load(str(p))
+    assert loaded.workers == cap
+    assert str(direct[0].message)
+    loaded.train(SENTENCES, total_examples=len(SENTENCES), epochs=1)
 
 
 # ----------------------------------------------------------------------------- keys

@@ -99,6 +99,26 @@ impl KvSearcher {
         })
     }
 
+    /// `top_k` for vectors that training is writing meanwhile: row norms
+    /// are computed in the same pass as the dot products (no cached norms).
+    #[pyo3(signature = (vectors, query, start, end, k))]
+    fn top_k_live<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        query: PyReadonlyArray1<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<Vec<(usize, f32)>> {
+        super::guard(|| {
+            let v = c_contiguous(&vectors, "vectors")?;
+            let q = query.as_array();
+            py.detach(|| kv::top_k_live(v, q, start..end, k, Some(&self.pool)))
+                .py()
+        })
+    }
+
     /// Builds the int8 search index of `vectors` (row `norms` given).
     fn build_int8<'py>(
         &self,

@@ -38,7 +38,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -186,6 +186,7 @@ class KeyedVectors:
         self._searcher: Any = None
         self._searcher_lock = threading.RLock()
         self._int8: Any = None
+        self._live_writers = 0
 
     # ------------------------------------------------------------------
     # state, lazily materialised keys, norms cache
@@ -258,6 +259,27 @@ class KeyedVectors:
         self._searcher_lock = threading.RLock()
         self._searcher = None
         self._int8 = None
+        self._live_writers = 0
+
+    @contextlib.contextmanager
+    def _being_trained(self) -> Iterator[None]:
+        """Marks ``vectors`` as being written by training for the duration.
+
+        Queries from other threads keep working meanwhile (training shares the
+        buffer, as gensim's does), but cached norms and the int8 index would
+        describe rows that have since moved, and give cosines above 1. So
+        while any trainer is active, every query recomputes the norms from the
+        rows as they are (one extra pass, multi-threaded) and uses the exact
+        float32 scan; the caches are rebuilt once training ends.
+        """
+        with self._searcher_lock:
+            self._live_writers = getattr(self, "_live_writers", 0) + 1
+        try:
+            yield
+        finally:
+            with self._searcher_lock:
+                self._live_writers -= 1
+                self._int8 = None
 
     def _get_searcher_unlocked(self) -> Any:
         if self._searcher is None:
@@ -284,7 +306,7 @@ class KeyedVectors:
             Recompute even if cached (needed after changing ``vectors`` in place,
             e.g. after training).
         """
-        if not force and self.norms is not None:
+        if not force and self.norms is not None and not getattr(self, "_live_writers", 0):
             return
         self._int8 = None
         v = self.vectors
@@ -589,7 +611,7 @@ class KeyedVectors:
         if not self.int8_search or self.vectors.size < self.int8_min_size:
             return None
         sig = self._current_stamp()
-        if sig is None:
+        if sig is None or getattr(self, "_live_writers", 0):
             return None
         idx = self._int8
         if idx is not None and idx[0] is sig:
@@ -610,6 +632,9 @@ class KeyedVectors:
         if self._fast():
             q = np.ascontiguousarray(query, dtype=np.float32)
             s = self._get_searcher()
+            if getattr(self, "_live_writers", 0):
+                # training is writing the rows: norms computed in the same pass
+                return s.top_k_live(self.vectors, q, start, end, k)
             idx = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
             if idx is not None:
                 return s.top_k_int8(idx, self.vectors, self.norms, q, start, end, k)
@@ -723,7 +748,7 @@ class KeyedVectors:
         k = min(topn + 1, end - start)
         if k <= 0:
             return [[] for _ in range(len(queries))]
-        if self._fast():
+        if self._fast() and not getattr(self, "_live_writers", 0):
             s = self._get_searcher()
             index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
             if index is not None:

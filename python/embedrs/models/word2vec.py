@@ -814,6 +814,8 @@ class Word2Vec:
         trained_raw = trained_eff = 0
         words_before = 0
         interrupted = False
+        live = self.wv._being_trained()
+        live.__enter__()
         try:
             for epoch in range(epochs):
                 for cb in callbacks:
@@ -867,6 +869,7 @@ class Word2Vec:
             logger.warning("training interrupted; the model keeps what it learnt so far")
             raise
         finally:
+            live.__exit__(None, None, None)
             if bar is not None:
                 bar.close()
             self.wv.fill_norms(force=True)
