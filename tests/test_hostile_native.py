@@ -229,3 +229,28 @@ def test_poincare_vectors_reader_does_not_trust_the_header(tmp_path: Path) -> No
     """)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and "line 3" in res.stdout, res.stdout
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    out = np.frombuffer(b"\0" + a.tobytes(), dtype=a.dtype, offset=1).reshape(a.shape)
+    assert not out.flags.aligned
+    return out
+
+
+def test_misaligned_arrays_never_reach_rust_slices() -> None:
+    rng = np.random.default_rng(5)
+    m = rng.standard_normal((40, 8)).astype(np.float32)
+    searcher = _embedrs.KvSearcher(1)
+    norms = np.linalg.norm(m, axis=1).astype(np.float32)
+    for args in [(_misaligned(m), norms, m[0]), (m, _misaligned(norms), m[0]),
+                 (m, norms, _misaligned(m[0])), (np.asfortranarray(m), norms, m[0])]:
+        with pytest.raises(ValueError, match="C-contiguous, aligned NumPy array of float32"):
+            searcher.top_k(*args, 0, 40, 3)
+    # the public API copies such arrays instead, and answers as for aligned ones
+    kv = _kv(40)
+    kv.vectors = _misaligned(m)
+    aligned = _kv(40)
+    aligned.vectors = m.copy()
+    assert kv.most_similar("w3", topn=4) == pytest.approx(aligned.most_similar("w3", topn=4))
+    assert kv.similar_by_vector(_misaligned(m[5]), topn=1)[0][0] == "w5"
+    assert [r[0][0] for r in kv.most_similar_batch([_misaligned(m[7])], topn=1)] == ["w7"]

@@ -295,7 +295,8 @@ class KeyedVectors:
 
     def _fast(self) -> bool:
         v = self.vectors
-        return v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
+        return (v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
+                and v.flags.aligned)
 
     def fill_norms(self, force: bool = False) -> None:
         """Make sure ``norms`` holds the row norms of the current ``vectors``.
@@ -594,7 +595,7 @@ class KeyedVectors:
         ``vectors``) does it here, so both return cosines.
         """
         if self._fast():
-            q = np.ascontiguousarray(query, dtype=np.float32)
+            q = np.require(query, np.float32, ["C", "A"])
             return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
         q = np.asarray(query)
         q_norm = float(np.linalg.norm(q))
@@ -630,7 +631,7 @@ class KeyedVectors:
         if k <= 0:
             return []
         if self._fast():
-            q = np.ascontiguousarray(query, dtype=np.float32)
+            q = np.require(query, np.float32, ["C", "A"])
             s = self._get_searcher()
             if getattr(self, "_live_writers", 0):
                 # training is writing the rows: norms computed in the same pass
@@ -737,13 +738,13 @@ class KeyedVectors:
             if keys_or_vectors.shape[1] != self.vector_size:
                 raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
                                  f"the model has {self.vector_size}")
-            queries = np.ascontiguousarray(keys_or_vectors, dtype=np.float32)
+            queries = np.require(keys_or_vectors, np.float32, ["C", "A"])
             excl = [-1] * len(queries)
         elif isinstance(keys_or_vectors, (str, np.ndarray)):
             raise TypeError("most_similar_batch takes a list of keys or a 2-D array of vectors")
         else:
             rows = [self.get_index(k) for k in keys_or_vectors]
-            queries = np.ascontiguousarray(self.vectors[rows], dtype=np.float32)
+            queries = np.require(self.vectors[rows], np.float32, ["C", "A"])
             excl = rows
         k = min(topn + 1, end - start)
         if k <= 0:

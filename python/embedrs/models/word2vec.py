@@ -696,7 +696,8 @@ class Word2Vec:
 
     def _weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         def contiguous(a: np.ndarray) -> np.ndarray:
-            if a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable:
+            if (a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable
+                    or not a.flags.aligned):
                 a = np.ascontiguousarray(a, dtype=REAL).copy()
             return a
 
