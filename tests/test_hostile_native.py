@@ -255,4 +255,4 @@ def test_misaligned_arrays_never_reach_rust_slices() -> None:
     assert [k for k, _ in got] == [k for k, _ in want]
     assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
     assert kv.similar_by_vector(_misaligned(m[5]), topn=1)[0][0] == "w5"
-    assert [r[0][0] for r in kv.most_similar_batch([_misaligned(m[7])], topn=1)] == ["w7"]
+    assert [r[0][0] for r in kv.most_similar_batch(_misaligned(m[7:8]), topn=1)] == ["w7"]
