@@ -732,3 +732,28 @@ def test_real_gensim_files_load_with_the_same_vectors(tmp_path: Path, name: str,
         m = Word2Vec.load(p)
         np.testing.assert_array_equal(m.wv.vectors, wv.vectors)
         assert (m.negative, m.hs, m.window) == (model.negative, model.hs, model.window)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_pickle_lengths_beyond_the_file_are_refused_before_allocating(tmp_path: Path,
+                                                                      suffix: str) -> None:
+    """A 12-byte pickle whose FRAME claims 2**61 bytes (found by fuzzing) made the
+    unpickler try to allocate that much; now the length is checked against what
+    the file (or the capped decompressed stream) can still hold."""
+    body = b"\x80\x04\x95" + (2**61).to_bytes(8, "little") + b"q\x01)."
+    p = tmp_path / f"frame.model{suffix}"
+    p.write_bytes(gzip.compress(body) if suffix else body)
+    code = f"""
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from embedrs.models import KeyedVectors
+try:
+    KeyedVectors.load({str(p)!r})
+except ValueError as exc:
+    print("RAISED", exc)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("RAISED") and str(p) in res.stdout, res.stdout
+    assert "MemoryError" not in res.stdout

@@ -71,7 +71,7 @@ pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> 
             .zip(data.par_chunks(4096 * dim))
             .for_each(|(o, rows)| {
                 for (oi, row) in o.iter_mut().zip(rows.chunks_exact(dim)) {
-                    *oi = dot(row, row).sqrt();
+                    *oi = norm(row);
                 }
             })
     };
@@ -79,28 +79,52 @@ pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> 
         Some(p) if n * dim >= PARALLEL_MIN_WORK => p.install(|| work(&mut out)),
         _ => {
             for (oi, row) in out.iter_mut().zip(data.chunks_exact(dim)) {
-                *oi = dot(row, row).sqrt();
+                *oi = norm(row);
             }
         }
     }
     Ok(out)
 }
 
-/// Returns `query / |query|` (a zero vector stays zero).
+/// Returns `query / |query|` (a zero vector stays zero). The norm is
+/// summed in `f64`, so queries whose squared values overflow (or underflow)
+/// `f32` are still scaled to unit length.
 pub fn unit(query: ArrayView1<f32>) -> Vec<f32> {
     let q: Vec<f32> = query.iter().copied().collect();
-    let n = dot(&q, &q).sqrt();
+    let n = q.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
     if n > 0.0 && n.is_finite() {
-        q.iter().map(|x| x / n).collect()
+        q.iter().map(|&x| (f64::from(x) / n) as f32).collect()
     } else {
         q
     }
 }
 
+/// Euclidean norm of a row: the fast `f32` dot product, or, where that
+/// overflows to infinity or underflows to (almost) zero, an `f64` sum. A row
+/// of values near `f32::MAX` (a forged or broken file) thus gets its true
+/// norm (infinity only if the norm itself exceeds `f32::MAX`), never a norm
+/// that would turn its cosines into 1e28.
+#[inline]
+pub fn norm(row: &[f32]) -> f32 {
+    let n = dot(row, row).sqrt();
+    if n.is_finite() && n > 1e-18 {
+        n
+    } else {
+        row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt() as f32
+    }
+}
+
+/// `d / norm`, 0 for a zero row, and 0 where a broken row makes the ratio
+/// undefined (infinite norm and dot product).
 #[inline]
 fn cosine(d: f32, norm: f32) -> f32 {
     if norm > 0.0 {
-        d / norm
+        let c = d / norm;
+        if c.is_nan() {
+            0.0
+        } else {
+            c
+        }
     } else {
         0.0
     }
@@ -129,7 +153,7 @@ fn scan_block(
             Some(n) => &n[b * SCAN_ROWS..b * SCAN_ROWS + m],
             None => {
                 for (o, row) in live.iter_mut().zip(rows.chunks_exact(dim)) {
-                    *o = dot(row, row).sqrt();
+                    *o = norm(row);
                 }
                 &live[..m]
             }
