@@ -91,7 +91,11 @@ pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> 
 /// `f32` are still scaled to unit length.
 pub fn unit(query: ArrayView1<f32>) -> Vec<f32> {
     let q: Vec<f32> = query.iter().copied().collect();
-    let n = q.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+    let n = q
+        .iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt();
     if n > 0.0 && n.is_finite() {
         q.iter().map(|&x| (f64::from(x) / n) as f32).collect()
     } else {
@@ -110,7 +114,10 @@ pub fn norm(row: &[f32]) -> f32 {
     if n.is_finite() && n > 1e-18 {
         n
     } else {
-        row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt() as f32
+        row.iter()
+            .map(|&v| f64::from(v) * f64::from(v))
+            .sum::<f64>()
+            .sqrt() as f32
     }
 }
 
