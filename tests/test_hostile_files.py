@@ -757,3 +757,82 @@ except ValueError as exc:
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and str(p) in res.stdout, res.stdout
     assert "MemoryError" not in res.stdout
+
+
+# ----------------------------------------------------------------------------- pickle nesting and amplification
+
+
+def _global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _memo_amplified(scalar: str, width: int, levels: int) -> bytes:
+    """``numpy.<scalar>(outer)`` where each level is a list of ``width`` memo references to the one below."""
+    body = b"]q\x01(" + b"K\x00" * width + b"e"
+    for level in range(2, levels + 1):
+        body += b"0]q" + bytes([level]) + b"(" + (b"h" + bytes([level - 1])) * width + b"e"
+    return b"\x80\x02" + _global("numpy", scalar) + body + b"\x85R."
+
+
+#: name -> (pickle bytes, exception type name, message fragment). Each crashed
+#: (SIGSEGV: C stack overflow while hashing) or hung the process before.
+HOSTILE_PICKLES = {
+    "deep tuple as a dict key": (b"\x80\x02})" + b"\x85" * 1_000_000 + b"Ns.", "RefusedPickleError",
+                                 "nested too deeply"),
+    "deep tuple in frozenset REDUCE": (b"\x80\x02" + _global("builtins", "frozenset") + b"])"
+                                       + b"\x85" * 1_000_000 + b"a\x85R.", "RefusedPickleError",
+                                       "nested too deeply"),
+    "deep tuple in FROZENSET opcode": (b"\x80\x04()" + b"\x85" * 1_000_000 + b"\x91.", "RefusedPickleError",
+                                       "nested too deeply"),
+    "deep tuple in a set": (b"\x80\x04\x8f(" + b")" + b"\x85" * 1_000_000 + b"\x90.", "RefusedPickleError",
+                            "nested too deeply"),
+    "list chain deepened after nesting": (
+        b"\x80\x02" + b"".join(b"]q" + bytes([i]) for i in range(150)) + b"0" * 150
+        + b"".join(b"h" + bytes([i]) + b"h" + bytes([i + 1]) + b"a0" for i in range(149)) + b"h\x00.",
+        "RefusedPickleError", "nested too deeply"),
+    "numpy.int8 on memo-amplified lists": (_memo_amplified("int8", 3000, 3), "RefusedPickleError",
+                                           "numpy.int8: only a plain number"),
+    "numpy.float64 on memo-amplified lists": (_memo_amplified("float64", 20000, 2), "RefusedPickleError",
+                                              "numpy.float64: only a plain number"),
+    "numpy.int8 through NEWOBJ": (_memo_amplified("int8", 3000, 3)[:-2] + b"\x81.", "RefusedPickleError",
+                                  "numpy.int8: only a plain number"),
+    "BUILD on a function": (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct")
+                            + b"N}X\x0c\x00\x00\x00__defaults__K\x07K\x08\x86s\x86b.", "RefusedPickleError",
+                            "refusing to set the state"),
+    "invalid opcode": (b"\x80\x02\xe0.", "ValueError", "invalid load key"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_PICKLES))
+def test_hostile_pickle_cannot_crash_or_hang(tmp_path: Path, name: str) -> None:
+    data, exc, fragment = HOSTILE_PICKLES[name]
+    p = tmp_path / "evil.model"
+    p.write_bytes(data)
+    code = ("import resource\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from embedrs.models import KeyedVectors\n"
+            "try:\n"
+            f"    KeyedVectors.load({str(p)!r})\n"
+            "except Exception as exc:\n"
+            "    print('REFUSED', type(exc).__name__, exc)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, f"rc={r.returncode}: {r.stderr[-2000:]}"
+    assert r.stdout.startswith(f"REFUSED {exc} ") and fragment in r.stdout and str(p) in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("arg", ["G?\xf8\x00\x00\x00\x00\x00\x00", "K\x05", "\x88"])
+def test_numpy_scalar_types_accept_plain_numbers(tmp_path: Path, arg: str) -> None:
+    p = tmp_path / "scalar.pkl"
+    p.write_bytes(b"\x80\x02" + _global("numpy", "float64") + arg.encode("latin-1") + b"\x85R.")
+    with pytest.raises(ValueError, match="top object is float64"):
+        _persist.load_gensim_pickle(p)
+
+
+def test_gensim_pickle_keeps_shared_and_cyclic_objects(tmp_path: Path) -> None:
+    """Objects are leaves for the nesting rule: a cycle through an object still loads."""
+    kv = gensim_kv()
+    shared = [(1, 2), frozenset({(3,)})]
+    kv.__dict__.update(a=shared, b={"s": shared, "me": kv})
+    p = write_pickle(kv)(tmp_path)
+    obj = _persist.load_gensim_pickle(p)
+    assert obj.state["a"] is obj.state["b"]["s"] and obj.state["b"]["me"] is obj
