@@ -836,3 +836,72 @@ def test_gensim_pickle_keeps_shared_and_cyclic_objects(tmp_path: Path) -> None:
     p = write_pickle(kv)(tmp_path)
     obj = _persist.load_gensim_pickle(p)
     assert obj.state["a"] is obj.state["b"]["s"] and obj.state["b"]["me"] is obj
+
+
+# ----------------------------------------------------------------------------- saving to special files
+
+ALL_SAVERS = ["KeyedVectors.save", "Word2Vec.save", "PoincareModel.save", "PoincareKeyedVectors.save",
+              "save_word2vec_format", "save_word2vec_format.gz", "poincare save_word2vec_format"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_into_a_fifo_writes_into_it(tmp_path: Path, saver: str) -> None:
+    """A FIFO (like a device) is written into, never replaced by a regular file."""
+    import threading
+
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    fifo = tmp_path / f"pipe{suffix}"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    _savers(tmp_path)[saver](str(tmp_path / "pipe"))
+    reader.join(30)
+    assert got and len(got[0]) > 0
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == [fifo.name], "no temporary file may be left"
+
+
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_over_a_character_device_does_not_replace_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          saver: str) -> None:
+    """``kv.save('/dev/null')`` renamed a regular file over the device node (as root).
+
+    Simulated: a regular file that ``os.stat`` reports as a character device
+    must be written in place (same inode), never renamed over.
+    """
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    dev = tmp_path / f"null{suffix}"
+    dev.write_bytes(b"old")
+    inode = dev.stat().st_ino
+    real_stat = os.stat
+
+    def fake_stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        st = real_stat(path, *args, **kwargs)
+        if os.fspath(path) == str(dev):
+            fields = list(st)
+            fields[0] = stat.S_IFCHR | 0o666
+            return os.stat_result(fields)
+        return st
+
+    monkeypatch.setattr(_persist.os, "stat", fake_stat)
+    _savers(tmp_path)[saver](str(tmp_path / "null"))
+    assert real_stat(dev).st_ino == inode
+    assert dev.read_bytes() != b"old"
+    assert not [n for n in os.listdir(tmp_path) if n != dev.name]
+
+
+@pytest.mark.parametrize("target,exc", [("nodir/x.kv", FileNotFoundError), ("afile/x.kv", NotADirectoryError),
+                                        ("adir", IsADirectoryError)])
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_errors_name_the_target(tmp_path: Path, saver: str, target: str, exc: type) -> None:
+    (tmp_path / "afile").write_bytes(b"")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir.gz").mkdir()
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    path = str(tmp_path / target)
+    with pytest.raises(exc) as info:
+        _savers(tmp_path)[saver](path)
+    assert path in str(info.value) or path + suffix in str(info.value), str(info.value)
+    assert ".embedrs-tmp" not in str(info.value)

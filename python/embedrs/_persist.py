@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import gzip
 import io
 import itertools
@@ -70,8 +71,10 @@ import os
 import pickle
 import re
 import secrets
+import shutil
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -171,7 +174,48 @@ def scratch_path(path: PathLike) -> str:
     while it exists has it removed by the next save of ``path``. The caller
     deletes it.
     """
-    return _create_temp(os.path.realpath(os.fspath(path)))
+    target = os.path.realpath(os.fspath(path))
+    if _target_kind(target, os.fspath(path)) == "stream":
+        return _stream_temp()
+    return _create_temp(target)
+
+
+def _missing(err: int, shown: str) -> OSError:
+    cls = NotADirectoryError if err == errno.ENOTDIR else FileNotFoundError
+    return cls(err, os.strerror(err), shown)
+
+
+def _target_kind(target: str, shown: str) -> str:
+    """``'file'`` (regular or new) or ``'stream'`` (device, FIFO, socket); raises for the rest.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``target`` is a directory.
+    FileNotFoundError, NotADirectoryError
+        If its directory does not exist (or is not a directory); the
+        message names ``shown``, the path the caller gave.
+    """
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise _missing(errno.ENOTDIR, shown) from None
+    if st is None:
+        directory = os.path.dirname(target) or "."
+        if not os.path.isdir(directory):
+            raise _missing(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT, shown)
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{shown}: is a directory")
+    return "file" if stat.S_ISREG(st.st_mode) else "stream"
+
+
+def _stream_temp() -> str:
+    fd, tmp = tempfile.mkstemp(prefix=".embedrs-stream.")
+    os.close(fd)
+    return tmp
 
 
 @contextlib.contextmanager
@@ -191,6 +235,12 @@ def atomic_write(path: PathLike) -> Iterator[str]:
     * Temporary files are named ``.NAME.embedrs-tmp.<pid>.<hex>``; those of
       processes that no longer run (a killed save) are deleted by the next
       save of the same target.
+    * A target that exists and is not a regular file is never replaced: a
+      directory raises ``IsADirectoryError``; a character device, FIFO or
+      socket (``/dev/null``, a pipe) is opened and written into once the
+      data is complete (staged in the system temporary directory), as
+      ``open(path, 'wb')`` and gensim do.
+    * A missing directory raises ``FileNotFoundError`` naming ``path``.
 
     Parameters
     ----------
@@ -202,10 +252,21 @@ def atomic_write(path: PathLike) -> Iterator[str]:
     str
         The temporary path to write to (it exists, empty).
     """
-    target = os.path.realpath(os.fspath(path))
+    shown = os.fspath(path)
+    target = os.path.realpath(shown)
     directory, base = os.path.split(target)
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"{os.fspath(path)}: is a directory")
+    if _target_kind(target, shown) == "stream":
+        # a character device, FIFO or socket is written into, as open(path, "wb") does:
+        # renaming a file over /dev/null would replace the device node
+        tmp = _stream_temp()
+        try:
+            yield tmp
+            with open(tmp, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
     _remove_stale_temps(directory, base)
     tmp = _create_temp(target)
     try:
