@@ -581,6 +581,33 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         fh.truncate(max(data_start + end, len(head) + 16))
 
 
+def check_regular_file(path: PathLike, what: str = "model file") -> None:
+    """Raise unless ``path`` is an existing regular file (checked with ``os.stat``, never opened).
+
+    Model loaders call this first: opening a FIFO blocks until a writer
+    appears, and a device such as ``/dev/zero`` never ends, so neither may
+    reach ``open()``. A symbolic link to a regular file is accepted.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    IsADirectoryError
+        If it is a directory.
+    OSError
+        If it is anything else that is not a regular file (device, FIFO, socket).
+    """
+    shown = os.fspath(path)
+    try:
+        mode = os.stat(shown).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"{shown}: no such file") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{shown}: is a directory, not a {what}")
+    if not stat.S_ISREG(mode):
+        raise OSError(f"{shown}: is not a regular file (a device, FIFO or socket cannot hold a {what})")
+
+
 def is_container(path: PathLike) -> bool:
     """Whether ``path`` starts with the embedrs native magic bytes."""
     try:
@@ -646,6 +673,7 @@ def read_header(path: PathLike) -> tuple[dict, int]:
         checksum does not match (damaged file).
     """
     path = os.fspath(path)
+    check_regular_file(path)
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         magic = fh.read(len(MAGIC))
@@ -1402,6 +1430,7 @@ def _npy_header(fh: IO[bytes], what: str) -> tuple[np.dtype, tuple, bool, int]:
 
 
 def _load_npy(npy: str, mmap: str | None) -> np.ndarray:
+    check_regular_file(npy, "side array")
     size = os.path.getsize(npy)
     with open(npy, "rb") as fh:
         _, shape, _, need = _npy_header(fh, npy)
@@ -1428,6 +1457,7 @@ def read_npz_member(path: str, member: str) -> np.ndarray:
     The dtype must be plain, the declared shape must match the member's size,
     and the decompressed size is capped by :func:`decompressed_limit`.
     """
+    check_regular_file(path, ".npz file")
     try:
         with zipfile.ZipFile(path) as zf:
             name = member + ".npy"
@@ -1585,8 +1615,7 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
         If the file or one of its side arrays is missing.
     """
     fname = os.fspath(path)
-    if os.path.isdir(fname):
-        raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+    check_regular_file(fname)
     try:
         with contextlib.ExitStack() as stack:
             fh = _open_pickle(fname, max_decompressed)
@@ -1647,6 +1676,7 @@ __all__ = [
     "RefusedPickleError",
     "atomic_open",
     "atomic_write",
+    "check_regular_file",
     "decode_keys",
     "encode_keys",
     "is_container",

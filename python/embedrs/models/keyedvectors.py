@@ -1314,8 +1314,7 @@ class KeyedVectors:
             For a gensim full model (e.g. ``Word2Vec``), its ``wv``.
         """
         fname = os.fspath(fname)
-        if os.path.isdir(fname):
-            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+        _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if "wv" in meta and "vector_size" not in meta:

@@ -1137,8 +1137,7 @@ class Word2Vec:
             Naming the file, for a damaged, inconsistent or hostile file.
         """
         fname = os.fspath(fname)
-        if os.path.isdir(fname):
-            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+        _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if meta.get("class") != "Word2Vec":
