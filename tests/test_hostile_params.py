@@ -574,3 +574,46 @@ def test_cli_option_value_equal_to_a_subcommand_is_a_value(files: dict[str, Path
                cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / value / "vectors.txt").is_file()
+
+
+# ------------------------------------------------------------------ queries racing with additions
+
+
+def test_queries_take_one_snapshot_while_vectors_are_added() -> None:
+    """Another thread's ``most_similar`` raised "norms has 769 entries but the matrix has 770 rows"."""
+    import threading
+
+    rng = np.random.default_rng(0)
+    kv = KeyedVectors(16)
+    kv.add_vectors([f"w{i}" for i in range(300)], rng.standard_normal((300, 16)).astype(np.float32))
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        while not stop.is_set():
+            try:
+                for _, s in kv.most_similar("w1", topn=5):
+                    assert -1.0001 <= s <= 1.0001
+                kv.most_similar(["w1", "w2"], topn=5)
+                kv.most_similar_batch(["w1", "w3"], topn=3)
+                kv.most_similar("w1", topn=None)
+                kv.most_similar_cosmul("w1", topn=3)
+                kv.distances("w2")
+                kv.get_vector("w5", norm=True)
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=query) for _ in range(2)]
+    for t in threads:
+        t.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(200):
+            if i % 2:
+                kv.add_vector(f"n{i}", rng.standard_normal(16).astype(np.float32))
+            else:
+                kv.add_vectors([f"m{i}", f"mm{i}"], rng.standard_normal((2, 16)).astype(np.float32))
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
