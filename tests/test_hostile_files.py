@@ -905,3 +905,59 @@ def test_save_errors_name_the_target(tmp_path: Path, saver: str, target: str, ex
         _savers(tmp_path)[saver](path)
     assert path in str(info.value) or path + suffix in str(info.value), str(info.value)
     assert ".embedrs-tmp" not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- loading from special files
+
+SPECIAL_LOAD = """
+import os, sys
+from embedrs import _persist
+from embedrs.models import KeyedVectors, Word2Vec
+from embedrs.models.poincare import PoincareKeyedVectors, PoincareModel
+entry = {{"KeyedVectors": KeyedVectors.load, "Word2Vec": Word2Vec.load, "PoincareModel": PoincareModel.load,
+         "PoincareKeyedVectors": PoincareKeyedVectors.load, "load_gensim_pickle": _persist.load_gensim_pickle}}
+try:
+    entry[{entry!r}]({path!r})
+except OSError as exc:
+    print("REFUSED", type(exc).__name__, exc)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+@pytest.mark.parametrize("entry", ["KeyedVectors", "Word2Vec", "PoincareModel", "PoincareKeyedVectors",
+                                   "load_gensim_pickle"])
+def test_model_loads_refuse_non_regular_files(tmp_path: Path, entry: str, kind: str) -> None:
+    """``PoincareModel.load('/dev/zero')`` read forever, ``KeyedVectors.load(fifo)`` hung in ``open()``."""
+    p = tmp_path / "model"
+    if kind == "fifo":
+        os.mkfifo(p)
+    else:
+        p.symlink_to("/dev/zero")
+    r = subprocess.run([sys.executable, "-c", SPECIAL_LOAD.format(entry=entry, path=str(p))],
+                       capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith("REFUSED OSError") and "is not a regular file" in r.stdout, r.stdout
+    assert str(p) in r.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("ext", [".npy", ".npz"])
+def test_side_arrays_must_be_regular_files(tmp_path: Path, ext: str) -> None:
+    p = write_pickle(lambda: gensim_kv(__numpys=["vectors"]))(tmp_path)
+    side = Path(f"{p}.vectors{ext}")
+    os.mkfifo(side)
+    code = ("from embedrs.models import KeyedVectors\n"
+            "try:\n"
+            f"    KeyedVectors.load({str(p)!r})\n"
+            "except OSError as exc:\n"
+            "    print('REFUSED', type(exc).__name__, exc)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith("REFUSED OSError") and f"{side}: is not a regular file" in r.stdout, r.stdout
+
+
+def test_missing_model_file_is_still_file_not_found(tmp_path: Path) -> None:
+    for load in (KeyedVectors.load, Word2Vec.load, PoincareModel.load, PoincareKeyedVectors.load):
+        with pytest.raises(FileNotFoundError, match="no such file"):
+            load(str(tmp_path / "nope"))

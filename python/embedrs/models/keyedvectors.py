@@ -86,11 +86,34 @@ def _layout(v: np.ndarray) -> tuple:
     return (v.shape, v.dtype.str, v.strides, v.__array_interface__["data"][0])
 
 
+def _float_dtype(dtype: Any, name: str) -> np.dtype:
+    """``numpy.dtype(dtype)`` if it is float16, float32 or float64, else ``TypeError`` naming ``name``."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), "
+                        f"not {dtype!r} ({exc})") from None
+    if dt.kind != "f" or dt.itemsize not in (2, 4, 8):
+        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), not {dt}")
+    return dt
+
+
+def _real_values(values: Any, name: str) -> Any:
+    """``values`` unchanged unless complex, which raises ``TypeError`` (the imaginary part would be lost)."""
+    if np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real numbers: complex values would lose their imaginary part")
+    return values
+
+
 def _check_rows(v: np.ndarray, rows: Sequence[int], what: Any) -> None:
     """``KeyError`` if a row is past the snapshot ``v`` (a key whose vector another thread is adding)."""
     n = len(v)
     if any(r >= n for r in rows):
         raise KeyError(f"Key {what!r} not present (its vector is still being added)")
+
+
+#: A ``limit`` at least this large reads the whole file (no file has that many vectors).
+_NO_LIMIT = 1 << 62
 
 
 def _is_fast(v: np.ndarray) -> bool:
@@ -190,7 +213,7 @@ class KeyedVectors:
         self._key_to_index: dict | None = {}
         self._lazy_keys: Any = None
         self.next_index = 0
-        self.vectors = np.zeros((int(count), self.vector_size), dtype=dtype)
+        self.vectors = np.zeros((int(count), self.vector_size), dtype=_float_dtype(dtype, "dtype"))
         self._norms: np.ndarray | None = None
         self._norms_for: Any = None
         self.expandos: dict[str, np.ndarray] = {}
@@ -233,6 +256,24 @@ class KeyedVectors:
     @key_to_index.setter
     def key_to_index(self, value: dict) -> None:
         self._key_to_index = value
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The ``(len(self), vector_size)`` matrix, one row per key."""
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, value: Any) -> None:
+        if not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(_real_values(np.asarray(value), "vectors"), dtype=REAL)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"vectors must be a 2-D array of numbers ({exc})") from None
+            if value.ndim != 2:
+                raise ValueError(f"vectors must be a 2-D array, got shape {value.shape}")
+        elif value.dtype.kind == "c" or value.dtype.hasobject:
+            raise TypeError(f"vectors must be a real floating-point array, not {value.dtype}")
+        self._vectors = value
 
     @property
     def norms(self) -> np.ndarray | None:
@@ -299,6 +340,9 @@ class KeyedVectors:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        if "vectors" in state:  # pickled before ``vectors`` became a property
+            state = dict(state)
+            state["_vectors"] = state.pop("vectors")
         self.__dict__.update(state)
         self._searcher_lock = threading.RLock()
         self._searcher = None
@@ -534,7 +578,7 @@ class KeyedVectors:
             self.allocate_vecattrs()
             self.next_index = target + 1
         else:
-            vec = np.asarray(vector, dtype=self.vectors.dtype)
+            vec = np.asarray(_real_values(np.asarray(vector), "vector"), dtype=self.vectors.dtype)
             if vec.shape != (self.vector_size,):
                 raise ValueError(f"vector for {key!r} has shape {vec.shape}, expected ({self.vector_size},)")
             self.index_to_key[target] = key
@@ -550,7 +594,7 @@ class KeyedVectors:
         if isinstance(keys, _KEY_TYPES):
             keys = [keys]
             weights = np.asarray(weights).reshape(1, -1)
-        weights = np.asarray(weights, dtype=self.vectors.dtype)
+        weights = np.asarray(_real_values(np.asarray(weights), "weights"), dtype=self.vectors.dtype)
         if weights.ndim == 1 and len(keys) == 1:
             weights = weights.reshape(1, -1)
         if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
@@ -1153,9 +1197,14 @@ class KeyedVectors:
             raise NotImplementedError("no_header only available for text-format files")
         if unicode_errors not in ("strict", "ignore", "replace"):
             raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
-        if limit is not None and int(limit) < 0:
-            raise ValueError("limit must be non-negative")
-        limit = int(limit) if limit else None  # gensim: limit=0 means no limit
+        datatype = _float_dtype(datatype, "datatype")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+                raise TypeError(f"limit must be an integer or None, not {type(limit).__name__} ({limit!r})")
+            if limit < 0:
+                raise ValueError("limit must be non-negative")
+        # gensim: limit=0 means no limit; so does one past any possible file
+        limit = int(limit) if limit and limit < _NO_LIMIT else None
         utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
         counts = None
         if fvocab is not None:
@@ -1163,12 +1212,20 @@ class KeyedVectors:
             counts = {}
             with open(fvocab, "rb") as fin:
                 for line_no, line in enumerate(fin, 1):
-                    parts = line.decode(encoding, errors=unicode_errors).strip().split()
+                    try:
+                        parts = line.decode(encoding, errors=unicode_errors).strip().split()
+                    except UnicodeDecodeError as exc:
+                        raise ValueError(f"{fvocab}: line {line_no}: not valid {encoding} text "
+                                         f"({exc.reason} at byte {exc.start})") from None
                     if not parts:
                         continue
                     if len(parts) != 2:
                         raise ValueError(f"{fvocab}: line {line_no}: expected 'WORD COUNT', found {line!r}")
-                    counts[parts[0]] = int(parts[1])
+                    try:
+                        counts[parts[0]] = int(parts[1])
+                    except ValueError:
+                        raise ValueError(f"{fvocab}: line {line_no}: count {parts[1][:40]!r} "
+                                         "is not an integer") from None
         logger.info("loading projection weights from %s", fname)
         try:
             keys, vectors, declared, trailing = _rust().w2v_read(
@@ -1199,7 +1256,7 @@ class KeyedVectors:
             k2i = seen
         n_expected = min(declared, limit) if limit is not None else declared
         kv = cls(vectors.shape[1], 0, dtype=datatype)
-        kv.vectors = vectors if np.dtype(datatype) == np.float32 else vectors.astype(datatype)
+        kv.vectors = vectors if datatype == np.float32 else vectors.astype(datatype)
         kv._index_to_key = keys
         kv._key_to_index = k2i
         kv.next_index = len(keys)
