@@ -10,9 +10,12 @@ non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -58,10 +61,14 @@ def _tsne(X: Any = X20, **kwargs: Any) -> Callable[[], Any]:
     return lambda: TSNE(**params).fit_transform(X)
 
 
-def _tmpdir() -> Path:
-    import tempfile
+_TMP_ROOT = Path(tempfile.mkdtemp(prefix="embedrs-hostile-"))
+atexit.register(shutil.rmtree, _TMP_ROOT, True)
 
-    return Path(tempfile.mkdtemp(prefix="embedrs-hostile-"))
+
+def _tmpdir() -> Path:
+    """A fresh folder for one table case (the cases are built at collection time,
+    before pytest's ``tmp_path`` exists); all of them are removed at exit."""
+    return Path(tempfile.mkdtemp(dir=_TMP_ROOT))
 
 
 def _w2v_text(fvocab: bytes | None = None, **kwargs: Any) -> Callable[[], Any]:
