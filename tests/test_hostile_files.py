@@ -961,3 +961,32 @@ def test_missing_model_file_is_still_file_not_found(tmp_path: Path) -> None:
     for load in (KeyedVectors.load, Word2Vec.load, PoincareModel.load, PoincareKeyedVectors.load):
         with pytest.raises(FileNotFoundError, match="no such file"):
             load(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    # LONG_BINPUT with index 2**26: the C unpickler grew (and zeroed) its memo
+    # array to twice the index before anything was checked (fuzzing, F2)
+    (b"\x80\x02Nr\x00\x00\x00\x04.", "not a gensim model"),
+    # BYTEARRAY8 of 2**34 bytes: allocated and zeroed before reading (fuzzing, F5)
+    (b"\x80\x05\x96" + (2**34).to_bytes(8, "little") + b"abc.", "protocol-5 buffers"),
+])
+def test_pickle_opcodes_that_allocate_before_reading_are_harmless(tmp_path: Path, body: bytes,
+                                                                  fragment: str) -> None:
+    p = tmp_path / "m.model"
+    p.write_bytes(body)
+    code = f"""
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from embedrs.models import KeyedVectors
+try:
+    KeyedVectors.load({str(p)!r})
+except ValueError as exc:
+    print("RAISED", exc)
+print("MAXRSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("RAISED") and fragment in res.stdout, res.stdout
+    assert "MemoryError" not in res.stdout
+    assert int(res.stdout.split("MAXRSS_MB")[1]) < 500

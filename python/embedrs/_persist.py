@@ -1345,6 +1345,16 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         super().load_build()
     dispatch[pickle.BUILD[0]] = load_build
 
+    def load_protocol5_buffer(self) -> None:
+        # BYTEARRAY8 makes the unpickler allocate (and zero) the declared
+        # length before reading it, and out-of-band buffers need a caller's
+        # list: gensim never writes either, so both are refused outright.
+        raise RefusedPickleError("protocol-5 buffers (BYTEARRAY8, NEXT_BUFFER, READONLY_BUFFER) "
+                                 "are not allowed: gensim models do not contain them")
+    for _op in (pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
+        dispatch[_op[0]] = load_protocol5_buffer
+    del _op
+
 
 #: Types :func:`_materialise` has nothing to replace in.
 _LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
