@@ -195,6 +195,16 @@ fn parse_header(line: &[u8], path: &Path) -> Result<(usize, usize)> {
     let parts: Vec<&str> = text.split_whitespace().collect();
     let nums: Vec<Option<usize>> = parts.iter().map(|p| p.parse().ok()).collect();
     match nums.as_slice() {
+        // one row of `d` floats must be addressable, whatever the count
+        [Some(_), Some(d)] if crate::mem::elements::<f32>(1, *d, String::new).is_err() => {
+            Err(Error::format(
+                path,
+                format!(
+                    "line 1: the header declares vectors of dimension {d}, more than this \
+                     machine can address; is the header wrong?"
+                ),
+            ))
+        }
         [Some(n), Some(d)] if *d > 0 => Ok((*n, *d)),
         [Some(_), Some(_)] => Err(Error::format(
             path,
@@ -333,10 +343,11 @@ fn rows_to_reserve(
         _ => return Ok(n.min((1 << 18) / dim.max(1))),
     };
     let have = size.saturating_sub(header_len as u64);
+    let dim = dim as u64;
     let per_row = if binary {
-        4 * dim as u64 + 2
+        dim.saturating_mul(4).saturating_add(2)
     } else {
-        2 * dim as u64
+        dim.saturating_mul(2)
     };
     Ok(n.min(usize::try_from(have / per_row.max(1)).unwrap_or(usize::MAX)))
 }
@@ -1011,6 +1022,10 @@ mod tests {
                 "line 1: the header declares 4611686018427387904 vectors of dimension 4611686018427387904",
             ),
             (b"18446744073709551616 3\n", "line 1: expected a header"),
+            (
+                b"0 9999999999999999994\n",
+                "line 1: the header declares vectors of dimension 9999999999999999994",
+            ),
         ];
         for binary in [false, true] {
             for (content, want) in text {
