@@ -1015,11 +1015,17 @@ mod tests {
     fn hostile_headers_are_errors_not_aborts() {
         let p = tmp("hostile.txt");
         let text: &[(&[u8], &str)] = &[
-            (b"1000000000000 3\na 1 2 3\n", "declares 1000000000000 vectors but the file holds only 1"),
-            (b"1000 1000000000\na 1 2 3\n", "line 2: expected 1000000000 values after the key \"a\", found 3"),
+            (
+                b"1000000000000 3\na 1 2 3\n",
+                "declares 1000000000000 vectors but the file holds only 1",
+            ),
+            (
+                b"1000 1000000000\na 1 2 3\n",
+                "line 2: expected 1000000000 values after the key \"a\", found 3",
+            ),
             (
                 b"4611686018427387904 4611686018427387904\na 1\n",
-                "line 1: the header declares 4611686018427387904 vectors of dimension 4611686018427387904",
+                "more than this machine can address",
             ),
             (b"18446744073709551616 3\n", "line 1: expected a header"),
             (
