@@ -12,6 +12,7 @@
 //! | `Format`           | `ValueError`     |
 //! | `Type`             | `TypeError`      |
 //! | `Runtime`          | `RuntimeError`   |
+//! | `OutOfMemory`      | `MemoryError`    |
 //! | `Interrupted`      | `KeyboardInterrupt` |
 
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum Error {
     /// The operation was stopped by the caller (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A user-sized allocation could not be made (see [`crate::mem`]).
+    #[error("{0}")]
+    OutOfMemory(String),
 }
 
 /// Result alias used throughout the core.

@@ -19,6 +19,7 @@ pub mod hogwild;
 pub mod io;
 pub mod kv;
 pub mod linalg;
+pub mod mem;
 pub mod poincare;
 pub mod progress;
 pub mod sampling;

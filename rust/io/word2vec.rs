@@ -108,12 +108,6 @@ fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     })
 }
 
-/// Reads one line including its `\n`; returns the number of bytes read.
-fn read_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, path: &Path) -> Result<usize> {
-    buf.clear();
-    r.read_until(b'\n', buf).map_err(|e| Error::io(path, e))
-}
-
 fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> Result<KeyOut> {
     match mode {
         UnicodeErrors::Raw => Ok(KeyOut::Raw(raw)),
@@ -211,17 +205,81 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
     let (declared, dim, first_line_no) = if opts.no_header {
         count_text_lines(path, opts.limit)?
     } else {
-        read_line(&mut *r, &mut line, path)?;
+        read_line_capped(&mut *r, &mut line, path, MAX_HEADER_LINE, 1)?;
         let (n, d) = parse_header(&line, path)?;
         (n, d, 2)
     };
     let n = opts.limit.map_or(declared, |l| declared.min(l));
+    let reserve_rows = rows_to_reserve(path, n, dim, line.len(), opts.binary)?;
     let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
     if opts.binary {
-        read_binary(&mut *r, path, n, dim, declared, line.len(), opts)
+        read_binary(&mut *r, path, n, dim, declared, line.len(), reserve_rows, opts)
     } else {
         read_text(&mut *r, path, n, dim, declared, first_line_no, opts, &pool)
     }
+}
+
+/// Longest header line accepted (`COUNT DIMENSION` needs a few dozen bytes).
+const MAX_HEADER_LINE: usize = 4096;
+
+/// Longest text line accepted: a vector line needs about 10-20 bytes per
+/// value, so this allows dimensions in the millions while keeping a file
+/// without newlines from being read into memory whole.
+const MAX_TEXT_LINE: usize = 1 << 30;
+
+/// Reads one line of at most `cap` bytes (its `\n` included); a longer line
+/// is a format error naming `line_no`.
+fn read_line_capped(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    cap: usize,
+    line_no: usize,
+) -> Result<usize> {
+    let start = buf.len();
+    let got = std::io::Read::take(&mut *r, cap as u64 + 1)
+        .read_until(b'\n', buf)
+        .map_err(|e| Error::io(path, e))?;
+    if got > cap && buf.last() != Some(&b'\n') {
+        buf.truncate(start);
+        return Err(Error::format(
+            path,
+            format!(
+                "line {line_no} is longer than {cap} bytes; is this really a word2vec text file \
+                 (or a binary one: pass binary=True)?"
+            ),
+        ));
+    }
+    Ok(got)
+}
+
+/// Checks a header's sizes and returns how many rows to reserve up front.
+///
+/// A header can claim any size, so it is never trusted for an allocation:
+/// `n * dim` must be addressable (checked arithmetic, else a format error
+/// naming the header), and the rows reserved before reading are at most what
+/// the file can hold: an uncompressed file of known size holds at most
+/// `size / (4 * dim + 2)` binary rows (or `size / (2 * dim)` text rows); a
+/// gzip stream's size is unknown, so 1,024 rows. Beyond that, memory grows
+/// with the data actually read, and a file shorter than its header ends in
+/// the usual "unexpected end of file" error naming the line or offset.
+fn rows_to_reserve(path: &Path, n: usize, dim: usize, header_len: usize, binary: bool) -> Result<usize> {
+    if crate::mem::elements::<f32>(n, dim, String::new).is_err() {
+        return Err(Error::format(
+            path,
+            format!(
+                "line 1: the header declares {n} vectors of dimension {dim}, more than this \
+                 machine can address; is the header wrong?"
+            ),
+        ));
+    }
+    let size = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && path.extension().is_none_or(|e| e != "gz") => m.len(),
+        _ => return Ok(n.min(1024)),
+    };
+    let have = size.saturating_sub(header_len as u64);
+    let per_row = if binary { 4 * dim as u64 + 2 } else { 2 * dim as u64 };
+    Ok(n.min(usize::try_from(have / per_row.max(1)).unwrap_or(usize::MAX)))
 }
 
 /// First pass over a header-less text file: (lines, dimension, 1).
@@ -234,7 +292,8 @@ fn count_text_lines(path: &Path, limit: Option<usize>) -> Result<(usize, usize, 
         if limit.is_some_and(|l| count >= l) {
             break;
         }
-        if read_line(&mut *r, &mut line, path)? == 0 {
+        line.clear();
+        if read_line_capped(&mut *r, &mut line, path, MAX_TEXT_LINE, count + 1)? == 0 {
             break;
         }
         if count == 0 {
@@ -268,6 +327,33 @@ fn nonfinite_error(place: String, key: &[u8]) -> Error {
         "{place}: the vector of {:?} contains NaN or infinity (pass allow_nonfinite=True to accept it)",
         String::from_utf8_lossy(key)
     ))
+}
+
+/// The error for a line too short to hold `dim` values: its values are
+/// counted (or the first one that is not a number named) without
+/// allocating a row.
+fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
+    let t = trim_end(line);
+    let mut parts = t.split(|&b| b == b' ');
+    let key = parts.next().unwrap_or_default();
+    let mut found = 0usize;
+    for p in parts {
+        let s = std::str::from_utf8(p).unwrap_or("\u{FFFD}").trim();
+        if s.parse::<f64>().is_err() {
+            return format!(
+                "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
+                found + 1,
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(key)
+            );
+        }
+        found += 1;
+    }
+    format!(
+        "line {line_no}: expected {dim} values after the key {:?}, found {found} \
+         (is this really a text word2vec file with vectors of dimension {dim}?)",
+        String::from_utf8_lossy(key)
+    )
 }
 
 /// Parses one text line into its key bytes and `row`.
@@ -326,83 +412,124 @@ fn read_text(
     pool: &rayon::ThreadPool,
 ) -> Result<Word2VecData> {
     const BLOCK: usize = 8192;
-    let mut vectors = Array2::<f32>::zeros((n, dim));
+    // Rows grow with the lines actually read (never with the header's
+    // count), and a block's rows are only allocated for lines long enough
+    // to hold `dim` values (at least `2 * dim` bytes), so memory stays
+    // within about twice the text read.
+    let min_line = 2 * dim;
+    let mut data: Vec<f32> = Vec::new();
     let mut keys = KeySink {
-        text: Vec::with_capacity(n),
+        text: Vec::with_capacity(n.min(BLOCK)),
         raw: Vec::new(),
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut starts: Vec<usize> = Vec::with_capacity(BLOCK + 1);
     let mut done = 0usize;
-    let mut line = Vec::new();
-    {
-        let data = vectors
-            .as_slice_mut()
-            .ok_or_else(|| Error::Runtime("fresh array is not contiguous".into()))?;
-        while done < n {
-            buf.clear();
-            starts.clear();
-            let want = BLOCK.min(n - done);
-            while starts.len() < want {
-                let start = buf.len();
-                let got = r
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| Error::io(path, e))?;
-                if got == 0 {
-                    break;
-                }
-                starts.push(start);
+    while done < n {
+        buf.clear();
+        starts.clear();
+        let want = BLOCK.min(n - done);
+        while starts.len() < want {
+            let start = buf.len();
+            let line_no = first_line_no + done + starts.len();
+            if read_line_capped(r, &mut buf, path, MAX_TEXT_LINE, line_no)? == 0 {
+                break;
             }
-            let got = starts.len();
-            starts.push(buf.len());
-            let rows = &mut data[done * dim..(done + got) * dim];
-            let base_line = first_line_no + done;
-            let parsed: Vec<std::result::Result<Vec<u8>, String>> = pool.install(|| {
-                rows.par_chunks_mut(dim)
-                    .enumerate()
-                    .map(|(i, row)| {
-                        parse_text_line(
-                            &buf[starts[i]..starts[i + 1]],
-                            row,
-                            base_line + i,
-                            opts.allow_nonfinite,
-                        )
-                    })
-                    .collect()
-            });
-            for (i, p) in parsed.into_iter().enumerate() {
-                let raw = p.map_err(|m| Error::format(path, m))?;
-                let line_no = base_line + i;
-                keys.push(decode_key(raw, opts.unicode_errors, || {
-                    format!("line {line_no}")
-                })?);
-            }
-            done += got;
-            if got < want {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "unexpected end of file after line {}: the header declares {declared} vectors \
-                         but the file holds only {done} (is the count wrong or the file truncated?)",
-                        first_line_no + done - 1
-                    ),
-                ));
-            }
+            starts.push(start);
+        }
+        let got = starts.len();
+        starts.push(buf.len());
+        let short = (0..got).find(|&i| trim_end(&buf[starts[i]..starts[i + 1]]).len() < min_line);
+        let ok = short.unwrap_or(got);
+        let base_line = first_line_no + done;
+        crate::mem::reserve(&mut data, ok * dim, || {
+            format!("{}: vectors of lines {base_line}..", path.display())
+        })?;
+        let old_len = data.len();
+        data.resize(old_len + ok * dim, 0.0);
+        let rows = &mut data[old_len..];
+        let parsed: Vec<std::result::Result<Vec<u8>, String>> = pool.install(|| {
+            rows.par_chunks_mut(dim)
+                .enumerate()
+                .map(|(i, row)| {
+                    parse_text_line(
+                        &buf[starts[i]..starts[i + 1]],
+                        row,
+                        base_line + i,
+                        opts.allow_nonfinite,
+                    )
+                })
+                .collect()
+        });
+        for (i, p) in parsed.into_iter().enumerate() {
+            let raw = p.map_err(|m| Error::format(path, m))?;
+            let line_no = base_line + i;
+            keys.push(decode_key(raw, opts.unicode_errors, || format!("line {line_no}"))?);
+        }
+        if let Some(i) = short {
+            return Err(Error::format(
+                path,
+                short_line_error(&buf[starts[i]..starts[i + 1]], dim, base_line + i),
+            ));
+        }
+        done += got;
+        if got < want {
+            return Err(Error::format(
+                path,
+                format!(
+                    "unexpected end of file after line {}: the header declares {declared} vectors \
+                     but the file holds only {done} (is the count wrong or the file truncated?)",
+                    first_line_no + done - 1
+                ),
+            ));
         }
     }
-    let mut trailing = false;
-    while read_line(r, &mut line, path)? > 0 {
-        if !trim_end(&line).is_empty() {
-            trailing = true;
-            break;
-        }
-    }
+    let vectors = Array2::from_shape_vec((n, dim), data)
+        .map_err(|e| Error::Runtime(format!("internal shape error: {e}")))?;
+    let trailing = has_trailing_data(r, path)?;
     Ok(Word2VecData {
         keys: keys.into_keys(opts.unicode_errors),
         vectors,
         declared_count: declared,
         trailing_data: trailing && opts.limit.is_none_or(|l| l >= declared),
     })
+}
+
+/// Whether a binary row's bytes are in fact the text of numbers: every byte
+/// one of `0-9 . - + e E`, space or newline, with at least one separator.
+/// Real float data passes this with probability about `(14/256)^(4 dim)`
+/// (below `1e-10` from `dim = 2` on), so a text file opened with
+/// `binary=True` is reported instead of turning into garbage keys.
+fn looks_like_text(row: &[f32]) -> bool {
+    if row.len() < 2 {
+        return false;
+    }
+    let text_byte = |b: u8| b.is_ascii_digit() || b" .-+eE\n\r\t".contains(&b);
+    let mut separator = false;
+    for v in row {
+        for b in v.to_le_bytes() {
+            if !text_byte(b) {
+                return false;
+            }
+            separator |= b == b' ' || b == b'\n';
+        }
+    }
+    separator
+}
+
+/// Whether anything but white space follows the vectors read.
+fn has_trailing_data(r: &mut dyn BufRead, path: &Path) -> Result<bool> {
+    loop {
+        let avail = r.fill_buf().map_err(|e| Error::io(path, e))?;
+        if avail.is_empty() {
+            return Ok(false);
+        }
+        if avail.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Ok(true);
+        }
+        let k = avail.len();
+        r.consume(k);
+    }
 }
 
 /// Longest key accepted in a binary file before deciding it is not one.
@@ -415,13 +542,17 @@ fn read_binary(
     dim: usize,
     declared: usize,
     header_len: usize,
+    start_rows: usize,
     opts: &ReadOptions,
 ) -> Result<Word2VecData> {
     // Values are appended straight from the reader's buffer: no zero-fill
     // of the matrix and a single copy of the data.
-    let mut data: Vec<f32> = Vec::with_capacity(n * dim);
+    let mut data: Vec<f32> = Vec::new();
+    crate::mem::reserve(&mut data, start_rows * dim, || {
+        format!("{}: {start_rows} vectors of dimension {dim}", path.display())
+    })?;
     let mut keys = KeySink {
-        text: Vec::with_capacity(n),
+        text: Vec::with_capacity(start_rows),
         raw: Vec::new(),
     };
     let mut offset = header_len as u64;
@@ -498,6 +629,9 @@ fn read_binary(
                 }
             }
             let whole = chunk.len() / 4 * 4;
+            crate::mem::reserve(&mut data, whole / 4 + 1, || {
+                format!("{}: the vector of entry {}", path.display(), i + 1)
+            })?;
             data.extend(
                 chunk[..whole]
                     .chunks_exact(4)
@@ -510,6 +644,16 @@ fn read_binary(
             need -= take;
         }
         let row = &data[row_start..];
+        if i == 0 && looks_like_text(row) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "the vector data of entry 1 ({:?}) at byte offset {key_offset} is text, \
+                     not little-endian floats: this is a text word2vec file; load it with binary=False",
+                    String::from_utf8_lossy(&key)
+                ),
+            ));
+        }
         if !opts.allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
             return Err(Error::format(
                 path,
@@ -524,18 +668,7 @@ fn read_binary(
     }
     let vectors = Array2::from_shape_vec((n, dim), data)
         .map_err(|e| Error::Runtime(format!("internal shape error: {e}")))?;
-    let mut trailing = false;
-    let mut rest = [0u8; 64];
-    loop {
-        let k = r.read(&mut rest).map_err(|e| Error::io(path, e))?;
-        if k == 0 {
-            break;
-        }
-        if rest[..k].iter().any(|b| !b.is_ascii_whitespace()) {
-            trailing = true;
-            break;
-        }
-    }
+    let trailing = has_trailing_data(r, path)?;
     Ok(Word2VecData {
         keys: keys.into_keys(opts.unicode_errors),
         vectors,
@@ -763,5 +896,66 @@ mod tests {
         let err = read(&p, &opts).unwrap_err().to_string();
         assert!(err.contains("byte offset 21"), "{err}");
         std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_not_aborts() {
+        let p = tmp("hostile.txt");
+        let text: &[(&[u8], &str)] = &[
+            (b"1000000000000 3\na 1 2 3\n", "declares 1000000000000 vectors but the file holds only 1"),
+            (b"1000 1000000000\na 1 2 3\n", "line 2: expected 1000000000 values after the key \"a\", found 3"),
+            (
+                b"4611686018427387904 4611686018427387904\na 1\n",
+                "line 1: the header declares 4611686018427387904 vectors of dimension 4611686018427387904",
+            ),
+            (b"18446744073709551616 3\n", "line 1: expected a header"),
+        ];
+        for binary in [false, true] {
+            for (content, want) in text {
+                std::fs::write(&p, content).unwrap();
+                let opts = ReadOptions {
+                    binary,
+                    ..Default::default()
+                };
+                let err = read(&p, &opts).unwrap_err();
+                assert!(matches!(err, Error::Format { .. }), "{err:?}");
+                let err = err.to_string();
+                if binary && want.starts_with("line 2") {
+                    // binary: the 1e9-float row is simply missing
+                    assert!(err.contains("unexpected end of file"), "{err}");
+                } else if binary && want.contains("holds only") {
+                    assert!(err.contains("unexpected end of file"), "{err}");
+                } else {
+                    assert!(err.contains(want), "binary={binary}: {err:?} should contain {want:?}");
+                }
+            }
+        }
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn text_file_read_as_binary_is_refused() {
+        let p = tmp("text-as-bin.txt");
+        std::fs::write(&p, b"2 3\nab 0.125 -1.5 2\ncd 1 2 3\n").unwrap();
+        let opts = ReadOptions {
+            binary: true,
+            ..Default::default()
+        };
+        let err = read(&p, &opts).unwrap_err().to_string();
+        assert!(err.contains("load it with binary=False"), "{err}");
+        std::fs::remove_file(&p).unwrap();
+        // real float data is not mistaken for text
+        assert!(!looks_like_text(&[1.0, -0.5, 0.25]));
+        assert!(looks_like_text(&[f32::from_le_bytes(*b"0.12"), f32::from_le_bytes(*b"5 -1")]));
+    }
+
+    #[test]
+    fn a_line_without_end_is_capped() {
+        let mut r: &[u8] = b"abcdef";
+        let mut buf = Vec::new();
+        let err = read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 7).unwrap_err();
+        assert!(err.to_string().contains("line 7 is longer than 4 bytes"), "{err}");
+        let mut r: &[u8] = b"abc\nd";
+        assert_eq!(read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(), 4);
     }
 }

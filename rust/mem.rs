@@ -1,0 +1,76 @@
+//! Allocation sized by users: checked arithmetic and fallible allocation.
+//!
+//! Rust aborts the process when an ordinary allocation fails, and a size
+//! computed as `rows * cols` can overflow. Any buffer whose size comes from
+//! outside (a file header, a `topn`, a corpus) is therefore sized with
+//! [`elements`] and allocated with [`zeroed`] or [`reserve`], which turn both
+//! failures into an [`Error`] the caller can report: `InvalidArgument` for a
+//! size that cannot be represented, `OutOfMemory` for one the machine cannot
+//! provide.
+
+use crate::{Error, Result};
+
+/// `rows * cols`, or an `InvalidArgument` error naming `what` on overflow
+/// (also when the byte size `rows * cols * size_of::<T>()` overflows).
+pub fn elements<T>(rows: usize, cols: usize, what: impl FnOnce() -> String) -> Result<usize> {
+    rows.checked_mul(cols)
+        .filter(|n| n.checked_mul(std::mem::size_of::<T>().max(1)).is_some())
+        .filter(|n| {
+            n.saturating_mul(std::mem::size_of::<T>().max(1)) <= isize::MAX as usize
+        })
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{}: {rows} x {cols} elements do not fit in memory on this machine",
+                what()
+            ))
+        })
+}
+
+/// Reserves room for `additional` more elements in `v`, or fails with
+/// `OutOfMemory` naming `what`.
+pub fn reserve<T>(v: &mut Vec<T>, additional: usize, what: impl FnOnce() -> String) -> Result<()> {
+    v.try_reserve(additional).map_err(|_| oom::<T>(additional, what))
+}
+
+/// A vector of `n` default (zero) values, or `OutOfMemory` naming `what`.
+pub fn zeroed<T: Default + Clone>(n: usize, what: impl FnOnce() -> String) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| oom::<T>(n, what))?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
+fn oom<T>(n: usize, what: impl FnOnce() -> String) -> Error {
+    let bytes = (n as u128) * (std::mem::size_of::<T>() as u128);
+    Error::OutOfMemory(format!(
+        "{}: cannot allocate {n} elements ({:.1} GiB)",
+        what(),
+        bytes as f64 / (1u64 << 30) as f64
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overflow_is_an_error_not_a_panic() {
+        let e = elements::<f32>(1 << 62, 1 << 62, || "header".into()).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)));
+        assert!(e.to_string().starts_with("header:"));
+        assert!(elements::<f32>(usize::MAX / 2, 1, || "x".into()).is_err());
+        assert_eq!(elements::<f32>(1000, 3, || "x".into()).unwrap(), 3000);
+    }
+
+    #[test]
+    fn impossible_allocation_is_out_of_memory() {
+        let e = zeroed::<f32>(isize::MAX as usize / 2, || "vectors".into()).unwrap_err();
+        assert!(matches!(e, Error::OutOfMemory(_)), "{e:?}");
+        let mut v: Vec<u8> = Vec::new();
+        assert!(matches!(
+            reserve(&mut v, usize::MAX, || "keys".into()),
+            Err(Error::OutOfMemory(_))
+        ));
+        assert_eq!(zeroed::<f32>(4, || "x".into()).unwrap(), vec![0.0; 4]);
+    }
+}
