@@ -2,66 +2,193 @@
 
 A model is saved as ONE file: a small header, a plain JSON metadata block and
 raw little-endian arrays, each aligned to 64 bytes so that it can be memory
-mapped. Nothing is ever unpickled. The file is first written under a temporary
-name in the same directory, flushed to disk, then renamed over the target, so
-an interrupted save (crash, Ctrl-C, full disk) never leaves a broken file in
+mapped. Nothing is ever unpickled. Every file the package writes goes through
+:func:`atomic_write`: the data is written under a temporary name in the same
+directory, flushed to disk, then renamed over the target, so an interrupted
+save (crash, Ctrl-C, ``kill -9``, full disk) never leaves a broken file in
 place of a good one.
 
-Layout::
+Native layout (format version 2)::
 
     b"EMBEDRS\\x00"            8 bytes, magic
     u64 little-endian          length H of the JSON header
-    H bytes                    UTF-8 JSON: {"format": "embedrs", "version": 1,
+    H bytes                    UTF-8 JSON: {"format": "embedrs", "version": 2,
                                "meta": {...}, "arrays": {name: {"dtype": "<f4",
-                               "shape": [...], "offset": int}}}
+                               "shape": [...], "offset": int, "crc32": "8 hex"}}}
+    b"EMBEDSUM" + u32 + u32    header checksum: CRC-32 of every byte above, then 0
     padding to 64 bytes
-    array data                 offsets are relative to the start of this section
+    array data                 offsets are relative to the start of this section,
+                               multiples of 64, non-overlapping
 
-Helpers for model authors:
+Version 1 files (no header trailer, no ``crc32`` fields) are still read.
 
-* :func:`atomic_write` -- context manager giving a temporary path that replaces
-  the target only on success.
-* :func:`write_container` / :func:`read_container` -- save or load
-  ``(meta, {name: ndarray})``; ``mmap="r"`` maps the arrays read-only.
-* :func:`is_container` -- whether a file is in this format.
-* :func:`load_gensim_pickle` -- open a model that gensim 4 saved (pickle plus
-  side ``.npy`` files) through a restricted unpickler that only builds
-  allow-listed classes; returns plain attribute dictionaries.
+Integrity
+---------
+Every header field is validated before anything is allocated or mapped:
+types, non-negative integer shapes, 64-byte aligned offsets inside the file,
+no overlapping arrays, and a dtype whitelist (booleans, integers, floats,
+complex, fixed-width bytes and unicode; never objects, structures or
+sub-arrays). The header checksum is always verified. Array checksums are
+CRC-32 (``zlib.crc32``), chosen for speed: 0.66 s for a 1M x 300 float32
+matrix (1.2 GB, 1.8 GB/s) on the development machine, against 2.2 s for
+BLAKE2b and 1.0 s for SHA-256. They detect accidental damage (bit rot,
+truncated copies); they are not a signature, and a forger can recompute them,
+which is harmless because the structural validation above, not the checksum,
+is what keeps a hostile file from crashing the process. Arrays read into
+memory (``mmap=None``) are verified as they are read, at a cost small next to
+the read itself. Memory-mapped arrays (``mmap='r'`` etc.) are NOT verified by
+default: verifying would read every page at load time and defeat the reason
+to map (millisecond opens, pages loaded on demand and shared between
+processes); pass ``verify=True`` to :func:`read_container`, or call
+:func:`verify_container`, to check them explicitly.
+
+gensim 4 pickles
+----------------
+:func:`load_gensim_pickle` reads models that gensim 4 saved, without gensim
+and without running pickled code: an allow-list of names, numpy arrays rebuilt
+by this module from their raw bytes (object, structured and sub-array dtypes
+are refused; the data length must match the shape), gensim classes replaced by
+inert :class:`GensimObject` stand-ins. Compressed pickles (``.gz``, ``.bz2``)
+are decompressed as a stream with a size cap (:data:`PICKLE_MAX_BYTES`, see
+:func:`decompressed_limit`). Every failure is a :class:`ValueError` (or
+``pickle.UnpicklingError``, also an ``Exception``, for names outside the
+allow-list) whose one-line message names the file.
 """
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
 import io
 import json
+import math
 import os
 import pickle
+import re
+import secrets
+import stat
 import struct
-import tempfile
-from collections.abc import Iterator
+import zipfile
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 
 MAGIC = b"EMBEDRS\x00"
-VERSION = 1
+VERSION = 2
 ALIGN = 64
+SUM_TAG = b"EMBEDSUM"
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: Chunk size for writing, reading and checksumming arrays.
+_CHUNK = 64 << 20
+#: Largest dimension count accepted in a header.
+_MAX_NDIM = 32
+#: Largest value of one dimension (keeps every product inside numpy's intp).
+_MAX_DIM = 1 << 62
 
 
 def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+# ----------------------------------------------------------------------------
+# atomic writing
+# ----------------------------------------------------------------------------
+
+_TMP_MARK = ".embedrs-tmp."
+_TMP_RE = re.compile(r"^\.(?P<base>.+)\.embedrs-tmp\.(?P<pid>\d+)\.[0-9a-f]+$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists (owned by someone else) or unknowable: keep the file
+    return True
+
+
+def _remove_stale_temps(directory: str, base: str) -> None:
+    """Delete temporary files of ``base`` left by saves whose process has died."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        m = _TMP_RE.match(name)
+        if m is None or m.group("base") != base:
+            continue
+        if not _pid_alive(int(m.group("pid"))):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
+def _temp_name(target: str) -> str:
+    directory, base = os.path.split(target)
+    return os.path.join(directory, f".{base}{_TMP_MARK}{os.getpid()}.{secrets.token_hex(4)}")
+
+
+def _create_temp(target: str) -> str:
+    """Create an empty temporary file next to ``target`` with the mode ``open()`` would give.
+
+    A new file gets ``0o666 & ~umask`` (the kernel applies the umask to the
+    ``os.open`` mode); when ``target`` exists its permission bits are kept,
+    as when ``open(target, 'w')`` rewrites a file in place.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = _temp_name(target)
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 100 collisions of a 32-bit random token
+        raise FileExistsError(f"{target}: could not create a temporary file next to it")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+            os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(tmp, mode)
+    finally:
+        os.close(fd)
+    return tmp
+
+
+def scratch_path(path: PathLike) -> str:
+    """An unused temporary path next to ``path`` (the real target of a link).
+
+    Named like :func:`atomic_write`'s temporary files, so that a save killed
+    while it exists has it removed by the next save of ``path``. The caller
+    deletes it.
+    """
+    return _create_temp(os.path.realpath(os.fspath(path)))
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike) -> Iterator[str]:
     """Yield a temporary path next to ``path``; on success, move it over ``path``.
 
-    The temporary file is fsync'ed before the rename (an atomic operation on
-    POSIX and Windows), so readers see either the old file or the complete new
-    one. On any exception, including ``KeyboardInterrupt``, the temporary file
-    is removed and ``path`` is left untouched.
+    The one mechanism every embedrs writer uses. The temporary file is
+    fsync'ed before the rename (atomic on POSIX and Windows), so readers see
+    either the old file or the complete new one. On any exception, including
+    ``KeyboardInterrupt``, the temporary file is removed and ``path`` is left
+    untouched.
+
+    * A symbolic link is written through, as ``open()`` and gensim do: the
+      file it points to is replaced and the link stays.
+    * The new file gets the permissions ``open(path, 'w')`` would give:
+      ``0o666 & ~umask`` for a new file, the old mode when replacing one.
+    * Temporary files are named ``.NAME.embedrs-tmp.<pid>.<hex>``; those of
+      processes that no longer run (a killed save) are deleted by the next
+      save of the same target.
 
     Parameters
     ----------
@@ -71,27 +198,265 @@ def atomic_write(path: PathLike) -> Iterator[str]:
     Yields
     ------
     str
-        The temporary path to write to.
+        The temporary path to write to (it exists, empty).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    os.close(fd)
+    target = os.path.realpath(os.fspath(path))
+    directory, base = os.path.split(target)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"{os.fspath(path)}: is a directory")
+    _remove_stale_temps(directory, base)
+    tmp = _create_temp(target)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     with contextlib.suppress(OSError, AttributeError):
-        dfd = os.open(directory, os.O_RDONLY)
+        dfd = os.open(directory or ".", os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def _compression(path: str, compress: str | None) -> str | None:
+    if compress == "auto":
+        if path.endswith(".gz"):
+            return "gz"
+        if path.endswith(".bz2"):
+            return "bz2"
+        return None
+    if compress not in (None, "gz", "bz2"):
+        raise ValueError(f"compress must be 'auto', 'gz', 'bz2' or None, not {compress!r}")
+    return compress
+
+
+def _compressed_writer(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+    if kind == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.BZ2File(raw, mode="wb")  # type: ignore[return-value]
+    return raw
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "wb", *, compress: str | None = "auto",
+                encoding: str = "utf-8", newline: str | None = None) -> Iterator[IO[Any]]:
+    """Open ``path`` for writing through :func:`atomic_write`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final file name.
+    mode : {'wb', 'w'}
+        Binary or text.
+    compress : {'auto', 'gz', 'bz2', None}
+        ``'auto'`` compresses names ending in ``.gz`` / ``.bz2``. The
+        compressed stream is finished explicitly, so an error while writing
+        its last block is raised (and the target is left untouched).
+    encoding, newline
+        For text mode, as in :func:`open`.
+
+    Yields
+    ------
+    file object
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
+    kind = _compression(os.fspath(path), compress)
+    with atomic_write(path) as tmp, open(tmp, "wb") as raw:
+        inner = _compressed_writer(raw, kind)
+        out: IO[Any] = inner
+        if mode == "w":
+            out = io.TextIOWrapper(inner, encoding=encoding, newline=newline)  # type: ignore[arg-type]
+        try:
+            yield out
+        except BaseException:
+            with contextlib.suppress(Exception):
+                if mode == "w":
+                    out.detach()  # type: ignore[attr-defined]
+            raise
+        out.flush()
+        if mode == "w":
+            out.detach()  # type: ignore[attr-defined]
+        if inner is not raw:
+            inner.close()  # finishes the compressed stream; errors propagate
+        raw.flush()
+
+
+def compress_file(src: str, dst: IO[bytes], kind: str) -> None:
+    """Copy the file ``src`` into the open binary file ``dst``, compressed as ``kind``."""
+    writer = _compressed_writer(dst, kind)
+    with open(src, "rb") as fin:
+        while True:
+            block = fin.read(_CHUNK)
+            if not block:
+                break
+            writer.write(block)
+    writer.close()
+
+
+def save_figure(fig: Any, path: PathLike, **kwargs: Any) -> str:
+    """``fig.savefig(path, **kwargs)`` through :func:`atomic_write`; returns the path written.
+
+    The format comes from ``format=``, else the file extension, else
+    matplotlib's ``savefig.format`` (appended to an extension-less name, as
+    matplotlib does).
+    """
+    path = os.fspath(path)
+    fmt = kwargs.pop("format", None) or os.path.splitext(path)[1][1:].lower() or None
+    if fmt is None:
+        import matplotlib
+
+        fmt = str(matplotlib.rcParams["savefig.format"])
+        path = f"{path}.{fmt}"
+    with atomic_open(path, "wb", compress=None) as fh:
+        fig.savefig(fh, format=fmt, **kwargs)
+    return path
+
+
+# ----------------------------------------------------------------------------
+# keys: one encoding for every keyed-vectors class
+# ----------------------------------------------------------------------------
+
+_KEY_DEPTH = 16
+
+
+def _encode_key(key: Any, depth: int = 0) -> Any:
+    if isinstance(key, (str, np.str_)):
+        return str(key)
+    if isinstance(key, (bool, np.bool_)):
+        return {"b": bool(key)}
+    if isinstance(key, (int, np.integer)):
+        return {"i": int(key)}
+    if isinstance(key, (float, np.floating)):
+        return {"f": float(key).hex()}
+    if key is None:
+        return {"n": None}
+    if isinstance(key, tuple) and depth < _KEY_DEPTH:
+        return {"t": [_encode_key(k, depth + 1) for k in key]}
+    raise TypeError(
+        f"cannot save key {key!r} of type {type(key).__name__}: keys must be str, int, float, "
+        "bool, None or tuples of those"
+    )
+
+
+def _decode_key(v: Any, depth: int = 0) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict) and len(v) == 1 and depth <= _KEY_DEPTH:
+        (tag, val), = v.items()
+        if tag == "i" and type(val) is int:
+            return val
+        if tag == "b" and type(val) is bool:
+            return val
+        if tag == "n" and val is None:
+            return None
+        if tag == "f" and isinstance(val, str):
+            return float.fromhex(val)
+        if tag == "t" and isinstance(val, list):
+            return tuple(_decode_key(x, depth + 1) for x in val)
+    raise ValueError(f"invalid stored key {str(v)[:80]}")
+
+
+def encode_keys(keys: list, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+    """Metadata and arrays that store ``keys`` with their types.
+
+    All-``str`` keys without newlines are stored as UTF-8 lines in a byte
+    array; all-``int`` keys as an ``int64`` array; anything else as a typed
+    JSON list (str, int, float, bool, None and tuples of those round-trip
+    exactly).
+
+    Raises
+    ------
+    TypeError
+        If a key has another type (nothing is written).
+    """
+    if all(type(k) is str for k in keys) and not any("\n" in k for k in keys):
+        blob = "\n".join(keys).encode("utf-8")
+        return {"keys": "utf8-lines"}, {f"{prefix}keys": np.frombuffer(blob, dtype=np.uint8)}
+    if keys and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+                    and -(1 << 63) <= int(k) < (1 << 63) for k in keys):
+        return {"keys": "int64"}, {f"{prefix}keys": np.asarray([int(k) for k in keys], dtype=np.int64)}
+    return {"keys": "typed-json", "key_list": [_encode_key(k) for k in keys]}, {}
+
+
+def decode_keys(meta: dict, arrays: dict, n: int, prefix: str = "",
+                fname: str = "?") -> list | Callable[[], list]:
+    """Keys stored by :func:`encode_keys` (or by earlier embedrs versions).
+
+    Returns the list, or for UTF-8 lines a function that decodes it on first
+    use (loading a large vocabulary stays lazy). Every error is a
+    ``ValueError`` naming ``fname``.
+    """
+    kind = meta.get("keys")
+    if kind == "utf8-lines":
+        blob = arrays.get(f"{prefix}keys")
+        if not isinstance(blob, np.ndarray) or blob.dtype != np.uint8 or blob.ndim != 1:
+            raise ValueError(f"{fname}: corrupt model: key array missing or not bytes")
+
+        def lazy(blob: np.ndarray = blob, n: int = n) -> list:
+            try:
+                keys = bytes(blob).decode("utf-8").split("\n") if n else []
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{fname}: corrupt model: keys are not UTF-8 ({exc})") from None
+            if len(keys) != n:
+                raise ValueError(f"{fname}: corrupt model: {len(keys)} keys stored, {n} expected")
+            return keys
+
+        return lazy
+    if kind == "int64":
+        arr = arrays.get(f"{prefix}keys")
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.shape != (n,):
+            raise ValueError(f"{fname}: corrupt model: int64 key array missing or of the wrong shape")
+        return arr.tolist()
+    if kind in ("json", "typed-json"):
+        lst = meta.get("key_list")
+        if not isinstance(lst, list) or len(lst) != n:
+            raise ValueError(f"{fname}: corrupt model: key list missing or not {n} long")
+        if kind == "json":  # embedrs <= 0.1: str and int keys
+            if not all(isinstance(k, str) or type(k) is int for k in lst):
+                raise ValueError(f"{fname}: corrupt model: keys must be str or int")
+            return list(lst)
+        try:
+            return [_decode_key(k) for k in lst]
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{fname}: corrupt model: {exc}") from None
+    raise ValueError(f"{fname}: corrupt model: unknown key encoding {kind!r}")
+
+
+# ----------------------------------------------------------------------------
+# native container
+# ----------------------------------------------------------------------------
+
+_SAFE_KINDS = frozenset("biufcSU")
+
+
+def safe_dtype(spec: Any, what: str = "array") -> np.dtype:
+    """``numpy.dtype(spec)`` if it is a plain numeric, boolean or fixed-width text dtype.
+
+    Raises
+    ------
+    ValueError
+        For object, structured, sub-array, void, datetime or zero-size dtypes.
+    """
+    try:
+        dt = np.dtype(spec)
+    except (TypeError, ValueError, SyntaxError, RecursionError) as exc:
+        raise ValueError(f"{what}: invalid dtype {str(spec)[:40]!r} ({exc})") from None
+    if (dt.hasobject or dt.fields is not None or dt.subdtype is not None
+            or dt.kind not in _SAFE_KINDS or dt.itemsize == 0):
+        raise ValueError(f"{what}: dtype {str(spec)[:40]!r} is not allowed "
+                         "(only numeric, boolean and fixed-width text arrays)")
+    return dt
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
 
 
 def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -100,42 +465,57 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
     Parameters
     ----------
     path : str or os.PathLike
-        Target file.
+        Target file (a symbolic link is written through).
     meta : dict
         Plain metadata (str, int, float, bool, None, lists and dicts of those).
     arrays : dict of str to numpy.ndarray
-        Numeric or boolean arrays; object arrays are refused with ``TypeError``.
+        Numeric, boolean or fixed-width text arrays; others are refused with
+        ``TypeError`` before the target is touched.
     """
-    entries = {}
-    offset = 0
-    end = 0
-    prepared = {}
+    entries: dict[str, dict] = {}
+    prepared: dict[str, np.ndarray] = {}
+    offset = end = 0
     for name, arr in arrays.items():
         a = np.asarray(arr)
-        if a.dtype.hasobject:
-            raise TypeError(f"array {name!r} has dtype object, which cannot be saved safely; "
-                            "convert it to a numeric or fixed-width dtype")
+        try:
+            safe_dtype(a.dtype, f"array {name!r}")
+        except ValueError as exc:
+            raise TypeError(f"{exc}; convert it to a numeric or fixed-width dtype") from None
         a = np.ascontiguousarray(a)
         dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
         a = a.astype(dt, copy=False)
-        entries[name] = {"dtype": dt.str, "shape": list(a.shape), "offset": offset}
+        entries[name] = {"dtype": dt.str, "shape": list(a.shape), "offset": offset, "crc32": "00000000"}
         prepared[name] = a
         end = offset + a.nbytes
         offset = _align(end)
-    header = json.dumps(
-        {"format": "embedrs", "version": VERSION, "meta": meta, "arrays": entries},
-        ensure_ascii=False, allow_nan=False,
-    ).encode("utf-8")
-    data_start = _align(len(MAGIC) + 8 + len(header))
+
+    def header_bytes() -> bytes:
+        return json.dumps(
+            {"format": "embedrs", "version": VERSION, "meta": meta, "arrays": entries},
+            ensure_ascii=False, allow_nan=False,
+        ).encode("utf-8")
+
+    header = header_bytes()  # also validates meta before the target is touched
+    data_start = _align(len(MAGIC) + 8 + len(header) + 16)
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(MAGIC)
-        fh.write(struct.pack("<Q", len(header)))
-        fh.write(header)
         for name, a in prepared.items():
             fh.seek(data_start + entries[name]["offset"])
+            crc = 0
             if a.nbytes:
-                fh.write(memoryview(a.reshape(-1)).cast("B"))
-        fh.truncate(data_start + end)
+                flat = memoryview(a.reshape(-1)).cast("B")
+                for i in range(0, len(flat), _CHUNK):
+                    block = flat[i:i + _CHUNK]
+                    fh.write(block)
+                    crc = zlib.crc32(block, crc)
+            entries[name]["crc32"] = f"{crc:08x}"
+        final = header_bytes()
+        if len(final) != len(header):  # pragma: no cover - the checksums are fixed-width
+            raise AssertionError("header length changed")
+        head = MAGIC + struct.pack("<Q", len(final)) + final
+        fh.seek(0)
+        fh.write(head)
+        fh.write(SUM_TAG + struct.pack("<II", zlib.crc32(head), 0))
+        fh.truncate(max(data_start + end, len(head) + 16))
 
 
 def is_container(path: PathLike) -> bool:
@@ -147,8 +527,61 @@ def is_container(path: PathLike) -> bool:
         return False
 
 
+def _check_entries(path: str, header: dict, data_start: int, size: int) -> dict[str, tuple]:
+    """Validate the array table; returns {name: (dtype, shape, abs offset, nbytes, crc or None)}."""
+    version = header["version"]
+    table = header["arrays"]
+    out: dict[str, tuple] = {}
+    spans = []
+    for name, e in table.items():
+        where = f"{path}: array {name!r}"
+        if not isinstance(e, dict):
+            raise ValueError(f"{where}: entry is not an object")  # noqa: TRY004
+        dt = safe_dtype(e.get("dtype") if isinstance(e.get("dtype"), str) else None, where)
+        if dt.byteorder == ">":
+            raise ValueError(f"{where}: big-endian dtype {dt.str} is not allowed")
+        shape = e.get("shape")
+        if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
+                or not all(_is_int(s) and 0 <= s <= _MAX_DIM for s in shape)):
+            raise ValueError(f"{where}: shape must be a list of at most {_MAX_NDIM} "
+                             f"non-negative integers, got {str(shape)[:80]}")
+        off = e.get("offset")
+        if not _is_int(off) or off < 0 or off % ALIGN:
+            raise ValueError(f"{where}: offset must be a non-negative multiple of {ALIGN}, got {off!r}")
+        count = math.prod(shape)
+        nonzero = math.prod(s for s in shape if s)
+        if nonzero > _MAX_DIM:
+            raise ValueError(f"{where}: shape {shape} is too large")
+        nbytes = count * dt.itemsize
+        start = data_start + off
+        if start + nbytes > size:
+            raise ValueError(f"{where}: needs bytes {start}..{start + nbytes} but the file has "
+                             f"only {size} bytes (truncated?)")
+        crc = None
+        if version >= 2:
+            c = e.get("crc32")
+            if not isinstance(c, str) or not re.fullmatch(r"[0-9a-f]{8}", c):
+                raise ValueError(f"{where}: missing or invalid crc32")
+            crc = int(c, 16)
+        if nbytes:
+            spans.append((start, start + nbytes, name))
+        out[name] = (dt, tuple(shape), start, nbytes, crc)
+    spans.sort()
+    for (_, e1, n1), (s2, _, n2) in zip(spans, spans[1:]):
+        if s2 < e1:
+            raise ValueError(f"{path}: arrays {n1!r} and {n2!r} overlap")
+    return out
+
+
 def read_header(path: PathLike) -> tuple[dict, int]:
-    """Read and validate the JSON header; return it and the data offset."""
+    """Read and validate the JSON header; return it and the data offset.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, if the header is not a valid embedrs header or its
+        checksum does not match (damaged file).
+    """
     path = os.fspath(path)
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
@@ -159,22 +592,53 @@ def read_header(path: PathLike) -> tuple[dict, int]:
         if len(raw) != 8:
             raise ValueError(f"{path}: truncated header at byte offset {len(MAGIC)}")
         (hlen,) = struct.unpack("<Q", raw)
-        if hlen > size:
+        if hlen > size - 16:
             raise ValueError(f"{path}: header length {hlen} exceeds the file size {size}")
         blob = fh.read(hlen)
+        trailer = fh.read(16)
+    if len(blob) != hlen:
+        raise ValueError(f"{path}: truncated header")
     try:
         header = json.loads(blob.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: corrupt metadata header at byte offset 16: {exc}") from None
-    if header.get("format") != "embedrs" or not isinstance(header.get("arrays"), dict):
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: corrupt metadata header at byte offset 16: "
+                         f"{str(exc).splitlines()[0][:200]}") from None
+    if not isinstance(header, dict) or header.get("format") != "embedrs" \
+            or not isinstance(header.get("arrays"), dict):
         raise ValueError(f"{path}: not an embedrs native file")
-    if header.get("version", 0) > VERSION:
-        raise ValueError(f"{path}: written by a newer embedrs (format version {header['version']}); "
+    version = header.get("version", 1)
+    if not _is_int(version) or version < 1:
+        raise ValueError(f"{path}: invalid format version {str(version)[:20]}")
+    if version > VERSION:
+        raise ValueError(f"{path}: written by a newer embedrs (format version {version}); "
                          "upgrade embedrs to load it")
-    return header, _align(len(MAGIC) + 8 + hlen)
+    has_sum = len(trailer) == 16 and trailer[:8] == SUM_TAG
+    if version >= 2 or has_sum:
+        if not has_sum:
+            raise ValueError(f"{path}: header checksum missing (damaged file)")
+        (crc,) = struct.unpack("<I", trailer[8:12])
+        if crc != zlib.crc32(MAGIC + raw + blob):
+            raise ValueError(f"{path}: header checksum mismatch (damaged file)")
+        data_start = _align(16 + hlen + 16)
+    else:
+        data_start = _align(16 + hlen)
+    if not isinstance(header.get("meta", {}), dict):
+        raise ValueError(f"{path}: corrupt metadata header: 'meta' is not an object")  # noqa: TRY004
+    header["version"] = version
+    return header, data_start
 
 
-def read_container(path: PathLike, mmap: str | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+def _crc_of(arr: np.ndarray) -> int:
+    crc = 0
+    if arr.nbytes:
+        flat = memoryview(np.ascontiguousarray(arr).reshape(-1)).cast("B")
+        for i in range(0, len(flat), _CHUNK):
+            crc = zlib.crc32(flat[i:i + _CHUNK], crc)
+    return crc
+
+
+def read_container(path: PathLike, mmap: str | None = None,
+                   verify: bool | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`write_container`.
 
     Parameters
@@ -184,42 +648,133 @@ def read_container(path: PathLike, mmap: str | None = None) -> tuple[dict, dict[
     mmap : {None, 'r', 'r+', 'c'}
         ``None`` reads the arrays into memory; otherwise they are memory-mapped
         with this mode (``'r'``: read-only and shared between processes).
+    verify : bool, optional
+        Check the arrays' CRC-32 checksums. Default: yes when reading into
+        memory, no when memory-mapping (see the module notes). The header and
+        its checksum are always checked.
 
     Returns
     -------
     meta : dict
     arrays : dict of str to numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and the array), for any invalid or damaged content.
     """
     if mmap not in (None, "r", "r+", "c"):
         raise ValueError(f"mmap must be None, 'r', 'r+' or 'c', not {mmap!r}")
     path = os.fspath(path)
     header, start = read_header(path)
     size = os.path.getsize(path)
-    arrays = {}
-    for name, e in header["arrays"].items():
-        dt = np.dtype(e["dtype"])
-        if dt.hasobject:
-            raise ValueError(f"{path}: array {name!r} has a forbidden dtype")
-        shape = tuple(int(s) for s in e["shape"])
-        count = int(np.prod(shape, dtype=np.int64))
-        off = start + int(e["offset"])
-        if off + count * dt.itemsize > size:
-            raise ValueError(
-                f"{path}: array {name!r} needs bytes {off}..{off + count * dt.itemsize} "
-                f"but the file has only {size} bytes (truncated?)"
-            )
-        if count == 0:
-            arrays[name] = np.zeros(shape, dtype=dt)
-        elif mmap:
-            arrays[name] = np.memmap(path, dtype=dt, mode=mmap, offset=off, shape=shape)
-        else:
-            arrays[name] = np.fromfile(path, dtype=dt, count=count, offset=off).reshape(shape)
+    table = _check_entries(path, header, start, size)
+    if verify is None:
+        verify = mmap is None
+    arrays: dict[str, np.ndarray] = {}
+    with open(path, "rb") as fh:
+        for name, (dt, shape, off, nbytes, crc) in table.items():
+            if nbytes == 0:
+                arrays[name] = np.zeros(shape, dtype=dt)
+            elif mmap:
+                arrays[name] = np.memmap(path, dtype=dt, mode=mmap, offset=off, shape=shape)
+            else:
+                a = np.empty(nbytes // dt.itemsize, dtype=dt)
+                fh.seek(off)
+                buf = memoryview(a).cast("B")
+                got = 0
+                c = 0
+                while got < nbytes:
+                    n = fh.readinto(buf[got:got + _CHUNK])
+                    if not n:
+                        raise ValueError(f"{path}: array {name!r}: unexpected end of file")
+                    if verify:
+                        c = zlib.crc32(buf[got:got + n], c)
+                    got += n
+                arrays[name] = a.reshape(shape)
+                if verify and crc is not None and c != crc:
+                    raise ValueError(f"{path}: array {name!r}: checksum mismatch (damaged file)")
+                continue
+            if verify and crc is not None and _crc_of(arrays[name]) != crc:
+                raise ValueError(f"{path}: array {name!r}: checksum mismatch (damaged file)")
     return header.get("meta", {}), arrays
+
+
+def verify_container(path: PathLike) -> None:
+    """Check every checksum of a native file (memory-mapped, without loading it).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the first damaged array.
+    """
+    read_container(path, mmap="r", verify=True)
+
+
+def check_finite_number(value: Any, name: str, *, minimum: float | None = None,
+                        integer: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite int (or float) ``>= minimum``.
+
+    Used to validate counters and timers read back from model files (values
+    that have no constructor rule of their own).
+    """
+    ok_type = _is_int(value) if integer else (_is_int(value) or type(value) is float)
+    if not ok_type or not math.isfinite(value) or (minimum is not None and value < minimum):
+        kind = "an integer" if integer else "a finite number"
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise ValueError(f"{name} must be {kind}{bound}, got {str(value)[:40]}")
 
 
 # ----------------------------------------------------------------------------
 # gensim 4 models, without gensim and without running pickled code
 # ----------------------------------------------------------------------------
+
+#: Absolute cap on the decompressed size of a ``.gz`` / ``.bz2`` gensim pickle.
+PICKLE_MAX_BYTES = 4 << 30
+#: Decompressed size always allowed, whatever the compressed size.
+PICKLE_FLOOR_BYTES = 256 << 20
+#: Largest expansion ratio accepted above the floor.
+PICKLE_MAX_RATIO = 100
+
+
+def decompressed_limit(compressed_size: int) -> int:
+    """Most bytes a compressed gensim pickle (or ``.npz`` side file) may expand to.
+
+    ``min(PICKLE_MAX_BYTES, max(PICKLE_FLOOR_BYTES, PICKLE_MAX_RATIO * compressed_size))``:
+    4 GiB at most, 256 MiB always, otherwise 100 times the file size. Real
+    pickles compress 2-5x (vocabulary strings) and their large arrays live in
+    side files; only arrays of zeros compress further, and gensim keeps those
+    below 10 MB inside the pickle. A gzip bomb (1000x and more) is stopped
+    once it passes the limit, before it fills memory.
+    """
+    return min(PICKLE_MAX_BYTES, max(PICKLE_FLOOR_BYTES, PICKLE_MAX_RATIO * compressed_size))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _LimitedReader(io.RawIOBase):
+    """Read-only stream that refuses to deliver more than ``limit`` bytes."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _count(self, n: int) -> None:
+        self.done += n
+        if self.done > self.limit:
+            raise _TooLarge
+
+    def readinto(self, b: Any) -> int:
+        mv = memoryview(b).cast("B")
+        n = self.inner.readinto(mv) or 0  # type: ignore[attr-defined]
+        self._count(n)
+        return n
 
 
 class GensimObject:
@@ -230,14 +785,22 @@ class GensimObject:
     """
 
     gensim_class = "?"
+    state: dict
+    args: tuple
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GensimObject:  # noqa: PYI034
+        self = super().__new__(cls)
+        self.state = {}
+        self.args = args
+        return self
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.state: dict = {}
-        self.args = args
+        pass
 
     def __setstate__(self, state: Any) -> None:
         if isinstance(state, tuple) and len(state) == 2:  # (dict, slots)
-            state = {**(state[0] or {}), **(state[1] or {})}
+            a, b = state
+            state = {**(a if isinstance(a, dict) else {}), **(b if isinstance(b, dict) else {})}
         self.state = state if isinstance(state, dict) else {"_state": state}
 
     def __repr__(self) -> str:
@@ -248,43 +811,133 @@ def _stand_in(module: str, name: str) -> type:
     return type(name, (GensimObject,), {"gensim_class": f"{module}.{name}"})
 
 
-def _safe_reconstruct(*args: Any) -> None:
-    return None
+class _Token:
+    """A name a gensim pickle refers to but never calls (``numpy.ndarray``, ``hash``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
 
 
-_NUMPY_ALLOWED = {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-}
-_BUILTINS_ALLOWED = {"set", "frozenset", "complex", "slice", "range", "bytearray", "object", "int", "float",
-                     "bool", "str", "bytes", "list", "tuple", "dict", "hash"}
-_GENSIM_PREFIXES = ("gensim.",)
+_NDARRAY = _Token("numpy.ndarray")
+_HASH = _Token("builtins.hash")
+_OBJECT = _Token("builtins.object")
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only numpy array/dtype rebuilding, a few builtins,
-    and gensim classes (as inert :class:`GensimObject` stand-ins)."""
+class _DtypeProxy:
+    """What ``numpy.dtype(spec, align, copy)`` and its ``__setstate__`` build in a pickle.
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _NUMPY_ALLOWED:
-            return super().find_class(module, name)
-        if module == "builtins" and name in _BUILTINS_ALLOWED:
-            return super().find_class(module, name)
-        if module == "collections" and name in ("OrderedDict", "defaultdict"):
-            return super().find_class(module, name) if name == "OrderedDict" else _plain_dict
-        if module == "copy_reg" and name == "_reconstructor" or (
-            module == "copyreg" and name == "_reconstructor"
-        ):
-            return _copyreg_reconstructor
-        if module.startswith(_GENSIM_PREFIXES) or module.startswith("numpy.random"):
-            return _stand_in(module, name)
-        if module == "numpy" and name in ("float32", "float64", "int64", "int32", "uint32", "uint8"):
-            return super().find_class(module, name)
+    Only the spec and the byte order are kept; the real dtype is made by
+    :func:`safe_dtype`, which refuses objects, structures and sub-arrays.
+    """
+
+    def __init__(self, spec: Any, align: Any = False, copy: Any = False) -> None:
+        if not isinstance(spec, str) or len(spec) > 16:
+            raise pickle.UnpicklingError("numpy.dtype: only simple dtype names are allowed")
+        self.spec = spec
+        self.order = "="
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) < 5:
+            raise pickle.UnpicklingError("numpy.dtype: invalid state")
+        _, order, sub, names, fields = state[:5]
+        if sub is not None or names is not None or fields is not None:
+            raise pickle.UnpicklingError("numpy.dtype: structured or sub-array dtypes are not allowed")
+        if order not in ("<", ">", "|", "="):
+            raise pickle.UnpicklingError("numpy.dtype: invalid byte order")
+        self.order = order
+
+    def is_object(self) -> bool:
+        return self.spec in ("O", "O4", "O8")
+
+    def resolve(self) -> np.dtype:
+        try:
+            dt = safe_dtype(self.spec, "numpy.dtype")
+        except ValueError as exc:
+            raise pickle.UnpicklingError(str(exc)) from None
+        return dt.newbyteorder(self.order) if self.order in "<>" and dt.byteorder != "|" else dt
+
+
+def _as_dtype(d: Any) -> np.dtype:
+    if isinstance(d, _DtypeProxy):
+        return d.resolve()
+    raise pickle.UnpicklingError("numpy: a dtype was expected")
+
+
+def _check_shape(shape: Any) -> tuple:
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
+            or not all(type(s) is int and 0 <= s <= _MAX_DIM for s in shape)):
+        raise pickle.UnpicklingError("numpy: invalid array shape")
+    return shape
+
+
+def _array_from_bytes(data: Any, dt: np.dtype, shape: tuple, fortran: bool) -> np.ndarray:
+    if not isinstance(data, (bytes, bytearray)):
+        raise pickle.UnpicklingError("numpy: array data must be raw bytes")
+    if math.prod(shape) * dt.itemsize != len(data):
         raise pickle.UnpicklingError(
-            f"refusing to load {module}.{name}: only gensim models and numpy arrays are accepted"
-        )
+            f"numpy: {len(data)} bytes of data for shape {shape} of {dt.str}")
+    arr = np.frombuffer(data, dtype=dt).copy()
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+class _ArrayProxy:
+    """What ``numpy.core.multiarray._reconstruct`` builds; ``__setstate__`` fills it.
+
+    The array is made from the raw bytes of the state by
+    :func:`_array_from_bytes`; it replaces the proxy once unpickling ends.
+    A one-dimensional object array (gensim keeps Huffman codes so) becomes a
+    plain ``list`` of its elements: no object-dtype array is ever created.
+    """
+
+    def __init__(self) -> None:
+        self.array: np.ndarray | list | None = None
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise pickle.UnpicklingError("numpy: invalid array state")
+        if len(state) == 5:
+            state = state[1:]
+        shape, dtype, fortran, data = state
+        shape = _check_shape(shape)
+        if isinstance(dtype, _DtypeProxy) and dtype.is_object():
+            if len(shape) != 1 or not isinstance(data, list) or len(data) != shape[0]:
+                raise pickle.UnpicklingError("numpy: object arrays must be one-dimensional lists")
+            self.array = data
+            return
+        self.array = _array_from_bytes(data, _as_dtype(dtype), shape, bool(fortran))
+
+
+def _reconstruct(subtype: Any, shape: Any = (0,), code: Any = b"b") -> _ArrayProxy:
+    if subtype is not _NDARRAY:
+        raise pickle.UnpicklingError("numpy: only plain ndarray objects are allowed")
+    return _ArrayProxy()
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    if isinstance(buf, pickle.PickleBuffer):
+        buf = bytes(buf.raw())
+    return _array_from_bytes(buf, _as_dtype(dtype), _check_shape(shape), order == "F")
+
+
+def _scalar(dtype: Any, data: Any = None) -> Any:
+    dt = _as_dtype(dtype)
+    if not isinstance(data, bytes) or len(data) != dt.itemsize:
+        raise pickle.UnpicklingError("numpy: invalid scalar")
+    return np.frombuffer(data, dtype=dt)[0]
+
+
+def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes: latin-1 text only."""
+    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode: only latin-1 text is allowed")
+    return obj.encode("latin1")
 
 
 def _plain_dict(*args: Any) -> dict:
@@ -298,38 +951,245 @@ def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
 
 
-def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str) -> None:
+_NUMPY_SCALAR_TYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                       "uint8", "uint16", "uint32", "uint64", "bool_")
+
+#: Every name a gensim 4 Word2Vec, Doc2Vec, FastText, KeyedVectors or
+#: PoincareModel pickle (protocols 0 to 5, numpy 1 or 2) refers to, and what
+#: it becomes here.
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _DtypeProxy,
+    ("builtins", "set"): set,
+    ("builtins", "frozenset"): frozenset,
+    ("builtins", "int"): int,
+    ("builtins", "hash"): _HASH,
+    ("builtins", "object"): _OBJECT,
+    ("collections", "defaultdict"): _plain_dict,
+    ("collections", "OrderedDict"): OrderedDict,
+    ("copyreg", "_reconstructor"): _copyreg_reconstructor,
+    ("_codecs", "encode"): _codecs_encode,
+}
+for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+    _ALLOWED[(_mod, "_reconstruct")] = _reconstruct
+    _ALLOWED[(_mod, "scalar")] = _scalar
+for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
+    _ALLOWED[(_mod, "_frombuffer")] = _frombuffer
+for _name in _NUMPY_SCALAR_TYPES:
+    _ALLOWED[("numpy", _name)] = getattr(np, _name)
+_PY2_NAMES = {("__builtin__", "long"): ("builtins", "int"), ("__builtin__", "set"): ("builtins", "set"),
+              ("__builtin__", "frozenset"): ("builtins", "frozenset"),
+              ("__builtin__", "hash"): ("builtins", "hash"), ("__builtin__", "object"): ("builtins", "object"),
+              ("copy_reg", "_reconstructor"): ("copyreg", "_reconstructor")}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the names gensim 4 models contain.
+
+    numpy arrays, dtypes and scalars are rebuilt by this module from raw bytes
+    (never through numpy's own unpickling entry points); gensim classes and
+    numpy random states become inert :class:`GensimObject` stand-ins.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        module, name = _PY2_NAMES.get((module, name), (module, name))
+        found = _ALLOWED.get((module, name))
+        if found is not None:
+            return found
+        if module.startswith(("gensim.", "numpy.random.")):
+            return _stand_in(module, name)
+        raise pickle.UnpicklingError(
+            f"refusing to load {module}.{name}: only gensim models and numpy arrays are accepted"
+        )
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise pickle.UnpicklingError("persistent ids are not allowed")
+
+
+def _materialise(root: Any) -> Any:
+    """Replace array and dtype proxies by real numpy objects, everywhere in the graph."""
+    seen: dict[int, Any] = {}
+
+    def walk(x: Any, depth: int) -> Any:
+        if depth > 200:
+            raise pickle.UnpicklingError("object graph nested too deeply")
+        if isinstance(x, _ArrayProxy):
+            if x.array is None:
+                raise pickle.UnpicklingError("numpy: array without data")
+            if isinstance(x.array, list):
+                key = id(x)
+                if key not in seen:
+                    seen[key] = x.array
+                    x.array[:] = [walk(v, depth + 1) for v in x.array]
+                return seen[key]
+            return x.array
+        if isinstance(x, _DtypeProxy):
+            return x.resolve()
+        if isinstance(x, _Token):
+            return None
+        key = id(x)
+        if key in seen:
+            return seen[key]
+        if isinstance(x, GensimObject):
+            seen[key] = x
+            x.state = walk(x.state, depth + 1)
+            x.args = tuple(walk(a, depth + 1) for a in x.args)
+            return x
+        if isinstance(x, dict):
+            seen[key] = x
+            for k in list(x):
+                if isinstance(k, (_ArrayProxy, _DtypeProxy, GensimObject)):
+                    raise pickle.UnpicklingError("unhashable value used as a key")
+                x[k] = walk(x[k], depth + 1)
+            return x
+        if isinstance(x, list):
+            seen[key] = x
+            for i, v in enumerate(x):
+                x[i] = walk(v, depth + 1)
+            return x
+        if isinstance(x, tuple):
+            out = tuple(walk(v, depth + 1) for v in x)
+            seen[key] = out
+            return out
+        if isinstance(x, (set, frozenset)):
+            if any(isinstance(v, (_ArrayProxy, _DtypeProxy, GensimObject)) for v in x):
+                raise pickle.UnpicklingError("set of arrays or objects")
+            return x
+        return x
+
+    return walk(root, 0)
+
+
+_ATTR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+def _npy_header(fh: IO[bytes], what: str) -> tuple[np.dtype, tuple, bool, int]:
+    """Read an ``.npy`` header from ``fh``: plain dtype, valid shape, and the data size."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, OSError, SyntaxError, TypeError, EOFError) as exc:
+        raise ValueError(f"{what}: invalid .npy file ({str(exc).splitlines()[0][:200]})") from None
+    dt = safe_dtype(dtype, what)
+    try:
+        shape = _check_shape(tuple(shape))
+    except pickle.UnpicklingError:
+        raise ValueError(f"{what}: invalid shape {str(shape)[:80]}") from None
+    return dt, shape, bool(fortran), math.prod(shape) * dt.itemsize
+
+
+def _load_npy(npy: str, mmap: str | None) -> np.ndarray:
+    size = os.path.getsize(npy)
+    with open(npy, "rb") as fh:
+        _, shape, _, need = _npy_header(fh, npy)
+        have = size - fh.tell()
+    if need > have:
+        raise ValueError(f"{npy}: shape {shape} needs {need} bytes, the file holds {have}")
+    try:
+        return np.load(npy, mmap_mode=mmap, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError)):
+            raise
+        raise ValueError(f"{npy}: invalid .npy file ({str(exc).splitlines()[0][:200]})") from None
+
+
+def read_npz_member(path: str, member: str) -> np.ndarray:
+    """One array of an ``.npz`` file, with the checks of :func:`load_gensim_pickle`.
+
+    The dtype must be plain, the declared shape must match the member's size,
+    and the decompressed size is capped by :func:`decompressed_limit`.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            name = member + ".npy"
+            try:
+                info = zf.getinfo(name)
+            except KeyError:
+                raise ValueError(f"{path}: no array {member!r} in this .npz file") from None
+            if info.file_size > decompressed_limit(os.path.getsize(path)):
+                raise ValueError(f"{path}: array {member!r} expands to {info.file_size} bytes, "
+                                 "more than the decompression limit")
+            with zf.open(info) as fh:
+                dt, shape, fortran, need = _npy_header(fh, f"{path}: {member}")
+                if need > info.file_size:
+                    raise ValueError(f"{path}: array {member!r}: shape {shape} needs {need} bytes, "
+                                     f"the member holds {info.file_size}")
+                data = fh.read(need)
+            if len(data) != need:
+                raise ValueError(f"{path}: array {member!r} is truncated")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: invalid .npz file ({exc})") from None
+    arr = np.frombuffer(data, dtype=dt).copy()
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str,
+                        active: set[int]) -> None:
     """Load the ``fname.<attr>.npy`` files gensim wrote beside the pickle."""
     if not isinstance(obj, GensimObject):
         return
+    if id(obj) in active:
+        raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads forms a cycle at "
+                         f"{prefix.rstrip('.') or 'the top object'}")
+    if prefix.count(".") > 32:
+        raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply")
+    active.add(id(obj))
     st = obj.state
-    for attr in st.get("__recursive_saveloads", []) or []:
-        child = st.get(attr)
-        _attach_side_arrays(child, fname, mmap, f"{prefix}{attr}.")
-    for attr in st.get("__numpys", []) or []:
+
+    def names(key: str) -> list:
+        v = st.get(key) or []
+        if not isinstance(v, (list, tuple)) or not all(isinstance(a, str) and _ATTR_RE.match(a) for a in v):
+            raise ValueError(f"{fname}: corrupt gensim pickle: invalid {key} list")
+        return list(v)
+
+    for attr in names("__recursive_saveloads"):
+        _attach_side_arrays(st.get(attr), fname, mmap, f"{prefix}{attr}.", active)
+    for attr in names("__numpys"):
         npy = f"{fname}.{prefix}{attr}.npy"
         if os.path.exists(npy):
-            st[attr] = np.load(npy, mmap_mode=mmap, allow_pickle=False)
+            st[attr] = _load_npy(npy, mmap)
         elif os.path.exists(npy[:-4] + ".npz"):
-            with np.load(npy[:-4] + ".npz", allow_pickle=False) as f:
-                st[attr] = f["val"]
+            st[attr] = read_npz_member(npy[:-4] + ".npz", "val")
         else:
             raise FileNotFoundError(f"{npy}: side array of the gensim model {fname} is missing")
-    for attr in st.get("__scipys", []) or []:
+    for attr in names("__scipys"):
         raise ValueError(f"{fname}: sparse attribute {attr!r} is not supported")
-    for attr in st.get("__ignoreds", []) or []:
+    for attr in names("__ignoreds"):
         st.setdefault(attr, None)
+    active.discard(id(obj))
 
 
-def load_gensim_pickle(path: PathLike, mmap: str | None = None) -> GensimObject:
+def _open_pickle(fname: str, limit: int | None) -> IO[bytes]:
+    raw = open(fname, "rb")  # noqa: SIM115 - closed by the caller through the returned wrapper
+    if fname.endswith((".gz", ".bz2")):
+        size = os.fstat(raw.fileno()).st_size
+        inner: Any = gzip.GzipFile(fileobj=raw) if fname.endswith(".gz") else bz2.BZ2File(raw)
+        cap = decompressed_limit(size) if limit is None else limit
+        stream = io.BufferedReader(_LimitedReader(inner, cap), 1 << 20)
+        stream._embedrs_close = (inner, raw)  # type: ignore[attr-defined]
+        return stream
+    return raw
+
+
+def load_gensim_pickle(path: PathLike, mmap: str | None = None,
+                       max_decompressed: int | None = None) -> GensimObject:
     """Open a model saved by gensim 4's ``.save()`` without gensim or arbitrary code.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The pickle file; side files ``path.<attr>.npy`` are loaded too.
+        The pickle file (``.gz`` and ``.bz2`` are decompressed); side files
+        ``path.<attr>.npy`` (or ``.npz``) are loaded too.
     mmap : {None, 'r', 'r+', 'c'}
         Memory-map the side arrays with this mode.
+    max_decompressed : int, optional
+        Cap on the decompressed size of a compressed pickle (default
+        :func:`decompressed_limit` of the file size).
 
     Returns
     -------
@@ -340,42 +1200,79 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None) -> GensimObject:
     Raises
     ------
     pickle.UnpicklingError
-        If the pickle references any class outside the allow-list.
+        If the pickle references a name outside the allow-list.
+    ValueError
+        For anything else wrong with the file (truncated, corrupt, an array
+        that is not plain numbers, too large once decompressed, a cycle in
+        ``__recursive_saveloads``); the one-line message names the file.
+    FileNotFoundError
+        If the file or one of its side arrays is missing.
     """
     fname = os.fspath(path)
-    with open(fname, "rb") as fh:
-        raw = fh.read()
-    if fname.endswith(".gz"):
-        import gzip
-
-        raw = gzip.decompress(raw)
-    elif fname.endswith(".bz2"):
-        import bz2
-
-        raw = bz2.decompress(raw)
+    if os.path.isdir(fname):
+        raise IsADirectoryError(f"{fname}: is a directory, not a model file")
     try:
-        obj = _RestrictedUnpickler(io.BytesIO(raw)).load()
-    except (EOFError, struct.error) as exc:
-        raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({exc})") from None
+        with contextlib.ExitStack() as stack:
+            fh = _open_pickle(fname, max_decompressed)
+            stack.callback(fh.close)
+            for extra in getattr(fh, "_embedrs_close", ()):
+                stack.callback(extra.close)
+            obj = _RestrictedUnpickler(fh).load()
+            obj = _materialise(obj)
+    except pickle.UnpicklingError as exc:
+        msg = str(exc).splitlines()[0][:300] if str(exc) else "invalid pickle"
+        raise pickle.UnpicklingError(f"{fname}: {msg}") from None
+    except _TooLarge:
+        raise ValueError(f"{fname}: decompressed pickle is larger than the limit "
+                         f"({max_decompressed or decompressed_limit(os.path.getsize(fname))} bytes); "
+                         "refusing a possible decompression bomb") from None
+    except (EOFError, struct.error, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError, RecursionError, OverflowError, UnicodeDecodeError, OSError, zlib.error) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({type(exc).__name__}: {detail})") \
+            from None
     if not isinstance(obj, GensimObject):
         raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")  # noqa: TRY004
-    _attach_side_arrays(obj, fname, mmap, "")
+    try:
+        _attach_side_arrays(obj, fname, mmap, "", set())
+    except RecursionError:
+        raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply") from None
     return obj
 
 
 def _is_pickle(path: PathLike) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(2)
+    """Whether ``path`` starts like a pickle of protocol 2 or later (``.gz``/``.bz2`` looked into)."""
+    p = os.fspath(path)
+    try:
+        if p.endswith(".gz"):
+            with gzip.open(p, "rb") as fh:
+                head = fh.read(2)
+        elif p.endswith(".bz2"):
+            with bz2.open(p, "rb") as fh:
+                head = fh.read(2)
+        else:
+            with open(p, "rb") as fh:
+                head = fh.read(2)
+    except (OSError, EOFError, ValueError):
+        return False
     return len(head) == 2 and head[0] == 0x80
 
 
 __all__ = [
     "GensimObject",
     "Path",
+    "atomic_open",
     "atomic_write",
+    "decode_keys",
+    "encode_keys",
     "is_container",
     "load_gensim_pickle",
     "read_container",
     "read_header",
+    "safe_dtype",
+    "save_figure",
+    "verify_container",
     "write_container",
 ]

@@ -184,9 +184,9 @@ def scatter_png(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    path = os.fspath(path)
-    fig.savefig(path, dpi=dpi)
-    return path
+    from embedrs._persist import save_figure
+
+    return save_figure(fig, path, dpi=dpi)
 
 
 def plot_keyed_vectors(
@@ -329,6 +329,8 @@ def to_json_records(
             lab = lab.item()
         records.append({key: lab, "point": [float(v) for v in point]})
     if path is not None:
-        with open(os.fspath(path), "w", encoding="utf-8") as fh:
+        from embedrs._persist import atomic_open
+
+        with atomic_open(path, "w", encoding="utf-8", compress=None) as fh:
             json.dump(records, fh, ensure_ascii=False)
     return records

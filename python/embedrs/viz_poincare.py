@@ -182,5 +182,7 @@ def plot_poincare_disk(
         ax.set_title(title)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        from embedrs._persist import save_figure
+
+        save_figure(fig, path, dpi=dpi)
     return fig

@@ -35,6 +35,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from embedrs._persist import atomic_open
+
 logger = logging.getLogger(__name__)
 
 #: Words whose neighbours are shown when ``--words`` is not given (those present).
@@ -200,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
     sentences, corpus_stats, counts = _load_corpus(args)
     _write_json(out_dir / "corpus_stats.json", corpus_stats)
-    with open(out_dir / "vocab.tsv", "w", encoding="utf-8") as fh:
+    with atomic_open(out_dir / "vocab.tsv", "w", encoding="utf-8", compress=None) as fh:
         fh.writelines(f"{word}\t{n}\n" for word, n in counts.most_common())
 
     params = {
@@ -265,6 +267,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_open(path, "w", encoding="utf-8", compress=None) as fh:
         json.dump(obj, fh, indent=2, ensure_ascii=False)
         fh.write("\n")

@@ -31,6 +31,7 @@ Persistence:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -1067,8 +1068,10 @@ class KeyedVectors:
                              sort_attr: str = "count") -> None:
         """Store the vectors in the word2vec C text or binary format (written in Rust).
 
-        Same options and byte output as gensim's; the file is written atomically
-        (temporary file + rename) unless ``append``.
+        Same options and byte output as gensim's; the files are written
+        atomically through :func:`embedrs._persist.atomic_write` (temporary
+        file + rename, through symbolic links, with ``open()``'s permissions)
+        unless ``append``; ``.gz`` / ``.bz2`` names are compressed.
         """
         if total_vec is None:
             total_vec = len(self.index_to_key)
@@ -1091,49 +1094,44 @@ class KeyedVectors:
                            sort_attr, self)
             store_keys = list(self.index_to_key)
             store_rows = np.arange(len(store_keys), dtype=np.int64)
-        if fvocab is not None:
-            logger.info("storing vocabulary in %s", fvocab)
-            mode = "ab" if append else "wb"
-            with open(fvocab, mode) as vout:
-                vout.writelines(f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys)
         logger.info("storing %sx%s projection weights into %s", total_vec, self.vector_size, fname)
         if (len(self.index_to_key), self.vector_size) != self.vectors.shape:
             raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
                              f"{len(self.index_to_key)} keys of size {self.vector_size}")
         vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
-        _rust().w2v_write(os.fspath(fname), [f"{prefix}{k}" for k in store_keys], vectors,
-                          store_rows.tolist(), binary, write_header=write_header,
-                          total_vec=int(total_vec), append=append)
+        keys = [f"{prefix}{k}" for k in store_keys]
+        vocab_lines = None
+        if fvocab is not None:  # formatted before any file is touched
+            vocab_lines = [f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys]
+        _write_word2vec(os.fspath(fname), keys, vectors, store_rows.tolist(), binary,
+                        write_header=write_header, total_vec=int(total_vec), append=append)
+        if fvocab is not None:
+            logger.info("storing vocabulary in %s", fvocab)
+            if append:
+                with open(fvocab, "ab") as vout:
+                    vout.writelines(vocab_lines)
+            else:
+                with _persist.atomic_open(fvocab, "wb", compress=None) as vout:
+                    vout.writelines(vocab_lines)
 
     # ------------------------------------------------------------------
     # native persistence and gensim models
     # ------------------------------------------------------------------
 
     def _to_persist(self, prefix: str = "") -> tuple[dict, dict]:
-        """Metadata and arrays describing this object (for composite models)."""
+        """Metadata and arrays describing this object (for composite models).
+
+        Keys keep their type (str, int, float, bool, None, tuples of those);
+        other key types raise ``TypeError`` before anything is written. Norms
+        are not stored: they are recomputed from the vectors when needed.
+        """
         keys = self.index_to_key
         arrays: dict[str, np.ndarray] = {f"{prefix}vectors": np.asarray(self.vectors)}
         meta: dict[str, Any] = {"vector_size": self.vector_size, "next_index": self.next_index,
                                 "n_keys": len(keys)}
-        if all(type(k) is str for k in keys):
-            if not any("\n" in k for k in keys):
-                meta["keys"] = "utf8-lines"
-                arrays[f"{prefix}keys"] = np.frombuffer("\n".join(keys).encode("utf8"), dtype=np.uint8)
-            else:
-                meta["keys"] = "json"
-                meta["key_list"] = keys
-        elif all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in keys):
-            meta["keys"] = "int64"
-            arrays[f"{prefix}keys"] = np.asarray(keys, dtype=np.int64)
-        else:
-            bad = [k for k in keys if not isinstance(k, (str, int, np.integer))][:3]
-            if bad:
-                raise TypeError(f"keys must be str or int to be saved, found {bad!r}")
-            meta["keys"] = "json"
-            meta["key_list"] = [k if isinstance(k, str) else int(k) for k in keys]
-        if len(keys) and self.vectors.ndim == 2 and np.issubdtype(self.vectors.dtype, np.floating):
-            self.fill_norms(force=True)  # saved so that a loaded (mmap'ed) model skips this pass
-            arrays[f"{prefix}norms"] = np.asarray(self.norms)
+        key_meta, key_arrays = _persist.encode_keys(keys, prefix)
+        meta.update(key_meta)
+        arrays.update(key_arrays)
         expando_meta = {}
         for name, arr in self.expandos.items():
             a = np.asarray(arr)
@@ -1146,45 +1144,59 @@ class KeyedVectors:
         return meta, arrays
 
     @classmethod
-    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "") -> KeyedVectors:
-        vectors = arrays[f"{prefix}vectors"]
-        kv = cls(int(meta["vector_size"]), 0, dtype=vectors.dtype)
+    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "",
+                      fname: str = "?") -> KeyedVectors:
+        """Rebuild from :meth:`_to_persist`'s output, validating every field.
+
+        Raises
+        ------
+        ValueError
+            Naming ``fname``, if a field is missing, of the wrong type or
+            inconsistent with the arrays.
+        """
+        def bad(msg: str) -> ValueError:
+            return ValueError(f"{fname}: corrupt model: {msg}")
+
+        if not isinstance(meta, dict):
+            raise bad("keyed-vectors metadata is not an object")
+        vectors = arrays.get(f"{prefix}vectors")
+        n = meta.get("n_keys")
+        size = meta.get("vector_size")
+        for name, v in (("n_keys", n), ("vector_size", size), ("next_index", meta.get("next_index", 0))):
+            if type(v) is not int or v < 0:
+                raise bad(f"{name} must be a non-negative integer, got {str(v)[:40]}")
+        if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind != "f":
+            raise bad("vectors must be a 2-D floating-point array")
+        if vectors.shape != (n, size):
+            raise bad(f"{n} keys of size {size} but vectors of shape {vectors.shape}")
+        keys = _persist.decode_keys(meta, arrays, n, prefix, fname)
+        kv = cls(size, 0, dtype=vectors.dtype)
         kv.vectors = vectors
-        n = int(meta["n_keys"])
-        kind = meta.get("keys")
-        if vectors.shape[0] != n:
-            raise ValueError(f"corrupt model: {n} keys but {vectors.shape[0]} vectors")
-        if kind == "utf8-lines":
-            blob = arrays[f"{prefix}keys"]
-
-            def lazy(blob: np.ndarray = blob, n: int = n) -> list:
-                keys = bytes(blob).decode("utf8").split("\n") if n else []
-                if len(keys) != n:
-                    raise ValueError(f"corrupt model: {len(keys)} keys stored, {n} expected")
-                return keys
-
+        if callable(keys):
             kv._index_to_key = None
             kv._key_to_index = None
-            kv._lazy_keys = lazy
-        elif kind == "int64":
-            kv.index_to_key = arrays[f"{prefix}keys"].tolist()
-            kv._key_to_index = None
-        elif kind == "json":
-            kv.index_to_key = list(meta["key_list"])
-            kv._key_to_index = None
+            kv._lazy_keys = keys
         else:
-            raise ValueError(f"corrupt model: unknown key encoding {kind!r}")
+            kv.index_to_key = keys
+            kv._key_to_index = None
         kv.next_index = int(meta.get("next_index", n))
         for name, arr in arrays.items():
             if name.startswith(f"{prefix}expandos."):
+                if arr.ndim < 1 or arr.shape[0] != n:
+                    raise bad(f"attribute {name!r} has shape {arr.shape}, expected {n} rows")
                 kv.expandos[name[len(prefix) + len("expandos."):]] = arr
-        for name, values in (meta.get("object_expandos") or {}).items():
+        objx = meta.get("object_expandos") or {}
+        if not isinstance(objx, dict):
+            raise bad("object_expandos is not an object")
+        for name, values in objx.items():
+            if not isinstance(values, list) or len(values) != n or not all(
+                    v is None or isinstance(v, (str, int, float)) for v in values):
+                raise bad(f"attribute {name!r} must be a list of {n} plain values")
             a = np.empty(len(values), dtype=object)
             a[:] = values
             kv.expandos[name] = a
-        norms = arrays.get(f"{prefix}norms")
-        if norms is not None and norms.shape == (n,):
-            kv.norms = norms
+        # stored norms (written by embedrs <= 0.1) are never trusted: they are
+        # recomputed from the vectors on first use
         return kv
 
     def save(self, fname_or_handle: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
@@ -1220,11 +1232,13 @@ class KeyedVectors:
             For a gensim full model (e.g. ``Word2Vec``), its ``wv``.
         """
         fname = os.fspath(fname)
+        if os.path.isdir(fname):
+            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if "wv" in meta and "vector_size" not in meta:
-                return cls._from_persist(meta["wv"], arrays, prefix="wv.")
-            return cls._from_persist(meta, arrays)
+                return cls._from_persist(meta["wv"], arrays, prefix="wv.", fname=fname)
+            return cls._from_persist(meta, arrays, fname=fname)
         if not os.path.exists(fname):
             raise FileNotFoundError(f"{fname}: no such file")
         obj = _persist.load_gensim_pickle(fname, mmap=mmap)
@@ -1232,29 +1246,90 @@ class KeyedVectors:
 
     @classmethod
     def _from_gensim(cls, obj: Any, fname: str) -> KeyedVectors:
+        """Keyed vectors of an inert gensim object, validating every field used."""
         st = obj.state
         if "wv" in st and isinstance(st["wv"], _persist.GensimObject):
             st = st["wv"].state
+        elif "kv" in st and isinstance(st["kv"], _persist.GensimObject):
+            st = st["kv"].state
         if "vectors" not in st and "syn0" in st:
             st["vectors"] = st["syn0"]
-        if "vectors" not in st or st["vectors"] is None:
+        vectors = st.get("vectors")
+        if vectors is None:
             raise ValueError(f"{fname}: gensim {obj.gensim_class} holds no vectors")
-        vectors = np.asarray(st["vectors"]) if not isinstance(st["vectors"], np.memmap) else st["vectors"]
+        if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind != "f":
+            raise ValueError(f"{fname}: gensim vectors must be a 2-D floating-point array")
         index_to_key = st.get("index_to_key")
         if index_to_key is None:
             index_to_key = st.get("index2word", st.get("index2entity"))
         if index_to_key is None:
             raise ValueError(f"{fname}: gensim model from before 4.0 (no index_to_key); "
                              "re-save it with gensim 4")
-        kv = cls(int(st.get("vector_size", vectors.shape[1])), 0, dtype=vectors.dtype)
+        if not isinstance(index_to_key, list) or len(index_to_key) != vectors.shape[0]:
+            raise ValueError(f"{fname}: index_to_key must be a list of {vectors.shape[0]} keys")
+        try:
+            {hash(k) for k in index_to_key}
+        except TypeError:
+            raise ValueError(f"{fname}: unhashable key in index_to_key") from None
+        size = st.get("vector_size", vectors.shape[1])
+        if type(size) is not int or size != vectors.shape[1]:
+            raise ValueError(f"{fname}: vector_size {str(size)[:20]} does not match vectors {vectors.shape}")
+        kv = cls(size, 0, dtype=vectors.dtype)
         kv.vectors = vectors
         kv.index_to_key = list(index_to_key)
-        k2i = st.get("key_to_index")
-        kv.key_to_index = dict(k2i) if isinstance(k2i, dict) else None
-        kv.next_index = int(st.get("next_index", len(index_to_key)))
-        for name, arr in (st.get("expandos") or {}).items():
-            kv.expandos[name] = np.asarray(arr)
+        kv.key_to_index = None  # rebuilt from index_to_key, never trusted
+        nxt = st.get("next_index", len(index_to_key))
+        kv.next_index = nxt if type(nxt) is int and nxt >= 0 else len(index_to_key)
+        expandos = st.get("expandos") or {}
+        if not isinstance(expandos, dict):
+            raise ValueError(f"{fname}: expandos must be a dict")  # noqa: TRY004
+        for name, arr in expandos.items():
+            if isinstance(arr, np.ndarray) and isinstance(name, str) and arr.ndim >= 1 \
+                    and arr.shape[0] == len(index_to_key):
+                kv.expandos[name] = arr
+            else:  # e.g. hierarchical-softmax codes (lists); embedrs rebuilds them from counts
+                logger.debug("%s: skipping attribute %r of the gensim model", fname, name)
         return kv
+
+
+def _write_word2vec(fname: str, keys: list, vectors: np.ndarray, rows: list, binary: bool,
+                    write_header: bool, total_vec: int, append: bool) -> None:
+    """Write word2vec text/binary through the package's one atomic writer.
+
+    Rust formats the rows into a temporary file (its ``append`` mode writes
+    straight to the path it is given, without a rename of its own);
+    :func:`embedrs._persist.atomic_write` then moves it over ``fname``. For
+    ``.gz`` / ``.bz2`` names Rust writes plain text to a scratch file and the
+    compressed stream is produced and finished here, so an error on its last
+    block is raised instead of leaving a truncated archive. ``append=True``
+    adds to the existing file (a new gzip member for ``.gz``), like gensim.
+    """
+    kind = "gz" if fname.endswith(".gz") else "bz2" if fname.endswith(".bz2") else None
+    rust = _rust()
+
+    def rust_write(path: str) -> None:
+        rust.w2v_write(path, keys, vectors, rows, binary, write_header=write_header,
+                       total_vec=total_vec, append=True)
+
+    if kind is None:
+        if append:
+            rust_write(fname)
+            return
+        with _persist.atomic_write(fname) as tmp:
+            rust_write(tmp)
+        return
+    plain = _persist.scratch_path(fname)
+    try:
+        rust_write(plain)
+        if append:
+            with open(fname, "ab") as out:
+                _persist.compress_file(plain, out, kind)
+        else:
+            with _persist.atomic_write(fname) as tmp, open(tmp, "wb") as out:
+                _persist.compress_file(plain, out, kind)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(plain)
 
 
 def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:

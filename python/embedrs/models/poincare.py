@@ -23,15 +23,17 @@ import csv
 import io
 import json
 import logging
+import os
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from embedrs import _embedrs
+from embedrs import _embedrs, _persist
 
 logger = logging.getLogger(__name__)
 
@@ -342,20 +344,101 @@ class PoincareKeyedVectors:
         write_header : bool, optional
             Write the ``count dim`` first line.
         """
+        keys = [str(k) for k in self.index_to_key]
+        for key in keys:  # every key is checked before any file is touched
+            if not key or any(c.isspace() for c in key):
+                raise ValueError(f"key {key!r} is empty or contains whitespace; the word2vec format forbids it")
+        if self.vectors.shape != (len(keys), self.vector_size):
+            raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
+                             f"{len(keys)} keys of size {self.vector_size}")
         counts = self.expandos.get("count")
         if fvocab is not None:
-            with open(fvocab, "w", encoding="utf8") as f:
-                f.writelines(f"{key} {int(counts[i]) if counts is not None else 1}\n" for i, key in enumerate(self.index_to_key))
-        with open(fname, "wb") as f:
+            with _persist.atomic_open(fvocab, "w", encoding="utf8", newline="\n") as f:
+                f.writelines(f"{key} {int(counts[i]) if counts is not None else 1}\n"
+                             for i, key in enumerate(keys))
+        with _persist.atomic_open(fname, "wb") as f:
             if write_header:
-                f.write(f"{len(self.index_to_key)} {self.vector_size}\n".encode())
-            for key, vec in zip(self.index_to_key, self.vectors):
-                if " " in str(key) or "\n" in str(key):
-                    raise ValueError(f"key {key!r} contains whitespace; the word2vec format forbids it")
+                f.write(f"{len(keys)} {self.vector_size}\n".encode())
+            for key, vec in zip(keys, self.vectors):
                 if binary:
                     f.write(f"{key} ".encode() + vec.astype(np.float32).tobytes())
                 else:
                     f.write(f"{key} {' '.join(str(v) for v in vec)}\n".encode())
+
+    # -- native persistence -------------------------------------------------------------
+    def _to_persist(self, prefix: str = "") -> tuple[dict, dict]:
+        """Metadata and arrays of the vectors, keys (with their types) and counts."""
+        meta: dict[str, Any] = {"vector_size": self.vector_size, "n_keys": len(self.index_to_key)}
+        key_meta, arrays = _persist.encode_keys(list(self.index_to_key), prefix)
+        meta.update(key_meta)
+        arrays[f"{prefix}vectors"] = np.asarray(self.vectors)
+        if "count" in self.expandos:
+            arrays[f"{prefix}counts"] = np.asarray(self.expandos["count"], dtype=np.int64)
+        return meta, arrays
+
+    @classmethod
+    def _from_persist(cls, meta: Any, arrays: dict, prefix: str, fname: str) -> PoincareKeyedVectors:
+        """Rebuild from :meth:`_to_persist`'s output, validating every field."""
+        def bad(msg: str) -> ValueError:
+            return ValueError(f"{fname}: corrupt model: {msg}")
+
+        if not isinstance(meta, dict):
+            raise bad("vector metadata is not an object")
+        n, size = meta.get("n_keys"), meta.get("vector_size")
+        if type(n) is not int or type(size) is not int or n < 0 or size < 1:
+            raise bad("n_keys and vector_size must be non-negative integers")
+        vectors = arrays.get(f"{prefix}vectors")
+        if not isinstance(vectors, np.ndarray) or vectors.dtype.kind != "f" or vectors.shape != (n, size):
+            raise bad(f"vectors must be a floating-point array of shape ({n}, {size})")
+        keys = _persist.decode_keys(meta, arrays, n, prefix, fname)
+        keys = keys() if callable(keys) else keys
+        k2i = {k: i for i, k in enumerate(keys)}
+        if len(k2i) != n:
+            raise bad("duplicate keys")
+        kv = cls(size, 0, dtype=vectors.dtype)
+        kv.vectors = np.ascontiguousarray(vectors)
+        kv.index_to_key = keys
+        kv.key_to_index = k2i
+        counts = arrays.get(f"{prefix}counts")
+        if counts is not None:
+            if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and int(counts.min()) < 0):
+                raise bad(f"counts must be {n} non-negative integers")
+            kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
+        return kv
+
+    def save(self, fname: Any) -> None:
+        """Save the vectors and their keys (types kept) in the embedrs native format.
+
+        Written atomically through :func:`embedrs._persist.atomic_write`.
+
+        Raises
+        ------
+        TypeError
+            If a key is not a str, int, float, bool, None or tuple of those
+            (nothing is written).
+        """
+        meta, arrays = self._to_persist()
+        _persist.write_container(fname, {"class": "PoincareKeyedVectors", "kv": meta}, arrays)
+
+    @classmethod
+    def load(cls, fname: Any, mmap: str | None = None) -> PoincareKeyedVectors:
+        """Load vectors saved by :meth:`save` (or the vectors of a saved :class:`PoincareModel`).
+
+        Raises
+        ------
+        ValueError
+            Naming the file, if it is damaged or not a Poincaré file.
+        """
+        fname = os.fspath(fname)
+        if not _persist.is_container(fname):
+            if not os.path.exists(fname):
+                raise FileNotFoundError(f"{fname}: no such file")
+            raise ValueError(f"{fname}: not an embedrs native file")
+        meta, arrays = _persist.read_container(fname, mmap=mmap)
+        if meta.get("class") not in ("PoincareKeyedVectors", "PoincareModel"):
+            raise ValueError(f"{fname}: holds a {str(meta.get('class'))[:40]!r}, not Poincaré vectors")
+        prefix = "kv." if meta.get("class") == "PoincareModel" else ""
+        return cls._from_persist(meta.get("kv"), arrays, prefix, fname)
 
     @classmethod
     def load_word2vec_format(
@@ -718,77 +801,128 @@ class PoincareModel:
         logger.info("training finished")
 
     # -- persistence --------------------------------------------------------------------
-    def save(self, fname: Any) -> None:
-        """Save the model (vectors, vocabulary, relations, settings) to one ``.npz`` file.
+    #: Constructor parameters saved with the model (name in ``__init__`` -> attribute).
+    _SAVED_PARAMS: ClassVar[dict[str, str]] = {
+        "size": "size", "alpha": "train_alpha", "negative": "negative", "workers": "workers",
+        "epsilon": "epsilon", "regularization_coeff": "regularization_coeff", "burn_in": "burn_in",
+        "burn_in_alpha": "burn_in_alpha", "init_range": "init_range", "dtype": "dtype", "seed": "seed",
+        "negative_sampling": "negative_sampling",
+    }
 
-        No pickle is involved; :meth:`load` reads it back.
+    def save(self, fname: Any) -> None:
+        """Save the model (vectors, vocabulary, relations, settings) in the embedrs native format.
+
+        One file, no pickle, written atomically through
+        :func:`embedrs._persist.atomic_write` (a failed or killed save leaves
+        the previous file intact). Node keys keep their type (str, int,
+        float, bool, None, tuples of those); :meth:`load` reads it back.
+
+        Raises
+        ------
+        TypeError
+            If a node key has another type (nothing is written).
         """
+        params = {k: getattr(self, attr) for k, attr in self._SAVED_PARAMS.items()}
+        params["init_range"] = [float(x) for x in self.init_range]
+        params["dtype"] = np.dtype(self.dtype).name
+        kv_meta, arrays = self.kv._to_persist(prefix="kv.")
+        arrays["relations"] = np.asarray(self.all_relations, dtype=np.int64).reshape(-1, 2)
+        arrays["epoch_losses"] = np.asarray(self.epoch_losses, dtype=np.float64).reshape(-1)
         meta = {
-            "format": _FORMAT_TAG,
-            "size": self.size, "alpha": self.train_alpha, "negative": self.negative,
-            "workers": self.workers, "epsilon": self.epsilon,
-            "regularization_coeff": self.regularization_coeff, "burn_in": self.burn_in,
-            "burn_in_alpha": self.burn_in_alpha, "init_range": list(self.init_range),
-            "dtype": np.dtype(self.dtype).name, "seed": self.seed,
-            "negative_sampling": self.negative_sampling, "burn_in_done": self._burn_in_done,
-            "epochs_trained": self.epochs_trained, "epoch_losses": self.epoch_losses,
-            "keys": [str(k) for k in self.kv.index_to_key],
+            "class": "PoincareModel", "format": _FORMAT_TAG, "params": params, "kv": kv_meta,
+            "state": {"burn_in_done": bool(self._burn_in_done), "epochs_trained": int(self.epochs_trained)},
         }
-        with open(fname, "wb") as f:
-            np.savez(
-                f,
-                meta=np.frombuffer(json.dumps(meta).encode("utf8"), dtype=np.uint8),
-                vectors=self.kv.vectors,
-                relations=np.asarray(self.all_relations, dtype=np.int64).reshape(-1, 2),
-                counts=self.kv.expandos["count"],
-            )
+        _persist.write_container(fname, meta, arrays)
+
+    @classmethod
+    def _load_legacy_npz(cls, fname: str) -> tuple[dict, dict]:
+        """The ``.npz`` files of embedrs 0.1, as ``(meta, arrays)`` of the native layout."""
+        try:
+            raw = _persist.read_npz_member(fname, "meta")
+            legacy = json.loads(bytes(raw).decode("utf8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"{fname}: not an embedrs PoincareModel file ({str(exc)[:200]})") from None
+        if not isinstance(legacy, dict) or legacy.get("format") != _FORMAT_TAG:
+            raise ValueError(f"{fname}: not an embedrs PoincareModel file")
+        keys = legacy.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"{fname}: corrupt model: keys must be a list of strings")
+        arrays = {"kv.vectors": _persist.read_npz_member(fname, "vectors"),
+                  "kv.counts": _persist.read_npz_member(fname, "counts"),
+                  "relations": _persist.read_npz_member(fname, "relations")}
+        losses = legacy.get("epoch_losses", [])
+        if not isinstance(losses, list) or not all(isinstance(x, (int, float)) for x in losses):
+            raise ValueError(f"{fname}: corrupt model: epoch_losses must be numbers")
+        arrays["epoch_losses"] = np.asarray(losses, dtype=np.float64)
+        meta = {
+            "params": {k: legacy.get(k) for k in cls._SAVED_PARAMS},
+            "kv": {"vector_size": legacy.get("size"), "n_keys": len(keys), "keys": "json", "key_list": keys},
+            "state": {"burn_in_done": legacy.get("burn_in_done"), "epochs_trained": legacy.get("epochs_trained")},
+        }
+        return meta, arrays
 
     @classmethod
     def load(cls, fname: Any) -> PoincareModel:
-        """Load a model written by :meth:`save`.
+        """Load a model written by :meth:`save` (or by embedrs 0.1 as ``.npz``).
+
+        Every stored value is validated: parameters by the constructor's own
+        rules, relations against the vocabulary, shapes and types of the
+        arrays; the file's checksums are verified.
 
         Raises
         ------
         ValueError
-            If the file is not an embedrs Poincaré model.
+            Naming the file, if it is not an embedrs Poincaré model or is damaged.
         """
-        try:
-            with np.load(fname, allow_pickle=False) as z:
-                meta = json.loads(bytes(z["meta"]).decode("utf8"))
-                vectors, relations, counts = z["vectors"], z["relations"], z["counts"]
-        except (KeyError, ValueError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{fname}: not an embedrs PoincareModel file ({exc})") from None
-        if meta.get("format") != _FORMAT_TAG:
+        fname = os.fspath(fname)
+        if os.path.isdir(fname):
+            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+        if not os.path.exists(fname):
+            raise FileNotFoundError(f"{fname}: no such file")
+        if _persist.is_container(fname):
+            meta, arrays = _persist.read_container(fname)
+            if meta.get("class") != "PoincareModel":
+                raise ValueError(f"{fname}: holds a {str(meta.get('class'))[:40]!r}, not a PoincareModel")
+        elif zipfile.is_zipfile(fname):
+            meta, arrays = cls._load_legacy_npz(fname)
+        else:
             raise ValueError(f"{fname}: not an embedrs PoincareModel file")
-        keys = meta["keys"]
+        params, state = meta.get("params"), meta.get("state")
+        if not isinstance(params, dict) or not isinstance(state, dict):
+            raise ValueError(f"{fname}: corrupt model: missing parameters")  # noqa: TRY004
+        ctor = {k: params[k] for k in cls._SAVED_PARAMS if k in params}
+        if isinstance(ctor.get("init_range"), list):
+            ctor["init_range"] = tuple(ctor["init_range"])
         model = cls.__new__(cls)
+        try:  # the constructor's own checks, on a two-node stand-in graph
+            cls.__init__(model, [(0, 1)], **ctor)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
+        kv = PoincareKeyedVectors._from_persist(meta.get("kv"), arrays, "kv.", fname)
+        if kv.vector_size != model.size or kv.vectors.dtype != np.dtype(model.dtype):
+            raise ValueError(f"{fname}: corrupt model: vectors of shape {kv.vectors.shape} and type "
+                             f"{kv.vectors.dtype} for size={model.size}, dtype={np.dtype(model.dtype).name}")
+        n = len(kv)
+        rel = arrays.get("relations")
+        if not isinstance(rel, np.ndarray) or rel.dtype.kind not in "iu" or rel.ndim != 2 \
+                or rel.shape[1] != 2 or (rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n)):
+            raise ValueError(f"{fname}: corrupt model: relations must be (m, 2) node indices below {n}")
+        losses = arrays.get("epoch_losses", np.zeros(0))
+        if losses.ndim != 1 or losses.dtype.kind != "f":
+            raise ValueError(f"{fname}: corrupt model: epoch_losses must be a 1-D float array")
+        done, epochs = state.get("burn_in_done"), state.get("epochs_trained")
+        if type(done) is not bool or type(epochs) is not int or epochs < 0:
+            raise ValueError(f"{fname}: corrupt model: invalid training state")
+        if "count" not in kv.expandos:
+            kv.expandos["count"] = np.zeros(n, dtype=np.int64)
         model.train_data = None
-        model.size = meta["size"]
-        model.train_alpha = model.alpha = meta["alpha"]
-        model.burn_in_alpha = meta["burn_in_alpha"]
-        model.negative = meta["negative"]
-        model.workers = meta["workers"]
-        model.epsilon = meta["epsilon"]
-        model.regularization_coeff = meta["regularization_coeff"]
-        model.burn_in = meta["burn_in"]
-        model._burn_in_done = meta["burn_in_done"]
-        model.dtype = np.dtype(meta["dtype"]).type
-        model.seed = meta["seed"]
-        model.init_range = tuple(meta["init_range"])
-        model.negative_sampling = meta["negative_sampling"]
-        model._np_random = np.random.RandomState(model.seed)
-        model.epochs_trained = meta["epochs_trained"]
-        model.epoch_losses = list(meta["epoch_losses"])
-        model.max_gradient_error = 0.0
-        kv = PoincareKeyedVectors(model.size, 0, dtype=vectors.dtype)
-        kv.vectors = np.ascontiguousarray(vectors)
-        kv.index_to_key = list(keys)
-        kv.key_to_index = {k: i for i, k in enumerate(keys)}
-        kv.expandos["count"] = counts
         model.kv = kv
-        model.all_relations = [(int(a), int(b)) for a, b in relations]
+        model._burn_in_done = done
+        model.epochs_trained = epochs
+        model.epoch_losses = [float(x) for x in losses]
+        model._np_random = np.random.RandomState(model.seed)
+        model.max_gradient_error = 0.0
+        model.all_relations = [(int(a), int(b)) for a, b in rel.tolist()]
         model.node_relations = defaultdict(set)
         for a, b in model.all_relations:
             model.node_relations[a].add(b)

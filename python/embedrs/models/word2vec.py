@@ -14,6 +14,7 @@ shows a tqdm bar.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -22,7 +23,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from types import GeneratorType
-from typing import Any, Callable, Union
+from typing import Any, Callable, ClassVar, Union
 
 import numpy as np
 
@@ -989,9 +990,72 @@ class Word2Vec:
         _persist.write_container(fname, meta, arrays)
         logger.info("saved %s to %s", self, os.fspath(fname))
 
+    #: Saved state that is not a constructor parameter, with its rule:
+    #: (integer?, minimum or None).
+    _STATE_RULES: ClassVar[dict[str, tuple[bool, float | None]]] = {
+        "train_count": (True, 0), "total_train_time": (False, 0), "running_training_loss": (False, None),
+        "corpus_count": (True, 0), "corpus_total_words": (True, 0), "effective_min_count": (True, 0),
+        "min_alpha_yet_reached": (False, None),
+    }
+
+    @classmethod
+    def _from_saved_params(cls, params: Any, fname: str) -> Word2Vec:
+        """A new model built by the constructor from saved parameters.
+
+        Every constructor parameter goes through ``__init__`` itself, so a
+        value the constructor would refuse (``workers=0``, ``alpha=-1``, a
+        string for ``window``...) is refused on load too, with the
+        constructor's message prefixed by the file name. The other saved
+        fields (counters, timers) are checked against :attr:`_STATE_RULES`.
+        """
+        if not isinstance(params, dict):
+            raise ValueError(f"{fname}: corrupt model: 'params' is not an object")  # noqa: TRY004
+        accepted = set(inspect.signature(cls.__init__).parameters) - {
+            "self", "sentences", "corpus_file", "callbacks", "trim_rule", "hashfxn", "kwargs",
+            "progress_bar"}
+        ctor = {k: v for k, v in params.items() if k in accepted}
+        model = cls.__new__(cls)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cls.__init__(model, **ctor)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
+        for k, (integer, minimum) in cls._STATE_RULES.items():
+            if k in params:
+                try:
+                    _persist.check_finite_number(params[k], k, minimum=minimum, integer=integer)
+                except ValueError as exc:
+                    raise ValueError(f"{fname}: invalid saved state: {exc}") from None
+                setattr(model, k, params[k])
+        return model
+
+    def _check_loaded_weights(self, fname: str) -> None:
+        """Shapes and types of the loaded weights agree with the parameters."""
+        wv = self.wv
+        n = len(wv.index_to_key) if wv._lazy_keys is None else wv.vectors.shape[0]
+        if wv.vectors.shape != (n, self.vector_size):
+            raise ValueError(f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "
+                             f"{n} words of size {self.vector_size}")
+        for name, needed in (("syn1neg", self.negative > 0), ("syn1", bool(self.hs))):
+            w = getattr(self, name)
+            if not isinstance(w, np.ndarray) or w.ndim != 2 or w.dtype.kind != "f" \
+                    or w.shape[1] != self.vector_size or w.shape[0] not in ((n,) if needed and n else (0, n)):
+                raise ValueError(f"{fname}: corrupt model: {name} of shape "
+                                 f"{getattr(w, 'shape', None)} for {n} words of size {self.vector_size}")
+        counts = wv.expandos.get("count")
+        if counts is not None:
+            c = np.asarray(counts)
+            if c.shape != (n,) or c.dtype.kind not in "iu" or (c.size and int(c.min()) < 0):
+                raise ValueError(f"{fname}: corrupt model: word counts must be {n} non-negative integers")
+
     @classmethod
     def load(cls, fname: PathLike, mmap: str | None = None) -> Word2Vec:
         """Load a model saved by :meth:`save`, or a ``Word2Vec`` saved by gensim 4.
+
+        Every stored value is validated: parameters by the constructor's own
+        rules, counters, array shapes and word counts against the vocabulary;
+        the file's checksums are verified (see :mod:`embedrs._persist`).
 
         Parameters
         ----------
@@ -999,22 +1063,26 @@ class Word2Vec:
             The file.
         mmap : {None, 'r', 'c'}
             Memory-map the arrays (``'r'`` read-only; use ``'c'`` to keep training).
+
+        Raises
+        ------
+        ValueError
+            Naming the file, for a damaged, inconsistent or hostile file.
         """
         fname = os.fspath(fname)
+        if os.path.isdir(fname):
+            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if meta.get("class") != "Word2Vec":
                 raise ValueError(
-                    f"{fname} holds a {meta.get('class')!r}, not a Word2Vec model; "
+                    f"{fname} holds a {str(meta.get('class'))[:40]!r}, not a Word2Vec model; "
                     "use KeyedVectors.load() for vectors"
                 )
-            model = cls.__new__(cls)
-            cls.__init__(model, vector_size=int(meta["params"]["vector_size"]))
-            for k, v in meta["params"].items():
-                setattr(model, k, v)
-            model.wv = KeyedVectors._from_persist(meta["wv"], arrays, prefix="wv.")
-            model.syn1neg = arrays["syn1neg"]
-            model.syn1 = arrays["syn1"]
+            model = cls._from_saved_params(meta.get("params"), fname)
+            model.wv = KeyedVectors._from_persist(meta.get("wv"), arrays, prefix="wv.", fname=fname)
+            model.syn1neg = arrays.get("syn1neg")
+            model.syn1 = arrays.get("syn1")
         else:
             if not os.path.exists(fname):
                 raise FileNotFoundError(f"{fname}: no such file")
@@ -1022,14 +1090,18 @@ class Word2Vec:
             if not obj.gensim_class.endswith("Word2Vec"):
                 raise ValueError(f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec")
             st = obj.state
-            model = cls.__new__(cls)
-            cls.__init__(model, vector_size=int(st.get("vector_size", 100)))
-            for k in cls._PARAMS:
-                if k in st and not isinstance(st[k], _persist.GensimObject):
-                    setattr(model, k, st[k])
+            params = {k: st[k] for k in cls._PARAMS
+                      if k in st and not isinstance(st[k], _persist.GensimObject)}
+            params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+            for k in ("total_train_time", "running_training_loss", "min_alpha_yet_reached"):
+                if type(params.get(k)) is int:
+                    params[k] = float(params[k])
+            model = cls._from_saved_params(params, fname)
             model.wv = KeyedVectors._from_gensim(obj, fname)
-            model.syn1neg = np.asarray(st.get("syn1neg", np.zeros((0, model.vector_size), REAL)))
-            model.syn1 = np.asarray(st.get("syn1", np.zeros((0, model.vector_size), REAL)))
+            empty = np.zeros((0, model.vector_size), REAL)
+            model.syn1neg = st.get("syn1neg", empty) if st.get("syn1neg") is not None else empty
+            model.syn1 = st.get("syn1", empty) if st.get("syn1") is not None else empty
+        model._check_loaded_weights(fname)
         model.wv.vectors_lockf = np.ones(1, dtype=REAL)
         model.layer1_size = model.vector_size
         model.callbacks = []
