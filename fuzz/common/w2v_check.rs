@@ -17,7 +17,8 @@
 //!
 //! What must hold: no panic (a panic is what libFuzzer and the replay test
 //! report), no allocation beyond `-rss_limit_mb`, no `Error::Runtime`
-//! (reserved for internal errors), and on `Ok`: one key per row, the
+//! (reserved for internal errors), no `Error::OutOfMemory` (inputs are a few
+//! KiB and reservations are bounded by the file size), and on `Ok`: one key per row, the
 //! dimension and count the header declares (`min(count, limit)` rows), the
 //! key kind `unicode_errors` asks for, finite values unless allowed, and a
 //! lossless round trip through `write` + `read` whenever the writer accepts
@@ -128,6 +129,8 @@ pub fn check(data: &[u8], binary: bool, dir: &Path) {
     let res = read(&path, &opts);
     let data = match res {
         Err(Error::Runtime(m)) => panic!("internal error reported for user input: {m}"),
+        // Inputs are a few KiB and reservations are bounded by the file size.
+        Err(Error::OutOfMemory(m)) => panic!("out of memory on a {}-byte input: {m}", data.len()),
         Err(_) => return,
         Ok(d) => d,
     };

@@ -1,0 +1,67 @@
+"""atheris driver for the Python parsers (see FUZZING.md).
+
+Usage::
+
+    PYTHONPATH=python python fuzz/python/fuzz_target.py TARGET CORPUS_DIR [SEED_DIR...] [libFuzzer flags]
+
+TARGET is one of ``gensim_pickle``, ``container``, ``relations`` (the
+oracles live in ``oracles.py``). With ``EMBEDRS_FUZZ_CONTINUE=1`` a finding
+(a Python exception outside the documented ones) is written once per
+signature to ``fuzz/artifacts/python_<TARGET>/`` with its traceback, and
+fuzzing goes on; without it the first finding stops the run as a libFuzzer
+crash. Segfaults always stop the run (libFuzzer writes the crashing input).
+"""
+
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import traceback
+import warnings
+
+import atheris
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+
+with atheris.instrument_imports(include=["embedrs"]):
+    import embedrs  # noqa: F401
+    import embedrs._persist  # noqa: F401
+    import embedrs.models  # noqa: F401
+    import embedrs.models.poincare  # noqa: F401
+
+import oracles  # noqa: E402
+
+logging.disable(logging.CRITICAL)
+warnings.simplefilter("ignore")
+
+target = sys.argv.pop(1)
+check = oracles.TARGETS[target]
+scratch = tempfile.mkdtemp(prefix=f"embedrs-fuzz-{target}-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+keep_going = os.environ.get("EMBEDRS_FUZZ_CONTINUE") == "1"
+artifacts = os.path.join(os.path.dirname(here), "artifacts", f"python_{target}")
+seen: set = set()
+
+
+def one_input(data: bytes) -> None:
+    try:
+        check(data, scratch)
+    except oracles.Finding as f:
+        if not keep_going:
+            raise
+        if f.signature in seen:
+            return
+        seen.add(f.signature)
+        os.makedirs(artifacts, exist_ok=True)
+        digest = hashlib.sha1(data).hexdigest()
+        with open(os.path.join(artifacts, f"finding-{digest}"), "wb") as fh:
+            fh.write(data)
+        with open(os.path.join(artifacts, f"finding-{digest}.txt"), "w") as fh:
+            fh.write(f"{f.signature}\n{f}\n\n")
+            fh.write("".join(traceback.format_exception(f)))
+        print(f"FINDING {f.signature} -> finding-{digest}", file=sys.stderr, flush=True)
+
+
+atheris.Setup(sys.argv, one_input)
+atheris.Fuzz()
