@@ -37,16 +37,34 @@ unsafe impl Sync for SharedMatrix<'_> {}
 impl<'a> SharedMatrix<'a> {
     /// Shares `data` (length `rows * cols`) among workers for the lifetime `'a`.
     ///
-    /// # Panics
-    /// If `data.len() != rows * cols` (a programming error, checked once here).
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "SharedMatrix: wrong buffer size");
-        SharedMatrix {
+    /// Fails with `InvalidArgument` if `data.len() != rows * cols` (checked
+    /// arithmetic).
+    ///
+    /// # Safety
+    /// The returned value is `Sync` and its safe methods read and write rows
+    /// through raw pointers without synchronisation: two threads touching the
+    /// same row at once form a data race on plain `f32`s, which Rust's memory
+    /// model counts as undefined behaviour. Hogwild SGD accepts such races on
+    /// purpose (on the targeted hardware a racing float access is torn at
+    /// worst to a mix of whole old and new values, never out of bounds).
+    /// By calling this the caller takes responsibility for that choice: only
+    /// share the value between threads that run Hogwild updates (or readers
+    /// that tolerate mixed rows), and access `data` through nothing else
+    /// while the value is in use, except such tolerant readers.
+    pub unsafe fn new(data: &'a mut [f32], rows: usize, cols: usize) -> crate::Result<Self> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(crate::Error::invalid(format!(
+                "a {rows} x {cols} matrix needs {} elements, the buffer has {}",
+                rows as u128 * cols as u128,
+                data.len()
+            )));
+        }
+        Ok(SharedMatrix {
             ptr: data.as_mut_ptr(),
             rows,
             cols,
             _owner: PhantomData,
-        }
+        })
     }
 
     /// Number of rows.
@@ -190,7 +208,8 @@ mod tests {
     #[test]
     fn row_operations() {
         let mut data = vec![1.0f32; 6];
-        let m = SharedMatrix::new(&mut data, 2, 3);
+        let m = // SAFETY: the test's own threads are the only users of the buffer.
+        unsafe { SharedMatrix::new(&mut data, 2, 3) }.unwrap();
         assert_eq!(m.dot_row::<Unfused>(1, &[1.0, 2.0, 3.0]), 6.0);
         m.axpy_row::<Unfused>(0, 2.0, &[1.0, 0.0, -1.0]);
         let mut out = [0.0; 3];
@@ -208,7 +227,8 @@ mod tests {
         let rows = 64;
         let mut data = vec![0.0f32; rows * 16];
         {
-            let m = SharedMatrix::new(&mut data, rows, 16);
+            let m = // SAFETY: the test's own threads are the only users of the buffer.
+        unsafe { SharedMatrix::new(&mut data, rows, 16) }.unwrap();
             (0..rows).into_par_iter().for_each(|r| {
                 for _ in 0..100 {
                     m.axpy_row::<Unfused>(r, 1.0, &[1.0; 16]);
@@ -222,7 +242,8 @@ mod tests {
     #[should_panic]
     fn out_of_range_row_panics_instead_of_corrupting() {
         let mut data = vec![0.0f32; 4];
-        let m = SharedMatrix::new(&mut data, 2, 2);
+        let m = // SAFETY: the test's own threads are the only users of the buffer.
+        unsafe { SharedMatrix::new(&mut data, 2, 2) }.unwrap();
         m.dot_row::<Unfused>(2, &[1.0, 1.0]);
     }
 }

@@ -15,9 +15,7 @@ use crate::{Error, Result};
 pub fn elements<T>(rows: usize, cols: usize, what: impl FnOnce() -> String) -> Result<usize> {
     rows.checked_mul(cols)
         .filter(|n| n.checked_mul(std::mem::size_of::<T>().max(1)).is_some())
-        .filter(|n| {
-            n.saturating_mul(std::mem::size_of::<T>().max(1)) <= isize::MAX as usize
-        })
+        .filter(|n| n.saturating_mul(std::mem::size_of::<T>().max(1)) <= isize::MAX as usize)
         .ok_or_else(|| {
             Error::invalid(format!(
                 "{}: {rows} x {cols} elements do not fit in memory on this machine",
@@ -29,7 +27,8 @@ pub fn elements<T>(rows: usize, cols: usize, what: impl FnOnce() -> String) -> R
 /// Reserves room for `additional` more elements in `v`, or fails with
 /// `OutOfMemory` naming `what`.
 pub fn reserve<T>(v: &mut Vec<T>, additional: usize, what: impl FnOnce() -> String) -> Result<()> {
-    v.try_reserve(additional).map_err(|_| oom::<T>(additional, what))
+    v.try_reserve(additional)
+        .map_err(|_| oom::<T>(additional, what))
 }
 
 /// A vector of `n` default (zero) values, or `OutOfMemory` naming `what`.

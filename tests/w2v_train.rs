@@ -12,6 +12,12 @@ use embedrs::sampling::{keep_probability, Rng, UnigramTable};
 use embedrs::vocab::huffman_codes;
 use embedrs::w2v::{self, Job, ModelRef, OutputLayers, Schedule};
 
+/// The test's matrices, shared with the Hogwild workers it runs itself.
+fn shared(data: &mut [f32], rows: usize, cols: usize) -> SharedMatrix<'_> {
+    // SAFETY: nothing but the test's own Hogwild training touches `data`.
+    unsafe { SharedMatrix::new(data, rows, cols) }.expect("test buffer of rows * cols")
+}
+
 const TOPICS: usize = 3;
 const PER_TOPIC: usize = 10;
 
@@ -46,6 +52,7 @@ fn accuracy(vectors: &[f32], dim: usize) -> f64 {
 }
 
 fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
+    let pool = embedrs::thread_pool(workers).unwrap();
     let n = TOPICS * PER_TOPIC;
     let dim = 16;
     let sentences = corpus(1000);
@@ -71,12 +78,12 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
     let epochs = 5u64;
     {
         let model = ModelRef {
-            syn0: SharedMatrix::new(&mut syn0, n, dim),
+            syn0: shared(&mut syn0, n, dim),
             layers: OutputLayers {
-                syn1neg: (negative > 0).then(|| SharedMatrix::new(&mut syn1neg, n, dim)),
+                syn1neg: (negative > 0).then(|| shared(&mut syn1neg, n, dim)),
                 noise: Some(&noise),
                 negative,
-                syn1: hs.then(|| SharedMatrix::new(&mut syn1, n, dim)),
+                syn1: hs.then(|| shared(&mut syn1, n, dim)),
                 huffman: Some(&huff),
                 sigmoid: &sig,
                 merge_lock: Default::default(),
@@ -100,8 +107,7 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
             };
             std::thread::scope(|s| {
                 let h = s.spawn(|| {
-                    w2v::train_epoch_jobs(&model, workers, 1, epoch, schedule, &progress, rx)
-                        .unwrap()
+                    w2v::train_epoch_jobs(&model, &pool, 1, epoch, schedule, &progress, rx).unwrap()
                 });
                 for chunk in sentences.chunks(50) {
                     let mut job = Job::default();
@@ -168,9 +174,9 @@ fn file_path_trains_every_token_once_per_epoch() {
     let mut syn0 = vec![0.01f32; n * dim];
     let mut syn1neg = vec![0.0f32; n * dim];
     let model = ModelRef {
-        syn0: SharedMatrix::new(&mut syn0, n, dim),
+        syn0: shared(&mut syn0, n, dim),
         layers: OutputLayers {
-            syn1neg: Some(SharedMatrix::new(&mut syn1neg, n, dim)),
+            syn1neg: Some(shared(&mut syn1neg, n, dim)),
             noise: Some(&noise),
             negative: 2,
             syn1: None,
@@ -187,6 +193,7 @@ fn file_path_trains_every_token_once_per_epoch() {
         lock_factors: None,
     };
     for workers in [1, 2, 3] {
+        let pool = embedrs::thread_pool(workers).unwrap();
         let progress = Progress::new(0);
         let schedule = Schedule {
             alpha: 0.025,
@@ -195,7 +202,7 @@ fn file_path_trains_every_token_once_per_epoch() {
             total_words: 5000,
         };
         let stats = w2v::train_epoch_file(
-            &model, &c, &lookup, workers, 1, 0, schedule, 100, 10_000, &progress,
+            &model, &c, &lookup, &pool, 1, 0, schedule, 100, 10_000, &progress,
         )
         .unwrap();
         assert_eq!(stats.raw_words, 5000, "workers={workers}");

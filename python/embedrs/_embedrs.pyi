@@ -10,6 +10,11 @@ __version__: str
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
 
+class InternalError(RuntimeError):
+    """A failure inside the Rust core that is a bug, not bad input."""
+
+def _selftest_panic(in_worker: bool = False) -> None: ...
+
 class KvInt8Index:
     """Int8 copy of a model's unit rows (exact search with a quarter of the memory traffic)."""
 

@@ -50,9 +50,11 @@ by this module from their raw bytes (object, structured and sub-array dtypes
 are refused; the data length must match the shape), gensim classes replaced by
 inert :class:`GensimObject` stand-ins. Compressed pickles (``.gz``, ``.bz2``)
 are decompressed as a stream with a size cap (:data:`PICKLE_MAX_BYTES`, see
-:func:`decompressed_limit`). Every failure is a :class:`ValueError` (or
-``pickle.UnpicklingError``, also an ``Exception``, for names outside the
-allow-list) whose one-line message names the file.
+:func:`decompressed_limit`). Every failure has a one-line message naming the
+file: :class:`RefusedPickleError` (a ``pickle.UnpicklingError``) when the
+pickle asks for something refused (a name outside the allow-list, an object
+or structured array), ``ValueError`` for anything malformed (truncated,
+garbage, inconsistent sizes, too large once decompressed, cycles).
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Union
@@ -754,6 +755,15 @@ class _TooLarge(Exception):
     pass
 
 
+class RefusedPickleError(pickle.UnpicklingError):
+    """A gensim pickle asks for something the loader refuses to build.
+
+    A name outside the allow-list, an object or structured array, a
+    non-ndarray subclass, a graph nested too deeply. Malformed files
+    (truncated, garbage, wrong sizes) raise ``ValueError`` instead.
+    """
+
+
 class _LimitedReader(io.RawIOBase):
     """Read-only stream that refuses to deliver more than ``limit`` bytes."""
 
@@ -837,18 +847,18 @@ class _DtypeProxy:
 
     def __init__(self, spec: Any, align: Any = False, copy: Any = False) -> None:
         if not isinstance(spec, str) or len(spec) > 16:
-            raise pickle.UnpicklingError("numpy.dtype: only simple dtype names are allowed")
+            raise RefusedPickleError("numpy.dtype: only simple dtype names are allowed")
         self.spec = spec
         self.order = "="
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) < 5:
-            raise pickle.UnpicklingError("numpy.dtype: invalid state")
+            raise RefusedPickleError("numpy.dtype: invalid state")
         _, order, sub, names, fields = state[:5]
         if sub is not None or names is not None or fields is not None:
-            raise pickle.UnpicklingError("numpy.dtype: structured or sub-array dtypes are not allowed")
+            raise RefusedPickleError("numpy.dtype: structured or sub-array dtypes are not allowed")
         if order not in ("<", ">", "|", "="):
-            raise pickle.UnpicklingError("numpy.dtype: invalid byte order")
+            raise RefusedPickleError("numpy.dtype: invalid byte order")
         self.order = order
 
     def is_object(self) -> bool:
@@ -858,14 +868,14 @@ class _DtypeProxy:
         try:
             dt = safe_dtype(self.spec, "numpy.dtype")
         except ValueError as exc:
-            raise pickle.UnpicklingError(str(exc)) from None
+            raise RefusedPickleError(str(exc)) from None
         return dt.newbyteorder(self.order) if self.order in "<>" and dt.byteorder != "|" else dt
 
 
 def _as_dtype(d: Any) -> np.dtype:
     if isinstance(d, _DtypeProxy):
         return d.resolve()
-    raise pickle.UnpicklingError("numpy: a dtype was expected")
+    raise RefusedPickleError("numpy: a dtype was expected")
 
 
 def _check_shape(shape: Any) -> tuple:
@@ -873,15 +883,15 @@ def _check_shape(shape: Any) -> tuple:
         shape = (shape,)
     if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
             or not all(type(s) is int and 0 <= s <= _MAX_DIM for s in shape)):
-        raise pickle.UnpicklingError("numpy: invalid array shape")
+        raise RefusedPickleError("numpy: invalid array shape")
     return shape
 
 
 def _array_from_bytes(data: Any, dt: np.dtype, shape: tuple, fortran: bool) -> np.ndarray:
     if not isinstance(data, (bytes, bytearray)):
-        raise pickle.UnpicklingError("numpy: array data must be raw bytes")
+        raise RefusedPickleError("numpy: array data must be raw bytes")
     if math.prod(shape) * dt.itemsize != len(data):
-        raise pickle.UnpicklingError(
+        raise RefusedPickleError(
             f"numpy: {len(data)} bytes of data for shape {shape} of {dt.str}")
     arr = np.frombuffer(data, dtype=dt).copy()
     return arr.reshape(shape, order="F" if fortran else "C")
@@ -901,14 +911,14 @@ class _ArrayProxy:
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) not in (4, 5):
-            raise pickle.UnpicklingError("numpy: invalid array state")
+            raise RefusedPickleError("numpy: invalid array state")
         if len(state) == 5:
             state = state[1:]
         shape, dtype, fortran, data = state
         shape = _check_shape(shape)
         if isinstance(dtype, _DtypeProxy) and dtype.is_object():
             if len(shape) != 1 or not isinstance(data, list) or len(data) != shape[0]:
-                raise pickle.UnpicklingError("numpy: object arrays must be one-dimensional lists")
+                raise RefusedPickleError("numpy: object arrays must be one-dimensional lists")
             self.array = data
             return
         self.array = _array_from_bytes(data, _as_dtype(dtype), shape, bool(fortran))
@@ -916,7 +926,7 @@ class _ArrayProxy:
 
 def _reconstruct(subtype: Any, shape: Any = (0,), code: Any = b"b") -> _ArrayProxy:
     if subtype is not _NDARRAY:
-        raise pickle.UnpicklingError("numpy: only plain ndarray objects are allowed")
+        raise RefusedPickleError("numpy: only plain ndarray objects are allowed")
     return _ArrayProxy()
 
 
@@ -929,14 +939,14 @@ def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
 def _scalar(dtype: Any, data: Any = None) -> Any:
     dt = _as_dtype(dtype)
     if not isinstance(data, bytes) or len(data) != dt.itemsize:
-        raise pickle.UnpicklingError("numpy: invalid scalar")
+        raise RefusedPickleError("numpy: invalid scalar")
     return np.frombuffer(data, dtype=dt)[0]
 
 
 def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
     """``_codecs.encode`` as protocol-2 pickles use it for bytes: latin-1 text only."""
     if not isinstance(obj, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("_codecs.encode: only latin-1 text is allowed")
+        raise RefusedPickleError("_codecs.encode: only latin-1 text is allowed")
     return obj.encode("latin1")
 
 
@@ -948,7 +958,7 @@ def _plain_dict(*args: Any) -> dict:
 def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     if isinstance(cls, type) and issubclass(cls, GensimObject):
         return cls()
-    raise pickle.UnpicklingError(f"refusing to reconstruct {cls!r}")
+    raise RefusedPickleError(f"refusing to reconstruct {cls!r}")
 
 
 _NUMPY_SCALAR_TYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
@@ -966,7 +976,6 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "hash"): _HASH,
     ("builtins", "object"): _OBJECT,
     ("collections", "defaultdict"): _plain_dict,
-    ("collections", "OrderedDict"): OrderedDict,
     ("copyreg", "_reconstructor"): _copyreg_reconstructor,
     ("_codecs", "encode"): _codecs_encode,
 }
@@ -998,12 +1007,12 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return found
         if module.startswith(("gensim.", "numpy.random.")):
             return _stand_in(module, name)
-        raise pickle.UnpicklingError(
+        raise RefusedPickleError(
             f"refusing to load {module}.{name}: only gensim models and numpy arrays are accepted"
         )
 
     def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("persistent ids are not allowed")
+        raise RefusedPickleError("persistent ids are not allowed")
 
 
 def _materialise(root: Any) -> Any:
@@ -1012,10 +1021,10 @@ def _materialise(root: Any) -> Any:
 
     def walk(x: Any, depth: int) -> Any:
         if depth > 200:
-            raise pickle.UnpicklingError("object graph nested too deeply")
+            raise RefusedPickleError("object graph nested too deeply")
         if isinstance(x, _ArrayProxy):
             if x.array is None:
-                raise pickle.UnpicklingError("numpy: array without data")
+                raise RefusedPickleError("numpy: array without data")
             if isinstance(x.array, list):
                 key = id(x)
                 if key not in seen:
@@ -1039,7 +1048,7 @@ def _materialise(root: Any) -> Any:
             seen[key] = x
             for k in list(x):
                 if isinstance(k, (_ArrayProxy, _DtypeProxy, GensimObject)):
-                    raise pickle.UnpicklingError("unhashable value used as a key")
+                    raise RefusedPickleError("unhashable value used as a key")
                 x[k] = walk(x[k], depth + 1)
             return x
         if isinstance(x, list):
@@ -1053,7 +1062,7 @@ def _materialise(root: Any) -> Any:
             return out
         if isinstance(x, (set, frozenset)):
             if any(isinstance(v, (_ArrayProxy, _DtypeProxy, GensimObject)) for v in x):
-                raise pickle.UnpicklingError("set of arrays or objects")
+                raise RefusedPickleError("set of arrays or objects")
             return x
         return x
 
@@ -1078,7 +1087,7 @@ def _npy_header(fh: IO[bytes], what: str) -> tuple[np.dtype, tuple, bool, int]:
     dt = safe_dtype(dtype, what)
     try:
         shape = _check_shape(tuple(shape))
-    except pickle.UnpicklingError:
+    except RefusedPickleError:
         raise ValueError(f"{what}: invalid shape {str(shape)[:80]}") from None
     return dt, shape, bool(fortran), math.prod(shape) * dt.itemsize
 
@@ -1199,8 +1208,10 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
 
     Raises
     ------
-    pickle.UnpicklingError
-        If the pickle references a name outside the allow-list.
+    RefusedPickleError
+        (a ``pickle.UnpicklingError``) If the pickle asks for a name outside
+        the allow-list, an object, structured or sub-array array, or nests too
+        deeply.
     ValueError
         For anything else wrong with the file (truncated, corrupt, an array
         that is not plain numbers, too large once decompressed, a cycle in
@@ -1219,15 +1230,15 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
                 stack.callback(extra.close)
             obj = _RestrictedUnpickler(fh).load()
             obj = _materialise(obj)
-    except pickle.UnpicklingError as exc:
-        msg = str(exc).splitlines()[0][:300] if str(exc) else "invalid pickle"
-        raise pickle.UnpicklingError(f"{fname}: {msg}") from None
+    except RefusedPickleError as exc:
+        raise RefusedPickleError(f"{fname}: {str(exc).splitlines()[0][:300]}") from None
     except _TooLarge:
         raise ValueError(f"{fname}: decompressed pickle is larger than the limit "
                          f"({max_decompressed or decompressed_limit(os.path.getsize(fname))} bytes); "
                          "refusing a possible decompression bomb") from None
-    except (EOFError, struct.error, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            MemoryError, RecursionError, OverflowError, UnicodeDecodeError, OSError, zlib.error) as exc:
+    except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, AttributeError,
+            IndexError, KeyError, MemoryError, RecursionError, OverflowError, UnicodeDecodeError, OSError,
+            zlib.error) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
@@ -1263,6 +1274,7 @@ def _is_pickle(path: PathLike) -> bool:
 __all__ = [
     "GensimObject",
     "Path",
+    "RefusedPickleError",
     "atomic_open",
     "atomic_write",
     "decode_keys",

@@ -28,6 +28,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::floatfmt::write_f32;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// What to do with key bytes that are not valid UTF-8 (Python's `errors=`).
@@ -108,6 +109,23 @@ fn open_read(path: &Path) -> Result<Box<dyn BufRead + Send>> {
     })
 }
 
+/// A key or value as shown in an error message: lossy UTF-8, quoted, cut
+/// after 60 characters (a "key" can be a whole file without separators).
+struct Shown<'a>(&'a [u8]);
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 60;
+        let s = String::from_utf8_lossy(self.0);
+        if s.chars().count() > MAX {
+            let head: String = s.chars().take(MAX).collect();
+            write!(f, "{head:?}... ({} bytes)", self.0.len())
+        } else {
+            write!(f, "{s:?}")
+        }
+    }
+}
+
 fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> Result<KeyOut> {
     match mode {
         UnicodeErrors::Raw => Ok(KeyOut::Raw(raw)),
@@ -123,7 +141,7 @@ fn decode_key(raw: Vec<u8>, mode: UnicodeErrors, place: impl Fn() -> String) -> 
                         "{}: key {:?} is not valid UTF-8 (bad byte at position {bad} of the key); \
                          pass unicode_errors='replace' or 'ignore', or the file's encoding",
                         place(),
-                        String::from_utf8_lossy(&bytes)
+                        Shown(&bytes)
                     )));
                 }
                 let mut s = String::with_capacity(bytes.len());
@@ -195,6 +213,16 @@ fn parse_header(line: &[u8], path: &Path) -> Result<(usize, usize)> {
 
 /// Reads a word2vec text or binary file.
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
+    read_with_progress(path, opts, &Progress::new(0))
+}
+
+/// [`read`], counting vectors read in `progress.done` and stopping with
+/// [`Error::Interrupted`] soon after `progress.stop` is set (Ctrl-C).
+pub fn read_with_progress(
+    path: &Path,
+    opts: &ReadOptions,
+    progress: &Progress,
+) -> Result<Word2VecData> {
     if opts.binary && opts.no_header {
         return Err(Error::invalid(
             "no_header is only available for text-format files",
@@ -213,9 +241,29 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
     let reserve_rows = rows_to_reserve(path, n, dim, line.len(), opts.binary)?;
     let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
     if opts.binary {
-        read_binary(&mut *r, path, n, dim, declared, line.len(), reserve_rows, opts)
+        read_binary(
+            &mut *r,
+            path,
+            n,
+            dim,
+            declared,
+            line.len(),
+            reserve_rows,
+            opts,
+            progress,
+        )
     } else {
-        read_text(&mut *r, path, n, dim, declared, first_line_no, opts, &pool)
+        read_text(
+            &mut *r,
+            path,
+            n,
+            dim,
+            declared,
+            first_line_no,
+            opts,
+            &pool,
+            progress,
+        )
     }
 }
 
@@ -263,7 +311,13 @@ fn read_line_capped(
 /// gzip stream's size is unknown, so 1,024 rows. Beyond that, memory grows
 /// with the data actually read, and a file shorter than its header ends in
 /// the usual "unexpected end of file" error naming the line or offset.
-fn rows_to_reserve(path: &Path, n: usize, dim: usize, header_len: usize, binary: bool) -> Result<usize> {
+fn rows_to_reserve(
+    path: &Path,
+    n: usize,
+    dim: usize,
+    header_len: usize,
+    binary: bool,
+) -> Result<usize> {
     if crate::mem::elements::<f32>(n, dim, String::new).is_err() {
         return Err(Error::format(
             path,
@@ -278,7 +332,11 @@ fn rows_to_reserve(path: &Path, n: usize, dim: usize, header_len: usize, binary:
         _ => return Ok(n.min(1024)),
     };
     let have = size.saturating_sub(header_len as u64);
-    let per_row = if binary { 4 * dim as u64 + 2 } else { 2 * dim as u64 };
+    let per_row = if binary {
+        4 * dim as u64 + 2
+    } else {
+        2 * dim as u64
+    };
     Ok(n.min(usize::try_from(have / per_row.max(1)).unwrap_or(usize::MAX)))
 }
 
@@ -325,7 +383,7 @@ fn trim_end(b: &[u8]) -> &[u8] {
 fn nonfinite_error(place: String, key: &[u8]) -> Error {
     Error::invalid(format!(
         "{place}: the vector of {:?} contains NaN or infinity (pass allow_nonfinite=True to accept it)",
-        String::from_utf8_lossy(key)
+        Shown(key)
     ))
 }
 
@@ -343,8 +401,8 @@ fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
             return format!(
                 "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
                 found + 1,
-                String::from_utf8_lossy(p),
-                String::from_utf8_lossy(key)
+                Shown(p),
+                Shown(key)
             );
         }
         found += 1;
@@ -352,7 +410,7 @@ fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
     format!(
         "line {line_no}: expected {dim} values after the key {:?}, found {found} \
          (is this really a text word2vec file with vectors of dimension {dim}?)",
-        String::from_utf8_lossy(key)
+        Shown(key)
     )
 }
 
@@ -380,8 +438,8 @@ fn parse_text_line(
                 return Err(format!(
                     "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
                     i + 1,
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(&key)
+                    Shown(p),
+                    Shown(&key)
                 ))
             }
         }
@@ -391,7 +449,7 @@ fn parse_text_line(
         return Err(format!(
             "line {line_no}: expected {dim} values after the key {:?}, found {i} \
              (is this really a text word2vec file with vectors of dimension {dim}?)",
-            String::from_utf8_lossy(&key)
+            Shown(&key)
         ));
     }
     if !allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
@@ -410,6 +468,7 @@ fn read_text(
     first_line_no: usize,
     opts: &ReadOptions,
     pool: &rayon::ThreadPool,
+    progress: &Progress,
 ) -> Result<Word2VecData> {
     const BLOCK: usize = 8192;
     // Rows grow with the lines actually read (never with the header's
@@ -426,6 +485,9 @@ fn read_text(
     let mut starts: Vec<usize> = Vec::with_capacity(BLOCK + 1);
     let mut done = 0usize;
     while done < n {
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
         buf.clear();
         starts.clear();
         let want = BLOCK.min(n - done);
@@ -464,7 +526,9 @@ fn read_text(
         for (i, p) in parsed.into_iter().enumerate() {
             let raw = p.map_err(|m| Error::format(path, m))?;
             let line_no = base_line + i;
-            keys.push(decode_key(raw, opts.unicode_errors, || format!("line {line_no}"))?);
+            keys.push(decode_key(raw, opts.unicode_errors, || {
+                format!("line {line_no}")
+            })?);
         }
         if let Some(i) = short {
             return Err(Error::format(
@@ -473,6 +537,7 @@ fn read_text(
             ));
         }
         done += got;
+        progress.add(got as u64);
         if got < want {
             return Err(Error::format(
                 path,
@@ -544,12 +609,16 @@ fn read_binary(
     header_len: usize,
     start_rows: usize,
     opts: &ReadOptions,
+    progress: &Progress,
 ) -> Result<Word2VecData> {
     // Values are appended straight from the reader's buffer: no zero-fill
     // of the matrix and a single copy of the data.
     let mut data: Vec<f32> = Vec::new();
     crate::mem::reserve(&mut data, start_rows * dim, || {
-        format!("{}: {start_rows} vectors of dimension {dim}", path.display())
+        format!(
+            "{}: {start_rows} vectors of dimension {dim}",
+            path.display()
+        )
     })?;
     let mut keys = KeySink {
         text: Vec::with_capacity(start_rows),
@@ -558,6 +627,12 @@ fn read_binary(
     let mut offset = header_len as u64;
     let row_bytes = dim * 4;
     for i in 0..n {
+        if i % 1024 == 0 {
+            if progress.should_stop() {
+                return Err(Error::Interrupted);
+            }
+            progress.add(i.min(1024) as u64);
+        }
         let key_offset = offset;
         let mut key = Vec::new();
         // Key: bytes up to the first space; newlines in front are skipped.
@@ -612,7 +687,7 @@ fn read_binary(
                          is the file truncated, or is it a text file?)",
                         offset + got as u64,
                         i + 1,
-                        String::from_utf8_lossy(&key),
+                        Shown(&key),
                     ),
                 ));
             }
@@ -650,7 +725,7 @@ fn read_binary(
                 format!(
                     "the vector data of entry 1 ({:?}) at byte offset {key_offset} is text, \
                      not little-endian floats: this is a text word2vec file; load it with binary=False",
-                    String::from_utf8_lossy(&key)
+                    Shown(&key)
                 ),
             ));
         }
@@ -713,6 +788,20 @@ pub fn write(
     order: &[usize],
     opts: &WriteOptions,
 ) -> Result<()> {
+    write_with_progress(path, keys, vectors, order, opts, &Progress::new(0))
+}
+
+/// [`write`], counting vectors written in `progress.done` and stopping with
+/// [`Error::Interrupted`] soon after `progress.stop` is set; the target is
+/// then left as it was (or, with `append`, holds the rows written so far).
+pub fn write_with_progress(
+    path: &Path,
+    keys: &[String],
+    vectors: ArrayView2<f32>,
+    order: &[usize],
+    opts: &WriteOptions,
+    progress: &Progress,
+) -> Result<()> {
     if keys.len() != order.len() {
         return Err(Error::invalid(format!(
             "{} keys for {} rows",
@@ -740,7 +829,7 @@ pub fn write(
     } else {
         temp_path_for(path)
     };
-    let res = write_to(&target, path, keys, vectors, order, opts);
+    let res = write_to(&target, path, keys, vectors, order, opts, progress);
     if opts.append {
         return res;
     }
@@ -763,6 +852,7 @@ fn write_to(
     vectors: ArrayView2<f32>,
     order: &[usize],
     opts: &WriteOptions,
+    progress: &Progress,
 ) -> Result<()> {
     let io = |e| Error::io(shown, e);
     let file = std::fs::OpenOptions::new()
@@ -789,6 +879,10 @@ fn write_to(
     let pool = crate::thread_pool(if opts.binary { 1 } else { opts.threads })?;
     const BLOCK: usize = 4096;
     for (kb, ob) in keys.chunks(BLOCK).zip(order.chunks(BLOCK)) {
+        if progress.should_stop() {
+            return Err(Error::Interrupted);
+        }
+        progress.add(kb.len() as u64);
         let chunks: Vec<Vec<u8>> = pool.install(|| {
             kb.par_iter()
                 .zip(ob.par_iter())
@@ -926,7 +1020,10 @@ mod tests {
                 } else if binary && want.contains("holds only") {
                     assert!(err.contains("unexpected end of file"), "{err}");
                 } else {
-                    assert!(err.contains(want), "binary={binary}: {err:?} should contain {want:?}");
+                    assert!(
+                        err.contains(want),
+                        "binary={binary}: {err:?} should contain {want:?}"
+                    );
                 }
             }
         }
@@ -946,7 +1043,10 @@ mod tests {
         std::fs::remove_file(&p).unwrap();
         // real float data is not mistaken for text
         assert!(!looks_like_text(&[1.0, -0.5, 0.25]));
-        assert!(looks_like_text(&[f32::from_le_bytes(*b"0.12"), f32::from_le_bytes(*b"5 -1")]));
+        assert!(looks_like_text(&[
+            f32::from_le_bytes(*b"0.12"),
+            f32::from_le_bytes(*b"5 -1")
+        ]));
     }
 
     #[test]
@@ -954,8 +1054,14 @@ mod tests {
         let mut r: &[u8] = b"abcdef";
         let mut buf = Vec::new();
         let err = read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 7).unwrap_err();
-        assert!(err.to_string().contains("line 7 is longer than 4 bytes"), "{err}");
+        assert!(
+            err.to_string().contains("line 7 is longer than 4 bytes"),
+            "{err}"
+        );
         let mut r: &[u8] = b"abc\nd";
-        assert_eq!(read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(), 4);
+        assert_eq!(
+            read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(),
+            4
+        );
     }
 }

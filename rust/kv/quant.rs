@@ -269,6 +269,7 @@ impl QuantIndex {
         pool: Option<&rayon::ThreadPool>,
     ) -> Result<Vec<(usize, f32)>> {
         let data = self.check(&vectors, norms, query.len(), &range)?;
+        let k = k.min(range.len());
         if self.dim == 0 || range.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
@@ -329,6 +330,7 @@ impl QuantIndex {
     ) -> Result<Vec<Vec<(usize, f32)>>> {
         let data = self.check(&vectors, norms, queries.ncols(), &range)?;
         let m = queries.nrows();
+        let k = k.min(range.len());
         if self.dim == 0 || range.is_empty() || k == 0 {
             return Ok(vec![Vec::new(); m]);
         }

@@ -206,6 +206,8 @@ pub fn top_k(
             query.len()
         )));
     }
+    // A `k` beyond the candidates is clamped: it sizes heaps and outputs.
+    let k = k.min(range.len());
     if dim == 0 || range.is_empty() || k == 0 {
         return Ok(Vec::new());
     }
@@ -264,6 +266,7 @@ pub fn top_k_batch(
     if m == 0 {
         return Ok(Vec::new());
     }
+    let k = k.min(range.len());
     if dim == 0 || range.is_empty() || k == 0 {
         return Ok(vec![Vec::new(); m]);
     }

@@ -15,7 +15,7 @@
 pub mod loss;
 pub mod manifold;
 pub mod negatives;
-pub mod shared;
+pub(crate) mod shared;
 pub mod train;
 
 pub use manifold::{distance, Real};

@@ -48,6 +48,9 @@ impl Graph {
         if n_nodes > u32::MAX as usize {
             return Err(Error::invalid("too many nodes (more than 2^32 - 1)"));
         }
+        if pairs.len() > u32::MAX as usize {
+            return Err(Error::invalid("too many relations (more than 2^32 - 1)"));
+        }
         let mut neighbours = vec![Vec::new(); n_nodes];
         let mut counts = vec![0u64; n_nodes];
         for &(u, v) in &pairs {

@@ -10,13 +10,17 @@
 //! the same moment may interleave their writes (the accepted Hogwild race):
 //! the row then holds a mix of two valid points, which the next projection
 //! brings back inside the ball if needed.
+//!
+//! Such a race is a data race in Rust's memory model, so the type is
+//! crate-private: only the Poincaré trainer, which accepts the Hogwild race
+//! on purpose, can build one.
 
 use std::marker::PhantomData;
 
 use super::manifold::{project, Real};
 
 /// A row-major `rows x cols` matrix of `T` shared by Hogwild workers.
-pub struct SharedRows<'a, T: Real> {
+pub(crate) struct SharedRows<'a, T: Real> {
     ptr: *mut T,
     rows: usize,
     cols: usize,
@@ -34,20 +38,20 @@ impl<'a, T: Real> SharedRows<'a, T> {
     /// Shares `data` (length `rows * cols`) among workers for the lifetime `'a`.
     ///
     /// # Panics
-    /// If `data.len() != rows * cols` (a programming error, checked once here).
+    /// If `data.len() != rows * cols` (a programming error of the crate,
+    /// checked once here with checked arithmetic).
     pub fn new(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        assert_eq!(data.len(), rows * cols, "SharedRows: wrong buffer size");
+        assert_eq!(
+            rows.checked_mul(cols),
+            Some(data.len()),
+            "SharedRows: wrong buffer size"
+        );
         SharedRows {
             ptr: data.as_mut_ptr(),
             rows,
             cols,
             _owner: PhantomData,
         }
-    }
-
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.rows
     }
 
     /// Row length.

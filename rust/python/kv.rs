@@ -53,8 +53,10 @@ impl KvSearcher {
     #[new]
     #[pyo3(signature = (threads = 0))]
     fn new(threads: usize) -> PyResult<Self> {
-        Ok(Self {
-            pool: crate::thread_pool(threads).py()?,
+        super::guard(|| {
+            Ok(Self {
+                pool: crate::thread_pool(threads).py()?,
+            })
         })
     }
 
@@ -70,9 +72,11 @@ impl KvSearcher {
         py: Python<'py>,
         vectors: PyReadonlyArray2<'py, f32>,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let v = c_contiguous(&vectors, "vectors")?;
-        let out = py.detach(|| kv::row_norms(v, Some(&self.pool))).py()?;
-        Ok(out.into_pyarray(py))
+        super::guard(|| {
+            let v = c_contiguous(&vectors, "vectors")?;
+            let out = py.detach(|| kv::row_norms(v, Some(&self.pool))).py()?;
+            Ok(out.into_pyarray(py))
+        })
     }
 
     /// The `k` best `(row, cosine)` pairs of rows `start..end` for `query`.
@@ -87,10 +91,12 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let (v, n) = model(&vectors, &norms)?;
-        let q = query.as_array();
-        py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
-            .py()
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let q = query.as_array();
+            py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
+                .py()
+        })
     }
 
     /// Builds the int8 search index of `vectors` (row `norms` given).
@@ -100,11 +106,13 @@ impl KvSearcher {
         vectors: PyReadonlyArray2<'py, f32>,
         norms: PyReadonlyArray1<'py, f32>,
     ) -> PyResult<KvInt8Index> {
-        let (v, n) = model(&vectors, &norms)?;
-        let inner = py
-            .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
-            .py()?;
-        Ok(KvInt8Index { inner })
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let inner = py
+                .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
+                .py()?;
+            Ok(KvInt8Index { inner })
+        })
     }
 
     /// Same as `top_k`, through an int8 index built from these `vectors`.
@@ -120,10 +128,12 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
-        let (v, n) = model(&vectors, &norms)?;
-        let q = query.as_array();
-        py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
-            .py()
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let q = query.as_array();
+            py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
+                .py()
+        })
     }
 
     /// Cosine of `query` with every row `start..end`.
@@ -136,12 +146,14 @@ impl KvSearcher {
         start: usize,
         end: usize,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let (v, n) = model(&vectors, &norms)?;
-        let q = query.as_array();
-        let out = py
-            .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
-            .py()?;
-        Ok(out.into_pyarray(py))
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let q = query.as_array();
+            let out = py
+                .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
+                .py()?;
+            Ok(out.into_pyarray(py))
+        })
     }
 
     /// Top-`k` for every row of `queries`: `(rows, scores)` arrays of shape
@@ -156,12 +168,14 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<BatchResult<'py>> {
-        let (v, n) = model(&vectors, &norms)?;
-        let q = queries.as_array();
-        let res = py
-            .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
-            .py()?;
-        Ok(batch_arrays(py, res, k))
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let q = queries.as_array();
+            let res = py
+                .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
+                .py()?;
+            Ok(batch_arrays(py, res, k.min(end.saturating_sub(start))))
+        })
     }
 
     /// Same as `top_k_batch`, through an int8 index built from these
@@ -178,16 +192,18 @@ impl KvSearcher {
         end: usize,
         k: usize,
     ) -> PyResult<BatchResult<'py>> {
-        let (v, n) = model(&vectors, &norms)?;
-        let q = queries.as_array();
-        let res = py
-            .detach(|| {
-                index
-                    .inner
-                    .top_k_batch(v, n, q, start..end, k, Some(&self.pool))
-            })
-            .py()?;
-        Ok(batch_arrays(py, res, k))
+        super::guard(|| {
+            let (v, n) = model(&vectors, &norms)?;
+            let q = queries.as_array();
+            let res = py
+                .detach(|| {
+                    index
+                        .inner
+                        .top_k_batch(v, n, q, start..end, k, Some(&self.pool))
+                })
+                .py()?;
+            Ok(batch_arrays(py, res, k.min(end.saturating_sub(start))))
+        })
     }
 }
 
@@ -249,25 +265,27 @@ fn w2v_read<'py>(
     allow_nonfinite: bool,
     threads: usize,
 ) -> PyResult<ReadResult<'py>> {
-    let opts = ReadOptions {
-        binary,
-        limit,
-        no_header,
-        unicode_errors: parse_errors(unicode_errors)?,
-        allow_nonfinite,
-        threads,
-    };
-    let data = py.detach(|| word2vec::read(&path, &opts)).py()?;
-    let keys = match data.keys {
-        word2vec::Keys::Text(k) => PyList::new(py, k.iter().map(|s| PyString::new(py, s)))?,
-        word2vec::Keys::Raw(k) => PyList::new(py, k.iter().map(|b| PyBytes::new(py, b)))?,
-    };
-    Ok((
-        keys,
-        data.vectors.into_pyarray(py),
-        data.declared_count,
-        data.trailing_data,
-    ))
+    super::guard(|| {
+        let opts = ReadOptions {
+            binary,
+            limit,
+            no_header,
+            unicode_errors: parse_errors(unicode_errors)?,
+            allow_nonfinite,
+            threads,
+        };
+        let data = super::run_cancellable(py, |p| word2vec::read_with_progress(&path, &opts, p))?;
+        let keys = match data.keys {
+            word2vec::Keys::Text(k) => PyList::new(py, k.iter().map(|s| PyString::new(py, s)))?,
+            word2vec::Keys::Raw(k) => PyList::new(py, k.iter().map(|b| PyBytes::new(py, b)))?,
+        };
+        Ok((
+            keys,
+            data.vectors.into_pyarray(py),
+            data.declared_count,
+            data.trailing_data,
+        ))
+    })
 }
 
 /// Writes rows `order` of `vectors` with their `keys` in word2vec format.
@@ -285,16 +303,19 @@ fn w2v_write(
     append: bool,
     threads: usize,
 ) -> PyResult<()> {
-    let v = c_contiguous(&vectors, "vectors")?;
-    let opts = WriteOptions {
-        binary,
-        write_header,
-        total_vec,
-        append,
-        threads,
-    };
-    py.detach(|| word2vec::write(&path, &keys, v, &order, &opts))
-        .py()
+    super::guard(|| {
+        let v = c_contiguous(&vectors, "vectors")?;
+        let opts = WriteOptions {
+            binary,
+            write_header,
+            total_vec,
+            append,
+            threads,
+        };
+        super::run_cancellable(py, |p| {
+            word2vec::write_with_progress(&path, &keys, v, &order, &opts, p)
+        })
+    })
 }
 
 /// Formats float32 values as numpy's `str()` does (used by tests).

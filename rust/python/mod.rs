@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use pyo3::exceptions::{
-    PyKeyError, PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+    PyKeyError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyTypeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
 
@@ -45,6 +46,43 @@ pub(crate) fn to_pyerr(e: Error) -> PyErr {
         Error::Type(m) => PyTypeError::new_err(m),
         Error::Runtime(m) => PyRuntimeError::new_err(m),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted by the user"),
+        Error::OutOfMemory(m) => PyMemoryError::new_err(m),
+    }
+}
+
+pyo3::create_exception!(
+    embedrs,
+    InternalError,
+    PyRuntimeError,
+    "An unexpected failure inside embedrs' Rust core: a bug, never the caller's input. \
+     The operation was abandoned and the process keeps running; please report it with \
+     the message."
+);
+
+/// Text of a panic payload (`panic!` with a literal or a formatted string).
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// The binding's boundary: runs the body of a Python-visible function and
+/// turns any Rust panic inside it, on this thread or (through
+/// [`run_monitored`]) a worker thread, into `embedrs.InternalError`, a
+/// `RuntimeError` subclass, instead of PyO3's `PanicException` (a
+/// `BaseException` that `except Exception` does not catch). Every
+/// `#[pyfunction]` and `#[pymethods]` entry point that can fail runs through
+/// it. Out-of-memory on user-sized requests never gets here: those buffers
+/// are allocated fallibly (`crate::mem`) and raise `MemoryError`.
+pub(crate) fn guard<R>(body: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(payload) => Err(InternalError::new_err(format!(
+            "internal error in embedrs (please report it): {}",
+            panic_text(&*payload)
+        ))),
     }
 }
 
@@ -106,10 +144,11 @@ where
         }
         let out = match handle.join() {
             Ok(r) => r,
-            Err(_) => {
-                return Err(PyRuntimeError::new_err(
-                    "internal error in an embedrs worker thread (please report it)",
-                ))
+            Err(payload) => {
+                return Err(InternalError::new_err(format!(
+                    "internal error in an embedrs worker thread (please report it): {}",
+                    panic_text(&*payload)
+                )))
             }
         };
         match pending {
@@ -119,9 +158,54 @@ where
     })
 }
 
+/// Runs a long core `job` with the GIL released and Ctrl-C honoured (the job
+/// polls `progress.should_stop()` and returns `Error::Interrupted`), for
+/// calls that need no progress reporting: file reads and writes, index
+/// builds, vocabulary counting.
+pub(crate) fn run_cancellable<R, J>(py: Python<'_>, job: J) -> PyResult<R>
+where
+    R: Send,
+    J: FnOnce(&Progress) -> crate::Result<R> + Send,
+{
+    let progress = Progress::new(0);
+    let p = &progress;
+    run_monitored(
+        py,
+        p,
+        Duration::from_millis(50),
+        |_, _| Ok(()),
+        move || job(p),
+    )?
+    .map_err(to_pyerr)
+}
+
+/// Panics on purpose inside [`guard`], on this thread (`in_worker=False`)
+/// or on a worker thread of [`run_monitored`]: the test suite's proof that no
+/// panic reaches Python as `PanicException`. Not part of the public API.
+#[pyfunction]
+#[pyo3(signature = (in_worker = false))]
+fn _selftest_panic(py: Python<'_>, in_worker: bool) -> PyResult<()> {
+    guard(|| {
+        if in_worker {
+            let progress = Progress::new(0);
+            run_monitored(
+                py,
+                &progress,
+                Duration::from_millis(10),
+                |_, _| Ok(()),
+                || panic!("deliberate panic in a worker thread (self-test)"),
+            )
+        } else {
+            panic!("deliberate panic on the calling thread (self-test)")
+        }
+    })
+}
+
 #[pymodule]
 fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
     w2v::register(m)?;
     kv::register(m)?;
     poincare::register(m)?;

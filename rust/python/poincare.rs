@@ -76,53 +76,55 @@ fn poincare_train<'py>(
     check_gradients_every: usize,
     callback: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let rel = relations.as_array();
-    if rel.ncols() != 2 {
-        return Err(PyValueError::new_err(format!(
-            "relations must have shape (n, 2), got (n, {})",
-            rel.ncols()
-        )));
-    }
-    let n_nodes = vectors
-        .getattr("shape")?
-        .extract::<(usize, usize)>()
-        .map_err(|_| PyTypeError::new_err("vectors must be a 2-D NumPy array"))?
-        .0;
-    let pairs: Vec<(u32, u32)> = rel.rows().into_iter().map(|r| (r[0], r[1])).collect();
-    let graph = Graph::new(n_nodes, pairs).py()?;
-    let cfg = TrainConfig {
-        negative,
-        epsilon,
-        regularization_coeff,
-        batch_size,
-        workers,
-        seed,
-        check_gradients_every,
-    };
-    let phase = Phase {
-        epochs,
-        alpha,
-        sampling: if frequency_negatives {
-            Sampling::Frequency
+    super::guard(|| {
+        let rel = relations.as_array();
+        if rel.ncols() != 2 {
+            return Err(PyValueError::new_err(format!(
+                "relations must have shape (n, 2), got (n, {})",
+                rel.ncols()
+            )));
+        }
+        let n_nodes = vectors
+            .getattr("shape")?
+            .extract::<(usize, usize)>()
+            .map_err(|_| PyTypeError::new_err("vectors must be a 2-D NumPy array"))?
+            .0;
+        let pairs: Vec<(u32, u32)> = rel.rows().into_iter().map(|r| (r[0], r[1])).collect();
+        let graph = py.detach(move || Graph::new(n_nodes, pairs)).py()?;
+        let cfg = TrainConfig {
+            negative,
+            epsilon,
+            regularization_coeff,
+            batch_size,
+            workers,
+            seed,
+            check_gradients_every,
+        };
+        let phase = Phase {
+            epochs,
+            alpha,
+            sampling: if frequency_negatives {
+                Sampling::Frequency
+            } else {
+                Sampling::Uniform
+            },
+            first_epoch,
+        };
+        let cb = callback.as_ref();
+        let report = if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f64>>() {
+            run_train(py, v, &graph, &cfg, &phase, cb)?
+        } else if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f32>>() {
+            run_train(py, v, &graph, &cfg, &phase, cb)?
         } else {
-            Sampling::Uniform
-        },
-        first_epoch,
-    };
-    let cb = callback.as_ref();
-    let report = if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f64>>() {
-        run_train(py, v, &graph, &cfg, &phase, cb)?
-    } else if let Ok(v) = vectors.extract::<PyReadwriteArray2<'py, f32>>() {
-        run_train(py, v, &graph, &cfg, &phase, cb)?
-    } else {
-        return Err(PyTypeError::new_err(
-            "vectors must be a writeable 2-D float32 or float64 NumPy array",
-        ));
-    };
-    let d = PyDict::new(py);
-    d.set_item("epoch_losses", report.epoch_losses)?;
-    d.set_item("max_gradient_error", report.max_gradient_error)?;
-    Ok(d)
+            return Err(PyTypeError::new_err(
+                "vectors must be a writeable 2-D float32 or float64 NumPy array",
+            ));
+        };
+        let d = PyDict::new(py);
+        d.set_item("epoch_losses", report.epoch_losses)?;
+        d.set_item("max_gradient_error", report.max_gradient_error)?;
+        Ok(d)
+    })
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

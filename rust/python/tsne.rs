@@ -44,71 +44,73 @@ fn tsne_fit<'py>(
     n_jobs: usize,
     log: Option<Bound<'py, PyAny>>,
 ) -> PyResult<FitResult<'py>> {
-    if !x.is_c_contiguous() {
-        return Err(PyValueError::new_err(
+    super::guard(|| {
+        if !x.is_c_contiguous() {
+            return Err(PyValueError::new_err(
             "X must be a C-contiguous float32 array (use np.ascontiguousarray(X, dtype=np.float32))",
         ));
-    }
-    let metric = Metric::parse(metric).py()?;
-    let method = match method {
-        "barnes_hut" => Method::BarnesHut(angle),
-        "exact" => Method::Exact,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "method={other:?} is not supported; use 'barnes_hut' or 'exact'"
-            )))
         }
-    };
-    let init = init.as_array().to_owned();
-    let params = TsneParams {
-        n_components: init.ncols(),
-        perplexity,
-        early_exaggeration,
-        learning_rate,
-        max_iter,
-        exploration_iter,
-        n_iter_without_progress,
-        min_grad_norm,
-        metric,
-        method,
-        n_jobs,
-    };
-    let view = x.as_array();
-    let input = if metric == Metric::Precomputed {
-        Input::Precomputed(view)
-    } else {
-        Input::Features(view)
-    };
-    let progress = Progress::new(max_iter as u64);
-    let mut last_logged = 0u64;
-    let out = run_monitored(
-        py,
-        &progress,
-        Duration::from_millis(100),
-        |_py, p| {
-            if let Some(log) = &log {
-                let kl = f64::from_bits(p.aux.load(Ordering::Relaxed));
-                let done = p.done();
-                if done >= last_logged + 50 && kl != 0.0 {
-                    last_logged = done - done % 50;
-                    log.call1((last_logged, kl))?;
-                }
+        let metric = Metric::parse(metric).py()?;
+        let method = match method {
+            "barnes_hut" => Method::BarnesHut(angle),
+            "exact" => Method::Exact,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "method={other:?} is not supported; use 'barnes_hut' or 'exact'"
+                )))
             }
-            Ok(())
-        },
-        || tsne::fit(input, init, &params, &progress),
-    )?
-    .py()?;
-    Ok((
-        out.embedding.into_pyarray(py),
-        out.kl_divergence,
-        out.n_iter,
-        (
-            out.timings.neighbors,
-            out.timings.affinities,
-            out.timings.optimization,
-        ),
-    ))
+        };
+        let init = init.as_array().to_owned();
+        let params = TsneParams {
+            n_components: init.ncols(),
+            perplexity,
+            early_exaggeration,
+            learning_rate,
+            max_iter,
+            exploration_iter,
+            n_iter_without_progress,
+            min_grad_norm,
+            metric,
+            method,
+            n_jobs,
+        };
+        let view = x.as_array();
+        let input = if metric == Metric::Precomputed {
+            Input::Precomputed(view)
+        } else {
+            Input::Features(view)
+        };
+        let progress = Progress::new(max_iter as u64);
+        let mut last_logged = 0u64;
+        let out = run_monitored(
+            py,
+            &progress,
+            Duration::from_millis(100),
+            |_py, p| {
+                if let Some(log) = &log {
+                    let kl = f64::from_bits(p.aux.load(Ordering::Relaxed));
+                    let done = p.done();
+                    if done >= last_logged + 50 && kl != 0.0 {
+                        last_logged = done - done % 50;
+                        log.call1((last_logged, kl))?;
+                    }
+                }
+                Ok(())
+            },
+            || tsne::fit(input, init, &params, &progress),
+        )?
+        .py()?;
+        Ok((
+            out.embedding.into_pyarray(py),
+            out.kl_divergence,
+            out.n_iter,
+            (
+                out.timings.neighbors,
+                out.timings.affinities,
+                out.timings.optimization,
+            ),
+        ))
+    })
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

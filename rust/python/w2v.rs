@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2};
+use numpy::{
+    IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -47,9 +50,11 @@ pub(crate) struct CorpusFile {
 impl CorpusFile {
     #[new]
     fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
-        let text = py.detach(|| CorpusText::open(&path)).py()?;
-        Ok(CorpusFile {
-            text: Arc::new(text),
+        super::guard(|| {
+            let text = py.detach(|| CorpusText::open(&path)).py()?;
+            Ok(CorpusFile {
+                text: Arc::new(text),
+            })
         })
     }
 
@@ -68,11 +73,13 @@ impl CorpusFile {
         max_sentence_length: usize,
         max_vocab_size: Option<usize>,
     ) -> PyResult<WordCounts> {
-        let text = self.text.clone();
-        let c = py
-            .detach(move || count_words(&text, workers, max_sentence_length, max_vocab_size))
-            .py()?;
-        Ok((c.words, c.sentences, c.total_words))
+        super::guard(|| {
+            let text = self.text.clone();
+            let c = py
+                .detach(move || count_words(&text, workers, max_sentence_length, max_vocab_size))
+                .py()?;
+            Ok((c.words, c.sentences, c.total_words))
+        })
     }
 }
 
@@ -87,10 +94,12 @@ fn finalize_vocab(
     max_final_vocab: Option<usize>,
     sorted_vocab: bool,
 ) -> PyResult<(Vec<String>, Vec<u64>)> {
-    let v = py
-        .detach(move || finalize(raw, min_count, max_final_vocab, sorted_vocab))
-        .py()?;
-    Ok((v.words, v.counts))
+    super::guard(|| {
+        let v = py
+            .detach(move || finalize(raw, min_count, max_final_vocab, sorted_vocab))
+            .py()?;
+        Ok((v.words, v.counts))
+    })
 }
 
 /// Deterministic initial vectors for `words` (each depends only on the
@@ -101,15 +110,28 @@ fn init_vectors<'py>(
     words: Vec<String>,
     vector_size: usize,
     seed: u64,
-) -> Bound<'py, PyArray2<f32>> {
-    let arr = py.detach(move || {
-        let mut a = Array2::<f32>::zeros((words.len(), vector_size));
-        for (w, mut row) in words.iter().zip(a.rows_mut()) {
-            w2v::init::init_vector(w, seed, row.as_slice_mut().expect("rows are contiguous"));
-        }
-        a
-    });
-    arr.into_pyarray(py)
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    super::guard(|| {
+        let n_words = words.len();
+        let what = move || format!("initial vectors for {n_words} words of size {vector_size}");
+        let n = crate::mem::elements::<f32>(words.len(), vector_size, what).py()?;
+        let arr = py
+            .detach(move || -> crate::Result<Array2<f32>> {
+                let data = crate::mem::zeroed::<f32>(n, what)?;
+                let mut a = Array2::from_shape_vec((words.len(), vector_size), data)
+                    .map_err(|e| crate::Error::Runtime(format!("internal shape error: {e}")))?;
+                if vector_size > 0 {
+                    for (w, mut row) in words.iter().zip(a.rows_mut()) {
+                        if let Some(r) = row.as_slice_mut() {
+                            w2v::init::init_vector(w, seed, r);
+                        }
+                    }
+                }
+                Ok(a)
+            })
+            .py()?;
+        Ok(arr.into_pyarray(py))
+    })
 }
 
 /// The per-`train()` state of a word2vec model.
@@ -129,38 +151,72 @@ pub(crate) struct Word2VecCore {
     compute_loss: bool,
     seed: u64,
     workers: usize,
+    /// The model's worker threads, made once and reused by every epoch.
+    pool: rayon::ThreadPool,
 }
 
+/// A weight matrix of the model, shared with the Hogwild workers.
+///
+/// The array is NOT borrowed through rust-numpy's borrow tracking: a
+/// tracked writable borrow would make every query on the same vectors from
+/// another Python thread fail with "array is already borrowed" for the whole
+/// epoch, and a running query would make `train()` fail. gensim serves such
+/// queries (its Cython loops write the same NumPy buffers without a lock), and
+/// a service that updates a model online needs to. So training writes the
+/// buffer while queries may read it: a query during training sees a mix of
+/// old and new rows, as in gensim. The checks here are those the borrow would
+/// have made: shape, C-contiguity and the writeable flag (a read-only memory
+/// map must be loaded with `mmap=None` or `'c'` to train).
 fn rw_slice<'a>(
-    arr: &'a mut PyReadwriteArray2<'_, f32>,
+    arr: &'a Bound<'_, PyArray2<f32>>,
     name: &str,
     rows: usize,
     cols: usize,
 ) -> PyResult<SharedMatrix<'a>> {
-    let shape = arr.as_array().shape().to_vec();
+    let shape = arr.shape().to_vec();
     if shape != [rows, cols] {
         return Err(PyValueError::new_err(format!(
             "{name} has shape {shape:?}, expected ({rows}, {cols}); was the vocabulary changed without build_vocab?"
         )));
     }
-    let s = arr.as_slice_mut().map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
-    })?;
-    Ok(SharedMatrix::new(s, rows, cols))
+    if !arr.is_c_contiguous() {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be a C-contiguous float32 array (use numpy.ascontiguousarray)"
+        )));
+    }
+    let writeable: bool = arr.getattr("flags")?.getattr("writeable")?.extract()?;
+    if !writeable {
+        return Err(PyValueError::new_err(format!(
+            "{name} is read-only (a model loaded with mmap='r'?); load it with mmap=None or 'c' to train it"
+        )));
+    }
+    // SAFETY: `arr` is a live, C-contiguous, writeable float32 array of
+    // `rows * cols` elements (checked above), kept alive by the caller's
+    // `Bound` for 'a, so the slice is valid for 'a. It is not exclusive:
+    // Python code may read (queries) or write the same buffer meanwhile, and
+    // the Hogwild workers write it concurrently; SharedMatrix::new's contract
+    // is exactly that its rows may race, which this caller accepts (the
+    // race can mix float updates but never leaves the buffer).
+    unsafe {
+        let s = arr.as_slice_mut().map_err(|_| {
+            PyValueError::new_err(format!("{name} must be a C-contiguous float32 array"))
+        })?;
+        SharedMatrix::new(s, rows, cols).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
 }
 
 /// Weights borrowed for one epoch call.
 struct Borrowed<'py> {
-    syn0: PyReadwriteArray2<'py, f32>,
-    syn1neg: Option<PyReadwriteArray2<'py, f32>>,
-    syn1: Option<PyReadwriteArray2<'py, f32>>,
+    syn0: Bound<'py, PyArray2<f32>>,
+    syn1neg: Option<Bound<'py, PyArray2<f32>>>,
+    syn1: Option<Bound<'py, PyArray2<f32>>>,
     lockf: Option<PyReadonlyArray1<'py, f32>>,
 }
 
 impl Word2VecCore {
-    fn model<'a>(&'a self, b: &'a mut Borrowed<'_>, compute_loss: bool) -> PyResult<ModelRef<'a>> {
+    fn model<'a>(&'a self, b: &'a Borrowed<'_>, compute_loss: bool) -> PyResult<ModelRef<'a>> {
         let n = self.words.len();
-        let dim = b.syn0.as_array().shape()[1];
+        let dim = b.syn0.shape()[1];
         if self.negative > 0 && b.syn1neg.is_none() {
             return Err(PyRuntimeError::new_err(
                 "syn1neg is missing although negative > 0",
@@ -184,12 +240,12 @@ impl Word2VecCore {
             }
             None => None,
         };
-        let syn0 = rw_slice(&mut b.syn0, "wv.vectors", n, dim)?;
-        let syn1neg = match b.syn1neg.as_mut() {
+        let syn0 = rw_slice(&b.syn0, "wv.vectors", n, dim)?;
+        let syn1neg = match b.syn1neg.as_ref() {
             Some(a) if self.negative > 0 => Some(rw_slice(a, "syn1neg", n, dim)?),
             _ => None,
         };
-        let syn1 = match b.syn1.as_mut() {
+        let syn1 = match b.syn1.as_ref() {
             Some(a) if self.hs => Some(rw_slice(a, "syn1", n, dim)?),
             _ => None,
         };
@@ -264,66 +320,78 @@ impl Word2VecCore {
         seed: u64,
         workers: usize,
     ) -> PyResult<Self> {
-        if words.len() != counts.len() {
-            return Err(PyValueError::new_err("words and counts differ in length"));
-        }
-        if words.is_empty() {
-            return Err(PyRuntimeError::new_err(
-                "you must first build vocabulary before training the model",
-            ));
-        }
-        if window == 0 {
-            return Err(PyValueError::new_err("window must be a positive integer"));
-        }
-        if !hs && negative == 0 {
-            return Err(PyValueError::new_err(
+        super::guard(|| {
+            if words.len() != counts.len() {
+                return Err(PyValueError::new_err("words and counts differ in length"));
+            }
+            if words.is_empty() {
+                return Err(PyRuntimeError::new_err(
+                    "you must first build vocabulary before training the model",
+                ));
+            }
+            if words.len() > u32::MAX as usize {
+                return Err(PyValueError::new_err(format!(
+                    "a vocabulary of {} words is more than the {} supported; raise min_count \
+                     or set max_final_vocab",
+                    words.len(),
+                    u32::MAX
+                )));
+            }
+            if window == 0 {
+                return Err(PyValueError::new_err("window must be a positive integer"));
+            }
+            if !hs && negative == 0 {
+                return Err(PyValueError::new_err(
                 "with negative=0 you must set hs=1: one of negative sampling or hierarchical softmax is needed",
             ));
-        }
-        py.detach(|| {
-            let total: u64 = counts.iter().sum();
-            let keep_prob = counts
-                .iter()
-                .map(|&c| keep_probability(c, total, sample))
-                .collect();
-            let noise = if negative > 0 {
-                UnigramTable::new(&counts, ns_exponent, 0)
-            } else {
-                None
-            };
-            let huffman = if hs {
-                Some(huffman_codes(&counts))
-            } else {
-                None
             }
-            .transpose();
-            Ok::<_, crate::Error>((keep_prob, noise, huffman?))
-        })
-        .py()
-        .map(|(keep_prob, noise, huffman)| Word2VecCore {
-            words,
-            keep_prob,
-            noise,
-            huffman,
-            sigmoid: SigmoidTable::new(),
-            sg,
-            hs,
-            negative,
-            cbow_mean,
-            window,
-            shrink_windows,
-            compute_loss,
-            seed,
-            workers,
-        })
-        .and_then(|core| {
-            if core.negative > 0 && core.noise.is_none() {
-                Err(PyValueError::new_err(
-                    "every word count is zero: cannot build the negative-sampling distribution",
-                ))
-            } else {
-                Ok(core)
-            }
+            let pool = crate::thread_pool(workers).py()?;
+            py.detach(|| {
+                let total: u64 = counts.iter().sum();
+                let keep_prob = counts
+                    .iter()
+                    .map(|&c| keep_probability(c, total, sample))
+                    .collect();
+                let noise = if negative > 0 {
+                    UnigramTable::new(&counts, ns_exponent, 0)
+                } else {
+                    None
+                };
+                let huffman = if hs {
+                    Some(huffman_codes(&counts))
+                } else {
+                    None
+                }
+                .transpose();
+                Ok::<_, crate::Error>((keep_prob, noise, huffman?))
+            })
+            .py()
+            .map(|(keep_prob, noise, huffman)| Word2VecCore {
+                words,
+                keep_prob,
+                noise,
+                huffman,
+                sigmoid: SigmoidTable::new(),
+                sg,
+                hs,
+                negative,
+                cbow_mean,
+                window,
+                shrink_windows,
+                compute_loss,
+                seed,
+                workers,
+                pool,
+            })
+            .and_then(|core| {
+                if core.negative > 0 && core.noise.is_none() {
+                    Err(PyValueError::new_err(
+                        "every word count is zero: cannot build the negative-sampling distribution",
+                    ))
+                } else {
+                    Ok(core)
+                }
+            })
         })
     }
 
@@ -337,9 +405,9 @@ impl Word2VecCore {
     fn train_epoch_iterable<'py>(
         &self,
         py: Python<'py>,
-        syn0: PyReadwriteArray2<'py, f32>,
-        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
-        syn1: Option<PyReadwriteArray2<'py, f32>>,
+        syn0: Bound<'py, PyArray2<f32>>,
+        syn1neg: Option<Bound<'py, PyArray2<f32>>>,
+        syn1: Option<Bound<'py, PyArray2<f32>>>,
         lockf: Option<PyReadonlyArray1<'py, f32>>,
         sentences: &Bound<'py, PyAny>,
         key_to_index: &Bound<'py, PyDict>,
@@ -352,53 +420,53 @@ impl Word2VecCore {
         progress: Option<Py<PyAny>>,
         report_every: f64,
     ) -> PyResult<(u64, u64, f64, u64)> {
-        let mut b = Borrowed {
-            syn0,
-            syn1neg,
-            syn1,
-            lockf,
-        };
-        let model = self.model(&mut b, self.compute_loss)?;
-        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
-        let batch_words = batch_words.max(1);
-        let (tx, rx) = sync_channel::<Job>(self.workers.max(1) * 2);
-        let tick = Duration::from_secs_f64(report_every.max(0.05));
-        let (workers, seed) = (self.workers, self.seed);
-        std::thread::scope(|scope| {
-            let model = &model;
-            let counters_ref = &counters;
-            let handle = scope.spawn(move || {
-                w2v::train_epoch_jobs(model, workers, seed, epoch, schedule, counters_ref, rx)
-            });
-            let produced = produce_jobs(
-                py,
-                sentences,
-                key_to_index,
-                batch_words,
-                tx,
-                &counters,
-                &progress,
-                tick,
-            );
-            if produced.is_err() {
-                counters.request_stop();
-            }
-            let trained = py.detach(|| handle.join());
-            let stats = match trained {
-                Ok(r) => r.py()?,
-                Err(_) => {
-                    return Err(PyRuntimeError::new_err(
-                        "internal error in an embedrs worker thread (please report it)",
-                    ))
-                }
+        super::guard(|| {
+            let b = Borrowed {
+                syn0,
+                syn1neg,
+                syn1,
+                lockf,
             };
-            let n_sentences = produced?;
-            Ok((
-                stats.raw_words,
-                stats.effective_words,
-                stats.loss,
-                n_sentences,
-            ))
+            let model = self.model(&b, self.compute_loss)?;
+            let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
+            let batch_words = batch_words.max(1);
+            let (tx, rx) = sync_channel::<Job>(self.workers.max(1) * 2);
+            let tick = report_tick(report_every);
+            let (pool, seed) = (&self.pool, self.seed);
+            std::thread::scope(|scope| {
+                let model = &model;
+                let counters_ref = &counters;
+                let handle = scope.spawn(move || {
+                    w2v::train_epoch_jobs(model, pool, seed, epoch, schedule, counters_ref, rx)
+                });
+                let produced = produce_jobs(
+                    py,
+                    sentences,
+                    key_to_index,
+                    u32::try_from(self.words.len()).unwrap_or(u32::MAX),
+                    batch_words,
+                    tx,
+                    &counters,
+                    &progress,
+                    tick,
+                );
+                if produced.is_err() {
+                    counters.request_stop();
+                }
+                let trained = py.detach(|| handle.join());
+                let stats = match trained {
+                    Ok(r) => r.py()?,
+                    // re-raised here for `guard` to report with its message
+                    Err(payload) => std::panic::resume_unwind(payload),
+                };
+                let n_sentences = produced?;
+                Ok((
+                    stats.raw_words,
+                    stats.effective_words,
+                    stats.loss,
+                    n_sentences,
+                ))
+            })
         })
     }
 
@@ -408,9 +476,9 @@ impl Word2VecCore {
     fn train_epoch_file<'py>(
         &self,
         py: Python<'py>,
-        syn0: PyReadwriteArray2<'py, f32>,
-        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
-        syn1: Option<PyReadwriteArray2<'py, f32>>,
+        syn0: Bound<'py, PyArray2<f32>>,
+        syn1neg: Option<Bound<'py, PyArray2<f32>>>,
+        syn1: Option<Bound<'py, PyArray2<f32>>>,
         lockf: Option<PyReadonlyArray1<'py, f32>>,
         corpus: &CorpusFile,
         epoch: u64,
@@ -423,45 +491,47 @@ impl Word2VecCore {
         progress: Option<Py<PyAny>>,
         report_every: f64,
     ) -> PyResult<(u64, u64, f64, bool)> {
-        let mut b = Borrowed {
-            syn0,
-            syn1neg,
-            syn1,
-            lockf,
-        };
-        let model = self.model(&mut b, self.compute_loss)?;
-        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
-        let lookup = w2v::trainer::byte_lookup(&self.words);
-        let text = corpus.text.clone();
-        let (workers, seed) = (self.workers, self.seed);
-        let tick = Duration::from_secs_f64(report_every.max(0.05));
-        let stats = run_monitored(
-            py,
-            &counters,
-            tick,
-            |py, p| call_progress(py, &progress, p, 0),
-            || {
-                w2v::train_epoch_file(
-                    &model,
-                    &text,
-                    &lookup,
-                    workers,
-                    seed,
-                    epoch,
-                    schedule,
-                    batch_words.max(1),
-                    max_sentence_length.max(1),
-                    &counters,
-                )
-            },
-        )?
-        .py()?;
-        Ok((
-            stats.raw_words,
-            stats.effective_words,
-            stats.loss,
-            stats.stopped,
-        ))
+        super::guard(|| {
+            let b = Borrowed {
+                syn0,
+                syn1neg,
+                syn1,
+                lockf,
+            };
+            let model = self.model(&b, self.compute_loss)?;
+            let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
+            let lookup = w2v::trainer::byte_lookup(&self.words);
+            let text = corpus.text.clone();
+            let (pool, seed) = (&self.pool, self.seed);
+            let tick = report_tick(report_every);
+            let stats = run_monitored(
+                py,
+                &counters,
+                tick,
+                |py, p| call_progress(py, &progress, p, 0),
+                || {
+                    w2v::train_epoch_file(
+                        &model,
+                        &text,
+                        &lookup,
+                        pool,
+                        seed,
+                        epoch,
+                        schedule,
+                        batch_words.max(1),
+                        max_sentence_length.max(1),
+                        &counters,
+                    )
+                },
+            )?
+            .py()?;
+            Ok((
+                stats.raw_words,
+                stats.effective_words,
+                stats.loss,
+                stats.stopped,
+            ))
+        })
     }
 
     /// Trains one epoch of skip-gram negative sampling on explicit
@@ -470,8 +540,8 @@ impl Word2VecCore {
     fn train_epoch_pairs<'py>(
         &self,
         py: Python<'py>,
-        syn0: PyReadwriteArray2<'py, f32>,
-        syn1neg: Option<PyReadwriteArray2<'py, f32>>,
+        syn0: Bound<'py, PyArray2<f32>>,
+        syn1neg: Option<Bound<'py, PyArray2<f32>>>,
         lockf: Option<PyReadonlyArray1<'py, f32>>,
         pairs: PyReadonlyArray2<'py, u32>,
         epoch: u64,
@@ -482,48 +552,61 @@ impl Word2VecCore {
         progress: Option<Py<PyAny>>,
         report_every: f64,
     ) -> PyResult<f64> {
-        if self.negative == 0 {
-            return Err(PyValueError::new_err("train_pairs needs negative > 0"));
-        }
-        let mut b = Borrowed {
-            syn0,
-            syn1neg,
-            syn1: None,
-            lockf,
-        };
-        let arr = pairs.as_array();
-        if arr.ndim() != 2 || arr.shape()[1] != 2 {
-            return Err(PyValueError::new_err("pairs must have shape (n, 2)"));
-        }
-        let pair_vec: Vec<(u32, u32)> = arr.rows().into_iter().map(|r| (r[0], r[1])).collect();
-        let mut model = self.model(&mut b, self.compute_loss)?;
-        // explicit pairs train skip-gram negative sampling only
-        model.layers.syn1 = None;
-        model.sg = true;
-        let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
-        let (workers, seed) = (self.workers, self.seed);
-        let tick = Duration::from_secs_f64(report_every.max(0.05));
-        run_monitored(
-            py,
-            &counters,
-            tick,
-            |py, p| call_progress(py, &progress, p, 0),
-            || {
-                w2v::pairs::train_epoch_pairs(
-                    &model, &pair_vec, workers, seed, epoch, schedule, &counters,
-                )
-            },
-        )?
-        .py()
+        super::guard(|| {
+            if self.negative == 0 {
+                return Err(PyValueError::new_err("train_pairs needs negative > 0"));
+            }
+            let b = Borrowed {
+                syn0,
+                syn1neg,
+                syn1: None,
+                lockf,
+            };
+            let arr = pairs.as_array();
+            if arr.ndim() != 2 || arr.shape()[1] != 2 {
+                return Err(PyValueError::new_err("pairs must have shape (n, 2)"));
+            }
+            let pair_vec: Vec<(u32, u32)> = arr.rows().into_iter().map(|r| (r[0], r[1])).collect();
+            let mut model = self.model(&b, self.compute_loss)?;
+            // explicit pairs train skip-gram negative sampling only
+            model.layers.syn1 = None;
+            model.sg = true;
+            let (schedule, counters) = epoch_schedule(alpha, min_alpha, words_before, total_words);
+            let (pool, seed) = (&self.pool, self.seed);
+            let tick = report_tick(report_every);
+            run_monitored(
+                py,
+                &counters,
+                tick,
+                |py, p| call_progress(py, &progress, p, 0),
+                || {
+                    w2v::pairs::train_epoch_pairs(
+                        &model, &pair_vec, pool, seed, epoch, schedule, &counters,
+                    )
+                },
+            )?
+            .py()
+        })
     }
 }
 
 /// Reads sentences from the Python iterable and sends id batches to the
 /// workers. Returns the number of sentences read.
+/// The progress interval: `report_every` seconds, at least 50 ms and at
+/// most an hour (NaN or infinity: one second).
+fn report_tick(report_every: f64) -> Duration {
+    if report_every.is_finite() {
+        Duration::from_secs_f64(report_every.clamp(0.05, 3600.0))
+    } else {
+        Duration::from_secs(1)
+    }
+}
+
 fn produce_jobs(
     py: Python<'_>,
     sentences: &Bound<'_, PyAny>,
     key_to_index: &Bound<'_, PyDict>,
+    vocab: u32,
     batch_words: usize,
     tx: std::sync::mpsc::SyncSender<Job>,
     counters: &Progress,
@@ -546,7 +629,19 @@ fn produce_jobs(
         let mut push = |tok: &Bound<'_, PyAny>, job: &mut Job| -> PyResult<()> {
             job.raw_words += 1;
             if let Some(v) = key_to_index.get_item(tok)? {
-                job.ids.push(v.extract::<u32>()?);
+                let id = v
+                    .extract::<u32>()
+                    .ok()
+                    .filter(|&id| id < vocab)
+                    .ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "key_to_index maps {} to {}, which is not a row of the {vocab} model \
+                         vectors; rebuild the vocabulary with build_vocab()",
+                            tok.repr().map(|r| r.to_string()).unwrap_or_default(),
+                            v.repr().map(|r| r.to_string()).unwrap_or_default()
+                        ))
+                    })?;
+                job.ids.push(id);
                 in_sentence += 1;
                 if in_sentence == MAX_SENTENCE_LEN {
                     job.end_sentence();

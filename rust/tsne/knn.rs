@@ -17,6 +17,7 @@
 use ndarray::{s, Array2, ArrayView2};
 use rayon::prelude::*;
 
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// The dissimilarity used to pick neighbours and calibrate affinities.
@@ -166,6 +167,18 @@ pub fn exact_neighbors(
     metric: Metric,
     pool: &rayon::ThreadPool,
 ) -> Result<Neighbors> {
+    exact_neighbors_with(x, k, metric, pool, &Progress::default())
+}
+
+/// [`exact_neighbors`], stopping with [`Error::Interrupted`] soon after
+/// `progress.stop` is set (checked before each block of queries).
+pub fn exact_neighbors_with(
+    x: ArrayView2<'_, f32>,
+    k: usize,
+    metric: Metric,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+) -> Result<Neighbors> {
     let n = x.nrows();
     if k == 0 || k >= n {
         return Err(Error::invalid(format!(
@@ -192,14 +205,16 @@ pub fn exact_neighbors(
         }
     };
     let norms: Vec<f32> = data.rows().into_iter().map(|r| r.dot(&r)).collect();
-    let mut indices = vec![0u32; n * k];
-    let mut distances = vec![0f64; n * k];
+    let (mut indices, mut distances) = neighbour_buffers(n, k)?;
     pool.install(|| {
         indices
             .par_chunks_mut(QUERY_BLOCK * k)
             .zip(distances.par_chunks_mut(QUERY_BLOCK * k))
             .enumerate()
             .for_each(|(b, (idx_out, dist_out))| {
+                if progress.should_stop() {
+                    return;
+                }
                 let q0 = b * QUERY_BLOCK;
                 let q1 = (q0 + QUERY_BLOCK).min(n);
                 let queries = data.slice(s![q0..q1, ..]);
@@ -275,6 +290,9 @@ pub fn exact_neighbors(
                 }
             });
     });
+    if progress.should_stop() {
+        return Err(Error::Interrupted);
+    }
     Ok(Neighbors {
         k,
         indices,
@@ -288,6 +306,28 @@ pub fn precomputed_neighbors(
     d: ArrayView2<'_, f32>,
     k: usize,
     pool: &rayon::ThreadPool,
+) -> Result<Neighbors> {
+    precomputed_neighbors_with(d, k, pool, &Progress::default())
+}
+
+/// `indices` and `distances` buffers of `n * k` entries, allocated
+/// fallibly: `k` is `n - 1` for exact t-SNE, so `n` alone decides the size.
+fn neighbour_buffers(n: usize, k: usize) -> Result<(Vec<u32>, Vec<f64>)> {
+    let what = || format!("the {k} nearest neighbours of {n} points");
+    let len = crate::mem::elements::<f64>(n, k, what)?;
+    Ok((
+        crate::mem::zeroed(len, what)?,
+        crate::mem::zeroed(len, what)?,
+    ))
+}
+
+/// [`precomputed_neighbors`], stopping with [`Error::Interrupted`] soon
+/// after `progress.stop` is set.
+pub fn precomputed_neighbors_with(
+    d: ArrayView2<'_, f32>,
+    k: usize,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
 ) -> Result<Neighbors> {
     let n = d.nrows();
     if d.ncols() != n {
@@ -307,14 +347,16 @@ pub fn precomputed_neighbors(
             "Precomputed distance contains negative values; all distances must be >= 0",
         ));
     }
-    let mut indices = vec![0u32; n * k];
-    let mut distances = vec![0f64; n * k];
+    let (mut indices, mut distances) = neighbour_buffers(n, k)?;
     pool.install(|| {
         indices
             .par_chunks_mut(k)
             .zip(distances.par_chunks_mut(k))
             .enumerate()
             .for_each(|(q, (idx_out, dist_out))| {
+                if progress.should_stop() {
+                    return;
+                }
                 let mut heap = TopK::new(k);
                 for (c, &v) in d.row(q).iter().enumerate() {
                     if c != q && v < heap.worst() {
@@ -334,6 +376,9 @@ pub fn precomputed_neighbors(
                 }
             });
     });
+    if progress.should_stop() {
+        return Err(Error::Interrupted);
+    }
     Ok(Neighbors {
         k,
         indices,

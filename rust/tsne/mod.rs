@@ -137,6 +137,12 @@ pub fn validate(n: usize, params: &TsneParams) -> Result<()> {
             "Found array with {n} sample(s) while a minimum of 2 is required by TSNE"
         )));
     }
+    if n > u32::MAX as usize {
+        return Err(Error::invalid(format!(
+            "{n} samples: t-SNE indexes points with 32 bits, so at most {} are supported",
+            u32::MAX
+        )));
+    }
     if params.perplexity.is_nan() || params.perplexity <= 0.0 || params.perplexity >= n as f64 {
         return Err(Error::invalid(format!(
             "perplexity ({}) must be less than n_samples ({n})",
@@ -214,10 +220,14 @@ pub fn fit(
                     "metric='precomputed' needs Input::Precomputed",
                 ));
             }
-            knn::exact_neighbors(x, k, params.metric, &pool)?
+            knn::exact_neighbors_with(x, k, params.metric, &pool, progress)?
         }
-        Input::Precomputed(d) => knn::precomputed_neighbors(d, k, &pool)?,
+        Input::Precomputed(d) => knn::precomputed_neighbors_with(d, k, &pool, progress)?,
     };
+    // Each phase checks the stop flag (Ctrl-C) as it goes and between phases.
+    if progress.should_stop() {
+        return Err(Error::Interrupted);
+    }
     let t1 = Instant::now();
     let p = affinity::joint_probabilities(&nn, params.perplexity, &pool)?;
     drop(nn);

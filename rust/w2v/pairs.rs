@@ -9,23 +9,29 @@ use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// Trains one epoch over `pairs` (shuffled per epoch by a seeded
-/// permutation), split across `workers` threads.
+/// permutation), split across the threads of `pool`.
 pub fn train_epoch_pairs(
     model: &ModelRef<'_>,
     pairs: &[(u32, u32)],
-    workers: usize,
+    pool: &rayon::ThreadPool,
     seed: u64,
     epoch: u64,
     schedule: Schedule,
     progress: &Progress,
 ) -> Result<f64> {
-    let vocab = model.syn0.rows() as u32;
+    if pairs.len() > u32::MAX as usize {
+        return Err(Error::invalid(format!(
+            "{} pairs in one call: at most {} are supported; train them in several calls",
+            pairs.len(),
+            u32::MAX
+        )));
+    }
+    let vocab = u32::try_from(model.syn0.rows()).unwrap_or(u32::MAX);
     if let Some(&(t, c)) = pairs.iter().find(|(t, c)| *t >= vocab || *c >= vocab) {
         return Err(Error::invalid(format!(
             "pair ({t}, {c}) refers to an id outside the vocabulary of {vocab} words"
         )));
     }
-    let pool = crate::thread_pool(workers)?;
     let n = pool.current_num_threads();
     let dim = model.syn0.cols();
     // A seeded shuffle of the pair order for this epoch.

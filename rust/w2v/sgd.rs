@@ -288,6 +288,14 @@ impl OutputLayers<'_> {
     }
 }
 
+/// Test matrices: each test owns its buffers and runs its workers itself,
+/// accepting SharedMatrix's Hogwild contract.
+#[cfg(test)]
+fn shared(data: &mut [f32], rows: usize, cols: usize) -> SharedMatrix<'_> {
+    // SAFETY: only the test's own (Hogwild-tolerant) training touches `data`.
+    unsafe { SharedMatrix::new(data, rows, cols) }.expect("test buffer of rows * cols")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +312,7 @@ mod tests {
         let alpha = 0.1;
         {
             let layers = OutputLayers {
-                syn1neg: Some(SharedMatrix::new(&mut out, 3, 2)),
+                syn1neg: Some(shared(&mut out, 3, 2)),
                 noise: Some(&noise),
                 negative: 0,
                 syn1: None,
@@ -346,7 +354,7 @@ mod tests {
                 syn1neg: None,
                 noise: None,
                 negative: 0,
-                syn1: Some(SharedMatrix::new(&mut syn1, 2, 2)),
+                syn1: Some(shared(&mut syn1, 2, 2)),
                 huffman: Some(&hf),
                 sigmoid: &sig,
                 merge_lock: Default::default(),
@@ -385,7 +393,7 @@ mod hot_rows_tests {
         let mut syn1: Vec<f32> = (0..rows * dim).map(|i| i as f32).collect();
         let start = syn1.clone();
         {
-            let l = layers(SharedMatrix::new(&mut syn1, rows, dim), &sig);
+            let l = layers(shared(&mut syn1, rows, dim), &sig);
             let (mut a, mut b) = (HotCache::default(), HotCache::default());
             a.load(&l, true);
             b.load(&l, true);
@@ -422,9 +430,9 @@ mod hot_rows_tests {
             let mut syn1neg: Vec<f32> = init.iter().map(|v| -v).collect();
             let mut neu1e = [0.0f32; 2];
             {
-                let mut l = layers(SharedMatrix::new(&mut syn1, 4, 2), &sig);
+                let mut l = layers(shared(&mut syn1, 4, 2), &sig);
                 l.huffman = Some(&hf);
-                l.syn1neg = Some(SharedMatrix::new(&mut syn1neg, 4, 2));
+                l.syn1neg = Some(shared(&mut syn1neg, 4, 2));
                 l.noise = Some(&noise);
                 l.negative = 2;
                 let mut hot = HotCache::default();

@@ -61,16 +61,17 @@ fn add(a: &Mutex<EpochStats>, raw: u64, eff: u64, loss: f64) {
 /// `progress.done` counts raw words of this epoch; the learning rate for a
 /// job is taken from it when the job starts. Worker `i` draws its random
 /// stream from `(seed, epoch, i)`, so a single worker is reproducible.
+/// The workers are the threads of `pool`, which the model owns for its
+/// lifetime (one pool per model, not one per epoch).
 pub fn train_epoch_jobs(
     model: &ModelRef<'_>,
-    workers: usize,
+    pool: &rayon::ThreadPool,
     seed: u64,
     epoch: u64,
     schedule: Schedule,
     progress: &Progress,
     jobs: Receiver<Job>,
 ) -> Result<EpochStats> {
-    let pool = crate::thread_pool(workers)?;
     let n = pool.current_num_threads();
     let jobs = Mutex::new(jobs);
     let stats = Mutex::new(EpochStats::default());
@@ -114,7 +115,7 @@ pub fn train_epoch_file(
     model: &ModelRef<'_>,
     text: &CorpusText,
     lookup: &FxHashMap<&[u8], u32>,
-    workers: usize,
+    pool: &rayon::ThreadPool,
     seed: u64,
     epoch: u64,
     schedule: Schedule,
@@ -128,7 +129,6 @@ pub fn train_epoch_file(
             text.path().display()
         )));
     }
-    let pool = crate::thread_pool(workers)?;
     let n = pool.current_num_threads();
     let ranges = text.ranges(n);
     let stats = Mutex::new(EpochStats::default());

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``embedrs poincare``; returns the exit status."""
     import numpy as np
 
+    from embedrs._validate import check_input_file, check_int
     from embedrs.models.poincare import (
         PoincareModel,
         PoincareRelations,
@@ -55,14 +55,20 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if (args.relations is None) == (args.load is None):
-        print("embedrs poincare: give either a relations file to train on or --load MODEL",
-              file=sys.stderr)
-        return 2
+        raise ValueError("give either a relations file to train on or --load MODEL, not both")
+    check_int(args.labels, "--labels", low=0)
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(args.delimiter, args.delimiter)
+    if len(delimiter) != 1:
+        raise ValueError(f"--delimiter must be one character, got {args.delimiter!r}")
+    if args.evaluate and args.relations is None:
+        raise ValueError("--evaluate needs the relations file")
     if args.load:
+        check_input_file(args.load, "model file")
         model = PoincareModel.load(args.load)
     else:
+        check_input_file(args.relations, "relations file")
         model = PoincareModel(
-            PoincareRelations(args.relations, delimiter=args.delimiter),
+            PoincareRelations(args.relations, delimiter=delimiter),
             size=args.size, alpha=args.alpha, negative=args.negative, workers=args.workers,
             regularization_coeff=args.regularization_coeff, burn_in=args.burn_in,
             burn_in_alpha=args.burn_in_alpha, seed=args.seed,
@@ -76,22 +82,12 @@ def run(args: argparse.Namespace) -> int:
     if args.save_vectors:
         model.kv.save_word2vec_format(args.save_vectors)
     if args.evaluate:
-        if args.relations is None:
-            print("embedrs poincare: --evaluate needs the relations file", file=sys.stderr)
-            return 2
         for name, exclude in (("gensim protocol", False), ("paper protocol", True)):
             res = ReconstructionEvaluation(args.relations, model.kv, exclude_self=exclude).evaluate()
             print(f"reconstruction ({name}): mean_rank={res['mean_rank']:.3f} MAP={res['MAP']:.4f}")
     if args.plot:
-        try:
-            from embedrs.viz_poincare import plot_poincare_disk
-        except ImportError as exc:  # pragma: no cover
-            print(f"embedrs poincare: {exc}", file=sys.stderr)
-            return 2
-        try:
-            plot_poincare_disk(model, path=args.plot, n_labels=args.labels, title=args.title)
-        except ImportError as exc:
-            print(f"embedrs poincare: {exc}", file=sys.stderr)
-            return 2
+        from embedrs.viz_poincare import plot_poincare_disk
+
+        plot_poincare_disk(model, path=args.plot, n_labels=args.labels, title=args.title)
         print(f"wrote {args.plot}")
     return 0

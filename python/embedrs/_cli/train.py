@@ -106,10 +106,10 @@ class TextFileCorpus:
     """
 
     def __init__(self, path: Path, max_tokens: int | None = None) -> None:
-        self.path = Path(path)
+        from embedrs._validate import check_input_file
+
+        self.path = Path(check_input_file(path, "corpus file"))
         self.max_tokens = max_tokens
-        if not self.path.is_file():
-            raise FileNotFoundError(f"corpus file not found: {self.path}")
 
     def _open(self):
         if self.path.suffix == ".gz":
@@ -180,36 +180,58 @@ def _neighbour_words(args: argparse.Namespace, wv: Any, counts: collections.Coun
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    for name in ("vector_size", "epochs", "workers", "topn", "window"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.min_count < 0 or args.negative < 0:
-        raise ValueError("--min-count and --negative must not be negative")
-    if args.max_tokens is not None and args.max_tokens < 1:
-        raise ValueError("--max-tokens must be at least 1")
-    if args.hs == 0 and args.negative == 0:
-        raise ValueError("set --hs 1 or --negative > 0: with neither there is nothing to train")
+    """Checks the options that are not Word2Vec parameters (those are checked by the model)."""
+    from embedrs._validate import check_int
+
+    check_int(args.topn, "--topn", low=1)
+    check_int(args.max_tokens, "--max-tokens", low=1, allow_none=True)
+
+
+def _check_min_count(min_count: int, counts: collections.Counter) -> None:
+    """Refuses a ``--min-count`` that no word of the corpus reaches (an empty vocabulary)."""
+    if not counts:
+        return
+    word, top = counts.most_common(1)[0]
+    if top < min_count:
+        raise ValueError(
+            f"--min-count {min_count} is higher than the count of every word: the most frequent "
+            f"word, {word!r}, occurs {top} times, so the vocabulary would be empty; "
+            f"lower --min-count to at most {top}"
+        )
+
+
+def _check_output_dir(path: Path) -> Path:
+    out_dir = Path(path)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir}: exists and is not a directory")
+    return out_dir
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs the main job; returns the exit status."""
     import embedrs
+    from embedrs.models.word2vec import Word2Vec
 
     _check_args(args)
     total_start = time.perf_counter()
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    sentences, corpus_stats, counts = _load_corpus(args)
-    _write_json(out_dir / "corpus_stats.json", corpus_stats)
-    with atomic_open(out_dir / "vocab.tsv", "w", encoding="utf-8", compress=None) as fh:
-        fh.writelines(f"{word}\t{n}\n" for word, n in counts.most_common())
-
     params = {
         "vector_size": args.vector_size, "window": args.window, "min_count": args.min_count,
         "workers": args.workers, "sg": args.sg, "hs": args.hs, "negative": args.negative,
         "alpha": args.alpha, "sample": args.sample, "seed": args.seed, "epochs": args.epochs,
     }
+    # The model checks every training parameter before any work is done; a refused
+    # value reaches the user as one line naming its option (see embedrs.cli).
+    model = Word2Vec(**params)
+    out_dir = _check_output_dir(args.out)
+
+    sentences, corpus_stats, counts = _load_corpus(args)
+    _check_min_count(args.min_count, counts)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(out_dir / "corpus_stats.json", corpus_stats)
+    with atomic_open(out_dir / "vocab.tsv", "w", encoding="utf-8", compress=None) as fh:
+        fh.writelines(f"{word}\t{n}\n" for word, n in counts.most_common())
+
+    params["workers"] = model.workers
     run_info: dict[str, Any] = {
         "embedrs": embedrs.__version__,
         "python": sys.version.split()[0],
@@ -217,15 +239,17 @@ def run(args: argparse.Namespace) -> int:
         "parameters": params,
     }
 
-    from embedrs.models.word2vec import Word2Vec
-
     logger.info("training word2vec: %s", ", ".join(f"{k}={v}" for k, v in params.items()))
     start = time.perf_counter()
     if args.corpus is not None and args.max_tokens is None:
         # The whole file: let the Rust reader split it among the workers.
-        model = Word2Vec(corpus_file=str(args.corpus), **params)
+        model.build_vocab(corpus_file=str(args.corpus))
+        model.train(corpus_file=str(args.corpus), total_examples=model.corpus_count,
+                    total_words=model.corpus_total_words, epochs=model.epochs)
     else:
-        model = Word2Vec(sentences, **params)
+        model.build_vocab(sentences)
+        model.train(sentences, total_examples=model.corpus_count,
+                    total_words=model.corpus_total_words, epochs=model.epochs)
     seconds = time.perf_counter() - start
     words_per_sec = corpus_stats["tokens"] * args.epochs / max(seconds, 1e-9)
     logger.info(

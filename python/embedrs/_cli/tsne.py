@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+#: TSNE parameters set by options of another name (for error messages).
+PARAM_FLAGS = {"random_state": "--seed", "n_jobs": "--threads"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +97,8 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
     from embedrs.viz import _keyed_matrix
 
     if fmt == "model":
+        import pickle
+
         kv: Any = None
         try:
             from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
@@ -102,6 +106,8 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
             kv = KeyedVectors.load(path)
         except (ImportError, AttributeError):
             raise ValueError("loading saved models needs embedrs.models.KeyedVectors") from None
+        except (pickle.UnpicklingError, EOFError) as exc:
+            raise ValueError(f"{path}: not a model file embedrs can read ({exc})") from None
         kv = getattr(kv, "wv", kv)
         return _keyed_matrix(kv, top_n)
     binary = fmt == "word2vec-binary"
@@ -114,9 +120,30 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
         return _read_word2vec(path, binary, top_n)
 
 
+def _load_npy(path: str, what: str) -> np.ndarray:
+    """A ``.npy`` array; never unpickles, and says so instead of NumPy's advice to."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise ValueError(
+            f"{what} {path} is not a NumPy .npy array of numbers or strings (pickled object "
+            "arrays are never loaded)"
+        ) from None
+    if not isinstance(x, np.ndarray):
+        raise ValueError(  # noqa: TRY004 - a file of the wrong kind, not an argument
+            f"{what} {path} is an .npz archive; save one array with numpy.save"
+        )
+    return x
+
+
 def _load_labels(path: str, n: int) -> list[Any]:
+    from embedrs._validate import check_input_file
+
+    check_input_file(path, "labels file")
     if path.endswith(".npy"):
-        labels = np.load(path, allow_pickle=False).tolist()
+        labels = _load_npy(path, "labels file").tolist()
     else:
         with open(path, encoding="utf-8") as fh:
             labels = [line.rstrip("\n") for line in fh]
@@ -148,35 +175,56 @@ def _detect(path: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Runs ``embedrs tsne``; returns the exit status."""
     from embedrs import viz
+    from embedrs._validate import check_input_file, check_int
     from embedrs.manifold import TSNE
 
     if not args.png and not args.json:
         raise ValueError("nothing to write: give --png PATH and/or --json PATH")
-    if not os.path.exists(args.input):
-        raise FileNotFoundError(f"no such file: {args.input}")
-    fmt = _detect(args.input) if args.format == "auto" else args.format
-    words: list[str] | None = None
-    labels: list[Any] | None = None
-    if fmt == "npy":
-        x = np.load(args.input, allow_pickle=False)
-        if args.labels:
-            labels = _load_labels(args.labels, x.shape[0])
-    else:
-        words, x = _load_keyed(args.input, fmt, args.top_n)
-    logger.info("t-SNE of %d x %d (%s)", x.shape[0], x.shape[1] if x.ndim == 2 else 0, fmt)
-    lr: Any = args.learning_rate if args.learning_rate == "auto" else float(args.learning_rate)
+    check_int(args.top_n, "--top-n", low=1)
+    threads = check_int(args.threads, "--threads", low=0)
+    lr: Any = args.learning_rate
+    if lr != "auto":
+        try:
+            lr = float(lr)
+        except ValueError:
+            raise ValueError(f"--learning-rate must be a number or 'auto', got {lr!r}") from None
     tsne = TSNE(
         n_components=args.n_components,
-        perplexity=min(args.perplexity, max((x.shape[0] - 1) / 3.0, 1.0)),
+        perplexity=args.perplexity,
         max_iter=args.max_iter,
         learning_rate=lr,
         metric=args.metric,
         init=args.init,
         angle=args.angle,
         random_state=args.seed,
-        n_jobs=args.threads if args.threads > 0 else None,
+        n_jobs=threads if threads > 0 else None,
         verbose=1,
     )
+    tsne._check_params()  # refuse bad options before reading the input
+    check_input_file(args.input, "input file")
+    fmt = _detect(args.input) if args.format == "auto" else args.format
+    words: list[str] | None = None
+    labels: list[Any] | None = None
+    if fmt == "npy":
+        x = _load_npy(args.input, "input file")
+        if x.ndim != 2:
+            raise ValueError(
+                f"input file {args.input} holds a {x.ndim}-D array; t-SNE needs a 2-D matrix "
+                "(one row per point)"
+            )
+        if args.labels:
+            labels = _load_labels(args.labels, x.shape[0])
+    else:
+        words, x = _load_keyed(args.input, fmt, args.top_n)
+    if x.shape[0] < 2:
+        raise ValueError(f"input file {args.input}: t-SNE needs at least 2 vectors, found {x.shape[0]}")
+    logger.info("t-SNE of %d x %d (%s)", x.shape[0], x.shape[1], fmt)
+    # A perplexity above (n - 1) / 3 cannot be calibrated: lower it for small inputs.
+    perplexity = min(args.perplexity, max((x.shape[0] - 1) / 3.0, 1.0))
+    if perplexity < args.perplexity:
+        logger.info("perplexity lowered from %g to %g for %d points",
+                    args.perplexity, perplexity, x.shape[0])
+    tsne.set_params(perplexity=perplexity)
     coords = tsne.fit_transform(x)
     logger.info("KL divergence %.4f", tsne.kl_divergence_)
     names = words if words is not None else labels

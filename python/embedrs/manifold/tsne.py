@@ -17,42 +17,55 @@ from typing import Any
 import numpy as np
 
 from embedrs import _embedrs
+from embedrs._validate import (
+    InvalidParameterError,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+    check_workers,
+    param_error,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["TSNE", "InvalidParameterError"]
 
-
-class InvalidParameterError(ValueError, TypeError):
-    """A parameter of the wrong type or value (scikit-learn's exception of that name)."""
-
-
+_OWNER = "TSNE"
 _METRICS = ("euclidean", "l2", "cosine", "precomputed")
 _EXPLORATION_MAX_ITER = 250
 
 
 def _resolve_n_jobs(n_jobs: int | None) -> int:
-    """Worker threads for ``n_jobs`` (joblib's convention; None means all cores)."""
+    """Worker threads for ``n_jobs`` (joblib's convention; None means all cores).
+
+    Counts above :func:`embedrs._validate.max_workers` are lowered to it with a warning.
+    """
     if n_jobs is None:
         return 0
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0:
-        raise InvalidParameterError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) \
+            or n_jobs == 0:
+        raise InvalidParameterError(
+            f"The 'n_jobs' parameter of TSNE must be None or a non-zero int. Got {n_jobs!r} "
+            "instead."
+        )
     if n_jobs > 0:
-        return int(n_jobs)
+        return check_workers(int(n_jobs), "n_jobs")
     cores = os.cpu_count() or 1
     return max(cores + 1 + int(n_jobs), 1)
+
+
+def _invalid(name: str, message: str) -> Exception:
+    """An :class:`InvalidParameterError` naming parameter ``name`` (``exc.param``)."""
+    return param_error(InvalidParameterError, message, name)
 
 
 def _check_random_state(seed: Any) -> np.random.RandomState:
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
-    if isinstance(seed, (int, np.integer)):
-        return np.random.RandomState(seed)
     if isinstance(seed, np.random.RandomState):
         return seed
-    raise InvalidParameterError(
-        f"{seed!r} cannot be used to seed a numpy.random.RandomState instance"
-    )
+    return np.random.RandomState(check_seed(seed, "random_state", owner=_OWNER))
 
 
 def _pca_init(x: np.ndarray, n_components: int) -> np.ndarray:
@@ -116,7 +129,8 @@ class TSNE:
     angle : float, default=0.5
         Barnes-Hut trade-off between speed and accuracy (0 is exact).
     n_jobs : int, default=None
-        Worker threads; None or -1 use all cores.
+        Worker threads; None or -1 use all cores. Counts above four per core
+        (and above 64) are lowered to that with a ``UserWarning``.
     n_iter : int, default=None
         Old name of ``max_iter`` (deprecated in scikit-learn 1.5).
 
@@ -246,80 +260,61 @@ class TSNE:
     # -- validation ------------------------------------------------------
 
     def _check_params(self) -> tuple[int, float]:
-        def number(name: str, low: float, high: float = np.inf, closed: bool = True) -> float:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of TSNE must be a number, got {value!r} instead."
-                )
-            ok = (value >= low if closed else value > low) and value <= high
-            if not ok or np.isnan(value):
-                interval = f"{'[' if closed else '('}{low}, {high}{']' if high < np.inf else ')'}"
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of TSNE must be in the range {interval}. "
-                    f"Got {value!r} instead."
-                )
-            return float(value)
-
-        def integer(name: str, low: int, value: Any = None) -> int:
-            value = getattr(self, name) if value is None else value
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of TSNE must be an int, got {value!r} instead."
-                )
-            if value < low:
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of TSNE must be an int in the range "
-                    f"[{low}, inf). Got {value!r} instead."
-                )
-            return int(value)
-
-        integer("n_components", 1)
-        number("perplexity", 0.0, closed=False)
-        number("early_exaggeration", 1.0)
-        integer("n_iter_without_progress", -1)
-        number("min_grad_norm", 0.0)
-        number("angle", 0.0, 1.0)
-        if isinstance(self.learning_rate, str):
-            if self.learning_rate != "auto":
-                raise InvalidParameterError(
-                    "The 'learning_rate' parameter of TSNE must be a str among {'auto'} or a "
-                    f"float in the range (0.0, inf). Got {self.learning_rate!r} instead."
-                )
+        n_components = check_int(self.n_components, "n_components", low=1, owner=_OWNER)
+        perplexity = check_float(self.perplexity, "perplexity", low=0.0, low_open=True,
+                                 owner=_OWNER)
+        check_float(self.early_exaggeration, "early_exaggeration", low=1.0, owner=_OWNER)
+        check_int(self.n_iter_without_progress, "n_iter_without_progress", low=-1, owner=_OWNER)
+        check_float(self.min_grad_norm, "min_grad_norm", low=0.0, owner=_OWNER)
+        check_float(self.angle, "angle", low=0.0, high=1.0, owner=_OWNER)
+        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
+            pass
         else:
-            number("learning_rate", 0.0, closed=False)
-        if self.method not in ("barnes_hut", "exact"):
-            raise InvalidParameterError(
-                "The 'method' parameter of TSNE must be a str among {'exact', 'barnes_hut'}. "
-                f"Got {self.method!r} instead."
-            )
-        if self.metric not in _METRICS:
-            raise InvalidParameterError(
+            try:
+                check_float(self.learning_rate, "learning_rate", low=0.0, low_open=True,
+                            owner=_OWNER)
+            except InvalidParameterError:
+                raise _invalid(
+                    "learning_rate",
+                    "The 'learning_rate' parameter of TSNE must be a str among {'auto'} or a "
+                    f"float in the range (0.0, inf). Got {self.learning_rate!r} instead.",
+                ) from None
+        check_choice(self.method, "method", ("barnes_hut", "exact"), owner=_OWNER)
+        if not isinstance(self.metric, str) or self.metric not in _METRICS:
+            raise _invalid(
+                "metric",
                 f"The 'metric' parameter of TSNE must be one of {_METRICS} in embedrs. "
-                f"Got {self.metric!r} instead."
+                f"Got {self.metric!r} instead.",
             )
         if self.metric_params:
-            raise InvalidParameterError(
-                "metric_params is not supported by embedrs' TSNE; leave it None."
+            raise _invalid(
+                "metric_params", "metric_params is not supported by embedrs' TSNE; leave it None."
             )
+        if not (self.random_state is None or self.random_state is np.random
+                or isinstance(self.random_state, np.random.RandomState)):
+            check_seed(self.random_state, "random_state", owner=_OWNER)
         if isinstance(self.init, str):
             if self.init not in ("pca", "random"):
-                raise InvalidParameterError(
+                raise _invalid(
+                    "init",
                     "The 'init' parameter of TSNE must be a str among {'random', 'pca'} or an "
-                    f"instance of 'numpy.ndarray'. Got {self.init!r} instead."
+                    f"instance of 'numpy.ndarray'. Got {self.init!r} instead.",
                 )
         elif not isinstance(self.init, np.ndarray):
-            raise InvalidParameterError(
+            raise _invalid(
+                "init",
                 "The 'init' parameter of TSNE must be a str among {'random', 'pca'} or an "
-                f"instance of 'numpy.ndarray'. Got {self.init!r} instead."
+                f"instance of 'numpy.ndarray'. Got {self.init!r} instead.",
             )
-        if self.method == "barnes_hut" and self.n_components > 3:
-            raise InvalidParameterError(
+        if self.method == "barnes_hut" and n_components > 3:
+            raise _invalid(
+                "n_components",
                 "'n_components' should be inferior to 4 for the barnes_hut algorithm as it "
                 "relies on quad-tree or oct-tree."
             )
-        if self.method == "barnes_hut" and self.n_components < 2:
-            raise InvalidParameterError(
+        if self.method == "barnes_hut" and n_components < 2:
+            raise _invalid(
+                "n_components",
                 "'n_components' should be 2 or 3 for the barnes_hut algorithm; "
                 "use method='exact' for a 1-D embedding."
             )
@@ -330,15 +325,14 @@ class TSNE:
                 stacklevel=3,
             )
             if self.max_iter is not None:
-                raise InvalidParameterError(
-                    "Both 'n_iter' and 'max_iter' are set; only set 'max_iter'."
-                )
-            max_iter = integer("n_iter", _EXPLORATION_MAX_ITER, self.n_iter)
+                raise _invalid("n_iter", "Both 'n_iter' and 'max_iter' are set; only set 'max_iter'.")
+            max_iter = check_int(self.n_iter, "n_iter", low=_EXPLORATION_MAX_ITER, owner=_OWNER)
         elif self.max_iter is None:
             max_iter = 1000
         else:
-            max_iter = integer("max_iter", _EXPLORATION_MAX_ITER)
-        return max_iter, float(self.perplexity)
+            max_iter = check_int(self.max_iter, "max_iter", low=_EXPLORATION_MAX_ITER,
+                                 owner=_OWNER)
+        return max_iter, perplexity
 
     def _check_input(self, X: Any) -> np.ndarray:
         if hasattr(X, "toarray"):
@@ -353,6 +347,14 @@ class TSNE:
                 "with array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for "
                 "a single sample."
             )
+        if x.dtype.kind == "c" or (
+            x.dtype.kind == "O" and any(isinstance(v, (complex, np.complexfloating)) for v in x.flat)
+        ):
+            raise ValueError(
+                "Complex data not supported: TSNE needs real numbers (pass X.real or np.abs(X))"
+            )
+        if x.dtype.kind in "mMV":
+            raise ValueError(f"X must contain numbers, got an array of dtype {x.dtype}")
         if x.dtype.kind not in "biuf":
             try:
                 x = x.astype(np.float64)
@@ -431,6 +433,7 @@ class TSNE:
             The embedding (float32).
         """
         max_iter, perplexity = self._check_params()
+        n_jobs = _resolve_n_jobs(self.n_jobs)
         n_samples = np.shape(X)[0] if np.ndim(X) >= 1 else 0
         if perplexity >= n_samples:
             raise ValueError(
@@ -472,7 +475,7 @@ class TSNE:
             metric=metric,
             method=self.method,
             angle=float(self.angle),
-            n_jobs=_resolve_n_jobs(self.n_jobs),
+            n_jobs=n_jobs,
             log=log,
         )
         if self.verbose:

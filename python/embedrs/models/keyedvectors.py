@@ -37,13 +37,14 @@ import logging
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from embedrs import _persist
+from embedrs._validate import check_int, check_topn
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,31 @@ class UnexpectedEndOfFileError(EOFError, ValueError):
 
     Subclasses both ``EOFError`` (what gensim raises) and ``ValueError``.
     """
+
+
+class _ArrayStamp:
+    """Identifies one state of a ``vectors`` array for the norms and int8 caches.
+
+    Holds a weak reference to the array (so neither a replaced matrix is kept
+    alive nor a recycled ``id()`` mistaken for it) plus its shape, dtype,
+    strides and data address (which ``ndarray.resize`` changes in place).
+    In-place writes to the values are not seen: call ``fill_norms(force=True)``
+    after them, as in gensim.
+    """
+
+    __slots__ = ("_layout", "_ref")
+
+    def __init__(self, v: np.ndarray) -> None:
+        self._ref = weakref.ref(v)
+        self._layout = _layout(v)
+
+    def matches(self, v: Any) -> bool:
+        """Whether ``v`` is the very array this stamp was taken of, unchanged in layout."""
+        return self._ref() is v and _layout(v) == self._layout
+
+
+def _layout(v: np.ndarray) -> tuple:
+    return (v.shape, v.dtype.str, v.strides, v.__array_interface__["data"][0])
 
 
 def _ensure_list(value: Any) -> list:
@@ -145,9 +171,9 @@ class KeyedVectors:
 
     def __init__(self, vector_size: int, count: int = 0, dtype: Any = REAL,
                  mapfile_path: str | None = None) -> None:
-        if int(vector_size) < 0 or int(count) < 0:
-            raise ValueError("vector_size and count must be non-negative")
-        self.vector_size = int(vector_size)
+        vector_size = check_int(vector_size, "vector_size", low=0)
+        count = check_int(count, "count", low=0)
+        self.vector_size = vector_size
         self._index_to_key: list | None = [None] * int(count)
         self._key_to_index: dict | None = {}
         self._lazy_keys: Any = None
@@ -195,21 +221,24 @@ class KeyedVectors:
     def key_to_index(self, value: dict) -> None:
         self._key_to_index = value
 
-    def _vectors_signature(self) -> tuple:
-        v = self.vectors
-        return (id(v), v.shape, v.dtype.str)
+    def _current_stamp(self) -> _ArrayStamp | None:
+        """The stamp of the cached norms if they belong to the current ``vectors``."""
+        stamp = self._norms_for
+        if self._norms is not None and stamp is not None and stamp.matches(self.vectors):
+            return stamp
+        return None
 
     @property
     def norms(self) -> np.ndarray | None:
         """Row norms if computed for the current ``vectors``, else ``None``."""
-        if self._norms is not None and self._norms_for == self._vectors_signature():
+        if self._current_stamp() is not None:
             return self._norms
         return None
 
     @norms.setter
     def norms(self, value: np.ndarray | None) -> None:
         self._norms = value
-        self._norms_for = self._vectors_signature() if value is not None else None
+        self._norms_for = _ArrayStamp(self.vectors) if value is not None else None
         self._int8 = None
 
     def __getstate__(self) -> dict:
@@ -523,21 +552,35 @@ class KeyedVectors:
             mean = _unitvec(mean).astype(REAL)
         return mean
 
-    def _clip(self, clip_start: int, clip_end: int | None, restrict_vocab: int | None) -> tuple:
+    def _clip(self, clip_start: Any, clip_end: Any, restrict_vocab: Any) -> tuple:
+        """Rows ``[start, end)`` to search; checks the three arguments."""
         n = len(self.vectors)
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=0, allow_none=True)
+        clip_start = check_int(clip_start, "clip_start", low=0, allow_none=True)
+        clip_end = check_int(clip_end, "clip_end", low=0, allow_none=True)
         if restrict_vocab:
             clip_start, clip_end = 0, restrict_vocab
-        end = n if not clip_end else min(int(clip_end), n)
-        start = min(max(int(clip_start or 0), 0), end)
+        end = n if not clip_end else min(clip_end, n)
+        start = min(clip_start or 0, end)
         return start, end
 
     def _scores(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
+        """Cosine similarity of ``query`` (any length; normalised here) with rows ``start:end``.
+
+        The one place a query meets the matrix: the Rust search normalises
+        the query itself, the NumPy fallback (non-float32 or non-contiguous
+        ``vectors``) does it here, so both return cosines.
+        """
         if self._fast():
             q = np.ascontiguousarray(query, dtype=np.float32)
             return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
+        q = np.asarray(query)
+        q_norm = float(np.linalg.norm(q))
+        if q_norm > 0:
+            q = q / q_norm
         norms = self.norms[start:end]
         with np.errstate(divide="ignore", invalid="ignore"):
-            dists = np.dot(self.vectors[start:end], query) / norms
+            dists = np.dot(self.vectors[start:end], q) / norms
         dists[norms == 0] = 0
         return dists
 
@@ -545,19 +588,25 @@ class KeyedVectors:
         """The int8 search index of the current vectors, built on first use for large models."""
         if not self.int8_search or self.vectors.size < self.int8_min_size:
             return None
-        sig = self._norms_for
+        sig = self._current_stamp()
+        if sig is None:
+            return None
         idx = self._int8
-        if idx is not None and idx[0] == sig and sig == self._vectors_signature():
+        if idx is not None and idx[0] is sig:
             return idx[1]
         with self._searcher_lock:
             idx = self._int8
-            if idx is not None and idx[0] == sig:
+            if idx is not None and idx[0] is sig:
                 return idx[1]
             built = self._get_searcher_unlocked().build_int8(self.vectors, self.norms)
             self._int8 = (sig, built)
         return built
 
     def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
+        """The ``k`` best ``(row, cosine)`` of rows ``start:end`` (``k`` clamped to the rows)."""
+        k = min(k, end - start)
+        if k <= 0:
+            return []
         if self._fast():
             q = np.ascontiguousarray(query, dtype=np.float32)
             s = self._get_searcher()
@@ -597,12 +646,13 @@ class KeyedVectors:
         list of (key, float) or numpy.ndarray
             Most similar keys first; the inputs themselves are left out.
         """
-        if isinstance(topn, Integral) and topn < 1:
+        topn = check_topn(topn, len(self.vectors))
+        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        if topn == 0:
             return []
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
         self.fill_norms()
-        start, end = self._clip(clip_start, clip_end, restrict_vocab)
         if len(positive) == 1 and not negative and isinstance(positive[0], _KEY_TYPES):
             # fast path: one key; the search normalises the query itself
             row = self.get_index(positive[0])
@@ -622,7 +672,7 @@ class KeyedVectors:
                                         ignore_missing=False)
             all_keys = [self.get_index(k) for k in keys
                         if isinstance(k, _KEY_TYPES) and self.has_index_for(k)]
-        if indexer is not None and isinstance(topn, int):
+        if indexer is not None and topn is not None:
             return indexer.most_similar(mean, topn)
         if not topn:
             return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end)
@@ -653,10 +703,11 @@ class KeyedVectors:
         list of list of (key, float)
             One result list per query, most similar first.
         """
-        if isinstance(topn, Integral) and topn < 1:
+        topn = check_topn(topn, len(self.vectors), allow_none=False)
+        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        if topn == 0:
             return [[] for _ in range(len(keys_or_vectors))]
         self.fill_norms()
-        start, end = self._clip(clip_start, clip_end, restrict_vocab)
         if isinstance(keys_or_vectors, np.ndarray) and keys_or_vectors.ndim == 2:
             if keys_or_vectors.shape[1] != self.vector_size:
                 raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
@@ -669,7 +720,9 @@ class KeyedVectors:
             rows = [self.get_index(k) for k in keys_or_vectors]
             queries = np.ascontiguousarray(self.vectors[rows], dtype=np.float32)
             excl = rows
-        k = int(topn) + 1
+        k = min(topn + 1, end - start)
+        if k <= 0:
+            return [[] for _ in range(len(queries))]
         if self._fast():
             s = self._get_searcher()
             index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
@@ -704,7 +757,9 @@ class KeyedVectors:
     def most_similar_cosmul(self, positive: Any = None, negative: Any = None,
                             topn: int | None = 10, restrict_vocab: int | None = None) -> Any:
         """Levy & Goldberg's multiplicative combination (3CosMul), as gensim's."""
-        if isinstance(topn, Integral) and topn < 1:
+        topn = check_topn(topn, len(self.vectors))
+        _, end = self._clip(0, None, restrict_vocab)
+        if topn == 0:
             return []
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
@@ -715,7 +770,6 @@ class KeyedVectors:
         negative = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in negative]
         if not positive:
             raise ValueError("cannot compute similarity with no input")
-        end = restrict_vocab or len(self.vectors)
         pos = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
                for t in positive]
         neg = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
@@ -844,6 +898,7 @@ class KeyedVectors:
         sections : list of dict
             ``{'section', 'correct', 'incorrect'}`` per section, then ``'Total accuracy'``.
         """
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         self.fill_norms()
         start, end = self._clip(0, None, restrict_vocab)
@@ -933,6 +988,7 @@ class KeyedVectors:
         """
         from scipy import stats
 
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         gold: list = []
         model: list = []

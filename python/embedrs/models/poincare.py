@@ -34,6 +34,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from embedrs import _embedrs, _persist
+from embedrs._validate import (
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+    check_topn,
+    check_workers,
+    param_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +277,9 @@ class PoincareKeyedVectors:
         list of (str, float)
             ``(node, distance)`` pairs in increasing distance.
         """
-        if isinstance(topn, Integral) and topn < 1:
+        topn = check_topn(topn, len(self.index_to_key))
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=0, allow_none=True)
+        if topn == 0:
             return []
         if restrict_vocab:
             all_distances = self.distances(node_or_vector, self.index_to_key[:restrict_vocab])
@@ -488,7 +499,13 @@ class PoincareKeyedVectors:
             count, size = int(header[0]), int(header[1])
         if limit is not None:
             count = min(count, int(limit))
-        kv = cls(size, count, dtype=datatype)
+        if size <= 0:
+            raise ValueError(f"{name}: line 1 declares vectors of dimension {size}")
+        # The header's count and size are never trusted for an allocation:
+        # rows are collected as they are read, so a lying header ends in an
+        # "unexpected end of file" error instead of a huge allocation.
+        keys: list = []
+        rows: list = []
         for i in range(count):
             if binary:
                 key_bytes = bytearray()
@@ -518,10 +535,45 @@ class PoincareKeyedVectors:
                     vec = np.array([float(x) for x in parts[1:]])
                 except ValueError as exc:
                     raise ValueError(f"{name}: line {i + 2 - no_header}: {exc}") from None
+            keys.append(key)
+            rows.append(vec)
+        kv = cls(size, 0, dtype=datatype)
+        if rows:
+            kv.vectors = np.asarray(rows, dtype=datatype).reshape(len(rows), size)
+        for i, key in enumerate(keys):
             kv.key_to_index[key] = i
             kv.index_to_key.append(key)
-            kv.vectors[i] = vec
         return kv
+
+
+def _check_init_range(init_range: Any) -> tuple[float, float]:
+    """``(low, high)``: two finite numbers with ``low <= high``."""
+    if isinstance(init_range, (str, bytes)) or not hasattr(init_range, "__len__") \
+            or len(init_range) != 2:
+        raise param_error(
+            TypeError, f"init_range must be a (low, high) pair of numbers, got {init_range!r}",
+            "init_range",
+        )
+    lo = check_float(init_range[0], "init_range[0]")
+    hi = check_float(init_range[1], "init_range[1]")
+    if lo > hi:
+        raise param_error(
+            ValueError, f"init_range must be (low, high) with low <= high, got {init_range!r}",
+            "init_range",
+        )
+    return lo, hi
+
+
+def _check_dtype(dtype: Any) -> Any:
+    """``numpy.float64`` or ``numpy.float32`` (as a scalar type)."""
+    message = f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}"
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise param_error(TypeError, message, "dtype") from None
+    if dt in (np.dtype(np.float64), np.dtype(np.float32)):
+        return dt.type
+    raise param_error(ValueError, message, "dtype")
 
 
 class PoincareModel:
@@ -543,7 +595,8 @@ class PoincareModel:
         Negatives per relation (nodes ``w`` with no relation ``(u, w)``).
     workers : int, optional
         Training threads (0: one per core). ``workers=1`` with a fixed
-        ``seed`` is bit-reproducible.
+        ``seed`` is bit-reproducible. Counts above four per core (and above
+        64) are lowered to that with a ``UserWarning``.
     epsilon : float, optional
         Vectors are kept at norm ``<= 1 - epsilon``.
     regularization_coeff : float, optional
@@ -557,7 +610,7 @@ class PoincareModel:
     dtype : numpy.float64 or numpy.float32, optional
         Element type of the vectors (computation is in float64 either way).
     seed : int, optional
-        Seed of the initialisation and of all training draws.
+        Seed of the initialisation and of all training draws (0 to ``2**32 - 1``).
     negative_sampling : {'frequency', 'uniform'}, optional
         Distribution of negatives after burn-in (burn-in always draws them by
         node frequency). ``'frequency'`` (default) is gensim's choice and gives
@@ -582,44 +635,35 @@ class PoincareModel:
         seed: int = 0,
         negative_sampling: str = "frequency",
     ) -> None:
-        if not isinstance(size, Integral) or size < 1:
-            raise ValueError(f"size must be an integer >= 1, got {size!r}")
-        if not isinstance(negative, Integral) or negative < 0:
-            raise ValueError(f"negative must be an integer >= 0, got {negative!r}")
-        if not isinstance(workers, Integral) or workers < 0:
-            raise ValueError(f"workers must be an integer >= 0 (0: all cores), got {workers!r}")
-        for name, val in (("alpha", alpha), ("burn_in_alpha", burn_in_alpha)):
-            if not (np.isfinite(val) and val > 0):
-                raise ValueError(f"{name} must be a positive number, got {val!r}")
-        if not (0 < epsilon < 1):
-            raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
-        if not (np.isfinite(regularization_coeff) and regularization_coeff >= 0):
-            raise ValueError(f"regularization_coeff must be >= 0, got {regularization_coeff!r}")
-        if not isinstance(burn_in, Integral) or burn_in < 0:
-            raise ValueError(f"burn_in must be an integer >= 0, got {burn_in!r}")
-        lo, hi = (float(x) for x in init_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
-            raise ValueError(f"init_range must be (low, high) with low <= high, got {init_range!r}")
-        if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
-            raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
-        if negative_sampling not in ("uniform", "frequency"):
-            raise ValueError("negative_sampling must be 'uniform' or 'frequency'")
+        size = check_int(size, "size", low=1)
+        alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
+        burn_in_alpha = check_float(burn_in_alpha, "burn_in_alpha", low=0.0, low_open=True)
+        negative = check_int(negative, "negative", low=0)
+        workers = check_workers(workers, allow_zero=True)
+        epsilon = check_float(epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
+        regularization_coeff = check_float(regularization_coeff, "regularization_coeff", low=0.0)
+        burn_in = check_int(burn_in, "burn_in", low=0)
+        seed = check_seed(seed)
+        negative_sampling = check_choice(negative_sampling, "negative_sampling",
+                                         ("frequency", "uniform"))
+        lo, hi = _check_init_range(init_range)
+        dtype = _check_dtype(dtype)
         self.train_data = train_data
         self.kv = PoincareKeyedVectors(size, 0, dtype=dtype)
         self.all_relations: list = []
         self.node_relations: dict = defaultdict(set)
-        self.size = int(size)
-        self.train_alpha = float(alpha)
-        self.burn_in_alpha = float(burn_in_alpha)
-        self.alpha = float(alpha)
-        self.negative = int(negative)
-        self.workers = int(workers)
-        self.epsilon = float(epsilon)
-        self.regularization_coeff = float(regularization_coeff)
-        self.burn_in = int(burn_in)
+        self.size = size
+        self.train_alpha = alpha
+        self.burn_in_alpha = burn_in_alpha
+        self.alpha = alpha
+        self.negative = negative
+        self.workers = workers
+        self.epsilon = epsilon
+        self.regularization_coeff = regularization_coeff
+        self.burn_in = burn_in
         self._burn_in_done = False
-        self.dtype = np.dtype(dtype).type
-        self.seed = int(seed)
+        self.dtype = dtype
+        self.seed = seed
         self.init_range = (lo, hi)
         self.negative_sampling = negative_sampling
         self._np_random = np.random.RandomState(seed)
@@ -728,8 +772,8 @@ class PoincareModel:
             epsilon=self.epsilon,
             regularization_coeff=self.regularization_coeff,
             batch_size=int(batch_size),
-            workers=self.workers,
-            seed=self.seed,
+            workers=check_workers(self.workers, allow_zero=True),
+            seed=check_seed(self.seed),
             frequency_negatives=frequency,
             first_epoch=self.epochs_trained,
             check_gradients_every=int(check_gradients_every or 0),
@@ -773,14 +817,11 @@ class PoincareModel:
             For a bad argument, or when ``negative`` exceeds the number of
             nodes unrelated to some node.
         """
-        if not isinstance(epochs, Integral) or epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
-        if not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if check_gradients_every is not None and (
-            not isinstance(check_gradients_every, Integral) or check_gradients_every < 0
-        ):
-            raise ValueError("check_gradients_every must be None or an integer >= 0")
+        epochs = check_int(epochs, "epochs", low=0)
+        batch_size = check_int(batch_size, "batch_size", low=1)
+        print_every = check_int(print_every, "print_every", low=0)
+        check_gradients_every = check_int(check_gradients_every, "check_gradients_every", low=0,
+                                          allow_none=True)
         self._check_negative()
         logger.info(
             "training model of size %d with %d workers on %d relations for %d epochs and %d "

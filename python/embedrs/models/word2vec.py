@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import GeneratorType
 from typing import Any, Callable, ClassVar, Union
 
@@ -29,6 +29,15 @@ import numpy as np
 
 from embedrs import _persist
 from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vectors
+from embedrs._validate import (
+    check_flag,
+    check_float,
+    check_int,
+    check_seed,
+    check_topn,
+    check_workers,
+    param_error,
+)
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.keyedvectors import KeyedVectors
@@ -63,10 +72,27 @@ def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable |
     return default
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def _check_noise_distribution(counts: np.ndarray, ns_exponent: float) -> None:
+    """Refuse an ``ns_exponent`` for which ``count ** ns_exponent`` cannot be normalised.
+
+    Mirrors the arithmetic of the Rust sampler (float64 weights, scaled by
+    ``n / total``) so that the error names the parameter instead of the counts.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    c = c[c > 0]
+    if not c.size:
+        return  # the Rust side reports an all-zero vocabulary
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        weights = c**ns_exponent
+        total = float(weights.sum())
+        scaled_max = float(weights.max()) * len(counts) / total if total > 0 else np.nan
+    if not (np.isfinite(weights).all() and total > 0 and np.isfinite(total)
+            and np.isfinite(scaled_max)):
+        raise ValueError(
+            f"ns_exponent={ns_exponent!r} cannot be used with these word counts ({int(c.min())} to "
+            f"{int(c.max())}): count**ns_exponent overflows or vanishes; use a moderate value "
+            "such as 0.75 (the paper's), 0 (uniform) or 1 (by frequency)"
+        )
 
 
 class Word2Vec:
@@ -96,10 +122,13 @@ class Word2Vec:
     sample : float
         Threshold for downsampling frequent words (0 disables).
     seed : int
-        Seed for initial vectors and all random draws. With ``workers=1``
-        training is bit-for-bit reproducible.
+        Seed for initial vectors and all random draws, between 0 and
+        ``2**32 - 1`` (gensim's range). With ``workers=1`` training is
+        bit-for-bit reproducible.
     workers : int
-        Number of worker threads.
+        Number of worker threads, at least 1 (gensim silently trains nothing
+        with 0). Counts above four per core (and above 64) are lowered to
+        that with a ``UserWarning``.
     sg : {0, 1}
         1 for skip-gram, 0 for CBOW.
     hs : {0, 1}
@@ -200,46 +229,33 @@ class Word2Vec:
             raise TypeError(
                 f"Word2Vec() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}"
             )
-        self.vector_size = _positive_int("vector_size", vector_size)
-        self.window = _positive_int("window", window)
-        self.epochs = _positive_int("epochs", epochs)
-        self.workers = _positive_int("workers", workers)
-        self.batch_words = _positive_int("batch_words", batch_words)
-        if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
-            raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}")
-        if negative < 0:
-            raise ValueError(f"negative must be >= 0, got {negative!r}")
-        if not hs and not negative:
-            raise ValueError(
+        self.vector_size = check_int(vector_size, "vector_size", low=1)
+        self.window = check_int(window, "window", low=1)
+        self.epochs = check_int(epochs, "epochs", low=1)
+        self.workers = check_workers(workers)
+        self.batch_words = check_int(batch_words, "batch_words", low=1)
+        self.min_count = check_int(min_count, "min_count", low=0)
+        self.negative = check_int(negative, "negative", low=0)
+        self.sg = check_flag(sg, "sg")
+        self.hs = check_flag(hs, "hs")
+        self.cbow_mean = check_flag(cbow_mean, "cbow_mean")
+        self.null_word = check_flag(null_word, "null_word")
+        self.sorted_vocab = check_flag(sorted_vocab, "sorted_vocab")
+        if not self.hs and not self.negative:
+            raise param_error(
+                ValueError,
                 "negative=0 with hs=0 leaves no output layer to train: "
-                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)"
+                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)",
+                "negative",
             )
-        if not (alpha > 0):
-            raise ValueError(f"alpha must be > 0, got {alpha!r}")
-        if min_alpha < 0:
-            raise ValueError(f"min_alpha must be >= 0, got {min_alpha!r}")
-        if sample < 0:
-            raise ValueError(f"sample must be >= 0, got {sample!r}")
-        if max_vocab_size is not None and max_vocab_size < 1:
-            raise ValueError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size!r}")
-        if max_final_vocab is not None and max_final_vocab < 1:
-            raise ValueError(f"max_final_vocab must be >= 1 or None, got {max_final_vocab!r}")
-
-        self.alpha = float(alpha)
-        self.min_alpha = float(min_alpha)
-        self.min_count = int(min_count)
-        self.max_vocab_size = max_vocab_size
-        self.max_final_vocab = max_final_vocab
-        self.sample = float(sample)
-        self.seed = int(seed)
-        self.sg = int(sg)
-        self.hs = int(hs)
-        self.negative = int(negative)
-        self.ns_exponent = float(ns_exponent)
-        self.cbow_mean = int(cbow_mean)
+        self.alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
+        self.min_alpha = check_float(min_alpha, "min_alpha", low=0.0)
+        self.sample = check_float(sample, "sample", low=0.0)
+        self.ns_exponent = check_float(ns_exponent, "ns_exponent")
+        self.seed = check_seed(seed)
+        self.max_vocab_size = check_int(max_vocab_size, "max_vocab_size", low=1, allow_none=True)
+        self.max_final_vocab = check_int(max_final_vocab, "max_final_vocab", low=1, allow_none=True)
         self.hashfxn = hashfxn
-        self.null_word = int(null_word)
-        self.sorted_vocab = int(sorted_vocab)
         self.compute_loss = bool(compute_loss)
         self.callbacks = list(callbacks)
         self.comment = comment
@@ -318,9 +334,14 @@ class Word2Vec:
                     "The corpus_iterable must be an iterable of lists of strings, got "
                     f"{type(corpus_iterable).__name__}"
                 )
-            if isinstance(corpus_iterable, GeneratorType) and passes > 1:
+            one_shot = isinstance(corpus_iterable, GeneratorType) or (
+                isinstance(corpus_iterable, Iterator) and iter(corpus_iterable) is corpus_iterable
+            )
+            if one_shot and passes > 1:
+                kind = ("a generator" if isinstance(corpus_iterable, GeneratorType)
+                        else f"a one-shot iterator ({type(corpus_iterable).__name__})")
                 raise TypeError(
-                    f"Using a generator as corpus_iterable can't support {passes} passes. "
+                    f"Using {kind} as corpus_iterable can't support {passes} passes. "
                     "Try a re-iterable sequence (a list, or a class with __iter__ such as LineSentence)."
                 )
         if corpus_file is not None and not isinstance(corpus_file, (str, os.PathLike)):
@@ -345,7 +366,8 @@ class Word2Vec:
         if corpus_file is not None:
             corpus = CorpusFile(os.fspath(corpus_file))
             items, sentences, total = corpus.count_words(
-                workers or self.workers, MAX_WORDS_IN_BATCH, self.max_vocab_size
+                check_workers(self.workers if workers is None else workers),
+                MAX_WORDS_IN_BATCH, self.max_vocab_size,
             )
             raw = dict(items)
         else:
@@ -386,8 +408,14 @@ class Word2Vec:
                         UserWarning,
                         stacklevel=4,
                     )
-            update(sentence)
-            total += len(sentence)
+            try:
+                update(sentence)
+                total += len(sentence)
+            except TypeError:
+                raise TypeError(
+                    "each sentence must be a list of str tokens, got "
+                    f"{type(sentence).__name__} {sentence!r:.40} (sentence #{sentence_no})"
+                ) from None
             if self.max_vocab_size and len(counts) > self.max_vocab_size:
                 for w in [w for w, c in counts.items() if c < min_reduce]:
                     del counts[w]
@@ -400,6 +428,12 @@ class Word2Vec:
                         "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
                         sentence_no, total, len(counts),
                     )
+        for word in counts:
+            if not isinstance(word, str):
+                raise TypeError(
+                    f"tokens must be str, got {type(word).__name__} {word!r:.40}; convert the "
+                    "tokens of each sentence with str() (e.g. [str(t) for t in sentence])"
+                )
         return dict(counts), sentence_no + 1, total
 
     def prepare_vocab(
@@ -596,28 +630,46 @@ class Word2Vec:
     # ------------------------------------------------------------------
 
     def _make_core(self, compute_loss: bool, workers: int | None = None) -> Word2VecCore:
+        """The Rust trainer for the current vocabulary and parameters.
+
+        The parameters are checked again here, the one place where they reach
+        Rust, because they can be set as attributes or come from a saved model.
+        """
         counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
+        negative = check_int(self.negative, "negative", low=0)
+        hs = check_flag(self.hs, "hs")
+        ns_exponent = check_float(self.ns_exponent, "ns_exponent")
+        if negative:
+            _check_noise_distribution(counts, ns_exponent)
         return Word2VecCore(
             list(self.wv.index_to_key),
             [int(c) for c in counts],
-            sample=self.sample,
-            ns_exponent=self.ns_exponent,
-            sg=bool(self.sg),
-            hs=bool(self.hs),
-            negative=int(self.negative),
-            cbow_mean=bool(self.cbow_mean),
-            window=int(self.window),
+            sample=check_float(self.sample, "sample", low=0.0),
+            ns_exponent=ns_exponent,
+            sg=bool(check_flag(self.sg, "sg")),
+            hs=bool(hs),
+            negative=negative,
+            cbow_mean=bool(check_flag(self.cbow_mean, "cbow_mean")),
+            window=check_int(self.window, "window", low=1),
             shrink_windows=bool(self.shrink_windows),
             compute_loss=bool(compute_loss),
-            seed=int(self.seed) & 0xFFFFFFFFFFFFFFFF,
-            workers=int(workers or self.workers),
+            seed=check_seed(self.seed),
+            workers=check_workers(self.workers if workers is None else workers),
         )
 
     def _check_training_sanity(
         self, epochs: int | None, total_examples: int | None, total_words: int | None
     ) -> None:
         if not self.wv.key_to_index:
-            raise RuntimeError("you must first build vocabulary before training the model")
+            if not self.corpus_total_words:
+                why = ": the corpus holds no words"
+            elif self.effective_min_count > 1:
+                why = (f": no word occurs min_count={self.effective_min_count} times or more in "
+                       f"the corpus of {self.corpus_total_words} words, so the vocabulary is "
+                       "empty; lower min_count")
+            else:
+                why = ""
+            raise RuntimeError("you must first build vocabulary before training the model" + why)
         if not len(self.wv.vectors):
             raise RuntimeError("you must initialize vectors before training the model")
         if total_words is None and total_examples is None:
@@ -627,11 +679,14 @@ class Word2Vec:
                 "corpus, using the count cached in the model is sufficient: "
                 "total_examples=model.corpus_count."
             )
-        if epochs is None or isinstance(epochs, bool) or int(epochs) <= 0:
+        if epochs is None:
             raise ValueError(
                 "You must specify an explicit epochs count (a positive integer). "
                 "The usual value is epochs=model.epochs."
             )
+        check_int(epochs, "epochs", low=1)
+        check_int(total_examples, "total_examples", low=0, allow_none=True)
+        check_int(total_words, "total_words", low=0, allow_none=True)
         if self.wv.vectors.shape != (len(self.wv.index_to_key), self.vector_size):
             raise RuntimeError(
                 f"wv.vectors has shape {self.wv.vectors.shape} but the vocabulary has "
@@ -717,8 +772,13 @@ class Word2Vec:
         self._check_corpus_sanity(corpus_iterable, corpus_file, passes=epochs or 1)
         self._check_training_sanity(epochs, total_examples, total_words)
         epochs = int(epochs)  # type: ignore[arg-type]
-        self.alpha = start_alpha if start_alpha is not None else self.alpha
-        self.min_alpha = end_alpha if end_alpha is not None else self.min_alpha
+        self.alpha = check_float(self.alpha if start_alpha is None else start_alpha,
+                                 "start_alpha" if start_alpha is not None else "alpha",
+                                 low=0.0, low_open=True)
+        self.min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha,
+                                     "end_alpha" if end_alpha is not None else "min_alpha",
+                                     low=0.0)
+        self.batch_words = check_int(self.batch_words, "batch_words", low=1)
         self.epochs = epochs
         self.compute_loss = bool(compute_loss)
         self.running_training_loss = 0.0
@@ -861,7 +921,11 @@ class Word2Vec:
         """
         if not self.negative:
             raise ValueError("train_pairs trains negative sampling: set negative > 0")
-        epochs = self.epochs if epochs is None else _positive_int("epochs", epochs)
+        epochs = check_int(self.epochs if epochs is None else epochs, "epochs", low=1)
+        alpha = check_float(self.alpha if start_alpha is None else start_alpha, "start_alpha",
+                            low=0.0, low_open=True)
+        min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha, "end_alpha",
+                                low=0.0)
         arr = np.asarray(pairs) if not isinstance(pairs, np.ndarray) else pairs
         if arr.dtype.kind in "iu":
             if arr.ndim != 2 or arr.shape[1] != 2:
@@ -899,8 +963,6 @@ class Word2Vec:
         if not len(ids):
             raise ValueError("pairs is empty")
         core = self._make_core(compute_loss)
-        alpha = self.alpha if start_alpha is None else start_alpha
-        min_alpha = self.min_alpha if end_alpha is None else end_alpha
         loss = 0.0
         total = len(ids) * epochs
         for epoch in range(epochs):
@@ -921,6 +983,7 @@ class Word2Vec:
 
         Returns ``None`` (with a warning) when every context word is unknown.
         """
+        topn = check_topn(topn, len(self.wv), allow_none=False)
         if not self.negative:
             raise RuntimeError(
                 "We have currently only implemented predict_output_word for the negative sampling "
