@@ -72,9 +72,17 @@ def _guard(step: str, allowed: tuple, fn: Callable[[], Any]) -> tuple[bool, Any]
                       f"{step}:{_signature(exc)}") from exc
 
 
-def _require(cond: bool, what: str) -> None:
+def _require(cond: bool, what: str, signature: str | None = None) -> None:
     if not cond:
-        raise Finding(what, what)
+        raise Finding(what, signature or what)
+
+
+def _no_memory_bomb(step: str, exc: BaseException, data: bytes) -> None:
+    """A loader that turns MemoryError into ValueError still let a small file
+    ask for more memory than the cap of :func:`run` allows."""
+    _require("MemoryError" not in str(exc),
+             f"{step}: a {len(data)}-byte input needs more than {CAP_MB} MiB: {str(exc)[:200]}",
+             f"{step}:memory-bomb")
 
 
 def _no_object_arrays(obj: Any, where: str, depth: int = 0, seen: set | None = None) -> None:
@@ -104,16 +112,22 @@ PICKLE_ALLOWED = (ValueError, pickle.UnpicklingError, FileNotFoundError)
 
 def _query_kv(kv: Any, where: str) -> None:
     """A loaded model must answer a query or refuse it cleanly."""
-    n = len(kv.index_to_key)
+    # Keys are decoded lazily, so a damaged key table is reported (ValueError
+    # naming the file) at the first access rather than by load().
+    ok, keys = _guard(f"{where}.index_to_key", (ValueError,), lambda: list(kv.index_to_key))
+    if not ok:
+        return
+    n = len(keys)
     _require(kv.vectors.shape[0] == n, f"{where}: {kv.vectors.shape[0]} rows for {n} keys")
     if n == 0:
         return
-    key = kv.index_to_key[0]
+    key = keys[0]
     ok, res = _guard(f"{where}.most_similar", (ValueError, KeyError), lambda: kv.most_similar(key, topn=3))
     if ok:
         for _, score in res:
-            _require(not (isinstance(score, float) and score > 1.0 + 1e-3),
-                     f"{where}: cosine {score} > 1 (stale or forged norms used)")
+            _require(not (isinstance(score, float) and abs(score) > 1.0 + 1e-3),
+                     f"{where}: most_similar gave cosine {score}, outside [-1, 1]",
+                     f"{where}:cosine-out-of-range")
 
 
 def check_gensim_pickle(data: bytes, scratch: str) -> None:
@@ -140,6 +154,7 @@ def check_gensim_pickle(data: bytes, scratch: str) -> None:
         fh.write(blob)
     ok, obj = _guard("load_gensim_pickle", PICKLE_ALLOWED, lambda: _persist.load_gensim_pickle(path))
     if not ok:
+        _no_memory_bomb("load_gensim_pickle", obj, data)
         _require(str(path) in str(obj) or isinstance(obj, FileNotFoundError),
                  f"load_gensim_pickle: message does not name the file: {str(obj)[:120]}")
         return
@@ -221,6 +236,8 @@ def check_container(data: bytes, scratch: str) -> None:
     with open(path, "wb") as fh:
         fh.write(body)
     ok, res = _guard("read_container", CONTAINER_ALLOWED, lambda: _persist.read_container(path, mmap=mmap))
+    if not ok:
+        _no_memory_bomb("read_container", res, data)
     legacy = False
     if ok:
         meta, arrays = res
@@ -256,11 +273,14 @@ def check_container(data: bytes, scratch: str) -> None:
 
 
 def _query_poincare(kv: Any, where: str) -> None:
-    n = len(kv.index_to_key)
+    ok, keys = _guard(f"{where}.index_to_key", (ValueError,), lambda: list(kv.index_to_key))
+    if not ok:
+        return
+    n = len(keys)
     _require(kv.vectors.shape[0] == n, f"{where}: {kv.vectors.shape[0]} rows for {n} keys")
     if n == 0:
         return
-    key = kv.index_to_key[0]
+    key = keys[0]
     _guard(f"{where}.most_similar", (ValueError, KeyError), lambda: kv.most_similar(key, topn=3))
 
 
@@ -327,3 +347,35 @@ TARGETS: dict[str, Callable[[bytes, str], None]] = {
     "container": check_container,
     "relations": check_relations,
 }
+
+#: Address space an input may add to the process, in MiB (see :func:`run`).
+CAP_MB = 1024
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return -1
+
+
+def run(target: str, data: bytes, scratch: str) -> None:
+    """Run one input under a soft address-space cap of the current size plus
+    :data:`CAP_MB`, so that a memory bomb becomes a ``MemoryError`` (a finding,
+    directly or through the loader's message) instead of an OOM kill."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    vm = _vm_size()
+    capped = vm > 0 and (hard == resource.RLIM_INFINITY or vm + (CAP_MB << 20) < hard)
+    if capped:
+        resource.setrlimit(resource.RLIMIT_AS, (vm + (CAP_MB << 20), hard))
+    try:
+        TARGETS[target](data, scratch)
+    finally:
+        if capped:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -32,7 +32,7 @@ def main() -> int:
                 data = fh.read()
             oracles.TRACE.clear()
             try:
-                check(data, scratch)
+                oracles.run(target, data, scratch)
                 print("OK", flush=True)
             except oracles.Finding as exc:
                 bad += 1
