@@ -478,17 +478,18 @@ def test_stored_norms_are_not_trusted(tmp_path: Path) -> None:
     assert "norms" not in _persist.read_header(native(tmp_path, kv))[0]["arrays"]
 
 
-def test_absurd_workers_are_refused_as_by_the_constructor(tmp_path: Path) -> None:
-    """A saved workers=100000 goes through the constructor's own rule."""
+def test_absurd_workers_are_capped_as_by_the_constructor(tmp_path: Path) -> None:
+    """A saved workers=100000 goes through the constructor's own rule (a capped
+    thread count with a warning), so train() does not start 100000 threads."""
     p = edit_header(w2v_params(workers=100000), small_w2v)(tmp_path)
-    try:
-        Word2Vec(workers=100000)
-    except ValueError as exc:
-        with pytest.raises(ValueError, match="workers") as info:
-            Word2Vec.load(str(p))
-        assert str(p) in str(info.value) and str(exc) in str(info.value)
-    else:
-        pytest.xfail("the constructor accepts workers=100000 (its cap comes with the parameter checks)")
+    with pytest.warns(UserWarning, match="workers") as direct:
+        cap = Word2Vec(workers=100000).workers
+    assert cap < 100000
+    with pytest.warns(UserWarning, match="workers"):
+        loaded = Word2Vec.load(str(p))
+    assert loaded.workers == cap
+    assert str(direct[0].message)
+    loaded.train(SENTENCES, total_examples=len(SENTENCES), epochs=1)
 
 
 # ----------------------------------------------------------------------------- keys
@@ -731,3 +732,28 @@ def test_real_gensim_files_load_with_the_same_vectors(tmp_path: Path, name: str,
         m = Word2Vec.load(p)
         np.testing.assert_array_equal(m.wv.vectors, wv.vectors)
         assert (m.negative, m.hs, m.window) == (model.negative, model.hs, model.window)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_pickle_lengths_beyond_the_file_are_refused_before_allocating(tmp_path: Path,
+                                                                      suffix: str) -> None:
+    """A 12-byte pickle whose FRAME claims 2**61 bytes (found by fuzzing) made the
+    unpickler try to allocate that much; now the length is checked against what
+    the file (or the capped decompressed stream) can still hold."""
+    body = b"\x80\x04\x95" + (2**61).to_bytes(8, "little") + b"q\x01)."
+    p = tmp_path / f"frame.model{suffix}"
+    p.write_bytes(gzip.compress(body) if suffix else body)
+    code = f"""
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from embedrs.models import KeyedVectors
+try:
+    KeyedVectors.load({str(p)!r})
+except ValueError as exc:
+    print("RAISED", exc)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("RAISED") and str(p) in res.stdout, res.stdout
+    assert "MemoryError" not in res.stdout

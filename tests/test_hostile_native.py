@@ -229,3 +229,45 @@ def test_poincare_vectors_reader_does_not_trust_the_header(tmp_path: Path) -> No
     """)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and "line 3" in res.stdout, res.stdout
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    out = np.frombuffer(b"\0" + a.tobytes(), dtype=a.dtype, offset=1).reshape(a.shape)
+    assert not out.flags.aligned
+    return out
+
+
+def test_misaligned_arrays_never_reach_rust_slices() -> None:
+    rng = np.random.default_rng(5)
+    m = rng.standard_normal((40, 8)).astype(np.float32)
+    searcher = _embedrs.KvSearcher(1)
+    norms = np.linalg.norm(m, axis=1).astype(np.float32)
+    for args in [(_misaligned(m), norms, m[0]), (m, _misaligned(norms), m[0]),
+                 (m, norms, _misaligned(m[0])), (np.asfortranarray(m), norms, m[0])]:
+        with pytest.raises(ValueError, match="C-contiguous, aligned NumPy array of float32"):
+            searcher.top_k(*args, 0, 40, 3)
+    # the public API copies such arrays instead, and answers as for aligned ones
+    kv = _kv(40)
+    kv.vectors = _misaligned(m)
+    aligned = _kv(40)
+    aligned.vectors = m.copy()
+    got, want = kv.most_similar("w3", topn=4), aligned.most_similar("w3", topn=4)
+    assert [k for k, _ in got] == [k for k, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
+    assert kv.similar_by_vector(_misaligned(m[5]), topn=1)[0][0] == "w5"
+    assert [r[0][0] for r in kv.most_similar_batch(_misaligned(m[7:8]), topn=1)] == ["w7"]
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30, 3e38])
+def test_huge_or_tiny_values_keep_cosines_in_range(scale: float) -> None:
+    """Rows whose squared values overflow or underflow float32 (found by fuzzing a
+    forged model file: a cosine of 1e28) still give cosines in [-1, 1]."""
+    base = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 1]], dtype=np.float64)
+    kv = KeyedVectors(4)
+    kv.add_vectors(["a", "b", "c"], (base * scale).astype(np.float32))
+    results = [kv.most_similar("a", topn=2), kv.most_similar_batch(["a"], topn=2)[0],
+               kv.similar_by_vector(kv["b"], topn=3)]
+    for res in results:
+        assert all(np.isfinite(s) and -1.0 - 1e-6 <= s <= 1.0 + 1e-6 for _, s in res), res
+    if scale != 3e38:  # representable norms: the true cosines
+        assert dict(kv.most_similar("a", topn=2)) == pytest.approx({"b": 0.5, "c": 0.0}, abs=1e-6)

@@ -36,6 +36,14 @@ class KvSearcher:
         end: int,
         k: int,
     ) -> list[tuple[int, float]]: ...
+    def top_k_live(
+        self,
+        vectors: _npt.NDArray[_np.float32],
+        query: _npt.NDArray[_np.float32],
+        start: int,
+        end: int,
+        k: int,
+    ) -> list[tuple[int, float]]: ...
     def build_int8(
         self, vectors: _npt.NDArray[_np.float32], norms: _npt.NDArray[_np.float32]
     ) -> KvInt8Index: ...

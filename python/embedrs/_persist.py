@@ -603,7 +603,7 @@ def read_header(path: PathLike) -> tuple[dict, int]:
         header = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{path}: corrupt metadata header at byte offset 16: "
-                         f"{str(exc).splitlines()[0][:200]}") from None
+                         f"{_first_line(exc)[:200]}") from None
     if not isinstance(header, dict) or header.get("format") != "embedrs" \
             or not isinstance(header.get("arrays"), dict):
         raise ValueError(f"{path}: not an embedrs native file")
@@ -1083,7 +1083,7 @@ def _npy_header(fh: IO[bytes], what: str) -> tuple[np.dtype, tuple, bool, int]:
         else:
             raise ValueError(f"unsupported .npy version {version}")
     except (ValueError, OSError, SyntaxError, TypeError, EOFError) as exc:
-        raise ValueError(f"{what}: invalid .npy file ({str(exc).splitlines()[0][:200]})") from None
+        raise ValueError(f"{what}: invalid .npy file ({_first_line(exc)[:200]})") from None
     dt = safe_dtype(dtype, what)
     try:
         shape = _check_shape(tuple(shape))
@@ -1104,7 +1104,13 @@ def _load_npy(npy: str, mmap: str | None) -> np.ndarray:
     except (ValueError, OSError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
-        raise ValueError(f"{npy}: invalid .npy file ({str(exc).splitlines()[0][:200]})") from None
+        raise ValueError(f"{npy}: invalid .npy file ({_first_line(exc)[:200]})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines and lines[0] else type(exc).__name__
 
 
 def read_npz_member(path: str, member: str) -> np.ndarray:
@@ -1131,8 +1137,14 @@ def read_npz_member(path: str, member: str) -> np.ndarray:
                 data = fh.read(need)
             if len(data) != need:
                 raise ValueError(f"{path}: array {member!r} is truncated")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: invalid .npz file ({exc})") from None
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error,
+            RuntimeError, OSError, OverflowError, struct.error) as exc:
+        # zipfile reports damage in many ways: an offset before the start of
+        # the file (OSError EINVAL), an "encrypted" flag (RuntimeError), bad
+        # sizes (struct.error, OverflowError), a bad deflate stream (zlib.error)
+        raise ValueError(f"{path}: invalid .npz file ({_first_line(exc)})") from None
     arr = np.frombuffer(data, dtype=dt).copy()
     return arr.reshape(shape, order="F" if fortran else "C")
 
@@ -1171,6 +1183,50 @@ def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str,
     for attr in names("__ignoreds"):
         st.setdefault(attr, None)
     active.discard(id(obj))
+
+
+class _BoundedSource:
+    """What the unpickler reads from: refuses any read longer than the data left.
+
+    A pickle states the length of what follows (``FRAME``, ``BINBYTES8``,
+    ``BINUNICODE8``...), and unpicklers size their buffers from that length
+    before reading: a 12-byte file whose FRAME claims 2**60 bytes would make
+    them allocate that much. A length beyond what the file (or the capped
+    decompressed stream) can still hold can only come from a truncated or
+    forged file, so it is refused before any allocation.
+    """
+
+    def __init__(self, fh: IO[bytes], left: int, capped: bool) -> None:
+        self._fh = fh
+        self._left = left
+        self._capped = capped
+
+    def _take(self, n: int) -> None:
+        if n > self._left:
+            if self._capped:  # past the decompression cap: reported as a bomb
+                raise _TooLarge
+            raise ValueError(f"a pickle opcode asks for {n} bytes but at most {self._left} remain "
+                             "(truncated or forged file)")
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self._left
+        self._take(n)
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        view = memoryview(buf)
+        self._take(view.nbytes)
+        got = self._fh.readinto(view)  # type: ignore[attr-defined]
+        self._left -= got or 0
+        return got
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._fh.readline(min(limit, self._left) if limit >= 0 else self._left)
+        self._left -= len(line)
+        return line
 
 
 def _open_pickle(fname: str, limit: int | None) -> IO[bytes]:
@@ -1228,10 +1284,15 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
             stack.callback(fh.close)
             for extra in getattr(fh, "_embedrs_close", ()):
                 stack.callback(extra.close)
-            obj = _RestrictedUnpickler(fh).load()
+            capped = fname.endswith((".gz", ".bz2"))
+            if capped:
+                left = max_decompressed or decompressed_limit(os.path.getsize(fname))
+            else:
+                left = os.path.getsize(fname)
+            obj = _RestrictedUnpickler(_BoundedSource(fh, left, capped)).load()
             obj = _materialise(obj)
     except RefusedPickleError as exc:
-        raise RefusedPickleError(f"{fname}: {str(exc).splitlines()[0][:300]}") from None
+        raise RefusedPickleError(f"{fname}: {_first_line(exc)[:300]}") from None
     except _TooLarge:
         raise ValueError(f"{fname}: decompressed pickle is larger than the limit "
                          f"({max_decompressed or decompressed_limit(os.path.getsize(fname))} bytes); "
@@ -1241,7 +1302,7 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
             zlib.error) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        detail = _first_line(exc)[:200] if str(exc) else type(exc).__name__
         raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({type(exc).__name__}: {detail})") \
             from None
     if not isinstance(obj, GensimObject):

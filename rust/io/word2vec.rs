@@ -308,7 +308,7 @@ fn read_line_capped(
 /// naming the header), and the rows reserved before reading are at most what
 /// the file can hold: an uncompressed file of known size holds at most
 /// `size / (4 * dim + 2)` binary rows (or `size / (2 * dim)` text rows); a
-/// gzip stream's size is unknown, so 1,024 rows. Beyond that, memory grows
+/// gzip stream's size is unknown, so 1 MiB worth of rows. Beyond that, memory grows
 /// with the data actually read, and a file shorter than its header ends in
 /// the usual "unexpected end of file" error naming the line or offset.
 fn rows_to_reserve(
@@ -329,7 +329,8 @@ fn rows_to_reserve(
     }
     let size = match std::fs::metadata(path) {
         Ok(m) if m.is_file() && path.extension().is_none_or(|e| e != "gz") => m.len(),
-        _ => return Ok(n.min(1024)),
+        // a gzip stream: no known size, so room for 1 MiB of floats at most
+        _ => return Ok(n.min((1 << 18) / dim.max(1))),
     };
     let have = size.saturating_sub(header_len as u64);
     let per_row = if binary {

@@ -11,5 +11,5 @@ mod topk;
 pub use kernel::dots;
 pub use pair::share;
 pub use quant::QuantIndex;
-pub use search::{all_scores, row_norms, top_k, top_k_batch, unit};
+pub use search::{all_scores, row_norms, top_k, top_k_batch, top_k_live, unit};
 pub use topk::TopK;

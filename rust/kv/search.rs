@@ -71,7 +71,7 @@ pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> 
             .zip(data.par_chunks(4096 * dim))
             .for_each(|(o, rows)| {
                 for (oi, row) in o.iter_mut().zip(rows.chunks_exact(dim)) {
-                    *oi = dot(row, row).sqrt();
+                    *oi = norm(row);
                 }
             })
     };
@@ -79,28 +79,59 @@ pub fn row_norms(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> 
         Some(p) if n * dim >= PARALLEL_MIN_WORK => p.install(|| work(&mut out)),
         _ => {
             for (oi, row) in out.iter_mut().zip(data.chunks_exact(dim)) {
-                *oi = dot(row, row).sqrt();
+                *oi = norm(row);
             }
         }
     }
     Ok(out)
 }
 
-/// Returns `query / |query|` (a zero vector stays zero).
+/// Returns `query / |query|` (a zero vector stays zero). The norm is
+/// summed in `f64`, so queries whose squared values overflow (or underflow)
+/// `f32` are still scaled to unit length.
 pub fn unit(query: ArrayView1<f32>) -> Vec<f32> {
     let q: Vec<f32> = query.iter().copied().collect();
-    let n = dot(&q, &q).sqrt();
+    let n = q
+        .iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt();
     if n > 0.0 && n.is_finite() {
-        q.iter().map(|x| x / n).collect()
+        q.iter().map(|&x| (f64::from(x) / n) as f32).collect()
     } else {
         q
     }
 }
 
+/// Euclidean norm of a row: the fast `f32` dot product, or, where that
+/// overflows to infinity or underflows to (almost) zero, an `f64` sum. A row
+/// of values near `f32::MAX` (a forged or broken file) thus gets its true
+/// norm (infinity only if the norm itself exceeds `f32::MAX`), never a norm
+/// that would turn its cosines into 1e28.
+#[inline]
+pub fn norm(row: &[f32]) -> f32 {
+    let n = dot(row, row).sqrt();
+    if n.is_finite() && n > 1e-18 {
+        n
+    } else {
+        row.iter()
+            .map(|&v| f64::from(v) * f64::from(v))
+            .sum::<f64>()
+            .sqrt() as f32
+    }
+}
+
+/// `d / norm`, 0 for a zero row, and 0 where a broken row makes the ratio
+/// undefined (infinite norm and dot product).
 #[inline]
 fn cosine(d: f32, norm: f32) -> f32 {
     if norm > 0.0 {
-        d / norm
+        let c = d / norm;
+        if c.is_nan() {
+            0.0
+        } else {
+            c
+        }
     } else {
         0.0
     }
@@ -109,20 +140,41 @@ fn cosine(d: f32, norm: f32) -> f32 {
 /// Rows scored per call of the vectorised kernel (a 1 KiB buffer).
 const SCAN_ROWS: usize = 256;
 
-fn scan_block(data: &[f32], dim: usize, norms: &[f32], first: usize, q: &[f32], k: usize) -> TopK {
+/// Scores rows `data` (the first being row `first`) against the unit query
+/// `q`. `norms` are those rows' norms; `None` computes each block's norms
+/// in the same pass as its dot products (see [`top_k_live`]).
+fn scan_block(
+    data: &[f32],
+    dim: usize,
+    norms: Option<&[f32]>,
+    first: usize,
+    q: &[f32],
+    k: usize,
+) -> TopK {
     let mut top = TopK::new(k);
     let mut buf = [0.0f32; SCAN_ROWS];
-    for (b, (rows, nr)) in data
-        .chunks(SCAN_ROWS * dim)
-        .zip(norms.chunks(SCAN_ROWS))
-        .enumerate()
-    {
-        let out = &mut buf[..nr.len()];
+    let mut live = [0.0f32; SCAN_ROWS];
+    for (b, rows) in data.chunks(SCAN_ROWS * dim).enumerate() {
+        let m = rows.len() / dim;
+        let nr: &[f32] = match norms {
+            Some(n) => &n[b * SCAN_ROWS..b * SCAN_ROWS + m],
+            None => {
+                for (o, row) in live.iter_mut().zip(rows.chunks_exact(dim)) {
+                    *o = norm(row);
+                }
+                &live[..m]
+            }
+        };
+        let out = &mut buf[..m];
         dots(rows, q, out);
         let base = first + b * SCAN_ROWS;
         let mut threshold = top.threshold();
         for (i, (&d, &n)) in out.iter().zip(nr).enumerate() {
-            let c = cosine(d, n);
+            let mut c = cosine(d, n);
+            if norms.is_none() {
+                // a live norm can still lag a concurrent write to its row
+                c = c.clamp(-1.0, 1.0);
+            }
             if c >= threshold {
                 top.push(base + i, c);
                 threshold = top.threshold();
@@ -199,6 +251,40 @@ pub fn top_k(
     pool: Option<&rayon::ThreadPool>,
 ) -> Result<Vec<(usize, f32)>> {
     check_inputs(&vectors, norms, &range)?;
+    search(vectors, Some(norms), query, range, k, pool)
+}
+
+/// [`top_k`] for a matrix that other threads are writing (training in
+/// progress): no cached norms, each row's norm is computed in the same pass
+/// as its dot product, so a cosine never mixes a row with an old norm (a
+/// cached norm can lag the row by milliseconds of training and give
+/// cosines above 1). Costs about one extra multiply-add per element; the
+/// scan stays bound by memory.
+pub fn top_k_live(
+    vectors: ArrayView2<f32>,
+    query: ArrayView1<f32>,
+    range: Range<usize>,
+    k: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Vec<(usize, f32)>> {
+    let n = vectors.nrows();
+    if range.start > range.end || range.end > n {
+        return Err(Error::invalid(format!(
+            "row range {}..{} is outside the {n} rows of the matrix",
+            range.start, range.end
+        )));
+    }
+    search(vectors, None, query, range, k, pool)
+}
+
+fn search(
+    vectors: ArrayView2<f32>,
+    norms: Option<&[f32]>,
+    query: ArrayView1<f32>,
+    range: Range<usize>,
+    k: usize,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<Vec<(usize, f32)>> {
     let dim = vectors.ncols();
     if query.len() != dim {
         return Err(Error::invalid(format!(
@@ -214,18 +300,20 @@ pub fn top_k(
     let data = contiguous(&vectors, "vectors")?;
     let q = unit(query);
     let n = range.len();
+    let rows = &data[range.start * dim..range.end * dim];
+    let norms = norms.map(|nr| &nr[range.clone()]);
     match pool {
         Some(p) if n * dim >= PARALLEL_MIN_WORK && p.current_num_threads() > 1 => {
             // A few blocks per thread balance the load without much merging.
             let blocks = p.current_num_threads() * 4;
             let rows_per = n.div_ceil(blocks).max(1);
-            let rows = &data[range.start * dim..range.end * dim];
-            let norms = &norms[range.clone()];
             let top = p.install(|| {
                 rows.par_chunks(rows_per * dim)
-                    .zip(norms.par_chunks(rows_per))
                     .enumerate()
-                    .map(|(b, (r, nr))| scan_block(r, dim, nr, range.start + b * rows_per, &q, k))
+                    .map(|(b, r)| {
+                        let nr = norms.map(|nr| &nr[b * rows_per..(b * rows_per + r.len() / dim)]);
+                        scan_block(r, dim, nr, range.start + b * rows_per, &q, k)
+                    })
                     .reduce(
                         || TopK::new(k),
                         |mut a, b| {
@@ -236,10 +324,7 @@ pub fn top_k(
             });
             Ok(top.into_sorted())
         }
-        _ => {
-            let rows = &data[range.start * dim..range.end * dim];
-            Ok(scan_block(rows, dim, &norms[range.clone()], range.start, &q, k).into_sorted())
-        }
+        _ => Ok(scan_block(rows, dim, norms, range.start, &q, k).into_sorted()),
     }
 }
 

@@ -20,13 +20,7 @@ fn c_contiguous<'a>(
     a: &'a PyReadonlyArray2<'_, f32>,
     what: &str,
 ) -> PyResult<ndarray::ArrayView2<'a, f32>> {
-    let v = a.as_array();
-    if !v.is_standard_layout() {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{what} must be a C-contiguous float32 array (use numpy.ascontiguousarray)"
-        )));
-    }
-    Ok(v)
+    super::view(a, what)
 }
 
 /// The model's `vectors` (C-contiguous) and row `norms`, borrowed for a search.
@@ -34,7 +28,11 @@ fn model<'a>(
     vectors: &'a PyReadonlyArray2<'_, f32>,
     norms: &'a PyReadonlyArray1<'_, f32>,
 ) -> PyResult<(ndarray::ArrayView2<'a, f32>, &'a [f32])> {
-    Ok((c_contiguous(vectors, "vectors")?, norms.as_slice()?))
+    let n = super::view(norms, "norms")?;
+    let n = n.to_slice().ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err("norms must be a contiguous float32 array")
+    })?;
+    Ok((c_contiguous(vectors, "vectors")?, n))
 }
 
 /// `(rows, scores)` of a batched query.
@@ -93,8 +91,28 @@ impl KvSearcher {
     ) -> PyResult<Vec<(usize, f32)>> {
         super::guard(|| {
             let (v, n) = model(&vectors, &norms)?;
-            let q = query.as_array();
+            let q = super::view(&query, "query")?;
             py.detach(|| kv::top_k(v, n, q, start..end, k, Some(&self.pool)))
+                .py()
+        })
+    }
+
+    /// `top_k` for vectors that training is writing meanwhile: row norms
+    /// are computed in the same pass as the dot products (no cached norms).
+    #[pyo3(signature = (vectors, query, start, end, k))]
+    fn top_k_live<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        query: PyReadonlyArray1<'py, f32>,
+        start: usize,
+        end: usize,
+        k: usize,
+    ) -> PyResult<Vec<(usize, f32)>> {
+        super::guard(|| {
+            let v = c_contiguous(&vectors, "vectors")?;
+            let q = super::view(&query, "query")?;
+            py.detach(|| kv::top_k_live(v, q, start..end, k, Some(&self.pool)))
                 .py()
         })
     }
@@ -130,7 +148,7 @@ impl KvSearcher {
     ) -> PyResult<Vec<(usize, f32)>> {
         super::guard(|| {
             let (v, n) = model(&vectors, &norms)?;
-            let q = query.as_array();
+            let q = super::view(&query, "query")?;
             py.detach(|| index.inner.top_k(v, n, q, start..end, k, Some(&self.pool)))
                 .py()
         })
@@ -148,7 +166,7 @@ impl KvSearcher {
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         super::guard(|| {
             let (v, n) = model(&vectors, &norms)?;
-            let q = query.as_array();
+            let q = super::view(&query, "query")?;
             let out = py
                 .detach(|| kv::all_scores(v, n, q, start..end, Some(&self.pool)))
                 .py()?;
@@ -170,7 +188,7 @@ impl KvSearcher {
     ) -> PyResult<BatchResult<'py>> {
         super::guard(|| {
             let (v, n) = model(&vectors, &norms)?;
-            let q = queries.as_array();
+            let q = super::view(&queries, "queries")?;
             let res = py
                 .detach(|| kv::top_k_batch(v, n, q, start..end, k, Some(&self.pool)))
                 .py()?;
@@ -194,7 +212,7 @@ impl KvSearcher {
     ) -> PyResult<BatchResult<'py>> {
         super::guard(|| {
             let (v, n) = model(&vectors, &norms)?;
-            let q = queries.as_array();
+            let q = super::view(&queries, "queries")?;
             let res = py
                 .detach(|| {
                     index

@@ -86,6 +86,37 @@ pub(crate) fn guard<R>(body: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
     }
 }
 
+/// A read-only view of a NumPy array that the core may read as plain
+/// slices: C-contiguous and aligned. NumPy allows misaligned buffers (e.g.
+/// `numpy.frombuffer(b, dtype=numpy.float32, offset=1)`), and Rust must never
+/// form a `&[f32]` over one, so such arrays are refused with a message that
+/// says how to fix them.
+pub(crate) fn view<'a, T, D>(
+    a: &'a numpy::PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<ndarray::ArrayView<'a, T, D>>
+where
+    T: numpy::Element,
+    D: ndarray::Dimension,
+{
+    // as_slice checks alignment and contiguity before any view is formed
+    if a.as_slice().is_err() || !numpy::PyUntypedArrayMethods::is_c_contiguous(&**a) {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be a C-contiguous, aligned NumPy array of {} \
+             (use numpy.ascontiguousarray, or numpy.require(a, requirements='CA') for a \
+             misaligned buffer)",
+            match std::any::type_name::<T>() {
+                "f32" => "float32",
+                "f64" => "float64",
+                "u32" => "uint32",
+                "i64" => "int64",
+                other => other,
+            }
+        )));
+    }
+    Ok(a.as_array())
+}
+
 /// Extension trait: `result.py()?` converts a core `Result` into a `PyResult`.
 pub(crate) trait IntoPyResult<T> {
     fn py(self) -> PyResult<T>;

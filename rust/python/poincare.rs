@@ -77,7 +77,7 @@ fn poincare_train<'py>(
     callback: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     super::guard(|| {
-        let rel = relations.as_array();
+        let rel = super::view(&relations, "relations")?;
         if rel.ncols() != 2 {
             return Err(PyValueError::new_err(format!(
                 "relations must have shape (n, 2), got (n, {})",

@@ -60,7 +60,7 @@ fn tsne_fit<'py>(
                 )))
             }
         };
-        let init = init.as_array().to_owned();
+        let init = super::view(&init, "init")?.to_owned();
         let params = TsneParams {
             n_components: init.ncols(),
             perplexity,
@@ -74,7 +74,7 @@ fn tsne_fit<'py>(
             method,
             n_jobs,
         };
-        let view = x.as_array();
+        let view = super::view(&x, "X")?;
         let input = if metric == Metric::Precomputed {
             Input::Precomputed(view)
         } else {

@@ -562,7 +562,7 @@ impl Word2VecCore {
                 syn1: None,
                 lockf,
             };
-            let arr = pairs.as_array();
+            let arr = super::view(&pairs, "pairs")?;
             if arr.ndim() != 2 || arr.shape()[1] != 2 {
                 return Err(PyValueError::new_err("pairs must have shape (n, 2)"));
             }

@@ -377,7 +377,7 @@ class TSNE:
                 )
             if not np.isfinite(x).all():
                 raise ValueError(f"Input X contains infinity or a value too large for {x.dtype!r}.")
-        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        x32 = np.require(x, np.float32, ["C", "A"])
         if not np.isfinite(x32).all():
             raise ValueError("Input X contains a value too large for float32.")
         if self.metric == "precomputed":
@@ -401,7 +401,7 @@ class TSNE:
                 )
             if not np.isfinite(init).all():
                 raise ValueError("init contains NaN or infinity.")
-            return np.ascontiguousarray(init)
+            return np.require(init, np.float64, ["C", "A"])
         rng = _check_random_state(self.random_state)
         if self.init == "pca":
             if self.metric == "precomputed":

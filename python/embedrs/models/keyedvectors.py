@@ -38,7 +38,7 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -186,6 +186,7 @@ class KeyedVectors:
         self._searcher: Any = None
         self._searcher_lock = threading.RLock()
         self._int8: Any = None
+        self._live_writers = 0
 
     # ------------------------------------------------------------------
     # state, lazily materialised keys, norms cache
@@ -258,6 +259,27 @@ class KeyedVectors:
         self._searcher_lock = threading.RLock()
         self._searcher = None
         self._int8 = None
+        self._live_writers = 0
+
+    @contextlib.contextmanager
+    def _being_trained(self) -> Iterator[None]:
+        """Marks ``vectors`` as being written by training for the duration.
+
+        Queries from other threads keep working meanwhile (training shares the
+        buffer, as gensim's does), but cached norms and the int8 index would
+        describe rows that have since moved, and give cosines above 1. So
+        while any trainer is active, every query recomputes the norms from the
+        rows as they are (one extra pass, multi-threaded) and uses the exact
+        float32 scan; the caches are rebuilt once training ends.
+        """
+        with self._searcher_lock:
+            self._live_writers = getattr(self, "_live_writers", 0) + 1
+        try:
+            yield
+        finally:
+            with self._searcher_lock:
+                self._live_writers -= 1
+                self._int8 = None
 
     def _get_searcher_unlocked(self) -> Any:
         if self._searcher is None:
@@ -273,7 +295,8 @@ class KeyedVectors:
 
     def _fast(self) -> bool:
         v = self.vectors
-        return v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
+        return (v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
+                and v.flags.aligned)
 
     def fill_norms(self, force: bool = False) -> None:
         """Make sure ``norms`` holds the row norms of the current ``vectors``.
@@ -284,7 +307,7 @@ class KeyedVectors:
             Recompute even if cached (needed after changing ``vectors`` in place,
             e.g. after training).
         """
-        if not force and self.norms is not None:
+        if not force and self.norms is not None and not getattr(self, "_live_writers", 0):
             return
         self._int8 = None
         v = self.vectors
@@ -572,7 +595,7 @@ class KeyedVectors:
         ``vectors``) does it here, so both return cosines.
         """
         if self._fast():
-            q = np.ascontiguousarray(query, dtype=np.float32)
+            q = np.require(query, np.float32, ["C", "A"])
             return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
         q = np.asarray(query)
         q_norm = float(np.linalg.norm(q))
@@ -589,7 +612,7 @@ class KeyedVectors:
         if not self.int8_search or self.vectors.size < self.int8_min_size:
             return None
         sig = self._current_stamp()
-        if sig is None:
+        if sig is None or getattr(self, "_live_writers", 0):
             return None
         idx = self._int8
         if idx is not None and idx[0] is sig:
@@ -608,8 +631,11 @@ class KeyedVectors:
         if k <= 0:
             return []
         if self._fast():
-            q = np.ascontiguousarray(query, dtype=np.float32)
+            q = np.require(query, np.float32, ["C", "A"])
             s = self._get_searcher()
+            if getattr(self, "_live_writers", 0):
+                # training is writing the rows: norms computed in the same pass
+                return s.top_k_live(self.vectors, q, start, end, k)
             idx = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
             if idx is not None:
                 return s.top_k_int8(idx, self.vectors, self.norms, q, start, end, k)
@@ -712,18 +738,18 @@ class KeyedVectors:
             if keys_or_vectors.shape[1] != self.vector_size:
                 raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
                                  f"the model has {self.vector_size}")
-            queries = np.ascontiguousarray(keys_or_vectors, dtype=np.float32)
+            queries = np.require(keys_or_vectors, np.float32, ["C", "A"])
             excl = [-1] * len(queries)
         elif isinstance(keys_or_vectors, (str, np.ndarray)):
             raise TypeError("most_similar_batch takes a list of keys or a 2-D array of vectors")
         else:
             rows = [self.get_index(k) for k in keys_or_vectors]
-            queries = np.ascontiguousarray(self.vectors[rows], dtype=np.float32)
+            queries = np.require(self.vectors[rows], np.float32, ["C", "A"])
             excl = rows
         k = min(topn + 1, end - start)
         if k <= 0:
             return [[] for _ in range(len(queries))]
-        if self._fast():
+        if self._fast() and not getattr(self, "_live_writers", 0):
             s = self._get_searcher()
             index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
             if index is not None:

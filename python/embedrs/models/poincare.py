@@ -28,7 +28,6 @@ import time
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
-from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np

@@ -696,7 +696,8 @@ class Word2Vec:
 
     def _weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         def contiguous(a: np.ndarray) -> np.ndarray:
-            if a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable:
+            if (a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable
+                    or not a.flags.aligned):
                 a = np.ascontiguousarray(a, dtype=REAL).copy()
             return a
 
@@ -814,6 +815,8 @@ class Word2Vec:
         trained_raw = trained_eff = 0
         words_before = 0
         interrupted = False
+        live = self.wv._being_trained()
+        live.__enter__()
         try:
             for epoch in range(epochs):
                 for cb in callbacks:
@@ -867,6 +870,7 @@ class Word2Vec:
             logger.warning("training interrupted; the model keeps what it learnt so far")
             raise
         finally:
+            live.__exit__(None, None, None)
             if bar is not None:
                 bar.close()
             self.wv.fill_norms(force=True)
