@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris driver for the Python parsers (see FUZZING.md).
 
 Usage::
@@ -36,8 +37,12 @@ import oracles  # noqa: E402
 logging.disable(logging.CRITICAL)
 warnings.simplefilter("ignore")
 
-target = sys.argv.pop(1)
-check = oracles.TARGETS[target]
+# The target comes first on the command line; it is also kept in the
+# environment because libFuzzer's -merge/-fork re-run this script (it must be
+# executable, with the right python first on PATH) without it.
+if len(sys.argv) > 1 and sys.argv[1] in oracles.TARGETS:
+    os.environ["EMBEDRS_FUZZ_TARGET"] = sys.argv.pop(1)
+target = os.environ["EMBEDRS_FUZZ_TARGET"]
 scratch = tempfile.mkdtemp(prefix=f"embedrs-fuzz-{target}-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 keep_going = os.environ.get("EMBEDRS_FUZZ_CONTINUE") == "1"
 artifacts = os.path.join(os.path.dirname(here), "artifacts", f"python_{target}")

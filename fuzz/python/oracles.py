@@ -374,8 +374,27 @@ def run(target: str, data: bytes, scratch: str) -> None:
     capped = vm > 0 and (hard == resource.RLIM_INFINITY or vm + (CAP_MB << 20) < hard)
     if capped:
         resource.setrlimit(resource.RLIMIT_AS, (vm + (CAP_MB << 20), hard))
+    # Errors the interpreter can only print (PyErr_Print in a dealloc, e.g.
+    # "deallocated bytearray object has exported buffers", or exceptions in
+    # __del__) never reach the caller; catch them through sys.last_value and
+    # the unraisable hook.
+    import sys
+
+    sys.last_value = None
+    unraisable: list = []
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: unraisable.append(u.exc_value)
     try:
         TARGETS[target](data, scratch)
+        import gc
+
+        gc.collect(0)
     finally:
+        sys.unraisablehook = old_hook
         if capped:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    printed = [e for e in [getattr(sys, "last_value", None), *unraisable] if e is not None]
+    if printed:
+        e = printed[0]
+        raise Finding(f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
+                      f"{target}:printed:{type(e).__name__}:{str(e)[:60]}")
