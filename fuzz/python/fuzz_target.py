@@ -16,6 +16,7 @@ crash. Segfaults always stop the run (libFuzzer writes the crashing input).
 import hashlib
 import logging
 import os
+import stat
 import sys
 import tempfile
 import traceback
@@ -49,9 +50,60 @@ artifacts = os.path.join(os.path.dirname(here), "artifacts", f"python_{target}")
 seen: set = set()
 
 
+printed: list = []
+previous = [b""]
+
+
+def _hook(tp, value, tb):  # PyErr_Print (e.g. in a dealloc) ends up here
+    printed.append(value)
+    sys.__excepthook__(tp, value, tb)
+
+
+sys.excepthook = _hook
+
+
+def _stderr_size() -> int:
+    try:
+        st = os.fstat(2)
+        return st.st_size if stat.S_ISREG(st.st_mode) else -1
+    except OSError:
+        return -1
+
+
+def _stderr_since(offset: int) -> str:
+    with open("/proc/self/fd/2", "rb") as fh:
+        fh.seek(offset)
+        return fh.read(1 << 16).decode("utf-8", "replace")
+
+
 def one_input(data: bytes) -> None:
     try:
-        oracles.run(target, data, scratch)
+        printed.clear()
+        before = _stderr_size()
+        try:
+            oracles.run(target, data, scratch)
+        finally:
+            prev, previous[0] = previous[0], data
+        # When stderr is a file (as under pyrun.sh), anything the interpreter
+        # printed by itself while this input ran (PyErr_Print in a dealloc,
+        # which no hook sees under atheris) is a finding too.
+        if before >= 0 and _stderr_size() > before:
+            text = _stderr_since(before)
+            for line in text.splitlines():
+                if line.startswith(("SystemError", "Exception ignored", "Fatal Python")):
+                    printed.append(SystemError(line))
+                    break
+        if printed:
+            e = printed[0]
+            # Printed while this input ran, or when the previous one's last
+            # objects were freed: keep both.
+            if keep_going and f"prev:{type(e).__name__}" not in seen:
+                os.makedirs(artifacts, exist_ok=True)
+                with open(os.path.join(artifacts, f"printed-prev-{hashlib.sha1(prev).hexdigest()}"), "wb") as fh:
+                    fh.write(prev)
+                seen.add(f"prev:{type(e).__name__}")
+            raise oracles.Finding(f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
+                                  f"{target}:printed:{type(e).__name__}")
     except oracles.Finding as f:
         if not keep_going:
             raise
