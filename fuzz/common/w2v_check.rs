@@ -111,8 +111,7 @@ pub fn check(data: &[u8], binary: bool, dir: &Path) {
         }
         Container::Gzip => {
             let p = dir.join("in.gz");
-            let mut enc =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             enc.write_all(payload).unwrap();
             std::fs::write(&p, enc.finish().unwrap()).expect("write scratch input");
             (p, payload.to_vec())
@@ -146,8 +145,10 @@ pub fn check(data: &[u8], binary: bool, dir: &Path) {
     assert_eq!(rows, n_keys, "one key per row");
     assert!(cols > 0, "dimension 0 accepted");
     match (&data.keys, opts.unicode_errors) {
-        (Keys::Raw(_), UnicodeErrors::Raw) | (Keys::Text(_), UnicodeErrors::Strict)
-        | (Keys::Text(_), UnicodeErrors::Ignore) | (Keys::Text(_), UnicodeErrors::Replace) => {}
+        (Keys::Raw(_), UnicodeErrors::Raw)
+        | (Keys::Text(_), UnicodeErrors::Strict)
+        | (Keys::Text(_), UnicodeErrors::Ignore)
+        | (Keys::Text(_), UnicodeErrors::Replace) => {}
         (k, m) => panic!("unicode_errors={m:?} gave keys of the other kind: {k:?}"),
     }
     if opts.no_header {
@@ -156,11 +157,17 @@ pub fn check(data: &[u8], binary: bool, dir: &Path) {
             "{rows} rows for limit {:?}",
             opts.limit
         );
-        assert_eq!(rows, data.declared_count, "no_header: rows == lines counted");
+        assert_eq!(
+            rows, data.declared_count,
+            "no_header: rows == lines counted"
+        );
     } else if container != Container::CorruptGzip || expected_header(&content).is_some() {
         let (n, d) = expected_header(&content).expect("Ok without a parseable header");
         assert_eq!(cols, d, "dimension differs from the header");
-        assert_eq!(data.declared_count, n, "declared count differs from the header");
+        assert_eq!(
+            data.declared_count, n,
+            "declared count differs from the header"
+        );
         assert_eq!(rows, opts.limit.map_or(n, |l| n.min(l)), "row count");
     }
     if !opts.allow_nonfinite {
@@ -209,7 +216,11 @@ fn round_trip(keys: &Keys, vectors: &ndarray::Array2<f32>, opts: &ReadOptions, d
         Keys::Text(k) => assert_eq!(k, keys, "keys changed in the round trip"),
         Keys::Raw(_) => panic!("raw keys without unicode_errors=raw"),
     }
-    assert_eq!(back.vectors.dim(), vectors.dim(), "shape changed in the round trip");
+    assert_eq!(
+        back.vectors.dim(),
+        vectors.dim(),
+        "shape changed in the round trip"
+    );
     for (a, b) in vectors.iter().zip(back.vectors.iter()) {
         assert!(
             a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),

@@ -28,12 +28,12 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 
 with atheris.instrument_imports(include=["embedrs"]):
-    import embedrs  # noqa: F401
-    import embedrs._persist  # noqa: F401
-    import embedrs.models  # noqa: F401
+    import embedrs
+    import embedrs._persist
+    import embedrs.models
     import embedrs.models.poincare  # noqa: F401
 
-import oracles  # noqa: E402
+import oracles
 
 logging.disable(logging.CRITICAL)
 warnings.simplefilter("ignore")

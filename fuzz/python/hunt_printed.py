@@ -7,8 +7,8 @@ in-process with ``sys.stderr`` captured; the first hit is written to
     PYTHONPATH=python python fuzz/python/hunt_printed.py gensim_pickle SECONDS CORPUS_DIR
 """
 
-import glob
 import gc
+import glob
 import hashlib
 import io
 import logging
@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-import oracles  # noqa: E402
+import oracles
 
 logging.disable(logging.CRITICAL)
 warnings.simplefilter("ignore")
@@ -32,7 +33,7 @@ OPS = [b"\x96", b"\x97", b"\x98", b"\x95", b"\x94", b"B", b"C", b"\x8e", b"(", b
 
 def main() -> int:
     target, seconds, corpus = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-    seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(corpus, "*")))]
+    seeds = [Path(f).read_bytes() for f in sorted(glob.glob(os.path.join(corpus, "*")))]
     rng = random.Random(1)
     scratch = tempfile.mkdtemp()
     t0, n = time.time(), 0

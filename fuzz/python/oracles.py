@@ -65,7 +65,7 @@ def _guard(step: str, allowed: tuple, fn: Callable[[], Any]) -> tuple[bool, Any]
         return False, exc
     except Finding:
         raise
-    except BaseException as exc:  # noqa: BLE001 - that is the point
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise Finding(f"{step}: undocumented {type(exc).__name__}: {str(exc)[:300]}",

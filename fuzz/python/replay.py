@@ -15,7 +15,7 @@ import tempfile
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import oracles  # noqa: E402
+import oracles
 
 logging.disable(logging.CRITICAL)
 warnings.simplefilter("ignore")
@@ -23,7 +23,8 @@ warnings.simplefilter("ignore")
 
 def main() -> int:
     target, files = sys.argv[1], sys.argv[2:]
-    check = oracles.TARGETS[target]
+    if target not in oracles.TARGETS:
+        sys.exit(f"unknown target {target!r}; one of {sorted(oracles.TARGETS)}")
     bad = 0
     with tempfile.TemporaryDirectory() as scratch:
         for f in files:

@@ -28,7 +28,8 @@ rng = np.random.default_rng(0)
 with tempfile.TemporaryDirectory() as t:
     p = os.path.join(t, "m")
     # gensim 4 pickles, as the installed gensim writes them
-    from gensim.models import KeyedVectors as GKV, Word2Vec as GW2V
+    from gensim.models import KeyedVectors as GKV
+    from gensim.models import Word2Vec as GW2V
 
     kv = GKV(vector_size=4)
     kv.add_vectors(["king", "queen", "ß", "x"], rng.standard_normal((4, 4)).astype(np.float32))
