@@ -13,7 +13,8 @@ Usage (each PYTHON has one embedrs build installed)::
     python benches/bench_hardening.py --old /path/old-venv/bin/python \\
         --new /path/new-venv/bin/python --repeats 3
 
-Needs ``../shared/data/enwik_text8like.gz`` and ``gensim_test_data/wordsim353.tsv`` for the
+Each environment needs embedrs and scipy (WordSim-353's Spearman). Needs
+``../shared/data/enwik_text8like.gz`` and ``gensim_test_data/wordsim353.tsv`` for the
 training row (skipped with a note if absent).
 """
 
@@ -107,7 +108,9 @@ def main() -> None:
             py = getattr(args, name)
             load = os.getloadavg()[0]
             res = subprocess.run([py, "-c", WORKER, str(work), str(DATA), str(args.train_tokens)],
-                                 check=True, capture_output=True, text=True, env=env, cwd=work)
+                                 check=False, capture_output=True, text=True, env=env, cwd=work)
+            if res.returncode != 0:
+                sys.exit(f"the {name} build failed:\n{res.stderr[-3000:]}")
             out = json.loads(res.stdout.strip().splitlines()[-1])
             out["load_avg"] = load
             runs[name].append(out)

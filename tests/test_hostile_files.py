@@ -757,3 +757,237 @@ except ValueError as exc:
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and str(p) in res.stdout, res.stdout
     assert "MemoryError" not in res.stdout
+
+
+# ----------------------------------------------------------------------------- pickle nesting and amplification
+
+
+def _global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _memo_amplified(scalar: str, width: int, levels: int) -> bytes:
+    """``numpy.<scalar>(outer)`` where each level is a list of ``width`` memo references to the one below."""
+    body = b"]q\x01(" + b"K\x00" * width + b"e"
+    for level in range(2, levels + 1):
+        body += b"0]q" + bytes([level]) + b"(" + (b"h" + bytes([level - 1])) * width + b"e"
+    return b"\x80\x02" + _global("numpy", scalar) + body + b"\x85R."
+
+
+#: name -> (pickle bytes, exception type name, message fragment). Each crashed
+#: (SIGSEGV: C stack overflow while hashing) or hung the process before.
+HOSTILE_PICKLES = {
+    "deep tuple as a dict key": (b"\x80\x02})" + b"\x85" * 1_000_000 + b"Ns.", "RefusedPickleError",
+                                 "nested too deeply"),
+    "deep tuple in frozenset REDUCE": (b"\x80\x02" + _global("builtins", "frozenset") + b"])"
+                                       + b"\x85" * 1_000_000 + b"a\x85R.", "RefusedPickleError",
+                                       "nested too deeply"),
+    "deep tuple in FROZENSET opcode": (b"\x80\x04()" + b"\x85" * 1_000_000 + b"\x91.", "RefusedPickleError",
+                                       "nested too deeply"),
+    "deep tuple in a set": (b"\x80\x04\x8f(" + b")" + b"\x85" * 1_000_000 + b"\x90.", "RefusedPickleError",
+                            "nested too deeply"),
+    "list chain deepened after nesting": (
+        b"\x80\x02" + b"".join(b"]q" + bytes([i]) for i in range(150)) + b"0" * 150
+        + b"".join(b"h" + bytes([i]) + b"h" + bytes([i + 1]) + b"a0" for i in range(149)) + b"h\x00.",
+        "RefusedPickleError", "nested too deeply"),
+    "numpy.int8 on memo-amplified lists": (_memo_amplified("int8", 3000, 3), "RefusedPickleError",
+                                           "numpy.int8: only a plain number"),
+    "numpy.float64 on memo-amplified lists": (_memo_amplified("float64", 20000, 2), "RefusedPickleError",
+                                              "numpy.float64: only a plain number"),
+    "numpy.int8 through NEWOBJ": (_memo_amplified("int8", 3000, 3)[:-2] + b"\x81.", "RefusedPickleError",
+                                  "numpy.int8: only a plain number"),
+    "BUILD on a function": (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct")
+                            + b"N}X\x0c\x00\x00\x00__defaults__K\x07K\x08\x86s\x86b.", "RefusedPickleError",
+                            "refusing to set the state"),
+    "invalid opcode": (b"\x80\x02\xe0.", "ValueError", "invalid load key"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_PICKLES))
+def test_hostile_pickle_cannot_crash_or_hang(tmp_path: Path, name: str) -> None:
+    data, exc, fragment = HOSTILE_PICKLES[name]
+    p = tmp_path / "evil.model"
+    p.write_bytes(data)
+    code = ("import resource\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from embedrs.models import KeyedVectors\n"
+            "try:\n"
+            f"    KeyedVectors.load({str(p)!r})\n"
+            "except Exception as exc:\n"
+            "    print('REFUSED', type(exc).__name__, exc)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, f"rc={r.returncode}: {r.stderr[-2000:]}"
+    assert r.stdout.startswith(f"REFUSED {exc} ") and fragment in r.stdout and str(p) in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("arg", ["G?\xf8\x00\x00\x00\x00\x00\x00", "K\x05", "\x88"])
+def test_numpy_scalar_types_accept_plain_numbers(tmp_path: Path, arg: str) -> None:
+    p = tmp_path / "scalar.pkl"
+    p.write_bytes(b"\x80\x02" + _global("numpy", "float64") + arg.encode("latin-1") + b"\x85R.")
+    with pytest.raises(ValueError, match="top object is float64"):
+        _persist.load_gensim_pickle(p)
+
+
+def test_gensim_pickle_keeps_shared_and_cyclic_objects(tmp_path: Path) -> None:
+    """Objects are leaves for the nesting rule: a cycle through an object still loads."""
+    kv = gensim_kv()
+    shared = [(1, 2), frozenset({(3,)})]
+    kv.__dict__.update(a=shared, b={"s": shared, "me": kv})
+    p = write_pickle(kv)(tmp_path)
+    obj = _persist.load_gensim_pickle(p)
+    assert obj.state["a"] is obj.state["b"]["s"] and obj.state["b"]["me"] is obj
+
+
+# ----------------------------------------------------------------------------- saving to special files
+
+ALL_SAVERS = ["KeyedVectors.save", "Word2Vec.save", "PoincareModel.save", "PoincareKeyedVectors.save",
+              "save_word2vec_format", "save_word2vec_format.gz", "poincare save_word2vec_format"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_into_a_fifo_writes_into_it(tmp_path: Path, saver: str) -> None:
+    """A FIFO (like a device) is written into, never replaced by a regular file."""
+    import threading
+
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    fifo = tmp_path / f"pipe{suffix}"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    _savers(tmp_path)[saver](str(tmp_path / "pipe"))
+    reader.join(30)
+    assert got and len(got[0]) > 0
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == [fifo.name], "no temporary file may be left"
+
+
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_over_a_character_device_does_not_replace_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          saver: str) -> None:
+    """``kv.save('/dev/null')`` renamed a regular file over the device node (as root).
+
+    Simulated: a regular file that ``os.stat`` reports as a character device
+    must be written in place (same inode), never renamed over.
+    """
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    dev = tmp_path / f"null{suffix}"
+    dev.write_bytes(b"old")
+    inode = dev.stat().st_ino
+    real_stat = os.stat
+
+    def fake_stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        st = real_stat(path, *args, **kwargs)
+        if os.fspath(path) == str(dev):
+            fields = list(st)
+            fields[0] = stat.S_IFCHR | 0o666
+            return os.stat_result(fields)
+        return st
+
+    monkeypatch.setattr(_persist.os, "stat", fake_stat)
+    _savers(tmp_path)[saver](str(tmp_path / "null"))
+    assert real_stat(dev).st_ino == inode
+    assert dev.read_bytes() != b"old"
+    assert not [n for n in os.listdir(tmp_path) if n != dev.name]
+
+
+@pytest.mark.parametrize("target,exc", [("nodir/x.kv", FileNotFoundError), ("afile/x.kv", NotADirectoryError),
+                                        ("adir", IsADirectoryError)])
+@pytest.mark.parametrize("saver", ALL_SAVERS)
+def test_save_errors_name_the_target(tmp_path: Path, saver: str, target: str, exc: type) -> None:
+    (tmp_path / "afile").write_bytes(b"")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir.gz").mkdir()
+    suffix = ".gz" if saver.endswith(".gz") else ""
+    path = str(tmp_path / target)
+    with pytest.raises(exc) as info:
+        _savers(tmp_path)[saver](path)
+    assert path in str(info.value) or path + suffix in str(info.value), str(info.value)
+    assert ".embedrs-tmp" not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- loading from special files
+
+SPECIAL_LOAD = """
+import os, sys
+from embedrs import _persist
+from embedrs.models import KeyedVectors, Word2Vec
+from embedrs.models.poincare import PoincareKeyedVectors, PoincareModel
+entry = {{"KeyedVectors": KeyedVectors.load, "Word2Vec": Word2Vec.load, "PoincareModel": PoincareModel.load,
+         "PoincareKeyedVectors": PoincareKeyedVectors.load, "load_gensim_pickle": _persist.load_gensim_pickle}}
+try:
+    entry[{entry!r}]({path!r})
+except OSError as exc:
+    print("REFUSED", type(exc).__name__, exc)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+@pytest.mark.parametrize("entry", ["KeyedVectors", "Word2Vec", "PoincareModel", "PoincareKeyedVectors",
+                                   "load_gensim_pickle"])
+def test_model_loads_refuse_non_regular_files(tmp_path: Path, entry: str, kind: str) -> None:
+    """``PoincareModel.load('/dev/zero')`` read forever, ``KeyedVectors.load(fifo)`` hung in ``open()``."""
+    p = tmp_path / "model"
+    if kind == "fifo":
+        os.mkfifo(p)
+    else:
+        p.symlink_to("/dev/zero")
+    r = subprocess.run([sys.executable, "-c", SPECIAL_LOAD.format(entry=entry, path=str(p))],
+                       capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith("REFUSED OSError") and "is not a regular file" in r.stdout, r.stdout
+    assert str(p) in r.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("ext", [".npy", ".npz"])
+def test_side_arrays_must_be_regular_files(tmp_path: Path, ext: str) -> None:
+    p = write_pickle(lambda: gensim_kv(__numpys=["vectors"]))(tmp_path)
+    side = Path(f"{p}.vectors{ext}")
+    os.mkfifo(side)
+    code = ("from embedrs.models import KeyedVectors\n"
+            "try:\n"
+            f"    KeyedVectors.load({str(p)!r})\n"
+            "except OSError as exc:\n"
+            "    print('REFUSED', type(exc).__name__, exc)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.startswith("REFUSED OSError") and f"{side}: is not a regular file" in r.stdout, r.stdout
+
+
+def test_missing_model_file_is_still_file_not_found(tmp_path: Path) -> None:
+    for load in (KeyedVectors.load, Word2Vec.load, PoincareModel.load, PoincareKeyedVectors.load):
+        with pytest.raises(FileNotFoundError, match="no such file"):
+            load(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    # LONG_BINPUT with index 2**26: the C unpickler grew (and zeroed) its memo
+    # array to twice the index before anything was checked (fuzzing, F2)
+    (b"\x80\x02Nr\x00\x00\x00\x04.", "not a gensim model"),
+    # BYTEARRAY8 of 2**34 bytes: allocated and zeroed before reading (fuzzing, F5)
+    (b"\x80\x05\x96" + (2**34).to_bytes(8, "little") + b"abc.", "protocol-5 buffers"),
+])
+def test_pickle_opcodes_that_allocate_before_reading_are_harmless(tmp_path: Path, body: bytes,
+                                                                  fragment: str) -> None:
+    p = tmp_path / "m.model"
+    p.write_bytes(body)
+    code = f"""
+import pickle
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from embedrs.models import KeyedVectors
+try:
+    KeyedVectors.load({str(p)!r})
+except (ValueError, pickle.UnpicklingError) as exc:
+    print("RAISED", exc)
+print("MAXRSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("RAISED") and fragment in res.stdout, res.stdout
+    assert "MemoryError" not in res.stdout
+    assert int(res.stdout.split("MAXRSS_MB")[1]) < 500

@@ -271,3 +271,30 @@ def test_huge_or_tiny_values_keep_cosines_in_range(scale: float) -> None:
         assert all(np.isfinite(s) and -1.0 - 1e-6 <= s <= 1.0 + 1e-6 for _, s in res), res
     if scale != 3e38:  # representable norms: the true cosines
         assert dict(kv.most_similar("a", topn=2)) == pytest.approx({"b": 0.5, "c": 0.0}, abs=1e-6)
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ({"negative": 10**9}, "at most 10000 noise words"),
+])
+def test_sizes_that_would_exhaust_memory_are_refused(params: dict, fragment: str) -> None:
+    code = f"""
+from embedrs.models import Word2Vec
+try:
+    Word2Vec([["a", "b", "c"]] * 10, min_count=1, workers=1, **{params!r})
+except ValueError as exc:
+    print("RAISED", exc)
+"""
+    res = run_isolated(code)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("RAISED") and fragment in res.stdout, res.stdout
+
+
+def test_huge_window_and_counts_from_a_forged_model_are_handled() -> None:
+    corpus = [["a", "b", "c", "d"]] * 20
+    model = Word2Vec(corpus, min_count=1, workers=1, epochs=1, seed=1)
+    model.window = 2**62  # as a forged file or a gensim pickle could set it
+    model.train(corpus, total_examples=len(corpus), epochs=1)  # trains as a whole-sentence window
+    assert np.isfinite(model.wv.vectors).all()
+    model.wv.expandos["count"][:] = 2**62
+    with pytest.raises(ValueError, match="add up to more than"):
+        model.train(corpus, total_examples=len(corpus), epochs=1)

@@ -10,9 +10,12 @@ non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +59,40 @@ def _poincare(**kwargs: Any) -> Callable[[], Any]:
 def _tsne(X: Any = X20, **kwargs: Any) -> Callable[[], Any]:
     params = {"perplexity": 5, "max_iter": 250, **kwargs}
     return lambda: TSNE(**params).fit_transform(X)
+
+
+_TMP_ROOT = Path(tempfile.mkdtemp(prefix="embedrs-hostile-"))
+atexit.register(shutil.rmtree, _TMP_ROOT, True)
+
+
+def _tmpdir() -> Path:
+    """A fresh folder for one table case (the cases are built at collection time,
+    before pytest's ``tmp_path`` exists); all of them are removed at exit."""
+    return Path(tempfile.mkdtemp(dir=_TMP_ROOT))
+
+
+def _w2v_text(fvocab: bytes | None = None, **kwargs: Any) -> Callable[[], Any]:
+    """``load_word2vec_format`` of a small valid file (and an ``fvocab`` file with these bytes)."""
+    def call() -> Any:
+        d = _tmpdir()
+        _kv().save_word2vec_format(str(d / "kv.txt"))
+        if fvocab is not None:
+            (d / "fvocab.txt").write_bytes(fvocab)
+            kwargs["fvocab"] = str(d / "fvocab.txt")
+        return KeyedVectors.load_word2vec_format(str(d / "kv.txt"), **kwargs)
+
+    return call
+
+
+def _relations_file(data: bytes) -> Callable[[], Any]:
+    def call() -> Any:
+        from embedrs.models.poincare import PoincareRelations
+
+        p = _tmpdir() / "rel.tsv"
+        p.write_bytes(data)
+        return PoincareModel(PoincareRelations(str(p)), negative=1)
+
+    return call
 
 
 # (id, call, exception type, message fragment)
@@ -176,6 +213,44 @@ CASES: list[tuple[str, Callable[[], Any], type[BaseException], str]] = [
     ("kv-pairs-restrict_vocab-float",
      lambda: _kv().evaluate_word_pairs("unused.tsv", restrict_vocab=1.5), TypeError,
      "restrict_vocab must be an integer"),
+    # ---- dtypes and real values (issue 11 follow-up: junk or NumPy-internal errors before)
+    *[(f"w2v-format-datatype-{name}", _w2v_text(datatype=dt), TypeError,
+       "datatype must be a floating-point dtype")
+      for name, dt in [("object", object), ("U5", "U5"), ("int8", np.int8), ("bool", bool),
+                       ("complex64", np.complex64), ("garbage", "not a dtype")]],
+    ("kv-dtype-object", lambda: KeyedVectors(8, 2, dtype=object), TypeError,
+     "dtype must be a floating-point dtype"),
+    ("kv-dtype-int", lambda: KeyedVectors(8, 2, dtype=np.int32), TypeError, "floating-point dtype"),
+    ("kv-add-vectors-complex", lambda: _kv().add_vectors(["x"], np.ones((1, 4), np.complex64)), TypeError,
+     "imaginary part"),
+    ("kv-add-vector-complex", lambda: KeyedVectors(4, 2).add_vector("x", np.ones(4, complex)), TypeError,
+     "imaginary part"),
+    ("kv-vectors-list-of-strings", lambda: setattr(_kv(), "vectors", [["a", "b"]]), TypeError,
+     "vectors must be a 2-D array of numbers"),
+    ("kv-vectors-list-1d", lambda: setattr(_kv(), "vectors", [1.0, 2.0]), ValueError, "2-D array"),
+    ("kv-vectors-complex-array", lambda: setattr(_kv(), "vectors", np.ones((2, 4), complex)), TypeError,
+     "real floating-point"),
+    # ---- load_word2vec_format arguments
+    ("w2v-format-limit-nan", _w2v_text(limit=NAN), TypeError, "limit must be an integer"),
+    ("w2v-format-limit-float", _w2v_text(limit=2.0), TypeError, "limit must be an integer"),
+    ("w2v-format-limit-negative", _w2v_text(limit=-1), ValueError, "limit must be non-negative"),
+    ("w2v-format-fvocab-not-utf8", _w2v_text(fvocab=b"a 1\n\xff\xfe 3\n"), ValueError,
+     "fvocab.txt: line 2: not valid utf8 text"),
+    ("w2v-format-fvocab-bad-count", _w2v_text(fvocab=b"a x\n"), ValueError,
+     "fvocab.txt: line 1: count 'x' is not an integer"),
+    # ---- tokens Rust cannot take
+    ("w2v-surrogate-token", _w2v_train([["\ud800", "a", "b"]] * 10), ValueError,
+     "token '\\ud800' cannot be encoded as UTF-8"),
+    # ---- Poincaré relations files
+    ("poincare-relations-not-utf8", _relations_file(b"a\tb\nc\t\xff\xfe\n"), ValueError,
+     "rel.tsv: line 2: not valid utf8 text"),
+    ("poincare-relations-field-limit", _relations_file(b"a\tb\n" + b"x" * 200_000 + b"\ty\n"), ValueError,
+     "rel.tsv: line 2: field larger than field limit"),
+    ("poincare-relations-endless-line", _relations_file(b"a\tb\n" + b"\0" * (3 << 20)), ValueError,
+     "rel.tsv: line 2 is longer than"),
+    # ---- projector export
+    ("projector-limit-negative", lambda: __import__("embedrs.exports").exports.export_projector(
+        _kv(), _tmpdir() / "p", limit=-1), ValueError, "limit must be >= 0"),
     # ---- PoincareModel
     ("poincare-size-0", _poincare(size=0), ValueError, "size must be an integer >= 1"),
     ("poincare-size-bool", _poincare(size=True), TypeError, "size must be an integer"),
@@ -470,6 +545,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     np.save(out["object_npy"], np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     np.save(out["one_row"], np.ones((1, 3)))
     out["text"].write_text("x\n", encoding="utf-8")
+    out["kv"] = d / "kv.kv"
+    _kv().save(str(out["kv"]))
+    out["bad_rel"] = d / "bad_rel.tsv"
+    out["bad_rel"].write_bytes(b"a\tb\nc\t\xff\xfe\n")
     return out
 
 
@@ -540,6 +619,11 @@ CLI_CASES: list[tuple[str, list[str], int, str]] = [
     ("poincare-load-garbage", ["poincare", "--load", "{garbage_npy}"], 2, "garbage.npy"),
     ("poincare-neither", ["poincare"], 2, "give either a relations file"),
     ("projector-dir", ["projector", "{dir}", "{dir}/out"], 2, "is a directory"),
+    ("projector-limit-negative", ["projector", "{kv}", "{dir}/out", "--limit", "-1"], 2,
+     "argument --limit: invalid count '-1': must be >= 0"),
+    ("projector-limit-word", ["projector", "{kv}", "{dir}/out", "--limit", "many"], 2,
+     "argument --limit: invalid count 'many'"),
+    ("poincare-relations-not-utf8", ["poincare", "{bad_rel}"], 2, "bad_rel.tsv: line 2: not valid utf8 text"),
 ]
 
 
@@ -574,3 +658,62 @@ def test_cli_option_value_equal_to_a_subcommand_is_a_value(files: dict[str, Path
                cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / value / "vectors.txt").is_file()
+
+
+# ------------------------------------------------------------------ queries racing with additions
+
+
+def test_queries_take_one_snapshot_while_vectors_are_added() -> None:
+    """Another thread's ``most_similar`` raised "norms has 769 entries but the matrix has 770 rows"."""
+    import threading
+
+    rng = np.random.default_rng(0)
+    kv = KeyedVectors(16)
+    kv.add_vectors([f"w{i}" for i in range(300)], rng.standard_normal((300, 16)).astype(np.float32))
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        while not stop.is_set():
+            try:
+                for _, s in kv.most_similar("w1", topn=5):
+                    assert -1.0001 <= s <= 1.0001
+                kv.most_similar(["w1", "w2"], topn=5)
+                kv.most_similar_batch(["w1", "w3"], topn=3)
+                kv.most_similar("w1", topn=None)
+                kv.most_similar_cosmul("w1", topn=3)
+                kv.distances("w2")
+                kv.get_vector("w5", norm=True)
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=query) for _ in range(2)]
+    for t in threads:
+        t.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(200):
+            if i % 2:
+                kv.add_vector(f"n{i}", rng.standard_normal(16).astype(np.float32))
+            else:
+                kv.add_vectors([f"m{i}", f"mm{i}"], rng.standard_normal((2, 16)).astype(np.float32))
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+
+
+@pytest.mark.parametrize("name", ['a"b', "back\\slash", "new\nline\r", 'x"}\nembeddings { tensor_name: "y', "tab\there"])
+def test_projector_name_is_escaped(files: dict[str, Path], tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    res = _cli("projector", str(files["kv"]), str(out), "--name", name, "--limit", str(2**70), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    lines = (out / "projector_config.pbtxt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 7 and lines[0] == "embeddings {" and lines[-1] == "}"
+    quoted = lines[1].removeprefix("  tensor_name: ")
+    assert quoted.startswith('"') and quoted.endswith('"')
+    body = quoted[1:-1]
+    # every quote and backslash inside is escaped; unescaping gives the name back
+    assert body.replace("\\\\", "").replace('\\"', "").count('"') == 0
+    assert body.encode("latin-1", "backslashreplace").decode("unicode_escape") == name
+    assert "tensor_shape: 10" in lines[2]

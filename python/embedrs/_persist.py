@@ -61,16 +61,20 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import gzip
 import io
+import itertools
 import json
 import math
 import os
 import pickle
 import re
 import secrets
+import shutil
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -170,7 +174,48 @@ def scratch_path(path: PathLike) -> str:
     while it exists has it removed by the next save of ``path``. The caller
     deletes it.
     """
-    return _create_temp(os.path.realpath(os.fspath(path)))
+    target = os.path.realpath(os.fspath(path))
+    if _target_kind(target, os.fspath(path)) == "stream":
+        return _stream_temp()
+    return _create_temp(target)
+
+
+def _missing(err: int, shown: str) -> OSError:
+    cls = NotADirectoryError if err == errno.ENOTDIR else FileNotFoundError
+    return cls(err, os.strerror(err), shown)
+
+
+def _target_kind(target: str, shown: str) -> str:
+    """``'file'`` (regular or new) or ``'stream'`` (device, FIFO, socket); raises for the rest.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``target`` is a directory.
+    FileNotFoundError, NotADirectoryError
+        If its directory does not exist (or is not a directory); the
+        message names ``shown``, the path the caller gave.
+    """
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise _missing(errno.ENOTDIR, shown) from None
+    if st is None:
+        directory = os.path.dirname(target) or "."
+        if not os.path.isdir(directory):
+            raise _missing(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT, shown)
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{shown}: is a directory")
+    return "file" if stat.S_ISREG(st.st_mode) else "stream"
+
+
+def _stream_temp() -> str:
+    fd, tmp = tempfile.mkstemp(prefix=".embedrs-stream.")
+    os.close(fd)
+    return tmp
 
 
 @contextlib.contextmanager
@@ -190,6 +235,12 @@ def atomic_write(path: PathLike) -> Iterator[str]:
     * Temporary files are named ``.NAME.embedrs-tmp.<pid>.<hex>``; those of
       processes that no longer run (a killed save) are deleted by the next
       save of the same target.
+    * A target that exists and is not a regular file is never replaced: a
+      directory raises ``IsADirectoryError``; a character device, FIFO or
+      socket (``/dev/null``, a pipe) is opened and written into once the
+      data is complete (staged in the system temporary directory), as
+      ``open(path, 'wb')`` and gensim do.
+    * A missing directory raises ``FileNotFoundError`` naming ``path``.
 
     Parameters
     ----------
@@ -201,10 +252,21 @@ def atomic_write(path: PathLike) -> Iterator[str]:
     str
         The temporary path to write to (it exists, empty).
     """
-    target = os.path.realpath(os.fspath(path))
+    shown = os.fspath(path)
+    target = os.path.realpath(shown)
     directory, base = os.path.split(target)
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"{os.fspath(path)}: is a directory")
+    if _target_kind(target, shown) == "stream":
+        # a character device, FIFO or socket is written into, as open(path, "wb") does:
+        # renaming a file over /dev/null would replace the device node
+        tmp = _stream_temp()
+        try:
+            yield tmp
+            with open(tmp, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
     _remove_stale_temps(directory, base)
     tmp = _create_temp(target)
     try:
@@ -519,6 +581,33 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         fh.truncate(max(data_start + end, len(head) + 16))
 
 
+def check_regular_file(path: PathLike, what: str = "model file") -> None:
+    """Raise unless ``path`` is an existing regular file (checked with ``os.stat``, never opened).
+
+    Model loaders call this first: opening a FIFO blocks until a writer
+    appears, and a device such as ``/dev/zero`` never ends, so neither may
+    reach ``open()``. A symbolic link to a regular file is accepted.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    IsADirectoryError
+        If it is a directory.
+    OSError
+        If it is anything else that is not a regular file (device, FIFO, socket).
+    """
+    shown = os.fspath(path)
+    try:
+        mode = os.stat(shown).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"{shown}: no such file") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{shown}: is a directory, not a {what}")
+    if not stat.S_ISREG(mode):
+        raise OSError(f"{shown}: is not a regular file (a device, FIFO or socket cannot hold a {what})")
+
+
 def is_container(path: PathLike) -> bool:
     """Whether ``path`` starts with the embedrs native magic bytes."""
     try:
@@ -584,6 +673,7 @@ def read_header(path: PathLike) -> tuple[dict, int]:
         checksum does not match (damaged file).
     """
     path = os.fspath(path)
+    check_regular_file(path)
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         magic = fh.read(len(MAGIC))
@@ -992,13 +1082,74 @@ _PY2_NAMES = {("__builtin__", "long"): ("builtins", "int"), ("__builtin__", "set
               ("copy_reg", "_reconstructor"): ("copyreg", "_reconstructor")}
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+#: Deepest nesting of tuples, lists, dicts and sets accepted in a gensim pickle.
+_MAX_NESTING = 100
+_CONTAINER_TYPES = frozenset({tuple, list, dict, set, frozenset})
+_SCALAR_TYPES = frozenset(getattr(np, _n) for _n in _NUMPY_SCALAR_TYPES)
+_BUILD_TARGETS = (GensimObject, _ArrayProxy, _DtypeProxy)
+
+
+def _is_scalar_type(func: Any) -> bool:
+    return type(func) is type and func in _SCALAR_TYPES
+
+
+def _check_call(func: Any, args: Any, kwargs: Any = None) -> None:
+    """Refuse calls through REDUCE, NEWOBJ, OBJ or INST that could amplify input.
+
+    numpy scalar types are named in gensim pickles (as a ``dtype`` attribute,
+    never called: gensim's scalars come through ``multiarray.scalar``). Called
+    on a list they would convert every element, and a list nested through
+    memo references holds exponentially many: only a plain ``int``,
+    ``float`` or ``bool``, or raw bytes of the scalar's size, are accepted.
+    """
+    if not _is_scalar_type(func):
+        return
+    if kwargs or not isinstance(args, tuple) or len(args) > 1:
+        raise RefusedPickleError(f"numpy.{func.__name__}: only one plain number may be passed")
+    if args and not (type(args[0]) in (int, float, bool)
+                     or (type(args[0]) is bytes and len(args[0]) == np.dtype(func).itemsize)):
+        raise RefusedPickleError(f"numpy.{func.__name__}: only a plain number may be converted, "
+                                 f"not {type(args[0]).__name__}")
+
+
+class _Dispatch(dict):
+    def __missing__(self, key: int) -> Any:
+        raise pickle.UnpicklingError(f"invalid load key, {bytes([key])!r}")
+
+
+def _numpy_scalar_from(func: Any, args: tuple) -> Any:
+    if args and type(args[0]) is bytes:
+        return np.frombuffer(args[0], dtype=func)[0]
+    return func(*args)
+
+
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
     """Unpickler that resolves only the names gensim 4 models contain.
 
     numpy arrays, dtypes and scalars are rebuilt by this module from raw bytes
     (never through numpy's own unpickling entry points); gensim classes and
     numpy random states become inert :class:`GensimObject` stand-ins.
+
+    It is the pure-Python unpickler (its memo is a dict, so a forged memo
+    index allocates nothing) with the container-building opcodes replaced:
+    every tuple, list, dict, set and frozenset it builds has a recorded
+    nesting depth, and one deeper than :data:`_MAX_NESTING` is refused before
+    it exists. Without that, a tuple nested a million levels deep (a few
+    bytes per level) overflows the C stack when it is hashed as a dict key or
+    set element. Objects (gensim stand-ins, array proxies) count as leaves:
+    nothing recurses through them in C, and :func:`_materialise` bounds the
+    depth of the object graph. A container may not get deeper once it sits
+    inside another one (only cyclic or forged pickles do that), so the
+    recorded depths are always exact.
     """
+
+    dispatch = _Dispatch(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+
+    def __init__(self, file: Any) -> None:
+        super().__init__(file)
+        self._depths: dict[int, int] = {}  # id -> depth of the containers built so far
+        self._nested: set[int] = set()  # ids of those that sit inside another container
+        self._alive: list = []  # keeps them alive, so that their ids stay unique
 
     def find_class(self, module: str, name: str) -> Any:
         module, name = _PY2_NAMES.get((module, name), (module, name))
@@ -1013,6 +1164,200 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise RefusedPickleError("persistent ids are not allowed")
+
+    # --- depth bookkeeping -------------------------------------------------
+
+    def _depth_of(self, items: Any) -> int:
+        """1 + the depth of the deepest container among ``items``, which become nested."""
+        depths = self._depths
+        found = depths.keys() & map(id, items)  # C speed: most items are strings and numbers
+        if not found:
+            return 1
+        self._nested |= found
+        deepest = max(depths[k] for k in found)
+        if deepest >= _MAX_NESTING:
+            raise RefusedPickleError(f"containers nested too deeply (more than {_MAX_NESTING} levels)")
+        return deepest + 1
+
+    def _made(self, obj: Any, items: Any) -> Any:
+        """Record the depth of the new container ``obj`` holding ``items``; returns ``obj``."""
+        self._depths[id(obj)] = self._depth_of(items)
+        self._alive.append(obj)
+        return obj
+
+    def _track(self, obj: Any) -> None:
+        """Record a container that a call (REDUCE, NEWOBJ...) returned."""
+        if type(obj) in _CONTAINER_TYPES and id(obj) not in self._depths:
+            items = itertools.chain(obj.keys(), obj.values()) if type(obj) is dict else obj
+            self._made(obj, items)
+
+    def _grow(self, container: Any, items: Any) -> None:
+        """Update the depth of ``container`` before ``items`` are added to it."""
+        key = id(container)
+        old = self._depths.get(key)
+        if old is None:
+            if type(container) in _CONTAINER_TYPES:  # pragma: no cover - every container is tracked
+                raise RefusedPickleError("container of unknown origin")
+            return  # not a container: the opcode itself fails
+        new = self._depth_of(items)
+        if new > old:
+            if key in self._nested:
+                raise RefusedPickleError("a container got deeper after it was nested "
+                                         "(cyclic or forged pickle): nested too deeply")
+            self._depths[key] = new
+
+    # --- container opcodes ------------------------------------------------
+
+    def load_tuple(self) -> None:
+        items = self.pop_mark()
+        self.append(self._made(tuple(items), items))
+    dispatch[pickle.TUPLE[0]] = load_tuple
+
+    def load_empty_tuple(self) -> None:
+        self.append(())  # a shared singleton: depth 0 is exact enough
+    dispatch[pickle.EMPTY_TUPLE[0]] = load_empty_tuple
+
+    def _tuple_of(self, n: int) -> None:
+        items = self.stack[-n:]
+        if len(items) != n:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self.stack[-n:] = [self._made(tuple(items), items)]
+
+    def load_tuple1(self) -> None:
+        self._tuple_of(1)
+    dispatch[pickle.TUPLE1[0]] = load_tuple1
+
+    def load_tuple2(self) -> None:
+        self._tuple_of(2)
+    dispatch[pickle.TUPLE2[0]] = load_tuple2
+
+    def load_tuple3(self) -> None:
+        self._tuple_of(3)
+    dispatch[pickle.TUPLE3[0]] = load_tuple3
+
+    def load_empty_list(self) -> None:
+        self.append(self._made([], ()))
+    dispatch[pickle.EMPTY_LIST[0]] = load_empty_list
+
+    def load_empty_dictionary(self) -> None:
+        self.append(self._made({}, ()))
+    dispatch[pickle.EMPTY_DICT[0]] = load_empty_dictionary
+
+    def load_empty_set(self) -> None:
+        self.append(self._made(set(), ()))
+    dispatch[pickle.EMPTY_SET[0]] = load_empty_set
+
+    def load_frozenset(self) -> None:
+        items = self.pop_mark()
+        depth = self._depth_of(items)  # before hashing the items
+        self.append(self._made(frozenset(items), ()))
+        self._depths[id(self.stack[-1])] = depth
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
+
+    def load_list(self) -> None:
+        items = self.pop_mark()
+        self.append(self._made(items, items))
+    dispatch[pickle.LIST[0]] = load_list
+
+    def load_dict(self) -> None:
+        items = self.pop_mark()
+        depth = self._depth_of(items)
+        d = {items[i]: items[i + 1] for i in range(0, len(items), 2)}
+        self.append(self._made(d, ()))
+        self._depths[id(d)] = depth
+    dispatch[pickle.DICT[0]] = load_dict
+
+    def load_append(self) -> None:
+        if len(self.stack) < 2:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self._grow(self.stack[-2], self.stack[-1:])
+        super().load_append()
+    dispatch[pickle.APPEND[0]] = load_append
+
+    def load_appends(self) -> None:
+        if not self.metastack or not self.metastack[-1]:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self._grow(self.metastack[-1][-1], self.stack)
+        super().load_appends()
+    dispatch[pickle.APPENDS[0]] = load_appends
+
+    def load_setitem(self) -> None:
+        if len(self.stack) < 3:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self._grow(self.stack[-3], self.stack[-2:])
+        super().load_setitem()
+    dispatch[pickle.SETITEM[0]] = load_setitem
+
+    def load_setitems(self) -> None:
+        if not self.metastack or not self.metastack[-1]:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self._grow(self.metastack[-1][-1], self.stack)
+        super().load_setitems()
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+
+    def load_additems(self) -> None:
+        if not self.metastack or not self.metastack[-1]:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        self._grow(self.metastack[-1][-1], self.stack)
+        super().load_additems()
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+
+    # --- calls ------------------------------------------------------------
+
+    def load_reduce(self) -> None:
+        if len(self.stack) < 2:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        func, args = self.stack[-2], self.stack[-1]
+        _check_call(func, args)
+        if _is_scalar_type(func):
+            self.stack[-2:] = [_numpy_scalar_from(func, args)]
+            return
+        super().load_reduce()
+        self._track(self.stack[-1])
+    dispatch[pickle.REDUCE[0]] = load_reduce
+
+    def load_newobj(self) -> None:
+        if len(self.stack) < 2:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        _check_call(self.stack[-2], self.stack[-1])
+        super().load_newobj()
+        self._track(self.stack[-1])
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+
+    def load_newobj_ex(self) -> None:
+        if len(self.stack) < 3:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        _check_call(self.stack[-3], self.stack[-2], self.stack[-1])
+        super().load_newobj_ex()
+        self._track(self.stack[-1])
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+
+    def _instantiate(self, klass: Any, args: Any) -> None:
+        _check_call(klass, tuple(args))
+        super()._instantiate(klass, args)
+        self._track(self.stack[-1])
+
+    def load_build(self) -> None:
+        if len(self.stack) < 2:
+            raise pickle.UnpicklingError("unpickling stack underflow")
+        if not isinstance(self.stack[-2], _BUILD_TARGETS):
+            raise RefusedPickleError(f"refusing to set the state of {type(self.stack[-2]).__name__}")
+        super().load_build()
+    dispatch[pickle.BUILD[0]] = load_build
+
+    def load_protocol5_buffer(self) -> None:
+        # BYTEARRAY8 makes the unpickler allocate (and zero) the declared
+        # length before reading it, and out-of-band buffers need a caller's
+        # list: gensim never writes either, so both are refused outright.
+        raise RefusedPickleError("protocol-5 buffers (BYTEARRAY8, NEXT_BUFFER, READONLY_BUFFER) "
+                                 "are not allowed: gensim models do not contain them")
+    for _op in (pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
+        dispatch[_op[0]] = load_protocol5_buffer
+    del _op
+
+
+#: Types :func:`_materialise` has nothing to replace in.
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def _materialise(root: Any) -> Any:
@@ -1046,15 +1391,17 @@ def _materialise(root: Any) -> Any:
             return x
         if isinstance(x, dict):
             seen[key] = x
-            for k in list(x):
+            for k, v in list(x.items()):
                 if isinstance(k, (_ArrayProxy, _DtypeProxy, GensimObject)):
                     raise RefusedPickleError("unhashable value used as a key")
-                x[k] = walk(x[k], depth + 1)
+                if type(v) not in _LEAVES:
+                    x[k] = walk(v, depth + 1)
             return x
         if isinstance(x, list):
             seen[key] = x
             for i, v in enumerate(x):
-                x[i] = walk(v, depth + 1)
+                if type(v) not in _LEAVES:
+                    x[i] = walk(v, depth + 1)
             return x
         if isinstance(x, tuple):
             out = tuple(walk(v, depth + 1) for v in x)
@@ -1093,6 +1440,7 @@ def _npy_header(fh: IO[bytes], what: str) -> tuple[np.dtype, tuple, bool, int]:
 
 
 def _load_npy(npy: str, mmap: str | None) -> np.ndarray:
+    check_regular_file(npy, "side array")
     size = os.path.getsize(npy)
     with open(npy, "rb") as fh:
         _, shape, _, need = _npy_header(fh, npy)
@@ -1119,6 +1467,7 @@ def read_npz_member(path: str, member: str) -> np.ndarray:
     The dtype must be plain, the declared shape must match the member's size,
     and the decompressed size is capped by :func:`decompressed_limit`.
     """
+    check_regular_file(path, ".npz file")
     try:
         with zipfile.ZipFile(path) as zf:
             name = member + ".npy"
@@ -1276,8 +1625,7 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
         If the file or one of its side arrays is missing.
     """
     fname = os.fspath(path)
-    if os.path.isdir(fname):
-        raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+    check_regular_file(fname)
     try:
         with contextlib.ExitStack() as stack:
             fh = _open_pickle(fname, max_decompressed)
@@ -1338,6 +1686,7 @@ __all__ = [
     "RefusedPickleError",
     "atomic_open",
     "atomic_write",
+    "check_regular_file",
     "decode_keys",
     "encode_keys",
     "is_container",

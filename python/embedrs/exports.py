@@ -68,6 +68,22 @@ def _tsv_field(value: Any) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def _pbtxt_string(value: str) -> str:
+    """``value`` as a quoted protobuf text-format string (quotes, backslashes, control characters escaped)."""
+    out = []
+    for ch in str(value):
+        if ch in _PBTXT_ESCAPES:
+            out.append(_PBTXT_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+_PBTXT_ESCAPES = {"\\": "\\\\", '"': '\\"', "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = None,
                      tensor_name: str = "embedrs", metadata: dict[str, Sequence] | None = None) -> dict:
     """Write a TensorBoard Embedding Projector folder.
@@ -79,9 +95,11 @@ def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = Non
     outdir : str or os.PathLike
         Folder to create (or fill).
     limit : int, optional
-        Only the first ``limit`` keys.
+        Only the first ``limit`` keys (``limit >= 0``; a larger value than the
+        number of keys exports them all).
     tensor_name : str, optional
-        Name shown in the projector.
+        Name shown in the projector (any text: it is escaped for the
+        ``.pbtxt`` file).
     metadata : dict of str to sequence, optional
         Extra label columns (one value per exported key); the key itself is the
         first column, ``"key"``. With no extra column, one label per line is
@@ -92,6 +110,13 @@ def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = Non
     dict
         Paths of the files written (``tensors``, ``metadata``, ``config``).
     """
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+            raise TypeError(f"limit must be a non-negative integer or None, not {type(limit).__name__}")
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
+    if not isinstance(tensor_name, str):
+        raise TypeError(f"tensor_name must be a str, not {type(tensor_name).__name__}")
     vectors, keys = _matrix(kv)
     if limit is not None:
         vectors, keys = vectors[:limit], keys[:limit]
@@ -115,7 +140,7 @@ def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = Non
             fh.writelines(_tsv_field(k) + "\n" for k in keys)
     config = (
         "embeddings {\n"
-        f'  tensor_name: "{tensor_name}"\n'
+        f"  tensor_name: {_pbtxt_string(tensor_name)}\n"
         f"  tensor_shape: {len(keys)}\n"
         f"  tensor_shape: {vectors.shape[1]}\n"
         '  tensor_path: "tensors.tsv"\n'

@@ -477,6 +477,13 @@ fn read_text(
     // to hold `dim` values (at least `2 * dim` bytes), so memory stays
     // within about twice the text read.
     let min_line = 2 * dim;
+    // A vector line holds a key (at most MAX_BINARY_KEY bytes, as in binary
+    // files) and `dim` numbers of a few dozen bytes each: a longer line is not
+    // a vector line, and is refused before it fills memory.
+    let line_cap = dim
+        .saturating_mul(64)
+        .saturating_add(MAX_BINARY_KEY)
+        .min(MAX_TEXT_LINE);
     let mut data: Vec<f32> = Vec::new();
     let mut keys = KeySink {
         text: Vec::with_capacity(n.min(BLOCK)),
@@ -495,7 +502,7 @@ fn read_text(
         while starts.len() < want {
             let start = buf.len();
             let line_no = first_line_no + done + starts.len();
-            if read_line_capped(r, &mut buf, path, MAX_TEXT_LINE, line_no)? == 0 {
+            if read_line_capped(r, &mut buf, path, line_cap, line_no)? == 0 {
                 break;
             }
             starts.push(start);
@@ -1064,5 +1071,16 @@ mod tests {
             read_line_capped(&mut r, &mut buf, Path::new("f"), 4, 1).unwrap(),
             4
         );
+    }
+
+    #[test]
+    fn a_text_line_longer_than_its_dimension_allows_is_refused() {
+        let p = tmp("long-line.txt");
+        let mut content = b"1 2\na ".to_vec();
+        content.extend(std::iter::repeat_n(b"1 ".as_slice(), 600_000).flatten());
+        std::fs::write(&p, &content).unwrap();
+        let err = read(&p, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("line 2 is longer than"), "{err}");
+        std::fs::remove_file(&p).unwrap();
     }
 }

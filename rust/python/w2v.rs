@@ -345,9 +345,26 @@ impl Word2VecCore {
                 "with negative=0 you must set hs=1: one of negative sampling or hierarchical softmax is needed",
             ));
             }
+            if negative > MAX_NEGATIVE {
+                return Err(PyValueError::new_err(format!(
+                    "negative={negative}: at most {MAX_NEGATIVE} noise words per example are \
+                     supported (word2vec and gensim use 5-20)"
+                )));
+            }
+            // Beyond the longest sentence a window changes nothing; bounding it
+            // keeps the index arithmetic of the window loops far from overflow.
+            let window = window.min(MAX_WINDOW);
+            // The Huffman tree sums counts, so their total must fit in a u64.
+            let total = counts
+                .iter()
+                .try_fold(0u64, |a, &c| a.checked_add(c))
+                .ok_or_else(|| {
+                    PyValueError::new_err(
+                        "the word counts add up to more than 2**64 - 1; are they corrupt?",
+                    )
+                })?;
             let pool = crate::thread_pool(workers).py()?;
             py.detach(|| {
-                let total: u64 = counts.iter().sum();
                 let keep_prob = counts
                     .iter()
                     .map(|&c| keep_probability(c, total, sample))
@@ -592,6 +609,16 @@ impl Word2VecCore {
 
 /// Reads sentences from the Python iterable and sends id batches to the
 /// workers. Returns the number of sentences read.
+/// Most noise words per example: each worker holds them (and, for skip-gram,
+/// a row of gradients per noise word), so the bound keeps a forged or mistyped
+/// `negative` from asking for gigabytes per thread.
+const MAX_NEGATIVE: usize = 10_000;
+
+/// Largest effective window: sentences are cut at `MAX_SENTENCE_LEN` (10,000)
+/// words on the iterable path, so any window beyond a million trains exactly
+/// as this one (the file path's `max_sentence_length` rarely exceeds it).
+const MAX_WINDOW: usize = 1 << 20;
+
 /// The progress interval: `report_every` seconds, at least 50 ms and at
 /// most an hour (NaN or infinity: one second).
 fn report_tick(report_every: f64) -> Duration {

@@ -8,13 +8,24 @@ import logging
 logger = logging.getLogger(__name__)
 
 
+def _count(text: str) -> int:
+    """argparse type of ``--limit``: a non-negative integer (a huge one means all keys)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a whole number >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be >= 0")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the ``projector`` subcommand."""
     parser.add_argument("model", help="a saved model (embedrs or gensim .save(), or word2vec format)")
     parser.add_argument("outdir", help="folder to write tensors.tsv, metadata.tsv, projector_config.pbtxt")
     parser.add_argument("--format", choices=["auto", "native", "word2vec-text", "word2vec-binary"],
                         default="auto", help="format of MODEL (default: guess)")
-    parser.add_argument("--limit", type=int, default=None, help="only export the first N keys")
+    parser.add_argument("--limit", type=_count, default=None, help="only export the first N keys (N >= 0)")
     parser.add_argument("--name", default="embedrs", help="tensor name shown in the projector")
 
 

@@ -86,6 +86,41 @@ def _layout(v: np.ndarray) -> tuple:
     return (v.shape, v.dtype.str, v.strides, v.__array_interface__["data"][0])
 
 
+def _float_dtype(dtype: Any, name: str) -> np.dtype:
+    """``numpy.dtype(dtype)`` if it is float16, float32 or float64, else ``TypeError`` naming ``name``."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), "
+                        f"not {dtype!r} ({exc})") from None
+    if dt.kind != "f" or dt.itemsize not in (2, 4, 8):
+        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), not {dt}")
+    return dt
+
+
+def _real_values(values: Any, name: str) -> Any:
+    """``values`` unchanged unless complex, which raises ``TypeError`` (the imaginary part would be lost)."""
+    if np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real numbers: complex values would lose their imaginary part")
+    return values
+
+
+def _check_rows(v: np.ndarray, rows: Sequence[int], what: Any) -> None:
+    """``KeyError`` if a row is past the snapshot ``v`` (a key whose vector another thread is adding)."""
+    n = len(v)
+    if any(r >= n for r in rows):
+        raise KeyError(f"Key {what!r} not present (its vector is still being added)")
+
+
+#: A ``limit`` at least this large reads the whole file (no file has that many vectors).
+_NO_LIMIT = 1 << 62
+
+
+def _is_fast(v: np.ndarray) -> bool:
+    """Whether the Rust search can read ``v`` directly (C-contiguous, aligned float32 matrix)."""
+    return v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous and v.flags.aligned
+
+
 def _ensure_list(value: Any) -> list:
     if value is None:
         return []
@@ -178,7 +213,7 @@ class KeyedVectors:
         self._key_to_index: dict | None = {}
         self._lazy_keys: Any = None
         self.next_index = 0
-        self.vectors = np.zeros((int(count), self.vector_size), dtype=dtype)
+        self.vectors = np.zeros((int(count), self.vector_size), dtype=_float_dtype(dtype, "dtype"))
         self._norms: np.ndarray | None = None
         self._norms_for: Any = None
         self.expandos: dict[str, np.ndarray] = {}
@@ -222,25 +257,75 @@ class KeyedVectors:
     def key_to_index(self, value: dict) -> None:
         self._key_to_index = value
 
-    def _current_stamp(self) -> _ArrayStamp | None:
-        """The stamp of the cached norms if they belong to the current ``vectors``."""
-        stamp = self._norms_for
-        if self._norms is not None and stamp is not None and stamp.matches(self.vectors):
-            return stamp
-        return None
+    @property
+    def vectors(self) -> np.ndarray:
+        """The ``(len(self), vector_size)`` matrix, one row per key."""
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, value: Any) -> None:
+        if not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(_real_values(np.asarray(value), "vectors"), dtype=REAL)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"vectors must be a 2-D array of numbers ({exc})") from None
+            if value.ndim != 2:
+                raise ValueError(f"vectors must be a 2-D array, got shape {value.shape}")
+        elif value.dtype.kind == "c" or value.dtype.hasobject:
+            raise TypeError(f"vectors must be a real floating-point array, not {value.dtype}")
+        self._vectors = value
 
     @property
     def norms(self) -> np.ndarray | None:
         """Row norms if computed for the current ``vectors``, else ``None``."""
-        if self._current_stamp() is not None:
-            return self._norms
-        return None
+        return self._cached_norms(self.vectors)
 
     @norms.setter
     def norms(self, value: np.ndarray | None) -> None:
-        self._norms = value
-        self._norms_for = _ArrayStamp(self.vectors) if value is not None else None
+        self._store_norms(self.vectors, value)
+
+    def _store_norms(self, v: np.ndarray, value: np.ndarray | None) -> None:
+        """Cache ``value`` as the norms of ``v``.
+
+        The stamp is cleared first and set last (a new object each time), so
+        :meth:`_cached_norms`, which reads stamp, norms, stamp without a lock,
+        never pairs norms with a stamp they were not computed for.
+        """
+        self._norms_for = None
         self._int8 = None
+        self._norms = value
+        self._norms_for = _ArrayStamp(v) if value is not None else None
+
+    def _cached_norms(self, v: np.ndarray) -> np.ndarray | None:
+        """The cached norms if they were computed for the array ``v``, else ``None``."""
+        s1 = self._norms_for
+        n = self._norms
+        s2 = self._norms_for
+        if s1 is None or s1 is not s2 or n is None or len(n) != len(v) or not s1.matches(v):
+            return None
+        return n
+
+    def _snapshot(self, need_norms: bool = True) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """``(vectors, norms, fast)`` of ONE state of the matrix, for one query.
+
+        ``vectors`` is read once; ``norms`` belong to exactly that array
+        (the cached ones if their stamp matches it, else computed now, and
+        cached only if ``vectors`` has not been replaced meanwhile). Another
+        thread may add vectors or assign a new matrix during the query: the
+        query answers from the snapshot. While training writes the rows
+        (``_live_writers``), norms are always recomputed and never cached;
+        pass ``need_norms=False`` for the live search, which computes them in
+        its own pass.
+        """
+        v = self.vectors
+        fast = _is_fast(v)
+        live = getattr(self, "_live_writers", 0)
+        norms = None if live else self._cached_norms(v)
+        if norms is None and need_norms:
+            norms = self._get_searcher().row_norms(v) if fast else np.linalg.norm(v, axis=1)
+            if not live and self.vectors is v:
+                self._store_norms(v, norms)
+        return v, norms, fast
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -255,6 +340,9 @@ class KeyedVectors:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        if "vectors" in state:  # pickled before ``vectors`` became a property
+            state = dict(state)
+            state["_vectors"] = state.pop("vectors")
         self.__dict__.update(state)
         self._searcher_lock = threading.RLock()
         self._searcher = None
@@ -294,9 +382,7 @@ class KeyedVectors:
         return s
 
     def _fast(self) -> bool:
-        v = self.vectors
-        return (v.dtype == np.float32 and v.ndim == 2 and v.flags.c_contiguous
-                and v.flags.aligned)
+        return _is_fast(self.vectors)
 
     def fill_norms(self, force: bool = False) -> None:
         """Make sure ``norms`` holds the row norms of the current ``vectors``.
@@ -307,22 +393,21 @@ class KeyedVectors:
             Recompute even if cached (needed after changing ``vectors`` in place,
             e.g. after training).
         """
-        if not force and self.norms is not None and not getattr(self, "_live_writers", 0):
+        v = self.vectors
+        if not force and self._cached_norms(v) is not None and not getattr(self, "_live_writers", 0):
             return
         self._int8 = None
-        v = self.vectors
-        if self._fast():
+        if _is_fast(v):
             norms = self._get_searcher().row_norms(v)
         else:
             norms = np.linalg.norm(v, axis=1)
-        self.norms = norms
+        self._store_norms(v, norms)
 
     def get_normed_vectors(self) -> np.ndarray:
         """All vectors scaled to unit length (a new array; zero rows stay zero)."""
-        self.fill_norms()
-        norms = self.norms
+        v, norms, _ = self._snapshot()
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = self.vectors / norms[:, np.newaxis]
+            out = v / norms[:, np.newaxis]
         out[norms == 0] = 0
         return out
 
@@ -456,9 +541,10 @@ class KeyedVectors:
         """The (read-only) vector of ``key``, unit length if ``norm``; ``KeyError`` if absent."""
         index = self.get_index(key)
         if norm:
-            self.fill_norms()
-            n = self.norms[index]
-            result = self.vectors[index] / n if n > 0 else self.vectors[index].copy()
+            v, norms, _ = self._snapshot()
+            _check_rows(v, [index], key)
+            n = norms[index]
+            result = v[index] / n if n > 0 else v[index].copy()
         else:
             result = self.vectors[index]
         result.setflags(write=False)
@@ -492,7 +578,7 @@ class KeyedVectors:
             self.allocate_vecattrs()
             self.next_index = target + 1
         else:
-            vec = np.asarray(vector, dtype=self.vectors.dtype)
+            vec = np.asarray(_real_values(np.asarray(vector), "vector"), dtype=self.vectors.dtype)
             if vec.shape != (self.vector_size,):
                 raise ValueError(f"vector for {key!r} has shape {vec.shape}, expected ({self.vector_size},)")
             self.index_to_key[target] = key
@@ -508,7 +594,7 @@ class KeyedVectors:
         if isinstance(keys, _KEY_TYPES):
             keys = [keys]
             weights = np.asarray(weights).reshape(1, -1)
-        weights = np.asarray(weights, dtype=self.vectors.dtype)
+        weights = np.asarray(_real_values(np.asarray(weights), "weights"), dtype=self.vectors.dtype)
         if weights.ndim == 1 and len(keys) == 1:
             weights = weights.reshape(1, -1)
         if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
@@ -575,9 +661,9 @@ class KeyedVectors:
             mean = _unitvec(mean).astype(REAL)
         return mean
 
-    def _clip(self, clip_start: Any, clip_end: Any, restrict_vocab: Any) -> tuple:
-        """Rows ``[start, end)`` to search; checks the three arguments."""
-        n = len(self.vectors)
+    def _clip(self, clip_start: Any, clip_end: Any, restrict_vocab: Any, n: int | None = None) -> tuple:
+        """Rows ``[start, end)`` of ``n`` (default: all rows) to search; checks the three arguments."""
+        n = len(self.vectors) if n is None else n
         restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=0, allow_none=True)
         clip_start = check_int(clip_start, "clip_start", low=0, allow_none=True)
         clip_end = check_int(clip_end, "clip_end", low=0, allow_none=True)
@@ -587,32 +673,41 @@ class KeyedVectors:
         start = min(clip_start or 0, end)
         return start, end
 
-    def _scores(self, query: np.ndarray, start: int, end: int) -> np.ndarray:
+    def _scores(self, query: np.ndarray, start: int, end: int, snap: tuple | None = None) -> np.ndarray:
         """Cosine similarity of ``query`` (any length; normalised here) with rows ``start:end``.
 
         The one place a query meets the matrix: the Rust search normalises
         the query itself, the NumPy fallback (non-float32 or non-contiguous
-        ``vectors``) does it here, so both return cosines.
+        ``vectors``) does it here, so both return cosines. ``snap`` is the
+        query's :meth:`_snapshot` (taken here if not given).
         """
-        if self._fast():
+        v, all_norms, fast = snap if snap is not None else self._snapshot()
+        end = min(end, len(v))
+        start = min(start, end)
+        if fast:
             q = np.require(query, np.float32, ["C", "A"])
-            return self._get_searcher().all_scores(self.vectors, self.norms, q, start, end)
+            return self._get_searcher().all_scores(v, all_norms, q, start, end)
         q = np.asarray(query)
         q_norm = float(np.linalg.norm(q))
         if q_norm > 0:
             q = q / q_norm
-        norms = self.norms[start:end]
+        norms = all_norms[start:end]
         with np.errstate(divide="ignore", invalid="ignore"):
-            dists = np.dot(self.vectors[start:end], q) / norms
+            dists = np.dot(v[start:end], q) / norms
         dists[norms == 0] = 0
         return dists
 
-    def _int8_index(self) -> Any:
-        """The int8 search index of the current vectors, built on first use for large models."""
-        if not self.int8_search or self.vectors.size < self.int8_min_size:
+    def _int8_index(self, v: np.ndarray, norms: np.ndarray) -> Any:
+        """The int8 search index of the snapshot ``(v, norms)``, built on first use for large models.
+
+        Used only when ``norms`` are the cached norms of ``v`` (the index is
+        cached under their stamp); otherwise ``None`` (exact search).
+        """
+        if not self.int8_search or v.size < self.int8_min_size:
             return None
-        sig = self._current_stamp()
-        if sig is None or getattr(self, "_live_writers", 0):
+        sig = self._norms_for
+        if (sig is None or self._norms is not norms or not sig.matches(v)
+                or getattr(self, "_live_writers", 0)):
             return None
         idx = self._int8
         if idx is not None and idx[0] is sig:
@@ -621,26 +716,38 @@ class KeyedVectors:
             idx = self._int8
             if idx is not None and idx[0] is sig:
                 return idx[1]
-            built = self._get_searcher_unlocked().build_int8(self.vectors, self.norms)
-            self._int8 = (sig, built)
+            built = self._get_searcher_unlocked().build_int8(v, norms)
+            if self._norms_for is sig:
+                self._int8 = (sig, built)
         return built
 
-    def _top(self, query: np.ndarray, start: int, end: int, k: int) -> list:
-        """The ``k`` best ``(row, cosine)`` of rows ``start:end`` (``k`` clamped to the rows)."""
+    def _top(self, query: np.ndarray, start: int, end: int, k: int, snap: tuple | None = None) -> list:
+        """The ``k`` best ``(row, cosine)`` of rows ``start:end`` (``k`` clamped to the rows).
+
+        ``snap`` is the query's :meth:`_snapshot` (taken here if not given).
+        """
+        live = getattr(self, "_live_writers", 0)
+        if snap is None:
+            snap = self._snapshot(need_norms=not (live and _is_fast(self.vectors)))
+        v, norms, fast = snap
+        end = min(end, len(v))
+        start = min(start, end)
         k = min(k, end - start)
         if k <= 0:
             return []
-        if self._fast():
+        if fast:
             q = np.require(query, np.float32, ["C", "A"])
             s = self._get_searcher()
-            if getattr(self, "_live_writers", 0):
+            if live or norms is None:
                 # training is writing the rows: norms computed in the same pass
-                return s.top_k_live(self.vectors, q, start, end, k)
-            idx = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
+                return s.top_k_live(v, q, start, end, k)
+            idx = self._int8_index(v, norms) if (end - start) * self.vector_size >= self.int8_min_size else None
             if idx is not None:
-                return s.top_k_int8(idx, self.vectors, self.norms, q, start, end, k)
-            return s.top_k(self.vectors, self.norms, q, start, end, k)
-        dists = self._scores(query, start, end)
+                return s.top_k_int8(idx, v, norms, q, start, end, k)
+            return s.top_k(v, norms, q, start, end, k)
+        if norms is None:
+            snap = (v, np.linalg.norm(v, axis=1), fast)
+        dists = self._scores(query, start, end, snap)
         dists = np.nan_to_num(dists, nan=-np.inf)
         k = min(k, len(dists))
         if k <= 0:
@@ -673,16 +780,18 @@ class KeyedVectors:
             Most similar keys first; the inputs themselves are left out.
         """
         topn = check_topn(topn, len(self.vectors))
-        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        self._clip(clip_start, clip_end, restrict_vocab)  # checks the arguments first
         if topn == 0:
             return []
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
-        self.fill_norms()
+        live = getattr(self, "_live_writers", 0)
         if len(positive) == 1 and not negative and isinstance(positive[0], _KEY_TYPES):
             # fast path: one key; the search normalises the query itself
             row = self.get_index(positive[0])
-            mean = self.vectors[row]
+            snap = self._snapshot(need_norms=not (live and _is_fast(self.vectors)))
+            _check_rows(snap[0], [row], positive[0])
+            mean = snap[0][row]
             all_keys = [row]
         else:
             items = positive + negative
@@ -698,11 +807,15 @@ class KeyedVectors:
                                         ignore_missing=False)
             all_keys = [self.get_index(k) for k in keys
                         if isinstance(k, _KEY_TYPES) and self.has_index_for(k)]
+            snap = None
         if indexer is not None and topn is not None:
             return indexer.most_similar(mean, topn)
+        if snap is None or (not topn and snap[1] is None):
+            snap = self._snapshot(need_norms=bool(not topn or not (live and _is_fast(self.vectors))))
+        start, end = self._clip(clip_start, clip_end, restrict_vocab, len(snap[0]))
         if not topn:
-            return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end)
-        best = self._top(mean, start, end, topn + len(all_keys))
+            return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end, snap)
+        best = self._top(mean, start, end, topn + len(all_keys), snap)
         itk = self.index_to_key
         excl = set(all_keys)
         return [(itk[i], float(s)) for i, s in best if i not in excl][:topn]
@@ -730,10 +843,10 @@ class KeyedVectors:
             One result list per query, most similar first.
         """
         topn = check_topn(topn, len(self.vectors), allow_none=False)
-        start, end = self._clip(clip_start, clip_end, restrict_vocab)
+        self._clip(clip_start, clip_end, restrict_vocab)  # checks the arguments first
         if topn == 0:
             return [[] for _ in range(len(keys_or_vectors))]
-        self.fill_norms()
+        rows: list = []
         if isinstance(keys_or_vectors, np.ndarray) and keys_or_vectors.ndim == 2:
             if keys_or_vectors.shape[1] != self.vector_size:
                 raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
@@ -744,22 +857,30 @@ class KeyedVectors:
             raise TypeError("most_similar_batch takes a list of keys or a 2-D array of vectors")
         else:
             rows = [self.get_index(k) for k in keys_or_vectors]
-            queries = np.require(self.vectors[rows], np.float32, ["C", "A"])
+            queries = None
             excl = rows
+        live = getattr(self, "_live_writers", 0)
+        snap = self._snapshot(need_norms=not (live and _is_fast(self.vectors)))
+        v, norms, fast = snap
+        if queries is None:
+            for r, key in zip(rows, keys_or_vectors):
+                _check_rows(v, [r], key)
+            queries = np.require(v[rows], np.float32, ["C", "A"])
+        start, end = self._clip(clip_start, clip_end, restrict_vocab, len(v))
         k = min(topn + 1, end - start)
         if k <= 0:
             return [[] for _ in range(len(queries))]
-        if self._fast() and not getattr(self, "_live_writers", 0):
+        if fast and not live and norms is not None:
             s = self._get_searcher()
-            index = self._int8_index() if (end - start) * self.vector_size >= self.int8_min_size else None
+            index = self._int8_index(v, norms) if (end - start) * self.vector_size >= self.int8_min_size else None
             if index is not None:
-                idx, scores = s.top_k_batch_int8(index, self.vectors, self.norms, queries, start, end, k)
+                idx, scores = s.top_k_batch_int8(index, v, norms, queries, start, end, k)
             else:
-                idx, scores = s.top_k_batch(self.vectors, self.norms, queries, start, end, k)
+                idx, scores = s.top_k_batch(v, norms, queries, start, end, k)
             idx = idx.tolist()
             scores = scores.tolist()
         else:
-            res = [self._top(q, start, end, k) for q in queries]
+            res = [self._top(q, start, end, k, snap) for q in queries]
             idx = [[i for i, _ in r] for r in res]
             scores = [[s for _, s in r] for r in res]
         itk = self.index_to_key
@@ -784,21 +905,22 @@ class KeyedVectors:
                             topn: int | None = 10, restrict_vocab: int | None = None) -> Any:
         """Levy & Goldberg's multiplicative combination (3CosMul), as gensim's."""
         topn = check_topn(topn, len(self.vectors))
-        _, end = self._clip(0, None, restrict_vocab)
+        self._clip(0, None, restrict_vocab)  # checks the argument first
         if topn == 0:
             return []
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
-        self.fill_norms()
         all_words = {self.get_index(w) for w in positive + negative
                      if not isinstance(w, np.ndarray) and w in self.key_to_index}
         positive = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in positive]
         negative = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in negative]
         if not positive:
             raise ValueError("cannot compute similarity with no input")
-        pos = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
+        snap = self._snapshot()  # one matrix for every term
+        _, end = self._clip(0, None, restrict_vocab, len(snap[0]))
+        pos = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
                for t in positive]
-        neg = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end) * np.linalg.norm(t)) / 2
+        neg = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
                for t in negative]
         dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
         if not topn:
@@ -838,10 +960,10 @@ class KeyedVectors:
         else:
             v = np.asarray(word_or_vector)
         if not other_words:
-            if self._fast() and v.shape == (self.vector_size,):
-                self.fill_norms()
-                return 1 - self._scores(_unitvec(v.astype(REAL)), 0, len(self.vectors))
-            others = self.vectors
+            snap = self._snapshot()
+            if snap[2] and v.shape == (self.vector_size,):
+                return 1 - self._scores(_unitvec(v.astype(REAL)), 0, len(snap[0]), snap)
+            others = snap[0]
         else:
             others = self.vectors[[self.get_index(w) for w in other_words]]
         return 1 - self.cosine_similarities(v, others)
@@ -864,7 +986,6 @@ class KeyedVectors:
 
     def rank_by_centrality(self, words: Sequence[Any], use_norm: bool = True) -> list:
         """``(similarity, key)`` pairs sorted by similarity to the centroid of ``words``."""
-        self.fill_norms()
         used = [w for w in words if w in self]
         if len(used) != len(words):
             logger.warning("vectors for words %s are not present in the model, ignoring these words",
@@ -899,9 +1020,10 @@ class KeyedVectors:
         logger.info("%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct, correct + incorrect)
         return score
 
-    def _unit_row(self, row: int) -> np.ndarray:
-        n = self.norms[row]
-        return self.vectors[row] / n if n > 0 else self.vectors[row]
+    def _unit_row(self, row: int, snap: tuple) -> np.ndarray:
+        v, norms, _ = snap
+        n = norms[row]
+        return v[row] / n if n > 0 else v[row]
 
     def _ok_vocab(self, restrict_vocab: int, case_insensitive: bool) -> dict:
         ok_keys = self.index_to_key[:restrict_vocab]
@@ -926,8 +1048,8 @@ class KeyedVectors:
         """
         restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
-        self.fill_norms()
-        start, end = self._clip(0, None, restrict_vocab)
+        snap = self._snapshot()  # one matrix for the whole evaluation
+        start, end = self._clip(0, None, restrict_vocab, len(snap[0]))
         oov = 0
         logger.info("Evaluating word analogies for top %i words in the model on %s",
                     restrict_vocab, analogies)
@@ -962,10 +1084,10 @@ class KeyedVectors:
                 ia, ib, ic = ok_vocab[a], ok_vocab[b], ok_vocab[c]
                 mean = np.zeros(self.vector_size, self.vectors.dtype)
                 for row, w in ((ib, 1.0), (ic, 1.0), (ia, -1.0)):
-                    mean += w * self._unit_row(row)
+                    mean += w * self._unit_row(row, snap)
                 mean = _unitvec_exact(mean / 3.0).astype(REAL)
                 excl = {ia, ib, ic}
-                best = self._top(mean, start, end, 5 + len(excl))
+                best = self._top(mean, start, end, 5 + len(excl), snap)
                 sims = [(itk[i], s) for i, s in best if i not in excl][:5]
                 ignore = {a, b, c}
                 predicted = None
@@ -1075,9 +1197,14 @@ class KeyedVectors:
             raise NotImplementedError("no_header only available for text-format files")
         if unicode_errors not in ("strict", "ignore", "replace"):
             raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
-        if limit is not None and int(limit) < 0:
-            raise ValueError("limit must be non-negative")
-        limit = int(limit) if limit else None  # gensim: limit=0 means no limit
+        datatype = _float_dtype(datatype, "datatype")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+                raise TypeError(f"limit must be an integer or None, not {type(limit).__name__} ({limit!r})")
+            if limit < 0:
+                raise ValueError("limit must be non-negative")
+        # gensim: limit=0 means no limit; so does one past any possible file
+        limit = int(limit) if limit and limit < _NO_LIMIT else None
         utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
         counts = None
         if fvocab is not None:
@@ -1085,12 +1212,20 @@ class KeyedVectors:
             counts = {}
             with open(fvocab, "rb") as fin:
                 for line_no, line in enumerate(fin, 1):
-                    parts = line.decode(encoding, errors=unicode_errors).strip().split()
+                    try:
+                        parts = line.decode(encoding, errors=unicode_errors).strip().split()
+                    except UnicodeDecodeError as exc:
+                        raise ValueError(f"{fvocab}: line {line_no}: not valid {encoding} text "
+                                         f"({exc.reason} at byte {exc.start})") from None
                     if not parts:
                         continue
                     if len(parts) != 2:
                         raise ValueError(f"{fvocab}: line {line_no}: expected 'WORD COUNT', found {line!r}")
-                    counts[parts[0]] = int(parts[1])
+                    try:
+                        counts[parts[0]] = int(parts[1])
+                    except ValueError:
+                        raise ValueError(f"{fvocab}: line {line_no}: count {parts[1][:40]!r} "
+                                         "is not an integer") from None
         logger.info("loading projection weights from %s", fname)
         try:
             keys, vectors, declared, trailing = _rust().w2v_read(
@@ -1121,7 +1256,7 @@ class KeyedVectors:
             k2i = seen
         n_expected = min(declared, limit) if limit is not None else declared
         kv = cls(vectors.shape[1], 0, dtype=datatype)
-        kv.vectors = vectors if np.dtype(datatype) == np.float32 else vectors.astype(datatype)
+        kv.vectors = vectors if datatype == np.float32 else vectors.astype(datatype)
         kv._index_to_key = keys
         kv._key_to_index = k2i
         kv.next_index = len(keys)
@@ -1314,8 +1449,7 @@ class KeyedVectors:
             For a gensim full model (e.g. ``Word2Vec``), its ``wv``.
         """
         fname = os.fspath(fname)
-        if os.path.isdir(fname):
-            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+        _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if "wv" in meta and "vector_size" not in meta:

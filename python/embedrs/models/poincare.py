@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import io
 import json
@@ -27,7 +28,7 @@ import os
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -67,6 +68,47 @@ def _open_text(path: Any, encoding: str = "utf8"):
     return open(path, "r", encoding=encoding, newline="")
 
 
+def _decoded_lines(path: Any, encoding: str) -> Generator[str, None, None]:
+    """The lines of a text file (``.gz`` decompressed), decoded one at a time.
+
+    Decoding line by line (rather than through a text wrapper, which decodes
+    8 KiB blocks ahead) lets a decoding error name its exact line.
+    """
+    name = str(path)
+    decoder = codecs.getincrementaldecoder(encoding)()  # LookupError for an unknown encoding
+    limit = max(1 << 20, 4 * csv.field_size_limit())
+    if name.endswith(".gz"):
+        import gzip
+
+        fh: Any = gzip.open(name, "rb")  # noqa: SIM115 - closed below
+    else:
+        fh = open(name, "rb")  # noqa: SIM115 - closed below
+    with fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(limit)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) == limit and not raw.endswith(b"\n"):
+                raise ValueError(f"{name}: line {lineno} is longer than {limit} bytes "
+                                 "(not a relations file?)")
+            try:
+                text = decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{name}: line {lineno}: not valid {encoding} text "
+                                 f"({exc.reason} at byte {exc.start})") from None
+            if text:
+                yield text
+        try:
+            tail = decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name}: line {lineno}: not valid {encoding} text "
+                             f"({exc.reason}: truncated character at the end)") from None
+        if tail:
+            yield tail
+
+
 class PoincareRelations:
     """Stream ``(u, v)`` relations from a delimited text file, one pair per line.
 
@@ -86,11 +128,26 @@ class PoincareRelations:
         self.encoding = encoding
         self.delimiter = delimiter
 
-    def __iter__(self):
-        """Yield each relation as a tuple of strings (rows are not validated here)."""
-        with _open_text(self.file_path, self.encoding) as f:
-            for row in csv.reader(f, delimiter=self.delimiter):
+    def __iter__(self) -> Iterator[tuple]:
+        """Yield each relation as a tuple of strings (rows are not validated here).
+
+        Raises
+        ------
+        ValueError
+            Naming the file and the line, for text that is not valid in
+            ``encoding``, a field over :func:`csv.field_size_limit`, or a line
+            longer than any relation can be (``/dev/zero``, a binary file).
+        """
+        name = str(self.file_path)
+        lines = _decoded_lines(self.file_path, self.encoding)
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        try:
+            for row in reader:
                 yield tuple(row)
+        except csv.Error as exc:
+            raise ValueError(f"{name}: line {reader.line_num}: {exc}") from None
+        finally:
+            lines.close()
 
 
 def _vector_distance_batch(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
@@ -440,6 +497,7 @@ class PoincareKeyedVectors:
             Naming the file, if it is damaged or not a Poincaré file.
         """
         fname = os.fspath(fname)
+        _persist.check_regular_file(fname)
         if not _persist.is_container(fname):
             if not os.path.exists(fname):
                 raise FileNotFoundError(f"{fname}: no such file")
@@ -915,10 +973,7 @@ class PoincareModel:
             Naming the file, if it is not an embedrs Poincaré model or is damaged.
         """
         fname = os.fspath(fname)
-        if os.path.isdir(fname):
-            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
-        if not os.path.exists(fname):
-            raise FileNotFoundError(f"{fname}: no such file")
+        _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname)
             if meta.get("class") != "PoincareModel":

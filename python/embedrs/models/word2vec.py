@@ -95,6 +95,32 @@ def _check_noise_distribution(counts: np.ndarray, ns_exponent: float) -> None:
         )
 
 
+
+def _finalize(items: list, min_count: int, max_final_vocab: int | None, sort: bool) -> tuple:
+    """``finalize_vocab`` (Rust), with a clear error for tokens that are not valid UTF-8 text.
+
+    Rust strings are UTF-8; a token holding a lone surrogate (``'\\ud800'``,
+    e.g. from ``os.fsdecode`` of undecodable bytes) cannot be handed over.
+
+    Raises
+    ------
+    ValueError
+        Naming the first such token.
+    """
+    try:
+        return finalize_vocab(items, min_count, max_final_vocab, sort)
+    except UnicodeEncodeError:
+        for word, _ in items:
+            if isinstance(word, str):
+                try:
+                    word.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise ValueError(
+                        f"token {word[:80]!r} cannot be encoded as UTF-8 ({exc.reason}); tokens must be "
+                        "valid Unicode text (decode bytes with errors='replace' rather than "
+                        "'surrogateescape')") from None
+        raise
+
 class Word2Vec:
     """Train, use and evaluate word2vec embeddings (gensim 4 compatible).
 
@@ -450,7 +476,7 @@ class Word2Vec:
         self.sample = self.sample if sample is None else sample
         raw_items = list(self.raw_vocab.items())
         if trim_rule is None:
-            words, counts = finalize_vocab(
+            words, counts = _finalize(
                 raw_items, int(min_count), self.max_final_vocab, bool(self.sorted_vocab)
             )
             eff = int(min_count)
@@ -465,7 +491,7 @@ class Word2Vec:
                 if len(sorted_counts) > self.max_final_vocab:
                     eff = max(eff, sorted_counts[self.max_final_vocab] + 1)
             kept = [(w, c) for w, c in raw_items if keep_vocab_item(w, c, eff, trim_rule)]
-            words, counts = finalize_vocab(kept, 0, None, bool(self.sorted_vocab))
+            words, counts = _finalize(kept, 0, None, bool(self.sorted_vocab))
         self.effective_min_count = eff
         total_raw = sum(c for _, c in raw_items)
         retained = sum(counts)
@@ -1137,8 +1163,7 @@ class Word2Vec:
             Naming the file, for a damaged, inconsistent or hostile file.
         """
         fname = os.fspath(fname)
-        if os.path.isdir(fname):
-            raise IsADirectoryError(f"{fname}: is a directory, not a model file")
+        _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if meta.get("class") != "Word2Vec":
