@@ -1345,14 +1345,24 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         super().load_build()
     dispatch[pickle.BUILD[0]] = load_build
 
-    def load_protocol5_buffer(self) -> None:
-        # BYTEARRAY8 makes the unpickler allocate (and zero) the declared
-        # length before reading it, and out-of-band buffers need a caller's
-        # list: gensim never writes either, so both are refused outright.
-        raise RefusedPickleError("protocol-5 buffers (BYTEARRAY8, NEXT_BUFFER, READONLY_BUFFER) "
-                                 "are not allowed: gensim models do not contain them")
-    for _op in (pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
-        dispatch[_op[0]] = load_protocol5_buffer
+    def load_bytearray8(self) -> None:
+        # The stock opcode allocates (and zeroes) the declared length before
+        # reading; numpy arrays pickled at protocol 5 use it for their data,
+        # so it stays, but reads first: `read` is bounded by the bytes left.
+        (n,) = struct.unpack("<Q", self.read(8))
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        self.append(bytearray(data))
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
+
+    def load_out_of_band_buffer(self) -> None:
+        # Out-of-band buffers need a list the caller passes with the file;
+        # a model file alone never has one.
+        raise RefusedPickleError("out-of-band pickle buffers (NEXT_BUFFER, READONLY_BUFFER) "
+                                 "are not allowed: gensim model files do not contain them")
+    for _op in (pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
+        dispatch[_op[0]] = load_out_of_band_buffer
     del _op
 
 
