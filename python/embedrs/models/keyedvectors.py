@@ -317,13 +317,15 @@ class KeyedVectors:
         pass ``need_norms=False`` for the live search, which computes them in
         its own pass.
         """
+        gen = getattr(self, "_norms_gen", 0)
         v = self.vectors
         fast = _is_fast(v)
         live = getattr(self, "_live_writers", 0)
         norms = None if live else self._cached_norms(v)
         if norms is None and need_norms:
             norms = self._get_searcher().row_norms(v) if fast else np.linalg.norm(v, axis=1)
-            if not live and self.vectors is v:
+            # cached only if no training started or ended while they were computed
+            if not live and self.vectors is v and getattr(self, "_norms_gen", 0) == gen:
                 self._store_norms(v, norms)
         return v, norms, fast
 
@@ -362,12 +364,18 @@ class KeyedVectors:
         """
         with self._searcher_lock:
             self._live_writers = getattr(self, "_live_writers", 0) + 1
+            self._norms_gen = getattr(self, "_norms_gen", 0) + 1
+            self._store_norms(self.vectors, None)
         try:
             yield
         finally:
             with self._searcher_lock:
+                # norms cached before training (or computed by a query that
+                # started before it) describe rows that have since moved:
+                # dropped before queries may use the cache again
+                self._norms_gen += 1
+                self._store_norms(self.vectors, None)
                 self._live_writers -= 1
-                self._int8 = None
 
     def _get_searcher_unlocked(self) -> Any:
         if self._searcher is None:
