@@ -306,3 +306,26 @@ def test_huge_window_and_counts_from_a_forged_model_are_handled() -> None:
     model.wv.expandos["count"][:] = 2**62
     with pytest.raises(ValueError, match="add up to more than"):
         model.train(corpus, total_examples=len(corpus), epochs=1)
+
+
+def test_poincare_descendants_of_a_huge_depth_do_not_step_through_it() -> None:
+    """max_depth=10**9 used to loop a billion times (the red team's hang); once the
+    chain of closest children ends, the rest is padded with None at once."""
+    from embedrs.models.poincare import PoincareModel
+
+    model = PoincareModel([("a", "b"), ("b", "c"), ("c", "d")], negative=1, size=2, seed=0)
+    model.train(epochs=2)
+    res = run_isolated("""
+        import time
+        from embedrs.models.poincare import PoincareModel
+        m = PoincareModel([("a", "b"), ("b", "c"), ("c", "d")], negative=1, size=2, seed=0)
+        m.train(epochs=2)
+        t = time.perf_counter()
+        out = m.kv.descendants("a", max_depth=10**7)
+        print(len(out), out[-1], time.perf_counter() - t < 20)
+    """)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["10000000", "None", "True"]
+    chain = model.kv.descendants("a", max_depth=4)
+    assert len(chain) == 4 and (None not in chain or chain[chain.index(None):] ==
+                                [None] * (4 - chain.index(None)))

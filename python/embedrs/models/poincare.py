@@ -380,9 +380,13 @@ class PoincareKeyedVectors:
         """Chain of closest children from ``node``, ``max_depth`` long (None once it ends)."""
         out: list = []
         current = node
-        for _ in range(max_depth):
-            current = self.closest_child(current) if current is not None else None
+        while len(out) < max_depth:
+            current = self.closest_child(current)
             out.append(current)
+            if current is None:
+                # the chain has ended (norms grow along it, so it cannot cycle):
+                # pad at once instead of stepping max_depth times
+                out.extend([None] * (max_depth - len(out)))
         return out
 
     def ancestors(self, node: Any) -> list:
