@@ -7,13 +7,16 @@
 //! | variant            | Python exception |
 //! |--------------------|------------------|
 //! | `InvalidArgument`  | `ValueError`     |
-//! | `KeyNotFound`      | `KeyError`       |
-//! | `Io`               | `OSError`        |
+//! | `Parameter`        | `ValueError` naming the parameter (its `param` attribute) |
+//! | `Io`               | `OSError` (`FileNotFoundError`, `PermissionError`) |
 //! | `Format`           | `ValueError`     |
-//! | `Type`             | `TypeError`      |
 //! | `Runtime`          | `RuntimeError`   |
 //! | `OutOfMemory`      | `MemoryError`    |
 //! | `Interrupted`      | `KeyboardInterrupt` |
+//!
+//! Messages say what is wrong in the core's own terms (parameter and field
+//! names, which the Python API shares); they never give advice about a
+//! particular binding's types.
 
 use std::path::PathBuf;
 
@@ -23,9 +26,14 @@ pub enum Error {
     /// A parameter or input value the caller can fix (bad size, empty corpus, ...).
     #[error("{0}")]
     InvalidArgument(String),
-    /// A key (word, node, tag) that is not in the vocabulary.
-    #[error("{0}")]
-    KeyNotFound(String),
+    /// A model parameter outside the values it accepts.
+    #[error("{message}")]
+    Parameter {
+        /// The parameter's name (gensim's spelling).
+        name: &'static str,
+        /// What is wrong and which values are accepted.
+        message: String,
+    },
     /// An operating-system error while reading or writing a file.
     #[error("{path}: {source}")]
     Io {
@@ -43,9 +51,6 @@ pub enum Error {
         /// What is wrong and where (line or byte offset).
         message: String,
     },
-    /// A value of the wrong kind (the caller passed a string where a list was expected, ...).
-    #[error("{0}")]
-    Type(String),
     /// An internal state that should not happen, or an operation in the wrong order.
     #[error("{0}")]
     Runtime(String),
@@ -66,6 +71,14 @@ impl Error {
         Error::InvalidArgument(msg.into())
     }
 
+    /// A [`Error::Parameter`] about `name`.
+    pub fn parameter(name: &'static str, message: impl Into<String>) -> Self {
+        Error::Parameter {
+            name,
+            message: message.into(),
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -80,14 +93,5 @@ impl Error {
             path: path.into(),
             message: message.into(),
         }
-    }
-}
-
-/// Returns `Err(InvalidArgument)` with `msg` unless `cond` holds.
-pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<()> {
-    if cond {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(msg()))
     }
 }

@@ -5,36 +5,40 @@
 //! Updates are sparse (a few rows per training pair), so collisions are rare
 //! and lose at most one small gradient step.
 //!
-//! [`SharedMatrix`] wraps a row-major `f32` buffer that the caller owns
-//! exclusively for the duration of training (it is built from a `&mut [f32]`,
-//! so nothing else can look at the buffer meanwhile). Workers never get a
-//! `&mut` slice into it: they only go through the methods below, which read
-//! and write through raw pointers, one row at a time, and never form a Rust
-//! reference into the shared buffer. Two threads may touch the same row at
-//! the same moment; as in every Hogwild implementation, such a race can mix
-//! two float updates but cannot read or write outside the buffer, which is
-//! what the bounds checks below guarantee.
+//! [`SharedMatrix`] wraps a row-major buffer of plain numbers (`f32` for
+//! word2vec and Doc2Vec, `f32` or `f64` for Poincaré embeddings) lent to the
+//! workers for the duration of training. Workers never get a `&mut` slice
+//! into it: they only go through the methods below, which read and write
+//! through raw pointers, one row at a time, and never form a Rust reference
+//! into the shared buffer. Two threads may touch the same row at the same
+//! moment; as in every Hogwild implementation, such a race can mix two
+//! updates but cannot read or write outside the buffer, which is what the
+//! bounds checks below guarantee.
+//!
+//! The type is crate-private: only the trainers, which accept the Hogwild
+//! race on purpose, build one; the public APIs take `&mut` slices.
 
 use std::marker::PhantomData;
 
 use crate::linalg::MulAdd;
 
-/// A row-major `rows x cols` float32 matrix shared by Hogwild workers.
-pub struct SharedMatrix<'a> {
-    ptr: *mut f32,
+/// A row-major `rows x cols` matrix of `T` shared by Hogwild workers.
+pub(crate) struct SharedMatrix<'a, T = f32> {
+    ptr: *mut T,
     rows: usize,
     cols: usize,
-    _owner: PhantomData<&'a mut [f32]>,
+    _owner: PhantomData<&'a mut [T]>,
 }
 
-// SAFETY: the buffer is exclusively borrowed for 'a (see `new`), so the only
-// accesses during 'a are through this type's methods, which stay in bounds.
-// Concurrent element races are the intended Hogwild semantics (see module docs).
-unsafe impl Send for SharedMatrix<'_> {}
+// SAFETY: the buffer is borrowed for 'a (see `new`), and during 'a it is only
+// reached through this type's methods, which stay in bounds. `T` is a plain
+// `Copy` number; concurrent element races are the intended Hogwild semantics
+// (see module docs).
+unsafe impl<T: Copy + Send> Send for SharedMatrix<'_, T> {}
 // SAFETY: as above; `&SharedMatrix` only exposes bounds-checked row operations.
-unsafe impl Sync for SharedMatrix<'_> {}
+unsafe impl<T: Copy + Send> Sync for SharedMatrix<'_, T> {}
 
-impl<'a> SharedMatrix<'a> {
+impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// Shares `data` (length `rows * cols`) among workers for the lifetime `'a`.
     ///
     /// Fails with `InvalidArgument` if `data.len() != rows * cols` (checked
@@ -51,7 +55,7 @@ impl<'a> SharedMatrix<'a> {
     /// share the value between threads that run Hogwild updates (or readers
     /// that tolerate mixed rows), and access `data` through nothing else
     /// while the value is in use, except such tolerant readers.
-    pub unsafe fn new(data: &'a mut [f32], rows: usize, cols: usize) -> crate::Result<Self> {
+    pub(crate) unsafe fn new(data: &'a mut [T], rows: usize, cols: usize) -> crate::Result<Self> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(crate::Error::invalid(format!(
                 "a {rows} x {cols} matrix needs {} elements, the buffer has {}",
@@ -80,7 +84,7 @@ impl<'a> SharedMatrix<'a> {
     }
 
     #[inline(always)]
-    fn row_ptr(&self, row: usize) -> *mut f32 {
+    fn row_ptr(&self, row: usize) -> *mut T {
         assert!(row < self.rows, "row {row} out of range {}", self.rows);
         // SAFETY: row < rows, so the offset row*cols stays within the
         // allocation of rows*cols elements checked in `new`.
@@ -105,7 +109,7 @@ impl<'a> SharedMatrix<'a> {
                 // SAFETY: base + off < rows * cols, so the address lies inside
                 // the buffer; a prefetch never faults and changes no data.
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(self.ptr.add(base + off) as *const i8) };
-                off += 16; // one 64-byte cache line of f32
+                off += (64 / std::mem::size_of::<T>().max(1)).max(1); // one cache line
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -114,7 +118,7 @@ impl<'a> SharedMatrix<'a> {
 
     /// Copies row `row` into `out` (length `cols`).
     #[inline(always)]
-    pub fn read_row(&self, row: usize, out: &mut [f32]) {
+    pub fn read_row(&self, row: usize, out: &mut [T]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(out.len());
         // SAFETY: `p` points at `cols` valid f32s (row_ptr's bound check);
@@ -123,6 +127,35 @@ impl<'a> SharedMatrix<'a> {
         // which the algorithm tolerates.
         unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), n) }
     }
+
+    /// Reads row `row` element by element, converted by `f`, into `out`.
+    #[inline(always)]
+    pub fn read_row_as<U>(&self, row: usize, out: &mut [U], f: impl Fn(T) -> U) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(out.len());
+        for (i, o) in out[..n].iter_mut().enumerate() {
+            // SAFETY: i < n <= cols, inside the row (row_ptr's bound check);
+            // read by value, so no reference into the shared buffer is formed.
+            // A racing write may be seen half-applied, which Hogwild tolerates.
+            *o = f(unsafe { p.add(i).read() });
+        }
+    }
+
+    /// Overwrites row `row` with `src`, converted by `f`.
+    #[inline(always)]
+    pub fn write_row_as<U: Copy>(&self, row: usize, src: &[U], f: impl Fn(U) -> T) {
+        let p = self.row_ptr(row);
+        let n = self.cols.min(src.len());
+        for (i, &s) in src[..n].iter().enumerate() {
+            // SAFETY: i < n <= cols, inside the row. No reference to the
+            // element is formed; a racing writer may overwrite it (Hogwild).
+            unsafe { p.add(i).write(f(s)) };
+        }
+    }
+}
+
+/// The float32 arithmetic of the word2vec family, fused with the row access.
+impl SharedMatrix<'_, f32> {
 
     /// Dot product of row `row` with `x`, in the same lane order as
     /// [`crate::linalg::dot_with`] (so the same value for the same data and
@@ -239,7 +272,21 @@ mod tests {
     }
 
     #[test]
-    #[should_panic]
+    fn converted_reads_and_writes_of_f64_rows() {
+        let mut data = vec![0.5f64, 0.25, 0.0, 0.0];
+        let m = // SAFETY: the test's own thread is the only user of the buffer.
+        unsafe { SharedMatrix::new(&mut data, 2, 2) }.unwrap();
+        let mut out = [0.0f32; 2];
+        m.read_row_as(0, &mut out, |x| x as f32);
+        assert_eq!(out, [0.5, 0.25]);
+        m.write_row_as(1, &[1.0f32, -2.0], f64::from);
+        let mut back = [0.0f64; 2];
+        m.read_row(1, &mut back);
+        assert_eq!(back, [1.0, -2.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "row 2 out of range 2")]
     fn out_of_range_row_panics_instead_of_corrupting() {
         let mut data = vec![0.0f32; 4];
         let m = // SAFETY: the test's own threads are the only users of the buffer.

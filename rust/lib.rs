@@ -15,7 +15,7 @@
 
 pub mod corpus;
 pub mod error;
-pub mod hogwild;
+pub(crate) mod hogwild;
 pub mod io;
 pub mod kv;
 pub mod linalg;

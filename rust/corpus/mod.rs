@@ -16,8 +16,78 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::w2v::Job;
 use crate::{Error, Result};
+
+/// A batch of sentences as word ids (out-of-vocabulary words already
+/// removed): the unit of work the training engine hands to one worker.
+#[derive(Clone, Debug, Default)]
+pub struct Job {
+    /// Word ids of all sentences, concatenated.
+    pub ids: Vec<u32>,
+    /// End offset in `ids` of each sentence.
+    pub ends: Vec<usize>,
+    /// Raw words the batch stands for, out-of-vocabulary ones included
+    /// (drives the learning-rate schedule and progress).
+    pub raw_words: u64,
+}
+
+impl Job {
+    /// Empties the job, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.ends.clear();
+        self.raw_words = 0;
+    }
+
+    /// Closes the current sentence (no-op for an empty one).
+    pub fn end_sentence(&mut self) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        if self.ids.len() > start {
+            self.ends.push(self.ids.len());
+        }
+    }
+
+    /// Number of word ids held.
+    pub fn words(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The sentences, as slices of ids.
+    pub fn sentences(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let s = &self.ids[start..end];
+            start = end;
+            s
+        })
+    }
+}
+
+/// Word ids of a file's tokens: the byte-string form of `key_to_index`
+/// used while reading a corpus file, built once per model.
+#[derive(Debug, Default)]
+pub struct ByteLookup {
+    map: FxHashMap<Box<[u8]>, u32>,
+}
+
+impl ByteLookup {
+    /// The lookup of `words`, whose ids are their positions.
+    pub fn new(words: &[String]) -> Self {
+        ByteLookup {
+            map: words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.as_bytes().into(), i as u32))
+                .collect(),
+        }
+    }
+
+    /// The id of `token`, if it is a word of the vocabulary.
+    #[inline]
+    pub fn get(&self, token: &[u8]) -> Option<u32> {
+        self.map.get(token).copied()
+    }
+}
 
 /// Sentences longer than this are split (gensim's `MAX_WORDS_IN_BATCH`).
 pub const MAX_SENTENCE_LEN: usize = 10_000;
@@ -178,7 +248,7 @@ impl<'a> SentenceReader<'a> {
         &mut self,
         job: &mut Job,
         batch_words: usize,
-        lookup: &FxHashMap<&[u8], u32>,
+        lookup: &ByteLookup,
     ) -> bool {
         job.clear();
         let mut raw = 0u64;
@@ -186,7 +256,7 @@ impl<'a> SentenceReader<'a> {
         while job.words() < batch_words {
             let more = self.next_sentence(|tok, _| {
                 raw += 1;
-                if let Some(&id) = lookup.get(tok) {
+                if let Some(id) = lookup.get(tok) {
                     job.ids.push(id);
                 }
             });

@@ -5,7 +5,6 @@
 //! * [`loss`]: the softmax loss of one relation against sampled negatives.
 //! * [`negatives`]: the relation graph and negative sampling (uniform or by
 //!   node frequency).
-//! * [`shared`]: Hogwild access to an `f32`/`f64` embedding matrix.
 //! * [`train`]: epochs, batches and parallel workers.
 //!
 //! Numerical safety: distances use `ln_1p` and never return NaN; gradients
@@ -15,7 +14,6 @@
 pub mod loss;
 pub mod manifold;
 pub mod negatives;
-pub(crate) mod shared;
 pub mod train;
 
 pub use manifold::{distance, Real};

@@ -7,7 +7,7 @@
 //! ([`super::loss`]); the Riemannian updates of the whole batch are summed
 //! per row (a node may occur several times in a batch, as in gensim) and
 //! applied at the end of the batch, each followed by the projection inside
-//! the ball. Workers share the matrix without locks ([`super::shared`]).
+//! the ball. Workers share the matrix without locks ([`crate::hogwild`]).
 //!
 //! With `workers = 1` and a fixed seed, training is bit-reproducible: the
 //! permutation, the negatives and the update order depend only on the seed
@@ -16,9 +16,9 @@
 use rayon::prelude::*;
 
 use super::loss::{gradient_check, relation_loss, LossScratch};
-use super::manifold::{riemannian_factor, Real};
+use super::manifold::{project, riemannian_factor, Real};
 use super::negatives::{Graph, Sampling};
-use super::shared::SharedRows;
+use crate::hogwild::SharedMatrix;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::sampling::Rng;
@@ -140,12 +140,15 @@ pub fn train<T: Real>(
     let epsilon = cfg.epsilon.max(T::MIN_EPSILON);
     let n_nodes = graph.n_nodes();
     let pool = crate::thread_pool(cfg.workers)?;
-    let shared = SharedRows::new(vectors, n_nodes, dim);
+    // SAFETY: `vectors` is borrowed mutably for the whole call, so only this
+    // call's Hogwild workers reach it; their races are the accepted Hogwild
+    // semantics (see `crate::hogwild`).
+    let shared = unsafe { SharedMatrix::new(vectors, n_nodes, dim) }?;
     {
         let zero = vec![0.0; dim];
         let mut s = vec![0.0; dim];
         for r in 0..n_nodes {
-            shared.sub_and_project(r, &zero, epsilon, &mut s);
+            sub_and_project(&shared, r, &zero, epsilon, &mut s);
         }
     }
     let n_rel = graph.pairs().len();
@@ -158,9 +161,7 @@ pub fn train<T: Real>(
             return Err(Error::Interrupted);
         }
         let epoch_id = phase.first_epoch + e as u64;
-        progress
-            .aux
-            .store(epoch_id, std::sync::atomic::Ordering::Relaxed);
+        progress.set_epoch(epoch_id);
         let mut rng = Rng::for_worker(cfg.seed, epoch_id.wrapping_mul(2));
         for i in (1..order.len()).rev() {
             order.swap(i, rng.below(i + 1));
@@ -197,15 +198,36 @@ pub fn train<T: Real>(
         if progress.should_stop() {
             return Err(Error::Interrupted);
         }
-        report
-            .epoch_losses
-            .push(if count > 0 { loss / count as f64 } else { 0.0 });
+        let mean = if count > 0 { loss / count as f64 } else { 0.0 };
+        progress.set_metric(mean);
+        report.epoch_losses.push(mean);
     }
     Ok(report)
 }
 
+/// `row ← proj(row − update)`: the Riemannian SGD step's write, using
+/// `scratch` (length `cols`) as buffer. Two workers updating one row at the
+/// same moment may interleave their writes (the accepted Hogwild race): the
+/// row then holds a mix of two valid points, which the next projection
+/// brings back inside the ball if needed.
+fn sub_and_project<T: Real>(
+    m: &SharedMatrix<'_, T>,
+    row: usize,
+    update: &[f64],
+    epsilon: f64,
+    scratch: &mut [f64],
+) {
+    let n = m.cols().min(update.len()).min(scratch.len());
+    m.read_row_as(row, &mut scratch[..n], T::to_f64);
+    for (s, u) in scratch[..n].iter_mut().zip(update) {
+        *s -= u;
+    }
+    project(&mut scratch[..n], epsilon);
+    m.write_row_as(row, &scratch[..n], T::from_f64);
+}
+
 struct Worker<'s, 'a, T: Real> {
-    shared: &'s SharedRows<'a, T>,
+    shared: &'s SharedMatrix<'a, T>,
     graph: &'s Graph,
     cfg: &'s TrainConfig,
     phase: &'s Phase,
@@ -247,11 +269,11 @@ impl<T: Real> Worker<'_, '_, T> {
                 }
                 self.graph
                     .sample_negatives(u, k, self.phase.sampling, rng, &mut negs);
-                self.shared.read_row(u as usize, &mut ubuf);
-                self.shared.read_row(v as usize, &mut vs[..dim]);
+                self.shared.read_row_as(u as usize, &mut ubuf, T::to_f64);
+                self.shared.read_row_as(v as usize, &mut vs[..dim], T::to_f64);
                 for (i, &w) in negs.iter().enumerate() {
                     self.shared
-                        .read_row(w as usize, &mut vs[(i + 1) * dim..(i + 2) * dim]);
+                        .read_row_as(w as usize, &mut vs[(i + 1) * dim..(i + 2) * dim], T::to_f64);
                 }
                 let n_v = negs.len() + 1;
                 let vs_used = &vs[..n_v * dim];
@@ -299,8 +321,7 @@ impl<T: Real> Worker<'_, '_, T> {
                     i += 1;
                 }
                 if acc.iter().all(|a| a.is_finite()) {
-                    self.shared
-                        .sub_and_project(row as usize, &acc, self.epsilon, &mut tmp);
+                    sub_and_project(self.shared, row as usize, &acc, self.epsilon, &mut tmp);
                 }
             }
             self.progress.add(batch.len() as u64);
@@ -317,6 +338,28 @@ impl<T: Real> Worker<'_, '_, T> {
 mod tests {
     use super::*;
     use crate::poincare::manifold::distance;
+
+    #[test]
+    fn sub_and_project_updates_and_stays_in_the_ball() {
+        let mut d64 = vec![0.5f64, 0.0, 0.0, 0.1];
+        {
+            // SAFETY: the test's own thread is the only user of the buffer.
+            let m = unsafe { SharedMatrix::new(&mut d64, 2, 2) }.unwrap();
+            let mut s = [0.0; 2];
+            sub_and_project(&m, 0, &[-1.0, 0.0], 1e-5, &mut s);
+            sub_and_project(&m, 1, &[0.0, 0.05], 1e-5, &mut s);
+        }
+        assert!((d64[0] - (1.0 - 1e-5)).abs() < 1e-12 && d64[1] == 0.0);
+        assert!((d64[3] - 0.05).abs() < 1e-15);
+        let mut d32 = vec![0.0f32; 4];
+        // SAFETY: as above.
+        let m = unsafe { SharedMatrix::new(&mut d32, 2, 2) }.unwrap();
+        let mut s = [0.0; 2];
+        sub_and_project(&m, 1, &[-0.25, 10.0], 1e-5, &mut s);
+        let mut out = [0.0f64; 2];
+        m.read_row_as(1, &mut out, f64::from);
+        assert!((out[0] * out[0] + out[1] * out[1]).sqrt() < 1.0);
+    }
 
     /// A complete binary tree of depth 3 (15 nodes), as transitive-closure pairs (child, ancestor).
     fn tree_closure() -> (usize, Vec<(u32, u32)>, Vec<usize>) {

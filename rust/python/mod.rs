@@ -7,10 +7,7 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::{
-    PyKeyError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyTypeError,
-    PyValueError,
-};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::progress::Progress;
@@ -26,7 +23,15 @@ mod w2v;
 pub(crate) fn to_pyerr(e: Error) -> PyErr {
     match e {
         Error::InvalidArgument(m) => PyValueError::new_err(m),
-        Error::KeyNotFound(m) => PyKeyError::new_err(m),
+        Error::Parameter { name, message } => {
+            let err = PyValueError::new_err(message);
+            // The command line maps `param` to its option name (as for the
+            // errors of `embedrs._validate`).
+            Python::attach(|py| {
+                let _ = err.value(py).setattr("param", name);
+            });
+            err
+        }
         e @ Error::Io { .. } => {
             let (kind, text) = match &e {
                 Error::Io { source, .. } => (source.kind(), e.to_string()),
@@ -43,7 +48,6 @@ pub(crate) fn to_pyerr(e: Error) -> PyErr {
             }
         }
         e @ Error::Format { .. } => PyValueError::new_err(e.to_string()),
-        Error::Type(m) => PyTypeError::new_err(m),
         Error::Runtime(m) => PyRuntimeError::new_err(m),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted by the user"),
         Error::OutOfMemory(m) => PyMemoryError::new_err(m),
@@ -101,20 +105,41 @@ where
 {
     // as_slice checks alignment and contiguity before any view is formed
     if a.as_slice().is_err() || !numpy::PyUntypedArrayMethods::is_c_contiguous(&**a) {
-        return Err(PyValueError::new_err(format!(
-            "{what} must be a C-contiguous, aligned NumPy array of {} \
-             (use numpy.ascontiguousarray, or numpy.require(a, requirements='CA') for a \
-             misaligned buffer)",
-            match std::any::type_name::<T>() {
-                "f32" => "float32",
-                "f64" => "float64",
-                "u32" => "uint32",
-                "i64" => "int64",
-                other => other,
-            }
-        )));
+        return Err(layout_error::<T>(what));
     }
     Ok(a.as_array())
+}
+
+/// The writable counterpart of [`view`]: the array's elements as one
+/// mutable slice, under the same layout rule and message.
+pub(crate) fn slice_mut<'a, T, D>(
+    a: &'a mut numpy::PyReadwriteArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a mut [T]>
+where
+    T: numpy::Element,
+    D: ndarray::Dimension,
+{
+    if !numpy::PyUntypedArrayMethods::is_c_contiguous(&***a) {
+        return Err(layout_error::<T>(what));
+    }
+    a.as_slice_mut().map_err(|_| layout_error::<T>(what))
+}
+
+/// The one message for an array whose memory layout Rust cannot use.
+pub(crate) fn layout_error<T>(what: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{what} must be a C-contiguous, aligned NumPy array of {} \
+         (use numpy.ascontiguousarray, or numpy.require(a, requirements='CA') for a \
+         misaligned buffer)",
+        match std::any::type_name::<T>() {
+            "f32" => "float32",
+            "f64" => "float64",
+            "u32" => "uint32",
+            "i64" => "int64",
+            other => other,
+        }
+    ))
 }
 
 /// Extension trait: `result.py()?` converts a core `Result` into a `PyResult`.
@@ -128,65 +153,98 @@ impl<T> IntoPyResult<T> for crate::Result<T> {
     }
 }
 
-/// Runs `job` on a helper thread with the GIL released, while this thread
-/// wakes every `tick` to check for Ctrl-C and call `on_tick` (with the GIL,
-/// e.g. to log progress).
+/// The one progress-callback contract of the binding: a long call that
+/// reports progress calls `callback(done, total, epoch, metric)` (ints, and
+/// a float or None; see [`crate::progress::Snapshot`]) from the calling
+/// thread, with the GIL, every tick. An exception from the callback stops
+/// the job and is raised by the call.
+pub(crate) fn report(py: Python<'_>, callback: Option<&Py<PyAny>>, p: &Progress) -> PyResult<()> {
+    if let Some(cb) = callback {
+        let s = p.snapshot();
+        cb.call1(py, (s.done, s.total, s.epoch, s.metric))?;
+    }
+    Ok(())
+}
+
+/// Runs `job` on a helper thread with the GIL released while `foreground`
+/// runs on this thread (with the GIL; it may release it itself), given a
+/// function that says whether the job has finished.
 ///
-/// On Ctrl-C (or an exception from `on_tick`) it sets `progress.stop`, waits
-/// for the job to wind down (jobs poll the flag often, so this takes well
-/// under a second) and returns the Python exception; whatever the job had
-/// written to its buffers stays there.
-pub(crate) fn run_monitored<R, J, T>(
+/// When `foreground` fails (Ctrl-C, an exception from a callback or from the
+/// Python iterable it reads), `progress.stop` is set, the job winds down
+/// (jobs poll the flag often, so this takes well under a second) and the
+/// foreground's exception is raised; whatever the job had written to its
+/// buffers stays there. A panic in the job becomes `InternalError`.
+pub(crate) fn run_alongside<R, J, F>(
+    py: Python<'_>,
+    progress: &Progress,
+    job: J,
+    foreground: F,
+) -> PyResult<R>
+where
+    R: Send,
+    J: FnOnce() -> R + Send,
+    F: FnOnce(Python<'_>, &(dyn Fn() -> bool + Sync)) -> PyResult<()>,
+{
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(job);
+        let fg = foreground(py, &|| handle.is_finished());
+        if fg.is_err() {
+            progress.request_stop();
+        }
+        let joined = py.detach(|| handle.join());
+        let out = joined.map_err(|payload| {
+            InternalError::new_err(format!(
+                "internal error in an embedrs worker thread (please report it): {}",
+                panic_text(&*payload)
+            ))
+        })?;
+        fg?;
+        Ok(out)
+    })
+}
+
+/// Runs `job` with the GIL released while this thread wakes every `tick`
+/// to check for Ctrl-C and [`report`] progress to `callback`; see
+/// [`run_alongside`] for how a stop works.
+pub(crate) fn run_monitored<R, J>(
     py: Python<'_>,
     progress: &Progress,
     tick: Duration,
-    mut on_tick: T,
+    callback: Option<&Py<PyAny>>,
     job: J,
 ) -> PyResult<R>
 where
     R: Send,
     J: FnOnce() -> R + Send,
-    T: FnMut(Python<'_>, &Progress) -> PyResult<()>,
 {
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(job);
-        let mut pending: Option<PyErr> = None;
-        loop {
-            let finished = py.detach(|| {
-                let start = std::time::Instant::now();
-                while start.elapsed() < tick {
-                    if handle.is_finished() {
-                        return true;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
+    run_alongside(py, progress, job, |py, finished| loop {
+        let done = py.detach(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < tick {
+                if finished() {
+                    return true;
                 }
-                handle.is_finished()
-            });
-            if finished {
-                break;
+                std::thread::sleep(Duration::from_millis(5));
             }
-            if pending.is_none() {
-                let res = py.check_signals().and_then(|_| on_tick(py, progress));
-                if let Err(e) = res {
-                    progress.request_stop();
-                    pending = Some(e);
-                }
-            }
+            finished()
+        });
+        if done {
+            return Ok(());
         }
-        let out = match handle.join() {
-            Ok(r) => r,
-            Err(payload) => {
-                return Err(InternalError::new_err(format!(
-                    "internal error in an embedrs worker thread (please report it): {}",
-                    panic_text(&*payload)
-                )))
-            }
-        };
-        match pending {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        py.check_signals()?;
+        report(py, callback, progress)?;
     })
+}
+
+/// The progress interval: `seconds`, at least 50 ms and at most an hour
+/// (NaN or infinity: one second).
+pub(crate) fn tick(seconds: f64) -> Duration {
+    if seconds.is_finite() {
+        Duration::from_secs_f64(seconds.clamp(0.05, 3600.0))
+    } else {
+        Duration::from_secs(1)
+    }
 }
 
 /// Runs a long core `job` with the GIL released and Ctrl-C honoured (the job
@@ -200,14 +258,7 @@ where
 {
     let progress = Progress::new(0);
     let p = &progress;
-    run_monitored(
-        py,
-        p,
-        Duration::from_millis(50),
-        |_, _| Ok(()),
-        move || job(p),
-    )?
-    .map_err(to_pyerr)
+    run_monitored(py, p, Duration::from_millis(50), None, move || job(p))?.map_err(to_pyerr)
 }
 
 /// Panics on purpose inside [`guard`], on this thread (`in_worker=False`)
@@ -219,13 +270,9 @@ fn _selftest_panic(py: Python<'_>, in_worker: bool) -> PyResult<()> {
     guard(|| {
         if in_worker {
             let progress = Progress::new(0);
-            run_monitored(
-                py,
-                &progress,
-                Duration::from_millis(10),
-                |_, _| Ok(()),
-                || panic!("deliberate panic in a worker thread (self-test)"),
-            )
+            run_monitored(py, &progress, Duration::from_millis(10), None, || {
+                panic!("deliberate panic in a worker thread (self-test)")
+            })
         } else {
             panic!("deliberate panic on the calling thread (self-test)")
         }

@@ -4,7 +4,6 @@
 //! caller (``embedrs.models.poincare.PoincareModel``) owns the NumPy matrix,
 //! which Rust borrows mutably for the call, with the GIL released.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use numpy::{PyReadonlyArray2, PyReadwriteArray2};
@@ -22,33 +21,15 @@ fn run_train<T: Real + numpy::Element>(
     graph: &Graph,
     cfg: &TrainConfig,
     phase: &Phase,
-    callback: Option<&Bound<'_, PyAny>>,
+    callback: Option<&Py<PyAny>>,
 ) -> PyResult<poincare::TrainReport> {
-    let (dim, c_order) = {
-        let view = vectors.as_array();
-        (view.ncols(), view.is_standard_layout())
-    };
-    let not_c = || {
-        PyValueError::new_err("vectors must be a C-contiguous array (use numpy.ascontiguousarray)")
-    };
-    if !c_order {
-        return Err(not_c());
-    }
-    let slice = vectors.as_slice_mut().map_err(|_| not_c())?;
+    let dim = vectors.as_array().ncols();
+    let slice = super::slice_mut(&mut vectors, "vectors")?;
     let total = (phase.epochs * graph.pairs().len()) as u64;
     let progress = Progress::new(total);
-    let out = run_monitored(
-        py,
-        &progress,
-        Duration::from_millis(100),
-        |_py, p| match callback {
-            Some(cb) => cb
-                .call1((p.done(), total, p.aux.load(Ordering::Relaxed)))
-                .map(|_| ()),
-            None => Ok(()),
-        },
-        || poincare::train(slice, dim, graph, cfg, phase, &progress),
-    )?;
+    let out = run_monitored(py, &progress, Duration::from_millis(100), callback, || {
+        poincare::train(slice, dim, graph, cfg, phase, &progress)
+    })?;
     out.py()
 }
 
@@ -74,7 +55,7 @@ fn poincare_train<'py>(
     frequency_negatives: bool,
     first_epoch: u64,
     check_gradients_every: usize,
-    callback: Option<Bound<'py, PyAny>>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     super::guard(|| {
         let rel = super::view(&relations, "relations")?;

@@ -3,7 +3,6 @@
 //! arguments. The work runs with the GIL released on a helper thread;
 //! Ctrl-C stops the optimisation within an iteration.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use numpy::prelude::*;
@@ -24,7 +23,7 @@ type FitResult<'py> = (Bound<'py, PyArray2<f64>>, f64, usize, (f64, f64, f64));
 #[pyo3(signature = (
     x, init, *, perplexity, early_exaggeration, learning_rate, max_iter,
     exploration_iter, n_iter_without_progress, min_grad_norm, metric, method,
-    angle, n_jobs, log=None
+    angle, n_jobs, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn tsne_fit<'py>(
@@ -42,14 +41,10 @@ fn tsne_fit<'py>(
     method: &str,
     angle: f64,
     n_jobs: usize,
-    log: Option<Bound<'py, PyAny>>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<FitResult<'py>> {
+    let progress_cb = progress;
     super::guard(|| {
-        if !x.is_c_contiguous() {
-            return Err(PyValueError::new_err(
-            "X must be a C-contiguous float32 array (use np.ascontiguousarray(X, dtype=np.float32))",
-        ));
-        }
         let metric = Metric::parse(metric).py()?;
         let method = match method {
             "barnes_hut" => Method::BarnesHut(angle),
@@ -81,22 +76,11 @@ fn tsne_fit<'py>(
             Input::Features(view)
         };
         let progress = Progress::new(max_iter as u64);
-        let mut last_logged = 0u64;
         let out = run_monitored(
             py,
             &progress,
             Duration::from_millis(100),
-            |_py, p| {
-                if let Some(log) = &log {
-                    let kl = f64::from_bits(p.aux.load(Ordering::Relaxed));
-                    let done = p.done();
-                    if done >= last_logged + 50 && kl != 0.0 {
-                        last_logged = done - done % 50;
-                        log.call1((last_logged, kl))?;
-                    }
-                }
-                Ok(())
-            },
+            progress_cb.as_ref(),
             || tsne::fit(input, init, &params, &progress),
         )?
         .py()?;

@@ -12,7 +12,6 @@
 //! `n_iter_without_progress` iterations or the gradient norm falls below
 //! `min_grad_norm`.
 
-use std::sync::atomic::Ordering;
 
 use super::affinity::SparseP;
 use super::gradient::{self, Kernel, Workspace};
@@ -72,7 +71,7 @@ struct Phase {
 
 /// Optimises `y` (row-major `n x dim`, updated in place) against `p`.
 ///
-/// `progress.done` counts iterations, `progress.aux` holds the bits of the
+/// `progress.done` counts iterations, its metric holds the
 /// last computed KL divergence; a stop request ends the run with
 /// [`Error::Interrupted`] after the current iteration.
 pub fn optimize(
@@ -179,9 +178,7 @@ fn run(
             let mut best_error = f64::INFINITY;
             let mut best_iter = phase.start;
             for it in phase.start..phase.end {
-                if progress.should_stop() {
-                    return Err(Error::Interrupted);
-                }
+                progress.check()?;
                 let check = (it + 1) % CHECK_EVERY == 0;
                 let with_error = check || it + 1 == phase.end;
                 let err = match &mut *grad_kind {
@@ -235,7 +232,7 @@ fn run(
                 progress.add(1);
                 if with_error {
                     kl = err;
-                    progress.aux.store(err.to_bits(), Ordering::Relaxed);
+                    progress.set_metric(err);
                 }
                 if !y.iter().all(|v| v.is_finite()) {
                     return Err(Error::Runtime(format!(

@@ -4,12 +4,40 @@
 //! size when the input is the *sum* (`cbow_mean = false`), and applied whole
 //! to each context row when it is the mean.
 
-use super::worker::{ModelRef, Worker};
+use super::engine::{train_sentences, Examples};
+use super::model::ModelRef;
+use super::worker::Worker;
+use crate::corpus::Job;
 use crate::linalg::MulAdd;
+
+/// The CBOW example generator: the (shrunk) window of each word of a
+/// sentence, summed or averaged, predicts the word.
+pub(crate) struct Cbow;
+
+impl Examples for Cbow {
+    type Job = Job;
+
+    fn raw_size(job: &Job) -> u64 {
+        job.raw_words
+    }
+
+    #[inline(always)]
+    fn train<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        job: &Job,
+        alpha: f32,
+    ) -> (u64, f64) {
+        train_sentences(model, w, job, true, |model, w, sent| {
+            train_sentence::<M>(model, w, sent, alpha)
+        })
+    }
+}
 
 /// Trains CBOW on one sentence of word ids (already subsampled).
 #[inline(always)]
-pub fn train_sentence<M: MulAdd>(
+pub(crate) fn train_sentence<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     sent: &[u32],

@@ -1,22 +1,35 @@
 //! word2vec training: skip-gram and CBOW with negative sampling and/or
-//! hierarchical softmax, trained Hogwild-style by rayon workers.
+//! hierarchical softmax, trained Hogwild-style by rayon workers, and the
+//! engine that the other models of the family (explicit pairs, Doc2Vec)
+//! run on.
 //!
+//! * [`config`]: the parameters, validated once ([`W2vConfig`]).
+//! * [`tables`]: subsampling, noise and Huffman tables from the counts.
+//! * [`model`]: the weights of a call and the checked view of them.
+//! * [`engine`]: the worker harness: jobs, learning-rate schedule,
+//!   cancellation, progress, per-instruction-set job loops.
 //! * [`sgd`]: the output layers and their gradient steps.
-//! * [`skipgram`], [`cbow`]: the per-sentence loops.
-//! * [`pairs`]: skip-gram negative sampling on explicit (target, context) pairs.
-//! * [`worker`]: per-thread state, subsampling, jobs.
-//! * [`trainer`]: the epoch loops for the iterable and the file paths, and
-//!   the learning-rate schedule.
+//! * `skipgram`, `cbow`, `pairs`: the example generators.
+//! * [`trainer`]: [`Trainer`], one method per corpus path.
 //! * [`init`]: deterministic initial vectors.
+//!
+//! Dependencies run one way: generators → engine → model → sgd, tables,
+//! config; nothing here imports a generator except the trainer.
 
-pub mod cbow;
+mod cbow;
+pub mod config;
+pub mod engine;
 pub mod init;
-pub mod pairs;
-pub mod sgd;
-pub mod skipgram;
+pub mod model;
+mod pairs;
+pub(crate) mod sgd;
+mod skipgram;
+pub mod tables;
 pub mod trainer;
-pub mod worker;
+mod worker;
 
-pub use sgd::OutputLayers;
-pub use trainer::{train_epoch_file, train_epoch_jobs, EpochStats, Schedule};
-pub use worker::{Job, ModelRef, Worker};
+pub use config::W2vConfig;
+pub use engine::{EpochStats, Schedule};
+pub use model::{ModelRef, Weights};
+pub use tables::Tables;
+pub use trainer::Trainer;

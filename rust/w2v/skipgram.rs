@@ -24,13 +24,41 @@
 //! window. Each output row then crosses the memory bus once per window
 //! instead of once per pair, which is where the speed comes from.
 
-use super::worker::{ModelRef, Worker};
+use super::engine::{train_sentences, Examples};
+use super::model::ModelRef;
+use super::worker::Worker;
+use crate::corpus::Job;
 use crate::linalg::{axpy, dot_with, MulAdd, SigmoidTable, MAX_EXP};
+
+/// The skip-gram example generator: each word of a sentence with the words
+/// of its (shrunk) window.
+pub(crate) struct SkipGram;
+
+impl Examples for SkipGram {
+    type Job = Job;
+
+    fn raw_size(job: &Job) -> u64 {
+        job.raw_words
+    }
+
+    #[inline(always)]
+    fn train<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        job: &Job,
+        alpha: f32,
+    ) -> (u64, f64) {
+        train_sentences(model, w, job, false, |model, w, sent| {
+            train_sentence::<M>(model, w, sent, alpha)
+        })
+    }
+}
 
 /// Trains skip-gram on one sentence of word ids (already subsampled).
 /// Returns the summed loss (0 unless the model computes it).
 #[inline(always)]
-pub fn train_sentence<M: MulAdd>(
+pub(crate) fn train_sentence<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     sent: &[u32],
@@ -191,7 +219,7 @@ fn train_pair_with<M: MulAdd>(
 /// as every function on the [`crate::linalg::Fused`] path must be: a copy
 /// compiled outside the FMA-enabled job loop would call libm's `fmaf`.
 #[inline(always)]
-pub fn train_pair<M: MulAdd>(
+pub(crate) fn train_pair<M: MulAdd>(
     model: &ModelRef<'_>,
     w: &mut Worker,
     word: u32,
@@ -200,4 +228,157 @@ pub fn train_pair<M: MulAdd>(
 ) -> f64 {
     model.layers.draw_negatives(&mut w.rng, &mut w.neg);
     train_pair_with::<M>(model, w, word, context, alpha)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The module docs claim that the window-batched update is the per-pair
+    //! update with each window's output rows read before the window's own
+    //! updates. These tests check it against a direct implementation of
+    //! that formula, and check that it stays within second-order terms of
+    //! plain sequential per-pair training.
+
+    use super::*;
+    use crate::linalg::Unfused;
+    use crate::w2v::{Tables, W2vConfig, Weights};
+
+    const DIM: usize = 6;
+    const N: usize = 5;
+    /// The only word with a nonzero count, so every noise word is this one.
+    const NOISE: u32 = 4;
+
+    fn setup() -> (W2vConfig, Tables, Vec<f32>, Vec<f32>) {
+        let config = W2vConfig {
+            sg: true,
+            negative: 2,
+            window: 1,
+            shrink_windows: false,
+            sample: 0.0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let mut counts = vec![0u64; N];
+        counts[NOISE as usize] = 1;
+        let tables = Tables::new(&counts, &config).unwrap();
+        let syn0 = (0..N * DIM).map(|i| ((i * 37 % 17) as f32 - 8.0) / 20.0).collect();
+        let syn1neg = (0..N * DIM).map(|i| ((i * 11 % 13) as f32 - 6.0) / 25.0).collect();
+        (config, tables, syn0, syn1neg)
+    }
+
+    fn row(m: &[f32], r: usize) -> &[f32] {
+        &m[r * DIM..(r + 1) * DIM]
+    }
+
+    fn sigmoid(x: f32) -> f32 {
+        SigmoidTable::new().get(x)
+    }
+
+    /// One window by the formula: output rows `word, NOISE x negative`
+    /// in turn, each against the window's input rows as they were before it.
+    fn reference_window(syn0: &mut [f32], syn1: &mut [f32], ctx: &[u32], word: u32, alpha: f32) {
+        let h: Vec<Vec<f32>> = ctx.iter().map(|&c| row(syn0, c as usize).to_vec()).collect();
+        let mut gin = vec![vec![0.0f32; DIM]; ctx.len()];
+        for (out, label) in [(word, 1.0f32), (NOISE, 0.0), (NOISE, 0.0)] {
+            let u = row(syn1, out as usize).to_vec();
+            let mut du = vec![0.0f32; DIM];
+            for (j, hj) in h.iter().enumerate() {
+                let x: f32 = hj.iter().zip(&u).map(|(a, b)| a * b).sum();
+                let g = (label - sigmoid(x)) * alpha;
+                for k in 0..DIM {
+                    gin[j][k] += g * u[k];
+                    du[k] += g * hj[k];
+                }
+            }
+            for k in 0..DIM {
+                syn1[out as usize * DIM + k] += du[k];
+            }
+        }
+        for (j, &c) in ctx.iter().enumerate() {
+            for k in 0..DIM {
+                syn0[c as usize * DIM + k] += gin[j][k];
+            }
+        }
+    }
+
+    /// Plain per-pair training: each (context, word) pair updates the rows
+    /// at once, the next pair reading the updated values.
+    fn per_pair_window(syn0: &mut [f32], syn1: &mut [f32], ctx: &[u32], word: u32, alpha: f32) {
+        for &c in ctx {
+            let h = row(syn0, c as usize).to_vec();
+            let mut neu1e = vec![0.0f32; DIM];
+            for (out, label) in [(word, 1.0f32), (NOISE, 0.0), (NOISE, 0.0)] {
+                let u = row(syn1, out as usize).to_vec();
+                let x: f32 = h.iter().zip(&u).map(|(a, b)| a * b).sum();
+                let g = (label - sigmoid(x)) * alpha;
+                for k in 0..DIM {
+                    neu1e[k] += g * u[k];
+                    syn1[out as usize * DIM + k] += g * h[k];
+                }
+            }
+            for k in 0..DIM {
+                syn0[c as usize * DIM + k] += neu1e[k];
+            }
+        }
+    }
+
+    fn batched(sent: &[u32], alpha: f32) -> (Vec<f32>, Vec<f32>) {
+        let (config, tables, mut syn0, mut syn1neg) = setup();
+        {
+            let weights = Weights::new(&mut syn0, Some(&mut syn1neg), None, DIM).unwrap();
+            let model = ModelRef::new(&config, &tables, weights).unwrap();
+            let mut w = Worker::new(DIM, 1, 0);
+            model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
+            train_sentence::<Unfused>(&model, &mut w, sent, alpha);
+        }
+        (syn0, syn1neg)
+    }
+
+    fn windows(sent: &[u32]) -> Vec<(Vec<u32>, u32)> {
+        (0..sent.len())
+            .map(|p| {
+                let ctx = (p.saturating_sub(1)..(p + 2).min(sent.len()))
+                    .filter(|&q| q != p)
+                    .map(|q| sent[q])
+                    .collect();
+                (ctx, sent[p])
+            })
+            .collect()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn window_batched_update_is_the_documented_minibatch() {
+        let sent = [0u32, 1, 2, 3, 1];
+        let alpha = 0.05;
+        let (syn0, syn1) = batched(&sent, alpha);
+        let (_, _, mut r0, mut r1) = setup();
+        for (ctx, word) in windows(&sent) {
+            reference_window(&mut r0, &mut r1, &ctx, word, alpha);
+        }
+        assert!(max_diff(&syn0, &r0) < 1e-5, "{}", max_diff(&syn0, &r0));
+        assert!(max_diff(&syn1, &r1) < 1e-5, "{}", max_diff(&syn1, &r1));
+    }
+
+    #[test]
+    fn window_batched_update_matches_per_pair_training_to_first_order() {
+        let sent = [0u32, 1, 2, 3, 1];
+        let (_, _, start0, start1) = setup();
+        for alpha in [0.01f32, 0.001] {
+            let (syn0, syn1) = batched(&sent, alpha);
+            let (mut p0, mut p1) = (start0.clone(), start1.clone());
+            for (ctx, word) in windows(&sent) {
+                per_pair_window(&mut p0, &mut p1, &ctx, word, alpha);
+            }
+            // The updates themselves are O(alpha); the two orders differ by
+            // O(alpha^2), i.e. by a share of the update that shrinks with alpha.
+            let step = max_diff(&p0, &start0).max(max_diff(&p1, &start1));
+            let gap = max_diff(&syn0, &p0).max(max_diff(&syn1, &p1));
+            assert!(step > 0.0);
+            assert!(gap < 0.5 * alpha * step + 1e-6, "alpha={alpha} step={step} gap={gap}");
+        }
+    }
 }

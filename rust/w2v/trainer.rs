@@ -1,175 +1,278 @@
-//! Running workers over a corpus: jobs from a channel (the Python iterable
-//! path) or byte ranges of a file (`corpus_file`), with the linear
-//! learning-rate schedule and progress counters.
+//! The word2vec trainer: a validated configuration, its tables and the
+//! model's thread pool, and one method per corpus path, each a thin call of
+//! the shared engine with the right example generator and job source.
 
+use std::ops::Range;
 use std::sync::mpsc::Receiver;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
-use rustc_hash::FxHashMap;
-
-use super::worker::{Job, ModelRef, Worker};
-use crate::corpus::{CorpusText, SentenceReader};
+use super::cbow::Cbow;
+use super::config::W2vConfig;
+use super::engine::{check_ids, run_epoch, Channel, EpochStats, Examples, JobSource, Schedule};
+use super::model::{ModelRef, Weights};
+use super::pairs::{Pairs, Shuffled};
+use super::skipgram::SkipGram;
+use super::tables::Tables;
+use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
 use crate::progress::Progress;
 use crate::{Error, Result};
 
-/// Linear decay of the learning rate from `alpha` to `min_alpha` over all
-/// the raw words of a `train` call (all epochs), as gensim does.
-#[derive(Clone, Copy, Debug)]
-pub struct Schedule {
-    /// Starting learning rate.
-    pub alpha: f32,
-    /// Final learning rate.
-    pub min_alpha: f32,
-    /// Raw words already processed in earlier epochs of this call.
-    pub words_before: u64,
-    /// Raw words expected over the whole call (all epochs).
-    pub total_words: u64,
+/// Trains word2vec weights: owns what does not change between epochs and
+/// calls (configuration, tables, the worker threads, the word lookup of
+/// the file path). The weights stay with the caller and are lent to each
+/// epoch call as [`Weights`].
+///
+/// ```
+/// use embedrs::progress::Progress;
+/// use embedrs::w2v::{Schedule, Trainer, W2vConfig, Weights};
+/// use embedrs::corpus::Job;
+///
+/// let words: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+/// let config = W2vConfig { workers: 1, sample: 0.0, ..Default::default() };
+/// let trainer = Trainer::new(words, &[4, 3, 2], config).unwrap();
+/// let (mut syn0, mut syn1neg) = (vec![0.1f32; 3 * 8], vec![0.0f32; 3 * 8]);
+/// let mut job = Job::default();
+/// job.ids.extend([0, 1, 2, 0, 1, 0, 2, 1, 0]);
+/// job.raw_words = 9;
+/// job.end_sentence();
+/// let (tx, rx) = std::sync::mpsc::sync_channel(1);
+/// tx.send(job).unwrap();
+/// drop(tx);
+/// let weights = Weights::new(&mut syn0, Some(&mut syn1neg), None, 8).unwrap();
+/// let schedule = Schedule { alpha: 0.025, min_alpha: 0.0001, words_before: 0, total_words: 9 };
+/// let stats = trainer.train_jobs(weights, 0, schedule, &Progress::new(9), rx).unwrap();
+/// assert_eq!(stats.raw_words, 9);
+/// assert!(syn1neg.iter().any(|&v| v != 0.0));
+/// ```
+pub struct Trainer {
+    config: W2vConfig,
+    tables: Tables,
+    words: Vec<String>,
+    lookup: OnceLock<ByteLookup>,
+    pool: rayon::ThreadPool,
 }
 
-impl Schedule {
-    /// The learning rate after `done` more raw words of the current epoch.
-    #[inline]
-    pub fn alpha_at(&self, done: u64) -> f32 {
-        let progress = (self.words_before + done) as f64 / self.total_words.max(1) as f64;
-        let a = self.alpha as f64 - (self.alpha - self.min_alpha) as f64 * progress;
-        a.max(self.min_alpha as f64) as f32
+impl Trainer {
+    /// A trainer for the vocabulary `words` with `counts` (id order).
+    pub fn new(words: Vec<String>, counts: &[u64], config: W2vConfig) -> Result<Self> {
+        if words.len() != counts.len() {
+            return Err(Error::invalid(format!(
+                "{} words but {} counts",
+                words.len(),
+                counts.len()
+            )));
+        }
+        let config = config.validate()?;
+        let tables = Tables::new(counts, &config)?;
+        let pool = crate::thread_pool(config.workers)?;
+        Ok(Trainer {
+            config,
+            tables,
+            words,
+            lookup: OnceLock::new(),
+            pool,
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &W2vConfig {
+        &self.config
+    }
+
+    /// Number of words.
+    pub fn vocab_len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Worker threads.
+    pub fn workers(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    fn model<'a>(&'a self, weights: Weights<'a>) -> Result<ModelRef<'a>> {
+        ModelRef::new(&self.config, &self.tables, weights)
+    }
+
+    fn run<E: Examples, S: JobSource<E::Job>>(
+        &self,
+        model: &ModelRef<'_>,
+        gen: &E,
+        source: &S,
+        epoch: u64,
+        schedule: Schedule,
+        progress: &Progress,
+    ) -> Result<EpochStats> {
+        run_epoch(
+            model,
+            gen,
+            source,
+            &self.pool,
+            self.config.seed,
+            epoch,
+            schedule,
+            progress,
+        )
+    }
+
+    fn sentences<S: JobSource<Job>>(
+        &self,
+        model: &ModelRef<'_>,
+        source: &S,
+        epoch: u64,
+        schedule: Schedule,
+        progress: &Progress,
+    ) -> Result<EpochStats> {
+        if self.config.sg {
+            self.run(model, &SkipGram, source, epoch, schedule, progress)
+        } else {
+            self.run(model, &Cbow, source, epoch, schedule, progress)
+        }
+    }
+
+    /// Trains one epoch on jobs received from `jobs` until the sender hangs
+    /// up (or a stop is requested: then `Err(Interrupted)`, and the
+    /// receiver is dropped so a blocked sender wakes up). Ids must be rows
+    /// of the weights; a job with an id outside them is refused before
+    /// training starts on it.
+    pub fn train_jobs(
+        &self,
+        weights: Weights<'_>,
+        epoch: u64,
+        schedule: Schedule,
+        progress: &Progress,
+        jobs: Receiver<Job>,
+    ) -> Result<EpochStats> {
+        let model = self.model(weights)?;
+        let source = CheckedChannel {
+            inner: Channel(Mutex::new(jobs)),
+            vocab: model.words(),
+            error: Mutex::new(None),
+        };
+        let stats = self.sentences(&model, &source, epoch, schedule, progress);
+        if let Some(e) = source.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        stats
+    }
+
+    /// Trains one epoch on a corpus file, each worker on its own byte range
+    /// (`batch_words` in-vocabulary words per job; lines longer than
+    /// `max_sentence_length` tokens are split).
+    pub fn train_file(
+        &self,
+        weights: Weights<'_>,
+        text: &CorpusText,
+        epoch: u64,
+        schedule: Schedule,
+        batch_words: usize,
+        max_sentence_length: usize,
+        progress: &Progress,
+    ) -> Result<EpochStats> {
+        if text.bytes().is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: the corpus file is empty",
+                text.path().display()
+            )));
+        }
+        let model = self.model(weights)?;
+        let source = FileRanges {
+            text,
+            ranges: text.ranges(self.workers()),
+            lookup: self.lookup.get_or_init(|| ByteLookup::new(&self.words)),
+            batch_words: batch_words.max(1),
+            max_sentence_length: max_sentence_length.max(1),
+        };
+        self.sentences(&model, &source, epoch, schedule, progress)
+    }
+
+    /// Trains one epoch of skip-gram negative sampling on explicit
+    /// `(target, context)` id pairs (the input row of `target` predicts
+    /// `context`), visited in a seeded random order. Returns the loss.
+    pub fn train_pairs(
+        &self,
+        weights: Weights<'_>,
+        pairs: &[(u32, u32)],
+        epoch: u64,
+        schedule: Schedule,
+        progress: &Progress,
+    ) -> Result<f64> {
+        if self.config.negative == 0 {
+            return Err(Error::invalid("train_pairs needs negative > 0"));
+        }
+        // Explicit pairs train negative sampling only, whatever `hs` says.
+        let mut weights = weights;
+        weights.syn1 = None;
+        let config = W2vConfig {
+            hs: false,
+            ..self.config.clone()
+        };
+        let model = ModelRef::new(&config, &self.tables, weights)?;
+        check_ids(pairs.iter().flat_map(|&(t, c)| [t, c]), model.words())?;
+        let order = Shuffled::new(pairs.len(), self.config.seed, epoch)?;
+        let stats = self.run(&model, &Pairs { pairs }, &order, epoch, schedule, progress)?;
+        Ok(stats.loss)
     }
 }
 
-/// What one epoch did.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EpochStats {
-    /// Raw words read (out-of-vocabulary words included).
-    pub raw_words: u64,
-    /// Words trained on after subsampling.
-    pub effective_words: u64,
-    /// Summed loss (0 unless computed).
-    pub loss: f64,
-    /// True when the run was stopped early.
-    pub stopped: bool,
+/// A channel whose jobs are checked against the vocabulary before a worker
+/// trains on them; the first bad job stops the epoch with its error.
+struct CheckedChannel {
+    inner: Channel<Job>,
+    vocab: usize,
+    error: Mutex<Option<Error>>,
 }
 
-fn add(a: &Mutex<EpochStats>, raw: u64, eff: u64, loss: f64) {
-    let mut s = a.lock().unwrap_or_else(|p| p.into_inner());
-    s.raw_words += raw;
-    s.effective_words += eff;
-    s.loss += loss;
-}
+impl JobSource<Job> for CheckedChannel {
+    type Cursor<'s> = ();
 
-/// Trains one epoch on jobs received from `jobs` until the sender hangs up.
-///
-/// `progress.done` counts raw words of this epoch; the learning rate for a
-/// job is taken from it when the job starts. Worker `i` draws its random
-/// stream from `(seed, epoch, i)`, so a single worker is reproducible.
-/// The workers are the threads of `pool`, which the model owns for its
-/// lifetime (one pool per model, not one per epoch).
-pub fn train_epoch_jobs(
-    model: &ModelRef<'_>,
-    pool: &rayon::ThreadPool,
-    seed: u64,
-    epoch: u64,
-    schedule: Schedule,
-    progress: &Progress,
-    jobs: Receiver<Job>,
-) -> Result<EpochStats> {
-    let n = pool.current_num_threads();
-    let jobs = Mutex::new(jobs);
-    let stats = Mutex::new(EpochStats::default());
-    let dim = model.syn0.cols();
-    pool.scope(|s| {
-        for i in 0..n {
-            let jobs = &jobs;
-            let stats = &stats;
-            s.spawn(move |_| {
-                let mut w = Worker::new(dim, seed, epoch * 4096 + i as u64);
-                loop {
-                    let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(job) = next else { break };
-                    if progress.should_stop() {
-                        continue; // drain so the sender never blocks
-                    }
-                    let alpha = schedule.alpha_at(progress.done());
-                    let (eff, loss) = w.train_job(model, &job, alpha);
-                    progress.add(job.raw_words);
-                    add(stats, job.raw_words, eff, loss);
-                }
-            });
+    fn cursor(&self, _: usize, _: usize) {}
+
+    fn next<'s>(&'s self, cursor: &mut (), job: &mut Job) -> bool {
+        if !self.inner.next(cursor, job) {
+            return false;
         }
-    });
-    let mut out = stats.into_inner().unwrap_or_else(|p| p.into_inner());
-    out.stopped = progress.should_stop();
-    Ok(out)
+        match check_ids(job.ids.iter().copied(), self.vocab) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+                false
+            }
+        }
+    }
 }
 
-/// Builds the byte-string lookup table for a file corpus.
-pub fn byte_lookup(words: &[String]) -> FxHashMap<&[u8], u32> {
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.as_bytes(), i as u32))
-        .collect()
-}
-
-/// Trains one epoch on a corpus file, each worker on its own byte range.
-pub fn train_epoch_file(
-    model: &ModelRef<'_>,
-    text: &CorpusText,
-    lookup: &FxHashMap<&[u8], u32>,
-    pool: &rayon::ThreadPool,
-    seed: u64,
-    epoch: u64,
-    schedule: Schedule,
+/// One byte range of a corpus file per worker.
+struct FileRanges<'t> {
+    text: &'t CorpusText,
+    ranges: Vec<Range<usize>>,
+    lookup: &'t ByteLookup,
     batch_words: usize,
     max_sentence_length: usize,
-    progress: &Progress,
-) -> Result<EpochStats> {
-    if text.bytes().is_empty() {
-        return Err(Error::invalid(format!(
-            "{}: the corpus file is empty",
-            text.path().display()
-        )));
-    }
-    let n = pool.current_num_threads();
-    let ranges = text.ranges(n);
-    let stats = Mutex::new(EpochStats::default());
-    let dim = model.syn0.cols();
-    let bytes = text.bytes();
-    pool.scope(|s| {
-        for (i, r) in ranges.into_iter().enumerate() {
-            let stats = &stats;
-            s.spawn(move |_| {
-                let mut w = Worker::new(dim, seed, epoch * 4096 + i as u64);
-                let mut reader = SentenceReader::new(bytes, r, max_sentence_length);
-                let mut job = Job::default();
-                while !progress.should_stop() && reader.fill_job(&mut job, batch_words, lookup) {
-                    let alpha = schedule.alpha_at(progress.done());
-                    let (eff, loss) = w.train_job(model, &job, alpha);
-                    progress.add(job.raw_words);
-                    add(stats, job.raw_words, eff, loss);
-                }
-            });
-        }
-    });
-    let mut out = stats.into_inner().unwrap_or_else(|p| p.into_inner());
-    out.stopped = progress.should_stop();
-    Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl JobSource<Job> for FileRanges<'_> {
+    type Cursor<'s>
+        = Option<SentenceReader<'s>>
+    where
+        Self: 's;
 
-    #[test]
-    fn schedule_decays_linearly_and_floors() {
-        let s = Schedule {
-            alpha: 0.025,
-            min_alpha: 0.0001,
-            words_before: 0,
-            total_words: 1000,
-        };
-        assert_eq!(s.alpha_at(0), 0.025);
-        assert!((s.alpha_at(500) - 0.01255).abs() < 1e-6);
-        assert!((s.alpha_at(1000) - 0.0001).abs() < 1e-7);
-        assert!((s.alpha_at(5000) - 0.0001).abs() < 1e-7);
+    fn workers(&self, _threads: usize) -> usize {
+        self.ranges.len()
+    }
+
+    fn cursor(&self, i: usize, _: usize) -> Self::Cursor<'_> {
+        self.ranges
+            .get(i)
+            .map(|r| SentenceReader::new(self.text.bytes(), r.clone(), self.max_sentence_length))
+    }
+
+    fn next<'s>(&'s self, cursor: &mut Self::Cursor<'s>, job: &mut Job) -> bool {
+        match cursor {
+            Some(reader) => reader.fill_job(job, self.batch_words, self.lookup),
+            None => false,
+        }
     }
 }

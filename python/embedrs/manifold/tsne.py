@@ -450,9 +450,13 @@ class TSNE:
         metric = "euclidean" if self.metric == "l2" else self.metric
         log = None
         if self.verbose:
+            logged = [0]
 
-            def log(iteration: int, kl: float) -> None:
-                logger.info("[t-SNE] Iteration %d: KL divergence = %.7f", iteration, kl)
+            def log(done: int, total: int, epoch: int, kl: float | None) -> None:
+                # every 50 iterations, once the optimiser has computed a KL value
+                if kl is not None and done >= logged[0] + 50:
+                    logged[0] = done - done % 50
+                    logger.info("[t-SNE] Iteration %d: KL divergence = %.7f", logged[0], kl)
 
             logger.info(
                 "[t-SNE] %d samples, perplexity %.1f, %s, learning rate %.1f, %d iterations",
@@ -476,7 +480,7 @@ class TSNE:
             method=self.method,
             angle=float(self.angle),
             n_jobs=n_jobs,
-            log=log,
+            progress=log,
         )
         if self.verbose:
             logger.info(

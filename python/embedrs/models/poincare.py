@@ -812,7 +812,7 @@ class PoincareModel:
         start = time.monotonic()
         interval = max(0.5, min(5.0, float(print_every) / 1000.0))
 
-        def on_progress(done: int, total: int, epoch: int) -> None:
+        def on_progress(done: int, total: int, epoch: int, metric: float | None) -> None:
             now = time.monotonic()
             if now - state["last"] >= interval and total:
                 rate = (done - state["done"]) / max(now - state["last"], 1e-9)

@@ -28,7 +28,13 @@ from typing import Any, Callable, ClassVar, Union
 import numpy as np
 
 from embedrs import _persist
-from embedrs._embedrs import CorpusFile, Word2VecCore, finalize_vocab, init_vectors
+from embedrs._embedrs import (
+    CorpusFile,
+    Word2VecCore,
+    check_w2v_config,
+    finalize_vocab,
+    init_vectors,
+)
 from embedrs._validate import (
     check_flag,
     check_float,
@@ -36,7 +42,6 @@ from embedrs._validate import (
     check_seed,
     check_topn,
     check_workers,
-    param_error,
 )
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
@@ -70,30 +75,6 @@ def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable |
     if rule == RULE_DISCARD:
         return False
     return default
-
-
-def _check_noise_distribution(counts: np.ndarray, ns_exponent: float) -> None:
-    """Refuse an ``ns_exponent`` for which ``count ** ns_exponent`` cannot be normalised.
-
-    Mirrors the arithmetic of the Rust sampler (float64 weights, scaled by
-    ``n / total``) so that the error names the parameter instead of the counts.
-    """
-    c = np.asarray(counts, dtype=np.float64)
-    c = c[c > 0]
-    if not c.size:
-        return  # the Rust side reports an all-zero vocabulary
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        weights = c**ns_exponent
-        total = float(weights.sum())
-        scaled_max = float(weights.max()) * len(counts) / total if total > 0 else np.nan
-    if not (np.isfinite(weights).all() and total > 0 and np.isfinite(total)
-            and np.isfinite(scaled_max)):
-        raise ValueError(
-            f"ns_exponent={ns_exponent!r} cannot be used with these word counts ({int(c.min())} to "
-            f"{int(c.max())}): count**ns_exponent overflows or vanishes; use a moderate value "
-            "such as 0.75 (the paper's), 0 (uniform) or 1 (by frequency)"
-        )
-
 
 
 def _finalize(items: list, min_count: int, max_final_vocab: int | None, sort: bool) -> tuple:
@@ -256,7 +237,7 @@ class Word2Vec:
                 f"Word2Vec() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}"
             )
         self.vector_size = check_int(vector_size, "vector_size", low=1)
-        self.window = check_int(window, "window", low=1)
+        self.window = check_int(window, "window", low=0)
         self.epochs = check_int(epochs, "epochs", low=1)
         self.workers = check_workers(workers)
         self.batch_words = check_int(batch_words, "batch_words", low=1)
@@ -267,13 +248,6 @@ class Word2Vec:
         self.cbow_mean = check_flag(cbow_mean, "cbow_mean")
         self.null_word = check_flag(null_word, "null_word")
         self.sorted_vocab = check_flag(sorted_vocab, "sorted_vocab")
-        if not self.hs and not self.negative:
-            raise param_error(
-                ValueError,
-                "negative=0 with hs=0 leaves no output layer to train: "
-                "set negative > 0 (negative sampling) or hs=1 (hierarchical softmax)",
-                "negative",
-            )
         self.alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
         self.min_alpha = check_float(min_alpha, "min_alpha", low=0.0)
         self.sample = check_float(sample, "sample", low=0.0)
@@ -286,6 +260,7 @@ class Word2Vec:
         self.callbacks = list(callbacks)
         self.comment = comment
         self.shrink_windows = bool(shrink_windows)
+        self._training_config()
         self.progress_bar = bool(progress_bar)
         self.train_count = 0
         self.total_train_time = 0.0
@@ -655,29 +630,35 @@ class Word2Vec:
     # training
     # ------------------------------------------------------------------
 
-    def _make_core(self, compute_loss: bool, workers: int | None = None) -> Word2VecCore:
-        """The Rust trainer for the current vocabulary and parameters.
+    def _training_config(self) -> dict[str, Any]:
+        """The training parameters as the Rust core takes them, checked by its rule.
 
-        The parameters are checked again here, the one place where they reach
-        Rust, because they can be set as attributes or come from a saved model.
+        Types are converted here (the Python edge); value ranges are decided
+        once, by the core's ``W2vConfig::validate``, which raises ``ValueError``
+        naming the parameter. Called by ``__init__`` and again for each
+        ``train()``, because the parameters can be set as attributes or come
+        from a saved model.
         """
+        config = {
+            "sample": check_float(self.sample, "sample", low=0.0),
+            "ns_exponent": check_float(self.ns_exponent, "ns_exponent"),
+            "sg": bool(check_flag(self.sg, "sg")),
+            "hs": bool(check_flag(self.hs, "hs")),
+            "negative": check_int(self.negative, "negative", low=0),
+            "cbow_mean": bool(check_flag(self.cbow_mean, "cbow_mean")),
+            "window": check_int(self.window, "window", low=0),
+            "shrink_windows": bool(self.shrink_windows),
+        }
+        check_w2v_config(**config)
+        return config
+
+    def _make_core(self, compute_loss: bool, workers: int | None = None) -> Word2VecCore:
+        """The Rust trainer for the current vocabulary and parameters."""
         counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
-        negative = check_int(self.negative, "negative", low=0)
-        hs = check_flag(self.hs, "hs")
-        ns_exponent = check_float(self.ns_exponent, "ns_exponent")
-        if negative:
-            _check_noise_distribution(counts, ns_exponent)
         return Word2VecCore(
             list(self.wv.index_to_key),
             [int(c) for c in counts],
-            sample=check_float(self.sample, "sample", low=0.0),
-            ns_exponent=ns_exponent,
-            sg=bool(check_flag(self.sg, "sg")),
-            hs=bool(hs),
-            negative=negative,
-            cbow_mean=bool(check_flag(self.cbow_mean, "cbow_mean")),
-            window=check_int(self.window, "window", low=1),
-            shrink_windows=bool(self.shrink_windows),
+            **self._training_config(),
             compute_loss=bool(compute_loss),
             seed=check_seed(self.seed),
             workers=check_workers(self.workers if workers is None else workers),
@@ -851,7 +832,7 @@ class Word2Vec:
                 reporter = _Reporter(epoch, per_epoch, report_delay, bar, words_before)
                 syn0, syn1neg, syn1 = self._weights()
                 if corpus is not None:
-                    raw, eff, loss, _stopped = core.train_epoch_file(
+                    raw, eff, loss = core.train_epoch_file(
                         syn0, syn1neg, syn1, self._lockf(), corpus,
                         epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
                         words_before=words_before, total_words=expected,
@@ -1239,7 +1220,7 @@ class _Reporter:
         self.bar_done = 0
         self.lock = threading.Lock()
 
-    def __call__(self, done: int, extra: int) -> None:
+    def __call__(self, done: int, total: int, epoch: int, metric: float | None) -> None:
         now = time.perf_counter()
         if self.bar is not None:
             self.bar.update(max(done - self.bar_done, 0))

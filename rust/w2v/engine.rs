@@ -1,0 +1,314 @@
+//! The training engine every word2vec-family model runs on: one worker
+//! harness, driven by an *example generator*.
+//!
+//! A model is defined by what one training example is ([`Examples`]):
+//! a skip-gram window, a CBOW window, an explicit (target, context) pair,
+//! and next a document tag with its words. Everything else is shared and
+//! lives here, written once:
+//!
+//! * the jobs ([`JobSource`]): batches from a channel (the Python iterable
+//!   path), byte ranges of a corpus file, or blocks of a shuffled list;
+//! * the linear learning-rate [`Schedule`] over a whole `train` call;
+//! * progress (raw units done, the epoch) and the cancellation rule of
+//!   [`crate::progress`]: once a stop is requested the workers finish their
+//!   current job and the epoch returns `Err(Error::Interrupted)`;
+//! * per-worker state ([`Worker`]: buffers, a random stream derived from
+//!   `(seed, epoch, worker)`, so `workers=1` is reproducible) and the hot-row
+//!   cache, on the threads of a pool the model owns;
+//! * the choice of instruction set: the job loop is compiled for AVX-512F
+//!   and AVX2 with FMA and for baseline x86-64, and the widest the CPU has runs.
+
+use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
+
+use super::model::ModelRef;
+use super::worker::Worker;
+use crate::linalg::{MulAdd, Unfused};
+use crate::progress::Progress;
+use crate::{Error, Result};
+
+/// Linear decay of the learning rate from `alpha` to `min_alpha` over all
+/// the raw words of a `train` call (all epochs), as gensim does.
+#[derive(Clone, Copy, Debug)]
+pub struct Schedule {
+    /// Starting learning rate.
+    pub alpha: f32,
+    /// Final learning rate.
+    pub min_alpha: f32,
+    /// Raw words already processed in earlier epochs of this call.
+    pub words_before: u64,
+    /// Raw words expected over the whole call (all epochs).
+    pub total_words: u64,
+}
+
+impl Schedule {
+    /// The learning rate after `done` more raw words of the current epoch.
+    #[inline]
+    pub fn alpha_at(&self, done: u64) -> f32 {
+        let progress = (self.words_before + done) as f64 / self.total_words.max(1) as f64;
+        let a = self.alpha as f64 - (self.alpha - self.min_alpha) as f64 * progress;
+        a.max(self.min_alpha as f64) as f32
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EpochStats {
+    /// Raw units read (words, out-of-vocabulary ones included; or pairs).
+    pub raw_words: u64,
+    /// Examples' centre words trained on, after subsampling.
+    pub effective_words: u64,
+    /// Summed loss (0 unless computed).
+    pub loss: f64,
+}
+
+impl EpochStats {
+    fn add(&mut self, other: EpochStats) {
+        self.raw_words += other.raw_words;
+        self.effective_words += other.effective_words;
+        self.loss += other.loss;
+    }
+}
+
+/// What a training example is: turns one job into SGD steps on the model.
+///
+/// Implementations mark `train` `#[inline(always)]`: it is compiled into
+/// the engine's per-instruction-set job loops, and a copy compiled outside
+/// them would call libm's `fmaf` on the fused path.
+pub(crate) trait Examples: Sync {
+    /// The unit of work one worker takes at a time.
+    type Job: Default + Send;
+
+    /// Raw units the job stands for (drives the schedule and progress).
+    fn raw_size(job: &Self::Job) -> u64;
+
+    /// Trains every example of `job` at learning rate `alpha`; returns
+    /// (effective units, loss).
+    fn train<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        job: &Self::Job,
+        alpha: f32,
+    ) -> (u64, f64);
+}
+
+/// Where the workers' jobs come from.
+pub(crate) trait JobSource<J>: Sync {
+    /// A worker's position in the source.
+    type Cursor<'s>
+    where
+        Self: 's;
+
+    /// How many workers to run, given the pool's thread count.
+    fn workers(&self, threads: usize) -> usize {
+        threads
+    }
+
+    /// The cursor of worker `i` of `n`.
+    fn cursor(&self, i: usize, n: usize) -> Self::Cursor<'_>;
+
+    /// Fills `job` with the next unit of work; false when there is none.
+    fn next<'s>(&'s self, cursor: &mut Self::Cursor<'s>, job: &mut J) -> bool;
+}
+
+/// Jobs received from a channel until the sender hangs up (the Python
+/// iterable path: the calling thread converts sentences and sends them).
+pub(crate) struct Channel<J>(pub Mutex<Receiver<J>>);
+
+impl<J: Send> JobSource<J> for Channel<J> {
+    type Cursor<'s>
+        = ()
+    where
+        Self: 's;
+
+    fn cursor(&self, _: usize, _: usize) {}
+
+    fn next<'s>(&'s self, _: &mut (), job: &mut J) -> bool {
+        let next = self.0.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        match next {
+            Ok(j) => {
+                *job = j;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Runs one epoch: `source` feeds the threads of `pool`, each training the
+/// examples `gen` makes of its jobs, with the learning rate of `schedule`
+/// at the progress reached when the job starts.
+///
+/// Worker `i` draws its random stream from `(seed, epoch, i)`.
+/// `progress.done` counts raw units of this epoch. Returns
+/// `Err(Interrupted)` when a stop was requested.
+pub(crate) fn run_epoch<E, S>(
+    model: &ModelRef<'_>,
+    gen: &E,
+    source: &S,
+    pool: &rayon::ThreadPool,
+    seed: u64,
+    epoch: u64,
+    schedule: Schedule,
+    progress: &Progress,
+) -> Result<EpochStats>
+where
+    E: Examples,
+    S: JobSource<E::Job>,
+{
+    progress.set_epoch(epoch);
+    let n = source.workers(pool.current_num_threads()).max(1);
+    let stats = Mutex::new(EpochStats::default());
+    let dim = model.dim();
+    pool.scope(|s| {
+        for i in 0..n {
+            let stats = &stats;
+            s.spawn(move |_| {
+                let mut w = Worker::new(dim, seed, epoch * 4096 + i as u64);
+                let mut cursor = source.cursor(i, n);
+                let mut job = E::Job::default();
+                let mut mine = EpochStats::default();
+                while !progress.should_stop() && source.next(&mut cursor, &mut job) {
+                    let alpha = schedule.alpha_at(progress.done());
+                    let (effective, loss) = train_job(gen, model, &mut w, &job, alpha);
+                    let raw = E::raw_size(&job);
+                    progress.add(raw);
+                    mine.add(EpochStats {
+                        raw_words: raw,
+                        effective_words: effective,
+                        loss,
+                    });
+                }
+                stats.lock().unwrap_or_else(|p| p.into_inner()).add(mine);
+            });
+        }
+    });
+    progress.check()?;
+    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// One job through the widest job loop the CPU supports. Results are
+/// deterministic for a given machine; the fused copies round differently
+/// from the baseline.
+fn train_job<E: Examples>(
+    gen: &E,
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    job: &E::Job,
+    alpha: f32,
+) -> (u64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
+        return unsafe { train_job_avx512(gen, model, w, job, alpha) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        return unsafe { train_job_avx2(gen, model, w, job, alpha) };
+    }
+    gen.train::<Unfused>(model, w, job, alpha)
+}
+
+/// [`train_job`] compiled for AVX2 and FMA (the inlined loops run 8 floats wide).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn train_job_avx2<E: Examples>(
+    gen: &E,
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    job: &E::Job,
+    alpha: f32,
+) -> (u64, f64) {
+    gen.train::<crate::linalg::Fused>(model, w, job, alpha)
+}
+
+/// [`train_job`] compiled for AVX-512F and FMA (16 floats wide).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn train_job_avx512<E: Examples>(
+    gen: &E,
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    job: &E::Job,
+    alpha: f32,
+) -> (u64, f64) {
+    gen.train::<crate::linalg::Fused>(model, w, job, alpha)
+}
+
+/// The sentence loop shared by the generators that read running text:
+/// subsamples each sentence of `job` (word2vec's rule, with the model's
+/// keep probabilities), draws the first noise words, and calls
+/// `per_sentence` on sentences of at least two kept words. `hot_negatives`
+/// says whether the hot-row cache holds `syn1neg` rows too (see
+/// `sgd::HotCache::load`). Returns (kept words, loss).
+#[inline(always)]
+pub(crate) fn train_sentences(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    job: &crate::corpus::Job,
+    hot_negatives: bool,
+    mut per_sentence: impl FnMut(&ModelRef<'_>, &mut Worker, &[u32]) -> f64,
+) -> (u64, f64) {
+    let mut effective = 0u64;
+    let mut loss = 0.0;
+    let mut sent = std::mem::take(&mut w.sent);
+    w.hot.load(&model.layers, hot_negatives);
+    for words in job.sentences() {
+        sent.clear();
+        for &id in words {
+            let p = model.keep_prob[id as usize];
+            if p >= 1.0 || w.rng.uniform() < p {
+                sent.push(id);
+            }
+        }
+        effective += sent.len() as u64;
+        if sent.len() < 2 {
+            continue;
+        }
+        model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
+        loss += per_sentence(model, w, &sent);
+    }
+    w.hot.merge(&model.layers);
+    w.sent = sent;
+    (effective, loss)
+}
+
+/// Refuses ids outside the vocabulary before they reach the workers (whose
+/// row accesses would otherwise panic on them).
+pub(crate) fn check_ids(ids: impl IntoIterator<Item = u32>, vocab: usize) -> Result<()> {
+    let limit = u32::try_from(vocab).unwrap_or(u32::MAX);
+    match ids.into_iter().find(|&id| id >= limit) {
+        Some(id) => Err(Error::invalid(format!(
+            "id {id} refers to no word of the vocabulary of {vocab} words"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_decays_linearly_and_floors() {
+        let s = Schedule {
+            alpha: 0.025,
+            min_alpha: 0.0001,
+            words_before: 0,
+            total_words: 1000,
+        };
+        assert_eq!(s.alpha_at(0), 0.025);
+        assert!((s.alpha_at(500) - 0.01255).abs() < 1e-6);
+        assert!((s.alpha_at(1000) - 0.0001).abs() < 1e-7);
+        assert!((s.alpha_at(5000) - 0.0001).abs() < 1e-7);
+    }
+
+    #[test]
+    fn ids_outside_the_vocabulary_are_named() {
+        assert!(check_ids([0, 2], 3).is_ok());
+        let e = check_ids([0, 3], 3).unwrap_err().to_string();
+        assert!(e.contains("id 3"), "{e}");
+    }
+}
