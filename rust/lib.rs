@@ -19,7 +19,7 @@ pub(crate) mod hogwild;
 pub mod io;
 pub mod kv;
 pub mod linalg;
-pub mod mem;
+pub(crate) mod mem;
 pub mod poincare;
 pub mod progress;
 pub mod sampling;

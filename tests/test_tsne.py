@@ -153,7 +153,7 @@ def test_exception_in_progress_callback_stops_the_run():
     x, _ = blobs(n_per=400)
     init = np.random.RandomState(0).standard_normal((1600, 2)) * 1e-4
 
-    def log(iteration: int, kl: float) -> None:
+    def log(done: int, total: int, epoch: int, kl: float | None) -> None:
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
@@ -171,7 +171,7 @@ def test_exception_in_progress_callback_stops_the_run():
             method="barnes_hut",
             angle=0.5,
             n_jobs=1,
-            log=log,
+            progress=log,
         )
 
 

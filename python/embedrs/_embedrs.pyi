@@ -7,6 +7,12 @@ import numpy.typing as _npt
 
 __version__: str
 
+#: The one progress-callback contract of the extension: every long call that
+#: reports progress calls ``callback(done, total, epoch, metric)`` from the
+#: calling thread (``metric``: t-SNE's KL divergence, Poincaré's last epoch
+#: loss, or None); an exception raised by the callback stops the call.
+ProgressCallback = Callable[[int, int, int, "float | None"], object]
+
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
 
@@ -124,7 +130,7 @@ def poincare_train(
     frequency_negatives: bool,
     first_epoch: int,
     check_gradients_every: int = 0,
-    callback: Callable[[int, int, int], object] | None = None,
+    callback: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
 # --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
@@ -145,7 +151,7 @@ def tsne_fit(
     method: str,
     angle: float,
     n_jobs: int,
-    log: Callable[[int, float], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float]]:
     """Runs t-SNE on C-contiguous float32 ``x`` (features, or a square distance
     matrix with ``metric='precomputed'``) from ``init``; returns the embedding,
@@ -170,9 +176,21 @@ def finalize_vocab(
     sorted_vocab: bool = True,
 ) -> tuple[list[str], list[int]]: ...
 def init_vectors(words: list[str], vector_size: int, seed: int) -> _npt.NDArray[_np.float32]: ...
+def check_w2v_config(
+    *,
+    sample: float,
+    ns_exponent: float,
+    sg: bool,
+    hs: bool,
+    negative: int,
+    cbow_mean: bool,
+    window: int,
+    shrink_windows: bool,
+) -> None:
+    """Raise ``ValueError`` (with ``param``) unless the core accepts these parameters."""
 
 class Word2VecCore:
-    """Per-train() state of a word2vec model: subsampling, noise sampler, Huffman codes."""
+    """The word2vec trainer of a model for its current vocabulary (``w2v::Trainer``)."""
 
     def __init__(
         self,
@@ -206,7 +224,7 @@ class Word2VecCore:
         words_before: int,
         total_words: int,
         batch_words: int,
-        progress: object | None = None,
+        progress: ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> tuple[int, int, float, int]: ...
     def train_epoch_file(
@@ -224,9 +242,9 @@ class Word2VecCore:
         total_words: int,
         batch_words: int,
         max_sentence_length: int = 10000,
-        progress: object | None = None,
+        progress: ProgressCallback | None = None,
         report_every: float = 1.0,
-    ) -> tuple[int, int, float, bool]: ...
+    ) -> tuple[int, int, float]: ...
     def train_epoch_pairs(
         self,
         syn0: _npt.NDArray[_np.float32],
@@ -239,6 +257,6 @@ class Word2VecCore:
         min_alpha: float,
         words_before: int,
         total_words: int,
-        progress: object | None = None,
+        progress: ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> float: ...

@@ -70,7 +70,7 @@ impl W2vConfig {
         if self.window == 0 {
             return Err(Error::parameter(
                 "window",
-                "window must be a positive integer",
+                "window must be an integer >= 1, got 0",
             ));
         }
         self.window = self.window.min(MAX_WINDOW);

@@ -87,7 +87,7 @@ fn noise_error(counts: &[u64], exponent: f64) -> Error {
         (Some(lo), Some(hi)) => Error::parameter(
             "ns_exponent",
             format!(
-                "ns_exponent={exponent} cannot be used with these word counts ({lo} to {hi}): \
+                "ns_exponent={exponent:?} cannot be used with these word counts ({lo} to {hi}): \
                  count**ns_exponent overflows or vanishes; use a moderate value such as 0.75 \
                  (the paper's), 0 (uniform) or 1 (by frequency)"
             ),
