@@ -19,6 +19,7 @@ use crate::Error;
 mod kv;
 mod poincare;
 mod tsne;
+mod vocab;
 mod w2v;
 
 /// Converts a core error into the Python exception a gensim or scikit-learn
@@ -241,5 +242,6 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kv::register(m)?;
     poincare::register(m)?;
     tsne::register(m)?;
+    vocab::register(m)?;
     Ok(())
 }

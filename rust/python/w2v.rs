@@ -10,11 +10,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use numpy::ndarray::Array2;
-use numpy::{
-    IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
-};
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -25,14 +21,12 @@ use crate::hogwild::SharedMatrix;
 use crate::linalg::SigmoidTable;
 use crate::progress::Progress;
 use crate::sampling::{keep_probability, UnigramTable};
-use crate::vocab::{finalize, huffman_codes, HuffmanCodes};
+use crate::vocab::{huffman_codes, HuffmanCodes};
 use crate::w2v::{self, Job, ModelRef, OutputLayers, Schedule};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Word2VecCore>()?;
     m.add_class::<CorpusFile>()?;
-    m.add_function(wrap_pyfunction!(finalize_vocab, m)?)?;
-    m.add_function(wrap_pyfunction!(init_vectors, m)?)?;
     Ok(())
 }
 
@@ -81,57 +75,6 @@ impl CorpusFile {
             Ok((c.words, c.sentences, c.total_words))
         })
     }
-}
-
-/// Applies `min_count` / `max_final_vocab` and the optional sort to raw
-/// counts in first-seen order; returns `(words, counts)`.
-#[pyfunction]
-#[pyo3(signature = (raw, min_count, max_final_vocab=None, sorted_vocab=true))]
-fn finalize_vocab(
-    py: Python<'_>,
-    raw: Vec<(String, u64)>,
-    min_count: u64,
-    max_final_vocab: Option<usize>,
-    sorted_vocab: bool,
-) -> PyResult<(Vec<String>, Vec<u64>)> {
-    super::guard(|| {
-        let v = py
-            .detach(move || finalize(raw, min_count, max_final_vocab, sorted_vocab))
-            .py()?;
-        Ok((v.words, v.counts))
-    })
-}
-
-/// Deterministic initial vectors for `words` (each depends only on the
-/// word and the seed), shape `(len(words), vector_size)`, float32.
-#[pyfunction]
-fn init_vectors<'py>(
-    py: Python<'py>,
-    words: Vec<String>,
-    vector_size: usize,
-    seed: u64,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    super::guard(|| {
-        let n_words = words.len();
-        let what = move || format!("initial vectors for {n_words} words of size {vector_size}");
-        let n = crate::mem::elements::<f32>(words.len(), vector_size, what).py()?;
-        let arr = py
-            .detach(move || -> crate::Result<Array2<f32>> {
-                let data = crate::mem::zeroed::<f32>(n, what)?;
-                let mut a = Array2::from_shape_vec((words.len(), vector_size), data)
-                    .map_err(|e| crate::Error::Runtime(format!("internal shape error: {e}")))?;
-                if vector_size > 0 {
-                    for (w, mut row) in words.iter().zip(a.rows_mut()) {
-                        if let Some(r) = row.as_slice_mut() {
-                            w2v::init::init_vector(w, seed, r);
-                        }
-                    }
-                }
-                Ok(a)
-            })
-            .py()?;
-        Ok(arr.into_pyarray(py))
-    })
 }
 
 /// The per-`train()` state of a word2vec model.
