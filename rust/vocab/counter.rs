@@ -281,8 +281,13 @@ mod tests {
         // After sentence 2: {a, b, c} > 1: prune < 2 drops a, c; min_reduce 3.
         // After sentence 3: {b:2, a:1} > 1: prune < 3 drops both.
         assert!(c.is_empty());
-        let c = count(&[vec!["a", "b", "b"], vec!["c"], vec!["a"]], Some(2));
-        // Sentence 2 leaves {a:1, b:2, c:1} > 2: prune < 2 keeps b; then a is re-inserted.
+        let c = count(
+            &[vec!["a", "b", "b"], vec!["c"], vec!["d"], vec!["a"]],
+            Some(2),
+        );
+        // Sentence 2: {a:1, b:2, c:1} > 2: prune < 1 drops nothing; min_reduce 2.
+        // Sentence 3: {a, b, c, d} > 2: prune < 2 keeps b; min_reduce 3.
+        // Sentence 4: a comes back, after b, with a fresh count.
         assert_eq!(
             c.into_items(),
             vec![("b".to_string(), 2), ("a".to_string(), 1)]
