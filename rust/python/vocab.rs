@@ -213,7 +213,7 @@ impl VocabCounter {
             for sentence in iter {
                 self.add_sentence(&sentence?, &sep)?;
                 let n = self.counter.sentences();
-                if progress_per > 0 && n % progress_per == 0 {
+                if progress_per > 0 && n.is_multiple_of(progress_per) {
                     py.check_signals()?;
                     if let Some(cb) = progress {
                         cb.call1((n, self.counter.total_words(), self.counter.len()))?;
