@@ -156,7 +156,6 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
 
 /// The float32 arithmetic of the word2vec family, fused with the row access.
 impl SharedMatrix<'_, f32> {
-
     /// Dot product of row `row` with `x`, in the same lane order as
     /// [`crate::linalg::dot_with`] (so the same value for the same data and
     /// multiply-add `M`).

@@ -104,7 +104,13 @@ fn train(sg: bool, hs: bool, negative: usize, workers: usize) -> Vec<f32> {
         std::thread::scope(|s| {
             let h = s.spawn(|| {
                 trainer
-                    .train_jobs(weights, epoch, schedule(epoch, total, epochs), &progress, rx)
+                    .train_jobs(
+                        weights,
+                        epoch,
+                        schedule(epoch, total, epochs),
+                        &progress,
+                        rx,
+                    )
                     .unwrap()
             });
             for chunk in sentences.chunks(50) {
@@ -217,14 +223,26 @@ fn pairs_learn_topics_and_bad_ids_are_refused() {
         let weights = Weights::new(&mut syn0, Some(&mut syn1neg), None, dim).unwrap();
         let progress = Progress::new(per_epoch);
         trainer
-            .train_pairs(weights, &pairs, epoch, schedule(epoch, per_epoch, 5), &progress)
+            .train_pairs(
+                weights,
+                &pairs,
+                epoch,
+                schedule(epoch, per_epoch, 5),
+                &progress,
+            )
             .unwrap();
         assert_eq!(progress.done(), per_epoch);
     }
     assert!(accuracy(&syn0, dim) > 0.9);
     let weights = Weights::new(&mut syn0, Some(&mut syn1neg), None, dim).unwrap();
     let e = trainer
-        .train_pairs(weights, &[(0, n as u32)], 0, schedule(0, 1, 1), &Progress::new(1))
+        .train_pairs(
+            weights,
+            &[(0, n as u32)],
+            0,
+            schedule(0, 1, 1),
+            &Progress::new(1),
+        )
         .unwrap_err();
     assert!(e.to_string().contains(&format!("id {n}")), "{e}");
 }
@@ -272,7 +290,10 @@ fn mismatched_weights_and_bad_config_are_errors_not_panics() {
     )
     .err()
     .unwrap();
-    assert!(matches!(e, Error::Parameter { name: "window", .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::Parameter { name: "window", .. }),
+        "{e:?}"
+    );
     let trainer = Trainer::new(words(2), &[1, 2], cfg).unwrap();
     let (mut a, mut b) = (vec![0.0f32; 6], vec![0.0f32; 6]);
     let weights = Weights::new(&mut a, Some(&mut b), None, 2).unwrap();

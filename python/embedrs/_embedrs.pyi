@@ -1,9 +1,11 @@
 """Type stubs for the private Rust extension module ``embedrs._embedrs``."""
 
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as _np
 import numpy.typing as _npt
+from typing_extensions import TypeAlias
 
 __version__: str
 
@@ -11,7 +13,7 @@ __version__: str
 #: reports progress calls ``callback(done, total, epoch, metric)`` from the
 #: calling thread (``metric``: t-SNE's KL divergence, Poincaré's last epoch
 #: loss, or None); an exception raised by the callback stops the call.
-ProgressCallback = Callable[[int, int, int, "float | None"], object]
+ProgressCallback: TypeAlias = Callable[[int, int, int, float | None], object]
 
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
@@ -169,12 +171,36 @@ class CorpusFile:
         self, workers: int, max_sentence_length: int = 10000, max_vocab_size: int | None = None
     ) -> tuple[list[tuple[str, int]], int, int]: ...
 
+# --- vocabulary (rust/python/vocab.rs) ----------------------------------------
+
+class VocabCounter:
+    """Word counts in first-seen order, pruned as gensim prunes them under ``max_vocab_size``."""
+
+    def __init__(
+        self,
+        max_vocab_size: int | None = None,
+        trim_rule: Callable[[str, int, int], Any] | None = None,
+    ) -> None: ...
+    def update(
+        self,
+        sentences: Iterable[Any],
+        progress_per: int = 0,
+        progress: Callable[[int, int, int], Any] | None = None,
+    ) -> None: ...
+    def items(self) -> list[tuple[str, int]]: ...
+    @property
+    def total_words(self) -> int: ...
+    @property
+    def sentences(self) -> int: ...
+    def __len__(self) -> int: ...
+
 def finalize_vocab(
     raw: list[tuple[str, int]],
     min_count: int,
     max_final_vocab: int | None = None,
     sorted_vocab: bool = True,
-) -> tuple[list[str], list[int]]: ...
+    trim_rule: Callable[[str, int, int], Any] | None = None,
+) -> tuple[list[str], list[int], int]: ...
 def init_vectors(words: list[str], vector_size: int, seed: int) -> _npt.NDArray[_np.float32]: ...
 def check_w2v_config(
     *,

@@ -58,19 +58,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
-def _available() -> dict[str, tuple[str, str]]:
-    out = {}
-    for name, (module, help_) in SUBCOMMANDS.items():
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        out[name] = (module, help_)
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``embedrs`` command."""
     parser = _Parser(
@@ -81,13 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (also: EMBEDRS_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name, (module, help_) in _available().items():
+    for name, (module, help_) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_)
         importlib.import_module(module).add_arguments(p)
     return parser
 
 
-def _with_default_command(argv: list[str], commands: Sequence[str]) -> list[str]:
+def _with_default_command(argv: list[str]) -> list[str]:
     """Insert ``train`` where the subcommand belongs when none is given.
 
     Only the first token after the global options can be the subcommand, so
@@ -180,14 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``embedrs`` command; returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    commands = _available()
-    args = parser.parse_args(_with_default_command(args_list, list(commands)))
+    args = parser.parse_args(_with_default_command(args_list))
     debug = args.debug or os.environ.get("EMBEDRS_DEBUG", "") not in ("", "0")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s : %(levelname)s : %(name)s : %(message)s",
     )
-    module = importlib.import_module(commands[args.command][0])
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
     sub_parser = None
     for action in parser._subparsers._group_actions if parser._subparsers else ():
         if isinstance(action, argparse._SubParsersAction):

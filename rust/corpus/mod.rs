@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
+use crate::vocab::WordCounter;
 use crate::{Error, Result};
 
 /// A batch of sentences as word ids (out-of-vocabulary words already
@@ -244,12 +245,7 @@ impl<'a> SentenceReader<'a> {
     /// Fills `job` with sentences until it holds at least `batch_words`
     /// in-vocabulary words or the range ends. Returns false when nothing
     /// was read.
-    pub fn fill_job(
-        &mut self,
-        job: &mut Job,
-        batch_words: usize,
-        lookup: &ByteLookup,
-    ) -> bool {
+    pub fn fill_job(&mut self, job: &mut Job, batch_words: usize, lookup: &ByteLookup) -> bool {
         job.clear();
         let mut raw = 0u64;
         let mut read_any = false;
@@ -284,15 +280,20 @@ pub struct CorpusCounts {
 
 /// Counts the words of `text` in parallel over `threads` ranges.
 ///
-/// With `max_vocab_size`, each range prunes its counts as gensim does when it
-/// holds more than that many distinct words. Non-UTF-8 tokens are an error
-/// naming the byte offset.
+/// With `max_vocab_size`, the counts are pruned as gensim prunes them
+/// ([`crate::vocab::WordCounter`]); that rule depends on the order of the
+/// sentences, so the text is then read in one pass, in order, and the result
+/// is gensim's for the same file read by `LineSentence`. Non-UTF-8 tokens are
+/// an error naming the byte offset.
 pub fn count_words(
     text: &CorpusText,
     threads: usize,
     max_sentence_length: usize,
     max_vocab_size: Option<usize>,
 ) -> Result<CorpusCounts> {
+    if max_vocab_size.is_some_and(|m| m > 0) {
+        return count_words_pruned(text, max_sentence_length, max_vocab_size);
+    }
     use rayon::prelude::*;
     let bytes = text.bytes();
     let pool = crate::thread_pool(threads)?;
@@ -319,7 +320,6 @@ pub fn count_words(
                     complete: 0,
                     tail: 0,
                 };
-                let mut min_reduce = 1u64;
                 let mut cur = 0u64;
                 let mut pos = r.start;
                 // Tokens are owned by the range their first byte lies in.
@@ -349,12 +349,6 @@ pub fn count_words(
                         p.map.entry(&bytes[start..pos]).or_insert((0, start)).0 += 1;
                         p.total += 1;
                         cur += 1;
-                        if let Some(limit) = max_vocab_size {
-                            if p.map.len() > limit {
-                                p.map.retain(|_, (c, _)| *c >= min_reduce);
-                                min_reduce += 1;
-                            }
-                        }
                     }
                 }
                 p.tail = cur;
@@ -384,18 +378,49 @@ pub fn count_words(
     items.sort_unstable_by_key(|(_, (_, off))| *off);
     counts.words.reserve(items.len());
     for (k, (c, off)) in items {
-        let w = std::str::from_utf8(k).map_err(|e| {
-            Error::format(
-                text.path(),
-                format!(
-                    "token at byte offset {} is not valid UTF-8 ({e}); re-encode the file as UTF-8",
-                    off
-                ),
-            )
-        })?;
-        counts.words.push((w.to_string(), c));
+        counts.words.push((utf8_token(text, k, off)?, c));
     }
     Ok(counts)
+}
+
+/// [`count_words`] with pruning: one pass in corpus order through the one
+/// counting rule, sentence by sentence as `LineSentence` cuts them.
+fn count_words_pruned(
+    text: &CorpusText,
+    max_sentence_length: usize,
+    max_vocab_size: Option<usize>,
+) -> Result<CorpusCounts> {
+    let bytes = text.bytes();
+    let mut counter: WordCounter<&[u8]> = WordCounter::new(max_vocab_size);
+    let mut reader = SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
+    while reader.next_sentence(|tok, _| counter.add(tok)) {
+        counter.end_sentence();
+    }
+    let mut counts = CorpusCounts {
+        words: Vec::with_capacity(counter.len()),
+        sentences: counter.sentences(),
+        total_words: counter.total_words(),
+    };
+    for (k, c) in counter.into_items() {
+        // Every key is a slice of `bytes`, at the word's first occurrence
+        // since it was (last) inserted.
+        let off = k.as_ptr() as usize - bytes.as_ptr() as usize;
+        counts.words.push((utf8_token(text, k, off)?, c));
+    }
+    Ok(counts)
+}
+
+/// `token` as a `String`, or an error naming its byte offset.
+fn utf8_token(text: &CorpusText, token: &[u8], offset: usize) -> Result<String> {
+    match std::str::from_utf8(token) {
+        Ok(w) => Ok(w.to_string()),
+        Err(e) => Err(Error::format(
+            text.path(),
+            format!(
+                "token at byte offset {offset} is not valid UTF-8 ({e}); re-encode the file as UTF-8"
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -471,5 +496,60 @@ mod tests {
         let c = CorpusText::from_bytes(b"ok \xff\xfe bad".to_vec());
         let e = count_words(&c, 1, 10_000, None).unwrap_err();
         assert!(e.to_string().contains("byte offset 3"), "{e}");
+        let c = CorpusText::from_bytes(b"ok ok\nx \xff\xfe bad".to_vec());
+        let e = count_words(&c, 1, 10_000, Some(100)).unwrap_err();
+        assert!(e.to_string().contains("byte offset 8"), "{e}");
+    }
+
+    /// With `max_vocab_size`, counting a file is counting its `LineSentence`
+    /// sentences (lines cut into pieces of `max_sentence_length`) one by one
+    /// through the vocabulary's counter, whatever the number of threads.
+    #[test]
+    fn pruned_counts_follow_the_sentence_order() {
+        let mut text = String::new();
+        let mut x = 7u64;
+        for line in 0..400 {
+            let len = (line * 7) % 23; // empty lines and lines longer than 16
+            for _ in 0..len {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = (x >> 33) % 50;
+                text.push_str(&format!("w{} ", r * r / 50));
+            }
+            text.push('\n');
+        }
+        let max_len = 16;
+        let mut expected = Vec::new();
+        for vocab in [3usize, 10, 30] {
+            let mut counter: WordCounter<String> = WordCounter::new(Some(vocab));
+            for line in text.lines() {
+                let toks: Vec<&str> = line.split_whitespace().collect();
+                for piece in toks.chunks(max_len) {
+                    for t in piece {
+                        counter.add(t.to_string());
+                    }
+                    counter.end_sentence();
+                }
+            }
+            expected.push((
+                counter.sentences(),
+                counter.total_words(),
+                counter.into_items(),
+            ));
+        }
+        let c = CorpusText::from_bytes(text.into_bytes());
+        let plain = count_words(&c, 2, max_len, None).unwrap();
+        for (vocab, (sentences, total, items)) in [3usize, 10, 30].into_iter().zip(expected) {
+            for threads in [1, 2] {
+                let got = count_words(&c, threads, max_len, Some(vocab)).unwrap();
+                assert_eq!(got.words, items, "max_vocab_size={vocab}");
+                assert_eq!(got.sentences, sentences);
+                assert_eq!(got.total_words, total);
+                assert_eq!(got.sentences, plain.sentences);
+                assert_eq!(got.total_words, plain.total_words);
+            }
+            assert!(items.len() < plain.words.len());
+        }
     }
 }

@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use super::loss::{gradient_check, relation_loss, LossScratch};
 use super::manifold::{project, riemannian_factor, Real};
 use super::negatives::{Graph, Sampling};
-use crate::hogwild::SharedMatrix;
 use crate::error::{Error, Result};
+use crate::hogwild::SharedMatrix;
 use crate::progress::Progress;
 use crate::sampling::Rng;
 
@@ -270,10 +270,14 @@ impl<T: Real> Worker<'_, '_, T> {
                 self.graph
                     .sample_negatives(u, k, self.phase.sampling, rng, &mut negs);
                 self.shared.read_row_as(u as usize, &mut ubuf, T::to_f64);
-                self.shared.read_row_as(v as usize, &mut vs[..dim], T::to_f64);
+                self.shared
+                    .read_row_as(v as usize, &mut vs[..dim], T::to_f64);
                 for (i, &w) in negs.iter().enumerate() {
-                    self.shared
-                        .read_row_as(w as usize, &mut vs[(i + 1) * dim..(i + 2) * dim], T::to_f64);
+                    self.shared.read_row_as(
+                        w as usize,
+                        &mut vs[(i + 1) * dim..(i + 2) * dim],
+                        T::to_f64,
+                    );
                 }
                 let n_v = negs.len() + 1;
                 let vs_used = &vs[..n_v * dim];

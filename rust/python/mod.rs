@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyKeyboardInterrupt, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 
 use crate::progress::Progress;
@@ -16,6 +18,7 @@ use crate::Error;
 mod kv;
 mod poincare;
 mod tsne;
+mod vocab;
 mod w2v;
 
 /// Converts a core error into the Python exception a gensim or scikit-learn
@@ -288,5 +291,6 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     kv::register(m)?;
     poincare::register(m)?;
     tsne::register(m)?;
+    vocab::register(m)?;
     Ok(())
 }

@@ -9,11 +9,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
-use numpy::ndarray::Array2;
-use numpy::{
-    IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
-};
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -22,14 +18,11 @@ use super::{report, run_alongside, run_monitored, tick, IntoPyResult};
 use crate::corpus::{count_words, CorpusText, Job, MAX_SENTENCE_LEN};
 use crate::hogwild::SharedMatrix;
 use crate::progress::Progress;
-use crate::vocab::finalize;
-use crate::w2v::{self, Schedule, Trainer, W2vConfig, Weights};
+use crate::w2v::{Schedule, Trainer, W2vConfig, Weights};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Word2VecCore>()?;
     m.add_class::<CorpusFile>()?;
-    m.add_function(wrap_pyfunction!(finalize_vocab, m)?)?;
-    m.add_function(wrap_pyfunction!(init_vectors, m)?)?;
     m.add_function(wrap_pyfunction!(check_w2v_config, m)?)?;
     Ok(())
 }
@@ -79,57 +72,6 @@ impl CorpusFile {
             Ok((c.words, c.sentences, c.total_words))
         })
     }
-}
-
-/// Applies `min_count` / `max_final_vocab` and the optional sort to raw
-/// counts in first-seen order; returns `(words, counts)`.
-#[pyfunction]
-#[pyo3(signature = (raw, min_count, max_final_vocab=None, sorted_vocab=true))]
-fn finalize_vocab(
-    py: Python<'_>,
-    raw: Vec<(String, u64)>,
-    min_count: u64,
-    max_final_vocab: Option<usize>,
-    sorted_vocab: bool,
-) -> PyResult<(Vec<String>, Vec<u64>)> {
-    super::guard(|| {
-        let v = py
-            .detach(move || finalize(raw, min_count, max_final_vocab, sorted_vocab))
-            .py()?;
-        Ok((v.words, v.counts))
-    })
-}
-
-/// Deterministic initial vectors for `words` (each depends only on the
-/// word and the seed), shape `(len(words), vector_size)`, float32.
-#[pyfunction]
-fn init_vectors<'py>(
-    py: Python<'py>,
-    words: Vec<String>,
-    vector_size: usize,
-    seed: u64,
-) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    super::guard(|| {
-        let n_words = words.len();
-        let what = move || format!("initial vectors for {n_words} words of size {vector_size}");
-        let n = crate::mem::elements::<f32>(words.len(), vector_size, what).py()?;
-        let arr = py
-            .detach(move || -> crate::Result<Array2<f32>> {
-                let data = crate::mem::zeroed::<f32>(n, what)?;
-                let mut a = Array2::from_shape_vec((words.len(), vector_size), data)
-                    .map_err(|e| crate::Error::Runtime(format!("internal shape error: {e}")))?;
-                if vector_size > 0 {
-                    for (w, mut row) in words.iter().zip(a.rows_mut()) {
-                        if let Some(r) = row.as_slice_mut() {
-                            w2v::init::init_vector(w, seed, r);
-                        }
-                    }
-                }
-                Ok(a)
-            })
-            .py()?;
-        Ok(arr.into_pyarray(py))
-    })
 }
 
 /// The word2vec configuration from Python's keyword arguments.
@@ -407,12 +349,8 @@ impl Word2VecCore {
             let weights = lent.weights()?;
             let (schedule, counters) = schedule(alpha, min_alpha, words_before, total_words);
             let text = corpus.text.clone();
-            let stats = run_monitored(
-                py,
-                &counters,
-                tick(report_every),
-                progress.as_ref(),
-                || {
+            let stats =
+                run_monitored(py, &counters, tick(report_every), progress.as_ref(), || {
                     self.trainer.train_file(
                         weights,
                         &text,
@@ -422,9 +360,8 @@ impl Word2VecCore {
                         max_sentence_length,
                         &counters,
                     )
-                },
-            )?
-            .py()?;
+                })?
+                .py()?;
             Ok((stats.raw_words, stats.effective_words, stats.loss))
         })
     }
@@ -465,16 +402,10 @@ impl Word2VecCore {
             let pair_vec: Vec<(u32, u32)> = arr.rows().into_iter().map(|r| (r[0], r[1])).collect();
             let weights = lent.weights()?;
             let (schedule, counters) = schedule(alpha, min_alpha, words_before, total_words);
-            run_monitored(
-                py,
-                &counters,
-                tick(report_every),
-                progress.as_ref(),
-                || {
-                    self.trainer
-                        .train_pairs(weights, &pair_vec, epoch, schedule, &counters)
-                },
-            )?
+            run_monitored(py, &counters, tick(report_every), progress.as_ref(), || {
+                self.trainer
+                    .train_pairs(weights, &pair_vec, epoch, schedule, &counters)
+            })?
             .py()
         })
     }
@@ -482,7 +413,12 @@ impl Word2VecCore {
 
 /// The learning-rate schedule and progress record of one epoch call
 /// (`total_words` is the whole `train` call's expected raw words).
-fn schedule(alpha: f32, min_alpha: f32, words_before: u64, total_words: u64) -> (Schedule, Progress) {
+fn schedule(
+    alpha: f32,
+    min_alpha: f32,
+    words_before: u64,
+    total_words: u64,
+) -> (Schedule, Progress) {
     let schedule = Schedule {
         alpha,
         min_alpha,

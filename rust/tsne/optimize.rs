@@ -12,7 +12,6 @@
 //! `n_iter_without_progress` iterations or the gradient norm falls below
 //! `min_grad_norm`.
 
-
 use super::affinity::SparseP;
 use super::gradient::{self, Kernel, Workspace};
 use super::tree::SpTree;

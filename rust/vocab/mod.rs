@@ -6,7 +6,8 @@
 //!
 //! * While counting, once more than `max_vocab_size` distinct words are held,
 //!   every word seen fewer than `min_reduce` times is dropped and `min_reduce`
-//!   goes up by one ([`prune_counts`]).
+//!   goes up by one ([`prune_counts`], applied by [`WordCounter`] in corpus
+//!   order).
 //! * At the end, words below `min_count` are dropped; with `max_final_vocab`
 //!   the smallest `min_count` that keeps at most that many words is used
 //!   ([`effective_min_count`]).
@@ -14,8 +15,10 @@
 //!   reverse first-seen order, which is what gensim 4's
 //!   `sort_by_descending_frequency` produces (a lexsort on `(-index, -count)`).
 
+mod counter;
 mod huffman;
 
+pub use counter::{keep_by_count, prune_counts, Counted, WordCounter};
 pub use huffman::{huffman_codes, HuffmanCodes};
 
 use rustc_hash::FxHashMap;
@@ -29,6 +32,8 @@ pub struct Vocab {
     pub words: Vec<String>,
     /// Corpus counts, id order.
     pub counts: Vec<u64>,
+    /// The `min_count` applied (see [`effective_min_count`]).
+    pub min_count: u64,
 }
 
 impl Vocab {
@@ -41,26 +46,6 @@ impl Vocab {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
-
-    /// A map from word to id.
-    pub fn index(&self) -> FxHashMap<String, u32> {
-        self.words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i as u32))
-            .collect()
-    }
-}
-
-/// Drops words counted fewer than `min_reduce` times (gensim's `prune_vocab`).
-/// Returns how many were dropped.
-pub fn prune_counts<K: std::hash::Hash + Eq>(
-    counts: &mut FxHashMap<K, u64>,
-    min_reduce: u64,
-) -> usize {
-    let before = counts.len();
-    counts.retain(|_, c| *c >= min_reduce);
-    before - counts.len()
 }
 
 /// The `min_count` actually applied: `min_count`, raised when
@@ -86,24 +71,52 @@ pub fn effective_min_count(counts: &[u64], min_count: u64, max_final_vocab: Opti
 /// ```
 /// use embedrs::vocab::finalize;
 /// let raw = vec![("a".to_string(), 1), ("b".to_string(), 5), ("c".to_string(), 3)];
-/// let v = finalize(raw, 2, None, true).unwrap();
+/// let v = finalize(raw, 2, None, true);
 /// assert_eq!(v.words, vec!["b", "c"]);
+/// assert_eq!(v.min_count, 2);
 /// ```
 pub fn finalize(
     raw: Vec<(String, u64)>,
     min_count: u64,
     max_final_vocab: Option<usize>,
     sorted: bool,
-) -> Result<Vocab> {
+) -> Vocab {
+    let r: std::result::Result<Vocab, std::convert::Infallible> =
+        finalize_with(raw, min_count, max_final_vocab, sorted, |_, c, m| {
+            Ok(keep_by_count(c, m))
+        });
+    let Ok(v) = r;
+    v
+}
+
+/// [`finalize`] with a rule deciding which words stay: `keep(word, count,
+/// min_count)` gets the effective `min_count` (a user's trim rule, which may
+/// keep a rare word or drop a frequent one). Stops at the rule's first error.
+pub fn finalize_with<E>(
+    raw: Vec<(String, u64)>,
+    min_count: u64,
+    max_final_vocab: Option<usize>,
+    sorted: bool,
+    mut keep: impl FnMut(&str, u64, u64) -> std::result::Result<bool, E>,
+) -> std::result::Result<Vocab, E> {
     let counts: Vec<u64> = raw.iter().map(|(_, c)| *c).collect();
     let m = effective_min_count(&counts, min_count, max_final_vocab);
-    let mut kept: Vec<(String, u64)> = raw.into_iter().filter(|(_, c)| *c >= m).collect();
+    let mut kept = Vec::with_capacity(raw.len());
+    for (w, c) in raw {
+        if keep(&w, c, m)? {
+            kept.push((w, c));
+        }
+    }
     if sorted {
         kept.reverse();
         kept.sort_by_key(|item| std::cmp::Reverse(item.1));
     }
     let (words, counts) = kept.into_iter().unzip();
-    Ok(Vocab { words, counts })
+    Ok(Vocab {
+        words,
+        counts,
+        min_count: m,
+    })
 }
 
 /// Checks that `words` has no duplicates; names the first repeated word.
@@ -134,11 +147,10 @@ mod tests {
             2,
             None,
             true,
-        )
-        .unwrap();
+        );
         assert_eq!(v.words, vec!["q", "y", "z", "x"]);
         assert_eq!(v.counts, vec![9, 9, 2, 2]);
-        let unsorted = finalize(raw(&[("x", 2), ("y", 9)]), 1, None, false).unwrap();
+        let unsorted = finalize(raw(&[("x", 2), ("y", 9)]), 1, None, false);
         assert_eq!(unsorted.words, vec!["x", "y"]);
     }
 
@@ -154,18 +166,25 @@ mod tests {
             1,
             Some(3),
             true,
-        )
-        .unwrap();
+        );
         assert_eq!(v.words, vec!["a", "b"]);
+        assert_eq!(v.min_count, 9);
     }
 
     #[test]
-    fn prune_drops_rare() {
-        let mut m: FxHashMap<String, u64> = FxHashMap::default();
-        m.insert("a".into(), 1);
-        m.insert("b".into(), 3);
-        assert_eq!(prune_counts(&mut m, 2), 1);
-        assert!(m.contains_key("b"));
+    fn a_rule_sees_the_effective_min_count() {
+        let items = raw(&[("a", 10), ("b", 9), ("c", 8), ("rare", 1)]);
+        let mut seen = Vec::new();
+        let v = finalize_with(items, 1, Some(2), true, |w, c, m| {
+            seen.push(m);
+            Ok::<_, ()>(w == "rare" || c >= m)
+        })
+        .unwrap();
+        assert!(seen.iter().all(|&m| m == 9));
+        assert_eq!(v.words, vec!["a", "b", "rare"]);
+        assert_eq!(v.min_count, 9);
+        let e = finalize_with(raw(&[("a", 1)]), 1, None, true, |_, _, _| Err("no"));
+        assert_eq!(e.unwrap_err(), "no");
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl<J: Send> JobSource<J> for Channel<J> {
 
     fn cursor(&self, _: usize, _: usize) {}
 
-    fn next<'s>(&'s self, _: &mut (), job: &mut J) -> bool {
+    fn next(&self, _: &mut (), job: &mut J) -> bool {
         let next = self.0.lock().unwrap_or_else(|p| p.into_inner()).recv();
         match next {
             Ok(j) => {

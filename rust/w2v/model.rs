@@ -29,7 +29,7 @@ impl<'a> Weights<'a> {
         dim: usize,
     ) -> Result<Self> {
         let rows = |len: usize, name: &str| {
-            if dim == 0 || len % dim != 0 {
+            if dim == 0 || !len.is_multiple_of(dim) {
                 Err(Error::invalid(format!(
                     "{name} has {len} elements, not a whole number of rows of {dim}"
                 )))
@@ -131,9 +131,7 @@ impl<'a> ModelRef<'a> {
                 Some(m)
             }
             None if config.negative > 0 => {
-                return Err(Error::invalid(
-                    "syn1neg is missing although negative > 0",
-                ))
+                return Err(Error::invalid("syn1neg is missing although negative > 0"))
             }
             _ => None,
         };
@@ -196,16 +194,25 @@ mod tests {
         let w = Weights::new(&mut a, Some(&mut b), None, 4).unwrap();
         assert_eq!(ModelRef::new(&config, &tables, w).unwrap().dim(), 4);
         let w = Weights::new(&mut a, None, None, 4).unwrap();
-        let e = ModelRef::new(&config, &tables, w).err().unwrap().to_string();
+        let e = ModelRef::new(&config, &tables, w)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("syn1neg is missing"), "{e}");
         let w = Weights::new(&mut a, Some(&mut b), None, 6).unwrap();
-        let e = ModelRef::new(&config, &tables, w).err().unwrap().to_string();
+        let e = ModelRef::new(&config, &tables, w)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("expected (3, 6)"), "{e}");
         let lock = [1.0f32; 2];
         let w = Weights::new(&mut a, Some(&mut b), None, 4)
             .unwrap()
             .with_lock_factors(&lock);
-        let e = ModelRef::new(&config, &tables, w).err().unwrap().to_string();
+        let e = ModelRef::new(&config, &tables, w)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("vectors_lockf has 2 entries"), "{e}");
         assert!(Weights::new(&mut a, None, None, 5).is_err());
     }

@@ -261,8 +261,12 @@ mod tests {
         let mut counts = vec![0u64; N];
         counts[NOISE as usize] = 1;
         let tables = Tables::new(&counts, &config).unwrap();
-        let syn0 = (0..N * DIM).map(|i| ((i * 37 % 17) as f32 - 8.0) / 20.0).collect();
-        let syn1neg = (0..N * DIM).map(|i| ((i * 11 % 13) as f32 - 6.0) / 25.0).collect();
+        let syn0 = (0..N * DIM)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 20.0)
+            .collect();
+        let syn1neg = (0..N * DIM)
+            .map(|i| ((i * 11 % 13) as f32 - 6.0) / 25.0)
+            .collect();
         (config, tables, syn0, syn1neg)
     }
 
@@ -277,11 +281,14 @@ mod tests {
     /// One window by the formula: output rows `word, NOISE x negative`
     /// in turn, each against the window's input rows as they were before it.
     fn reference_window(syn0: &mut [f32], syn1: &mut [f32], ctx: &[u32], word: u32, alpha: f32) {
-        let h: Vec<Vec<f32>> = ctx.iter().map(|&c| row(syn0, c as usize).to_vec()).collect();
+        let h: Vec<Vec<f32>> = ctx
+            .iter()
+            .map(|&c| row(syn0, c as usize).to_vec())
+            .collect();
         let mut gin = vec![vec![0.0f32; DIM]; ctx.len()];
         for (out, label) in [(word, 1.0f32), (NOISE, 0.0), (NOISE, 0.0)] {
             let u = row(syn1, out as usize).to_vec();
-            let mut du = vec![0.0f32; DIM];
+            let mut du = [0.0f32; DIM];
             for (j, hj) in h.iter().enumerate() {
                 let x: f32 = hj.iter().zip(&u).map(|(a, b)| a * b).sum();
                 let g = (label - sigmoid(x)) * alpha;
@@ -306,7 +313,7 @@ mod tests {
     fn per_pair_window(syn0: &mut [f32], syn1: &mut [f32], ctx: &[u32], word: u32, alpha: f32) {
         for &c in ctx {
             let h = row(syn0, c as usize).to_vec();
-            let mut neu1e = vec![0.0f32; DIM];
+            let mut neu1e = [0.0f32; DIM];
             for (out, label) in [(word, 1.0f32), (NOISE, 0.0), (NOISE, 0.0)] {
                 let u = row(syn1, out as usize).to_vec();
                 let x: f32 = h.iter().zip(&u).map(|(a, b)| a * b).sum();
@@ -347,7 +354,10 @@ mod tests {
     }
 
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     #[test]
@@ -378,7 +388,10 @@ mod tests {
             let step = max_diff(&p0, &start0).max(max_diff(&p1, &start1));
             let gap = max_diff(&syn0, &p0).max(max_diff(&syn1, &p1));
             assert!(step > 0.0);
-            assert!(gap < 0.5 * alpha * step + 1e-6, "alpha={alpha} step={step} gap={gap}");
+            assert!(
+                gap < 0.5 * alpha * step + 1e-6,
+                "alpha={alpha} step={step} gap={gap}"
+            );
         }
     }
 }

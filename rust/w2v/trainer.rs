@@ -227,7 +227,7 @@ impl JobSource<Job> for CheckedChannel {
 
     fn cursor(&self, _: usize, _: usize) {}
 
-    fn next<'s>(&'s self, cursor: &mut (), job: &mut Job) -> bool {
+    fn next(&self, cursor: &mut (), job: &mut Job) -> bool {
         if !self.inner.next(cursor, job) {
             return false;
         }

@@ -77,7 +77,12 @@ impl Worker {
     /// should predict `word` (against the current noise words). The
     /// gradient for the input is left in `self.neu1e`; returns the loss.
     #[inline(always)]
-    pub(crate) fn train_output<M: MulAdd>(&mut self, model: &ModelRef<'_>, word: u32, alpha: f32) -> f64 {
+    pub(crate) fn train_output<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        word: u32,
+        alpha: f32,
+    ) -> f64 {
         self.neu1e.fill(0.0);
         model.layers.train::<M>(
             word,

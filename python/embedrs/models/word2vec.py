@@ -15,6 +15,7 @@ shows a tqdm bar.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import os
 import threading
@@ -30,6 +31,7 @@ import numpy as np
 from embedrs import _persist
 from embedrs._embedrs import (
     CorpusFile,
+    VocabCounter,
     Word2VecCore,
     check_w2v_config,
     finalize_vocab,
@@ -52,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 REAL = np.float32
 PathLike = Union[str, "os.PathLike[str]"]
+
+_NO_SENTENCE = object()
 
 __all__ = [
     "MAX_WORDS_IN_BATCH",
@@ -77,19 +81,27 @@ def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable |
     return default
 
 
-def _finalize(items: list, min_count: int, max_final_vocab: int | None, sort: bool) -> tuple:
+def _finalize(
+    items: list, min_count: int, max_final_vocab: int | None, sort: bool,
+    trim_rule: Callable | None = None,
+) -> tuple[list[str], list[int], int]:
     """``finalize_vocab`` (Rust), with a clear error for tokens that are not valid UTF-8 text.
 
-    Rust strings are UTF-8; a token holding a lone surrogate (``'\\ud800'``,
-    e.g. from ``os.fsdecode`` of undecodable bytes) cannot be handed over.
+    Returns ``(words, counts, effective_min_count)``. Rust strings are UTF-8;
+    a token holding a lone surrogate (``'\\ud800'``, e.g. from ``os.fsdecode``
+    of undecodable bytes) cannot be handed over.
 
     Raises
     ------
     ValueError
         Naming the first such token.
     """
+    rule = None
+    if trim_rule is not None:
+        def rule(word: str, count: int, min_count: int) -> bool:
+            return keep_vocab_item(word, count, min_count, trim_rule)
     try:
-        return finalize_vocab(items, min_count, max_final_vocab, sort)
+        return finalize_vocab(items, min_count, max_final_vocab, sort, rule)
     except UnicodeEncodeError:
         for word, _ in items:
             if isinstance(word, str):
@@ -101,6 +113,7 @@ def _finalize(items: list, min_count: int, max_final_vocab: int | None, sort: bo
                         "valid Unicode text (decode bytes with errors='replace' rather than "
                         "'surrogateescape')") from None
         raise
+
 
 class Word2Vec:
     """Train, use and evaluate word2vec embeddings (gensim 4 compatible).
@@ -364,7 +377,7 @@ class Word2Vec:
     ) -> tuple[int, int]:
         """Count words of the corpus into ``raw_vocab``; returns ``(total_words, corpus_count)``."""
         start = time.perf_counter()
-        if corpus_file is not None:
+        if corpus_file is not None and not (trim_rule is not None and self.max_vocab_size):
             corpus = CorpusFile(os.fspath(corpus_file))
             items, sentences, total = corpus.count_words(
                 check_workers(self.workers if workers is None else workers),
@@ -372,8 +385,11 @@ class Word2Vec:
             )
             raw = dict(items)
         else:
-            assert corpus_iterable is not None
-            raw, sentences, total = self._scan_iterable(corpus_iterable, progress_per)
+            # A trim rule applies while pruning too (gensim's prune_vocab): it is
+            # Python, so the file is then read by LineSentence, as gensim reads it.
+            if corpus_iterable is None:
+                corpus_iterable = LineSentence(corpus_file)
+            raw, sentences, total = self._scan_iterable(corpus_iterable, progress_per, trim_rule)
         self.raw_vocab = raw
         self.corpus_count = int(sentences)
         self.corpus_total_words = int(total)
@@ -385,57 +401,44 @@ class Word2Vec:
         return int(total), int(sentences)
 
     def _scan_iterable(
-        self, corpus_iterable: Iterable[Sequence[str]], progress_per: int
+        self, corpus_iterable: Iterable[Sequence[str]], progress_per: int,
+        trim_rule: Callable | None = None,
     ) -> tuple[dict[str, int], int, int]:
-        counts: Counter[str] = Counter()
-        total = 0
-        sentence_no = -1
-        min_reduce = 1
-        checked = False
-        last = time.perf_counter()
-        update = counts.update
-        for sentence_no, sentence in enumerate(corpus_iterable):
-            if not checked:
-                checked = True
-                if isinstance(sentence, str):
-                    logger.warning(
-                        "Each 'sentences' item should be a list of words (usually unicode "
-                        "strings). First item here is instead plain %s.",
-                        type(sentence),
-                    )
-                    warnings.warn(
-                        "Each 'sentences' item should be a list of words; the first one is a "
-                        "plain string, so its characters will be treated as words",
-                        UserWarning,
-                        stacklevel=4,
-                    )
-            try:
-                update(sentence)
-                total += len(sentence)
-            except TypeError:
-                raise TypeError(
-                    "each sentence must be a list of str tokens, got "
-                    f"{type(sentence).__name__} {sentence!r:.40} (sentence #{sentence_no})"
-                ) from None
-            if self.max_vocab_size and len(counts) > self.max_vocab_size:
-                for w in [w for w, c in counts.items() if c < min_reduce]:
-                    del counts[w]
-                min_reduce += 1
-            if progress_per and sentence_no % progress_per == 0:
-                now = time.perf_counter()
-                if now - last > 1.0:
-                    last = now
-                    logger.info(
-                        "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
-                        sentence_no, total, len(counts),
-                    )
-        for word in counts:
-            if not isinstance(word, str):
-                raise TypeError(
-                    f"tokens must be str, got {type(word).__name__} {word!r:.40}; convert the "
-                    "tokens of each sentence with str() (e.g. [str(t) for t in sentence])"
+        """Count the words of ``corpus_iterable`` with the Rust counter (gensim's pruning rule)."""
+        rule = None
+        if trim_rule is not None and self.max_vocab_size:
+            def rule(word: str, count: int, min_reduce: int) -> bool:
+                return keep_vocab_item(word, count, min_reduce, trim_rule)
+        counter = VocabCounter(self.max_vocab_size, rule)
+        sentences = iter(corpus_iterable)
+        first = next(sentences, _NO_SENTENCE)
+        if first is _NO_SENTENCE:
+            return {}, 0, 0
+        if isinstance(first, str):
+            logger.warning(
+                "Each 'sentences' item should be a list of words (usually unicode "
+                "strings). First item here is instead plain %s.",
+                type(first),
+            )
+            warnings.warn(
+                "Each 'sentences' item should be a list of words; the first one is a "
+                "plain string, so its characters will be treated as words",
+                UserWarning,
+                stacklevel=4,
+            )
+        last = [time.perf_counter()]
+
+        def progress(sentence_no: int, total: int, kept: int) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 1.0:
+                last[0] = now
+                logger.info(
+                    "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
+                    sentence_no, total, kept,
                 )
-        return dict(counts), sentence_no + 1, total
+
+        counter.update(itertools.chain((first,), sentences), max(int(progress_per or 0), 0), progress)
+        return dict(counter.items()), counter.sentences, counter.total_words
 
     def prepare_vocab(
         self,
@@ -450,23 +453,9 @@ class Word2Vec:
         min_count = self.min_count if min_count is None else min_count
         self.sample = self.sample if sample is None else sample
         raw_items = list(self.raw_vocab.items())
-        if trim_rule is None:
-            words, counts = _finalize(
-                raw_items, int(min_count), self.max_final_vocab, bool(self.sorted_vocab)
-            )
-            eff = int(min_count)
-            if self.max_final_vocab is not None:
-                sorted_counts = sorted((c for _, c in raw_items), reverse=True)
-                if len(sorted_counts) > self.max_final_vocab:
-                    eff = max(eff, sorted_counts[self.max_final_vocab] + 1)
-        else:
-            eff = int(min_count)
-            if self.max_final_vocab is not None:
-                sorted_counts = sorted((c for _, c in raw_items), reverse=True)
-                if len(sorted_counts) > self.max_final_vocab:
-                    eff = max(eff, sorted_counts[self.max_final_vocab] + 1)
-            kept = [(w, c) for w, c in raw_items if keep_vocab_item(w, c, eff, trim_rule)]
-            words, counts = _finalize(kept, 0, None, bool(self.sorted_vocab))
+        words, counts, eff = _finalize(
+            raw_items, int(min_count), self.max_final_vocab, bool(self.sorted_vocab), trim_rule
+        )
         self.effective_min_count = eff
         total_raw = sum(c for _, c in raw_items)
         retained = sum(counts)
