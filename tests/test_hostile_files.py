@@ -489,7 +489,11 @@ def test_absurd_workers_are_capped_as_by_the_constructor(tmp_path: Path) -> None
         loaded = Word2Vec.load(str(p))
     assert loaded.workers == cap
     assert str(direct[0].message)
-    loaded.train(SENTENCES, total_examples=len(SENTENCES), epochs=1)
+    before = loaded.wv.vectors.copy()
+    _, raw = loaded.train(SENTENCES, total_examples=len(SENTENCES), epochs=1)
+    assert raw == sum(len(s) for s in SENTENCES)
+    assert not np.array_equal(loaded.wv.vectors, before)
+    assert loaded.workers == cap
 
 
 # ----------------------------------------------------------------------------- keys

@@ -30,7 +30,24 @@ def test_plot_writes_png(tmp_path):
         plot_poincare_disk(PoincareModel(PAIRS, size=3, negative=2))
     with pytest.raises(ValueError, match="relations"):
         plot_poincare_disk(model.kv)
-    plot_poincare_disk(model.kv, relations=PAIRS, edges="all", labels=["a", "zz"])
+    from matplotlib.collections import LineCollection
+
+    def drawn(fig):
+        """(number of edges drawn, texts of the labels) of a disk plot."""
+        ax = fig.axes[0]
+        lines = [c for c in ax.collections if isinstance(c, LineCollection)]
+        n_edges = sum(len(c.get_segments()) for c in lines)
+        return n_edges, sorted(t.get_text() for t in ax.texts)
+
+    # 'all' draws every relation; 'tree' only those one level apart (d-a, e-a, f-a are
+    # two levels apart); 'none' draws no edge. Explicit labels not in the model are skipped.
+    assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="all",
+                                    labels=["a", "zz"])) == (len(PAIRS), ["a"])
+    assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="tree",
+                                    labels=["b", "f"])) == (len(PAIRS) - 3, ["b", "f"])
+    assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="none", labels=[]))[0] == 0
+    with pytest.raises(ValueError, match="edges must be"):
+        plot_poincare_disk(model.kv, relations=PAIRS, edges="some")
 
 
 def test_cli_train_save_plot_and_load(tmp_path, capsys):

@@ -103,6 +103,7 @@ def test_cosine_metric_ignores_row_scale():
     assert knn_accuracy(a.embedding_, y) > 0.95 and knn_accuracy(b.embedding_, y) > 0.95
 
 
+@pytest.mark.slow  # about 30 s: two full t-SNE runs on 1797 digits (CI fast subset skips it)
 def test_close_to_scikit_learn_on_digits():
     sklearn = pytest.importorskip("sklearn")
     from sklearn.datasets import load_digits

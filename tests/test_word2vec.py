@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embedrs.models import Word2Vec
+from embedrs.models import KeyedVectors, Word2Vec
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.word2vec import LineSentence, PathLineSentences, Text8Corpus
 from embedrs.utils import RULE_DISCARD, RULE_KEEP, simple_preprocess, tokenize
@@ -150,13 +150,21 @@ def test_gensim_usage_examples_run_unchanged(tmp_path: Path) -> None:
     fname = str(tmp_path / "word2vec.model")
     model.save(fname)
     model = Word2Vec.load(fname)
-    model.train([["hello", "world"]], total_examples=1, epochs=1)
+    before = model.wv.vectors.copy()
+    # as in gensim: words outside the vocabulary are counted as raw words, trained on as
+    # none, and neither added nor allowed to move any vector
+    assert model.train([["hello", "world"]], total_examples=1, epochs=1) == (0, 2)
+    assert "hello" not in model.wv
+    assert np.array_equal(model.wv.vectors, before)
     vector = model.wv["computer"]
     assert vector.shape == (100,)
     sims = model.wv.most_similar("computer", topn=10)
     assert len(sims) == 10 and all(isinstance(w, str) for w, _ in sims)
     word_vectors = model.wv
     word_vectors.save(str(tmp_path / "word2vec.wordvectors"))
+    reloaded = KeyedVectors.load(str(tmp_path / "word2vec.wordvectors"), mmap="r")
+    assert reloaded.index_to_key == word_vectors.index_to_key
+    assert np.array_equal(reloaded["computer"], vector)
     model2 = Word2Vec(min_count=1)
     model2.build_vocab(common_texts)
     model2.train(common_texts, total_examples=model2.corpus_count, epochs=model2.epochs)
@@ -188,7 +196,13 @@ def test_loads_word2vec_saved_by_gensim(tmp_path: Path) -> None:
     assert ours.wv.index_to_key == theirs.wv.index_to_key
     assert np.allclose(ours.wv.vectors, theirs.wv.vectors)
     assert np.allclose(ours.syn1neg, theirs.syn1neg)
-    ours.train(corpus, total_examples=len(corpus), epochs=1)
+    before = ours.wv.vectors.copy()
+    effective, raw = ours.train(corpus, total_examples=len(corpus), epochs=1)
+    # the loaded model keeps training: every word was counted and the vectors moved
+    assert raw == sum(len(s) for s in corpus)
+    assert 0 < effective <= raw
+    assert np.isfinite(ours.wv.vectors).all()
+    assert not np.allclose(ours.wv.vectors, before)
 
 
 def test_online_vocabulary_update() -> None:
