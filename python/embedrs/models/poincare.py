@@ -737,6 +737,8 @@ class PoincareModel:
             raise ValueError(f"{fname}: corrupt model: vectors of shape {kv.vectors.shape} and type "
                              f"{kv.vectors.dtype} for size={model.size}, dtype={np.dtype(model.dtype).name}")
         n = len(kv)
+        if len(kv.key_to_index) != n:  # relations name rows: each key must have one
+            raise ValueError(f"{fname}: corrupt model: duplicate keys")
         rel = arrays.get("relations")
         if not isinstance(rel, np.ndarray) or rel.dtype.kind not in "iu" or rel.ndim != 2 \
                 or rel.shape[1] != 2 or (rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n)):
