@@ -236,7 +236,7 @@ def test_poincare_vectors_reader_does_not_trust_the_header(tmp_path: Path) -> No
             print("RAISED", exc)
     """)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.startswith("RAISED") and "line 3" in res.stdout, res.stdout
+    assert res.stdout.startswith("RAISED") and "end of file after line 2" in res.stdout, res.stdout
 
 
 def _misaligned(a: np.ndarray) -> np.ndarray:

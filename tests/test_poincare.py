@@ -194,15 +194,19 @@ def test_word2vec_format_roundtrip_and_gensim_interop(tmp_path):
     txt = tmp_path / "v.txt"
     m.kv.save_word2vec_format(str(txt))
     kv = PoincareKeyedVectors.load_word2vec_format(str(txt), datatype=np.float64)
-    assert kv.index_to_key == m.kv.index_to_key
-    assert np.array_equal(kv.vectors, m.kv.vectors)
+    assert isinstance(kv, PoincareKeyedVectors) and kv.vectors.dtype == np.float64
+    # rows are stored by descending relation count, as gensim's (inherited) writer does
+    assert sorted(kv.index_to_key) == sorted(m.kv.index_to_key)
+    for key in m.kv.index_to_key:
+        assert np.array_equal(kv[key], m.kv[key])
     binf = tmp_path / "v.bin"
     m.kv.save_word2vec_format(str(binf), binary=True)
     kvb = PoincareKeyedVectors.load_word2vec_format(str(binf), binary=True)
-    assert np.allclose(kvb.vectors, m.kv.vectors, atol=1e-7)
+    assert kvb.index_to_key == kv.index_to_key
+    assert np.allclose(kvb.vectors, kv.vectors, atol=1e-7)
     gensim_poincare = pytest.importorskip("gensim.models.poincare")
     g = gensim_poincare.PoincareKeyedVectors.load_word2vec_format(str(binf), binary=True)
-    assert g.index_to_key == m.kv.index_to_key
+    assert g.index_to_key == kvb.index_to_key
     g.save_word2vec_format(str(tmp_path / "g.txt"))
     back = PoincareKeyedVectors.load_word2vec_format(str(tmp_path / "g.txt"))
     assert np.allclose(back.vectors, kvb.vectors)

@@ -101,11 +101,12 @@ def w2v_read(
     unicode_errors: str = "strict",
     allow_nonfinite: bool = False,
     threads: int = 0,
-) -> tuple[list[str] | list[bytes], _npt.NDArray[_np.float32], int, bool]: ...
+    dtype: str = "float32",
+) -> tuple[list[str] | list[bytes], _npt.NDArray[_np.float32] | _npt.NDArray[_np.float64], int, bool]: ...
 def w2v_write(
     path: str,
     keys: list[str],
-    vectors: _npt.NDArray[_np.float32],
+    vectors: _npt.NDArray[_np.float32] | _npt.NDArray[_np.float64],
     order: list[int],
     binary: bool,
     write_header: bool = True,

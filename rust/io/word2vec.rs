@@ -16,6 +16,13 @@
 //! decompressed on the fly. Text lines are parsed in parallel, a block of
 //! lines at a time, so memory stays bounded for any file size.
 //!
+//! Vectors are read into, and written from, `f32` or `f64` matrices (the
+//! [`Element`] types; gensim's `datatype=`): text values keep their full
+//! `f64` precision in an `f64` matrix (written as `str(numpy.float64(x))`,
+//! as gensim does), while the binary format stores `f32` values whatever the
+//! matrix type, as the C tool and gensim do (`f64` rows are rounded to `f32`
+//! on writing and widened exactly on reading).
+//!
 //! Writing goes to a temporary file in the target directory that is renamed
 //! over the target only once complete, so an interrupted save never leaves a
 //! truncated file in place of a good one.
@@ -27,9 +34,67 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::floatfmt::write_f32;
+use super::floatfmt::{write_f32, write_f64};
 use crate::progress::Progress;
 use crate::{Error, Result};
+
+/// Element type of the matrices read and written: `f32` or `f64`.
+///
+/// Sealed: the two implementations are the only ones.
+pub trait Element: Copy + Default + Send + Sync + private::Sealed + 'static {
+    /// A parsed text value (`f64`), rounded to this type.
+    fn from_f64(v: f64) -> Self;
+    /// A binary-format value (`f32`), widened exactly to this type.
+    fn from_f32(v: f32) -> Self;
+    /// The value stored in the binary format (rounded to `f32`).
+    fn to_f32(self) -> f32;
+    /// Whether the value is neither NaN nor infinite.
+    fn finite(self) -> bool;
+    /// Appends the value as NumPy's `str()` of this type prints it.
+    fn write_text(self, out: &mut Vec<u8>);
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Element for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    fn write_text(self, out: &mut Vec<u8>) {
+        write_f32(out, self);
+    }
+}
+
+impl Element for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn from_f32(v: f32) -> Self {
+        f64::from(v)
+    }
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    fn write_text(self, out: &mut Vec<u8>) {
+        write_f64(out, self);
+    }
+}
 
 /// What to do with key bytes that are not valid UTF-8 (Python's `errors=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,11 +150,11 @@ pub enum Keys {
 
 /// The content of a word2vec file.
 #[derive(Debug)]
-pub struct Word2VecData {
+pub struct Word2VecData<T = f32> {
     /// One key per row of `vectors`, in file order (duplicates kept).
     pub keys: Keys,
     /// The vectors, one row per key.
-    pub vectors: Array2<f32>,
+    pub vectors: Array2<T>,
     /// The count declared by the header (lines counted when there is none).
     pub declared_count: usize,
     /// Whether the file holds more data after the declared vectors.
@@ -226,13 +291,18 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Word2VecData> {
     read_with_progress(path, opts, &Progress::new(0))
 }
 
+/// [`read`] into an `f64` matrix: text values keep their full precision.
+pub fn read_f64(path: &Path, opts: &ReadOptions) -> Result<Word2VecData<f64>> {
+    read_with_progress(path, opts, &Progress::new(0))
+}
+
 /// [`read`], counting vectors read in `progress.done` and stopping with
 /// [`Error::Interrupted`] soon after `progress.stop` is set (Ctrl-C).
-pub fn read_with_progress(
+pub fn read_with_progress<T: Element>(
     path: &Path,
     opts: &ReadOptions,
     progress: &Progress,
-) -> Result<Word2VecData> {
+) -> Result<Word2VecData<T>> {
     if opts.binary && opts.no_header {
         return Err(Error::invalid(
             "no_header is only available for text-format files",
@@ -427,9 +497,9 @@ fn short_line_error(line: &[u8], dim: usize, line_no: usize) -> String {
 }
 
 /// Parses one text line into its key bytes and `row`.
-fn parse_text_line(
+fn parse_text_line<T: Element>(
     line: &[u8],
-    row: &mut [f32],
+    row: &mut [T],
     line_no: usize,
     allow_nonfinite: bool,
 ) -> std::result::Result<Vec<u8>, String> {
@@ -445,7 +515,7 @@ fn parse_text_line(
         }
         let s = std::str::from_utf8(p).unwrap_or("\u{FFFD}").trim();
         match s.parse::<f64>() {
-            Ok(v) => row[i] = v as f32,
+            Ok(v) => row[i] = T::from_f64(v),
             Err(_) => {
                 return Err(format!(
                     "line {line_no}: could not parse value {} ({:?}) of key {:?} as a number",
@@ -464,14 +534,14 @@ fn parse_text_line(
             Shown(&key)
         ));
     }
-    if !allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
+    if !allow_nonfinite && row.iter().any(|v| !v.finite()) {
         return Err(nonfinite_error(format!("line {line_no}"), &key).to_string());
     }
     Ok(key)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn read_text(
+fn read_text<T: Element>(
     r: &mut dyn BufRead,
     path: &Path,
     n: usize,
@@ -481,7 +551,7 @@ fn read_text(
     opts: &ReadOptions,
     pool: &rayon::ThreadPool,
     progress: &Progress,
-) -> Result<Word2VecData> {
+) -> Result<Word2VecData<T>> {
     const BLOCK: usize = 8192;
     // Rows grow with the lines actually read (never with the header's
     // count), and a block's rows are only allocated for lines long enough
@@ -495,7 +565,7 @@ fn read_text(
         .saturating_mul(64)
         .saturating_add(MAX_BINARY_KEY)
         .min(MAX_TEXT_LINE);
-    let mut data: Vec<f32> = Vec::new();
+    let mut data: Vec<T> = Vec::new();
     let mut keys = KeySink {
         text: Vec::with_capacity(n.min(BLOCK)),
         raw: Vec::new(),
@@ -527,7 +597,7 @@ fn read_text(
             format!("{}: vectors of lines {base_line}..", path.display())
         })?;
         let old_len = data.len();
-        data.resize(old_len + ok * dim, 0.0);
+        data.resize(old_len + ok * dim, T::default());
         let rows = &mut data[old_len..];
         let parsed: Vec<std::result::Result<Vec<u8>, String>> = pool.install(|| {
             rows.par_chunks_mut(dim)
@@ -584,14 +654,14 @@ fn read_text(
 /// Real float data passes this with probability about `(14/256)^(4 dim)`
 /// (below `1e-10` from `dim = 2` on), so a text file opened with
 /// `binary=True` is reported instead of turning into garbage keys.
-fn looks_like_text(row: &[f32]) -> bool {
+fn looks_like_text<T: Element>(row: &[T]) -> bool {
     if row.len() < 2 {
         return false;
     }
     let text_byte = |b: u8| b.is_ascii_digit() || b" .-+eE\n\r\t".contains(&b);
     let mut separator = false;
     for v in row {
-        for b in v.to_le_bytes() {
+        for b in v.to_f32().to_le_bytes() {
             if !text_byte(b) {
                 return false;
             }
@@ -619,7 +689,7 @@ fn has_trailing_data(r: &mut dyn BufRead, path: &Path) -> Result<bool> {
 /// Longest key accepted in a binary file before deciding it is not one.
 const MAX_BINARY_KEY: usize = 1 << 20;
 
-fn read_binary(
+fn read_binary<T: Element>(
     r: &mut dyn BufRead,
     path: &Path,
     n: usize,
@@ -629,10 +699,10 @@ fn read_binary(
     start_rows: usize,
     opts: &ReadOptions,
     progress: &Progress,
-) -> Result<Word2VecData> {
+) -> Result<Word2VecData<T>> {
     // Values are appended straight from the reader's buffer: no zero-fill
     // of the matrix and a single copy of the data.
-    let mut data: Vec<f32> = Vec::new();
+    let mut data: Vec<T> = Vec::new();
     crate::mem::reserve(&mut data, start_rows * dim, || {
         format!(
             "{}: {start_rows} vectors of dimension {dim}",
@@ -718,7 +788,7 @@ fn read_binary(
                 carry_len += k;
                 chunk = &chunk[k..];
                 if carry_len == 4 {
-                    data.push(f32::from_le_bytes(carry));
+                    data.push(T::from_f32(f32::from_le_bytes(carry)));
                     carry_len = 0;
                 }
             }
@@ -729,7 +799,7 @@ fn read_binary(
             data.extend(
                 chunk[..whole]
                     .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                    .map(|b| T::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
             );
             let rest = &chunk[whole..];
             carry[..rest.len()].copy_from_slice(rest);
@@ -748,7 +818,7 @@ fn read_binary(
                 ),
             ));
         }
-        if !opts.allow_nonfinite && row.iter().any(|v| !v.is_finite()) {
+        if !opts.allow_nonfinite && row.iter().any(|v| !v.finite()) {
             return Err(Error::format(
                 path,
                 nonfinite_error(format!("entry {} at byte offset {key_offset}", i + 1), &key)
@@ -800,10 +870,10 @@ pub fn temp_path_for(path: &Path) -> PathBuf {
 
 /// Writes the rows `order` of `vectors`, labelled by `keys` (same length,
 /// prefix already applied), in word2vec format.
-pub fn write(
+pub fn write<T: Element>(
     path: &Path,
     keys: &[String],
-    vectors: ArrayView2<f32>,
+    vectors: ArrayView2<T>,
     order: &[usize],
     opts: &WriteOptions,
 ) -> Result<()> {
@@ -813,10 +883,10 @@ pub fn write(
 /// [`write`], counting vectors written in `progress.done` and stopping with
 /// [`Error::Interrupted`] soon after `progress.stop` is set; the target is
 /// then left as it was (or, with `append`, holds the rows written so far).
-pub fn write_with_progress(
+pub fn write_with_progress<T: Element>(
     path: &Path,
     keys: &[String],
-    vectors: ArrayView2<f32>,
+    vectors: ArrayView2<T>,
     order: &[usize],
     opts: &WriteOptions,
     progress: &Progress,
@@ -864,11 +934,11 @@ pub fn write_with_progress(
     }
 }
 
-fn write_to(
+fn write_to<T: Element>(
     target: &Path,
     shown: &Path,
     keys: &[String],
-    vectors: ArrayView2<f32>,
+    vectors: ArrayView2<T>,
     order: &[usize],
     opts: &WriteOptions,
     progress: &Progress,
@@ -912,14 +982,14 @@ fn write_to(
                     out.push(b' ');
                     if opts.binary {
                         for v in row.iter() {
-                            out.extend_from_slice(&v.to_le_bytes());
+                            out.extend_from_slice(&v.to_f32().to_le_bytes());
                         }
                     } else {
                         for (j, v) in row.iter().enumerate() {
                             if j > 0 {
                                 out.push(b' ');
                             }
-                            write_f32(&mut out, *v);
+                            v.write_text(&mut out);
                         }
                         out.push(b'\n');
                     }
@@ -975,6 +1045,40 @@ mod tests {
             assert_eq!(d.vectors.row(0), m.row(1));
             assert_eq!(d.vectors.row(1), m.row(0));
             assert!(!d.trailing_data);
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+
+    #[test]
+    fn f64_text_is_exact_and_binary_is_f32() {
+        let m = array![
+            [0.1f64, -1.0 / 3.0, 1e-300],
+            [0.999_999_999_987, 2.5, -7.25e20]
+        ];
+        let keys = vec!["x".to_string(), "y".to_string()];
+        for binary in [false, true] {
+            let p = tmp(if binary { "rt64.bin" } else { "rt64.txt" });
+            let wo = WriteOptions {
+                binary,
+                write_header: true,
+                total_vec: None,
+                append: false,
+                threads: 1,
+            };
+            write(&p, &keys, m.view(), &[0, 1], &wo).unwrap();
+            let opts = ReadOptions {
+                binary,
+                ..Default::default()
+            };
+            let d = read_f64(&p, &opts).unwrap();
+            let as_f32 = read(&p, &opts).unwrap();
+            if binary {
+                // the binary format holds f32 values: rounded once, widened exactly
+                assert_eq!(d.vectors, m.mapv(|v| f64::from(v as f32)));
+            } else {
+                assert_eq!(d.vectors, m);
+            }
+            assert_eq!(as_f32.vectors, m.mapv(|v| v as f32));
             std::fs::remove_file(&p).unwrap();
         }
     }
@@ -1071,7 +1175,7 @@ mod tests {
         assert!(err.contains("load it with binary=False"), "{err}");
         std::fs::remove_file(&p).unwrap();
         // real float data is not mistaken for text
-        assert!(!looks_like_text(&[1.0, -0.5, 0.25]));
+        assert!(!looks_like_text(&[1.0f32, -0.5, 0.25]));
         assert!(looks_like_text(&[
             f32::from_le_bytes(*b"0.12"),
             f32::from_le_bytes(*b"5 -1")

@@ -38,7 +38,7 @@ fn model<'a>(
 /// `(rows, scores)` of a batched query.
 type BatchResult<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
 /// `(keys, vectors, declared_count, trailing_data)` of a word2vec file.
-type ReadResult<'py> = (Bound<'py, PyList>, Bound<'py, PyArray2<f32>>, usize, bool);
+type ReadResult<'py> = (Bound<'py, PyList>, Bound<'py, PyAny>, usize, bool);
 
 /// A thread pool for similarity queries, created once per model.
 #[pyclass(frozen, module = "embedrs._embedrs")]
@@ -270,9 +270,11 @@ fn parse_errors(s: &str) -> PyResult<UnicodeErrors> {
 /// Reads a word2vec text or binary file.
 ///
 /// Returns `(keys, vectors, declared_count, trailing_data)`; `keys` is a list
-/// of `str`, or of `bytes` when `unicode_errors="raw"` (the caller decodes).
+/// of `str`, or of `bytes` when `unicode_errors="raw"` (the caller decodes);
+/// `vectors` is a float32 matrix, or float64 for `dtype="float64"` (text
+/// values then keep their full precision).
 #[pyfunction]
-#[pyo3(signature = (path, binary, limit = None, no_header = false, unicode_errors = "strict", allow_nonfinite = false, threads = 0))]
+#[pyo3(signature = (path, binary, limit = None, no_header = false, unicode_errors = "strict", allow_nonfinite = false, threads = 0, dtype = "float32"))]
 fn w2v_read<'py>(
     py: Python<'py>,
     path: PathBuf,
@@ -282,8 +284,18 @@ fn w2v_read<'py>(
     unicode_errors: &str,
     allow_nonfinite: bool,
     threads: usize,
+    dtype: &str,
 ) -> PyResult<ReadResult<'py>> {
     super::guard(|| {
+        let wide = match dtype {
+            "float32" => false,
+            "float64" => true,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "dtype must be 'float32' or 'float64', not {other:?}"
+                )))
+            }
+        };
         let opts = ReadOptions {
             binary,
             limit,
@@ -292,28 +304,37 @@ fn w2v_read<'py>(
             allow_nonfinite,
             threads,
         };
-        let data = super::run_cancellable(py, |p| word2vec::read_with_progress(&path, &opts, p))?;
-        let keys = match data.keys {
+        let (keys, vectors, declared, trailing) = if wide {
+            let d = super::run_cancellable(py, |p| {
+                word2vec::read_with_progress::<f64>(&path, &opts, p)
+            })?;
+            let v = d.vectors.into_pyarray(py).into_any();
+            (d.keys, v, d.declared_count, d.trailing_data)
+        } else {
+            let d = super::run_cancellable(py, |p| {
+                word2vec::read_with_progress::<f32>(&path, &opts, p)
+            })?;
+            let v = d.vectors.into_pyarray(py).into_any();
+            (d.keys, v, d.declared_count, d.trailing_data)
+        };
+        let keys = match keys {
             word2vec::Keys::Text(k) => PyList::new(py, k.iter().map(|s| PyString::new(py, s)))?,
             word2vec::Keys::Raw(k) => PyList::new(py, k.iter().map(|b| PyBytes::new(py, b)))?,
         };
-        Ok((
-            keys,
-            data.vectors.into_pyarray(py),
-            data.declared_count,
-            data.trailing_data,
-        ))
+        Ok((keys, vectors, declared, trailing))
     })
 }
 
-/// Writes rows `order` of `vectors` with their `keys` in word2vec format.
+/// Writes rows `order` of `vectors` (float32, or float64: text keeps the
+/// full precision, binary stores float32 as the format does) with their
+/// `keys` in word2vec format.
 #[pyfunction]
 #[pyo3(signature = (path, keys, vectors, order, binary, write_header = true, total_vec = None, append = false, threads = 0))]
 fn w2v_write(
     py: Python<'_>,
     path: PathBuf,
     keys: Vec<String>,
-    vectors: PyReadonlyArray2<'_, f32>,
+    vectors: &Bound<'_, PyAny>,
     order: Vec<usize>,
     binary: bool,
     write_header: bool,
@@ -322,7 +343,6 @@ fn w2v_write(
     threads: usize,
 ) -> PyResult<()> {
     super::guard(|| {
-        let v = c_contiguous(&vectors, "vectors")?;
         let opts = WriteOptions {
             binary,
             write_header,
@@ -330,6 +350,20 @@ fn w2v_write(
             append,
             threads,
         };
+        if let Ok(a) = vectors.extract::<PyReadonlyArray2<'_, f64>>() {
+            let v = super::view(&a, "vectors")?;
+            return super::run_cancellable(py, |p| {
+                word2vec::write_with_progress(&path, &keys, v, &order, &opts, p)
+            });
+        }
+        let a = vectors
+            .extract::<PyReadonlyArray2<'_, f32>>()
+            .map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(
+                    "vectors must be a 2-D float32 or float64 NumPy array",
+                )
+            })?;
+        let v = c_contiguous(&a, "vectors")?;
         super::run_cancellable(py, |p| {
             word2vec::write_with_progress(&path, &keys, v, &order, &opts, p)
         })

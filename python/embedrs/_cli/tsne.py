@@ -56,43 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="plot title")
 
 
-def _read_word2vec(path: str, binary: bool, limit: int | None) -> tuple[list[str], np.ndarray]:
-    """Reads a word2vec text/binary file (fallback when KeyedVectors is absent)."""
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    with open(path, "rb") as fh:
-        header = fh.readline().split()
-        if len(header) != 2:
-            raise ValueError(f"{path}: first line should be '<count> <dimension>'")
-        count, dim = int(header[0]), int(header[1])
-        n = count if limit is None else min(count, limit)
-        for line_no in range(n):
-            if binary:
-                word = bytearray()
-                while True:
-                    ch = fh.read(1)
-                    if not ch:
-                        raise ValueError(f"{path}: unexpected end of file at vector {line_no}")
-                    if ch == b" ":
-                        break
-                    if ch != b"\n":
-                        word.extend(ch)
-                buf = fh.read(4 * dim)
-                if len(buf) != 4 * dim:
-                    raise ValueError(f"{path}: unexpected end of file at vector {line_no}")
-                words.append(word.decode("utf-8", errors="replace"))
-                rows.append(np.frombuffer(buf, dtype="<f4"))
-            else:
-                parts = fh.readline().rstrip().split(b" ")
-                if len(parts) != dim + 1:
-                    raise ValueError(
-                        f"{path}: line {line_no + 2} has {len(parts) - 1} values, expected {dim}"
-                    )
-                words.append(parts[0].decode("utf-8", errors="replace"))
-                rows.append(np.array([float(v) for v in parts[1:]], dtype=np.float32))
-    return words, np.vstack(rows)
-
-
 def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.ndarray]:
     from embedrs.viz import _keyed_matrix
 
@@ -110,14 +73,11 @@ def _load_keyed(path: str, fmt: str, top_n: int | None) -> tuple[list[str], np.n
             raise ValueError(f"{path}: not a model file embedrs can read ({exc})") from None
         kv = getattr(kv, "wv", kv)
         return _keyed_matrix(kv, top_n)
-    binary = fmt == "word2vec-binary"
-    try:
-        from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
+    from embedrs.models import KeyedVectors  # type: ignore[attr-defined]
 
-        kv = KeyedVectors.load_word2vec_format(path, binary=binary, limit=top_n)
-        return _keyed_matrix(kv, top_n)
-    except (ImportError, AttributeError):
-        return _read_word2vec(path, binary, top_n)
+    binary = fmt == "word2vec-binary"
+    kv = KeyedVectors.load_word2vec_format(path, binary=binary, limit=top_n)
+    return _keyed_matrix(kv, top_n)
 
 
 def _load_npy(path: str, what: str) -> np.ndarray:

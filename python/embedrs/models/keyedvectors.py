@@ -274,6 +274,11 @@ class KeyedVectors:
         elif value.dtype.kind == "c" or value.dtype.hasobject:
             raise TypeError(f"vectors must be a real floating-point array, not {value.dtype}")
         self._vectors = value
+        # everything derived from the old matrix goes with it: the row norms
+        # and the int8 index built from them (the stamps would refuse them
+        # anyway; dropping them frees their memory at once)
+        if "_norms_for" in self.__dict__:
+            self._store_norms(value, None)
 
     @property
     def norms(self) -> np.ndarray | None:
@@ -1239,7 +1244,8 @@ class KeyedVectors:
             keys, vectors, declared, trailing = _rust().w2v_read(
                 os.fspath(fname), binary, limit=None if limit is None else int(limit),
                 no_header=no_header, unicode_errors=unicode_errors if utf8 else "raw",
-                allow_nonfinite=allow_nonfinite)
+                allow_nonfinite=allow_nonfinite,
+                dtype="float64" if datatype == np.float64 else "float32")
         except ValueError as exc:
             raise _translate_format_error(exc) from None
         if not utf8:
@@ -1264,7 +1270,7 @@ class KeyedVectors:
             k2i = seen
         n_expected = min(declared, limit) if limit is not None else declared
         kv = cls(vectors.shape[1], 0, dtype=datatype)
-        kv.vectors = vectors if datatype == np.float32 else vectors.astype(datatype)
+        kv.vectors = vectors if datatype == vectors.dtype else vectors.astype(datatype)
         kv._index_to_key = keys
         kv._key_to_index = k2i
         kv.next_index = len(keys)
@@ -1323,7 +1329,10 @@ class KeyedVectors:
         if (len(self.index_to_key), self.vector_size) != self.vectors.shape:
             raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
                              f"{len(self.index_to_key)} keys of size {self.vector_size}")
-        vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        # float64 rows are written at full precision in text (as gensim's
+        # str() of each value); binary rows are float32, as the format is
+        wide = self.vectors.dtype == np.float64
+        vectors = np.ascontiguousarray(self.vectors, dtype=np.float64 if wide else np.float32)
         keys = [f"{prefix}{k}" for k in store_keys]
         vocab_lines = None
         if fvocab is not None:  # formatted before any file is touched
@@ -1405,6 +1414,12 @@ class KeyedVectors:
             kv.index_to_key = keys
             kv._key_to_index = None
         kv.next_index = int(meta.get("next_index", n))
+        legacy_counts = arrays.get(f"{prefix}counts")  # PoincareKeyedVectors of embedrs <= 0.1
+        if legacy_counts is not None and f"{prefix}expandos.count" not in arrays:
+            if legacy_counts.shape != (n,) or legacy_counts.dtype.kind not in "iu" \
+                    or (n and int(legacy_counts.min()) < 0):
+                raise bad(f"counts must be {n} non-negative integers")
+            kv.expandos["count"] = np.asarray(legacy_counts, dtype=np.int64)
         for name, arr in arrays.items():
             if name.startswith(f"{prefix}expandos."):
                 if arr.ndim < 1 or arr.shape[0] != n:
@@ -1436,7 +1451,7 @@ class KeyedVectors:
         if not isinstance(fname_or_handle, (str, os.PathLike)):
             raise TypeError("save() takes a file path")
         meta, arrays = self._to_persist()
-        meta = {"class": "KeyedVectors", **meta}
+        meta = {"class": type(self).__name__, **meta}
         _persist.write_container(fname_or_handle, meta, arrays)
 
     @classmethod
@@ -1454,19 +1469,55 @@ class KeyedVectors:
         Returns
         -------
         KeyedVectors
-            For a gensim full model (e.g. ``Word2Vec``), its ``wv``.
+            For a full model (e.g. ``Word2Vec``, ``PoincareModel``), its
+            vectors. Vectors saved from a subclass that changes their meaning
+            (:class:`~embedrs.models.poincare.PoincareKeyedVectors`) load as
+            that subclass, as a gensim pickle would.
+
+        Raises
+        ------
+        ValueError
+            If the file is damaged, or, for such a subclass, holds other vectors.
         """
         fname = os.fspath(fname)
         _persist.check_regular_file(fname)
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
-            if "wv" in meta and "vector_size" not in meta:
-                return cls._from_persist(meta["wv"], arrays, prefix="wv.", fname=fname)
-            return cls._from_persist(meta, arrays, fname=fname)
+            target = cls._class_for(meta.get("class"), fname)
+            for part in ("wv", "kv"):  # the vectors of a full model
+                if part in meta and "vector_size" not in meta:
+                    # (PoincareKeyedVectors of embedrs <= 0.1 nested their
+                    # metadata under "kv" with unprefixed arrays)
+                    prefix = f"{part}." if f"{part}.vectors" in arrays else ""
+                    return target._from_persist(meta[part], arrays, prefix=prefix, fname=fname)
+            return target._from_persist(meta, arrays, fname=fname)
         if not os.path.exists(fname):
             raise FileNotFoundError(f"{fname}: no such file")
         obj = _persist.load_gensim_pickle(fname, mmap=mmap)
-        return cls._from_gensim(obj, fname)
+        target = cls._class_for(str(obj.gensim_class).rsplit(".", 1)[-1], fname)
+        return target._from_gensim(obj, fname)
+
+    #: Names of the saved classes (embedrs or gensim) whose vectors this class
+    #: loads as itself; empty: any vectors. A subclass that changes what the
+    #: vectors mean lists its own, so that :meth:`load` refuses others and
+    #: ``KeyedVectors.load`` returns it for them (as a gensim pickle would).
+    _stored_as: tuple[str, ...] = ()
+
+    @classmethod
+    def _class_for(cls, stored: Any, fname: str) -> type[KeyedVectors]:
+        """The class :meth:`load` builds for a file holding a saved ``stored`` class."""
+        if cls._stored_as:
+            if stored not in cls._stored_as:
+                raise ValueError(f"{fname}: holds a {str(stored)[:40]!r}, not a {cls.__name__} "
+                                 f"(one of {', '.join(cls._stored_as)})")
+            return cls
+        todo = list(cls.__subclasses__())
+        while todo:
+            sub = todo.pop()
+            if stored in sub._stored_as:
+                return sub
+            todo.extend(sub.__subclasses__())
+        return cls
 
     @classmethod
     def _from_gensim(cls, obj: Any, fname: str) -> KeyedVectors:

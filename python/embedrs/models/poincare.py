@@ -21,7 +21,6 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
-import io
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from embedrs._validate import (
     check_workers,
     param_error,
 )
+from embedrs.models.keyedvectors import _KEY_TYPES, KeyedVectors
 
 logger = logging.getLogger(__name__)
 
@@ -163,16 +163,27 @@ def _vector_distance_batch(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.
     return np.arccosh(np.maximum(gamma, 1.0))
 
 
-class PoincareKeyedVectors:
+class PoincareKeyedVectors(KeyedVectors):
     """Vectors of a Poincaré model with their keys, and hierarchy queries.
+
+    A :class:`~embedrs.models.keyedvectors.KeyedVectors` whose distance is the
+    Poincaré-ball distance (as in gensim, where it is a subclass too): only
+    the distance family is overridden (:meth:`distance`, :meth:`distances`,
+    :meth:`similarity`, :meth:`most_similar`, :meth:`norm`, the hierarchy
+    queries). Key look-up, read-only vectors, ``rank``, ``closer_than``,
+    ``most_similar_to_given``, adding vectors, the word2vec formats and
+    ``save``/``load`` are the base class's, and use this distance where
+    they measure one. Vectors are float64 by default in a trained model, as
+    in gensim; the base class keeps any float dtype it is given (searches
+    over non-float32 matrices run in NumPy).
 
     Parameters
     ----------
     vector_size : int
         Dimensionality of the vectors.
     vector_count : int
-        Number of vectors to allocate (zeros); keys are added with :meth:`add_vector`
-        or by assigning ``index_to_key`` / ``key_to_index``.
+        Number of vector slots to pre-allocate (zeros), filled by
+        :meth:`add_vector`.
     dtype : numpy dtype, optional
         Element type of ``vectors``.
 
@@ -180,89 +191,20 @@ class PoincareKeyedVectors:
     ----------
     vectors : numpy.ndarray
         ``(len(index_to_key), vector_size)`` matrix, one row per node.
-    index_to_key : list of str
+    index_to_key : list
         Node keys in row order.
-    key_to_index : dict of (str, int)
+    key_to_index : dict
         Row of each key.
     """
 
+    _stored_as = ("PoincareKeyedVectors", "PoincareModel")
+
     def __init__(self, vector_size: int, vector_count: int = 0, dtype: Any = np.float32) -> None:
-        self.vector_size = int(vector_size)
-        self.vectors = np.zeros((int(vector_count), self.vector_size), dtype=dtype)
-        self.index_to_key: list = []
-        self.key_to_index: dict = {}
-        self.expandos: dict = {}
+        super().__init__(vector_size, vector_count, dtype=dtype)
         self.max_distance = 0
 
-    # -- vocabulary ---------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self.index_to_key)
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self.key_to_index
-
-    def has_index_for(self, key: Any) -> bool:
-        """Whether ``key`` has a vector."""
-        return key in self.key_to_index
-
-    def get_index(self, key: Any, default: int | None = None) -> int:
-        """Row index of ``key`` (a key, or an int row index).
-
-        Raises
-        ------
-        KeyError
-            If ``key`` is unknown and no ``default`` is given.
-        """
-        val = self.key_to_index.get(key, -1)
-        if val >= 0:
-            return val
-        if isinstance(key, (int, np.integer)) and 0 <= key < len(self.index_to_key):
-            return int(key)
-        if default is not None:
-            return default
-        raise KeyError(f"Key '{key}' not present")
-
-    def get_vector(self, key: Any, norm: bool = False) -> np.ndarray:
-        """The vector of ``key`` (``norm=True`` scales it to unit length)."""
-        v = self.vectors[self.get_index(key)]
-        if norm:
-            n = np.linalg.norm(v)
-            return v / n if n > 0 else v
-        return v
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, (str, int, np.integer)):
-            return self.get_vector(key)
-        return np.vstack([self.get_vector(k) for k in key])
-
-    def get_vecattr(self, key: Any, attr: str) -> Any:
-        """Per-key attribute (e.g. ``'count'``)."""
-        return self.expandos[attr][self.get_index(key)]
-
-    def set_vecattr(self, key: Any, attr: str, val: Any) -> None:
-        """Set a per-key attribute, growing its array as needed."""
-        idx = self.get_index(key)
-        arr = self.expandos.get(attr)
-        if arr is None or len(arr) < len(self.index_to_key):
-            new = np.zeros(max(len(self.index_to_key), 1), dtype=np.int64)
-            if arr is not None:
-                new[: len(arr)] = arr
-            arr = self.expandos[attr] = new
-        arr[idx] = val
-
-    def add_vector(self, key: Any, vector: np.ndarray) -> int:
-        """Append ``key`` with ``vector``; returns its index."""
-        if key in self.key_to_index:
-            idx = self.key_to_index[key]
-            self.vectors[idx] = vector
-            return idx
-        self.key_to_index[key] = len(self.index_to_key)
-        self.index_to_key.append(key)
-        self.vectors = np.vstack([self.vectors, np.asarray(vector, dtype=self.vectors.dtype)[None, :]])
-        return len(self.index_to_key) - 1
-
     def _as_vector(self, node_or_vector: Any) -> np.ndarray:
-        if isinstance(node_or_vector, (str, int, np.integer)):
+        if isinstance(node_or_vector, _KEY_TYPES):
             return self.get_vector(node_or_vector)
         return np.asarray(node_or_vector)
 
@@ -314,7 +256,7 @@ class PoincareKeyedVectors:
             other_vectors = self.vectors[[self.get_index(n) for n in other_nodes]]
         return self.vector_distance_batch(input_vector, other_vectors)
 
-    def most_similar(
+    def most_similar(  # type: ignore[override]
         self, node_or_vector: Any, topn: int | None = 10, restrict_vocab: int | None = None
     ) -> list:
         """Nearest nodes by Poincaré distance, closest first.
@@ -342,7 +284,7 @@ class PoincareKeyedVectors:
         else:
             all_distances = self.distances(node_or_vector)
         node_index = None
-        if isinstance(node_or_vector, (str, int, np.integer)):
+        if isinstance(node_or_vector, _KEY_TYPES):
             node_index = self.get_index(node_or_vector)
         order = np.argsort(all_distances, kind="stable")
         result = [
@@ -359,7 +301,7 @@ class PoincareKeyedVectors:
         """``norm(2) - norm(1)``: positive when the first is higher in the hierarchy."""
         return self.norm(node_or_vector_2) - self.norm(node_or_vector_1)
 
-    def _closest(self, node: Any, lower: bool) -> str | None:
+    def _closest(self, node: Any, lower: bool) -> Any:
         all_distances = self.distances(node)
         all_norms = np.linalg.norm(self.vectors, axis=1)
         node_norm = all_norms[self.get_index(node)]
@@ -368,11 +310,11 @@ class PoincareKeyedVectors:
             return None
         return self.index_to_key[int(np.ma.argmin(np.ma.array(all_distances, mask=mask)))]
 
-    def closest_child(self, node: Any) -> str | None:
+    def closest_child(self, node: Any) -> Any:
         """Closest node with a larger norm (lower in the hierarchy), or None."""
         return self._closest(node, lower=True)
 
-    def closest_parent(self, node: Any) -> str | None:
+    def closest_parent(self, node: Any) -> Any:
         """Closest node with a smaller norm (higher in the hierarchy), or None."""
         return self._closest(node, lower=False)
 
@@ -397,214 +339,6 @@ class PoincareKeyedVectors:
             out.append(ancestor)
             ancestor = self.closest_parent(ancestor)
         return out
-
-    # -- word2vec format ----------------------------------------------------------------
-    def save_word2vec_format(
-        self, fname: Any, fvocab: str | None = None, binary: bool = False, write_header: bool = True
-    ) -> None:
-        """Write the vectors in the word2vec text (or binary float32) format.
-
-        Parameters
-        ----------
-        fname : str or path-like
-            Output file.
-        fvocab : str, optional
-            Also write ``key count`` lines there (counts from training).
-        binary : bool, optional
-            Binary float32 rows instead of text.
-        write_header : bool, optional
-            Write the ``count dim`` first line.
-        """
-        keys = [str(k) for k in self.index_to_key]
-        for key in keys:  # every key is checked before any file is touched
-            if not key or any(c.isspace() for c in key):
-                raise ValueError(f"key {key!r} is empty or contains whitespace; the word2vec format forbids it")
-        if self.vectors.shape != (len(keys), self.vector_size):
-            raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
-                             f"{len(keys)} keys of size {self.vector_size}")
-        counts = self.expandos.get("count")
-        if fvocab is not None:
-            with _persist.atomic_open(fvocab, "w", encoding="utf8", newline="\n") as f:
-                f.writelines(f"{key} {int(counts[i]) if counts is not None else 1}\n"
-                             for i, key in enumerate(keys))
-        with _persist.atomic_open(fname, "wb") as f:
-            if write_header:
-                f.write(f"{len(keys)} {self.vector_size}\n".encode())
-            for key, vec in zip(keys, self.vectors):
-                if binary:
-                    f.write(f"{key} ".encode() + vec.astype(np.float32).tobytes())
-                else:
-                    f.write(f"{key} {' '.join(str(v) for v in vec)}\n".encode())
-
-    # -- native persistence -------------------------------------------------------------
-    def _to_persist(self, prefix: str = "") -> tuple[dict, dict]:
-        """Metadata and arrays of the vectors, keys (with their types) and counts."""
-        meta: dict[str, Any] = {"vector_size": self.vector_size, "n_keys": len(self.index_to_key)}
-        key_meta, arrays = _persist.encode_keys(list(self.index_to_key), prefix)
-        meta.update(key_meta)
-        arrays[f"{prefix}vectors"] = np.asarray(self.vectors)
-        if "count" in self.expandos:
-            arrays[f"{prefix}counts"] = np.asarray(self.expandos["count"], dtype=np.int64)
-        return meta, arrays
-
-    @classmethod
-    def _from_persist(cls, meta: Any, arrays: dict, prefix: str, fname: str) -> PoincareKeyedVectors:
-        """Rebuild from :meth:`_to_persist`'s output, validating every field."""
-        def bad(msg: str) -> ValueError:
-            return ValueError(f"{fname}: corrupt model: {msg}")
-
-        if not isinstance(meta, dict):
-            raise bad("vector metadata is not an object")
-        n, size = meta.get("n_keys"), meta.get("vector_size")
-        if type(n) is not int or type(size) is not int or n < 0 or size < 1:
-            raise bad("n_keys and vector_size must be non-negative integers")
-        vectors = arrays.get(f"{prefix}vectors")
-        if not isinstance(vectors, np.ndarray) or vectors.dtype.kind != "f" or vectors.shape != (n, size):
-            raise bad(f"vectors must be a floating-point array of shape ({n}, {size})")
-        keys = _persist.decode_keys(meta, arrays, n, prefix, fname)
-        keys = keys() if callable(keys) else keys
-        k2i = {k: i for i, k in enumerate(keys)}
-        if len(k2i) != n:
-            raise bad("duplicate keys")
-        kv = cls(size, 0, dtype=vectors.dtype)
-        kv.vectors = np.ascontiguousarray(vectors)
-        kv.index_to_key = keys
-        kv.key_to_index = k2i
-        counts = arrays.get(f"{prefix}counts")
-        if counts is not None:
-            if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and int(counts.min()) < 0):
-                raise bad(f"counts must be {n} non-negative integers")
-            kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
-        return kv
-
-    def save(self, fname: Any) -> None:
-        """Save the vectors and their keys (types kept) in the embedrs native format.
-
-        Written atomically through :func:`embedrs._persist.atomic_write`.
-
-        Raises
-        ------
-        TypeError
-            If a key is not a str, int, float, bool, None or tuple of those
-            (nothing is written).
-        """
-        meta, arrays = self._to_persist()
-        _persist.write_container(fname, {"class": "PoincareKeyedVectors", "kv": meta}, arrays)
-
-    @classmethod
-    def load(cls, fname: Any, mmap: str | None = None) -> PoincareKeyedVectors:
-        """Load vectors saved by :meth:`save` (or the vectors of a saved :class:`PoincareModel`).
-
-        Raises
-        ------
-        ValueError
-            Naming the file, if it is damaged or not a Poincaré file.
-        """
-        fname = os.fspath(fname)
-        _persist.check_regular_file(fname)
-        if not _persist.is_container(fname):
-            if not os.path.exists(fname):
-                raise FileNotFoundError(f"{fname}: no such file")
-            raise ValueError(f"{fname}: not an embedrs native file")
-        meta, arrays = _persist.read_container(fname, mmap=mmap)
-        if meta.get("class") not in ("PoincareKeyedVectors", "PoincareModel"):
-            raise ValueError(f"{fname}: holds a {str(meta.get('class'))[:40]!r}, not Poincaré vectors")
-        prefix = "kv." if meta.get("class") == "PoincareModel" else ""
-        return cls._from_persist(meta.get("kv"), arrays, prefix, fname)
-
-    @classmethod
-    def load_word2vec_format(
-        cls,
-        fname: Any,
-        fvocab: str | None = None,
-        binary: bool = False,
-        encoding: str = "utf8",
-        unicode_errors: str = "strict",
-        limit: int | None = None,
-        datatype: Any = np.float32,
-        no_header: bool = False,
-    ) -> PoincareKeyedVectors:
-        """Read vectors written by :meth:`save_word2vec_format` (or gensim).
-
-        Raises
-        ------
-        ValueError
-            If the file does not follow the format (the message names the line).
-        """
-        with open(fname, "rb") as f:
-            data = f.read()
-        kv = cls._parse_word2vec(data, str(fname), binary, encoding, unicode_errors, limit,
-                                 datatype, no_header)
-        if fvocab is not None:
-            with open(fvocab, "r", encoding=encoding) as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) == 2 and parts[0] in kv.key_to_index:
-                        kv.set_vecattr(parts[0], "count", int(parts[1]))
-        return kv
-
-    @classmethod
-    def _parse_word2vec(cls, data, name, binary, encoding, unicode_errors, limit, datatype,
-                        no_header):
-        stream = io.BytesIO(data)
-        if no_header:
-            if binary:
-                raise ValueError("no_header=True is only supported for the text format")
-            lines = [ln for ln in data.decode(encoding, unicode_errors).splitlines() if ln.strip()]
-            count, size = len(lines), len(lines[0].split()) - 1 if lines else 0
-            stream = io.BytesIO("\n".join(lines).encode(encoding))
-        else:
-            header = stream.readline().decode(encoding, unicode_errors).split()
-            if len(header) != 2 or not all(h.isdigit() for h in header):
-                raise ValueError(f"{name}: line 1 must be '<count> <dimensions>', got {header!r}")
-            count, size = int(header[0]), int(header[1])
-        if limit is not None:
-            count = min(count, int(limit))
-        if size <= 0:
-            raise ValueError(f"{name}: line 1 declares vectors of dimension {size}")
-        # The header's count and size are never trusted for an allocation:
-        # rows are collected as they are read, so a lying header ends in an
-        # "unexpected end of file" error instead of a huge allocation.
-        keys: list = []
-        rows: list = []
-        for i in range(count):
-            if binary:
-                key_bytes = bytearray()
-                while True:
-                    ch = stream.read(1)
-                    if ch == b"":
-                        raise ValueError(f"{name}: unexpected end of file at vector {i + 1}")
-                    if ch == b" ":
-                        break
-                    if ch != b"\n":
-                        key_bytes += ch
-                key = key_bytes.decode(encoding, unicode_errors)
-                raw = stream.read(4 * size)
-                if len(raw) != 4 * size:
-                    raise ValueError(f"{name}: truncated vector for key {key!r}")
-                vec = np.frombuffer(raw, dtype=np.float32)
-            else:
-                line = stream.readline().decode(encoding, unicode_errors)
-                parts = line.rstrip().split(" ")
-                if len(parts) != size + 1:
-                    raise ValueError(
-                        f"{name}: line {i + 2 - no_header} has {len(parts) - 1} values, "
-                        f"expected {size}"
-                    )
-                key = parts[0]
-                try:
-                    vec = np.array([float(x) for x in parts[1:]])
-                except ValueError as exc:
-                    raise ValueError(f"{name}: line {i + 2 - no_header}: {exc}") from None
-            keys.append(key)
-            rows.append(vec)
-        kv = cls(size, 0, dtype=datatype)
-        if rows:
-            kv.vectors = np.asarray(rows, dtype=datatype).reshape(len(rows), size)
-        for i, key in enumerate(keys):
-            kv.key_to_index[key] = i
-            kv.index_to_key.append(key)
-        return kv
 
 
 def _check_init_range(init_range: Any) -> tuple[float, float]:
@@ -840,6 +574,7 @@ class PoincareModel:
             check_gradients_every=int(check_gradients_every or 0),
             callback=on_progress,
         )
+        self.kv.norms = None  # the rows moved: cached norms describe the old ones
         self.epochs_trained += int(epochs)
         losses = list(report["epoch_losses"])
         self.epoch_losses.extend(losses)
@@ -1002,6 +737,8 @@ class PoincareModel:
             raise ValueError(f"{fname}: corrupt model: vectors of shape {kv.vectors.shape} and type "
                              f"{kv.vectors.dtype} for size={model.size}, dtype={np.dtype(model.dtype).name}")
         n = len(kv)
+        if len(kv.key_to_index) != n:  # relations name rows: each key must have one
+            raise ValueError(f"{fname}: corrupt model: duplicate keys")
         rel = arrays.get("relations")
         if not isinstance(rel, np.ndarray) or rel.dtype.kind not in "iu" or rel.ndim != 2 \
                 or rel.shape[1] != 2 or (rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n)):
