@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from embedrs.models import KeyedVectors
 
-gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
+
+
+def gensim_kv():
+    """gensim's keyedvectors module; skips the calling test (only) without gensim."""
+    return pytest.importorskip("gensim.models.keyedvectors")
+
 
 N, DIM = 400, 16
 
@@ -19,7 +24,7 @@ def make_pair(n: int = N, dim: int = DIM, seed: int = 0):
     keys = [f"w{i}" for i in range(n)]
     ours = KeyedVectors(dim)
     ours.add_vectors(keys, vecs)
-    theirs = gensim_kv.KeyedVectors(dim)
+    theirs = gensim_kv().KeyedVectors(dim)
     theirs.add_vectors(keys, vecs.copy())
     return ours, theirs
 
@@ -212,7 +217,7 @@ def test_evaluate_word_analogies_equals_gensim(tmp_path, case_insensitive, dummy
     keys, vecs = _analogy_model()
     ours = KeyedVectors(vecs.shape[1])
     ours.add_vectors(keys, vecs)
-    theirs = gensim_kv.KeyedVectors(vecs.shape[1])
+    theirs = gensim_kv().KeyedVectors(vecs.shape[1])
     theirs.add_vectors(keys, vecs.copy())
     path = tmp_path / "q.txt"
     path.write_text(ANALOGIES)
@@ -228,7 +233,7 @@ def test_evaluate_word_pairs_equals_gensim(tmp_path):
     keys, vecs = _analogy_model(1)
     ours = KeyedVectors(vecs.shape[1])
     ours.add_vectors(keys, vecs)
-    theirs = gensim_kv.KeyedVectors(vecs.shape[1])
+    theirs = gensim_kv().KeyedVectors(vecs.shape[1])
     theirs.add_vectors(keys, vecs.copy())
     rng = np.random.default_rng(2)
     lines = ["# a comment", "# another"]
@@ -261,7 +266,7 @@ def test_evaluate_on_shared_google_analogies_if_present():
     vecs = rng.standard_normal((len(keys), 24)).astype(np.float32)
     ours = KeyedVectors(24)
     ours.add_vectors(keys, vecs)
-    theirs = gensim_kv.KeyedVectors(24)
+    theirs = gensim_kv().KeyedVectors(24)
     theirs.add_vectors(keys, vecs.copy())
     a = ours.evaluate_word_analogies(path)
     b = theirs.evaluate_word_analogies(path)

@@ -103,10 +103,13 @@ def _module_names(tree: ast.Module) -> dict[str, ast.AST]:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names[node.name] = node
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names[node.target.id] = node
+            # private type aliases (``_Alias: TypeAlias = ...``) exist only in the stub
+            if not node.target.id.startswith("_"):
+                names[node.target.id] = node
         elif isinstance(node, ast.Assign):
             for t in node.targets:
-                if isinstance(t, ast.Name):
+                # private type aliases (``_Alias = Callable[...]``) exist only in the stub
+                if isinstance(t, ast.Name) and not t.id.startswith("_"):
                     names[t.id] = node
     return names
 

@@ -13,7 +13,7 @@ __version__: str
 #: reports progress calls ``callback(done, total, epoch, metric)`` from the
 #: calling thread (``metric``: t-SNE's KL divergence, Poincaré's last epoch
 #: loss, or None); an exception raised by the callback stops the call.
-ProgressCallback: TypeAlias = Callable[[int, int, int, float | None], object]
+_ProgressCallback: TypeAlias = Callable[[int, int, int, float | None], object]
 
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
@@ -133,7 +133,7 @@ def poincare_train(
     frequency_negatives: bool,
     first_epoch: int,
     check_gradients_every: int = 0,
-    callback: ProgressCallback | None = None,
+    callback: _ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
 # --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
@@ -154,7 +154,7 @@ def tsne_fit(
     method: str,
     angle: float,
     n_jobs: int,
-    progress: ProgressCallback | None = None,
+    progress: _ProgressCallback | None = None,
 ) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float]]:
     """Runs t-SNE on C-contiguous float32 ``x`` (features, or a square distance
     matrix with ``metric='precomputed'``) from ``init``; returns the embedding,
@@ -251,7 +251,7 @@ class Word2VecCore:
         words_before: int,
         total_words: int,
         batch_words: int,
-        progress: ProgressCallback | None = None,
+        progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> tuple[int, int, float, int]: ...
     def train_epoch_file(
@@ -269,7 +269,7 @@ class Word2VecCore:
         total_words: int,
         batch_words: int,
         max_sentence_length: int = 10000,
-        progress: ProgressCallback | None = None,
+        progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> tuple[int, int, float]: ...
     def train_epoch_pairs(
@@ -284,6 +284,6 @@ class Word2VecCore:
         min_alpha: float,
         words_before: int,
         total_words: int,
-        progress: ProgressCallback | None = None,
+        progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> float: ...

@@ -161,14 +161,12 @@ impl QuantIndex {
         pool: Option<&rayon::ThreadPool>,
     ) -> Result<Self> {
         let (n, dim) = vectors.dim();
-        let data = vectors.as_slice().ok_or_else(|| {
-            Error::invalid(
-                "vectors must be a C-contiguous float32 array (use numpy.ascontiguousarray)",
-            )
-        })?;
+        let data = vectors
+            .as_slice()
+            .ok_or_else(|| Error::invalid("vectors must be a contiguous row-major matrix"))?;
         if norms.len() != n {
             return Err(Error::invalid(
-                "norms do not match the matrix; call fill_norms(force=True)",
+                "norms do not match the matrix; recompute the norms",
             ));
         }
         let quads = dim.div_ceil(4);

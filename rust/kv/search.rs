@@ -33,18 +33,16 @@ const BATCH_BLOCK_ROWS: usize = 512;
 
 /// The rows of `vectors` as one slice, which must be C-contiguous.
 fn contiguous<'a>(vectors: &'a ArrayView2<'_, f32>, what: &str) -> Result<&'a [f32]> {
-    vectors.as_slice().ok_or_else(|| {
-        Error::invalid(format!(
-            "{what} must be a C-contiguous float32 array (use numpy.ascontiguousarray)"
-        ))
-    })
+    vectors
+        .as_slice()
+        .ok_or_else(|| Error::invalid(format!("{what} must be a contiguous row-major matrix")))
 }
 
 fn check_inputs(vectors: &ArrayView2<f32>, norms: &[f32], range: &Range<usize>) -> Result<()> {
     let n = vectors.nrows();
     if norms.len() != n {
         return Err(Error::invalid(format!(
-            "norms has {} entries but the matrix has {n} rows; call fill_norms(force=True)",
+            "norms has {} entries but the matrix has {n} rows; recompute the norms",
             norms.len()
         )));
     }

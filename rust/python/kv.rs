@@ -16,23 +16,16 @@ use super::IntoPyResult;
 use crate::io::word2vec::{self, ReadOptions, UnicodeErrors, WriteOptions};
 use crate::kv;
 
-fn c_contiguous<'a>(
-    a: &'a PyReadonlyArray2<'_, f32>,
-    what: &str,
-) -> PyResult<ndarray::ArrayView2<'a, f32>> {
-    super::view(a, what)
-}
-
 /// The model's `vectors` (C-contiguous) and row `norms`, borrowed for a search.
 fn model<'a>(
     vectors: &'a PyReadonlyArray2<'_, f32>,
     norms: &'a PyReadonlyArray1<'_, f32>,
 ) -> PyResult<(ndarray::ArrayView2<'a, f32>, &'a [f32])> {
     let n = super::view(norms, "norms")?;
-    let n = n.to_slice().ok_or_else(|| {
-        pyo3::exceptions::PyValueError::new_err("norms must be a contiguous float32 array")
-    })?;
-    Ok((c_contiguous(vectors, "vectors")?, n))
+    let n = n
+        .to_slice()
+        .ok_or_else(|| super::layout_error::<f32>("norms"))?;
+    Ok((super::view(vectors, "vectors")?, n))
 }
 
 /// `(rows, scores)` of a batched query.
@@ -71,7 +64,7 @@ impl KvSearcher {
         vectors: PyReadonlyArray2<'py, f32>,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         super::guard(|| {
-            let v = c_contiguous(&vectors, "vectors")?;
+            let v = super::view(&vectors, "vectors")?;
             let out = py.detach(|| kv::row_norms(v, Some(&self.pool))).py()?;
             Ok(out.into_pyarray(py))
         })
@@ -110,7 +103,7 @@ impl KvSearcher {
         k: usize,
     ) -> PyResult<Vec<(usize, f32)>> {
         super::guard(|| {
-            let v = c_contiguous(&vectors, "vectors")?;
+            let v = super::view(&vectors, "vectors")?;
             let q = super::view(&query, "query")?;
             py.detach(|| kv::top_k_live(v, q, start..end, k, Some(&self.pool)))
                 .py()
@@ -363,7 +356,7 @@ fn w2v_write(
                     "vectors must be a 2-D float32 or float64 NumPy array",
                 )
             })?;
-        let v = c_contiguous(&a, "vectors")?;
+        let v = super::view(&a, "vectors")?;
         super::run_cancellable(py, |p| {
             word2vec::write_with_progress(&path, &keys, v, &order, &opts, p)
         })

@@ -1147,9 +1147,9 @@ class KeyedVectors:
         oov_ratio : float
             Percentage of pairs with unknown words.
         """
+        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         from scipy import stats
 
-        restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=1)
         ok_vocab = self._ok_vocab(restrict_vocab, case_insensitive)
         gold: list = []
         model: list = []
