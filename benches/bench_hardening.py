@@ -32,7 +32,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-WORKER = textwrap.dedent(r'''
+WORKER = textwrap.dedent(r"""
     import gzip, itertools, json, os, sys, time
     import numpy as np
     import embedrs
@@ -72,12 +72,12 @@ WORKER = textwrap.dedent(r'''
         if os.path.exists(ws):
             out["wordsim_spearman"] = float(m.wv.evaluate_word_pairs(ws)[1][0])
     print(json.dumps(out))
-''')
+""")
 
 
 def make_vectors(work: Path, n: int, dim: int, python: str) -> None:
     """Writes the same random text and binary word2vec files for both builds."""
-    code = textwrap.dedent(f'''
+    code = textwrap.dedent(f"""
         import numpy as np
         from embedrs.models import KeyedVectors
         rng = np.random.default_rng(0)
@@ -86,7 +86,7 @@ def make_vectors(work: Path, n: int, dim: int, python: str) -> None:
                        rng.standard_normal(({n}, {dim})).astype(np.float32))
         kv.save_word2vec_format({str(work / "v.txt")!r})
         kv.save_word2vec_format({str(work / "v.bin")!r}, binary=True)
-    ''')
+    """)
     subprocess.run([python, "-c", code], check=True)
 
 
@@ -104,24 +104,41 @@ def main() -> None:
     env = dict(os.environ)
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     for r in range(args.repeats):
-        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+        for name in ("old", "new") if r % 2 == 0 else ("new", "old"):
             py = getattr(args, name)
             load = os.getloadavg()[0]
-            res = subprocess.run([py, "-c", WORKER, str(work), str(DATA), str(args.train_tokens)],
-                                 check=False, capture_output=True, text=True, env=env, cwd=work)
+            res = subprocess.run(
+                [py, "-c", WORKER, str(work), str(DATA), str(args.train_tokens)],
+                check=False,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=work,
+            )
             if res.returncode != 0:
                 sys.exit(f"the {name} build failed:\n{res.stderr[-3000:]}")
             out = json.loads(res.stdout.strip().splitlines()[-1])
             out["load_avg"] = load
             runs[name].append(out)
-            print(f"run {r + 1} {name}: " + ", ".join(
-                f"{k}={v:.4g}" for k, v in out.items() if isinstance(v, float)), flush=True)
+            print(
+                f"run {r + 1} {name}: "
+                + ", ".join(f"{k}={v:.4g}" for k, v in out.items() if isinstance(v, float)),
+                flush=True,
+            )
     same = all(a["answers"] == b["answers"] for a in runs["old"] for b in runs["new"])
-    print(f"\nmedians of {args.repeats} alternating runs, {args.n} x {args.dim} vectors, "
-          f"{args.train_tokens} training tokens (2 workers)")
+    print(
+        f"\nmedians of {args.repeats} alternating runs, {args.n} x {args.dim} vectors, "
+        f"{args.train_tokens} training tokens (2 workers)"
+    )
     print(f"{'measure':24} {'old':>12} {'new':>12} {'new/old':>8}")
-    for key in ("load_text_s", "load_binary_s", "query_p50_ms", "batch100_ms",
-                "train_words_per_s", "wordsim_spearman"):
+    for key in (
+        "load_text_s",
+        "load_binary_s",
+        "query_p50_ms",
+        "batch100_ms",
+        "train_words_per_s",
+        "wordsim_spearman",
+    ):
         if key not in runs["new"][0]:
             continue
         old = statistics.median(x[key] for x in runs["old"])

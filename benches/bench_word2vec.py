@@ -67,21 +67,35 @@ def evaluate(index_to_key: list[str], vectors: np.ndarray) -> tuple[float, float
     logging.getLogger("embedrs").setLevel(logging.WARNING)
     kv = KeyedVectors(vectors.shape[1])
     kv.add_vectors(list(index_to_key), np.ascontiguousarray(vectors, dtype=np.float32))
-    acc, _ = kv.evaluate_word_analogies(str(DATA / "gensim_test_data" / "questions-words.txt"),
-                                        restrict_vocab=30000)
+    acc, _ = kv.evaluate_word_analogies(
+        str(DATA / "gensim_test_data" / "questions-words.txt"), restrict_vocab=30000
+    )
     _, spearman, _ = kv.evaluate_word_pairs(str(DATA / "gensim_test_data" / "wordsim353.tsv"))
     return float(acc), float(spearman[0])
 
 
-def run_one(lib: str, path_kind: str, mode: str, args: argparse.Namespace,
-            sentences: list[list[str]], corpus_file: str) -> dict[str, Any]:
+def run_one(
+    lib: str,
+    path_kind: str,
+    mode: str,
+    args: argparse.Namespace,
+    sentences: list[list[str]],
+    corpus_file: str,
+) -> dict[str, Any]:
     if lib == "embedrs":
         from embedrs.models import Word2Vec
     else:
         from gensim.models import Word2Vec  # type: ignore[no-redef]
-    params = dict(vector_size=args.vector_size, window=args.window, min_count=args.min_count,
-                  sample=args.sample, workers=args.workers, epochs=args.epochs, seed=1,
-                  **MODES[mode])
+    params = dict(
+        vector_size=args.vector_size,
+        window=args.window,
+        min_count=args.min_count,
+        sample=args.sample,
+        workers=args.workers,
+        epochs=args.epochs,
+        seed=1,
+        **MODES[mode],
+    )
     model = Word2Vec(**params)
     if path_kind == "iterable":
         model.build_vocab(sentences)
@@ -90,14 +104,22 @@ def run_one(lib: str, path_kind: str, mode: str, args: argparse.Namespace,
     else:
         model.build_vocab(corpus_file=corpus_file)
         start = time.perf_counter()
-        model.train(corpus_file=corpus_file, total_words=model.corpus_total_words,
-                    epochs=args.epochs)
+        model.train(
+            corpus_file=corpus_file, total_words=model.corpus_total_words, epochs=args.epochs
+        )
     elapsed = time.perf_counter() - start
     words = model.corpus_total_words * args.epochs
     acc, spearman = evaluate(model.wv.index_to_key, model.wv.vectors)
-    return {"lib": lib, "path": path_kind, "mode": mode, "seconds": elapsed,
-            "words_per_sec": words / elapsed, "analogy": acc, "wordsim": spearman,
-            "vocab": len(model.wv.index_to_key)}
+    return {
+        "lib": lib,
+        "path": path_kind,
+        "mode": mode,
+        "seconds": elapsed,
+        "words_per_sec": words / elapsed,
+        "analogy": acc,
+        "wordsim": spearman,
+        "vocab": len(model.wv.index_to_key),
+    }
 
 
 def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[str, Any] | None:
@@ -113,11 +135,37 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
     m = MODES[mode]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "vec.bin")
-        cmd = [binary, "-train", corpus_file, "-output", out, "-size", str(args.vector_size),
-               "-window", str(args.window), "-sample", str(args.sample), "-hs", str(m["hs"]),
-               "-negative", str(m["negative"]), "-threads", str(args.workers),
-               "-iter", str(args.epochs), "-min-count", str(args.min_count), "-alpha", "0.025",
-               "-debug", "0", "-binary", "1", "-cbow", "0" if m["sg"] else "1"]
+        cmd = [
+            binary,
+            "-train",
+            corpus_file,
+            "-output",
+            out,
+            "-size",
+            str(args.vector_size),
+            "-window",
+            str(args.window),
+            "-sample",
+            str(args.sample),
+            "-hs",
+            str(m["hs"]),
+            "-negative",
+            str(m["negative"]),
+            "-threads",
+            str(args.workers),
+            "-iter",
+            str(args.epochs),
+            "-min-count",
+            str(args.min_count),
+            "-alpha",
+            "0.025",
+            "-debug",
+            "0",
+            "-binary",
+            "1",
+            "-cbow",
+            "0" if m["sg"] else "1",
+        ]
         start = time.perf_counter()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         elapsed = time.perf_counter() - start
@@ -127,13 +175,22 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
     with open(corpus_file, "rb") as fin:
         total = len(fin.read().split())
     acc, spearman = evaluate(vocab, vectors)
-    return {"lib": "word2vec-c", "path": "file", "mode": mode, "seconds": elapsed,
-            "words_per_sec": total * args.epochs / elapsed, "analogy": acc, "wordsim": spearman,
-            "vocab": len(vocab)}
+    return {
+        "lib": "word2vec-c",
+        "path": "file",
+        "mode": mode,
+        "seconds": elapsed,
+        "words_per_sec": total * args.epochs / elapsed,
+        "analogy": acc,
+        "wordsim": spearman,
+        "vocab": len(vocab),
+    }
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--corpus", type=Path, default=DATA / "enwik_text8like.gz")
     p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
     p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs")
@@ -152,16 +209,20 @@ def main() -> int:
     import gensim
 
     tokens = load_tokens(args.corpus, args.max_words)
-    sentences = [tokens[i:i + 10000] for i in range(0, len(tokens), 10000)]
+    sentences = [tokens[i : i + 10000] for i in range(0, len(tokens), 10000)]
     tmpdir = tempfile.mkdtemp()
     corpus_file = os.path.join(tmpdir, "corpus.txt")
     with open(corpus_file, "w", encoding="utf8") as fout:
         fout.writelines(" ".join(s) + "\n" for s in sentences)
-    print(f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
-          f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "
-          f"min_count={args.min_count}, sample={args.sample}; repeats={args.repeats}")
-    print(f"# embedrs {embedrs.__version__}, gensim {gensim.__version__}, python "
-          f"{platform.python_version()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}")
+    print(
+        f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
+        f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "
+        f"min_count={args.min_count}, sample={args.sample}; repeats={args.repeats}"
+    )
+    print(
+        f"# embedrs {embedrs.__version__}, gensim {gensim.__version__}, python "
+        f"{platform.python_version()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}"
+    )
     sys.stdout.flush()
 
     results: list[dict[str, Any]] = []
@@ -171,34 +232,51 @@ def main() -> int:
                 for lib in ("embedrs", "gensim"):
                     r = run_one(lib, path_kind, mode, args, sentences, corpus_file)
                     results.append(r)
-                    print(f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
-                          f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
-                          f"wordsim {r['wordsim']:.4f}", flush=True)
+                    print(
+                        f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
+                        f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
+                        f"wordsim {r['wordsim']:.4f}",
+                        flush=True,
+                    )
         if args.c_tool:
             r = run_c_tool(mode, args, corpus_file)
             if r:
                 results.append(r)
-                print(f"  {mode:8s} file     w2v-c    {r['seconds']:7.1f}s "
-                      f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f}", flush=True)
+                print(
+                    f"  {mode:8s} file     w2v-c    {r['seconds']:7.1f}s "
+                    f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f}",
+                    flush=True,
+                )
 
     print()
-    print("| mode | path | embedrs words/s | gensim words/s | ratio | embedrs analogy | gensim analogy "
-          "| embedrs WS353 | gensim WS353 |")
+    print(
+        "| mode | path | embedrs words/s | gensim words/s | ratio | embedrs analogy | gensim analogy "
+        "| embedrs WS353 | gensim WS353 |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for mode in args.modes.split(","):
         for path_kind in args.paths.split(","):
+
             def med(lib: str, key: str, mode: str = mode, path_kind: str = path_kind) -> float:
-                vals = [r[key] for r in results
-                        if r["lib"] == lib and r["mode"] == mode and r["path"] == path_kind]
+                vals = [
+                    r[key]
+                    for r in results
+                    if r["lib"] == lib and r["mode"] == mode and r["path"] == path_kind
+                ]
                 return statistics.median(vals) if vals else float("nan")
+
             e, g = med("embedrs", "words_per_sec"), med("gensim", "words_per_sec")
-            print(f"| {mode} | {path_kind} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
-                  f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
-                  f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |")
+            print(
+                f"| {mode} | {path_kind} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
+                f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
+                f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |"
+            )
     for r in results:
         if r["lib"] == "word2vec-c":
-            print(f"| {r['mode']} | file (C tool) | {r['words_per_sec'] / 1e6:.3f}M | | | "
-                  f"{r['analogy']:.4f} | | {r['wordsim']:.4f} | |")
+            print(
+                f"| {r['mode']} | file (C tool) | {r['words_per_sec'] / 1e6:.3f}M | | | "
+                f"{r['analogy']:.4f} | | {r['wordsim']:.4f} | |"
+            )
     return 0
 
 

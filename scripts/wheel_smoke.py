@@ -51,7 +51,9 @@ def main() -> int:
         assert pkg_dir != src_pkg, f"imported the source tree ({pkg_dir}), not the wheel"
     if args.expect_version is not None:
         assert embedrs.__version__ == args.expect_version, (
-            embedrs.__version__, args.expect_version)
+            embedrs.__version__,
+            args.expect_version,
+        )
     assert Path(_embedrs.__file__).resolve().parent == pkg_dir, _embedrs.__file__
     for name in ("py.typed", "_embedrs.pyi"):
         assert (pkg_dir / name).is_file(), f"the wheel lacks embedrs/{name}"
@@ -77,8 +79,9 @@ def main() -> int:
     try:
         Word2Vec = _optional("embedrs.models.word2vec", "Word2Vec")
         if Word2Vec is not None:
-            model = Word2Vec(sentences, vector_size=16, window=3, min_count=3, epochs=2,
-                             workers=1, seed=1)
+            model = Word2Vec(
+                sentences, vector_size=16, window=3, min_count=3, epochs=2, workers=1, seed=1
+            )
             assert model.wv.vectors.shape[1] == 16 and np.isfinite(model.wv.vectors).all()
             word = model.wv.index_to_key[0]
             sims = model.wv.most_similar(word, topn=3)
@@ -102,8 +105,13 @@ def main() -> int:
 
         PoincareModel = _optional("embedrs.models.poincare", "PoincareModel")
         if PoincareModel is not None:
-            relations = [("dog", "mammal"), ("cat", "mammal"), ("mammal", "animal"),
-                         ("sparrow", "bird"), ("bird", "animal")]
+            relations = [
+                ("dog", "mammal"),
+                ("cat", "mammal"),
+                ("mammal", "animal"),
+                ("sparrow", "bird"),
+                ("bird", "animal"),
+            ]
             pm = PoincareModel(relations, size=2, negative=2, seed=0)
             pm.train(epochs=5)
             assert np.all(np.linalg.norm(pm.kv.vectors, axis=1) < 1.0)

@@ -17,8 +17,18 @@ from embedrs import _default_corpus as dc
 from embedrs.cli import main
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "mouse", "rabbit", "tiger", "lion"]
-TOOLS = ["hammer", "saw", "drill", "wrench", "chisel", "pliers", "screwdriver", "file", "rasp",
-         "clamp"]
+TOOLS = [
+    "hammer",
+    "saw",
+    "drill",
+    "wrench",
+    "chisel",
+    "pliers",
+    "screwdriver",
+    "file",
+    "rasp",
+    "clamp",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +45,14 @@ def topic_corpus(tmp_path_factory) -> Path:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        list(args),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 # ------------------------------------------------------------------ the command
@@ -100,11 +116,28 @@ def test_empty_corpus_file_exits_2(tmp_path, capsys):
 
 def test_main_job_on_a_small_corpus_writes_its_outputs(tmp_path, topic_corpus, capsys):
     out = tmp_path / "out"
-    code = main([
-        "--corpus", str(topic_corpus), "--out", str(out), "--vector-size", "16",
-        "--epochs", "10", "--min-count", "1", "--workers", "1", "--sg", "1",
-        "--words", "cat,hammer,unknownword", "--topn", "5",
-    ])
+    code = main(
+        [
+            "--corpus",
+            str(topic_corpus),
+            "--out",
+            str(out),
+            "--vector-size",
+            "16",
+            "--epochs",
+            "10",
+            "--min-count",
+            "1",
+            "--workers",
+            "1",
+            "--sg",
+            "1",
+            "--words",
+            "cat,hammer,unknownword",
+            "--topn",
+            "5",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "cat:" in printed and str(out.resolve()) in printed
@@ -129,8 +162,9 @@ def test_main_job_on_a_small_corpus_writes_its_outputs(tmp_path, topic_corpus, c
 def test_main_job_with_no_arguments_uses_the_default_corpus(tmp_path, monkeypatch, capsys):
     # `embedrs` with no subcommand runs `train` on the embedded corpus; keep it small here.
     monkeypatch.chdir(tmp_path)
-    code = main(["-q", "--max-tokens", "20000", "--epochs", "1", "--vector-size", "20",
-                 "--workers", "2"])
+    code = main(
+        ["-q", "--max-tokens", "20000", "--epochs", "1", "--vector-size", "20", "--workers", "2"]
+    )
     assert code == 0
     out = tmp_path / "embedrs_output"
     stats = json.loads((out / "corpus_stats.json").read_text())
@@ -168,7 +202,7 @@ def test_documents_of_source_reads_docstrings_and_comments():
         b'"""Module doc. It has two sentences."""\n'
         b"# A comment block\n# over two lines.\n"
         b"def f():\n    '''Function doc.'''\n\n"
-        b"class C:\n    \"\"\"Class doc.\"\"\"\n    x = 1  # trailing note\n"
+        b'class C:\n    """Class doc."""\n    x = 1  # trailing note\n'
     )
     docs = dc.documents_of_source(src, "m.py")
     assert docs[:3] == ["Module doc. It has two sentences.", "Function doc.", "Class doc."]

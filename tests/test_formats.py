@@ -85,15 +85,20 @@ def test_round_trips_with_gensim_both_directions(tmp_path, binary):
     e = KeyedVectors.load_word2vec_format(p2, binary=binary, fvocab=p2 + ".vocab")
     assert_same(g, e)
     for k in ["w3", "日本"]:
-        assert g.get_vecattr(k, "count") == e.get_vecattr(k, "count") == ours.get_vecattr(k, "count")
+        assert (
+            g.get_vecattr(k, "count") == e.get_vecattr(k, "count") == ours.get_vecattr(k, "count")
+        )
     for limit in (0, 1, 10):
-        assert_same(GKV.load_word2vec_format(p2, binary=binary, limit=limit),
-                    KeyedVectors.load_word2vec_format(p2, binary=binary, limit=limit))
+        assert_same(
+            GKV.load_word2vec_format(p2, binary=binary, limit=limit),
+            KeyedVectors.load_word2vec_format(p2, binary=binary, limit=limit),
+        )
     # bogus counts without fvocab are gensim's too
     g2 = GKV.load_word2vec_format(p2, binary=binary, limit=10)
     e2 = KeyedVectors.load_word2vec_format(p2, binary=binary, limit=10)
-    assert [g2.get_vecattr(k, "count") for k in g2.index_to_key] == \
-        [int(e2.get_vecattr(k, "count")) for k in e2.index_to_key]
+    assert [g2.get_vecattr(k, "count") for k in g2.index_to_key] == [
+        int(e2.get_vecattr(k, "count")) for k in e2.index_to_key
+    ]
 
 
 @requires_gensim
@@ -101,15 +106,22 @@ def test_no_header_and_gz(tmp_path):
     ours, theirs = make_models()
     p = str(tmp_path / "glove.txt")
     theirs.save_word2vec_format(p, write_header=False)
-    assert_same(GKV.load_word2vec_format(p, no_header=True),
-                KeyedVectors.load_word2vec_format(p, no_header=True))
-    assert_same(GKV.load_word2vec_format(p, no_header=True, limit=5),
-                KeyedVectors.load_word2vec_format(p, no_header=True, limit=5))
+    assert_same(
+        GKV.load_word2vec_format(p, no_header=True),
+        KeyedVectors.load_word2vec_format(p, no_header=True),
+    )
+    assert_same(
+        GKV.load_word2vec_format(p, no_header=True, limit=5),
+        KeyedVectors.load_word2vec_format(p, no_header=True, limit=5),
+    )
     with pytest.raises(NotImplementedError):
         KeyedVectors.load_word2vec_format(p, binary=True, no_header=True)
     gz = str(tmp_path / "v.bin.gz")
     ours.save_word2vec_format(gz, binary=True)
-    assert_same(GKV.load_word2vec_format(gz, binary=True), KeyedVectors.load_word2vec_format(gz, binary=True))
+    assert_same(
+        GKV.load_word2vec_format(gz, binary=True),
+        KeyedVectors.load_word2vec_format(gz, binary=True),
+    )
 
 
 @requires_gensim
@@ -125,7 +137,9 @@ def test_word2vec_c_style_files(tmp_path):
     txtp = tmp_path / "c.txt"
     with open(txtp, "wb") as fh:
         fh.write(b"3 4\n")
-        fh.writelines(k + b" " + b" ".join(b"%f" % x for x in v) + b" \n" for k, v in zip(keys, vecs))
+        fh.writelines(
+            k + b" " + b" ".join(b"%f" % x for x in v) + b" \n" for k, v in zip(keys, vecs)
+        )
     for path, binary in ((binp, True), (txtp, False)):
         e = KeyedVectors.load_word2vec_format(str(path), binary=binary)
         g = GKV.load_word2vec_format(str(path), binary=binary)
@@ -180,7 +194,9 @@ def test_bad_text_inputs(tmp_path):
         KeyedVectors.load_word2vec_format(p)
     with pytest.raises(UnexpectedEndOfFileError):
         KeyedVectors.load_word2vec_format(p)
-    ok = KeyedVectors.load_word2vec_format(_write(tmp_path, "n.txt", b"1 3\na 1 nan 3\n"), allow_nonfinite=True)
+    ok = KeyedVectors.load_word2vec_format(
+        _write(tmp_path, "n.txt", b"1 3\na 1 nan 3\n"), allow_nonfinite=True
+    )
     assert np.isnan(ok.vectors[0, 1])
     with pytest.raises(FileNotFoundError):
         KeyedVectors.load_word2vec_format(str(tmp_path / "missing.txt"))
@@ -194,7 +210,9 @@ def test_bad_binary_inputs(tmp_path):
     with pytest.raises(EOFError, match=r"byte offset 27: entry 2"):
         KeyedVectors.load_word2vec_format(_write(tmp_path, "t.bin", trunc), binary=True)
     with pytest.raises(EOFError, match="header declares 3 vectors"):
-        KeyedVectors.load_word2vec_format(_write(tmp_path, "h.bin", b"3 3\na " + v + b"b " + v), binary=True)
+        KeyedVectors.load_word2vec_format(
+            _write(tmp_path, "h.bin", b"3 3\na " + v + b"b " + v), binary=True
+        )
     nan = b"1 3\na " + np.array([1, np.nan, 2], np.float32).tobytes()
     with pytest.raises(ValueError, match="entry 1 at byte offset 4"):
         KeyedVectors.load_word2vec_format(_write(tmp_path, "nan.bin", nan), binary=True)
@@ -202,9 +220,13 @@ def test_bad_binary_inputs(tmp_path):
         KeyedVectors.load_word2vec_format(_write(tmp_path, "e.bin", b""), binary=True)
     # a text file read as binary: no clean vectors -> an error, never a silent model
     with pytest.raises(ValueError):
-        KeyedVectors.load_word2vec_format(_write(tmp_path, "x.bin", b"2 3\na 1 2 3\nb 1 2 3\n"), binary=True)
+        KeyedVectors.load_word2vec_format(
+            _write(tmp_path, "x.bin", b"2 3\na 1 2 3\nb 1 2 3\n"), binary=True
+        )
     # more data than declared: gensim ignores it, so do we (with a warning)
-    kv = KeyedVectors.load_word2vec_format(_write(tmp_path, "m.bin", b"1 3\na " + v + b"b " + v), binary=True)
+    kv = KeyedVectors.load_word2vec_format(
+        _write(tmp_path, "m.bin", b"1 3\na " + v + b"b " + v), binary=True
+    )
     assert kv.index_to_key == ["a"]
 
 
@@ -395,9 +417,11 @@ def test_projector_cli(tmp_path):
     from embedrs.cli import main
 
     ours = make_ours()
-    for name, saver in (("m.kv", lambda p: ours.save(p)),
-                        ("m.bin", lambda p: ours.save_word2vec_format(p, binary=True)),
-                        ("m.txt", lambda p: ours.save_word2vec_format(p))):
+    for name, saver in (
+        ("m.kv", lambda p: ours.save(p)),
+        ("m.bin", lambda p: ours.save_word2vec_format(p, binary=True)),
+        ("m.txt", lambda p: ours.save_word2vec_format(p)),
+    ):
         p = str(tmp_path / name)
         saver(p)
         out = tmp_path / ("out_" + name)
@@ -411,7 +435,8 @@ def test_projector_cli(tmp_path):
 if hypothesis is not None:
     _key = st.text(
         alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters=" \n"),
-        min_size=1, max_size=8,
+        min_size=1,
+        max_size=8,
     )
 
     @requires_gensim
@@ -478,8 +503,9 @@ def test_float_text_matches_numpy_str():
     vals = bits.view(np.float32)
     vals = vals[np.isfinite(vals)]
     scaled = (rng.standard_normal(100_000) * np.logspace(-8, 8, 100_000)).astype(np.float32)
-    edge = np.array([0.0, -0.0, 1.0, 1e-4, 1e6, 999999.94, 2146591.25, 1e-45, 3.4028235e38],
-                    dtype=np.float32)
+    edge = np.array(
+        [0.0, -0.0, 1.0, 1e-4, 1e6, 999999.94, 2146591.25, 1e-45, 3.4028235e38], dtype=np.float32
+    )
     vals = np.concatenate([vals, scaled, edge])
     ours = _embedrs.format_f32(vals.tolist())
     bad = [(float(v), o, str(v)) for v, o in zip(vals, ours) if o != str(v)]

@@ -37,13 +37,19 @@ def test_replay_python_fuzz_corpus(target: str, tmp_path: Path) -> None:
         pytest.skip(f"no corpus for {target} under {FUZZ}/corpus/python_{target}")
     proc = subprocess.run(
         [sys.executable, str(FUZZ / "python" / "replay.py"), target, *map(str, files)],
-        check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     lines = proc.stdout.splitlines()
     if proc.returncode < 0 or proc.returncode not in (0, 1):
         started = [ln[6:] for ln in lines if ln.startswith("START ")]
         last = started[-1] if started else "?"
-        pytest.fail(f"the replay process died (exit {proc.returncode}) on {last}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"the replay process died (exit {proc.returncode}) on {last}\n{proc.stderr[-3000:]}"
+        )
     findings = []
     current = "?"
     for ln in lines:
@@ -52,6 +58,7 @@ def test_replay_python_fuzz_corpus(target: str, tmp_path: Path) -> None:
         elif ln.startswith("FINDING "):
             findings.append(f"{Path(current).name}: {ln[8:]}")
     assert proc.returncode == 0 and not findings, (
-        f"{len(findings)} of {len(files)} {target} inputs break the contract:\n" + "\n".join(findings)
+        f"{len(findings)} of {len(files)} {target} inputs break the contract:\n"
+        + "\n".join(findings)
         + f"\n{proc.stderr[-2000:]}"
     )

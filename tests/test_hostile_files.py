@@ -51,9 +51,12 @@ def small_w2v() -> Word2Vec:
 def split_container(data: bytes) -> tuple[dict, bytes]:
     """(header dict, data section) of a native file."""
     (hlen,) = struct.unpack("<Q", data[8:16])
-    header = json.loads(data[16:16 + hlen])
-    start = _persist._align(16 + hlen + 16) if data[16 + hlen:24 + hlen] == _persist.SUM_TAG \
+    header = json.loads(data[16 : 16 + hlen])
+    start = (
+        _persist._align(16 + hlen + 16)
+        if data[16 + hlen : 24 + hlen] == _persist.SUM_TAG
         else _persist._align(16 + hlen)
+    )
     return header, data[start:]
 
 
@@ -72,8 +75,9 @@ def native(tmp: Path, obj: Any = None) -> Path:
     return p
 
 
-def edit_header(edit: Callable[[dict], None], obj_factory: Callable[[], Any] = small_kv,
-                checksum: bool = True) -> Callable[[Path], Path]:
+def edit_header(
+    edit: Callable[[dict], None], obj_factory: Callable[[], Any] = small_kv, checksum: bool = True
+) -> Callable[[Path], Path]:
     def build(tmp: Path) -> Path:
         p = native(tmp, obj_factory())
         header, body = split_container(p.read_bytes())
@@ -86,6 +90,7 @@ def edit_header(edit: Callable[[dict], None], obj_factory: Callable[[], Any] = s
 
 def custom_container(mutate: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
     """A native file written by the real writer from edited metadata and arrays."""
+
     def build(tmp: Path) -> Path:
         meta, arrays = small_kv()._to_persist()
         meta = {"class": "KeyedVectors", **meta}
@@ -107,8 +112,12 @@ def raw_file(name: str, data: bytes) -> Callable[[Path], Path]:
 
 
 def nested_json_header(tmp: Path) -> Path:
-    blob = b'{"format": "embedrs", "version": 1, "meta": ' + b"[" * 100_000 + b"]" * 100_000 \
+    blob = (
+        b'{"format": "embedrs", "version": 1, "meta": '
+        + b"[" * 100_000
+        + b"]" * 100_000
         + b', "arrays": {}}'
+    )
     p = tmp / "model.bin"
     p.write_bytes(_persist.MAGIC + struct.pack("<Q", len(blob)) + blob + b"\0" * 64)
     return p
@@ -181,8 +190,11 @@ class _Reduce:
 def wrong_size_array() -> Any:
     from numpy.core.multiarray import _reconstruct
 
-    return gensim_kv(vectors=_Reduce(_reconstruct, (np.ndarray, (0,), b"b"),
-                                     (1, (5, 2), np.dtype("f4"), False, b"\0" * 8)))
+    return gensim_kv(
+        vectors=_Reduce(
+            _reconstruct, (np.ndarray, (0,), b"b"), (1, (5, 2), np.dtype("f4"), False, b"\0" * 8)
+        )
+    )
 
 
 def cyclic_saveloads() -> Any:
@@ -197,7 +209,9 @@ def nested_lists() -> bytes:
     return b"\x80\x04" + b"]" * 10_000 + b"a" * 9_999 + b"."
 
 
-def npy_side_file(array_bytes: Callable[[Path], None], attr: str = "vectors") -> Callable[[Path], Path]:
+def npy_side_file(
+    array_bytes: Callable[[Path], None], attr: str = "vectors"
+) -> Callable[[Path], Path]:
     def build(tmp: Path) -> Path:
         p = tmp / "model.kv"
         kv = gensim_kv()
@@ -223,7 +237,9 @@ def huge_shape_npy(path: Path) -> None:
 def gz_bomb(tmp: Path) -> Path:
     """3 MiB of zeros in one BINBYTES8 opcode, 3 KiB compressed (the test lowers the cap to 1 MiB)."""
     p = tmp / "bomb.model.gz"
-    p.write_bytes(gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 3 << 20) + b"\0" * (3 << 20) + b"."))
+    p.write_bytes(
+        gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 3 << 20) + b"\0" * (3 << 20) + b".")
+    )
     return p
 
 
@@ -233,6 +249,7 @@ def poincare_model() -> PoincareModel:
 
 def poincare_container(mutate: Callable[[dict, dict], None]) -> Callable[[Path], Path]:
     """A PoincareModel file written by the real writer, with edited arrays."""
+
     def build(tmp: Path) -> Path:
         p = tmp / "model.bin"
         poincare_model().save(str(p))
@@ -272,112 +289,402 @@ CASES = [
     Case("truncated", edit_bytes(lambda d: d[:-10]), kv_load, ValueError, "truncated"),
     Case("empty file", edit_bytes(lambda d: b""), kv_load, ValueError, "corrupt"),
     Case("wrong magic", edit_bytes(lambda d: b"EMBEDRX\0" + d[8:]), kv_load, ValueError, "corrupt"),
-    Case("huge header length", edit_bytes(lambda d: d[:8] + struct.pack("<Q", 2**63) + d[16:]), kv_load,
-         ValueError, "header length"),
-    Case("flipped header byte", edit_bytes(lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:]), kv_load,
-         ValueError, "damaged"),
-    Case("flipped array byte", flip_array_byte, kv_load, ValueError, "'vectors': checksum mismatch"),
-    Case("missing header checksum", edit_header(lambda h: None, checksum=False), kv_load, ValueError,
-         "checksum missing"),
-    Case("newer version", edit_header(lambda h: h.update(version=99)), kv_load, ValueError, "newer embedrs"),
-    Case("version not an int", edit_header(lambda h: h.update(version="2")), kv_load, ValueError, "version"),
+    Case(
+        "huge header length",
+        edit_bytes(lambda d: d[:8] + struct.pack("<Q", 2**63) + d[16:]),
+        kv_load,
+        ValueError,
+        "header length",
+    ),
+    Case(
+        "flipped header byte",
+        edit_bytes(lambda d: d[:40] + bytes([d[40] ^ 1]) + d[41:]),
+        kv_load,
+        ValueError,
+        "damaged",
+    ),
+    Case(
+        "flipped array byte", flip_array_byte, kv_load, ValueError, "'vectors': checksum mismatch"
+    ),
+    Case(
+        "missing header checksum",
+        edit_header(lambda h: None, checksum=False),
+        kv_load,
+        ValueError,
+        "checksum missing",
+    ),
+    Case(
+        "newer version",
+        edit_header(lambda h: h.update(version=99)),
+        kv_load,
+        ValueError,
+        "newer embedrs",
+    ),
+    Case(
+        "version not an int",
+        edit_header(lambda h: h.update(version="2")),
+        kv_load,
+        ValueError,
+        "version",
+    ),
     Case("deeply nested JSON", nested_json_header, kv_load, ValueError, "corrupt metadata"),
-    Case("negative shape", edit_header(array_entry("vectors", shape=[-6, 4])), kv_load, ValueError, "shape"),
-    Case("float shape", edit_header(array_entry("vectors", shape=[6.0, 4])), kv_load, ValueError, "shape"),
-    Case("huge shape", edit_header(array_entry("vectors", shape=[2**40, 2**40])), kv_load, ValueError,
-         "too large"),
-    Case("shape past EOF", edit_header(array_entry("vectors", shape=[6000, 4])), kv_load, ValueError,
-         "truncated?"),
-    Case("offset past EOF", edit_header(array_entry("vectors", offset=64 * 10**6)), kv_load, ValueError,
-         "truncated?"),
-    Case("negative offset", edit_header(array_entry("vectors", offset=-64)), kv_load, ValueError, "offset"),
-    Case("misaligned offset", edit_header(array_entry("vectors", offset=3)), kv_load, ValueError, "offset"),
-    Case("overlapping arrays", edit_header(lambda h: h["arrays"]["expandos.count"].update(
-        offset=h["arrays"]["vectors"]["offset"])), kv_load, ValueError, "overlap"),
-    Case("object dtype", edit_header(array_entry("vectors", dtype="|O")), kv_load, ValueError, "not allowed"),
-    Case("structured dtype", edit_header(array_entry("vectors", dtype="f4,i4")), kv_load,
-         ValueError, "not allowed"),
-    Case("garbage dtype", edit_header(array_entry("vectors", dtype="not a dtype")), kv_load, ValueError,
-         "dtype"),
-    Case("big-endian dtype", edit_header(array_entry("vectors", dtype=">f4")), kv_load, ValueError,
-         "big-endian"),
-    Case("bad crc field", edit_header(array_entry("vectors", crc32=12)), kv_load, ValueError, "crc32"),
-    Case("array table not a dict", edit_header(lambda h: h.update(arrays=[])), kv_load, ValueError,
-         "not an embedrs native file"),
+    Case(
+        "negative shape",
+        edit_header(array_entry("vectors", shape=[-6, 4])),
+        kv_load,
+        ValueError,
+        "shape",
+    ),
+    Case(
+        "float shape",
+        edit_header(array_entry("vectors", shape=[6.0, 4])),
+        kv_load,
+        ValueError,
+        "shape",
+    ),
+    Case(
+        "huge shape",
+        edit_header(array_entry("vectors", shape=[2**40, 2**40])),
+        kv_load,
+        ValueError,
+        "too large",
+    ),
+    Case(
+        "shape past EOF",
+        edit_header(array_entry("vectors", shape=[6000, 4])),
+        kv_load,
+        ValueError,
+        "truncated?",
+    ),
+    Case(
+        "offset past EOF",
+        edit_header(array_entry("vectors", offset=64 * 10**6)),
+        kv_load,
+        ValueError,
+        "truncated?",
+    ),
+    Case(
+        "negative offset",
+        edit_header(array_entry("vectors", offset=-64)),
+        kv_load,
+        ValueError,
+        "offset",
+    ),
+    Case(
+        "misaligned offset",
+        edit_header(array_entry("vectors", offset=3)),
+        kv_load,
+        ValueError,
+        "offset",
+    ),
+    Case(
+        "overlapping arrays",
+        edit_header(
+            lambda h: h["arrays"]["expandos.count"].update(offset=h["arrays"]["vectors"]["offset"])
+        ),
+        kv_load,
+        ValueError,
+        "overlap",
+    ),
+    Case(
+        "object dtype",
+        edit_header(array_entry("vectors", dtype="|O")),
+        kv_load,
+        ValueError,
+        "not allowed",
+    ),
+    Case(
+        "structured dtype",
+        edit_header(array_entry("vectors", dtype="f4,i4")),
+        kv_load,
+        ValueError,
+        "not allowed",
+    ),
+    Case(
+        "garbage dtype",
+        edit_header(array_entry("vectors", dtype="not a dtype")),
+        kv_load,
+        ValueError,
+        "dtype",
+    ),
+    Case(
+        "big-endian dtype",
+        edit_header(array_entry("vectors", dtype=">f4")),
+        kv_load,
+        ValueError,
+        "big-endian",
+    ),
+    Case(
+        "bad crc field", edit_header(array_entry("vectors", crc32=12)), kv_load, ValueError, "crc32"
+    ),
+    Case(
+        "array table not a dict",
+        edit_header(lambda h: h.update(arrays=[])),
+        kv_load,
+        ValueError,
+        "not an embedrs native file",
+    ),
     # --- native container: values
-    Case("n_keys mismatch", edit_header(lambda h: h["meta"].update(n_keys=7)), kv_load, ValueError,
-         "corrupt model"),
-    Case("n_keys a string", edit_header(lambda h: h["meta"].update(n_keys="6")), kv_load, ValueError,
-         "n_keys"),
-    Case("unknown key encoding", edit_header(lambda h: h["meta"].update(keys="pickle")), kv_load, ValueError,
-         "key encoding"),
-    Case("bad typed key", edit_header(lambda h: h["meta"].update(
-        keys="typed-json", key_list=[{"x": 1}] * 6)), kv_load, ValueError, "invalid stored key"),
-    Case("expando of the wrong length", custom_container(
-        lambda m, a: a.update({"expandos.count": np.zeros(3, np.int64)})), kv_load, ValueError,
-         "expected 6 rows"),
-    Case("vectors of ints", custom_container(lambda m, a: a.update(vectors=np.zeros((6, 4), np.int32))),
-         kv_load, ValueError, "floating-point"),
-    Case("key blob not UTF-8", custom_container(lambda m, a: a.update(keys=np.full(11, 0xFF, np.uint8))),
-         lambda p: KeyedVectors.load(str(p)).index_to_key, ValueError, "not UTF-8"),
-    Case("w2v workers=0", edit_header(w2v_params(workers=0), small_w2v), w2v_load, ValueError, "workers"),
-    Case("w2v alpha negative", edit_header(w2v_params(alpha=-1.0), small_w2v), w2v_load, ValueError, "alpha"),
-    Case("w2v window a string", edit_header(w2v_params(window="5"), small_w2v), w2v_load, ValueError,
-         "window"),
-    Case("w2v negative corpus_count", edit_header(w2v_params(corpus_count=-1), small_w2v), w2v_load,
-         ValueError, "corpus_count"),
-    Case("w2v nan training time", edit_header(w2v_params(total_train_time=None), small_w2v), w2v_load,
-         ValueError, "total_train_time"),
-    Case("w2v params not a dict", edit_header(lambda h: h["meta"].update(params=[]), small_w2v), w2v_load,
-         ValueError, "params"),
-    Case("w2v vector_size mismatch", edit_header(w2v_params(vector_size=5), small_w2v), w2v_load,
-         ValueError, "corrupt model"),
+    Case(
+        "n_keys mismatch",
+        edit_header(lambda h: h["meta"].update(n_keys=7)),
+        kv_load,
+        ValueError,
+        "corrupt model",
+    ),
+    Case(
+        "n_keys a string",
+        edit_header(lambda h: h["meta"].update(n_keys="6")),
+        kv_load,
+        ValueError,
+        "n_keys",
+    ),
+    Case(
+        "unknown key encoding",
+        edit_header(lambda h: h["meta"].update(keys="pickle")),
+        kv_load,
+        ValueError,
+        "key encoding",
+    ),
+    Case(
+        "bad typed key",
+        edit_header(lambda h: h["meta"].update(keys="typed-json", key_list=[{"x": 1}] * 6)),
+        kv_load,
+        ValueError,
+        "invalid stored key",
+    ),
+    Case(
+        "expando of the wrong length",
+        custom_container(lambda m, a: a.update({"expandos.count": np.zeros(3, np.int64)})),
+        kv_load,
+        ValueError,
+        "expected 6 rows",
+    ),
+    Case(
+        "vectors of ints",
+        custom_container(lambda m, a: a.update(vectors=np.zeros((6, 4), np.int32))),
+        kv_load,
+        ValueError,
+        "floating-point",
+    ),
+    Case(
+        "key blob not UTF-8",
+        custom_container(lambda m, a: a.update(keys=np.full(11, 0xFF, np.uint8))),
+        lambda p: KeyedVectors.load(str(p)).index_to_key,
+        ValueError,
+        "not UTF-8",
+    ),
+    Case(
+        "w2v workers=0",
+        edit_header(w2v_params(workers=0), small_w2v),
+        w2v_load,
+        ValueError,
+        "workers",
+    ),
+    Case(
+        "w2v alpha negative",
+        edit_header(w2v_params(alpha=-1.0), small_w2v),
+        w2v_load,
+        ValueError,
+        "alpha",
+    ),
+    Case(
+        "w2v window a string",
+        edit_header(w2v_params(window="5"), small_w2v),
+        w2v_load,
+        ValueError,
+        "window",
+    ),
+    Case(
+        "w2v negative corpus_count",
+        edit_header(w2v_params(corpus_count=-1), small_w2v),
+        w2v_load,
+        ValueError,
+        "corpus_count",
+    ),
+    Case(
+        "w2v nan training time",
+        edit_header(w2v_params(total_train_time=None), small_w2v),
+        w2v_load,
+        ValueError,
+        "total_train_time",
+    ),
+    Case(
+        "w2v params not a dict",
+        edit_header(lambda h: h["meta"].update(params=[]), small_w2v),
+        w2v_load,
+        ValueError,
+        "params",
+    ),
+    Case(
+        "w2v vector_size mismatch",
+        edit_header(w2v_params(vector_size=5), small_w2v),
+        w2v_load,
+        ValueError,
+        "corrupt model",
+    ),
     Case("w2v wrong class", lambda tmp: native(tmp), w2v_load, ValueError, "not a Word2Vec"),
-    Case("poincare relation out of range", poincare_container(lambda m, a: a["relations"].__setitem__((0, 1), 99)),
-         poincare_load, ValueError, "relations must be"),
-    Case("poincare duplicate keys", poincare_container(lambda m, a: m["kv"].update(
-        keys="typed-json", key_list=["a", "a", "b", "c"])), poincare_load, ValueError, "duplicate"),
-    Case("poincare float32 vectors for float64", poincare_container(
-        lambda m, a: a.update({"kv.vectors": a["kv.vectors"].astype(np.float32)})), poincare_load, ValueError,
-         "dtype=float64"),
-    Case("poincare workers=-1", edit_header(lambda h: h["meta"]["params"].update(workers=-1), poincare_model),
-         poincare_load, ValueError, "workers"),
-    Case("poincare from a pickle", write_pickle({"a": 1}), poincare_load, ValueError,
-         "not an embedrs PoincareModel"),
-    Case("poincare from garbage zip", raw_file("z.npz", b"PK\x05\x06" + b"\0" * 18), poincare_load, ValueError,
-         "PoincareModel"),
+    Case(
+        "poincare relation out of range",
+        poincare_container(lambda m, a: a["relations"].__setitem__((0, 1), 99)),
+        poincare_load,
+        ValueError,
+        "relations must be",
+    ),
+    Case(
+        "poincare duplicate keys",
+        poincare_container(
+            lambda m, a: m["kv"].update(keys="typed-json", key_list=["a", "a", "b", "c"])
+        ),
+        poincare_load,
+        ValueError,
+        "duplicate",
+    ),
+    Case(
+        "poincare float32 vectors for float64",
+        poincare_container(
+            lambda m, a: a.update({"kv.vectors": a["kv.vectors"].astype(np.float32)})
+        ),
+        poincare_load,
+        ValueError,
+        "dtype=float64",
+    ),
+    Case(
+        "poincare workers=-1",
+        edit_header(lambda h: h["meta"]["params"].update(workers=-1), poincare_model),
+        poincare_load,
+        ValueError,
+        "workers",
+    ),
+    Case(
+        "poincare from a pickle",
+        write_pickle({"a": 1}),
+        poincare_load,
+        ValueError,
+        "not an embedrs PoincareModel",
+    ),
+    Case(
+        "poincare from garbage zip",
+        raw_file("z.npz", b"PK\x05\x06" + b"\0" * 18),
+        poincare_load,
+        ValueError,
+        "PoincareModel",
+    ),
     # --- gensim pickles
-    Case("os.system global", write_pickle(_Reduce(os.system, ("true",))), kv_load, pickle.UnpicklingError,
-         "refusing to load"),
-    Case("builtins.range", write_pickle(_Reduce(range, (10,))), kv_load, pickle.UnpicklingError,
-         "refusing to load builtins.range"),
-    Case("builtins.bytearray", write_pickle(_Reduce(bytearray, (b"xx",))), kv_load, pickle.UnpicklingError,
-         "refusing to load builtins.bytearray"),
-    Case("builtins.object", write_pickle(_Reduce(getattr, (object, "__subclasses__"))), kv_load,
-         pickle.UnpicklingError, "refusing"),
-    Case("numpy.ndarray called directly", write_pickle(_Reduce(np.ndarray, ((2,), np.dtype("f4"), b"\0" * 8))),
-         kv_load, ValueError, "not callable"),
-    Case("2-D object array", write_pickle(lambda: gensim_kv(vectors=np.empty((2, 2), dtype=object))),
-         kv_load, pickle.UnpicklingError, "object arrays"),
-    Case("structured array", write_pickle(lambda: gensim_kv(vectors=np.zeros(2, dtype=[("a", "f4")]))),
-         kv_load, pickle.UnpicklingError, "not allowed"),
-    Case("array data of the wrong size", write_pickle(wrong_size_array), kv_load, pickle.UnpicklingError,
-         "bytes of data for shape"),
-    Case("truncated pickle", write_pickle(lambda: pickle.dumps(gensim_kv(), protocol=4)[:-40]), kv_load,
-         ValueError, "corrupt gensim pickle"),
+    Case(
+        "os.system global",
+        write_pickle(_Reduce(os.system, ("true",))),
+        kv_load,
+        pickle.UnpicklingError,
+        "refusing to load",
+    ),
+    Case(
+        "builtins.range",
+        write_pickle(_Reduce(range, (10,))),
+        kv_load,
+        pickle.UnpicklingError,
+        "refusing to load builtins.range",
+    ),
+    Case(
+        "builtins.bytearray",
+        write_pickle(_Reduce(bytearray, (b"xx",))),
+        kv_load,
+        pickle.UnpicklingError,
+        "refusing to load builtins.bytearray",
+    ),
+    Case(
+        "builtins.object",
+        write_pickle(_Reduce(getattr, (object, "__subclasses__"))),
+        kv_load,
+        pickle.UnpicklingError,
+        "refusing",
+    ),
+    Case(
+        "numpy.ndarray called directly",
+        write_pickle(_Reduce(np.ndarray, ((2,), np.dtype("f4"), b"\0" * 8))),
+        kv_load,
+        ValueError,
+        "not callable",
+    ),
+    Case(
+        "2-D object array",
+        write_pickle(lambda: gensim_kv(vectors=np.empty((2, 2), dtype=object))),
+        kv_load,
+        pickle.UnpicklingError,
+        "object arrays",
+    ),
+    Case(
+        "structured array",
+        write_pickle(lambda: gensim_kv(vectors=np.zeros(2, dtype=[("a", "f4")]))),
+        kv_load,
+        pickle.UnpicklingError,
+        "not allowed",
+    ),
+    Case(
+        "array data of the wrong size",
+        write_pickle(wrong_size_array),
+        kv_load,
+        pickle.UnpicklingError,
+        "bytes of data for shape",
+    ),
+    Case(
+        "truncated pickle",
+        write_pickle(lambda: pickle.dumps(gensim_kv(), protocol=4)[:-40]),
+        kv_load,
+        ValueError,
+        "corrupt gensim pickle",
+    ),
     Case("not a gensim object", write_pickle([1, 2, 3]), kv_load, ValueError, "not a gensim model"),
-    Case("cyclic __recursive_saveloads", write_pickle(cyclic_saveloads), kv_load, ValueError, "cycle"),
-    Case("path in __numpys", write_pickle(lambda: gensim_kv(__numpys=["../../etc/x"])), kv_load, ValueError,
-         "invalid __numpys"),
-    Case("deep nesting", write_pickle(nested_lists), kv_load, pickle.UnpicklingError, "nested too deeply"),
+    Case(
+        "cyclic __recursive_saveloads", write_pickle(cyclic_saveloads), kv_load, ValueError, "cycle"
+    ),
+    Case(
+        "path in __numpys",
+        write_pickle(lambda: gensim_kv(__numpys=["../../etc/x"])),
+        kv_load,
+        ValueError,
+        "invalid __numpys",
+    ),
+    Case(
+        "deep nesting",
+        write_pickle(nested_lists),
+        kv_load,
+        pickle.UnpicklingError,
+        "nested too deeply",
+    ),
     Case("object side .npy", npy_side_file(object_npy), kv_load, ValueError, "not allowed"),
-    Case("side .npy with a huge shape", npy_side_file(huge_shape_npy), kv_load, ValueError, "needs"),
-    Case("missing side .npy", write_pickle(lambda: gensim_kv(__numpys=["vectors"])), kv_load,
-         FileNotFoundError, "missing"),
-    Case("gz bomb", gz_bomb, kv_load, ValueError, "decompression bomb",
-         {"PICKLE_FLOOR_BYTES": 1 << 20, "PICKLE_MAX_RATIO": 10}),
-    Case("gz garbage", raw_file("m.gz", b"\x1f\x8b" + b"x" * 50), kv_load, ValueError, "corrupt gensim pickle"),
-    Case("w2v from a KeyedVectors pickle", write_pickle(gensim_kv), w2v_load, ValueError, "not a Word2Vec"),
+    Case(
+        "side .npy with a huge shape", npy_side_file(huge_shape_npy), kv_load, ValueError, "needs"
+    ),
+    Case(
+        "missing side .npy",
+        write_pickle(lambda: gensim_kv(__numpys=["vectors"])),
+        kv_load,
+        FileNotFoundError,
+        "missing",
+    ),
+    Case(
+        "gz bomb",
+        gz_bomb,
+        kv_load,
+        ValueError,
+        "decompression bomb",
+        {"PICKLE_FLOOR_BYTES": 1 << 20, "PICKLE_MAX_RATIO": 10},
+    ),
+    Case(
+        "gz garbage",
+        raw_file("m.gz", b"\x1f\x8b" + b"x" * 50),
+        kv_load,
+        ValueError,
+        "corrupt gensim pickle",
+    ),
+    Case(
+        "w2v from a KeyedVectors pickle",
+        write_pickle(gensim_kv),
+        w2v_load,
+        ValueError,
+        "not a Word2Vec",
+    ),
     Case("directory", lambda tmp: tmp, kv_load, IsADirectoryError, "directory"),
 ]
 
@@ -416,16 +723,20 @@ def test_object_array_pickle_cannot_crash(tmp_path: Path, entry: str, buf: str, 
     """A ~300-byte pickle whose ndarray(buffer=...) has dtype object used to segfault."""
     pytest.importorskip("gensim")
     p = tmp_path / "evil.model"
-    subprocess.run([sys.executable, "-c", SEGFAULT_PICKLE.format(buf=buf, proto=proto), str(p)], check=True)
+    subprocess.run(
+        [sys.executable, "-c", SEGFAULT_PICKLE.format(buf=buf, proto=proto), str(p)], check=True
+    )
     assert p.stat().st_size < 1000
     if entry == "projector":
         cmd = [sys.executable, "-m", "embedrs", "projector", str(p), str(tmp_path / "out")]
     else:
-        code = (f"from embedrs.models import {entry}\n"
-                "try:\n"
-                f"    {entry}.load({str(p)!r})\n"
-                "except Exception as exc:\n"
-                "    print('REFUSED', type(exc).__name__, exc)\n")
+        code = (
+            f"from embedrs.models import {entry}\n"
+            "try:\n"
+            f"    {entry}.load({str(p)!r})\n"
+            "except Exception as exc:\n"
+            "    print('REFUSED', type(exc).__name__, exc)\n"
+        )
         cmd = [sys.executable, "-c", code]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     out = r.stdout + r.stderr
@@ -458,8 +769,13 @@ def test_version_1_files_still_load(tmp_path: Path) -> None:
         entries[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "offset": off}
         off = _persist._align(len(body))
     p = tmp_path / "v1.kv"
-    p.write_bytes(join_container({"format": "embedrs", "version": 1, "meta": meta, "arrays": entries}, body,
-                                 checksum=False))
+    p.write_bytes(
+        join_container(
+            {"format": "embedrs", "version": 1, "meta": meta, "arrays": entries},
+            body,
+            checksum=False,
+        )
+    )
     back = KeyedVectors.load(str(p))
     assert back.index_to_key == kv.index_to_key
     np.testing.assert_array_equal(back.vectors, kv.vectors)
@@ -503,7 +819,18 @@ def test_absurd_workers_are_capped_as_by_the_constructor(tmp_path: Path) -> None
 # ----------------------------------------------------------------------------- keys
 
 
-ODD_KEYS = [1, None, (2, "a"), "s", 2.5, False, -(2**70), (None, (1.5, False)), "with\nnewline", "日本"]
+ODD_KEYS = [
+    1,
+    None,
+    (2, "a"),
+    "s",
+    2.5,
+    False,
+    -(2**70),
+    (None, (1.5, False)),
+    "with\nnewline",
+    "日本",
+]
 
 
 def test_keyed_vectors_keep_key_types(tmp_path: Path) -> None:
@@ -546,14 +873,34 @@ def test_poincare_keys_round_trip(tmp_path: Path) -> None:
 
 def test_poincare_legacy_npz_still_loads(tmp_path: Path) -> None:
     m = poincare_model()
-    legacy = {"format": "embedrs.PoincareModel/1", "size": 2, "alpha": 0.1, "negative": 1, "workers": 1,
-              "epsilon": 1e-5, "regularization_coeff": 1.0, "burn_in": 10, "burn_in_alpha": 0.01,
-              "init_range": [-0.001, 0.001], "dtype": "float64", "seed": 0, "negative_sampling": "frequency",
-              "burn_in_done": False, "epochs_trained": 0, "epoch_losses": [], "keys": m.kv.index_to_key}
+    legacy = {
+        "format": "embedrs.PoincareModel/1",
+        "size": 2,
+        "alpha": 0.1,
+        "negative": 1,
+        "workers": 1,
+        "epsilon": 1e-5,
+        "regularization_coeff": 1.0,
+        "burn_in": 10,
+        "burn_in_alpha": 0.01,
+        "init_range": [-0.001, 0.001],
+        "dtype": "float64",
+        "seed": 0,
+        "negative_sampling": "frequency",
+        "burn_in_done": False,
+        "epochs_trained": 0,
+        "epoch_losses": [],
+        "keys": m.kv.index_to_key,
+    }
     p = tmp_path / "old.npz"
     with open(p, "wb") as f:
-        np.savez(f, meta=np.frombuffer(json.dumps(legacy).encode(), dtype=np.uint8), vectors=m.kv.vectors,
-                 relations=np.asarray(m.all_relations, dtype=np.int64), counts=m.kv.expandos["count"])
+        np.savez(
+            f,
+            meta=np.frombuffer(json.dumps(legacy).encode(), dtype=np.uint8),
+            vectors=m.kv.vectors,
+            relations=np.asarray(m.all_relations, dtype=np.int64),
+            counts=m.kv.expandos["count"],
+        )
     back = PoincareModel.load(str(p))
     np.testing.assert_array_equal(back.kv.vectors, m.kv.vectors)
     assert back.kv.index_to_key == m.kv.index_to_key
@@ -576,9 +923,18 @@ def _savers(tmp_path: Path) -> dict[str, Callable[[str], None]]:
 
 
 @pytest.mark.skipif(not POSIX, reason="symbolic links")
-@pytest.mark.parametrize("saver", ["KeyedVectors.save", "Word2Vec.save", "PoincareModel.save",
-                                   "PoincareKeyedVectors.save", "save_word2vec_format",
-                                   "save_word2vec_format.gz", "poincare save_word2vec_format"])
+@pytest.mark.parametrize(
+    "saver",
+    [
+        "KeyedVectors.save",
+        "Word2Vec.save",
+        "PoincareModel.save",
+        "PoincareKeyedVectors.save",
+        "save_word2vec_format",
+        "save_word2vec_format.gz",
+        "poincare save_word2vec_format",
+    ],
+)
 def test_save_writes_through_a_symlink(tmp_path: Path, saver: str) -> None:
     save = _savers(tmp_path)[saver]
     real_dir = tmp_path / "real"
@@ -617,11 +973,20 @@ def test_replacing_a_file_keeps_its_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(p.stat().st_mode) == 0o640
 
 
-@pytest.mark.parametrize("saver", ["KeyedVectors.save", "Word2Vec.save", "PoincareModel.save",
-                                   "save_word2vec_format", "save_word2vec_format.gz",
-                                   "poincare save_word2vec_format"])
-def test_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           saver: str) -> None:
+@pytest.mark.parametrize(
+    "saver",
+    [
+        "KeyedVectors.save",
+        "Word2Vec.save",
+        "PoincareModel.save",
+        "save_word2vec_format",
+        "save_word2vec_format.gz",
+        "poincare save_word2vec_format",
+    ],
+)
+def test_failed_save_keeps_the_old_file_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saver: str
+) -> None:
     save = _savers(tmp_path)[saver]
     suffix = ".gz" if saver.endswith(".gz") else ""
     p = tmp_path / f"m{suffix}"
@@ -690,8 +1055,12 @@ def test_poincare_save_is_atomic(tmp_path: Path) -> None:
 
 
 def test_stale_temps_of_dead_processes_are_removed(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     stale = tmp_path / f".m.kv.embedrs-tmp.{dead_pid}.0badc0de"
     alive = tmp_path / f".m.kv.embedrs-tmp.{os.getpid()}.0badc0de"  # a save in progress here
@@ -716,20 +1085,40 @@ def _gensim_models() -> dict[str, Any]:
 
     w2v = GW2V(SENTENCES, vector_size=8, min_count=1, workers=1, epochs=1, seed=1)
     hs = GW2V(SENTENCES, vector_size=8, min_count=1, workers=1, epochs=1, seed=1, hs=1, negative=0)
-    d2v = Doc2Vec([TaggedDocument(s, [i]) for i, s in enumerate(SENTENCES)], vector_size=8, min_count=1,
-                  workers=1, epochs=1)
+    d2v = Doc2Vec(
+        [TaggedDocument(s, [i]) for i, s in enumerate(SENTENCES)],
+        vector_size=8,
+        min_count=1,
+        workers=1,
+        epochs=1,
+    )
     pm = GPM([("a", "b"), ("b", "c"), ("c", "d"), (1, "d"), ((2, "x"), "d")], size=2, negative=1)
     pm.train(epochs=1)
     del gensim
-    return {"w2v": (w2v, w2v.wv), "w2v-hs": (hs, hs.wv), "kv": (w2v.wv, w2v.wv), "d2v": (d2v, d2v.wv),
-            "poincare": (pm, pm.kv), "poincare-kv": (pm.kv, pm.kv)}
+    return {
+        "w2v": (w2v, w2v.wv),
+        "w2v-hs": (hs, hs.wv),
+        "kv": (w2v.wv, w2v.wv),
+        "d2v": (d2v, d2v.wv),
+        "poincare": (pm, pm.kv),
+        "poincare-kv": (pm.kv, pm.kv),
+    }
 
 
 @pytest.mark.parametrize("name", ["w2v", "w2v-hs", "kv", "d2v", "poincare", "poincare-kv"])
-@pytest.mark.parametrize("suffix,sep_limit,protocol", [("", 10 * 1024**2, 4), ("", 0, 4), (".gz", 0, 4),
-                                                       ("", 10 * 1024**2, 2), (".bz2", 10 * 1024**2, 5)])
-def test_real_gensim_files_load_with_the_same_vectors(tmp_path: Path, name: str, suffix: str, sep_limit: int,
-                                                      protocol: int) -> None:
+@pytest.mark.parametrize(
+    "suffix,sep_limit,protocol",
+    [
+        ("", 10 * 1024**2, 4),
+        ("", 0, 4),
+        (".gz", 0, 4),
+        ("", 10 * 1024**2, 2),
+        (".bz2", 10 * 1024**2, 5),
+    ],
+)
+def test_real_gensim_files_load_with_the_same_vectors(
+    tmp_path: Path, name: str, suffix: str, sep_limit: int, protocol: int
+) -> None:
     model, wv = _gensim_models()[name]
     p = str(tmp_path / f"g.model{suffix}")
     model.save(p, sep_limit=sep_limit, pickle_protocol=protocol)
@@ -743,8 +1132,9 @@ def test_real_gensim_files_load_with_the_same_vectors(tmp_path: Path, name: str,
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
-def test_pickle_lengths_beyond_the_file_are_refused_before_allocating(tmp_path: Path,
-                                                                      suffix: str) -> None:
+def test_pickle_lengths_beyond_the_file_are_refused_before_allocating(
+    tmp_path: Path, suffix: str
+) -> None:
     """A 12-byte pickle whose FRAME claims 2**61 bytes (found by fuzzing) made the
     unpickler try to allocate that much; now the length is checked against what
     the file (or the capped decompressed stream) can still hold."""
@@ -760,8 +1150,9 @@ try:
 except ValueError as exc:
     print("RAISED", exc)
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and str(p) in res.stdout, res.stdout
     assert "MemoryError" not in res.stdout
@@ -785,28 +1176,57 @@ def _memo_amplified(scalar: str, width: int, levels: int) -> bytes:
 #: name -> (pickle bytes, exception type name, message fragment). Each crashed
 #: (SIGSEGV: C stack overflow while hashing) or hung the process before.
 HOSTILE_PICKLES = {
-    "deep tuple as a dict key": (b"\x80\x02})" + b"\x85" * 1_000_000 + b"Ns.", "RefusedPickleError",
-                                 "nested too deeply"),
-    "deep tuple in frozenset REDUCE": (b"\x80\x02" + _global("builtins", "frozenset") + b"])"
-                                       + b"\x85" * 1_000_000 + b"a\x85R.", "RefusedPickleError",
-                                       "nested too deeply"),
-    "deep tuple in FROZENSET opcode": (b"\x80\x04()" + b"\x85" * 1_000_000 + b"\x91.", "RefusedPickleError",
-                                       "nested too deeply"),
-    "deep tuple in a set": (b"\x80\x04\x8f(" + b")" + b"\x85" * 1_000_000 + b"\x90.", "RefusedPickleError",
-                            "nested too deeply"),
+    "deep tuple as a dict key": (
+        b"\x80\x02})" + b"\x85" * 1_000_000 + b"Ns.",
+        "RefusedPickleError",
+        "nested too deeply",
+    ),
+    "deep tuple in frozenset REDUCE": (
+        b"\x80\x02" + _global("builtins", "frozenset") + b"])" + b"\x85" * 1_000_000 + b"a\x85R.",
+        "RefusedPickleError",
+        "nested too deeply",
+    ),
+    "deep tuple in FROZENSET opcode": (
+        b"\x80\x04()" + b"\x85" * 1_000_000 + b"\x91.",
+        "RefusedPickleError",
+        "nested too deeply",
+    ),
+    "deep tuple in a set": (
+        b"\x80\x04\x8f(" + b")" + b"\x85" * 1_000_000 + b"\x90.",
+        "RefusedPickleError",
+        "nested too deeply",
+    ),
     "list chain deepened after nesting": (
-        b"\x80\x02" + b"".join(b"]q" + bytes([i]) for i in range(150)) + b"0" * 150
-        + b"".join(b"h" + bytes([i]) + b"h" + bytes([i + 1]) + b"a0" for i in range(149)) + b"h\x00.",
-        "RefusedPickleError", "nested too deeply"),
-    "numpy.int8 on memo-amplified lists": (_memo_amplified("int8", 3000, 3), "RefusedPickleError",
-                                           "numpy.int8: only a plain number"),
-    "numpy.float64 on memo-amplified lists": (_memo_amplified("float64", 20000, 2), "RefusedPickleError",
-                                              "numpy.float64: only a plain number"),
-    "numpy.int8 through NEWOBJ": (_memo_amplified("int8", 3000, 3)[:-2] + b"\x81.", "RefusedPickleError",
-                                  "numpy.int8: only a plain number"),
-    "BUILD on a function": (b"\x80\x02" + _global("numpy.core.multiarray", "_reconstruct")
-                            + b"N}X\x0c\x00\x00\x00__defaults__K\x07K\x08\x86s\x86b.", "RefusedPickleError",
-                            "refusing to set the state"),
+        b"\x80\x02"
+        + b"".join(b"]q" + bytes([i]) for i in range(150))
+        + b"0" * 150
+        + b"".join(b"h" + bytes([i]) + b"h" + bytes([i + 1]) + b"a0" for i in range(149))
+        + b"h\x00.",
+        "RefusedPickleError",
+        "nested too deeply",
+    ),
+    "numpy.int8 on memo-amplified lists": (
+        _memo_amplified("int8", 3000, 3),
+        "RefusedPickleError",
+        "numpy.int8: only a plain number",
+    ),
+    "numpy.float64 on memo-amplified lists": (
+        _memo_amplified("float64", 20000, 2),
+        "RefusedPickleError",
+        "numpy.float64: only a plain number",
+    ),
+    "numpy.int8 through NEWOBJ": (
+        _memo_amplified("int8", 3000, 3)[:-2] + b"\x81.",
+        "RefusedPickleError",
+        "numpy.int8: only a plain number",
+    ),
+    "BUILD on a function": (
+        b"\x80\x02"
+        + _global("numpy.core.multiarray", "_reconstruct")
+        + b"N}X\x0c\x00\x00\x00__defaults__K\x07K\x08\x86s\x86b.",
+        "RefusedPickleError",
+        "refusing to set the state",
+    ),
     "invalid opcode": (b"\x80\x02\xe0.", "ValueError", "invalid load key"),
 }
 
@@ -816,16 +1236,22 @@ def test_hostile_pickle_cannot_crash_or_hang(tmp_path: Path, name: str) -> None:
     data, exc, fragment = HOSTILE_PICKLES[name]
     p = tmp_path / "evil.model"
     p.write_bytes(data)
-    code = ("import resource\n"
-            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
-            "from embedrs.models import KeyedVectors\n"
-            "try:\n"
-            f"    KeyedVectors.load({str(p)!r})\n"
-            "except Exception as exc:\n"
-            "    print('REFUSED', type(exc).__name__, exc)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from embedrs.models import KeyedVectors\n"
+        "try:\n"
+        f"    KeyedVectors.load({str(p)!r})\n"
+        "except Exception as exc:\n"
+        "    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert r.returncode == 0, f"rc={r.returncode}: {r.stderr[-2000:]}"
-    assert r.stdout.startswith(f"REFUSED {exc} ") and fragment in r.stdout and str(p) in r.stdout, r.stdout
+    assert r.stdout.startswith(f"REFUSED {exc} ") and fragment in r.stdout and str(p) in r.stdout, (
+        r.stdout
+    )
 
 
 @pytest.mark.parametrize("arg", ["G?\xf8\x00\x00\x00\x00\x00\x00", "K\x05", "\x88"])
@@ -848,8 +1274,15 @@ def test_gensim_pickle_keeps_shared_and_cyclic_objects(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- saving to special files
 
-ALL_SAVERS = ["KeyedVectors.save", "Word2Vec.save", "PoincareModel.save", "PoincareKeyedVectors.save",
-              "save_word2vec_format", "save_word2vec_format.gz", "poincare save_word2vec_format"]
+ALL_SAVERS = [
+    "KeyedVectors.save",
+    "Word2Vec.save",
+    "PoincareModel.save",
+    "PoincareKeyedVectors.save",
+    "save_word2vec_format",
+    "save_word2vec_format.gz",
+    "poincare save_word2vec_format",
+]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
@@ -872,8 +1305,9 @@ def test_save_into_a_fifo_writes_into_it(tmp_path: Path, saver: str) -> None:
 
 
 @pytest.mark.parametrize("saver", ALL_SAVERS)
-def test_save_over_a_character_device_does_not_replace_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          saver: str) -> None:
+def test_save_over_a_character_device_does_not_replace_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saver: str
+) -> None:
     """``kv.save('/dev/null')`` renamed a regular file over the device node (as root).
 
     Simulated: a regular file that ``os.stat`` reports as a character device
@@ -900,8 +1334,14 @@ def test_save_over_a_character_device_does_not_replace_it(tmp_path: Path, monkey
     assert not [n for n in os.listdir(tmp_path) if n != dev.name]
 
 
-@pytest.mark.parametrize("target,exc", [("nodir/x.kv", FileNotFoundError), ("afile/x.kv", NotADirectoryError),
-                                        ("adir", IsADirectoryError)])
+@pytest.mark.parametrize(
+    "target,exc",
+    [
+        ("nodir/x.kv", FileNotFoundError),
+        ("afile/x.kv", NotADirectoryError),
+        ("adir", IsADirectoryError),
+    ],
+)
 @pytest.mark.parametrize("saver", ALL_SAVERS)
 def test_save_errors_name_the_target(tmp_path: Path, saver: str, target: str, exc: type) -> None:
     (tmp_path / "afile").write_bytes(b"")
@@ -933,8 +1373,10 @@ except OSError as exc:
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="POSIX")
 @pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
-@pytest.mark.parametrize("entry", ["KeyedVectors", "Word2Vec", "PoincareModel", "PoincareKeyedVectors",
-                                   "load_gensim_pickle"])
+@pytest.mark.parametrize(
+    "entry",
+    ["KeyedVectors", "Word2Vec", "PoincareModel", "PoincareKeyedVectors", "load_gensim_pickle"],
+)
 def test_model_loads_refuse_non_regular_files(tmp_path: Path, entry: str, kind: str) -> None:
     """``PoincareModel.load('/dev/zero')`` read forever, ``KeyedVectors.load(fifo)`` hung in ``open()``."""
     p = tmp_path / "model"
@@ -942,8 +1384,13 @@ def test_model_loads_refuse_non_regular_files(tmp_path: Path, entry: str, kind: 
         os.mkfifo(p)
     else:
         p.symlink_to("/dev/zero")
-    r = subprocess.run([sys.executable, "-c", SPECIAL_LOAD.format(entry=entry, path=str(p))],
-                       capture_output=True, text=True, timeout=60, check=False)
+    r = subprocess.run(
+        [sys.executable, "-c", SPECIAL_LOAD.format(entry=entry, path=str(p))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.startswith("REFUSED OSError") and "is not a regular file" in r.stdout, r.stdout
     assert str(p) in r.stdout
@@ -955,14 +1402,20 @@ def test_side_arrays_must_be_regular_files(tmp_path: Path, ext: str) -> None:
     p = write_pickle(lambda: gensim_kv(__numpys=["vectors"]))(tmp_path)
     side = Path(f"{p}.vectors{ext}")
     os.mkfifo(side)
-    code = ("from embedrs.models import KeyedVectors\n"
-            "try:\n"
-            f"    KeyedVectors.load({str(p)!r})\n"
-            "except OSError as exc:\n"
-            "    print('REFUSED', type(exc).__name__, exc)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    code = (
+        "from embedrs.models import KeyedVectors\n"
+        "try:\n"
+        f"    KeyedVectors.load({str(p)!r})\n"
+        "except OSError as exc:\n"
+        "    print('REFUSED', type(exc).__name__, exc)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.startswith("REFUSED OSError") and f"{side}: is not a regular file" in r.stdout, r.stdout
+    assert (
+        r.stdout.startswith("REFUSED OSError") and f"{side}: is not a regular file" in r.stdout
+    ), r.stdout
 
 
 def test_missing_model_file_is_still_file_not_found(tmp_path: Path) -> None:
@@ -971,17 +1424,21 @@ def test_missing_model_file_is_still_file_not_found(tmp_path: Path) -> None:
             load(str(tmp_path / "nope"))
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    # LONG_BINPUT with index 2**26: the C unpickler grew (and zeroed) its memo
-    # array to twice the index before anything was checked (fuzzing, F2)
-    (b"\x80\x02Nr\x00\x00\x00\x04.", "not a gensim model"),
-    # BYTEARRAY8 of 2**34 bytes: allocated and zeroed before reading (fuzzing, F5)
-    (b"\x80\x05\x96" + (2**34).to_bytes(8, "little") + b"abc.", "at most 4 remain"),
-    # out-of-band buffers: never in a model file
-    (b"\x80\x05\x97.", "out-of-band pickle buffers"),
-])
-def test_pickle_opcodes_that_allocate_before_reading_are_harmless(tmp_path: Path, body: bytes,
-                                                                  fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        # LONG_BINPUT with index 2**26: the C unpickler grew (and zeroed) its memo
+        # array to twice the index before anything was checked (fuzzing, F2)
+        (b"\x80\x02Nr\x00\x00\x00\x04.", "not a gensim model"),
+        # BYTEARRAY8 of 2**34 bytes: allocated and zeroed before reading (fuzzing, F5)
+        (b"\x80\x05\x96" + (2**34).to_bytes(8, "little") + b"abc.", "at most 4 remain"),
+        # out-of-band buffers: never in a model file
+        (b"\x80\x05\x97.", "out-of-band pickle buffers"),
+    ],
+)
+def test_pickle_opcodes_that_allocate_before_reading_are_harmless(
+    tmp_path: Path, body: bytes, fragment: str
+) -> None:
     p = tmp_path / "m.model"
     p.write_bytes(body)
     code = f"""
@@ -995,8 +1452,9 @@ except (ValueError, pickle.UnpicklingError) as exc:
     print("RAISED", exc)
 print("MAXRSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.startswith("RAISED") and fragment in res.stdout, res.stdout
     assert "MemoryError" not in res.stdout

@@ -26,8 +26,13 @@ from embedrs.models import KeyedVectors, Word2Vec
 
 def run_isolated(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Runs ``code`` in a fresh interpreter; a crash shows as a negative return code."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          check=False, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @dataclass
@@ -45,31 +50,90 @@ def _binary_row(key: bytes, values: list[float]) -> bytes:
 
 
 HEADER_CASES = [
-    HeaderCase("huge count, text", b"1000000000000 3\na 1 2 3\n", False,
-               "EOFError", "declares 1000000000000 vectors"),
-    HeaderCase("huge count, binary", b"1000000000000 3\n" + _binary_row(b"a", [1, 2, 3]), True,
-               "EOFError", "unexpected end of file"),
-    HeaderCase("huge count, text, gzip", b"1000000000000 3\na 1 2 3\n", False,
-               "EOFError", "declares 1000000000000 vectors", gz=True),
-    HeaderCase("huge count, binary, gzip", b"1000000000000 3\n" + _binary_row(b"a", [1, 2, 3]),
-               True, "EOFError", "unexpected end of file", gz=True),
-    HeaderCase("huge dimension, text", b"1000 1000000000\na 1 2 3\n", False,
-               "ValueError", "expected 1000000000 values"),
-    HeaderCase("huge dimension, binary", b"1000 1000000000\n" + _binary_row(b"a", [1, 2, 3]),
-               True, "ValueError", "unexpected end of file"),
-    HeaderCase("huge dimension, text, gzip", b"1000 1000000000\na 1 2 3\n", False,
-               "ValueError", "expected 1000000000 values", gz=True),
-    HeaderCase("overflowing product, text", b"4611686018427387904 4611686018427387904\na 1\n",
-               False, "ValueError", "more than this machine can address"),
-    HeaderCase("overflowing product, binary", b"4611686018427387904 4611686018427387904\na ",
-               True, "ValueError", "more than this machine can address"),
-    HeaderCase("count beyond u64", b"18446744073709551616 3\na 1 2 3\n", False,
-               "ValueError", "expected a header"),
+    HeaderCase(
+        "huge count, text",
+        b"1000000000000 3\na 1 2 3\n",
+        False,
+        "EOFError",
+        "declares 1000000000000 vectors",
+    ),
+    HeaderCase(
+        "huge count, binary",
+        b"1000000000000 3\n" + _binary_row(b"a", [1, 2, 3]),
+        True,
+        "EOFError",
+        "unexpected end of file",
+    ),
+    HeaderCase(
+        "huge count, text, gzip",
+        b"1000000000000 3\na 1 2 3\n",
+        False,
+        "EOFError",
+        "declares 1000000000000 vectors",
+        gz=True,
+    ),
+    HeaderCase(
+        "huge count, binary, gzip",
+        b"1000000000000 3\n" + _binary_row(b"a", [1, 2, 3]),
+        True,
+        "EOFError",
+        "unexpected end of file",
+        gz=True,
+    ),
+    HeaderCase(
+        "huge dimension, text",
+        b"1000 1000000000\na 1 2 3\n",
+        False,
+        "ValueError",
+        "expected 1000000000 values",
+    ),
+    HeaderCase(
+        "huge dimension, binary",
+        b"1000 1000000000\n" + _binary_row(b"a", [1, 2, 3]),
+        True,
+        "ValueError",
+        "unexpected end of file",
+    ),
+    HeaderCase(
+        "huge dimension, text, gzip",
+        b"1000 1000000000\na 1 2 3\n",
+        False,
+        "ValueError",
+        "expected 1000000000 values",
+        gz=True,
+    ),
+    HeaderCase(
+        "overflowing product, text",
+        b"4611686018427387904 4611686018427387904\na 1\n",
+        False,
+        "ValueError",
+        "more than this machine can address",
+    ),
+    HeaderCase(
+        "overflowing product, binary",
+        b"4611686018427387904 4611686018427387904\na ",
+        True,
+        "ValueError",
+        "more than this machine can address",
+    ),
+    HeaderCase(
+        "count beyond u64",
+        b"18446744073709551616 3\na 1 2 3\n",
+        False,
+        "ValueError",
+        "expected a header",
+    ),
     HeaderCase("negative count", b"-5 3\na 1 2 3\n", False, "ValueError", "expected a header"),
-    HeaderCase("text file read as binary", b"2 3\nab 0.125 -1.5 2\ncd 1 2 3\n", True,
-               "ValueError", "binary=False"),
-    HeaderCase("one endless key", b"1 2\na" + b"1" * 50000, False,
-               "ValueError", "expected 2 values"),
+    HeaderCase(
+        "text file read as binary",
+        b"2 3\nab 0.125 -1.5 2\ncd 1 2 3\n",
+        True,
+        "ValueError",
+        "binary=False",
+    ),
+    HeaderCase(
+        "one endless key", b"1 2\na" + b"1" * 50000, False, "ValueError", "expected 2 values"
+    ),
 ]
 
 
@@ -101,14 +165,24 @@ def test_lying_headers_raise_instead_of_aborting(tmp_path: Path, case: HeaderCas
     assert len(out) < 1000, "keys are cut in messages"
 
 
-@pytest.mark.parametrize("argv", [["projector", "{src}", "{out}"],
-                                  ["tsne", "{src}", "--format", "word2vec", "--png", "{out}.png"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["projector", "{src}", "{out}"],
+        ["tsne", "{src}", "--format", "word2vec", "--png", "{out}.png"],
+    ],
+)
 def test_cli_reports_a_lying_header(tmp_path: Path, argv: list[str]) -> None:
     src = tmp_path / "bad.txt"
     src.write_bytes(b"1000000000000 3\na 1 2 3\n")
     args = [a.format(src=src, out=tmp_path / "out") for a in argv]
-    res = subprocess.run([sys.executable, "-m", "embedrs", *args], check=False,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "embedrs", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode > 0, res
     assert "1000000000000" in res.stderr, res.stderr
 
@@ -250,8 +324,12 @@ def test_misaligned_arrays_never_reach_rust_slices() -> None:
     m = rng.standard_normal((40, 8)).astype(np.float32)
     searcher = _embedrs.KvSearcher(1)
     norms = np.linalg.norm(m, axis=1).astype(np.float32)
-    for args in [(_misaligned(m), norms, m[0]), (m, _misaligned(norms), m[0]),
-                 (m, norms, _misaligned(m[0])), (np.asfortranarray(m), norms, m[0])]:
+    for args in [
+        (_misaligned(m), norms, m[0]),
+        (m, _misaligned(norms), m[0]),
+        (m, norms, _misaligned(m[0])),
+        (np.asfortranarray(m), norms, m[0]),
+    ]:
         with pytest.raises(ValueError, match="C-contiguous, aligned NumPy array of float32"):
             searcher.top_k(*args, 0, 40, 3)
     # the public API copies such arrays instead, and answers as for aligned ones
@@ -273,17 +351,23 @@ def test_huge_or_tiny_values_keep_cosines_in_range(scale: float) -> None:
     base = np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 1]], dtype=np.float64)
     kv = KeyedVectors(4)
     kv.add_vectors(["a", "b", "c"], (base * scale).astype(np.float32))
-    results = [kv.most_similar("a", topn=2), kv.most_similar_batch(["a"], topn=2)[0],
-               kv.similar_by_vector(kv["b"], topn=3)]
+    results = [
+        kv.most_similar("a", topn=2),
+        kv.most_similar_batch(["a"], topn=2)[0],
+        kv.similar_by_vector(kv["b"], topn=3),
+    ]
     for res in results:
         assert all(np.isfinite(s) and -1.0 - 1e-6 <= s <= 1.0 + 1e-6 for _, s in res), res
     if scale != 3e38:  # representable norms: the true cosines
         assert dict(kv.most_similar("a", topn=2)) == pytest.approx({"b": 0.5, "c": 0.0}, abs=1e-6)
 
 
-@pytest.mark.parametrize(("params", "fragment"), [
-    ({"negative": 10**9}, "at most 10000 noise words"),
-])
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"negative": 10**9}, "at most 10000 noise words"),
+    ],
+)
 def test_sizes_that_would_exhaust_memory_are_refused(params: dict, fragment: str) -> None:
     code = f"""
 from embedrs.models import Word2Vec
@@ -327,5 +411,6 @@ def test_poincare_descendants_of_a_huge_depth_do_not_step_through_it() -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.split() == ["10000000", "None", "True"]
     chain = model.kv.descendants("a", max_depth=4)
-    assert len(chain) == 4 and (None not in chain or chain[chain.index(None):] ==
-                                [None] * (4 - chain.index(None)))
+    assert len(chain) == 4 and (
+        None not in chain or chain[chain.index(None) :] == [None] * (4 - chain.index(None))
+    )

@@ -9,7 +9,6 @@ import pytest
 from embedrs.models import KeyedVectors
 
 
-
 def gensim_kv():
     """gensim's keyedvectors module; skips the calling test (only) without gensim."""
     return pytest.importorskip("gensim.models.keyedvectors")
@@ -87,21 +86,32 @@ def test_word2vec_style_construction_and_norm_invalidation():
 def test_most_similar_variants_match_gensim():
     ours, theirs = make_pair()
     same_ranking(ours.most_similar("w3"), theirs.most_similar("w3"))
-    same_ranking(ours.most_similar(positive=["w1", "w2"], negative=["w3"], topn=7),
-                 theirs.most_similar(positive=["w1", "w2"], negative=["w3"], topn=7))
-    same_ranking(ours.most_similar(positive=[("w1", 2.0), "w5"], negative=[("w9", -0.5)]),
-                 theirs.most_similar(positive=[("w1", 2.0), "w5"], negative=[("w9", -0.5)]))
+    same_ranking(
+        ours.most_similar(positive=["w1", "w2"], negative=["w3"], topn=7),
+        theirs.most_similar(positive=["w1", "w2"], negative=["w3"], topn=7),
+    )
+    same_ranking(
+        ours.most_similar(positive=[("w1", 2.0), "w5"], negative=[("w9", -0.5)]),
+        theirs.most_similar(positive=[("w1", 2.0), "w5"], negative=[("w9", -0.5)]),
+    )
     v = ours.vectors[10] + 0.1
     same_ranking(ours.most_similar(positive=[v]), theirs.most_similar(positive=[v.copy()]))
     same_ranking(ours.similar_by_vector(v, topn=3), theirs.similar_by_vector(v.copy(), topn=3))
     same_ranking(ours.similar_by_word("w4", topn=4), theirs.similar_by_word("w4", topn=4))
-    same_ranking(ours.most_similar("w3", restrict_vocab=50), theirs.most_similar("w3", restrict_vocab=50))
-    same_ranking(ours.most_similar("w3", clip_start=20, clip_end=90),
-                 theirs.most_similar("w3", clip_start=20, clip_end=90))
-    same_ranking(ours.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"]),
-                 theirs.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"]))
-    np.testing.assert_allclose(ours.most_similar("w3", topn=None), theirs.most_similar("w3", topn=None),
-                               atol=1e-5)
+    same_ranking(
+        ours.most_similar("w3", restrict_vocab=50), theirs.most_similar("w3", restrict_vocab=50)
+    )
+    same_ranking(
+        ours.most_similar("w3", clip_start=20, clip_end=90),
+        theirs.most_similar("w3", clip_start=20, clip_end=90),
+    )
+    same_ranking(
+        ours.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"]),
+        theirs.most_similar_cosmul(positive=["w1", "w2"], negative=["w3"]),
+    )
+    np.testing.assert_allclose(
+        ours.most_similar("w3", topn=None), theirs.most_similar("w3", topn=None), atol=1e-5
+    )
     assert ours.most_similar("w3", topn=0) == []
     with pytest.raises(KeyError):
         ours.most_similar("nope")
@@ -113,17 +123,25 @@ def test_other_queries_match_gensim():
     ours, theirs = make_pair()
     assert abs(ours.similarity("w1", "w2") - theirs.similarity("w1", "w2")) < 1e-6
     assert abs(ours.distance("w1", "w2") - theirs.distance("w1", "w2")) < 1e-6
-    assert abs(ours.n_similarity(["w1", "w2"], ["w3"]) - theirs.n_similarity(["w1", "w2"], ["w3"])) < 1e-6
+    assert (
+        abs(ours.n_similarity(["w1", "w2"], ["w3"]) - theirs.n_similarity(["w1", "w2"], ["w3"]))
+        < 1e-6
+    )
     np.testing.assert_allclose(ours.distances("w1"), theirs.distances("w1"), atol=1e-5)
-    np.testing.assert_allclose(ours.distances("w1", ["w2", "w3"]), theirs.distances("w1", ["w2", "w3"]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ours.distances("w1", ["w2", "w3"]), theirs.distances("w1", ["w2", "w3"]), atol=1e-6
+    )
     assert ours.rank("w1", "w2") == theirs.rank("w1", "w2")
     assert sorted(ours.closer_than("w1", "w2")) == sorted(theirs.closer_than("w1", "w2"))
     words = ["w1", "w2", "w3", "w4", "w5"]
     assert ours.doesnt_match(words) == theirs.doesnt_match(words)
-    np.testing.assert_allclose(ours.get_mean_vector(words), theirs.get_mean_vector(words), atol=1e-6)
+    np.testing.assert_allclose(
+        ours.get_mean_vector(words), theirs.get_mean_vector(words), atol=1e-6
+    )
     np.testing.assert_allclose(ours.get_normed_vectors(), theirs.get_normed_vectors(), atol=1e-6)
-    assert ours.most_similar_to_given("w1", ["w2", "w3"]) == theirs.most_similar_to_given("w1", ["w2", "w3"])
+    assert ours.most_similar_to_given("w1", ["w2", "w3"]) == theirs.most_similar_to_given(
+        "w1", ["w2", "w3"]
+    )
     with pytest.raises(ZeroDivisionError):
         ours.n_similarity([], ["w1"])
 
@@ -145,11 +163,15 @@ def test_batch_equals_single_queries():
 
 def test_float64_and_zero_vectors_fall_back_cleanly():
     kv = KeyedVectors(4, dtype=np.float64)
-    kv.add_vectors(["a", "b", "c"], np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=float))
+    kv.add_vectors(
+        ["a", "b", "c"], np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=float)
+    )
     res = kv.most_similar("a", topn=2)
     assert res[0][0] == "c" and all(np.isfinite(s) for _, s in res)
     k32 = KeyedVectors(4)
-    k32.add_vectors(["a", "b", "c"], np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=np.float32))
+    k32.add_vectors(
+        ["a", "b", "c"], np.array([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=np.float32)
+    )
     assert [k for k, _ in k32.most_similar("a", topn=2)] == ["c", "b"]
 
 
@@ -185,7 +207,9 @@ def _analogy_model(seed: int = 0):
     """Vectors where some analogies hold, plus an analogy file with 2 sections and OOV lines."""
     rng = np.random.default_rng(seed)
     dim = 20
-    base = {w: rng.standard_normal(dim) for w in ["man", "woman", "king", "paris", "france", "rome"]}
+    base = {
+        w: rng.standard_normal(dim) for w in ["man", "woman", "king", "paris", "france", "rome"]
+    }
     base["queen"] = base["king"] - base["man"] + base["woman"] + 0.05 * rng.standard_normal(dim)
     base["italy"] = base["rome"] - base["paris"] + base["france"] + 0.05 * rng.standard_normal(dim)
     base["Berlin"] = rng.standard_normal(dim)
@@ -213,7 +237,9 @@ bad line
 @pytest.mark.parametrize("case_insensitive", [True, False])
 @pytest.mark.parametrize("dummy4unknown", [True, False])
 @pytest.mark.parametrize("restrict_vocab", [300000, 30])
-def test_evaluate_word_analogies_equals_gensim(tmp_path, case_insensitive, dummy4unknown, restrict_vocab):
+def test_evaluate_word_analogies_equals_gensim(
+    tmp_path, case_insensitive, dummy4unknown, restrict_vocab
+):
     keys, vecs = _analogy_model()
     ours = KeyedVectors(vecs.shape[1])
     ours.add_vectors(keys, vecs)
@@ -221,10 +247,18 @@ def test_evaluate_word_analogies_equals_gensim(tmp_path, case_insensitive, dummy
     theirs.add_vectors(keys, vecs.copy())
     path = tmp_path / "q.txt"
     path.write_text(ANALOGIES)
-    a = ours.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab,
-                                     case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
-    b = theirs.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab,
-                                       case_insensitive=case_insensitive, dummy4unknown=dummy4unknown)
+    a = ours.evaluate_word_analogies(
+        str(path),
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
+    b = theirs.evaluate_word_analogies(
+        str(path),
+        restrict_vocab=restrict_vocab,
+        case_insensitive=case_insensitive,
+        dummy4unknown=dummy4unknown,
+    )
     assert a[0] == b[0]
     assert a[1] == b[1]
 
@@ -246,7 +280,9 @@ def test_evaluate_word_pairs_equals_gensim(tmp_path):
     for kwargs in ({}, {"dummy4unknown": True}, {"case_insensitive": False, "restrict_vocab": 40}):
         p1, s1, o1 = ours.evaluate_word_pairs(str(path), **kwargs)
         p2, s2, o2 = theirs.evaluate_word_pairs(str(path), **kwargs)
-        np.testing.assert_allclose([p1[0], p1[1], s1[0], s1[1]], [p2[0], p2[1], s2[0], s2[1]], rtol=1e-6)
+        np.testing.assert_allclose(
+            [p1[0], p1[1], s1[0], s1[1]], [p2[0], p2[1], s2[0], s2[1]], rtol=1e-6
+        )
         assert o1 == o2
 
 

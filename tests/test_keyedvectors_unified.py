@@ -87,7 +87,9 @@ def test_distance_family_matches_gensim():
     for k in keys[1:8]:
         assert ours.distances(k).tolist() == theirs.distances(k).tolist()
         assert ours.similarity(k, keys[9]) == theirs.similarity(k, keys[9])
-        assert ours.most_similar(k, topn=6) == [(n, float(d)) for n, d in theirs.most_similar(k, topn=6)]
+        assert ours.most_similar(k, topn=6) == [
+            (n, float(d)) for n, d in theirs.most_similar(k, topn=6)
+        ]
         assert ours.closest_child(k) == theirs.closest_child(k)
         assert ours.ancestors(k) == theirs.ancestors(k)
 
@@ -98,8 +100,12 @@ def test_distance_family_matches_gensim():
 @pytest.mark.parametrize("cls", [KeyedVectors, PoincareKeyedVectors])
 def test_float64_text_round_trip_is_exact_and_matches_gensim_bytes(tmp_path, cls):
     rng = np.random.default_rng(7)
-    vectors = np.vstack([rng.normal(size=(20, 6)) * 10.0 ** rng.integers(-8, 8, size=(20, 1)),
-                         [[0.1, 1 / 3, 1e16, 1e-4, 9.9e-5, -0.0]]])
+    vectors = np.vstack(
+        [
+            rng.normal(size=(20, 6)) * 10.0 ** rng.integers(-8, 8, size=(20, 1)),
+            [[0.1, 1 / 3, 1e16, 1e-4, 9.9e-5, -0.0]],
+        ]
+    )
     keys = [f"k{i}" for i in range(len(vectors))]
     kv = cls(6, 0, dtype=np.float64)
     kv.add_vectors(keys, vectors)
@@ -255,10 +261,14 @@ def test_vectors_setter_drops_norms_and_int8_index():
 
 
 def test_training_drops_the_norms_of_poincare_vectors():
-    m = PoincareModel([("a", "b"), ("c", "b"), ("d", "c"), ("e", "a")], size=2, negative=1, burn_in=0)
+    m = PoincareModel(
+        [("a", "b"), ("c", "b"), ("d", "c"), ("e", "a")], size=2, negative=1, burn_in=0
+    )
     m.kv.fill_norms()
     before = m.kv.norms.copy()
     m.train(epochs=5)
-    np.testing.assert_allclose(m.kv.get_normed_vectors(),
-                               m.kv.vectors / np.linalg.norm(m.kv.vectors, axis=1, keepdims=True))
+    np.testing.assert_allclose(
+        m.kv.get_normed_vectors(),
+        m.kv.vectors / np.linalg.norm(m.kv.vectors, axis=1, keepdims=True),
+    )
     assert not np.allclose(np.linalg.norm(m.kv.vectors, axis=1), before)

@@ -104,8 +104,9 @@ def test_progress_lines_reach_a_handler_on_the_embedrs_logger(tmp_path):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    assert any(r.name.startswith("embedrs.") and "default corpus" in r.getMessage()
-               for r in records)
+    assert any(
+        r.name.startswith("embedrs.") and "default corpus" in r.getMessage() for r in records
+    )
 
 
 # ---- error mapping: core errors reach Python as the exception gensim raises ----
@@ -155,8 +156,11 @@ def _annotations(tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             a = node.args
-            yield from (x.annotation for x in a.posonlyargs + a.args + a.kwonlyargs
-                        if x.annotation is not None)
+            yield from (
+                x.annotation
+                for x in a.posonlyargs + a.args + a.kwonlyargs
+                if x.annotation is not None
+            )
             if node.returns is not None:
                 yield node.returns
         elif isinstance(node, ast.AnnAssign):
@@ -177,14 +181,24 @@ def test_package_sources_are_python_39_compatible():
         for ann in _annotations(tree):
             for n in ast.walk(ann):
                 if not lazy and isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr):
-                    problems.append(f"{rel}:{ann.lineno}: `X | Y` annotation needs "
-                                    "`from __future__ import annotations` on 3.9")
+                    problems.append(
+                        f"{rel}:{ann.lineno}: `X | Y` annotation needs "
+                        "`from __future__ import annotations` on 3.9"
+                    )
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("isinstance", "issubclass") and len(node.args) == 2
-                    and isinstance(node.args[1], ast.BinOp)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("isinstance", "issubclass")
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.BinOp)
+            ):
                 problems.append(f"{rel}:{node.lineno}: isinstance with `X | Y` needs 3.10")
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "zip" and any(k.arg == "strict" for k in node.keywords)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "zip"
+                and any(k.arg == "strict" for k in node.keywords)
+            ):
                 problems.append(f"{rel}:{node.lineno}: zip(strict=...) needs 3.10")
     assert not problems, "\n".join(problems)

@@ -52,8 +52,9 @@ def tsv(tmp_path):
 
 def test_training_recovers_depth_order_by_norm():
     pairs, depths = tree_relations(3, 3)
-    model = PoincareModel(pairs, size=2, negative=8, burn_in=10, alpha=0.5,
-                          regularization_coeff=0.0, seed=1)
+    model = PoincareModel(
+        pairs, size=2, negative=8, burn_in=10, alpha=0.5, regularization_coeff=0.0, seed=1
+    )
     model.train(epochs=150)
     norms = {k: model.kv.norm(k) for k in depths}
     by_depth = [np.mean([n for k, n in norms.items() if depths[k] == d]) for d in range(4)]
@@ -69,8 +70,15 @@ def test_hogwild_workers_train_as_well_as_one(tsv):
     path, _ = tsv
     maps = []
     for workers in (1, 2, 0):
-        m = PoincareModel(PoincareRelations(path), size=3, negative=5, seed=2, alpha=0.3,
-                          workers=workers, negative_sampling="uniform")
+        m = PoincareModel(
+            PoincareRelations(path),
+            size=3,
+            negative=5,
+            seed=2,
+            alpha=0.3,
+            workers=workers,
+            negative_sampling="uniform",
+        )
         m.train(epochs=100, batch_size=2)
         maps.append(ReconstructionEvaluation(path, m.kv, exclude_self=True).evaluate()["MAP"])
     assert min(maps) > 0.95, maps
@@ -118,8 +126,17 @@ def test_numerically_safe_with_extreme_settings():
     pairs, _ = tree_relations(2, 3)
     pairs += [("r", "r0"), ("r0", "r")]  # a cycle
     for dtype in (np.float64, np.float32):
-        m = PoincareModel(pairs, size=2, negative=4, alpha=1e4, burn_in_alpha=1e3,
-                          init_range=(-0.9, 0.9), dtype=dtype, workers=2, seed=0)
+        m = PoincareModel(
+            pairs,
+            size=2,
+            negative=4,
+            alpha=1e4,
+            burn_in_alpha=1e3,
+            init_range=(-0.9, 0.9),
+            dtype=dtype,
+            workers=2,
+            seed=0,
+        )
         m.train(epochs=20, batch_size=1)
         assert np.isfinite(m.kv.vectors).all()
         assert (np.linalg.norm(m.kv.vectors.astype(np.float64), axis=1) < 1).all()
@@ -161,8 +178,13 @@ def test_bad_input(tmp_path):
     m = PoincareModel([("a", "b"), ("c", "b"), ("d", "b")], negative=3)
     with pytest.raises(ValueError, match="negative"):
         m.train(epochs=1)
-    for kwargs in ({"alpha": -1}, {"epsilon": 0}, {"dtype": np.int32}, {"negative": -1},
-                   {"init_range": (1, 0)}):
+    for kwargs in (
+        {"alpha": -1},
+        {"epsilon": 0},
+        {"dtype": np.int32},
+        {"negative": -1},
+        {"init_range": (1, 0)},
+    ):
         with pytest.raises(ValueError):
             PoincareModel([("a", "b")], **kwargs)
     with pytest.raises(ValueError, match="epochs"):
@@ -271,8 +293,11 @@ def test_lexical_entailment_matches_gensim(same_vectors, tmp_path, monkeypatch):
     try:
         import pygtrie  # noqa: F401
     except ImportError:  # gensim needs pygtrie only for this prefix index
-        monkeypatch.setattr(gp.LexicalEntailmentEvaluation, "create_vocab_trie",
-                            staticmethod(LexicalEntailmentEvaluation.create_vocab_trie))
+        monkeypatch.setattr(
+            gp.LexicalEntailmentEvaluation,
+            "create_vocab_trie",
+            staticmethod(LexicalEntailmentEvaluation.create_vocab_trie),
+        )
     a = LexicalEntailmentEvaluation(str(hyper)).evaluate_spearman(ours)
     b = gp.LexicalEntailmentEvaluation(str(hyper)).evaluate_spearman(theirs)
     assert np.isfinite(a)
@@ -292,19 +317,23 @@ def test_keyed_vector_queries_match_gensim(same_vectors):
         assert ours.similarity(k, keys[3]) == theirs.similarity(k, keys[3])
         assert ours.norm(k) == pytest.approx(theirs.norm(k))
         assert ours.difference_in_hierarchy(k, keys[5]) == pytest.approx(
-            theirs.difference_in_hierarchy(k, keys[5]))
+            theirs.difference_in_hierarchy(k, keys[5])
+        )
         assert ours.closest_child(k) == theirs.closest_child(k)
         assert ours.closest_parent(k) == theirs.closest_parent(k)
         # (gensim's descendants() fails once the chain ends; ours pads with None)
         assert ours.descendants(k, max_depth=1) == [theirs.closest_child(k)]
         assert ours.ancestors(k) == theirs.ancestors(k)
         assert [n for n, _ in ours.most_similar(k, topn=5)] == [
-            n for n, _ in theirs.most_similar(k, topn=5)]
-    assert ours.distances(keys[1], keys[4:9]).tolist() == theirs.distances(
-        keys[1], keys[4:9]).tolist()
+            n for n, _ in theirs.most_similar(k, topn=5)
+        ]
+    assert (
+        ours.distances(keys[1], keys[4:9]).tolist() == theirs.distances(keys[1], keys[4:9]).tolist()
+    )
     vec = ours.vectors[2]
     assert [n for n, _ in ours.most_similar(vec, topn=3)] == [
-        n for n, _ in theirs.most_similar(vec, topn=3)]
+        n for n, _ in theirs.most_similar(vec, topn=3)
+    ]
     with pytest.raises(KeyError):
         ours.distance("nope", keys[0])
     # points on or outside the sphere still give finite distances
@@ -315,8 +344,18 @@ def test_binding_rejects_bad_arrays():
     from embedrs import _embedrs
 
     rel = np.array([[0, 1], [2, 1]], dtype=np.uint32)
-    kw = {"epochs": 1, "alpha": 0.1, "negative": 1, "epsilon": 1e-5, "regularization_coeff": 1.0,
-              "batch_size": 1, "workers": 1, "seed": 0, "frequency_negatives": True, "first_epoch": 0}
+    kw = {
+        "epochs": 1,
+        "alpha": 0.1,
+        "negative": 1,
+        "epsilon": 1e-5,
+        "regularization_coeff": 1.0,
+        "batch_size": 1,
+        "workers": 1,
+        "seed": 0,
+        "frequency_negatives": True,
+        "first_epoch": 0,
+    }
     with pytest.raises(TypeError, match="float32 or float64"):
         _embedrs.poincare_train(np.zeros((3, 2), dtype=np.int64), rel, **kw)
     with pytest.raises(ValueError, match="C-contiguous"):

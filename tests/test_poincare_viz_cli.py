@@ -8,8 +8,16 @@ from embedrs.cli import main
 from embedrs.models.poincare import PoincareModel
 from embedrs.viz_poincare import hierarchy_depths, plot_poincare_disk
 
-PAIRS = [("b", "a"), ("c", "a"), ("d", "b"), ("d", "a"), ("e", "b"), ("e", "a"),
-         ("f", "c"), ("f", "a")]
+PAIRS = [
+    ("b", "a"),
+    ("c", "a"),
+    ("d", "b"),
+    ("d", "a"),
+    ("e", "b"),
+    ("e", "a"),
+    ("f", "c"),
+    ("f", "a"),
+]
 
 
 def test_hierarchy_depths_of_closure_and_cycle():
@@ -41,10 +49,12 @@ def test_plot_writes_png(tmp_path):
 
     # 'all' draws every relation; 'tree' only those one level apart (d-a, e-a, f-a are
     # two levels apart); 'none' draws no edge. Explicit labels not in the model are skipped.
-    assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="all",
-                                    labels=["a", "zz"])) == (len(PAIRS), ["a"])
-    assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="tree",
-                                    labels=["b", "f"])) == (len(PAIRS) - 3, ["b", "f"])
+    assert drawn(
+        plot_poincare_disk(model.kv, relations=PAIRS, edges="all", labels=["a", "zz"])
+    ) == (len(PAIRS), ["a"])
+    assert drawn(
+        plot_poincare_disk(model.kv, relations=PAIRS, edges="tree", labels=["b", "f"])
+    ) == (len(PAIRS) - 3, ["b", "f"])
     assert drawn(plot_poincare_disk(model.kv, relations=PAIRS, edges="none", labels=[]))[0] == 0
     with pytest.raises(ValueError, match="edges must be"):
         plot_poincare_disk(model.kv, relations=PAIRS, edges="some")
@@ -55,9 +65,26 @@ def test_cli_train_save_plot_and_load(tmp_path, capsys):
     rel = tmp_path / "rel.tsv"
     rel.write_text("".join(f"{a}\t{b}\n" for a, b in PAIRS))
     model, png, vec = tmp_path / "m.npz", tmp_path / "d.png", tmp_path / "v.txt"
-    rc = main(["-q", "poincare", str(rel), "--epochs", "5", "--negative", "2", "--workers", "1",
-               "--save", str(model), "--save-vectors", str(vec), "--plot", str(png),
-               "--evaluate"])
+    rc = main(
+        [
+            "-q",
+            "poincare",
+            str(rel),
+            "--epochs",
+            "5",
+            "--negative",
+            "2",
+            "--workers",
+            "1",
+            "--save",
+            str(model),
+            "--save-vectors",
+            str(vec),
+            "--plot",
+            str(png),
+            "--evaluate",
+        ]
+    )
     assert rc == 0
     assert "MAP=" in capsys.readouterr().out
     assert png.exists() and model.exists() and vec.read_text().startswith("6 2\n")

@@ -58,8 +58,7 @@ def _real_params(obj: Any, method: bool) -> list[Param] | None:
     except (TypeError, ValueError):
         return None  # no __text_signature__ (e.g. slot wrappers of a class without #[new])
     params = [
-        (p.name, p.kind, p.default is not inspect.Parameter.empty)
-        for p in sig.parameters.values()
+        (p.name, p.kind, p.default is not inspect.Parameter.empty) for p in sig.parameters.values()
     ]
     if method and params and params[0][0] in ("self", "cls", "$self", "$cls"):
         params = params[1:]
@@ -79,13 +78,17 @@ def _compare_callable(
     where: str, fn: ast.FunctionDef, real: Any, method: bool, problems: list[str]
 ) -> None:
     if not callable(real):
-        problems.append(f"{where}: a function in the stub, a {type(real).__name__} in the extension")
+        problems.append(
+            f"{where}: a function in the stub, a {type(real).__name__} in the extension"
+        )
         return
     stub = _stub_params(fn, method)
     actual = _real_params(real, method)
     if actual is None:
         if stub:
-            problems.append(f"{where}: the extension exposes no signature; the stub has {_fmt(stub)}")
+            problems.append(
+                f"{where}: the extension exposes no signature; the stub has {_fmt(stub)}"
+            )
         return
     if stub != actual:
         problems.append(f"{where}: stub {_fmt(stub)} != extension {_fmt(actual)}")
@@ -149,7 +152,9 @@ def _compare_class(name: str, node: ast.ClassDef, cls: Any, problems: list[str])
                 problems.append(f"{where}: an attribute in the stub, a method in the extension")
             continue
         if not inspect.isroutine(real) and not callable(real):
-            problems.append(f"{where}: a method in the stub, a {type(real).__name__} in the extension")
+            problems.append(
+                f"{where}: a method in the stub, a {type(real).__name__} in the extension"
+            )
             continue
         if key.startswith("__"):
             continue  # slot wrappers (__len__, ...) have fixed, self-only signatures
@@ -173,7 +178,9 @@ def stub_mismatches() -> list[str]:
         elif isinstance(node, ast.FunctionDef):
             _compare_callable(name, node, real, method=False, problems=problems)
         elif inspect.isroutine(real) or isinstance(real, type):
-            problems.append(f"{name}: a variable in the stub, a {type(real).__name__} in the extension")
+            problems.append(
+                f"{name}: a variable in the stub, a {type(real).__name__} in the extension"
+            )
     return problems
 
 

@@ -135,7 +135,9 @@ def _gensim_vocab(**kwargs):
 @pytest.mark.parametrize("max_vocab_size", [10, 60, 150])
 @pytest.mark.parametrize("sorted_vocab", [0, 1])
 def test_max_vocab_size_matches_gensim(tmp_path, max_vocab_size, sorted_vocab):
-    sentences = [s for s in _corpus(3, n_sentences=600) if s]  # a file cannot hold an empty sentence
+    sentences = [
+        s for s in _corpus(3, n_sentences=600) if s
+    ]  # a file cannot hold an empty sentence
     path = tmp_path / "corpus.txt"
     path.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
     params = dict(min_count=1, max_vocab_size=max_vocab_size, sorted_vocab=sorted_vocab)
@@ -150,7 +152,9 @@ def test_max_vocab_size_matches_gensim(tmp_path, max_vocab_size, sorted_vocab):
             model.build_vocab(corpus)
         assert _vocab(model) == _vocab(want)
         assert (model.corpus_count, model.corpus_total_words) == (
-            want.corpus_count, want.corpus_total_words)
+            want.corpus_count,
+            want.corpus_total_words,
+        )
         assert model.effective_min_count == want.effective_min_count
     # The bound did something: fewer words than without it.
     assert len(want.wv) < len(_gensim_vocab(corpus=sentences, min_count=1).wv)

@@ -65,8 +65,9 @@ def _displacements_with_lock(library: str, lock: float, sg: int) -> tuple[np.nda
     scales the locked word's total update by itself.
     """
     corpus = topic_corpus()
-    model = w2v_class(library)(vector_size=16, min_count=1, workers=1, seed=3, sample=0, sg=sg,
-                               alpha=1e-3, min_alpha=1e-3)
+    model = w2v_class(library)(
+        vector_size=16, min_count=1, workers=1, seed=3, sample=0, sg=sg, alpha=1e-3, min_alpha=1e-3
+    )
     model.build_vocab(corpus)
     start = model.wv.vectors.copy()
     locked = model.wv.key_to_index["t0w0"]
@@ -115,11 +116,20 @@ def _rare_output_norm(library: str, ns_exponent: float) -> float:
     Rare words reach syn1neg mostly as negative samples, so the norm follows how often
     the noise distribution ``count ** ns_exponent`` draws them.
     """
-    model = w2v_class(library)(zipf_corpus(), vector_size=16, min_count=1, workers=1, seed=3,
-                               sample=0, epochs=3, negative=5, ns_exponent=ns_exponent)
+    model = w2v_class(library)(
+        zipf_corpus(),
+        vector_size=16,
+        min_count=1,
+        workers=1,
+        seed=3,
+        sample=0,
+        epochs=3,
+        negative=5,
+        ns_exponent=ns_exponent,
+    )
     assert np.isfinite(model.wv.vectors).all() and np.isfinite(model.syn1neg).all()
     norms = np.linalg.norm(model.syn1neg, axis=1)
-    return float(norms[int(0.8 * len(norms)):].mean())
+    return float(norms[int(0.8 * len(norms)) :].mean())
 
 
 EXPONENTS = (-0.5, 0.0, 0.75, 1.0)  # gensim accepts negative exponents (rare words first)
@@ -171,11 +181,25 @@ def _edge_score_gap(library: str, shrink_windows: bool, sg: int) -> float:
     for _ in range(3000):
         i = rng.integers(10)
         corpus.append([f"a{i}", *rng.choice(filler, window - 1), f"b{i}"])
-    model = w2v_class(library)(corpus, vector_size=16, window=window, min_count=1, workers=1,
-                               seed=1, sample=0, epochs=5, sg=sg, shrink_windows=shrink_windows)
+    model = w2v_class(library)(
+        corpus,
+        vector_size=16,
+        window=window,
+        min_count=1,
+        workers=1,
+        seed=1,
+        sample=0,
+        epochs=5,
+        sg=sg,
+        shrink_windows=shrink_windows,
+    )
     k = model.wv.key_to_index
-    scores = np.array([[model.wv.vectors[k[f"a{i}"]] @ model.syn1neg[k[f"b{j}"]]
-                        for j in range(10)] for i in range(10)])
+    scores = np.array(
+        [
+            [model.wv.vectors[k[f"a{i}"]] @ model.syn1neg[k[f"b{j}"]] for j in range(10)]
+            for i in range(10)
+        ]
+    )
     return float(np.diag(scores).mean() - scores[~np.eye(10, dtype=bool)].mean())
 
 
@@ -212,8 +236,10 @@ def test_shrink_windows_false_differs_and_still_learns() -> None:
 
 def _pairs(seed: int = 4) -> list[tuple[str, str]]:
     rng = np.random.default_rng(seed)
-    return [(f"item{g}_{rng.integers(8)}", f"tag{g}_{rng.integers(3)}")
-            for g in rng.integers(3, size=1500)]
+    return [
+        (f"item{g}_{rng.integers(8)}", f"tag{g}_{rng.integers(3)}")
+        for g in rng.integers(3, size=1500)
+    ]
 
 
 def _pair_model() -> Word2Vec:

@@ -53,9 +53,20 @@ def cross_topic_similarity(model: Word2Vec) -> float:
 )
 def test_training_finds_planted_topics(sg: int, hs: int, negative: int, cbow_mean: int) -> None:
     corpus = planted_corpus()
-    model = Word2Vec(corpus, vector_size=24, window=4, min_count=1, sg=sg, hs=hs,
-                     negative=negative, cbow_mean=cbow_mean, epochs=8, workers=2, seed=5,
-                     sample=0)
+    model = Word2Vec(
+        corpus,
+        vector_size=24,
+        window=4,
+        min_count=1,
+        sg=sg,
+        hs=hs,
+        negative=negative,
+        cbow_mean=cbow_mean,
+        epochs=8,
+        workers=2,
+        seed=5,
+        sample=0,
+    )
     assert model.wv.vectors.shape == (N_TOPICS * WORDS_PER_TOPIC, 24)
     assert np.isfinite(model.wv.vectors).all()
     assert neighbour_accuracy(model) > 0.9
@@ -86,16 +97,20 @@ def test_corpus_file_path_matches_iterable_vocab_and_learns(tmp_path: Path) -> N
 
 def test_single_worker_is_bit_reproducible(tmp_path: Path) -> None:
     corpus = planted_corpus(400)
-    runs = [Word2Vec(corpus, vector_size=16, min_count=1, workers=1, seed=42, epochs=2)
-            for _ in range(2)]
+    runs = [
+        Word2Vec(corpus, vector_size=16, min_count=1, workers=1, seed=42, epochs=2)
+        for _ in range(2)
+    ]
     assert np.array_equal(runs[0].wv.vectors, runs[1].wv.vectors)
     assert np.array_equal(runs[0].syn1neg, runs[1].syn1neg)
     other = Word2Vec(corpus, vector_size=16, min_count=1, workers=1, seed=43, epochs=2)
     assert not np.array_equal(runs[0].wv.vectors, other.wv.vectors)
     path = tmp_path / "c.txt"
     path.write_text("\n".join(" ".join(s) for s in corpus), encoding="utf8")
-    f1, f2 = (Word2Vec(corpus_file=str(path), vector_size=16, min_count=1, workers=1, seed=7,
-                       epochs=2) for _ in range(2))
+    f1, f2 = (
+        Word2Vec(corpus_file=str(path), vector_size=16, min_count=1, workers=1, seed=7, epochs=2)
+        for _ in range(2)
+    )
     assert np.array_equal(f1.wv.vectors, f2.wv.vectors)
 
 
@@ -114,15 +129,20 @@ def test_vocabulary_matches_gensim() -> None:
             return RULE_KEEP
         return 0
 
-    for kwargs in ({"min_count": 3}, {"min_count": 1, "max_final_vocab": 50},
-                   {"min_count": 2, "sorted_vocab": 0}, {"min_count": 4, "trim_rule": rule}):
+    for kwargs in (
+        {"min_count": 3},
+        {"min_count": 1, "max_final_vocab": 50},
+        {"min_count": 2, "sorted_vocab": 0},
+        {"min_count": 4, "trim_rule": rule},
+    ):
         ours = Word2Vec(vector_size=8, **kwargs)
         ours.build_vocab(corpus, trim_rule=kwargs.get("trim_rule"))
         theirs = gensim_models.Word2Vec(vector_size=8, **kwargs)
         theirs.build_vocab(corpus, trim_rule=kwargs.get("trim_rule"))
         assert ours.wv.index_to_key == theirs.wv.index_to_key, kwargs
         assert [ours.wv.get_vecattr(w, "count") for w in ours.wv.index_to_key] == [
-            theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key]
+            theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key
+        ]
         assert ours.corpus_count == theirs.corpus_count
         assert ours.corpus_total_words == theirs.corpus_total_words
 
@@ -131,7 +151,15 @@ def test_quality_close_to_gensim_on_same_corpus() -> None:
     """Both libraries recover the planted topics equally well."""
     gensim_models = pytest.importorskip("gensim.models")
     corpus = planted_corpus(1500, seed=3)
-    kw = {"vector_size": 24, "window": 4, "min_count": 1, "epochs": 8, "workers": 2, "sg": 1, "sample": 0}
+    kw = {
+        "vector_size": 24,
+        "window": 4,
+        "min_count": 1,
+        "epochs": 8,
+        "workers": 2,
+        "sg": 1,
+        "sample": 0,
+    }
     ours = Word2Vec(corpus, **kw)
     theirs = gensim_models.Word2Vec(corpus, **kw)
     ours_acc = neighbour_accuracy(ours)
@@ -141,9 +169,14 @@ def test_quality_close_to_gensim_on_same_corpus() -> None:
 
 def test_gensim_usage_examples_run_unchanged(tmp_path: Path) -> None:
     common_texts = [
-        ["human", "interface", "computer"], ["survey", "user", "computer", "system", "response", "time"],
-        ["eps", "user", "interface", "system"], ["system", "human", "system", "eps"],
-        ["user", "response", "time"], ["trees"], ["graph", "trees"], ["graph", "minors", "trees"],
+        ["human", "interface", "computer"],
+        ["survey", "user", "computer", "system", "response", "time"],
+        ["eps", "user", "interface", "system"],
+        ["system", "human", "system", "eps"],
+        ["user", "response", "time"],
+        ["trees"],
+        ["graph", "trees"],
+        ["graph", "minors", "trees"],
         ["graph", "minors", "survey"],
     ]
     model = Word2Vec(sentences=common_texts, vector_size=100, window=5, min_count=1, workers=4)
@@ -247,10 +280,17 @@ def test_build_vocab_from_freq_and_loss_and_callbacks() -> None:
             freq[w] = freq.get(w, 0) + 1
     model.build_vocab_from_freq(freq, corpus_count=len(corpus))
     assert set(model.wv.index_to_key) == set(freq)
-    model.train(corpus, total_examples=len(corpus), epochs=2, compute_loss=True,
-                callbacks=[Recorder()])
-    assert events == ["train_begin", "epoch_begin", "epoch_end", "epoch_begin", "epoch_end",
-                      "train_end"]
+    model.train(
+        corpus, total_examples=len(corpus), epochs=2, compute_loss=True, callbacks=[Recorder()]
+    )
+    assert events == [
+        "train_begin",
+        "epoch_begin",
+        "epoch_end",
+        "epoch_begin",
+        "epoch_end",
+        "train_end",
+    ]
     assert model.get_latest_training_loss() > 0
     model.train(corpus, total_examples=len(corpus), epochs=1)
     assert model.get_latest_training_loss() == 0.0
@@ -297,12 +337,19 @@ def test_old_gensim_names_warn() -> None:
         Word2Vec(vector_sise=10)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"vector_size": 0}, "vector_size"), ({"vector_size": -3}, "vector_size"),
-    ({"window": 0}, "window"), ({"epochs": 0}, "epochs"), ({"workers": 0}, "workers"),
-    ({"negative": 0, "hs": 0}, "negative"), ({"min_count": -1}, "min_count"),
-    ({"alpha": 0}, "alpha"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"vector_size": 0}, "vector_size"),
+        ({"vector_size": -3}, "vector_size"),
+        ({"window": 0}, "window"),
+        ({"epochs": 0}, "epochs"),
+        ({"workers": 0}, "workers"),
+        ({"negative": 0, "hs": 0}, "negative"),
+        ({"min_count": -1}, "min_count"),
+        ({"alpha": 0}, "alpha"),
+    ],
+)
 def test_bad_parameters_raise_value_error(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Word2Vec(**kwargs)
@@ -388,7 +435,13 @@ def test_corpus_readers(tmp_path: Path) -> None:
     for name in ("a.txt", "b.txt.gz", "c.txt.bz2"):
         assert list(LineSentence(str(tmp_path / name))) == expected
     assert list(LineSentence(str(plain), max_sentence_length=2)) == [
-        ["a", "b"], ["c"], ["d", "e"], ["f", "g"], ["h", "i"], ["j"]]
+        ["a", "b"],
+        ["c"],
+        ["d", "e"],
+        ["f", "g"],
+        ["h", "i"],
+        ["j"],
+    ]
     assert list(LineSentence(str(plain), limit=1)) == [["a", "b", "c"]]
     with open(plain, "rb") as fh:
         ls = LineSentence(fh)
@@ -405,7 +458,13 @@ def test_corpus_readers(tmp_path: Path) -> None:
 
 def test_text_helpers() -> None:
     assert simple_preprocess("Hello, World! It's 2024 and naïve cafés") == [
-        "hello", "world", "it", "and", "naïve", "cafés"]
+        "hello",
+        "world",
+        "it",
+        "and",
+        "naïve",
+        "cafés",
+    ]
     assert simple_preprocess("naïve", deacc=True) == ["naive"]
     assert list(tokenize("Abc12def GHI", lowercase=True)) == ["abc", "def", "ghi"]
 
@@ -416,5 +475,6 @@ def test_progress_bar_and_logging(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO", logger="embedrs"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Word2Vec(corpus, vector_size=8, min_count=1, epochs=1, progress_bar=True)
-    assert any("EPOCH 0" in r.getMessage() and "effective words" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "EPOCH 0" in r.getMessage() and "effective words" in r.getMessage() for r in caplog.records
+    )

@@ -44,7 +44,9 @@ warnings.simplefilter("ignore")
 if len(sys.argv) > 1 and sys.argv[1] in oracles.TARGETS:
     os.environ["EMBEDRS_FUZZ_TARGET"] = sys.argv.pop(1)
 target = os.environ["EMBEDRS_FUZZ_TARGET"]
-scratch = tempfile.mkdtemp(prefix=f"embedrs-fuzz-{target}-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+scratch = tempfile.mkdtemp(
+    prefix=f"embedrs-fuzz-{target}-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+)
 keep_going = os.environ.get("EMBEDRS_FUZZ_CONTINUE") == "1"
 artifacts = os.path.join(os.path.dirname(here), "artifacts", f"python_{target}")
 seen: set = set()
@@ -99,11 +101,15 @@ def one_input(data: bytes) -> None:
             # objects were freed: keep both.
             if keep_going and f"prev:{type(e).__name__}" not in seen:
                 os.makedirs(artifacts, exist_ok=True)
-                with open(os.path.join(artifacts, f"printed-prev-{hashlib.sha1(prev).hexdigest()}"), "wb") as fh:
+                with open(
+                    os.path.join(artifacts, f"printed-prev-{hashlib.sha1(prev).hexdigest()}"), "wb"
+                ) as fh:
                     fh.write(prev)
                 seen.add(f"prev:{type(e).__name__}")
-            raise oracles.Finding(f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
-                                  f"{target}:printed:{type(e).__name__}")
+            raise oracles.Finding(
+                f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
+                f"{target}:printed:{type(e).__name__}",
+            )
     except oracles.Finding as f:
         if not keep_going:
             raise

@@ -27,8 +27,26 @@ import oracles
 logging.disable(logging.CRITICAL)
 warnings.simplefilter("ignore")
 # pickle opcodes worth inserting (protocol 2-5 length-prefixed and container opcodes)
-OPS = [b"\x96", b"\x97", b"\x98", b"\x95", b"\x94", b"B", b"C", b"\x8e", b"(", b".", b"R",
-       b"b", b"}", b"]", b"q", b"h", b"r", b"j"]
+OPS = [
+    b"\x96",
+    b"\x97",
+    b"\x98",
+    b"\x95",
+    b"\x94",
+    b"B",
+    b"C",
+    b"\x8e",
+    b"(",
+    b".",
+    b"R",
+    b"b",
+    b"}",
+    b"]",
+    b"q",
+    b"h",
+    b"r",
+    b"j",
+]
 
 
 def main() -> int:
@@ -44,9 +62,11 @@ def main() -> int:
             if k < 0.4 and data:
                 data[pos] = rng.randrange(256)
             elif k < 0.7:
-                data[pos:pos] = rng.choice(OPS) + bytes(rng.randrange(256) for _ in range(rng.randint(0, 8)))
+                data[pos:pos] = rng.choice(OPS) + bytes(
+                    rng.randrange(256) for _ in range(rng.randint(0, 8))
+                )
             elif data:
-                del data[pos:pos + rng.randint(1, 16)]
+                del data[pos : pos + rng.randint(1, 16)]
         data = bytes(data)
         cap, old = io.StringIO(), sys.stderr
         sys.stderr = cap

@@ -45,7 +45,9 @@ def _signature(exc: BaseException) -> str:
     while tb is not None:
         last = tb
         tb = tb.tb_next
-    where = f"{os.path.basename(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}" if last else "?"
+    where = (
+        f"{os.path.basename(last.tb_frame.f_code.co_filename)}:{last.tb_lineno}" if last else "?"
+    )
     return f"{type(exc).__name__}@{where}"
 
 
@@ -68,8 +70,10 @@ def _guard(step: str, allowed: tuple, fn: Callable[[], Any]) -> tuple[bool, Any]
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise Finding(f"{step}: undocumented {type(exc).__name__}: {str(exc)[:300]}",
-                      f"{step}:{_signature(exc)}") from exc
+        raise Finding(
+            f"{step}: undocumented {type(exc).__name__}: {str(exc)[:300]}",
+            f"{step}:{_signature(exc)}",
+        ) from exc
 
 
 def _require(cond: bool, what: str, signature: str | None = None) -> None:
@@ -80,9 +84,11 @@ def _require(cond: bool, what: str, signature: str | None = None) -> None:
 def _no_memory_bomb(step: str, exc: BaseException, data: bytes) -> None:
     """A loader that turns MemoryError into ValueError still let a small file
     ask for more memory than the cap of :func:`run` allows."""
-    _require("MemoryError" not in str(exc),
-             f"{step}: a {len(data)}-byte input needs more than {CAP_MB} MiB: {str(exc)[:200]}",
-             f"{step}:memory-bomb")
+    _require(
+        "MemoryError" not in str(exc),
+        f"{step}: a {len(data)}-byte input needs more than {CAP_MB} MiB: {str(exc)[:200]}",
+        f"{step}:memory-bomb",
+    )
 
 
 def _no_object_arrays(obj: Any, where: str, depth: int = 0, seen: set | None = None) -> None:
@@ -122,12 +128,16 @@ def _query_kv(kv: Any, where: str) -> None:
     if n == 0:
         return
     key = keys[0]
-    ok, res = _guard(f"{where}.most_similar", (ValueError, KeyError), lambda: kv.most_similar(key, topn=3))
+    ok, res = _guard(
+        f"{where}.most_similar", (ValueError, KeyError), lambda: kv.most_similar(key, topn=3)
+    )
     if ok:
         for _, score in res:
-            _require(not (isinstance(score, float) and abs(score) > 1.0 + 1e-3),
-                     f"{where}: most_similar gave cosine {score}, outside [-1, 1]",
-                     f"{where}:cosine-out-of-range")
+            _require(
+                not (isinstance(score, float) and abs(score) > 1.0 + 1e-3),
+                f"{where}: most_similar gave cosine {score}, outside [-1, 1]",
+                f"{where}:cosine-out-of-range",
+            )
 
 
 def check_gensim_pickle(data: bytes, scratch: str) -> None:
@@ -152,13 +162,20 @@ def check_gensim_pickle(data: bytes, scratch: str) -> None:
     path = os.path.join(scratch, name)
     with open(path, "wb") as fh:
         fh.write(blob)
-    ok, obj = _guard("load_gensim_pickle", PICKLE_ALLOWED, lambda: _persist.load_gensim_pickle(path))
+    ok, obj = _guard(
+        "load_gensim_pickle", PICKLE_ALLOWED, lambda: _persist.load_gensim_pickle(path)
+    )
     if not ok:
         _no_memory_bomb("load_gensim_pickle", obj, data)
-        _require(str(path) in str(obj) or isinstance(obj, FileNotFoundError),
-                 f"load_gensim_pickle: message does not name the file: {str(obj)[:120]}")
+        _require(
+            str(path) in str(obj) or isinstance(obj, FileNotFoundError),
+            f"load_gensim_pickle: message does not name the file: {str(obj)[:120]}",
+        )
         return
-    _require(isinstance(obj, _persist.GensimObject), "load_gensim_pickle: top object is not a GensimObject")
+    _require(
+        isinstance(obj, _persist.GensimObject),
+        "load_gensim_pickle: top object is not a GensimObject",
+    )
     _no_object_arrays(obj, "load_gensim_pickle")
     ok, kv = _guard("KeyedVectors.load", PICKLE_ALLOWED, lambda: KeyedVectors.load(path))
     if ok:
@@ -190,8 +207,8 @@ def reseal(raw: bytes, arrays_too: bool) -> bytes:
     (hlen,) = struct.unpack("<Q", raw[8:16])
     if 16 + hlen > len(raw):
         return raw
-    blob = raw[16:16 + hlen]
-    data = raw[_align(16 + hlen + 16):]
+    blob = raw[16 : 16 + hlen]
+    data = raw[_align(16 + hlen + 16) :]
     if arrays_too:
         try:
             header = json.loads(blob.decode("utf-8"))
@@ -201,7 +218,7 @@ def reseal(raw: bytes, arrays_too: bool) -> bytes:
                     n = math.prod(int(s) for s in e["shape"]) * dt.itemsize
                     off = int(e["offset"])
                     if "crc32" in e and 0 <= off and off + n <= len(data) and n < (1 << 24):
-                        e["crc32"] = f"{zlib.crc32(data[off:off + n]):08x}"
+                        e["crc32"] = f"{zlib.crc32(data[off : off + n]):08x}"
                 except Exception:  # noqa: BLE001,S112 - best effort on fuzzed input
                     continue
             blob = json.dumps(header).encode("utf-8")
@@ -235,7 +252,9 @@ def check_container(data: bytes, scratch: str) -> None:
     path = os.path.join(scratch, "m.embedrs")
     with open(path, "wb") as fh:
         fh.write(body)
-    ok, res = _guard("read_container", CONTAINER_ALLOWED, lambda: _persist.read_container(path, mmap=mmap))
+    ok, res = _guard(
+        "read_container", CONTAINER_ALLOWED, lambda: _persist.read_container(path, mmap=mmap)
+    )
     if not ok:
         _no_memory_bomb("read_container", res, data)
     legacy = False
@@ -243,31 +262,44 @@ def check_container(data: bytes, scratch: str) -> None:
         meta, arrays = res
         _require(isinstance(meta, dict), "read_container: meta is not a dict")
         for name, a in arrays.items():
-            _require(isinstance(a, np.ndarray) and not a.dtype.hasobject,
-                     f"read_container: array {name!r} is not a plain array")
+            _require(
+                isinstance(a, np.ndarray) and not a.dtype.hasobject,
+                f"read_container: array {name!r} is not a plain array",
+            )
     else:
-        _require(str(path) in str(res) or isinstance(res, FileNotFoundError),
-                 f"read_container: message does not name the file: {str(res)[:120]}")
+        _require(
+            str(path) in str(res) or isinstance(res, FileNotFoundError),
+            f"read_container: message does not name the file: {str(res)[:120]}",
+        )
         if body[:4] != b"PK\x03\x04":
             return
         legacy, meta = True, {"class": "PoincareModel"}  # the .npz of embedrs 0.1
     cls = meta.get("class")
     if cls == "Word2Vec":
-        ok, model = _guard("Word2Vec.load", CONTAINER_ALLOWED, lambda: Word2Vec.load(path, mmap=mmap))
+        ok, model = _guard(
+            "Word2Vec.load", CONTAINER_ALLOWED, lambda: Word2Vec.load(path, mmap=mmap)
+        )
         if ok:
             _query_kv(model.wv, "Word2Vec.load")
     elif cls in ("PoincareModel", "PoincareKeyedVectors"):
         if cls == "PoincareModel":
-            ok, model = _guard("PoincareModel.load", CONTAINER_ALLOWED, lambda: PoincareModel.load(path))
+            ok, model = _guard(
+                "PoincareModel.load", CONTAINER_ALLOWED, lambda: PoincareModel.load(path)
+            )
             if ok:
                 _query_poincare(model.kv, "PoincareModel.load")
         if not legacy:
-            ok, kv = _guard("PoincareKeyedVectors.load", CONTAINER_ALLOWED,
-                            lambda: PoincareKeyedVectors.load(path, mmap=mmap))
+            ok, kv = _guard(
+                "PoincareKeyedVectors.load",
+                CONTAINER_ALLOWED,
+                lambda: PoincareKeyedVectors.load(path, mmap=mmap),
+            )
             if ok:
                 _query_poincare(kv, "PoincareKeyedVectors.load")
     else:
-        ok, kv = _guard("KeyedVectors.load", CONTAINER_ALLOWED, lambda: KeyedVectors.load(path, mmap=mmap))
+        ok, kv = _guard(
+            "KeyedVectors.load", CONTAINER_ALLOWED, lambda: KeyedVectors.load(path, mmap=mmap)
+        )
         if ok:
             _query_kv(kv, "KeyedVectors.load")
 
@@ -318,28 +350,44 @@ def check_relations(data: bytes, scratch: str) -> None:
     if not ok:
         return
     for r in rows:
-        _require(isinstance(r, tuple) and all(isinstance(x, str) for x in r),
-                 "PoincareRelations: a row is not a tuple of str")
+        _require(
+            isinstance(r, tuple) and all(isinstance(x, str) for x in r),
+            "PoincareRelations: a row is not a tuple of str",
+        )
     if len(rows) > 2000:
         return  # keep an iteration short
-    ok, model = _guard("PoincareModel", RELATIONS_ALLOWED,
-                       lambda: PoincareModel(rel, size=2, negative=1, workers=1, seed=1, burn_in=1))
+    ok, model = _guard(
+        "PoincareModel",
+        RELATIONS_ALLOWED,
+        lambda: PoincareModel(rel, size=2, negative=1, workers=1, seed=1, burn_in=1),
+    )
     if not ok:
         return
-    ok, _ = _guard("PoincareModel.train", (ValueError,), lambda: model.train(epochs=1, batch_size=4))
+    ok, _ = _guard(
+        "PoincareModel.train", (ValueError,), lambda: model.train(epochs=1, batch_size=4)
+    )
     if not ok:
         return
     v = np.asarray(model.kv.vectors, dtype=np.float64)
     _require(bool(np.all(np.isfinite(v))), "PoincareModel.train: non-finite vector")
-    _require(bool(np.all(np.linalg.norm(v, axis=1) < 1.0)), "PoincareModel.train: vector outside the ball")
+    _require(
+        bool(np.all(np.linalg.norm(v, axis=1) < 1.0)),
+        "PoincareModel.train: vector outside the ball",
+    )
     out = os.path.join(scratch, "poincare.model")
     _guard("PoincareModel.save", (), lambda: model.save(out))
     ok, back = _guard("PoincareModel.load(save)", (), lambda: PoincareModel.load(out))
-    _require(back.kv.index_to_key == model.kv.index_to_key, "PoincareModel save/load changed the keys")
-    _require(np.array_equal(np.asarray(back.kv.vectors), np.asarray(model.kv.vectors)),
-             "PoincareModel save/load changed the vectors")
-    _require(sorted(back.all_relations) == sorted(model.all_relations),
-             "PoincareModel save/load changed the relations")
+    _require(
+        back.kv.index_to_key == model.kv.index_to_key, "PoincareModel save/load changed the keys"
+    )
+    _require(
+        np.array_equal(np.asarray(back.kv.vectors), np.asarray(model.kv.vectors)),
+        "PoincareModel save/load changed the vectors",
+    )
+    _require(
+        sorted(back.all_relations) == sorted(model.all_relations),
+        "PoincareModel save/load changed the relations",
+    )
 
 
 TARGETS: dict[str, Callable[[bytes, str], None]] = {
@@ -396,5 +444,7 @@ def run(target: str, data: bytes, scratch: str) -> None:
     printed = [e for e in [getattr(sys, "last_value", None), *unraisable] if e is not None]
     if printed:
         e = printed[0]
-        raise Finding(f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
-                      f"{target}:printed:{type(e).__name__}:{str(e)[:60]}")
+        raise Finding(
+            f"{target}: the interpreter printed {type(e).__name__}: {str(e)[:200]}",
+            f"{target}:printed:{type(e).__name__}:{str(e)[:60]}",
+        )

@@ -21,8 +21,12 @@ def put(target, name, flags, body):
     (d / f"seed-{name}").write_bytes(bytes([flags]) + body)
 
 
-sentences = [["the", "king", "rules", "the", "land"], ["the", "queen", "rules", "too"],
-             ["a", "man", "and", "a", "woman"], ["king", "queen", "man", "woman"]] * 3
+sentences = [
+    ["the", "king", "rules", "the", "land"],
+    ["the", "queen", "rules", "too"],
+    ["a", "man", "and", "a", "woman"],
+    ["king", "queen", "man", "woman"],
+] * 3
 rng = np.random.default_rng(0)
 
 with tempfile.TemporaryDirectory() as t:
@@ -65,19 +69,42 @@ with tempfile.TemporaryDirectory() as t:
     put("python_container", "poincare-kv", 3, Path(p).read_bytes())
     # the .npz of embedrs 0.1, still read by PoincareModel.load
     buf = io.BytesIO()
-    meta = {"format": "embedrs.PoincareModel/1", "keys": ["a", "b"], "size": 2, "alpha": 0.1,
-            "burn_in_alpha": 0.01, "negative": 1, "workers": 1, "epsilon": 1e-5,
-            "regularization_coeff": 1.0, "burn_in": 10, "burn_in_done": False, "dtype": "float64",
-            "seed": 0, "init_range": [-0.001, 0.001], "negative_sampling": "frequency",
-            "epochs_trained": 0, "epoch_losses": []}
-    np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-             vectors=np.zeros((2, 2)), relations=np.array([[0, 1]], dtype=np.int64),
-             counts=np.array([1, 1], dtype=np.int64))
+    meta = {
+        "format": "embedrs.PoincareModel/1",
+        "keys": ["a", "b"],
+        "size": 2,
+        "alpha": 0.1,
+        "burn_in_alpha": 0.01,
+        "negative": 1,
+        "workers": 1,
+        "epsilon": 1e-5,
+        "regularization_coeff": 1.0,
+        "burn_in": 10,
+        "burn_in_done": False,
+        "dtype": "float64",
+        "seed": 0,
+        "init_range": [-0.001, 0.001],
+        "negative_sampling": "frequency",
+        "epochs_trained": 0,
+        "epoch_losses": [],
+    }
+    np.savez(
+        buf,
+        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        vectors=np.zeros((2, 2)),
+        relations=np.array([[0, 1]], dtype=np.int64),
+        counts=np.array([1, 1], dtype=np.int64),
+    )
     put("python_container", "poincare-legacy-npz", 0, buf.getvalue())
 
 tsv = "kangaroo.n.01\tmarsupial.n.01\nkangaroo.n.01\tmammal.n.01\ncat.n.01\tmammal.n.01\n"
 put("python_relations", "tsv", 0, tsv.encode())
 put("python_relations", "tsv-gz", 4, tsv.encode())
 put("python_relations", "csv-quoted", 2, b'"a,b",c\nc,d\n"e""f",g\r\nd,a\n')
-put("python_relations", "latin1", 8, "caf\xe9\tboisson\nth\xe9\tboisson\neau\tboisson\n".encode("latin-1"))
+put(
+    "python_relations",
+    "latin1",
+    8,
+    "caf\xe9\tboisson\nth\xe9\tboisson\neau\tboisson\n".encode("latin-1"),
+)
 put("python_relations", "space", 1, b"x y\ny z\nz x\nw x\n")

@@ -25,7 +25,7 @@ def put(target, name, flags, limit, body):
 
 
 def binfile(rows, dim, header=None, sep=b""):
-    out = (header or f"{len(rows)} {dim}\n".encode())
+    out = header or f"{len(rows)} {dim}\n".encode()
     for k, v in rows:
         out += k + b" " + struct.pack(f"<{dim}f", *v) + sep
     return out
@@ -48,8 +48,13 @@ put("w2v_binary", "limit", LIMIT, 1, binfile(rows, 3))
 put("w2v_binary", "gz", GZ, 0, binfile(rows, 3, sep=b"\n"))
 put("w2v_binary", "raw", RAW, 0, binfile([(b"caf\xe9", [1, 2]), (b"x", [3, 4])], 2))
 put("w2v_binary", "ignore", IGNORE, 0, binfile([(b"caf\xe9", [1, 2]), (b"x", [3, 4])], 2))
-put("w2v_binary", "nonfinite", NONFINITE, 0,
-    binfile([(b"a", [float("nan"), float("inf")]), (b"b", [1, 2])], 2))
+put(
+    "w2v_binary",
+    "nonfinite",
+    NONFINITE,
+    0,
+    binfile([(b"a", [float("nan"), float("inf")]), (b"b", [1, 2])], 2),
+)
 put("w2v_binary", "text-as-binary", STRICT, 0, text)
 
 # Files as gensim itself writes them.
@@ -59,7 +64,9 @@ except ImportError:
     sys.exit("gensim not installed: hand-written seeds only")
 kv = KeyedVectors(vector_size=5)
 rng = np.random.default_rng(0)
-kv.add_vectors(["king", "queen", "man", "woman", "ß"], rng.standard_normal((5, 5)).astype(np.float32))
+kv.add_vectors(
+    ["king", "queen", "man", "woman", "ß"], rng.standard_normal((5, 5)).astype(np.float32)
+)
 with tempfile.TemporaryDirectory() as t:
     for binary, target in ((False, "w2v_text"), (True, "w2v_binary")):
         p = os.path.join(t, "m")

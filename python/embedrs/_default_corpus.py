@@ -145,14 +145,15 @@ def documents_of_source(source: bytes, filename: str = "<source>") -> list[str]:
     texts: list[str] = []
     if filename.replace("\\", "/").endswith("pydoc_data/topics.py"):
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                    and len(node.value) > 40):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and len(node.value) > 40
+            ):
                 texts.append(node.value)
         return texts
     for node in ast.walk(tree):
-        if isinstance(
-            node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-        ):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             doc = ast.get_docstring(node, clean=True)
             if doc:
                 texts.append(doc)
@@ -226,8 +227,11 @@ def build_default_corpus(
     root = stdlib_dir() if root is None else Path(root)
     stats = CorpusStats(source=str(root), python=sys.version.split()[0])
     n_files = len(stdlib_sources(root))
-    logger.info("building the default corpus from the docstrings and comments of %d files under %s",
-                n_files, root)
+    logger.info(
+        "building the default corpus from the docstrings and comments of %d files under %s",
+        n_files,
+        root,
+    )
     start = time.perf_counter()
     last = start
     sentences: list[list[str]] = []
@@ -243,7 +247,10 @@ def build_default_corpus(
             last = now
             logger.info(
                 "corpus: %d/%d files, %d sentences, %d tokens (%.0f tokens/s)",
-                stats.files_seen, n_files, len(sentences), stats.tokens,
+                stats.files_seen,
+                n_files,
+                len(sentences),
+                stats.tokens,
                 stats.tokens / max(now - start, 1e-9),
             )
         if max_tokens is not None and stats.tokens >= max_tokens:
@@ -258,7 +265,11 @@ def build_default_corpus(
     logger.info(
         "default corpus: %d sentences, %d tokens, %d distinct words from %d files "
         "(%d skipped) in %.1fs",
-        stats.sentences, stats.tokens, stats.unique_words, stats.files_used,
-        stats.files_skipped, stats.seconds,
+        stats.sentences,
+        stats.tokens,
+        stats.unique_words,
+        stats.files_used,
+        stats.files_skipped,
+        stats.seconds,
     )
     return sentences, stats

@@ -17,7 +17,6 @@ _ProgressCallback: TypeAlias = Callable[[int, int, int, float | None], object]
 
 # ---- KeyedVectors: similarity search and word2vec formats (rust/python/kv.rs) ----
 
-
 class InternalError(RuntimeError):
     """A failure inside the Rust core that is a bug, not bad input."""
 
@@ -102,7 +101,9 @@ def w2v_read(
     allow_nonfinite: bool = False,
     threads: int = 0,
     dtype: str = "float32",
-) -> tuple[list[str] | list[bytes], _npt.NDArray[_np.float32] | _npt.NDArray[_np.float64], int, bool]: ...
+) -> tuple[
+    list[str] | list[bytes], _npt.NDArray[_np.float32] | _npt.NDArray[_np.float64], int, bool
+]: ...
 def w2v_write(
     path: str,
     keys: list[str],
@@ -115,8 +116,8 @@ def w2v_write(
     threads: int = 0,
 ) -> None: ...
 def format_f32(values: list[float]) -> list[str]: ...
-# -- poincare ------------------------------------------------------------------------------
 
+# -- poincare ------------------------------------------------------------------------------
 
 def poincare_train(
     vectors: _npt.NDArray[_np.floating[Any]],
@@ -136,8 +137,8 @@ def poincare_train(
     callback: _ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
-# --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
 
+# --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
 
 def tsne_fit(
     x: _npt.NDArray[_np.float32],

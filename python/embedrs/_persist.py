@@ -148,7 +148,13 @@ def _create_temp(target: str) -> str:
     ``os.open`` mode); when ``target`` exists its permission bits are kept,
     as when ``open(target, 'w')`` rewrites a file in place.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    flags = (
+        os.O_WRONLY
+        | os.O_CREAT
+        | os.O_EXCL
+        | getattr(os, "O_CLOEXEC", 0)
+        | getattr(os, "O_BINARY", 0)
+    )
     for _ in range(100):
         tmp = _temp_name(target)
         try:
@@ -307,8 +313,14 @@ def _compressed_writer(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: PathLike, mode: str = "wb", *, compress: str | None = "auto",
-                encoding: str = "utf-8", newline: str | None = None) -> Iterator[IO[Any]]:
+def atomic_open(
+    path: PathLike,
+    mode: str = "wb",
+    *,
+    compress: str | None = "auto",
+    encoding: str = "utf-8",
+    newline: str | None = None,
+) -> Iterator[IO[Any]]:
     """Open ``path`` for writing through :func:`atomic_write`.
 
     Parameters
@@ -412,7 +424,7 @@ def _decode_key(v: Any, depth: int = 0) -> Any:
     if isinstance(v, str):
         return v
     if isinstance(v, dict) and len(v) == 1 and depth <= _KEY_DEPTH:
-        (tag, val), = v.items()
+        ((tag, val),) = v.items()
         if tag == "i" and type(val) is int:
             return val
         if tag == "b" and type(val) is bool:
@@ -442,14 +454,21 @@ def encode_keys(keys: list, prefix: str = "") -> tuple[dict, dict[str, np.ndarra
     if all(type(k) is str for k in keys) and not any("\n" in k for k in keys):
         blob = "\n".join(keys).encode("utf-8")
         return {"keys": "utf8-lines"}, {f"{prefix}keys": np.frombuffer(blob, dtype=np.uint8)}
-    if keys and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
-                    and -(1 << 63) <= int(k) < (1 << 63) for k in keys):
-        return {"keys": "int64"}, {f"{prefix}keys": np.asarray([int(k) for k in keys], dtype=np.int64)}
+    if keys and all(
+        isinstance(k, (int, np.integer))
+        and not isinstance(k, (bool, np.bool_))
+        and -(1 << 63) <= int(k) < (1 << 63)
+        for k in keys
+    ):
+        return {"keys": "int64"}, {
+            f"{prefix}keys": np.asarray([int(k) for k in keys], dtype=np.int64)
+        }
     return {"keys": "typed-json", "key_list": [_encode_key(k) for k in keys]}, {}
 
 
-def decode_keys(meta: dict, arrays: dict, n: int, prefix: str = "",
-                fname: str = "?") -> list | Callable[[], list]:
+def decode_keys(
+    meta: dict, arrays: dict, n: int, prefix: str = "", fname: str = "?"
+) -> list | Callable[[], list]:
     """Keys stored by :func:`encode_keys` (or by earlier embedrs versions).
 
     Returns the list, or for UTF-8 lines a function that decodes it on first
@@ -475,7 +494,9 @@ def decode_keys(meta: dict, arrays: dict, n: int, prefix: str = "",
     if kind == "int64":
         arr = arrays.get(f"{prefix}keys")
         if not isinstance(arr, np.ndarray) or arr.dtype != np.int64 or arr.shape != (n,):
-            raise ValueError(f"{fname}: corrupt model: int64 key array missing or of the wrong shape")
+            raise ValueError(
+                f"{fname}: corrupt model: int64 key array missing or of the wrong shape"
+            )
         return arr.tolist()
     if kind in ("json", "typed-json"):
         lst = meta.get("key_list")
@@ -511,10 +532,17 @@ def safe_dtype(spec: Any, what: str = "array") -> np.dtype:
         dt = np.dtype(spec)
     except (TypeError, ValueError, SyntaxError, RecursionError) as exc:
         raise ValueError(f"{what}: invalid dtype {str(spec)[:40]!r} ({exc})") from None
-    if (dt.hasobject or dt.fields is not None or dt.subdtype is not None
-            or dt.kind not in _SAFE_KINDS or dt.itemsize == 0):
-        raise ValueError(f"{what}: dtype {str(spec)[:40]!r} is not allowed "
-                         "(only numeric, boolean and fixed-width text arrays)")
+    if (
+        dt.hasobject
+        or dt.fields is not None
+        or dt.subdtype is not None
+        or dt.kind not in _SAFE_KINDS
+        or dt.itemsize == 0
+    ):
+        raise ValueError(
+            f"{what}: dtype {str(spec)[:40]!r} is not allowed "
+            "(only numeric, boolean and fixed-width text arrays)"
+        )
     return dt
 
 
@@ -547,7 +575,12 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
         a = np.ascontiguousarray(a)
         dt = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
         a = a.astype(dt, copy=False)
-        entries[name] = {"dtype": dt.str, "shape": list(a.shape), "offset": offset, "crc32": "00000000"}
+        entries[name] = {
+            "dtype": dt.str,
+            "shape": list(a.shape),
+            "offset": offset,
+            "crc32": "00000000",
+        }
         prepared[name] = a
         end = offset + a.nbytes
         offset = _align(end)
@@ -555,7 +588,8 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
     def header_bytes() -> bytes:
         return json.dumps(
             {"format": "embedrs", "version": VERSION, "meta": meta, "arrays": entries},
-            ensure_ascii=False, allow_nan=False,
+            ensure_ascii=False,
+            allow_nan=False,
         ).encode("utf-8")
 
     header = header_bytes()  # also validates meta before the target is touched
@@ -567,7 +601,7 @@ def write_container(path: PathLike, meta: dict, arrays: dict[str, np.ndarray]) -
             if a.nbytes:
                 flat = memoryview(a.reshape(-1)).cast("B")
                 for i in range(0, len(flat), _CHUNK):
-                    block = flat[i:i + _CHUNK]
+                    block = flat[i : i + _CHUNK]
                     fh.write(block)
                     crc = zlib.crc32(block, crc)
             entries[name]["crc32"] = f"{crc:08x}"
@@ -605,7 +639,9 @@ def check_regular_file(path: PathLike, what: str = "model file") -> None:
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{shown}: is a directory, not a {what}")
     if not stat.S_ISREG(mode):
-        raise OSError(f"{shown}: is not a regular file (a device, FIFO or socket cannot hold a {what})")
+        raise OSError(
+            f"{shown}: is not a regular file (a device, FIFO or socket cannot hold a {what})"
+        )
 
 
 def is_container(path: PathLike) -> bool:
@@ -631,13 +667,20 @@ def _check_entries(path: str, header: dict, data_start: int, size: int) -> dict[
         if dt.byteorder == ">":
             raise ValueError(f"{where}: big-endian dtype {dt.str} is not allowed")
         shape = e.get("shape")
-        if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
-                or not all(_is_int(s) and 0 <= s <= _MAX_DIM for s in shape)):
-            raise ValueError(f"{where}: shape must be a list of at most {_MAX_NDIM} "
-                             f"non-negative integers, got {str(shape)[:80]}")
+        if (
+            not isinstance(shape, list)
+            or len(shape) > _MAX_NDIM
+            or not all(_is_int(s) and 0 <= s <= _MAX_DIM for s in shape)
+        ):
+            raise ValueError(
+                f"{where}: shape must be a list of at most {_MAX_NDIM} "
+                f"non-negative integers, got {str(shape)[:80]}"
+            )
         off = e.get("offset")
         if not _is_int(off) or off < 0 or off % ALIGN:
-            raise ValueError(f"{where}: offset must be a non-negative multiple of {ALIGN}, got {off!r}")
+            raise ValueError(
+                f"{where}: offset must be a non-negative multiple of {ALIGN}, got {off!r}"
+            )
         count = math.prod(shape)
         nonzero = math.prod(s for s in shape if s)
         if nonzero > _MAX_DIM:
@@ -645,8 +688,10 @@ def _check_entries(path: str, header: dict, data_start: int, size: int) -> dict[
         nbytes = count * dt.itemsize
         start = data_start + off
         if start + nbytes > size:
-            raise ValueError(f"{where}: needs bytes {start}..{start + nbytes} but the file has "
-                             f"only {size} bytes (truncated?)")
+            raise ValueError(
+                f"{where}: needs bytes {start}..{start + nbytes} but the file has "
+                f"only {size} bytes (truncated?)"
+            )
         crc = None
         if version >= 2:
             c = e.get("crc32")
@@ -692,17 +737,23 @@ def read_header(path: PathLike) -> tuple[dict, int]:
     try:
         header = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ValueError(f"{path}: corrupt metadata header at byte offset 16: "
-                         f"{_first_line(exc)[:200]}") from None
-    if not isinstance(header, dict) or header.get("format") != "embedrs" \
-            or not isinstance(header.get("arrays"), dict):
+        raise ValueError(
+            f"{path}: corrupt metadata header at byte offset 16: {_first_line(exc)[:200]}"
+        ) from None
+    if (
+        not isinstance(header, dict)
+        or header.get("format") != "embedrs"
+        or not isinstance(header.get("arrays"), dict)
+    ):
         raise ValueError(f"{path}: not an embedrs native file")
     version = header.get("version", 1)
     if not _is_int(version) or version < 1:
         raise ValueError(f"{path}: invalid format version {str(version)[:20]}")
     if version > VERSION:
-        raise ValueError(f"{path}: written by a newer embedrs (format version {version}); "
-                         "upgrade embedrs to load it")
+        raise ValueError(
+            f"{path}: written by a newer embedrs (format version {version}); "
+            "upgrade embedrs to load it"
+        )
     has_sum = len(trailer) == 16 and trailer[:8] == SUM_TAG
     if version >= 2 or has_sum:
         if not has_sum:
@@ -724,12 +775,13 @@ def _crc_of(arr: np.ndarray) -> int:
     if arr.nbytes:
         flat = memoryview(np.ascontiguousarray(arr).reshape(-1)).cast("B")
         for i in range(0, len(flat), _CHUNK):
-            crc = zlib.crc32(flat[i:i + _CHUNK], crc)
+            crc = zlib.crc32(flat[i : i + _CHUNK], crc)
     return crc
 
 
-def read_container(path: PathLike, mmap: str | None = None,
-                   verify: bool | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+def read_container(
+    path: PathLike, mmap: str | None = None, verify: bool | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a file written by :func:`write_container`.
 
     Parameters
@@ -776,11 +828,11 @@ def read_container(path: PathLike, mmap: str | None = None,
                 got = 0
                 c = 0
                 while got < nbytes:
-                    n = fh.readinto(buf[got:got + _CHUNK])
+                    n = fh.readinto(buf[got : got + _CHUNK])
                     if not n:
                         raise ValueError(f"{path}: array {name!r}: unexpected end of file")
                     if verify:
-                        c = zlib.crc32(buf[got:got + n], c)
+                        c = zlib.crc32(buf[got : got + n], c)
                     got += n
                 arrays[name] = a.reshape(shape)
                 if verify and crc is not None and c != crc:
@@ -802,8 +854,9 @@ def verify_container(path: PathLike) -> None:
     read_container(path, mmap="r", verify=True)
 
 
-def check_finite_number(value: Any, name: str, *, minimum: float | None = None,
-                        integer: bool = False) -> None:
+def check_finite_number(
+    value: Any, name: str, *, minimum: float | None = None, integer: bool = False
+) -> None:
     """Raise ``ValueError`` unless ``value`` is a finite int (or float) ``>= minimum``.
 
     Used to validate counters and timers read back from model files (values
@@ -971,8 +1024,11 @@ def _as_dtype(d: Any) -> np.dtype:
 def _check_shape(shape: Any) -> tuple:
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
-    if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
-            or not all(type(s) is int and 0 <= s <= _MAX_DIM for s in shape)):
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > _MAX_NDIM
+        or not all(type(s) is int and 0 <= s <= _MAX_DIM for s in shape)
+    ):
         raise RefusedPickleError("numpy: invalid array shape")
     return shape
 
@@ -981,8 +1037,7 @@ def _array_from_bytes(data: Any, dt: np.dtype, shape: tuple, fortran: bool) -> n
     if not isinstance(data, (bytes, bytearray)):
         raise RefusedPickleError("numpy: array data must be raw bytes")
     if math.prod(shape) * dt.itemsize != len(data):
-        raise RefusedPickleError(
-            f"numpy: {len(data)} bytes of data for shape {shape} of {dt.str}")
+        raise RefusedPickleError(f"numpy: {len(data)} bytes of data for shape {shape} of {dt.str}")
     arr = np.frombuffer(data, dtype=dt).copy()
     return arr.reshape(shape, order="F" if fortran else "C")
 
@@ -1051,8 +1106,20 @@ def _copyreg_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     raise RefusedPickleError(f"refusing to reconstruct {cls!r}")
 
 
-_NUMPY_SCALAR_TYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                       "uint8", "uint16", "uint32", "uint64", "bool_")
+_NUMPY_SCALAR_TYPES = (
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool_",
+)
 
 #: Every name a gensim 4 Word2Vec, Doc2Vec, FastText, KeyedVectors or
 #: PoincareModel pickle (protocols 0 to 5, numpy 1 or 2) refers to, and what
@@ -1076,10 +1143,14 @@ for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
     _ALLOWED[(_mod, "_frombuffer")] = _frombuffer
 for _name in _NUMPY_SCALAR_TYPES:
     _ALLOWED[("numpy", _name)] = getattr(np, _name)
-_PY2_NAMES = {("__builtin__", "long"): ("builtins", "int"), ("__builtin__", "set"): ("builtins", "set"),
-              ("__builtin__", "frozenset"): ("builtins", "frozenset"),
-              ("__builtin__", "hash"): ("builtins", "hash"), ("__builtin__", "object"): ("builtins", "object"),
-              ("copy_reg", "_reconstructor"): ("copyreg", "_reconstructor")}
+_PY2_NAMES = {
+    ("__builtin__", "long"): ("builtins", "int"),
+    ("__builtin__", "set"): ("builtins", "set"),
+    ("__builtin__", "frozenset"): ("builtins", "frozenset"),
+    ("__builtin__", "hash"): ("builtins", "hash"),
+    ("__builtin__", "object"): ("builtins", "object"),
+    ("copy_reg", "_reconstructor"): ("copyreg", "_reconstructor"),
+}
 
 
 #: Deepest nesting of tuples, lists, dicts and sets accepted in a gensim pickle.
@@ -1106,10 +1177,14 @@ def _check_call(func: Any, args: Any, kwargs: Any = None) -> None:
         return
     if kwargs or not isinstance(args, tuple) or len(args) > 1:
         raise RefusedPickleError(f"numpy.{func.__name__}: only one plain number may be passed")
-    if args and not (type(args[0]) in (int, float, bool)
-                     or (type(args[0]) is bytes and len(args[0]) == np.dtype(func).itemsize)):
-        raise RefusedPickleError(f"numpy.{func.__name__}: only a plain number may be converted, "
-                                 f"not {type(args[0]).__name__}")
+    if args and not (
+        type(args[0]) in (int, float, bool)
+        or (type(args[0]) is bytes and len(args[0]) == np.dtype(func).itemsize)
+    ):
+        raise RefusedPickleError(
+            f"numpy.{func.__name__}: only a plain number may be converted, "
+            f"not {type(args[0]).__name__}"
+        )
 
 
 class _Dispatch(dict):
@@ -1176,7 +1251,9 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         self._nested |= found
         deepest = max(depths[k] for k in found)
         if deepest >= _MAX_NESTING:
-            raise RefusedPickleError(f"containers nested too deeply (more than {_MAX_NESTING} levels)")
+            raise RefusedPickleError(
+                f"containers nested too deeply (more than {_MAX_NESTING} levels)"
+            )
         return deepest + 1
 
     def _made(self, obj: Any, items: Any) -> Any:
@@ -1202,8 +1279,10 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         new = self._depth_of(items)
         if new > old:
             if key in self._nested:
-                raise RefusedPickleError("a container got deeper after it was nested "
-                                         "(cyclic or forged pickle): nested too deeply")
+                raise RefusedPickleError(
+                    "a container got deeper after it was nested "
+                    "(cyclic or forged pickle): nested too deeply"
+                )
             self._depths[key] = new
 
     # --- container opcodes ------------------------------------------------
@@ -1211,10 +1290,12 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
     def load_tuple(self) -> None:
         items = self.pop_mark()
         self.append(self._made(tuple(items), items))
+
     dispatch[pickle.TUPLE[0]] = load_tuple
 
     def load_empty_tuple(self) -> None:
         self.append(())  # a shared singleton: depth 0 is exact enough
+
     dispatch[pickle.EMPTY_TUPLE[0]] = load_empty_tuple
 
     def _tuple_of(self, n: int) -> None:
@@ -1225,26 +1306,32 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
 
     def load_tuple1(self) -> None:
         self._tuple_of(1)
+
     dispatch[pickle.TUPLE1[0]] = load_tuple1
 
     def load_tuple2(self) -> None:
         self._tuple_of(2)
+
     dispatch[pickle.TUPLE2[0]] = load_tuple2
 
     def load_tuple3(self) -> None:
         self._tuple_of(3)
+
     dispatch[pickle.TUPLE3[0]] = load_tuple3
 
     def load_empty_list(self) -> None:
         self.append(self._made([], ()))
+
     dispatch[pickle.EMPTY_LIST[0]] = load_empty_list
 
     def load_empty_dictionary(self) -> None:
         self.append(self._made({}, ()))
+
     dispatch[pickle.EMPTY_DICT[0]] = load_empty_dictionary
 
     def load_empty_set(self) -> None:
         self.append(self._made(set(), ()))
+
     dispatch[pickle.EMPTY_SET[0]] = load_empty_set
 
     def load_frozenset(self) -> None:
@@ -1252,11 +1339,13 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         depth = self._depth_of(items)  # before hashing the items
         self.append(self._made(frozenset(items), ()))
         self._depths[id(self.stack[-1])] = depth
+
     dispatch[pickle.FROZENSET[0]] = load_frozenset
 
     def load_list(self) -> None:
         items = self.pop_mark()
         self.append(self._made(items, items))
+
     dispatch[pickle.LIST[0]] = load_list
 
     def load_dict(self) -> None:
@@ -1265,6 +1354,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         d = {items[i]: items[i + 1] for i in range(0, len(items), 2)}
         self.append(self._made(d, ()))
         self._depths[id(d)] = depth
+
     dispatch[pickle.DICT[0]] = load_dict
 
     def load_append(self) -> None:
@@ -1272,6 +1362,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             raise pickle.UnpicklingError("unpickling stack underflow")
         self._grow(self.stack[-2], self.stack[-1:])
         super().load_append()
+
     dispatch[pickle.APPEND[0]] = load_append
 
     def load_appends(self) -> None:
@@ -1279,6 +1370,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             raise pickle.UnpicklingError("unpickling stack underflow")
         self._grow(self.metastack[-1][-1], self.stack)
         super().load_appends()
+
     dispatch[pickle.APPENDS[0]] = load_appends
 
     def load_setitem(self) -> None:
@@ -1286,6 +1378,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             raise pickle.UnpicklingError("unpickling stack underflow")
         self._grow(self.stack[-3], self.stack[-2:])
         super().load_setitem()
+
     dispatch[pickle.SETITEM[0]] = load_setitem
 
     def load_setitems(self) -> None:
@@ -1293,6 +1386,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             raise pickle.UnpicklingError("unpickling stack underflow")
         self._grow(self.metastack[-1][-1], self.stack)
         super().load_setitems()
+
     dispatch[pickle.SETITEMS[0]] = load_setitems
 
     def load_additems(self) -> None:
@@ -1300,6 +1394,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             raise pickle.UnpicklingError("unpickling stack underflow")
         self._grow(self.metastack[-1][-1], self.stack)
         super().load_additems()
+
     dispatch[pickle.ADDITEMS[0]] = load_additems
 
     # --- calls ------------------------------------------------------------
@@ -1314,6 +1409,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
             return
         super().load_reduce()
         self._track(self.stack[-1])
+
     dispatch[pickle.REDUCE[0]] = load_reduce
 
     def load_newobj(self) -> None:
@@ -1322,6 +1418,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         _check_call(self.stack[-2], self.stack[-1])
         super().load_newobj()
         self._track(self.stack[-1])
+
     dispatch[pickle.NEWOBJ[0]] = load_newobj
 
     def load_newobj_ex(self) -> None:
@@ -1330,6 +1427,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         _check_call(self.stack[-3], self.stack[-2], self.stack[-1])
         super().load_newobj_ex()
         self._track(self.stack[-1])
+
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
 
     def _instantiate(self, klass: Any, args: Any) -> None:
@@ -1341,8 +1439,11 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         if len(self.stack) < 2:
             raise pickle.UnpicklingError("unpickling stack underflow")
         if not isinstance(self.stack[-2], _BUILD_TARGETS):
-            raise RefusedPickleError(f"refusing to set the state of {type(self.stack[-2]).__name__}")
+            raise RefusedPickleError(
+                f"refusing to set the state of {type(self.stack[-2]).__name__}"
+            )
         super().load_build()
+
     dispatch[pickle.BUILD[0]] = load_build
 
     def load_bytearray8(self) -> None:
@@ -1354,13 +1455,17 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         if len(data) != n:
             raise pickle.UnpicklingError("pickle data was truncated")
         self.append(bytearray(data))
+
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
 
     def load_out_of_band_buffer(self) -> None:
         # Out-of-band buffers need a list the caller passes with the file;
         # a model file alone never has one.
-        raise RefusedPickleError("out-of-band pickle buffers (NEXT_BUFFER, READONLY_BUFFER) "
-                                 "are not allowed: gensim model files do not contain them")
+        raise RefusedPickleError(
+            "out-of-band pickle buffers (NEXT_BUFFER, READONLY_BUFFER) "
+            "are not allowed: gensim model files do not contain them"
+        )
+
     for _op in (pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
         dispatch[_op[0]] = load_out_of_band_buffer
     del _op
@@ -1486,20 +1591,33 @@ def read_npz_member(path: str, member: str) -> np.ndarray:
             except KeyError:
                 raise ValueError(f"{path}: no array {member!r} in this .npz file") from None
             if info.file_size > decompressed_limit(os.path.getsize(path)):
-                raise ValueError(f"{path}: array {member!r} expands to {info.file_size} bytes, "
-                                 "more than the decompression limit")
+                raise ValueError(
+                    f"{path}: array {member!r} expands to {info.file_size} bytes, "
+                    "more than the decompression limit"
+                )
             with zf.open(info) as fh:
                 dt, shape, fortran, need = _npy_header(fh, f"{path}: {member}")
                 if need > info.file_size:
-                    raise ValueError(f"{path}: array {member!r}: shape {shape} needs {need} bytes, "
-                                     f"the member holds {info.file_size}")
+                    raise ValueError(
+                        f"{path}: array {member!r}: shape {shape} needs {need} bytes, "
+                        f"the member holds {info.file_size}"
+                    )
                 data = fh.read(need)
             if len(data) != need:
                 raise ValueError(f"{path}: array {member!r} is truncated")
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error,
-            RuntimeError, OSError, OverflowError, struct.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+        RuntimeError,
+        OSError,
+        OverflowError,
+        struct.error,
+    ) as exc:
         # zipfile reports damage in many ways: an offset before the start of
         # the file (OSError EINVAL), an "encrypted" flag (RuntimeError), bad
         # sizes (struct.error, OverflowError), a bad deflate stream (zlib.error)
@@ -1508,14 +1626,17 @@ def read_npz_member(path: str, member: str) -> np.ndarray:
     return arr.reshape(shape, order="F" if fortran else "C")
 
 
-def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str,
-                        active: set[int]) -> None:
+def _attach_side_arrays(
+    obj: Any, fname: str, mmap: str | None, prefix: str, active: set[int]
+) -> None:
     """Load the ``fname.<attr>.npy`` files gensim wrote beside the pickle."""
     if not isinstance(obj, GensimObject):
         return
     if id(obj) in active:
-        raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads forms a cycle at "
-                         f"{prefix.rstrip('.') or 'the top object'}")
+        raise ValueError(
+            f"{fname}: corrupt gensim pickle: __recursive_saveloads forms a cycle at "
+            f"{prefix.rstrip('.') or 'the top object'}"
+        )
     if prefix.count(".") > 32:
         raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply")
     active.add(id(obj))
@@ -1523,7 +1644,9 @@ def _attach_side_arrays(obj: Any, fname: str, mmap: str | None, prefix: str,
 
     def names(key: str) -> list:
         v = st.get(key) or []
-        if not isinstance(v, (list, tuple)) or not all(isinstance(a, str) and _ATTR_RE.match(a) for a in v):
+        if not isinstance(v, (list, tuple)) or not all(
+            isinstance(a, str) and _ATTR_RE.match(a) for a in v
+        ):
             raise ValueError(f"{fname}: corrupt gensim pickle: invalid {key} list")
         return list(v)
 
@@ -1564,8 +1687,10 @@ class _BoundedSource:
         if n > self._left:
             if self._capped:  # past the decompression cap: reported as a bomb
                 raise _TooLarge
-            raise ValueError(f"a pickle opcode asks for {n} bytes but at most {self._left} remain "
-                             "(truncated or forged file)")
+            raise ValueError(
+                f"a pickle opcode asks for {n} bytes but at most {self._left} remain "
+                "(truncated or forged file)"
+            )
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -1600,8 +1725,9 @@ def _open_pickle(fname: str, limit: int | None) -> IO[bytes]:
     return raw
 
 
-def load_gensim_pickle(path: PathLike, mmap: str | None = None,
-                       max_decompressed: int | None = None) -> GensimObject:
+def load_gensim_pickle(
+    path: PathLike, mmap: str | None = None, max_decompressed: int | None = None
+) -> GensimObject:
     """Open a model saved by gensim 4's ``.save()`` without gensim or arbitrary code.
 
     Parameters
@@ -1652,23 +1778,41 @@ def load_gensim_pickle(path: PathLike, mmap: str | None = None,
     except RefusedPickleError as exc:
         raise RefusedPickleError(f"{fname}: {_first_line(exc)[:300]}") from None
     except _TooLarge:
-        raise ValueError(f"{fname}: decompressed pickle is larger than the limit "
-                         f"({max_decompressed or decompressed_limit(os.path.getsize(fname))} bytes); "
-                         "refusing a possible decompression bomb") from None
-    except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, MemoryError, RecursionError, OverflowError, UnicodeDecodeError, OSError,
-            zlib.error) as exc:
+        raise ValueError(
+            f"{fname}: decompressed pickle is larger than the limit "
+            f"({max_decompressed or decompressed_limit(os.path.getsize(fname))} bytes); "
+            "refusing a possible decompression bomb"
+        ) from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        struct.error,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+        RecursionError,
+        OverflowError,
+        UnicodeDecodeError,
+        OSError,
+        zlib.error,
+    ) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
         detail = _first_line(exc)[:200] if str(exc) else type(exc).__name__
-        raise ValueError(f"{fname}: truncated or corrupt gensim pickle ({type(exc).__name__}: {detail})") \
-            from None
+        raise ValueError(
+            f"{fname}: truncated or corrupt gensim pickle ({type(exc).__name__}: {detail})"
+        ) from None
     if not isinstance(obj, GensimObject):
         raise ValueError(f"{fname}: not a gensim model (top object is {type(obj).__name__})")  # noqa: TRY004
     try:
         _attach_side_arrays(obj, fname, mmap, "", set())
     except RecursionError:
-        raise ValueError(f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply") from None
+        raise ValueError(
+            f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply"
+        ) from None
     return obj
 
 

@@ -99,12 +99,15 @@ def _fmt(x: float, as_float: bool) -> str:
     return repr(float(x)) if as_float else repr(int(x))
 
 
-def _describe_range(low: float | None, high: float | None, low_open: bool, high_open: bool,
-                    as_float: bool) -> str:
+def _describe_range(
+    low: float | None, high: float | None, low_open: bool, high_open: bool, as_float: bool
+) -> str:
     """``'>= 1'``, ``'> 0'``, ``'in [0, 1]'`` ... for embedrs' messages."""
     if low is not None and high is not None:
-        return (f"in {'(' if low_open else '['}{_fmt(low, as_float)}, "
-                f"{_fmt(high, as_float)}{')' if high_open else ']'}")
+        return (
+            f"in {'(' if low_open else '['}{_fmt(low, as_float)}, "
+            f"{_fmt(high, as_float)}{')' if high_open else ']'}"
+        )
     if low is not None:
         return f"{'>' if low_open else '>='} {_fmt(low, as_float)}"
     if high is not None:
@@ -112,8 +115,9 @@ def _describe_range(low: float | None, high: float | None, low_open: bool, high_
     return ""
 
 
-def _sklearn_range(low: float | None, high: float | None, low_open: bool, high_open: bool,
-                   as_float: bool) -> str:
+def _sklearn_range(
+    low: float | None, high: float | None, low_open: bool, high_open: bool, as_float: bool
+) -> str:
     lo = "-inf" if low is None else _fmt(low, as_float)
     hi = "inf" if high is None else _fmt(high, as_float)
     left = "(" if low_open or low is None else "["
@@ -125,8 +129,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None,
-              allow_none: bool = False, owner: str | None = None) -> Any:
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool = False,
+    owner: str | None = None,
+) -> Any:
     """Check that ``value`` is an integer in ``[low, high]``.
 
     Parameters
@@ -163,20 +174,32 @@ def check_int(value: Any, name: str, *, low: int | None = None, high: int | None
     if owner is not None:
         rng = _sklearn_range(low, high, False, False, as_float=False)
         extra = " or None" if allow_none else ""
-        _raise(InvalidParameterError,
-               f"The '{name}' parameter of {owner} must be an int in the range {rng}{extra}. "
-               f"Got {value!r} instead.", name)
+        _raise(
+            InvalidParameterError,
+            f"The '{name}' parameter of {owner} must be an int in the range {rng}{extra}. "
+            f"Got {value!r} instead.",
+            name,
+        )
     rng = _describe_range(low, high, False, False, as_float=False)
     expected = f"an integer{' ' + rng if rng else ''}{' or None' if allow_none else ''}"
     if not _is_int(value):
-        _raise(TypeError, f"{name} must be {expected}, got {value!r} "
-                          f"(a {type(value).__name__})", name)
+        _raise(
+            TypeError, f"{name} must be {expected}, got {value!r} (a {type(value).__name__})", name
+        )
     _raise(ValueError, f"{name} must be {expected}, got {value!r}", name)
 
 
-def check_float(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False, allow_none: bool = False,
-                owner: str | None = None) -> Any:
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+    owner: str | None = None,
+) -> Any:
     """Check that ``value`` is a finite real number within the given bounds.
 
     Parameters
@@ -212,21 +235,27 @@ def check_float(value: Any, name: str, *, low: float | None = None, high: float 
     ok = False
     if is_real:
         x = float(value)
-        ok = (math.isfinite(x)
-              and (low is None or (x > low if low_open else x >= low))
-              and (high is None or (x < high if high_open else x <= high)))
+        ok = (
+            math.isfinite(x)
+            and (low is None or (x > low if low_open else x >= low))
+            and (high is None or (x < high if high_open else x <= high))
+        )
         if ok:
             return x
     if owner is not None:
         rng = _sklearn_range(low, high, low_open, high_open, as_float=True)
-        _raise(InvalidParameterError,
-               f"The '{name}' parameter of {owner} must be a float in the range {rng}. "
-               f"Got {value!r} instead.", name)
+        _raise(
+            InvalidParameterError,
+            f"The '{name}' parameter of {owner} must be a float in the range {rng}. "
+            f"Got {value!r} instead.",
+            name,
+        )
     rng = _describe_range(low, high, low_open, high_open, as_float=True)
     expected = f"a finite number{' ' + rng if rng else ''}{' or None' if allow_none else ''}"
     if not is_real:
-        _raise(TypeError, f"{name} must be {expected}, got {value!r} "
-                          f"(a {type(value).__name__})", name)
+        _raise(
+            TypeError, f"{name} must be {expected}, got {value!r} (a {type(value).__name__})", name
+        )
     _raise(ValueError, f"{name} must be {expected}, got {value!r}", name)
 
 
@@ -289,9 +318,12 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...], owner: str | N
         return value
     if owner is not None:
         listed = "{" + ", ".join(repr(c) for c in choices) + "}"
-        _raise(InvalidParameterError,
-               f"The '{name}' parameter of {owner} must be a str among {listed}. "
-               f"Got {value!r} instead.", name)
+        _raise(
+            InvalidParameterError,
+            f"The '{name}' parameter of {owner} must be a str among {listed}. "
+            f"Got {value!r} instead.",
+            name,
+        )
     listed = ", ".join(repr(c) for c in choices)
     _raise(ValueError, f"{name} must be one of {listed}, got {value!r}", name)
 
@@ -324,13 +356,20 @@ def check_seed(value: Any, name: str = "seed", owner: str | None = None) -> int:
     if _is_int(value) and 0 <= value <= SEED_MAX:
         return int(value)
     if owner is not None:
-        _raise(InvalidParameterError,
-               f"The '{name}' parameter of {owner} must be an int in the range [0, {SEED_MAX}], "
-               f"an instance of 'numpy.random.mtrand.RandomState' or None. "
-               f"Got {value!r} instead.", name)
+        _raise(
+            InvalidParameterError,
+            f"The '{name}' parameter of {owner} must be an int in the range [0, {SEED_MAX}], "
+            f"an instance of 'numpy.random.mtrand.RandomState' or None. "
+            f"Got {value!r} instead.",
+            name,
+        )
     if not _is_int(value):
-        _raise(TypeError, f"{name} must be an integer between 0 and 2**32 - 1, got {value!r} "
-                          f"(a {type(value).__name__})", name)
+        _raise(
+            TypeError,
+            f"{name} must be an integer between 0 and 2**32 - 1, got {value!r} "
+            f"(a {type(value).__name__})",
+            name,
+        )
     _raise(ValueError, f"Seed must be between 0 and 2**32 - 1: {name}={value!r}", name)
 
 
@@ -407,8 +446,9 @@ def check_topn(topn: Any, n_keys: int, *, allow_none: bool = True, name: str = "
         return None
     if not _is_int(topn):
         expected = "an integer or None" if allow_none else "an integer"
-        _raise(TypeError, f"{name} must be {expected}, got {topn!r} "
-                          f"(a {type(topn).__name__})", name)
+        _raise(
+            TypeError, f"{name} must be {expected}, got {topn!r} (a {type(topn).__name__})", name
+        )
     return max(min(int(topn), int(n_keys)), 0)
 
 

@@ -44,7 +44,12 @@ _GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
 
 #: Exceptions that mean "the input is wrong" (exit status 2); others exit with 1.
 _INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, TypeError, KeyError, OSError, EOFError, pickle.UnpicklingError,
+    ValueError,
+    TypeError,
+    KeyError,
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
 )
 
 _MAX_MESSAGE = 600
@@ -65,8 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fast embeddings with a Rust core. With no subcommand, runs `train`.",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of an error (also: EMBEDRS_DEBUG=1)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an error (also: EMBEDRS_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (module, help_) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_)
@@ -106,14 +114,19 @@ def one_line(message: str) -> str:
         text = re.sub(
             r"This file contains pickled \(object\) data\.\s*If you trust the file you can "
             r"load it unsafely using the `allow_pickle=` keyword argument or `pickle\.load\(\)`\.",
-            "the file holds pickled (object) data, which embedrs never loads.", text)
-        text = re.sub(r"(Object arrays|Cannot load file containing pickled data)[^.;)]*"
-                      r"allow_pickle=False",
-                      "the file holds pickled (object) data, which embedrs never loads", text)
+            "the file holds pickled (object) data, which embedrs never loads.",
+            text,
+        )
+        text = re.sub(
+            r"(Object arrays|Cannot load file containing pickled data)[^.;)]*"
+            r"allow_pickle=False",
+            "the file holds pickled (object) data, which embedrs never loads",
+            text,
+        )
         text = re.sub(r"[^.;()]*(allow_pickle|pickle\.load\(\))[^.;()]*[.;]?", "", text).strip()
         text = text or "not a file embedrs can read"
     if len(text) > _MAX_MESSAGE:
-        text = text[:_MAX_MESSAGE - 3] + "..."
+        text = text[: _MAX_MESSAGE - 3] + "..."
     return text
 
 
@@ -125,8 +138,9 @@ def _option_for(param: str, parser: argparse.ArgumentParser | None, module: Any)
     return flag if flag in parser._option_string_actions else None
 
 
-def describe_error(exc: BaseException, parser: argparse.ArgumentParser | None = None,
-                   module: Any = None) -> str:
+def describe_error(
+    exc: BaseException, parser: argparse.ArgumentParser | None = None, module: Any = None
+) -> str:
     """One line saying what went wrong, naming the option when a parameter was refused.
 
     Parameters

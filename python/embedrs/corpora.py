@@ -135,7 +135,9 @@ class PathLineSentences:
             )
             logger.info("files read into PathLineSentences: %s", "\n".join(self.input_files))
         else:
-            raise FileNotFoundError(f"PathLineSentences: no such file or directory: {self.source!r}")
+            raise FileNotFoundError(
+                f"PathLineSentences: no such file or directory: {self.source!r}"
+            )
         if not self.input_files:
             raise ValueError(f"PathLineSentences: {self.source!r} holds no files")
 

@@ -30,8 +30,9 @@ def _matrix(kv: Any) -> tuple[np.ndarray, list]:
     return np.asarray(vectors), list(keys)
 
 
-def embedding_matrix(kv: Any, padding: bool = True, limit: int | None = None,
-                     dtype: Any = np.float32) -> tuple[np.ndarray, dict]:
+def embedding_matrix(
+    kv: Any, padding: bool = True, limit: int | None = None, dtype: Any = np.float32
+) -> tuple[np.ndarray, dict]:
     """Embedding-layer weights with a reserved all-zero padding row 0.
 
     Parameters
@@ -84,8 +85,13 @@ def _pbtxt_string(value: str) -> str:
 _PBTXT_ESCAPES = {"\\": "\\\\", '"': '\\"', "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = None,
-                     tensor_name: str = "embedrs", metadata: dict[str, Sequence] | None = None) -> dict:
+def export_projector(
+    kv: Any,
+    outdir: str | os.PathLike,
+    limit: int | None = None,
+    tensor_name: str = "embedrs",
+    metadata: dict[str, Sequence] | None = None,
+) -> dict:
     """Write a TensorBoard Embedding Projector folder.
 
     Parameters
@@ -112,7 +118,9 @@ def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = Non
     """
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
-            raise TypeError(f"limit must be a non-negative integer or None, not {type(limit).__name__}")
+            raise TypeError(
+                f"limit must be a non-negative integer or None, not {type(limit).__name__}"
+            )
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
     if not isinstance(tensor_name, str):
@@ -132,10 +140,16 @@ def export_projector(kv: Any, outdir: str | os.PathLike, limit: int | None = Non
     }
     with atomic_write(paths["tensors"]) as tmp:
         np.savetxt(tmp, np.asarray(vectors, dtype=np.float32), delimiter="\t", fmt="%.7g")
-    with atomic_write(paths["metadata"]) as tmp, open(tmp, "w", encoding="utf8", newline="\n") as fh:
+    with (
+        atomic_write(paths["metadata"]) as tmp,
+        open(tmp, "w", encoding="utf8", newline="\n") as fh,
+    ):
         if extra:
             fh.write("\t".join(["key", *(_tsv_field(n) for n in extra)]) + "\n")
-            fh.writelines("\t".join([_tsv_field(k), *(_tsv_field(c[i]) for c in extra.values())]) + "\n" for i, k in enumerate(keys))
+            fh.writelines(
+                "\t".join([_tsv_field(k), *(_tsv_field(c[i]) for c in extra.values())]) + "\n"
+                for i, k in enumerate(keys)
+            )
         else:
             fh.writelines(_tsv_field(k) + "\n" for k in keys)
     config = (

@@ -144,20 +144,25 @@ def plot_poincare_disk(
         segs = [
             (vectors[index[c]], vectors[index[p]])
             for c, p in relations
-            if c in index and p in index and c != p
+            if c in index
+            and p in index
+            and c != p
             and (edges == "all" or depth.get(p, 0) == depth.get(c, 0) - 1)
         ]
         if segs:
-            ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.3, alpha=0.5,
-                                             zorder=1))
+            ax.add_collection(
+                LineCollection(segs, colors="0.6", linewidths=0.3, alpha=0.5, zorder=1)
+            )
     node_depth = np.array([depth.get(k, 0) for k in kv.index_to_key])
-    sc = ax.scatter(vectors[:, 0], vectors[:, 1], c=node_depth, cmap=cmap, s=9, zorder=2,
-                    linewidths=0)
+    sc = ax.scatter(
+        vectors[:, 0], vectors[:, 1], c=node_depth, cmap=cmap, s=9, zorder=2, linewidths=0
+    )
     cbar = fig.colorbar(sc, ax=ax, shrink=0.7)
     cbar.set_label("depth in the hierarchy")
     if labels is None:
-        order = sorted(range(len(kv.index_to_key)),
-                       key=lambda i: (node_depth[i], np.linalg.norm(vectors[i])))
+        order = sorted(
+            range(len(kv.index_to_key)), key=lambda i: (node_depth[i], np.linalg.norm(vectors[i]))
+        )
         labels = [kv.index_to_key[i] for i in order[: 4 * max(int(n_labels), 0)]]
         explicit = False
     else:
@@ -171,8 +176,9 @@ def plot_poincare_disk(
         if not explicit and any((x - px) ** 2 + (y - py) ** 2 < 0.07**2 for px, py in placed):
             continue
         placed.append((x, y))
-        ax.annotate(_short(key), (x, y), fontsize=7, zorder=3, xytext=(2, 2),
-                    textcoords="offset points")
+        ax.annotate(
+            _short(key), (x, y), fontsize=7, zorder=3, xytext=(2, 2), textcoords="offset points"
+        )
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(-1.05, 1.05)
     ax.set_aspect("equal")

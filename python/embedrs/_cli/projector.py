@@ -13,7 +13,9 @@ def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a whole number >= 0") from None
+        raise argparse.ArgumentTypeError(
+            f"invalid count {text!r}: expected a whole number >= 0"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"invalid count {text!r}: must be >= 0")
     return value
@@ -21,11 +23,21 @@ def _count(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of the ``projector`` subcommand."""
-    parser.add_argument("model", help="a saved model (embedrs or gensim .save(), or word2vec format)")
-    parser.add_argument("outdir", help="folder to write tensors.tsv, metadata.tsv, projector_config.pbtxt")
-    parser.add_argument("--format", choices=["auto", "native", "word2vec-text", "word2vec-binary"],
-                        default="auto", help="format of MODEL (default: guess)")
-    parser.add_argument("--limit", type=_count, default=None, help="only export the first N keys (N >= 0)")
+    parser.add_argument(
+        "model", help="a saved model (embedrs or gensim .save(), or word2vec format)"
+    )
+    parser.add_argument(
+        "outdir", help="folder to write tensors.tsv, metadata.tsv, projector_config.pbtxt"
+    )
+    parser.add_argument(
+        "--format",
+        choices=["auto", "native", "word2vec-text", "word2vec-binary"],
+        default="auto",
+        help="format of MODEL (default: guess)",
+    )
+    parser.add_argument(
+        "--limit", type=_count, default=None, help="only export the first N keys (N >= 0)"
+    )
     parser.add_argument("--name", default="embedrs", help="tensor name shown in the projector")
 
 
@@ -57,5 +69,7 @@ def run(args: argparse.Namespace) -> int:
     n = len(kv) if args.limit is None else min(args.limit, len(kv))
     logger.info("exported %d vectors of dimension %d to %s", n, kv.vector_size, args.outdir)
     print(f"wrote {paths['tensors']}, {paths['metadata']}, {paths['config']}")
-    print(f"view with: tensorboard --logdir {args.outdir}  (or load the TSVs at https://projector.tensorflow.org)")
+    print(
+        f"view with: tensorboard --logdir {args.outdir}  (or load the TSVs at https://projector.tensorflow.org)"
+    )
     return 0

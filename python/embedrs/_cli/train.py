@@ -51,47 +51,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "nearest neighbours and write vectors, neighbours and statistics to a folder."
     )
     parser.add_argument(
-        "--corpus", metavar="FILE", type=Path, default=None,
+        "--corpus",
+        metavar="FILE",
+        type=Path,
+        default=None,
         help="text file, one sentence per line, tokens separated by white space "
         "(.gz accepted); default: the embedded standard-library corpus",
     )
     parser.add_argument(
-        "--out", metavar="DIR", type=Path, default=Path("embedrs_output"),
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("embedrs_output"),
         help="output folder (created if missing; default: %(default)s)",
     )
     parser.add_argument("--vector-size", type=int, default=100, help="dimensions (default: 100)")
     parser.add_argument("--window", type=int, default=5, help="context window (default: 5)")
     parser.add_argument(
-        "--min-count", type=int, default=5,
+        "--min-count",
+        type=int,
+        default=5,
         help="ignore words seen fewer times (default: 5)",
     )
     parser.add_argument("--epochs", type=int, default=5, help="passes over the corpus (default: 5)")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1,
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
         help="training threads (default: the number of cores, %(default)s)",
     )
     parser.add_argument(
-        "--sg", type=int, choices=(0, 1), default=1,
+        "--sg",
+        type=int,
+        choices=(0, 1),
+        default=1,
         help="1 for skip-gram, 0 for CBOW (default: 1; gensim's default is CBOW, but "
         "skip-gram gives better neighbours on a corpus of this size)",
     )
     parser.add_argument(
-        "--hs", type=int, choices=(0, 1), default=0,
+        "--hs",
+        type=int,
+        choices=(0, 1),
+        default=0,
         help="1 for hierarchical softmax (default: 0)",
     )
     parser.add_argument(
-        "--negative", type=int, default=5,
+        "--negative",
+        type=int,
+        default=5,
         help="negative samples per word, 0 for none (default: 5)",
     )
     parser.add_argument("--alpha", type=float, default=0.025, help="initial learning rate")
     parser.add_argument("--sample", type=float, default=1e-3, help="down-sampling threshold")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     parser.add_argument(
-        "--max-tokens", type=int, default=None, metavar="N",
+        "--max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
         help="stop reading the corpus after about N tokens (for quick runs)",
     )
     parser.add_argument(
-        "--words", default=None, metavar="W1,W2,...",
+        "--words",
+        default=None,
+        metavar="W1,W2,...",
         help="comma-separated words whose nearest neighbours to show "
         f"(default: those of {','.join(DEFAULT_WORDS)} in the vocabulary)",
     )
@@ -163,7 +186,10 @@ def _load_corpus(args: argparse.Namespace) -> tuple[Iterable[list[str]], dict[st
     }
     logger.info(
         "corpus: %d sentences, %d tokens, %d distinct words (%.0f tokens/s)",
-        n_sent, n_tok, len(counts), n_tok / max(seconds, 1e-9),
+        n_sent,
+        n_tok,
+        len(counts),
+        n_tok / max(seconds, 1e-9),
     )
     return corpus, stats, counts
 
@@ -215,9 +241,17 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     total_start = time.perf_counter()
     params = {
-        "vector_size": args.vector_size, "window": args.window, "min_count": args.min_count,
-        "workers": args.workers, "sg": args.sg, "hs": args.hs, "negative": args.negative,
-        "alpha": args.alpha, "sample": args.sample, "seed": args.seed, "epochs": args.epochs,
+        "vector_size": args.vector_size,
+        "window": args.window,
+        "min_count": args.min_count,
+        "workers": args.workers,
+        "sg": args.sg,
+        "hs": args.hs,
+        "negative": args.negative,
+        "alpha": args.alpha,
+        "sample": args.sample,
+        "seed": args.seed,
+        "epochs": args.epochs,
     }
     # The model checks every training parameter before any work is done; a refused
     # value reaches the user as one line naming its option (see embedrs.cli).
@@ -244,17 +278,29 @@ def run(args: argparse.Namespace) -> int:
     if args.corpus is not None and args.max_tokens is None:
         # The whole file: let the Rust reader split it among the workers.
         model.build_vocab(corpus_file=str(args.corpus))
-        model.train(corpus_file=str(args.corpus), total_examples=model.corpus_count,
-                    total_words=model.corpus_total_words, epochs=model.epochs)
+        model.train(
+            corpus_file=str(args.corpus),
+            total_examples=model.corpus_count,
+            total_words=model.corpus_total_words,
+            epochs=model.epochs,
+        )
     else:
         model.build_vocab(sentences)
-        model.train(sentences, total_examples=model.corpus_count,
-                    total_words=model.corpus_total_words, epochs=model.epochs)
+        model.train(
+            sentences,
+            total_examples=model.corpus_count,
+            total_words=model.corpus_total_words,
+            epochs=model.epochs,
+        )
     seconds = time.perf_counter() - start
     words_per_sec = corpus_stats["tokens"] * args.epochs / max(seconds, 1e-9)
     logger.info(
         "trained %d vectors of %d dimensions in %.1fs (%.0f corpus words/s over %d epochs)",
-        len(model.wv.index_to_key), model.wv.vector_size, seconds, words_per_sec, args.epochs,
+        len(model.wv.index_to_key),
+        model.wv.vector_size,
+        seconds,
+        words_per_sec,
+        args.epochs,
     )
 
     vectors_path = out_dir / "vectors.txt"

@@ -177,13 +177,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         words, x = _load_keyed(args.input, fmt, args.top_n)
     if x.shape[0] < 2:
-        raise ValueError(f"input file {args.input}: t-SNE needs at least 2 vectors, found {x.shape[0]}")
+        raise ValueError(
+            f"input file {args.input}: t-SNE needs at least 2 vectors, found {x.shape[0]}"
+        )
     logger.info("t-SNE of %d x %d (%s)", x.shape[0], x.shape[1], fmt)
     # A perplexity above (n - 1) / 3 cannot be calibrated: lower it for small inputs.
     perplexity = min(args.perplexity, max((x.shape[0] - 1) / 3.0, 1.0))
     if perplexity < args.perplexity:
-        logger.info("perplexity lowered from %g to %g for %d points",
-                    args.perplexity, perplexity, x.shape[0])
+        logger.info(
+            "perplexity lowered from %g to %g for %d points",
+            args.perplexity,
+            perplexity,
+            x.shape[0],
+        )
     tsne.set_params(perplexity=perplexity)
     coords = tsne.fit_transform(x)
     logger.info("KL divergence %.4f", tsne.kl_divergence_)

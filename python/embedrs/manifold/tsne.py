@@ -43,8 +43,11 @@ def _resolve_n_jobs(n_jobs: int | None) -> int:
     """
     if n_jobs is None:
         return 0
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) \
-            or n_jobs == 0:
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, (int, np.integer))
+        or n_jobs == 0
+    ):
         raise InvalidParameterError(
             f"The 'n_jobs' parameter of TSNE must be None or a non-zero int. Got {n_jobs!r} "
             "instead."
@@ -261,8 +264,9 @@ class TSNE:
 
     def _check_params(self) -> tuple[int, float]:
         n_components = check_int(self.n_components, "n_components", low=1, owner=_OWNER)
-        perplexity = check_float(self.perplexity, "perplexity", low=0.0, low_open=True,
-                                 owner=_OWNER)
+        perplexity = check_float(
+            self.perplexity, "perplexity", low=0.0, low_open=True, owner=_OWNER
+        )
         check_float(self.early_exaggeration, "early_exaggeration", low=1.0, owner=_OWNER)
         check_int(self.n_iter_without_progress, "n_iter_without_progress", low=-1, owner=_OWNER)
         check_float(self.min_grad_norm, "min_grad_norm", low=0.0, owner=_OWNER)
@@ -271,8 +275,9 @@ class TSNE:
             pass
         else:
             try:
-                check_float(self.learning_rate, "learning_rate", low=0.0, low_open=True,
-                            owner=_OWNER)
+                check_float(
+                    self.learning_rate, "learning_rate", low=0.0, low_open=True, owner=_OWNER
+                )
             except InvalidParameterError:
                 raise _invalid(
                     "learning_rate",
@@ -290,8 +295,11 @@ class TSNE:
             raise _invalid(
                 "metric_params", "metric_params is not supported by embedrs' TSNE; leave it None."
             )
-        if not (self.random_state is None or self.random_state is np.random
-                or isinstance(self.random_state, np.random.RandomState)):
+        if not (
+            self.random_state is None
+            or self.random_state is np.random
+            or isinstance(self.random_state, np.random.RandomState)
+        ):
             check_seed(self.random_state, "random_state", owner=_OWNER)
         if isinstance(self.init, str):
             if self.init not in ("pca", "random"):
@@ -310,13 +318,13 @@ class TSNE:
             raise _invalid(
                 "n_components",
                 "'n_components' should be inferior to 4 for the barnes_hut algorithm as it "
-                "relies on quad-tree or oct-tree."
+                "relies on quad-tree or oct-tree.",
             )
         if self.method == "barnes_hut" and n_components < 2:
             raise _invalid(
                 "n_components",
                 "'n_components' should be 2 or 3 for the barnes_hut algorithm; "
-                "use method='exact' for a 1-D embedding."
+                "use method='exact' for a 1-D embedding.",
             )
         if self.n_iter is not None:
             warnings.warn(
@@ -325,13 +333,14 @@ class TSNE:
                 stacklevel=3,
             )
             if self.max_iter is not None:
-                raise _invalid("n_iter", "Both 'n_iter' and 'max_iter' are set; only set 'max_iter'.")
+                raise _invalid(
+                    "n_iter", "Both 'n_iter' and 'max_iter' are set; only set 'max_iter'."
+                )
             max_iter = check_int(self.n_iter, "n_iter", low=_EXPLORATION_MAX_ITER, owner=_OWNER)
         elif self.max_iter is None:
             max_iter = 1000
         else:
-            max_iter = check_int(self.max_iter, "max_iter", low=_EXPLORATION_MAX_ITER,
-                                 owner=_OWNER)
+            max_iter = check_int(self.max_iter, "max_iter", low=_EXPLORATION_MAX_ITER, owner=_OWNER)
         return max_iter, perplexity
 
     def _check_input(self, X: Any) -> np.ndarray:
@@ -348,7 +357,8 @@ class TSNE:
                 "a single sample."
             )
         if x.dtype.kind == "c" or (
-            x.dtype.kind == "O" and any(isinstance(v, (complex, np.complexfloating)) for v in x.flat)
+            x.dtype.kind == "O"
+            and any(isinstance(v, (complex, np.complexfloating)) for v in x.flat)
         ):
             raise ValueError(
                 "Complex data not supported: TSNE needs real numbers (pass X.real or np.abs(X))"

@@ -91,17 +91,23 @@ def _float_dtype(dtype: Any, name: str) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), "
-                        f"not {dtype!r} ({exc})") from None
+        raise TypeError(
+            f"{name} must be a floating-point dtype (float16, float32 or float64), "
+            f"not {dtype!r} ({exc})"
+        ) from None
     if dt.kind != "f" or dt.itemsize not in (2, 4, 8):
-        raise TypeError(f"{name} must be a floating-point dtype (float16, float32 or float64), not {dt}")
+        raise TypeError(
+            f"{name} must be a floating-point dtype (float16, float32 or float64), not {dt}"
+        )
     return dt
 
 
 def _real_values(values: Any, name: str) -> Any:
     """``values`` unchanged unless complex, which raises ``TypeError`` (the imaginary part would be lost)."""
     if np.iscomplexobj(values):
-        raise TypeError(f"{name} must be real numbers: complex values would lose their imaginary part")
+        raise TypeError(
+            f"{name} must be real numbers: complex values would lose their imaginary part"
+        )
     return values
 
 
@@ -204,8 +210,9 @@ class KeyedVectors:
     int8_search: bool = True
     int8_min_size: int = 1 << 21
 
-    def __init__(self, vector_size: int, count: int = 0, dtype: Any = REAL,
-                 mapfile_path: str | None = None) -> None:
+    def __init__(
+        self, vector_size: int, count: int = 0, dtype: Any = REAL, mapfile_path: str | None = None
+    ) -> None:
         vector_size = check_int(vector_size, "vector_size", low=0)
         count = check_int(count, "count", low=0)
         self.vector_size = vector_size
@@ -407,7 +414,11 @@ class KeyedVectors:
             e.g. after training).
         """
         v = self.vectors
-        if not force and self._cached_norms(v) is not None and not getattr(self, "_live_writers", 0):
+        if (
+            not force
+            and self._cached_norms(v) is not None
+            and not getattr(self, "_live_writers", 0)
+        ):
             return
         self._int8 = None
         if _is_fast(v):
@@ -433,7 +444,9 @@ class KeyedVectors:
 
     def init_sims(self, replace: bool = False) -> None:
         """Deprecated gensim alias of :meth:`fill_norms` (``replace`` normalises in place)."""
-        warnings.warn("init_sims() is deprecated; use fill_norms()", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "init_sims() is deprecated; use fill_norms()", DeprecationWarning, stacklevel=2
+        )
         self.fill_norms()
         if replace:
             self.unit_normalize_all()
@@ -447,8 +460,9 @@ class KeyedVectors:
     # per-key attributes
     # ------------------------------------------------------------------
 
-    def allocate_vecattrs(self, attrs: Iterable[str] | None = None,
-                          types: Iterable[Any] | None = None) -> None:
+    def allocate_vecattrs(
+        self, attrs: Iterable[str] | None = None, types: Iterable[Any] | None = None
+    ) -> None:
         """Make sure the ``expandos`` arrays exist and have one entry per key."""
         if attrs is None:
             attrs = list(self.expandos.keys())
@@ -466,8 +480,10 @@ class KeyedVectors:
                 continue
             prev = self.expandos[attr]
             if not np.issubdtype(np.dtype(t), prev.dtype) and not np.can_cast(t, prev.dtype):
-                raise TypeError(f"Can't allocate type {t} for attribute {attr}, "
-                                f"conflicts with its existing type {prev.dtype}")
+                raise TypeError(
+                    f"Can't allocate type {t} for attribute {attr}, "
+                    f"conflicts with its existing type {prev.dtype}"
+                )
             if len(prev) == target:
                 continue
             new = np.zeros(target, dtype=prev.dtype)
@@ -498,7 +514,9 @@ class KeyedVectors:
         if prior.shape != target:
             rng = np.random.default_rng(seed=seed)
             dt = prior.dtype if np.issubdtype(prior.dtype, np.floating) else REAL
-            new = rng.random(target, dtype=dt if dt in (np.float32, np.float64) else REAL).astype(dt)
+            new = rng.random(target, dtype=dt if dt in (np.float32, np.float64) else REAL).astype(
+                dt
+            )
             new *= 2.0
             new -= 1.0
             new /= max(self.vector_size, 1)
@@ -536,8 +554,11 @@ class KeyedVectors:
         val = self.key_to_index.get(key, -1)
         if val >= 0:
             return val
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool) \
-                and 0 <= key < len(self.index_to_key):
+        if (
+            isinstance(key, (int, np.integer))
+            and not isinstance(key, bool)
+            and 0 <= key < len(self.index_to_key)
+        ):
             return int(key)
         if default is not None:
             return default
@@ -586,14 +607,18 @@ class KeyedVectors:
             target = len(self)
             warnings.warn(
                 "Adding single vectors to a KeyedVectors which grows by one each time can be costly. "
-                "Consider adding in batches or preallocating to the required size.", UserWarning)
+                "Consider adding in batches or preallocating to the required size.",
+                UserWarning,
+            )
             self.add_vectors([key], [vector])
             self.allocate_vecattrs()
             self.next_index = target + 1
         else:
             vec = np.asarray(_real_values(np.asarray(vector), "vector"), dtype=self.vectors.dtype)
             if vec.shape != (self.vector_size,):
-                raise ValueError(f"vector for {key!r} has shape {vec.shape}, expected ({self.vector_size},)")
+                raise ValueError(
+                    f"vector for {key!r} has shape {vec.shape}, expected ({self.vector_size},)"
+                )
             self.index_to_key[target] = key
             self.key_to_index[key] = target
             self.vectors[target] = vec
@@ -601,8 +626,9 @@ class KeyedVectors:
             self._norms = None
         return target
 
-    def add_vectors(self, keys: Any, weights: Any, extras: dict | None = None,
-                    replace: bool = False) -> None:
+    def add_vectors(
+        self, keys: Any, weights: Any, extras: dict | None = None, replace: bool = False
+    ) -> None:
         """Append keys and their vectors; existing keys are kept unless ``replace``."""
         if isinstance(keys, _KEY_TYPES):
             keys = [keys]
@@ -611,8 +637,9 @@ class KeyedVectors:
         if weights.ndim == 1 and len(keys) == 1:
             weights = weights.reshape(1, -1)
         if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
-            raise ValueError(f"weights must have shape ({len(keys)}, {self.vector_size}), "
-                             f"got {weights.shape}")
+            raise ValueError(
+                f"weights must have shape ({len(keys)}, {self.vector_size}), got {weights.shape}"
+            )
         extras = extras or {}
         self.allocate_vecattrs(extras.keys(), [np.asarray(extras[k]).dtype for k in extras])
         in_vocab = np.array([k in self.key_to_index for k in keys], dtype=bool)
@@ -644,8 +671,14 @@ class KeyedVectors:
     # similarity queries
     # ------------------------------------------------------------------
 
-    def get_mean_vector(self, keys: Sequence[Any], weights: Any = None, pre_normalize: bool = True,
-                        post_normalize: bool = False, ignore_missing: bool = True) -> np.ndarray:
+    def get_mean_vector(
+        self,
+        keys: Sequence[Any],
+        weights: Any = None,
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        ignore_missing: bool = True,
+    ) -> np.ndarray:
         """Weighted mean of the vectors of ``keys`` (keys or raw vectors), as gensim's."""
         if len(keys) == 0:
             raise ValueError("cannot compute mean with no input")
@@ -660,7 +693,9 @@ class KeyedVectors:
         for idx, key in enumerate(keys):
             if isinstance(key, np.ndarray):
                 if key.shape != (self.vector_size,):
-                    raise ValueError(f"vector has shape {key.shape}, expected ({self.vector_size},)")
+                    raise ValueError(
+                        f"vector has shape {key.shape}, expected ({self.vector_size},)"
+                    )
                 mean += weights[idx] * key
                 total += abs(weights[idx])
             elif key in self:
@@ -674,7 +709,9 @@ class KeyedVectors:
             mean = _unitvec(mean).astype(REAL)
         return mean
 
-    def _clip(self, clip_start: Any, clip_end: Any, restrict_vocab: Any, n: int | None = None) -> tuple:
+    def _clip(
+        self, clip_start: Any, clip_end: Any, restrict_vocab: Any, n: int | None = None
+    ) -> tuple:
         """Rows ``[start, end)`` of ``n`` (default: all rows) to search; checks the three arguments."""
         n = len(self.vectors) if n is None else n
         restrict_vocab = check_int(restrict_vocab, "restrict_vocab", low=0, allow_none=True)
@@ -686,7 +723,9 @@ class KeyedVectors:
         start = min(clip_start or 0, end)
         return start, end
 
-    def _scores(self, query: np.ndarray, start: int, end: int, snap: tuple | None = None) -> np.ndarray:
+    def _scores(
+        self, query: np.ndarray, start: int, end: int, snap: tuple | None = None
+    ) -> np.ndarray:
         """Cosine similarity of ``query`` (any length; normalised here) with rows ``start:end``.
 
         The one place a query meets the matrix: the Rust search normalises
@@ -719,8 +758,12 @@ class KeyedVectors:
         if not self.int8_search or v.size < self.int8_min_size:
             return None
         sig = self._norms_for
-        if (sig is None or self._norms is not norms or not sig.matches(v)
-                or getattr(self, "_live_writers", 0)):
+        if (
+            sig is None
+            or self._norms is not norms
+            or not sig.matches(v)
+            or getattr(self, "_live_writers", 0)
+        ):
             return None
         idx = self._int8
         if idx is not None and idx[0] is sig:
@@ -734,7 +777,9 @@ class KeyedVectors:
                 self._int8 = (sig, built)
         return built
 
-    def _top(self, query: np.ndarray, start: int, end: int, k: int, snap: tuple | None = None) -> list:
+    def _top(
+        self, query: np.ndarray, start: int, end: int, k: int, snap: tuple | None = None
+    ) -> list:
         """The ``k`` best ``(row, cosine)`` of rows ``start:end`` (``k`` clamped to the rows).
 
         ``snap`` is the query's :meth:`_snapshot` (taken here if not given).
@@ -754,7 +799,11 @@ class KeyedVectors:
             if live or norms is None:
                 # training is writing the rows: norms computed in the same pass
                 return s.top_k_live(v, q, start, end, k)
-            idx = self._int8_index(v, norms) if (end - start) * self.vector_size >= self.int8_min_size else None
+            idx = (
+                self._int8_index(v, norms)
+                if (end - start) * self.vector_size >= self.int8_min_size
+                else None
+            )
             if idx is not None:
                 return s.top_k_int8(idx, v, norms, q, start, end, k)
             return s.top_k(v, norms, q, start, end, k)
@@ -769,9 +818,16 @@ class KeyedVectors:
         best = best[np.lexsort((best, -dists[best]))]
         return [(int(i) + start, float(dists[i])) for i in best]
 
-    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10,
-                     clip_start: int = 0, clip_end: int | None = None,
-                     restrict_vocab: int | None = None, indexer: Any = None) -> Any:
+    def most_similar(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int | None = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
+        restrict_vocab: int | None = None,
+        indexer: Any = None,
+    ) -> Any:
         """The ``topn`` keys most cosine-similar to the weighted mean of the inputs.
 
         Parameters
@@ -816,15 +872,21 @@ class KeyedVectors:
                 else:
                     keys.append(item[0])
                     weight[idx] = item[1]
-            mean = self.get_mean_vector(keys, weight, pre_normalize=True, post_normalize=True,
-                                        ignore_missing=False)
-            all_keys = [self.get_index(k) for k in keys
-                        if isinstance(k, _KEY_TYPES) and self.has_index_for(k)]
+            mean = self.get_mean_vector(
+                keys, weight, pre_normalize=True, post_normalize=True, ignore_missing=False
+            )
+            all_keys = [
+                self.get_index(k)
+                for k in keys
+                if isinstance(k, _KEY_TYPES) and self.has_index_for(k)
+            ]
             snap = None
         if indexer is not None and topn is not None:
             return indexer.most_similar(mean, topn)
         if snap is None or (not topn and snap[1] is None):
-            snap = self._snapshot(need_norms=bool(not topn or not (live and _is_fast(self.vectors))))
+            snap = self._snapshot(
+                need_norms=bool(not topn or not (live and _is_fast(self.vectors)))
+            )
         start, end = self._clip(clip_start, clip_end, restrict_vocab, len(snap[0]))
         if not topn:
             return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end, snap)
@@ -833,9 +895,14 @@ class KeyedVectors:
         excl = set(all_keys)
         return [(itk[i], float(s)) for i, s in best if i not in excl][:topn]
 
-    def most_similar_batch(self, keys_or_vectors: Any, topn: int = 10, clip_start: int = 0,
-                           clip_end: int | None = None,
-                           restrict_vocab: int | None = None) -> list:
+    def most_similar_batch(
+        self,
+        keys_or_vectors: Any,
+        topn: int = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
+        restrict_vocab: int | None = None,
+    ) -> list:
         """Answer many single queries in one call (one pass over the matrix, GIL released).
 
         Unlike ``most_similar(positive=[a, b])``, which makes ONE query from the
@@ -862,8 +929,10 @@ class KeyedVectors:
         rows: list = []
         if isinstance(keys_or_vectors, np.ndarray) and keys_or_vectors.ndim == 2:
             if keys_or_vectors.shape[1] != self.vector_size:
-                raise ValueError(f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
-                                 f"the model has {self.vector_size}")
+                raise ValueError(
+                    f"query vectors have {keys_or_vectors.shape[1]} dimensions, "
+                    f"the model has {self.vector_size}"
+                )
             queries = np.require(keys_or_vectors, np.float32, ["C", "A"])
             excl = [-1] * len(queries)
         elif isinstance(keys_or_vectors, (str, np.ndarray)):
@@ -885,7 +954,11 @@ class KeyedVectors:
             return [[] for _ in range(len(queries))]
         if fast and not live and norms is not None:
             s = self._get_searcher()
-            index = self._int8_index(v, norms) if (end - start) * self.vector_size >= self.int8_min_size else None
+            index = (
+                self._int8_index(v, norms)
+                if (end - start) * self.vector_size >= self.int8_min_size
+                else None
+            )
             if index is not None:
                 idx, scores = s.top_k_batch_int8(index, v, norms, queries, start, end, k)
             else:
@@ -902,20 +975,27 @@ class KeyedVectors:
             out.append([(itk[i], s) for i, s in zip(rows_j, sc_j) if i >= 0 and i != ex][:topn])
         return out
 
-    def similar_by_word(self, word: Any, topn: int | None = 10,
-                        restrict_vocab: int | None = None) -> Any:
+    def similar_by_word(
+        self, word: Any, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Any:
         """Alias of ``most_similar(positive=[word], ...)``."""
         return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
 
     similar_by_key = similar_by_word
 
-    def similar_by_vector(self, vector: np.ndarray, topn: int | None = 10,
-                          restrict_vocab: int | None = None) -> Any:
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Any:
         """The ``topn`` keys most similar to ``vector``."""
         return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
 
-    def most_similar_cosmul(self, positive: Any = None, negative: Any = None,
-                            topn: int | None = 10, restrict_vocab: int | None = None) -> Any:
+    def most_similar_cosmul(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> Any:
         """Levy & Goldberg's multiplicative combination (3CosMul), as gensim's."""
         topn = check_topn(topn, len(self.vectors))
         self._clip(0, None, restrict_vocab)  # checks the argument first
@@ -923,18 +1003,29 @@ class KeyedVectors:
             return []
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
-        all_words = {self.get_index(w) for w in positive + negative
-                     if not isinstance(w, np.ndarray) and w in self.key_to_index}
-        positive = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in positive]
-        negative = [self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in negative]
+        all_words = {
+            self.get_index(w)
+            for w in positive + negative
+            if not isinstance(w, np.ndarray) and w in self.key_to_index
+        }
+        positive = [
+            self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in positive
+        ]
+        negative = [
+            self.get_vector(w, norm=True) if isinstance(w, _KEY_TYPES) else w for w in negative
+        ]
         if not positive:
             raise ValueError("cannot compute similarity with no input")
         snap = self._snapshot()  # one matrix for every term
         _, end = self._clip(0, None, restrict_vocab, len(snap[0]))
-        pos = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
-               for t in positive]
-        neg = [(1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
-               for t in negative]
+        pos = [
+            (1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
+            for t in positive
+        ]
+        neg = [
+            (1 + self._scores(np.asarray(t, dtype=REAL), 0, end, snap) * np.linalg.norm(t)) / 2
+            for t in negative
+        ]
         dists = np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
         if not topn:
             return dists
@@ -1001,8 +1092,10 @@ class KeyedVectors:
         """``(similarity, key)`` pairs sorted by similarity to the centroid of ``words``."""
         used = [w for w in words if w in self]
         if len(used) != len(words):
-            logger.warning("vectors for words %s are not present in the model, ignoring these words",
-                           set(words) - set(used))
+            logger.warning(
+                "vectors for words %s are not present in the model, ignoring these words",
+                set(words) - set(used),
+            )
         if not used:
             raise ValueError("cannot select a word from an empty list")
         vecs = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(REAL)
@@ -1017,7 +1110,9 @@ class KeyedVectors:
         """Relative cosine similarity of ``wb`` to ``wa`` among ``wa``'s ``topn`` neighbours."""
         sims = self.similar_by_word(wa, topn)
         if not sims:
-            raise ValueError("Cannot calculate relative cosine similarity without any similar words.")
+            raise ValueError(
+                "Cannot calculate relative cosine similarity without any similar words."
+            )
         return float(self.similarity(wa, wb)) / sum(s for _, s in sims)
 
     # ------------------------------------------------------------------
@@ -1030,7 +1125,9 @@ class KeyedVectors:
         if correct + incorrect == 0:
             return 0.0
         score = correct / (correct + incorrect)
-        logger.info("%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct, correct + incorrect)
+        logger.info(
+            "%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct, correct + incorrect
+        )
         return score
 
     def _unit_row(self, row: int, snap: tuple) -> np.ndarray:
@@ -1044,9 +1141,14 @@ class KeyedVectors:
             return {k.upper(): self.get_index(k) for k in reversed(ok_keys)}
         return {k: self.get_index(k) for k in reversed(ok_keys)}
 
-    def evaluate_word_analogies(self, analogies: str | os.PathLike, restrict_vocab: int = 300000,
-                                case_insensitive: bool = True, dummy4unknown: bool = False,
-                                similarity_function: str = "most_similar") -> tuple:
+    def evaluate_word_analogies(
+        self,
+        analogies: str | os.PathLike,
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+        similarity_function: str = "most_similar",
+    ) -> tuple:
         """Accuracy on an analogy set in the Google ``questions-words.txt`` format.
 
         Same rules and numbers as gensim: 3CosAdd over the first ``restrict_vocab``
@@ -1064,8 +1166,11 @@ class KeyedVectors:
         snap = self._snapshot()  # one matrix for the whole evaluation
         start, end = self._clip(0, None, restrict_vocab, len(snap[0]))
         oov = 0
-        logger.info("Evaluating word analogies for top %i words in the model on %s",
-                    restrict_vocab, analogies)
+        logger.info(
+            "Evaluating word analogies for top %i words in the model on %s",
+            restrict_vocab,
+            analogies,
+        )
         sections: list = []
         section: dict | None = None
         quadruplets = 0
@@ -1080,7 +1185,9 @@ class KeyedVectors:
                     section = {"section": line.lstrip(": ").strip(), "correct": [], "incorrect": []}
                     continue
                 if not section:
-                    raise ValueError(f"Missing section header before line #{line_no} in {analogies}")
+                    raise ValueError(
+                        f"Missing section header before line #{line_no} in {analogies}"
+                    )
                 words = line.split()
                 if len(words) != 4:
                     logger.info("Skipping invalid line #%i in %s", line_no, analogies)
@@ -1089,7 +1196,12 @@ class KeyedVectors:
                     words = [w.upper() for w in words]
                 a, b, c, expected = words
                 quadruplets += 1
-                if a not in ok_vocab or b not in ok_vocab or c not in ok_vocab or expected not in ok_vocab:
+                if (
+                    a not in ok_vocab
+                    or b not in ok_vocab
+                    or c not in ok_vocab
+                    or expected not in ok_vocab
+                ):
                     oov += 1
                     if dummy4unknown:
                         section["incorrect"].append((a, b, c, expected))
@@ -1121,7 +1233,9 @@ class KeyedVectors:
             "incorrect": list(itertools.chain.from_iterable(s["incorrect"] for s in sections)),
         }
         if quadruplets:
-            logger.info("Quadruplets with out-of-vocabulary words: %.1f%%", 100.0 * oov / quadruplets)
+            logger.info(
+                "Quadruplets with out-of-vocabulary words: %.1f%%", 100.0 * oov / quadruplets
+            )
         score = self._log_evaluate_word_analogies(total)
         sections.append(total)
         return score, sections
@@ -1130,12 +1244,20 @@ class KeyedVectors:
     def log_evaluate_word_pairs(pearson: Any, spearman: Any, oov: float, pairs: Any) -> None:
         """Log the figures of :meth:`evaluate_word_pairs`."""
         logger.info("Pearson correlation coefficient against %s: %.4f", pairs, pearson[0])
-        logger.info("Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0])
+        logger.info(
+            "Spearman rank-order correlation coefficient against %s: %.4f", pairs, spearman[0]
+        )
         logger.info("Pairs with unknown words ratio: %.1f%%", oov)
 
-    def evaluate_word_pairs(self, pairs: str | os.PathLike, delimiter: str = "\t",
-                            encoding: str = "utf8", restrict_vocab: int = 300000,
-                            case_insensitive: bool = True, dummy4unknown: bool = False) -> tuple:
+    def evaluate_word_pairs(
+        self,
+        pairs: str | os.PathLike,
+        delimiter: str = "\t",
+        encoding: str = "utf8",
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ) -> tuple:
         """Correlation of the model's similarities with human judgements (needs scipy).
 
         Returns
@@ -1177,8 +1299,10 @@ class KeyedVectors:
                 va, vb = self.vectors[ok_vocab[a]], self.vectors[ok_vocab[b]]
                 model.append(np.dot(_unitvec_exact(va), _unitvec_exact(vb)))
         if not gold:
-            raise ValueError(f"No valid similarity judgements found in {pairs}: either invalid format or "
-                             f"all are out-of-vocabulary in {self}")
+            raise ValueError(
+                f"No valid similarity judgements found in {pairs}: either invalid format or "
+                f"all are out-of-vocabulary in {self}"
+            )
         spearman = stats.spearmanr(gold, model)
         pearson = stats.pearsonr(gold, model)
         if dummy4unknown:
@@ -1193,11 +1317,18 @@ class KeyedVectors:
     # ------------------------------------------------------------------
 
     @classmethod
-    def load_word2vec_format(cls, fname: str | os.PathLike, fvocab: str | None = None,
-                             binary: bool = False, encoding: str = "utf8",
-                             unicode_errors: str = "strict", limit: int | None = None,
-                             datatype: Any = REAL, no_header: bool = False,
-                             allow_nonfinite: bool = False) -> KeyedVectors:
+    def load_word2vec_format(
+        cls,
+        fname: str | os.PathLike,
+        fvocab: str | None = None,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+        limit: int | None = None,
+        datatype: Any = REAL,
+        no_header: bool = False,
+        allow_nonfinite: bool = False,
+    ) -> KeyedVectors:
         """Load vectors from the word2vec C text or binary format (parsed in Rust).
 
         Parameters are gensim's; ``allow_nonfinite`` (embedrs) accepts NaN/inf
@@ -1209,11 +1340,15 @@ class KeyedVectors:
         if no_header and binary:
             raise NotImplementedError("no_header only available for text-format files")
         if unicode_errors not in ("strict", "ignore", "replace"):
-            raise ValueError(f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}")
+            raise ValueError(
+                f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}"
+            )
         datatype = _float_dtype(datatype, "datatype")
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
-                raise TypeError(f"limit must be an integer or None, not {type(limit).__name__} ({limit!r})")
+                raise TypeError(
+                    f"limit must be an integer or None, not {type(limit).__name__} ({limit!r})"
+                )
             if limit < 0:
                 raise ValueError("limit must be non-negative")
         # gensim: limit=0 means no limit; so does one past any possible file
@@ -1228,31 +1363,44 @@ class KeyedVectors:
                     try:
                         parts = line.decode(encoding, errors=unicode_errors).strip().split()
                     except UnicodeDecodeError as exc:
-                        raise ValueError(f"{fvocab}: line {line_no}: not valid {encoding} text "
-                                         f"({exc.reason} at byte {exc.start})") from None
+                        raise ValueError(
+                            f"{fvocab}: line {line_no}: not valid {encoding} text "
+                            f"({exc.reason} at byte {exc.start})"
+                        ) from None
                     if not parts:
                         continue
                     if len(parts) != 2:
-                        raise ValueError(f"{fvocab}: line {line_no}: expected 'WORD COUNT', found {line!r}")
+                        raise ValueError(
+                            f"{fvocab}: line {line_no}: expected 'WORD COUNT', found {line!r}"
+                        )
                     try:
                         counts[parts[0]] = int(parts[1])
                     except ValueError:
-                        raise ValueError(f"{fvocab}: line {line_no}: count {parts[1][:40]!r} "
-                                         "is not an integer") from None
+                        raise ValueError(
+                            f"{fvocab}: line {line_no}: count {parts[1][:40]!r} is not an integer"
+                        ) from None
         logger.info("loading projection weights from %s", fname)
         try:
             keys, vectors, declared, trailing = _rust().w2v_read(
-                os.fspath(fname), binary, limit=None if limit is None else int(limit),
-                no_header=no_header, unicode_errors=unicode_errors if utf8 else "raw",
+                os.fspath(fname),
+                binary,
+                limit=None if limit is None else int(limit),
+                no_header=no_header,
+                unicode_errors=unicode_errors if utf8 else "raw",
                 allow_nonfinite=allow_nonfinite,
-                dtype="float64" if datatype == np.float64 else "float32")
+                dtype="float64" if datatype == np.float64 else "float32",
+            )
         except ValueError as exc:
             raise _translate_format_error(exc) from None
         if not utf8:
             keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
         if trailing:
-            logger.warning("%s holds more data after the %d vectors its header declares; "
-                           "ignored (as gensim does)", fname, declared)
+            logger.warning(
+                "%s holds more data after the %d vectors its header declares; "
+                "ignored (as gensim does)",
+                fname,
+                declared,
+            )
         n = len(keys)
         k2i = dict(zip(keys, range(n)))
         if len(k2i) != n:
@@ -1260,11 +1408,15 @@ class KeyedVectors:
             seen: dict = {}
             for i, k in enumerate(keys):
                 if k in seen:
-                    logger.warning("duplicate word '%s' in word2vec file, ignoring all but first", k)
+                    logger.warning(
+                        "duplicate word '%s' in word2vec file, ignoring all but first", k
+                    )
                     continue
                 seen[k] = len(keep)
                 keep.append(i)
-            logger.info("duplicate words detected, shrinking matrix size from %i to %i", n, len(keep))
+            logger.info(
+                "duplicate words detected, shrinking matrix size from %i to %i", n, len(keep)
+            )
             vectors = np.ascontiguousarray(vectors[keep])
             keys = [keys[i] for i in keep]
             k2i = seen
@@ -1293,10 +1445,17 @@ class KeyedVectors:
                 kv.expandos["count"] = arr.astype(np.int64)
         return kv
 
-    def save_word2vec_format(self, fname: str | os.PathLike, fvocab: str | None = None,
-                             binary: bool = False, total_vec: int | None = None,
-                             write_header: bool = True, prefix: str = "", append: bool = False,
-                             sort_attr: str = "count") -> None:
+    def save_word2vec_format(
+        self,
+        fname: str | os.PathLike,
+        fvocab: str | None = None,
+        binary: bool = False,
+        total_vec: int | None = None,
+        write_header: bool = True,
+        prefix: str = "",
+        append: bool = False,
+        sort_attr: str = "count",
+    ) -> None:
         """Store the vectors in the word2vec C text or binary format (written in Rust).
 
         Same options and byte output as gensim's; the files are written
@@ -1320,15 +1479,22 @@ class KeyedVectors:
             store_rows = rows[order]
         else:
             if fvocab is not None:
-                raise ValueError(f"Cannot store vocabulary with '{sort_attr}' because that attribute does not exist")
-            logger.warning("attribute %s not present in %s; will store in internal index_to_key order",
-                           sort_attr, self)
+                raise ValueError(
+                    f"Cannot store vocabulary with '{sort_attr}' because that attribute does not exist"
+                )
+            logger.warning(
+                "attribute %s not present in %s; will store in internal index_to_key order",
+                sort_attr,
+                self,
+            )
             store_keys = list(self.index_to_key)
             store_rows = np.arange(len(store_keys), dtype=np.int64)
         logger.info("storing %sx%s projection weights into %s", total_vec, self.vector_size, fname)
         if (len(self.index_to_key), self.vector_size) != self.vectors.shape:
-            raise ValueError(f"vectors has shape {self.vectors.shape} but there are "
-                             f"{len(self.index_to_key)} keys of size {self.vector_size}")
+            raise ValueError(
+                f"vectors has shape {self.vectors.shape} but there are "
+                f"{len(self.index_to_key)} keys of size {self.vector_size}"
+            )
         # float64 rows are written at full precision in text (as gensim's
         # str() of each value); binary rows are float32, as the format is
         wide = self.vectors.dtype == np.float64
@@ -1336,9 +1502,19 @@ class KeyedVectors:
         keys = [f"{prefix}{k}" for k in store_keys]
         vocab_lines = None
         if fvocab is not None:  # formatted before any file is touched
-            vocab_lines = [f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys]
-        _write_word2vec(os.fspath(fname), keys, vectors, store_rows.tolist(), binary,
-                        write_header=write_header, total_vec=int(total_vec), append=append)
+            vocab_lines = [
+                f"{prefix}{k} {self.get_vecattr(k, sort_attr)}\n".encode() for k in store_keys
+            ]
+        _write_word2vec(
+            os.fspath(fname),
+            keys,
+            vectors,
+            store_rows.tolist(),
+            binary,
+            write_header=write_header,
+            total_vec=int(total_vec),
+            append=append,
+        )
         if fvocab is not None:
             logger.info("storing vocabulary in %s", fvocab)
             if append:
@@ -1361,8 +1537,11 @@ class KeyedVectors:
         """
         keys = self.index_to_key
         arrays: dict[str, np.ndarray] = {f"{prefix}vectors": np.asarray(self.vectors)}
-        meta: dict[str, Any] = {"vector_size": self.vector_size, "next_index": self.next_index,
-                                "n_keys": len(keys)}
+        meta: dict[str, Any] = {
+            "vector_size": self.vector_size,
+            "next_index": self.next_index,
+            "n_keys": len(keys),
+        }
         key_meta, key_arrays = _persist.encode_keys(keys, prefix)
         meta.update(key_meta)
         arrays.update(key_arrays)
@@ -1370,16 +1549,19 @@ class KeyedVectors:
         for name, arr in self.expandos.items():
             a = np.asarray(arr)
             if a.dtype.hasobject:
-                expando_meta[name] = [None if v is None else (v.item() if hasattr(v, "item") else v)
-                                      for v in a.tolist()]
+                expando_meta[name] = [
+                    None if v is None else (v.item() if hasattr(v, "item") else v)
+                    for v in a.tolist()
+                ]
             else:
                 arrays[f"{prefix}expandos.{name}"] = a
         meta["object_expandos"] = expando_meta
         return meta, arrays
 
     @classmethod
-    def _from_persist(cls, meta: dict, arrays: dict, prefix: str = "",
-                      fname: str = "?") -> KeyedVectors:
+    def _from_persist(
+        cls, meta: dict, arrays: dict, prefix: str = "", fname: str = "?"
+    ) -> KeyedVectors:
         """Rebuild from :meth:`_to_persist`'s output, validating every field.
 
         Raises
@@ -1388,6 +1570,7 @@ class KeyedVectors:
             Naming ``fname``, if a field is missing, of the wrong type or
             inconsistent with the arrays.
         """
+
         def bad(msg: str) -> ValueError:
             return ValueError(f"{fname}: corrupt model: {msg}")
 
@@ -1396,7 +1579,11 @@ class KeyedVectors:
         vectors = arrays.get(f"{prefix}vectors")
         n = meta.get("n_keys")
         size = meta.get("vector_size")
-        for name, v in (("n_keys", n), ("vector_size", size), ("next_index", meta.get("next_index", 0))):
+        for name, v in (
+            ("n_keys", n),
+            ("vector_size", size),
+            ("next_index", meta.get("next_index", 0)),
+        ):
             if type(v) is not int or v < 0:
                 raise bad(f"{name} must be a non-negative integer, got {str(v)[:40]}")
         if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind != "f":
@@ -1416,21 +1603,27 @@ class KeyedVectors:
         kv.next_index = int(meta.get("next_index", n))
         legacy_counts = arrays.get(f"{prefix}counts")  # PoincareKeyedVectors of embedrs <= 0.1
         if legacy_counts is not None and f"{prefix}expandos.count" not in arrays:
-            if legacy_counts.shape != (n,) or legacy_counts.dtype.kind not in "iu" \
-                    or (n and int(legacy_counts.min()) < 0):
+            if (
+                legacy_counts.shape != (n,)
+                or legacy_counts.dtype.kind not in "iu"
+                or (n and int(legacy_counts.min()) < 0)
+            ):
                 raise bad(f"counts must be {n} non-negative integers")
             kv.expandos["count"] = np.asarray(legacy_counts, dtype=np.int64)
         for name, arr in arrays.items():
             if name.startswith(f"{prefix}expandos."):
                 if arr.ndim < 1 or arr.shape[0] != n:
                     raise bad(f"attribute {name!r} has shape {arr.shape}, expected {n} rows")
-                kv.expandos[name[len(prefix) + len("expandos."):]] = arr
+                kv.expandos[name[len(prefix) + len("expandos.") :]] = arr
         objx = meta.get("object_expandos") or {}
         if not isinstance(objx, dict):
             raise bad("object_expandos is not an object")
         for name, values in objx.items():
-            if not isinstance(values, list) or len(values) != n or not all(
-                    v is None or isinstance(v, (str, int, float)) for v in values):
+            if (
+                not isinstance(values, list)
+                or len(values) != n
+                or not all(v is None or isinstance(v, (str, int, float)) for v in values)
+            ):
                 raise bad(f"attribute {name!r} must be a list of {n} plain values")
             a = np.empty(len(values), dtype=object)
             a[:] = values
@@ -1508,8 +1701,10 @@ class KeyedVectors:
         """The class :meth:`load` builds for a file holding a saved ``stored`` class."""
         if cls._stored_as:
             if stored not in cls._stored_as:
-                raise ValueError(f"{fname}: holds a {str(stored)[:40]!r}, not a {cls.__name__} "
-                                 f"(one of {', '.join(cls._stored_as)})")
+                raise ValueError(
+                    f"{fname}: holds a {str(stored)[:40]!r}, not a {cls.__name__} "
+                    f"(one of {', '.join(cls._stored_as)})"
+                )
             return cls
         todo = list(cls.__subclasses__())
         while todo:
@@ -1538,8 +1733,9 @@ class KeyedVectors:
         if index_to_key is None:
             index_to_key = st.get("index2word", st.get("index2entity"))
         if index_to_key is None:
-            raise ValueError(f"{fname}: gensim model from before 4.0 (no index_to_key); "
-                             "re-save it with gensim 4")
+            raise ValueError(
+                f"{fname}: gensim model from before 4.0 (no index_to_key); re-save it with gensim 4"
+            )
         if not isinstance(index_to_key, list) or len(index_to_key) != vectors.shape[0]:
             raise ValueError(f"{fname}: index_to_key must be a list of {vectors.shape[0]} keys")
         try:
@@ -1548,7 +1744,9 @@ class KeyedVectors:
             raise ValueError(f"{fname}: unhashable key in index_to_key") from None
         size = st.get("vector_size", vectors.shape[1])
         if type(size) is not int or size != vectors.shape[1]:
-            raise ValueError(f"{fname}: vector_size {str(size)[:20]} does not match vectors {vectors.shape}")
+            raise ValueError(
+                f"{fname}: vector_size {str(size)[:20]} does not match vectors {vectors.shape}"
+            )
         kv = cls(size, 0, dtype=vectors.dtype)
         kv.vectors = vectors
         kv.index_to_key = list(index_to_key)
@@ -1559,16 +1757,28 @@ class KeyedVectors:
         if not isinstance(expandos, dict):
             raise ValueError(f"{fname}: expandos must be a dict")  # noqa: TRY004
         for name, arr in expandos.items():
-            if isinstance(arr, np.ndarray) and isinstance(name, str) and arr.ndim >= 1 \
-                    and arr.shape[0] == len(index_to_key):
+            if (
+                isinstance(arr, np.ndarray)
+                and isinstance(name, str)
+                and arr.ndim >= 1
+                and arr.shape[0] == len(index_to_key)
+            ):
                 kv.expandos[name] = arr
             else:  # e.g. hierarchical-softmax codes (lists); embedrs rebuilds them from counts
                 logger.debug("%s: skipping attribute %r of the gensim model", fname, name)
         return kv
 
 
-def _write_word2vec(fname: str, keys: list, vectors: np.ndarray, rows: list, binary: bool,
-                    write_header: bool, total_vec: int, append: bool) -> None:
+def _write_word2vec(
+    fname: str,
+    keys: list,
+    vectors: np.ndarray,
+    rows: list,
+    binary: bool,
+    write_header: bool,
+    total_vec: int,
+    append: bool,
+) -> None:
     """Write word2vec text/binary through the package's one atomic writer.
 
     Rust formats the rows into a temporary file (its ``append`` mode writes
@@ -1583,8 +1793,16 @@ def _write_word2vec(fname: str, keys: list, vectors: np.ndarray, rows: list, bin
     rust = _rust()
 
     def rust_write(path: str) -> None:
-        rust.w2v_write(path, keys, vectors, rows, binary, write_header=write_header,
-                       total_vec=total_vec, append=True)
+        rust.w2v_write(
+            path,
+            keys,
+            vectors,
+            rows,
+            binary,
+            write_header=write_header,
+            total_vec=total_vec,
+            append=True,
+        )
 
     if kind is None:
         if append:
@@ -1614,4 +1832,9 @@ def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
 
 Word2VecKeyedVectors = KeyedVectors
 
-__all__ = ["KeyedVectors", "UnexpectedEndOfFileError", "Word2VecKeyedVectors", "load_word2vec_format"]
+__all__ = [
+    "KeyedVectors",
+    "UnexpectedEndOfFileError",
+    "Word2VecKeyedVectors",
+    "load_word2vec_format",
+]

@@ -91,20 +91,25 @@ def _decoded_lines(path: Any, encoding: str) -> Generator[str, None, None]:
                 break
             lineno += 1
             if len(raw) == limit and not raw.endswith(b"\n"):
-                raise ValueError(f"{name}: line {lineno} is longer than {limit} bytes "
-                                 "(not a relations file?)")
+                raise ValueError(
+                    f"{name}: line {lineno} is longer than {limit} bytes (not a relations file?)"
+                )
             try:
                 text = decoder.decode(raw)
             except UnicodeDecodeError as exc:
-                raise ValueError(f"{name}: line {lineno}: not valid {encoding} text "
-                                 f"({exc.reason} at byte {exc.start})") from None
+                raise ValueError(
+                    f"{name}: line {lineno}: not valid {encoding} text "
+                    f"({exc.reason} at byte {exc.start})"
+                ) from None
             if text:
                 yield text
         try:
             tail = decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise ValueError(f"{name}: line {lineno}: not valid {encoding} text "
-                             f"({exc.reason}: truncated character at the end)") from None
+            raise ValueError(
+                f"{name}: line {lineno}: not valid {encoding} text "
+                f"({exc.reason}: truncated character at the end)"
+            ) from None
         if tail:
             yield tail
 
@@ -158,7 +163,8 @@ def _vector_distance_batch(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.
     norm = np.linalg.norm(vector_1)
     all_norms = np.linalg.norm(vectors_all, axis=1)
     gamma = 1 + 2 * (
-        (euclidean_dists**2) / (np.maximum(1 - norm**2, _TINY) * np.maximum(1 - all_norms**2, _TINY))
+        (euclidean_dists**2)
+        / (np.maximum(1 - norm**2, _TINY) * np.maximum(1 - all_norms**2, _TINY))
     )
     return np.arccosh(np.maximum(gamma, 1.0))
 
@@ -287,9 +293,7 @@ class PoincareKeyedVectors(KeyedVectors):
         if isinstance(node_or_vector, _KEY_TYPES):
             node_index = self.get_index(node_or_vector)
         order = np.argsort(all_distances, kind="stable")
-        result = [
-            (self.index_to_key[i], float(all_distances[i])) for i in order if i != node_index
-        ]
+        result = [(self.index_to_key[i], float(all_distances[i])) for i in order if i != node_index]
         return result[:topn] if topn else result
 
     # -- hierarchy ----------------------------------------------------------------------
@@ -343,17 +347,22 @@ class PoincareKeyedVectors(KeyedVectors):
 
 def _check_init_range(init_range: Any) -> tuple[float, float]:
     """``(low, high)``: two finite numbers with ``low <= high``."""
-    if isinstance(init_range, (str, bytes)) or not hasattr(init_range, "__len__") \
-            or len(init_range) != 2:
+    if (
+        isinstance(init_range, (str, bytes))
+        or not hasattr(init_range, "__len__")
+        or len(init_range) != 2
+    ):
         raise param_error(
-            TypeError, f"init_range must be a (low, high) pair of numbers, got {init_range!r}",
+            TypeError,
+            f"init_range must be a (low, high) pair of numbers, got {init_range!r}",
             "init_range",
         )
     lo = check_float(init_range[0], "init_range[0]")
     hi = check_float(init_range[1], "init_range[1]")
     if lo > hi:
         raise param_error(
-            ValueError, f"init_range must be (low, high) with low <= high, got {init_range!r}",
+            ValueError,
+            f"init_range must be (low, high) with low <= high, got {init_range!r}",
             "init_range",
         )
     return lo, hi
@@ -439,8 +448,9 @@ class PoincareModel:
         regularization_coeff = check_float(regularization_coeff, "regularization_coeff", low=0.0)
         burn_in = check_int(burn_in, "burn_in", low=0)
         seed = check_seed(seed)
-        negative_sampling = check_choice(negative_sampling, "negative_sampling",
-                                         ("frequency", "uniform"))
+        negative_sampling = check_choice(
+            negative_sampling, "negative_sampling", ("frequency", "uniform")
+        )
         lo, hi = _check_init_range(init_range)
         dtype = _check_dtype(dtype)
         self.train_data = train_data
@@ -539,8 +549,16 @@ class PoincareModel:
                     f"negative nodes for {self.kv.index_to_key[u]!r}; lower `negative`"
                 )
 
-    def _run(self, epochs: int, alpha: float, frequency: bool, batch_size: int,
-             print_every: int, check_gradients_every: int | None, label: str) -> None:
+    def _run(
+        self,
+        epochs: int,
+        alpha: float,
+        frequency: bool,
+        batch_size: int,
+        print_every: int,
+        check_gradients_every: int | None,
+        label: str,
+    ) -> None:
         relations = np.ascontiguousarray(np.asarray(self.all_relations, dtype=np.uint32))
         state = {"last": time.monotonic(), "done": 0}
         start = time.monotonic()
@@ -552,7 +570,10 @@ class PoincareModel:
                 rate = (done - state["done"]) / max(now - state["last"], 1e-9)
                 logger.info(
                     "%s epoch %d: %.1f%% of relations, %.0f relations/s",
-                    label, epoch + 1, 100.0 * done / total, rate,
+                    label,
+                    epoch + 1,
+                    100.0 * done / total,
+                    rate,
                 )
                 state["last"], state["done"] = now, done
 
@@ -587,11 +608,20 @@ class PoincareModel:
         if losses:
             logger.info(
                 "%s: %d epochs in %.2fs, mean loss first epoch %.4f, last epoch %.4f",
-                label, epochs, time.monotonic() - start, losses[0], losses[-1],
+                label,
+                epochs,
+                time.monotonic() - start,
+                losses[0],
+                losses[-1],
             )
 
-    def train(self, epochs: int, batch_size: int = 10, print_every: int = 1000,
-              check_gradients_every: int | None = None) -> None:
+    def train(
+        self,
+        epochs: int,
+        batch_size: int = 10,
+        print_every: int = 1000,
+        check_gradients_every: int | None = None,
+    ) -> None:
         """Train for ``epochs`` epochs (after the burn-in, on the first call).
 
         Parameters
@@ -616,33 +646,61 @@ class PoincareModel:
         epochs = check_int(epochs, "epochs", low=0)
         batch_size = check_int(batch_size, "batch_size", low=1)
         print_every = check_int(print_every, "print_every", low=0)
-        check_gradients_every = check_int(check_gradients_every, "check_gradients_every", low=0,
-                                          allow_none=True)
+        check_gradients_every = check_int(
+            check_gradients_every, "check_gradients_every", low=0, allow_none=True
+        )
         self._check_negative()
         logger.info(
             "training model of size %d with %d workers on %d relations for %d epochs and %d "
             "burn-in epochs, using lr=%.5f burn-in lr=%.5f negative=%d",
-            self.size, self.workers, len(self.all_relations), epochs,
-            0 if self._burn_in_done else self.burn_in, self.train_alpha, self.burn_in_alpha,
+            self.size,
+            self.workers,
+            len(self.all_relations),
+            epochs,
+            0 if self._burn_in_done else self.burn_in,
+            self.train_alpha,
+            self.burn_in_alpha,
             self.negative,
         )
         if self.burn_in > 0 and not self._burn_in_done:
             self.alpha = self.burn_in_alpha
-            self._run(self.burn_in, self.burn_in_alpha, True, batch_size, print_every,
-                      check_gradients_every, "burn-in")
+            self._run(
+                self.burn_in,
+                self.burn_in_alpha,
+                True,
+                batch_size,
+                print_every,
+                check_gradients_every,
+                "burn-in",
+            )
             self._burn_in_done = True
         self.alpha = self.train_alpha
         if epochs:
-            self._run(epochs, self.train_alpha, self.negative_sampling == "frequency", batch_size,
-                      print_every, check_gradients_every, "training")
+            self._run(
+                epochs,
+                self.train_alpha,
+                self.negative_sampling == "frequency",
+                batch_size,
+                print_every,
+                check_gradients_every,
+                "training",
+            )
         logger.info("training finished")
 
     # -- persistence --------------------------------------------------------------------
     #: Constructor parameters saved with the model (name in ``__init__`` -> attribute).
     _SAVED_PARAMS: ClassVar[dict[str, str]] = {
-        "size": "size", "alpha": "train_alpha", "negative": "negative", "workers": "workers",
-        "epsilon": "epsilon", "regularization_coeff": "regularization_coeff", "burn_in": "burn_in",
-        "burn_in_alpha": "burn_in_alpha", "init_range": "init_range", "dtype": "dtype", "seed": "seed",
+        "size": "size",
+        "alpha": "train_alpha",
+        "negative": "negative",
+        "workers": "workers",
+        "epsilon": "epsilon",
+        "regularization_coeff": "regularization_coeff",
+        "burn_in": "burn_in",
+        "burn_in_alpha": "burn_in_alpha",
+        "init_range": "init_range",
+        "dtype": "dtype",
+        "seed": "seed",
         "negative_sampling": "negative_sampling",
     }
 
@@ -666,8 +724,14 @@ class PoincareModel:
         arrays["relations"] = np.asarray(self.all_relations, dtype=np.int64).reshape(-1, 2)
         arrays["epoch_losses"] = np.asarray(self.epoch_losses, dtype=np.float64).reshape(-1)
         meta = {
-            "class": "PoincareModel", "format": _FORMAT_TAG, "params": params, "kv": kv_meta,
-            "state": {"burn_in_done": bool(self._burn_in_done), "epochs_trained": int(self.epochs_trained)},
+            "class": "PoincareModel",
+            "format": _FORMAT_TAG,
+            "params": params,
+            "kv": kv_meta,
+            "state": {
+                "burn_in_done": bool(self._burn_in_done),
+                "epochs_trained": int(self.epochs_trained),
+            },
         }
         _persist.write_container(fname, meta, arrays)
 
@@ -678,23 +742,35 @@ class PoincareModel:
             raw = _persist.read_npz_member(fname, "meta")
             legacy = json.loads(bytes(raw).decode("utf8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ValueError(f"{fname}: not an embedrs PoincareModel file ({str(exc)[:200]})") from None
+            raise ValueError(
+                f"{fname}: not an embedrs PoincareModel file ({str(exc)[:200]})"
+            ) from None
         if not isinstance(legacy, dict) or legacy.get("format") != _FORMAT_TAG:
             raise ValueError(f"{fname}: not an embedrs PoincareModel file")
         keys = legacy.get("keys")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{fname}: corrupt model: keys must be a list of strings")
-        arrays = {"kv.vectors": _persist.read_npz_member(fname, "vectors"),
-                  "kv.counts": _persist.read_npz_member(fname, "counts"),
-                  "relations": _persist.read_npz_member(fname, "relations")}
+        arrays = {
+            "kv.vectors": _persist.read_npz_member(fname, "vectors"),
+            "kv.counts": _persist.read_npz_member(fname, "counts"),
+            "relations": _persist.read_npz_member(fname, "relations"),
+        }
         losses = legacy.get("epoch_losses", [])
         if not isinstance(losses, list) or not all(isinstance(x, (int, float)) for x in losses):
             raise ValueError(f"{fname}: corrupt model: epoch_losses must be numbers")
         arrays["epoch_losses"] = np.asarray(losses, dtype=np.float64)
         meta = {
             "params": {k: legacy.get(k) for k in cls._SAVED_PARAMS},
-            "kv": {"vector_size": legacy.get("size"), "n_keys": len(keys), "keys": "json", "key_list": keys},
-            "state": {"burn_in_done": legacy.get("burn_in_done"), "epochs_trained": legacy.get("epochs_trained")},
+            "kv": {
+                "vector_size": legacy.get("size"),
+                "n_keys": len(keys),
+                "keys": "json",
+                "key_list": keys,
+            },
+            "state": {
+                "burn_in_done": legacy.get("burn_in_done"),
+                "epochs_trained": legacy.get("epochs_trained"),
+            },
         }
         return meta, arrays
 
@@ -716,7 +792,9 @@ class PoincareModel:
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname)
             if meta.get("class") != "PoincareModel":
-                raise ValueError(f"{fname}: holds a {str(meta.get('class'))[:40]!r}, not a PoincareModel")
+                raise ValueError(
+                    f"{fname}: holds a {str(meta.get('class'))[:40]!r}, not a PoincareModel"
+                )
         elif zipfile.is_zipfile(fname):
             meta, arrays = cls._load_legacy_npz(fname)
         else:
@@ -734,15 +812,24 @@ class PoincareModel:
             raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
         kv = PoincareKeyedVectors._from_persist(meta.get("kv"), arrays, "kv.", fname)
         if kv.vector_size != model.size or kv.vectors.dtype != np.dtype(model.dtype):
-            raise ValueError(f"{fname}: corrupt model: vectors of shape {kv.vectors.shape} and type "
-                             f"{kv.vectors.dtype} for size={model.size}, dtype={np.dtype(model.dtype).name}")
+            raise ValueError(
+                f"{fname}: corrupt model: vectors of shape {kv.vectors.shape} and type "
+                f"{kv.vectors.dtype} for size={model.size}, dtype={np.dtype(model.dtype).name}"
+            )
         n = len(kv)
         if len(kv.key_to_index) != n:  # relations name rows: each key must have one
             raise ValueError(f"{fname}: corrupt model: duplicate keys")
         rel = arrays.get("relations")
-        if not isinstance(rel, np.ndarray) or rel.dtype.kind not in "iu" or rel.ndim != 2 \
-                or rel.shape[1] != 2 or (rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n)):
-            raise ValueError(f"{fname}: corrupt model: relations must be (m, 2) node indices below {n}")
+        if (
+            not isinstance(rel, np.ndarray)
+            or rel.dtype.kind not in "iu"
+            or rel.ndim != 2
+            or rel.shape[1] != 2
+            or (rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n))
+        ):
+            raise ValueError(
+                f"{fname}: corrupt model: relations must be (m, 2) node indices below {n}"
+            )
         losses = arrays.get("epoch_losses", np.zeros(0))
         if losses.ndim != 1 or losses.dtype.kind != "f":
             raise ValueError(f"{fname}: corrupt model: epoch_losses must be a 1-D float array")
@@ -770,7 +857,9 @@ def _read_pairs(path: Any, embedding: Any, into: dict, items: set) -> None:
     with _open_text(path) as f:
         for lineno, row in enumerate(csv.reader(f, delimiter="\t"), start=1):
             if len(row) != 2:
-                raise ValueError(f"{path}: line {lineno}: a relation needs exactly two items, got {row!r}")
+                raise ValueError(
+                    f"{path}: line {lineno}: a relation needs exactly two items, got {row!r}"
+                )
             i1 = embedding.get_index(row[0])
             i2 = embedding.get_index(row[1])
             into[i1].add(i2)
@@ -814,7 +903,9 @@ class ReconstructionEvaluation:
         self.exclude_self = bool(exclude_self)
 
     @staticmethod
-    def get_positive_relation_ranks_and_avg_prec(all_distances: np.ndarray, positive_relations: list):
+    def get_positive_relation_ranks_and_avg_prec(
+        all_distances: np.ndarray, positive_relations: list
+    ):
         """Ranks of the positive relations (among non-positives) and the average precision."""
         return _ranks_and_ap(all_distances, positive_relations, positive_relations)
 
@@ -866,10 +957,13 @@ class LinkPredictionEvaluation:
         self.embedding = embedding
 
     @staticmethod
-    def get_unknown_relation_ranks_and_avg_prec(all_distances: np.ndarray, unknown_relations: list,
-                                                known_relations: list):
+    def get_unknown_relation_ranks_and_avg_prec(
+        all_distances: np.ndarray, unknown_relations: list, known_relations: list
+    ):
         """Ranks of the unknown relations (known ones left out) and the average precision."""
-        return _ranks_and_ap(all_distances, unknown_relations, list(unknown_relations) + list(known_relations))
+        return _ranks_and_ap(
+            all_distances, unknown_relations, list(unknown_relations) + list(known_relations)
+        )
 
     def evaluate(self, max_n: int | None = None) -> dict:
         """``{'mean_rank': ..., 'MAP': ...}``."""
@@ -916,6 +1010,7 @@ def _spearman(a: list, b: list) -> float:
     try:
         from scipy.stats import spearmanr
     except ImportError:  # plain NumPy fallback: Pearson correlation of average ranks
+
         def ranks(x):
             x = np.asarray(x, dtype=float)
             order = np.argsort(x, kind="mergesort")
@@ -926,7 +1021,7 @@ def _spearman(a: list, b: list) -> float:
                 j = i
                 while j + 1 < len(x) and sx[j + 1] == sx[i]:
                     j += 1
-                r[order[i:j + 1]] = (i + j) / 2 + 1
+                r[order[i : j + 1]] = (i + j) / 2 + 1
                 i = j + 1
             return r
 
@@ -1009,5 +1104,3 @@ class LexicalEntailmentEvaluation:
             expected.append(score)
         logger.info("skipped pairs: %d out of %d", skipped, len(self.scores))
         return _spearman(expected, predicted)
-
-

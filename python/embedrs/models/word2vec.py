@@ -68,7 +68,9 @@ __all__ = [
 ]
 
 
-def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable | None = None) -> bool:
+def keep_vocab_item(
+    word: str, count: int, min_count: int, trim_rule: Callable | None = None
+) -> bool:
     """gensim's rule: keep ``word`` if ``trim_rule`` says so, else if ``count >= min_count``."""
     default = count >= min_count
     if trim_rule is None:
@@ -82,7 +84,10 @@ def keep_vocab_item(word: str, count: int, min_count: int, trim_rule: Callable |
 
 
 def _finalize(
-    items: list, min_count: int, max_final_vocab: int | None, sort: bool,
+    items: list,
+    min_count: int,
+    max_final_vocab: int | None,
+    sort: bool,
     trim_rule: Callable | None = None,
 ) -> tuple[list[str], list[int], int]:
     """``finalize_vocab`` (Rust), with a clear error for tokens that are not valid UTF-8 text.
@@ -98,8 +103,10 @@ def _finalize(
     """
     rule = None
     if trim_rule is not None:
+
         def rule(word: str, count: int, min_count: int) -> bool:
             return keep_vocab_item(word, count, min_count, trim_rule)
+
     try:
         return finalize_vocab(items, min_count, max_final_vocab, sort, rule)
     except UnicodeEncodeError:
@@ -111,7 +118,8 @@ def _finalize(
                     raise ValueError(
                         f"token {word[:80]!r} cannot be encoded as UTF-8 ({exc.reason}); tokens must be "
                         "valid Unicode text (decode bytes with errors='replace' rather than "
-                        "'surrogateescape')") from None
+                        "'surrogateescape')"
+                    ) from None
         raise
 
 
@@ -335,7 +343,9 @@ class Word2Vec:
         if corpus_file is None and corpus_iterable is None:
             raise TypeError("Either one of corpus_file or corpus_iterable value must be provided")
         if corpus_file is not None and corpus_iterable is not None:
-            raise TypeError("Both corpus_file and corpus_iterable must not be provided at the same time")
+            raise TypeError(
+                "Both corpus_file and corpus_iterable must not be provided at the same time"
+            )
         if corpus_iterable is not None:
             if isinstance(corpus_iterable, (str, bytes)):
                 raise TypeError(
@@ -352,8 +362,11 @@ class Word2Vec:
                 isinstance(corpus_iterable, Iterator) and iter(corpus_iterable) is corpus_iterable
             )
             if one_shot and passes > 1:
-                kind = ("a generator" if isinstance(corpus_iterable, GeneratorType)
-                        else f"a one-shot iterator ({type(corpus_iterable).__name__})")
+                kind = (
+                    "a generator"
+                    if isinstance(corpus_iterable, GeneratorType)
+                    else f"a one-shot iterator ({type(corpus_iterable).__name__})"
+                )
                 raise TypeError(
                     f"Using {kind} as corpus_iterable can't support {passes} passes. "
                     "Try a re-iterable sequence (a list, or a class with __iter__ such as LineSentence)."
@@ -381,7 +394,8 @@ class Word2Vec:
             corpus = CorpusFile(os.fspath(corpus_file))
             items, sentences, total = corpus.count_words(
                 check_workers(self.workers if workers is None else workers),
-                MAX_WORDS_IN_BATCH, self.max_vocab_size,
+                MAX_WORDS_IN_BATCH,
+                self.max_vocab_size,
             )
             raw = dict(items)
         else:
@@ -396,19 +410,26 @@ class Word2Vec:
         elapsed = time.perf_counter() - start
         logger.info(
             "collected %i word types from a corpus of %i raw words and %i sentences in %.2fs",
-            len(raw), total, sentences, elapsed,
+            len(raw),
+            total,
+            sentences,
+            elapsed,
         )
         return int(total), int(sentences)
 
     def _scan_iterable(
-        self, corpus_iterable: Iterable[Sequence[str]], progress_per: int,
+        self,
+        corpus_iterable: Iterable[Sequence[str]],
+        progress_per: int,
         trim_rule: Callable | None = None,
     ) -> tuple[dict[str, int], int, int]:
         """Count the words of ``corpus_iterable`` with the Rust counter (gensim's pruning rule)."""
         rule = None
         if trim_rule is not None and self.max_vocab_size:
+
             def rule(word: str, count: int, min_reduce: int) -> bool:
                 return keep_vocab_item(word, count, min_reduce, trim_rule)
+
         counter = VocabCounter(self.max_vocab_size, rule)
         sentences = iter(corpus_iterable)
         first = next(sentences, _NO_SENTENCE)
@@ -434,10 +455,14 @@ class Word2Vec:
                 last[0] = now
                 logger.info(
                     "PROGRESS: at sentence #%i, processed %i words, keeping %i word types",
-                    sentence_no, total, kept,
+                    sentence_no,
+                    total,
+                    kept,
                 )
 
-        counter.update(itertools.chain((first,), sentences), max(int(progress_per or 0), 0), progress)
+        counter.update(
+            itertools.chain((first,), sentences), max(int(progress_per or 0), 0), progress
+        )
         return dict(counter.items()), counter.sentences, counter.total_words
 
     def prepare_vocab(
@@ -488,25 +513,36 @@ class Word2Vec:
             self.wv.vectors_lockf = np.ones(1, dtype=REAL)
             logger.info(
                 "min_count=%i retains %i unique words (%.2f%% of original %i, drops %i)",
-                eff, len(words), 100.0 * len(words) / max(len(raw_items), 1),
-                len(raw_items), report["drop_unique"],
+                eff,
+                len(words),
+                100.0 * len(words) / max(len(raw_items), 1),
+                len(raw_items),
+                report["drop_unique"],
             )
             logger.info(
                 "min_count=%i leaves %i word corpus (%.2f%% of original %i)",
-                eff, retained, 100.0 * retained / max(total_raw, 1), total_raw,
+                eff,
+                retained,
+                100.0 * retained / max(total_raw, 1),
+                total_raw,
             )
         else:
             k2i = self.wv.key_to_index
             new_words, new_counts = [], []
-            old_counts = np.asarray(self.wv.expandos.get("count", np.zeros(len(k2i))), dtype=np.int64)
+            old_counts = np.asarray(
+                self.wv.expandos.get("count", np.zeros(len(k2i))), dtype=np.int64
+            )
             for w, c in zip(words, counts):
                 if w in k2i:
                     old_counts[k2i[w]] += c
                 else:
                     new_words.append(w)
                     new_counts.append(c)
-            logger.info("updating vocabulary: %i new words, %i existing", len(new_words),
-                        len(words) - len(new_words))
+            logger.info(
+                "updating vocabulary: %i new words, %i existing",
+                len(new_words),
+                len(words) - len(new_words),
+            )
             report["new_words"] = len(new_words)
             all_words = list(self.wv.index_to_key) + new_words
             self.wv.index_to_key = all_words
@@ -525,23 +561,36 @@ class Word2Vec:
         n = len(words)
         if not update:
             self.wv.vectors = init_vectors(words, self.vector_size, self.seed)
-            self.syn1neg = np.zeros((n, self.vector_size), dtype=REAL) if self.negative else np.zeros(
-                (0, self.vector_size), dtype=REAL
+            self.syn1neg = (
+                np.zeros((n, self.vector_size), dtype=REAL)
+                if self.negative
+                else np.zeros((0, self.vector_size), dtype=REAL)
             )
-            self.syn1 = np.zeros((n, self.vector_size), dtype=REAL) if self.hs else np.zeros(
-                (0, self.vector_size), dtype=REAL
+            self.syn1 = (
+                np.zeros((n, self.vector_size), dtype=REAL)
+                if self.hs
+                else np.zeros((0, self.vector_size), dtype=REAL)
             )
         else:
             old = self.wv.vectors.shape[0]
             new_rows = init_vectors(words[old:], self.vector_size, self.seed)
-            self.wv.vectors = np.ascontiguousarray(np.vstack([self.wv.vectors, new_rows]), dtype=REAL)
+            self.wv.vectors = np.ascontiguousarray(
+                np.vstack([self.wv.vectors, new_rows]), dtype=REAL
+            )
             if self.negative:
                 self.syn1neg = np.ascontiguousarray(
-                    np.vstack([self.syn1neg, np.zeros((n - self.syn1neg.shape[0], self.vector_size), REAL)])
+                    np.vstack(
+                        [
+                            self.syn1neg,
+                            np.zeros((n - self.syn1neg.shape[0], self.vector_size), REAL),
+                        ]
+                    )
                 )
             if self.hs:
                 self.syn1 = np.ascontiguousarray(
-                    np.vstack([self.syn1, np.zeros((n - self.syn1.shape[0], self.vector_size), REAL)])
+                    np.vstack(
+                        [self.syn1, np.zeros((n - self.syn1.shape[0], self.vector_size), REAL)]
+                    )
                 )
         self.wv.vectors_lockf = np.ones(1, dtype=REAL)
         self.wv.fill_norms(force=True)
@@ -576,7 +625,9 @@ class Word2Vec:
         if "sentences" in kwargs and corpus_iterable is None:
             corpus_iterable = kwargs.pop("sentences")
         if kwargs:
-            raise TypeError(f"build_vocab() got unexpected keyword argument(s): {', '.join(kwargs)}")
+            raise TypeError(
+                f"build_vocab() got unexpected keyword argument(s): {', '.join(kwargs)}"
+            )
         if update and not len(self.wv.index_to_key):
             raise RuntimeError(
                 "You cannot do an online vocabulary-update of a model which has no prior vocabulary. "
@@ -584,12 +635,16 @@ class Word2Vec:
             )
         self._check_corpus_sanity(corpus_iterable, corpus_file, passes=1)
         total_words, corpus_count = self.scan_vocab(
-            corpus_iterable=corpus_iterable, corpus_file=corpus_file,
-            progress_per=progress_per, trim_rule=trim_rule,
+            corpus_iterable=corpus_iterable,
+            corpus_file=corpus_file,
+            progress_per=progress_per,
+            trim_rule=trim_rule,
         )
         self.corpus_count = corpus_count
         self.corpus_total_words = total_words
-        report = self.prepare_vocab(update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule)
+        report = self.prepare_vocab(
+            update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule
+        )
         self.prepare_weights(update=update)
         self._log_event(msg="build_vocab", update=update, trim_rule=str(trim_rule), **report)
 
@@ -660,9 +715,11 @@ class Word2Vec:
             if not self.corpus_total_words:
                 why = ": the corpus holds no words"
             elif self.effective_min_count > 1:
-                why = (f": no word occurs min_count={self.effective_min_count} times or more in "
-                       f"the corpus of {self.corpus_total_words} words, so the vocabulary is "
-                       "empty; lower min_count")
+                why = (
+                    f": no word occurs min_count={self.effective_min_count} times or more in "
+                    f"the corpus of {self.corpus_total_words} words, so the vocabulary is "
+                    "empty; lower min_count"
+                )
             else:
                 why = ""
             raise RuntimeError("you must first build vocabulary before training the model" + why)
@@ -692,8 +749,12 @@ class Word2Vec:
 
     def _weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         def contiguous(a: np.ndarray) -> np.ndarray:
-            if (a.dtype != REAL or not a.flags.c_contiguous or not a.flags.writeable
-                    or not a.flags.aligned):
+            if (
+                a.dtype != REAL
+                or not a.flags.c_contiguous
+                or not a.flags.writeable
+                or not a.flags.aligned
+            ):
                 a = np.ascontiguousarray(a, dtype=REAL).copy()
             return a
 
@@ -769,12 +830,17 @@ class Word2Vec:
         self._check_corpus_sanity(corpus_iterable, corpus_file, passes=epochs or 1)
         self._check_training_sanity(epochs, total_examples, total_words)
         epochs = int(epochs)  # type: ignore[arg-type]
-        self.alpha = check_float(self.alpha if start_alpha is None else start_alpha,
-                                 "start_alpha" if start_alpha is not None else "alpha",
-                                 low=0.0, low_open=True)
-        self.min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha,
-                                     "end_alpha" if end_alpha is not None else "min_alpha",
-                                     low=0.0)
+        self.alpha = check_float(
+            self.alpha if start_alpha is None else start_alpha,
+            "start_alpha" if start_alpha is not None else "alpha",
+            low=0.0,
+            low_open=True,
+        )
+        self.min_alpha = check_float(
+            self.min_alpha if end_alpha is None else end_alpha,
+            "end_alpha" if end_alpha is not None else "min_alpha",
+            low=0.0,
+        )
         self.batch_words = check_int(self.batch_words, "batch_words", low=1)
         self.epochs = epochs
         self.compute_loss = bool(compute_loss)
@@ -787,7 +853,9 @@ class Word2Vec:
             corpus = CorpusFile(os.fspath(corpus_file))
             per_epoch = int(total_words or self.corpus_total_words or 0)
             if not per_epoch:
-                raise ValueError("corpus_file training needs total_words (model.corpus_total_words)")
+                raise ValueError(
+                    "corpus_file training needs total_words (model.corpus_total_words)"
+                )
         elif total_words:
             per_epoch = int(total_words)
         else:
@@ -822,27 +890,50 @@ class Word2Vec:
                 syn0, syn1neg, syn1 = self._weights()
                 if corpus is not None:
                     raw, eff, loss = core.train_epoch_file(
-                        syn0, syn1neg, syn1, self._lockf(), corpus,
-                        epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
-                        words_before=words_before, total_words=expected,
-                        batch_words=self.batch_words, progress=reporter, report_every=0.2,
+                        syn0,
+                        syn1neg,
+                        syn1,
+                        self._lockf(),
+                        corpus,
+                        epoch=epoch,
+                        alpha=self.alpha,
+                        min_alpha=self.min_alpha,
+                        words_before=words_before,
+                        total_words=expected,
+                        batch_words=self.batch_words,
+                        progress=reporter,
+                        report_every=0.2,
                     )
                 else:
                     raw, eff, loss, n_sent = core.train_epoch_iterable(
-                        syn0, syn1neg, syn1, self._lockf(), corpus_iterable, self.wv.key_to_index,
-                        epoch=epoch, alpha=self.alpha, min_alpha=self.min_alpha,
-                        words_before=words_before, total_words=expected,
-                        batch_words=self.batch_words, progress=reporter, report_every=0.2,
+                        syn0,
+                        syn1neg,
+                        syn1,
+                        self._lockf(),
+                        corpus_iterable,
+                        self.wv.key_to_index,
+                        epoch=epoch,
+                        alpha=self.alpha,
+                        min_alpha=self.min_alpha,
+                        words_before=words_before,
+                        total_words=expected,
+                        batch_words=self.batch_words,
+                        progress=reporter,
+                        report_every=0.2,
                     )
                     if total_examples and n_sent != total_examples:
                         logger.warning(
                             "EPOCH - %i : supplied example count (%i) did not equal expected count (%i)",
-                            epoch, n_sent, total_examples,
+                            epoch,
+                            n_sent,
+                            total_examples,
                         )
                     elif total_words and raw != total_words:
                         logger.warning(
                             "EPOCH - %i : supplied raw word count (%i) did not equal expected count (%i)",
-                            epoch, raw, total_words,
+                            epoch,
+                            raw,
+                            total_words,
                         )
                 words_before += per_epoch
                 trained_raw += raw
@@ -852,7 +943,11 @@ class Word2Vec:
                 logger.info(
                     "EPOCH %i: training on %i raw words (%i effective words) took %.1fs, "
                     "%.0f effective words/s",
-                    epoch, raw, eff, elapsed, eff / max(elapsed, 1e-9),
+                    epoch,
+                    raw,
+                    eff,
+                    elapsed,
+                    eff / max(elapsed, 1e-9),
                 )
                 self.min_alpha_yet_reached = max(
                     self.min_alpha,
@@ -922,10 +1017,15 @@ class Word2Vec:
         if not self.negative:
             raise ValueError("train_pairs trains negative sampling: set negative > 0")
         epochs = check_int(self.epochs if epochs is None else epochs, "epochs", low=1)
-        alpha = check_float(self.alpha if start_alpha is None else start_alpha, "start_alpha",
-                            low=0.0, low_open=True)
-        min_alpha = check_float(self.min_alpha if end_alpha is None else end_alpha, "end_alpha",
-                                low=0.0)
+        alpha = check_float(
+            self.alpha if start_alpha is None else start_alpha,
+            "start_alpha",
+            low=0.0,
+            low_open=True,
+        )
+        min_alpha = check_float(
+            self.min_alpha if end_alpha is None else end_alpha, "end_alpha", low=0.0
+        )
         arr = np.asarray(pairs) if not isinstance(pairs, np.ndarray) else pairs
         if arr.dtype.kind in "iu":
             if arr.ndim != 2 or arr.shape[1] != 2:
@@ -957,7 +1057,9 @@ class Word2Vec:
                         self.prepare_weights(update=True)
             k2i = self.wv.key_to_index
             try:
-                ids = np.array([(k2i[t], k2i[c]) for t, c in token_pairs], dtype=np.uint32).reshape(-1, 2)
+                ids = np.array([(k2i[t], k2i[c]) for t, c in token_pairs], dtype=np.uint32).reshape(
+                    -1, 2
+                )
             except KeyError as exc:
                 raise KeyError(f"key {exc.args[0]!r} not present in vocabulary") from None
         if not len(ids):
@@ -968,8 +1070,15 @@ class Word2Vec:
         for epoch in range(epochs):
             syn0, syn1neg, _ = self._weights()
             loss = core.train_epoch_pairs(
-                syn0, syn1neg, self._lockf(), ids, epoch=epoch, alpha=alpha, min_alpha=min_alpha,
-                words_before=epoch * len(ids), total_words=total,
+                syn0,
+                syn1neg,
+                self._lockf(),
+                ids,
+                epoch=epoch,
+                alpha=alpha,
+                min_alpha=min_alpha,
+                words_before=epoch * len(ids),
+                total_words=total,
             )
         self.wv.fill_norms(force=True)
         return float(loss)
@@ -993,7 +1102,9 @@ class Word2Vec:
             raise RuntimeError("Parameters required for predicting the output words not found.")
         idx = [self.wv.get_index(w) for w in context_words_list if w in self.wv]
         if not idx:
-            logger.warning("All the input context words are out-of-vocabulary for the current model.")
+            logger.warning(
+                "All the input context words are out-of-vocabulary for the current model."
+            )
             return None
         l1 = np.sum(self.wv.vectors[idx], axis=0)
         if self.cbow_mean:
@@ -1014,8 +1125,12 @@ class Word2Vec:
             "syn1": n * self.vector_size * 4 if self.hs else 0,
         }
         out["total"] = sum(out.values())
-        logger.info("estimated required memory for %i words and %i dimensions: %i bytes",
-                    n, self.vector_size, out["total"])
+        logger.info(
+            "estimated required memory for %i words and %i dimensions: %i bytes",
+            n,
+            self.vector_size,
+            out["total"],
+        )
         return out
 
     def init_sims(self, replace: bool = False) -> None:
@@ -1027,11 +1142,34 @@ class Word2Vec:
     # ------------------------------------------------------------------
 
     _PARAMS = (
-        "vector_size", "alpha", "window", "min_count", "max_vocab_size", "sample", "seed",
-        "workers", "min_alpha", "sg", "hs", "negative", "ns_exponent", "cbow_mean", "epochs",
-        "null_word", "sorted_vocab", "batch_words", "compute_loss", "max_final_vocab",
-        "shrink_windows", "train_count", "total_train_time", "running_training_loss",
-        "corpus_count", "corpus_total_words", "effective_min_count", "min_alpha_yet_reached",
+        "vector_size",
+        "alpha",
+        "window",
+        "min_count",
+        "max_vocab_size",
+        "sample",
+        "seed",
+        "workers",
+        "min_alpha",
+        "sg",
+        "hs",
+        "negative",
+        "ns_exponent",
+        "cbow_mean",
+        "epochs",
+        "null_word",
+        "sorted_vocab",
+        "batch_words",
+        "compute_loss",
+        "max_final_vocab",
+        "shrink_windows",
+        "train_count",
+        "total_train_time",
+        "running_training_loss",
+        "corpus_count",
+        "corpus_total_words",
+        "effective_min_count",
+        "min_alpha_yet_reached",
         "comment",
     )
 
@@ -1056,8 +1194,12 @@ class Word2Vec:
     #: Saved state that is not a constructor parameter, with its rule:
     #: (integer?, minimum or None).
     _STATE_RULES: ClassVar[dict[str, tuple[bool, float | None]]] = {
-        "train_count": (True, 0), "total_train_time": (False, 0), "running_training_loss": (False, None),
-        "corpus_count": (True, 0), "corpus_total_words": (True, 0), "effective_min_count": (True, 0),
+        "train_count": (True, 0),
+        "total_train_time": (False, 0),
+        "running_training_loss": (False, None),
+        "corpus_count": (True, 0),
+        "corpus_total_words": (True, 0),
+        "effective_min_count": (True, 0),
         "min_alpha_yet_reached": (False, None),
     }
 
@@ -1074,8 +1216,15 @@ class Word2Vec:
         if not isinstance(params, dict):
             raise ValueError(f"{fname}: corrupt model: 'params' is not an object")  # noqa: TRY004
         accepted = set(inspect.signature(cls.__init__).parameters) - {
-            "self", "sentences", "corpus_file", "callbacks", "trim_rule", "hashfxn", "kwargs",
-            "progress_bar"}
+            "self",
+            "sentences",
+            "corpus_file",
+            "callbacks",
+            "trim_rule",
+            "hashfxn",
+            "kwargs",
+            "progress_bar",
+        }
         ctor = {k: v for k, v in params.items() if k in accepted}
         model = cls.__new__(cls)
         try:
@@ -1098,19 +1247,30 @@ class Word2Vec:
         wv = self.wv
         n = len(wv.index_to_key) if wv._lazy_keys is None else wv.vectors.shape[0]
         if wv.vectors.shape != (n, self.vector_size):
-            raise ValueError(f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "
-                             f"{n} words of size {self.vector_size}")
+            raise ValueError(
+                f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "
+                f"{n} words of size {self.vector_size}"
+            )
         for name, needed in (("syn1neg", self.negative > 0), ("syn1", bool(self.hs))):
             w = getattr(self, name)
-            if not isinstance(w, np.ndarray) or w.ndim != 2 or w.dtype.kind != "f" \
-                    or w.shape[1] != self.vector_size or w.shape[0] not in ((n,) if needed and n else (0, n)):
-                raise ValueError(f"{fname}: corrupt model: {name} of shape "
-                                 f"{getattr(w, 'shape', None)} for {n} words of size {self.vector_size}")
+            if (
+                not isinstance(w, np.ndarray)
+                or w.ndim != 2
+                or w.dtype.kind != "f"
+                or w.shape[1] != self.vector_size
+                or w.shape[0] not in ((n,) if needed and n else (0, n))
+            ):
+                raise ValueError(
+                    f"{fname}: corrupt model: {name} of shape "
+                    f"{getattr(w, 'shape', None)} for {n} words of size {self.vector_size}"
+                )
         counts = wv.expandos.get("count")
         if counts is not None:
             c = np.asarray(counts)
             if c.shape != (n,) or c.dtype.kind not in "iu" or (c.size and int(c.min()) < 0):
-                raise ValueError(f"{fname}: corrupt model: word counts must be {n} non-negative integers")
+                raise ValueError(
+                    f"{fname}: corrupt model: word counts must be {n} non-negative integers"
+                )
 
     @classmethod
     def load(cls, fname: PathLike, mmap: str | None = None) -> Word2Vec:
@@ -1152,8 +1312,11 @@ class Word2Vec:
             if not obj.gensim_class.endswith("Word2Vec"):
                 raise ValueError(f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec")
             st = obj.state
-            params = {k: st[k] for k in cls._PARAMS
-                      if k in st and not isinstance(st[k], _persist.GensimObject)}
+            params = {
+                k: st[k]
+                for k in cls._PARAMS
+                if k in st and not isinstance(st[k], _persist.GensimObject)
+            }
             params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
             for k in ("total_train_time", "running_training_loss", "min_alpha_yet_reached"):
                 if type(params.get(k)) is int:
@@ -1219,7 +1382,9 @@ class _Reporter:
             rate = done / max(now - self.start, 1e-9)
             logger.info(
                 "EPOCH %i - PROGRESS: at %.2f%% words, %.0f words/s",
-                self.epoch, 100.0 * min(done / self.per_epoch, 1.0), rate,
+                self.epoch,
+                100.0 * min(done / self.per_epoch, 1.0),
+                rate,
             )
 
 
