@@ -158,7 +158,10 @@ fn check_mode(dm: bool, concat: bool) {
     let mut right = 0;
     for (i, d) in new_docs.iter().enumerate() {
         let v = t.trainer.infer(&frozen, d, 7, 0.025, 0.0001, 50).unwrap();
-        assert_eq!(v, t.trainer.infer(&frozen, d, 7, 0.025, 0.0001, 50).unwrap());
+        assert_eq!(
+            v,
+            t.trainer.infer(&frozen, d, 7, 0.025, 0.0001, 50).unwrap()
+        );
         let best = (0..n)
             .max_by(|&a, &b| {
                 cos(&v, &t.dv[a * DIM..(a + 1) * DIM])
@@ -182,7 +185,9 @@ fn check_mode(dm: bool, concat: bool) {
         assert_eq!(&batch[i * DIM..(i + 1) * DIM], &one[..]);
     }
     let empty = t.trainer.infer(&frozen, &[], 7, 0.025, 0.0001, 50).unwrap();
-    assert!(empty.iter().all(|x| x.is_finite() && x.abs() <= 0.5 / DIM as f32));
+    assert!(empty
+        .iter()
+        .all(|x| x.is_finite() && x.abs() <= 0.5 / DIM as f32));
 }
 
 #[test]
@@ -215,11 +220,15 @@ fn file_documents_are_tagged_by_line() {
         })
         .collect();
     let c = CorpusText::from_bytes(text.into_bytes());
-    let trainer = Doc2VecTrainer::new(vocab.clone(), &vec![1; vocab.len()], config(false, false))
-        .unwrap();
+    let trainer =
+        Doc2VecTrainer::new(vocab.clone(), &vec![1; vocab.len()], config(false, false)).unwrap();
     let mut rng = Rng::new(2);
-    let mut syn0: Vec<f32> = (0..vocab.len() * DIM).map(|_| rng.uniform() - 0.5).collect();
-    let mut dv: Vec<f32> = (0..90 * DIM).map(|_| (rng.uniform() - 0.5) / DIM as f32).collect();
+    let mut syn0: Vec<f32> = (0..vocab.len() * DIM)
+        .map(|_| rng.uniform() - 0.5)
+        .collect();
+    let mut dv: Vec<f32> = (0..90 * DIM)
+        .map(|_| (rng.uniform() - 0.5) / DIM as f32)
+        .collect();
     let mut syn1neg = vec![0.0f32; vocab.len() * DIM];
     let total = 90 * 12;
     for epoch in 0..30u64 {
@@ -254,7 +263,10 @@ fn file_documents_are_tagged_by_line() {
     let e = trainer
         .train_file(w, &c, 0, s, 50, 10_000, &Progress::new(0))
         .unwrap_err();
-    assert!(e.to_string().contains("past the 10 document vectors"), "{e}");
+    assert!(
+        e.to_string().contains("past the 10 document vectors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -264,9 +276,11 @@ fn concat_needs_the_padding_word_and_the_right_layer() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("padding word"), "{e}");
-    let trainer = Doc2VecTrainer::new(words(), &vec![1; words().len()], config(true, true)).unwrap();
+    let trainer =
+        Doc2VecTrainer::new(words(), &vec![1; words().len()], config(true, true)).unwrap();
     let n = words().len();
-    let (mut syn0, mut syn1neg, mut dv) = (vec![0.1f32; n * DIM], vec![0.0; n * DIM], vec![0.0; DIM]);
+    let (mut syn0, mut syn1neg, mut dv) =
+        (vec![0.1f32; n * DIM], vec![0.0; n * DIM], vec![0.0; DIM]);
     let w = Weights::new(&mut syn0, Some(&mut syn1neg), None, DIM)
         .unwrap()
         .with_docs(&mut dv)
@@ -278,6 +292,8 @@ fn concat_needs_the_padding_word_and_the_right_layer() {
         words_before: 0,
         total_words: 1,
     };
-    let e = trainer.train_jobs(w, 0, s, &Progress::new(0), rx).unwrap_err();
+    let e = trainer
+        .train_jobs(w, 0, s, &Progress::new(0), rx)
+        .unwrap_err();
     assert!(e.to_string().contains("expected 80"), "{e}");
 }

@@ -576,7 +576,10 @@ mod tests {
             }
             // Line 1 is empty; line 2 is cut in pieces of at most 2 words that keep
             // its tag (where the cut falls depends on the ranges, as for sentences).
-            assert!(docs.iter().all(|(w, t)| w.len() <= 2 && t.len() == 1), "{docs:?}");
+            assert!(
+                docs.iter().all(|(w, t)| w.len() <= 2 && t.len() == 1),
+                "{docs:?}"
+            );
             let mut by_tag: Vec<(u32, Vec<u32>)> = Vec::new();
             for (w, t) in docs {
                 match by_tag.last_mut() {

@@ -146,7 +146,9 @@ impl Doc2VecTrainer {
     fn model<'a>(&'a self, weights: Weights<'a>, config: &'a W2vConfig) -> Result<ModelRef<'a>> {
         let model = ModelRef::new(config, &self.tables, weights)?;
         if model.docs.is_none() {
-            return Err(Error::invalid("Doc2Vec training needs the document vectors"));
+            return Err(Error::invalid(
+                "Doc2Vec training needs the document vectors",
+            ));
         }
         let want = self.config.layer1_size(model.dim());
         if model.layer1 != want {
@@ -182,7 +184,9 @@ impl Doc2VecTrainer {
                 schedule,
                 progress,
             ),
-            (true, false) => run_epoch(model, &DmMean, source, pool, seed, epoch, schedule, progress),
+            (true, false) => run_epoch(
+                model, &DmMean, source, pool, seed, epoch, schedule, progress,
+            ),
             (true, true) => run_epoch(
                 model,
                 &self.concat(),
@@ -332,7 +336,11 @@ impl Doc2VecTrainer {
         if out.len() != dim {
             return Err(Error::invalid("inference buffer of the wrong size"));
         }
-        let hash = fnv1a(&doc.iter().flat_map(|id| id.to_le_bytes()).collect::<Vec<u8>>());
+        let hash = fnv1a(
+            &doc.iter()
+                .flat_map(|id| id.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
         // gensim's initial document vector: uniform in [-0.5/d, 0.5/d)
         let mut rng = Rng::new(hash ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for v in out.iter_mut() {
@@ -344,7 +352,7 @@ impl Doc2VecTrainer {
             return Ok(());
         }
         let read_only = |data: &'_ [f32], name: &str| -> Result<()> {
-            if data.len() % vocab != 0 || data.len() / vocab == 0 {
+            if !data.len().is_multiple_of(vocab) || data.len() / vocab == 0 {
                 return Err(Error::invalid(format!(
                     "{name} has {} elements, not rows for {vocab} words",
                     data.len()
