@@ -18,22 +18,37 @@ from embedrs.models.doc2vec import Doc2Vec, TaggedDocument, TaggedLineDocument
 
 N_TOPICS = 4
 WORDS_PER_TOPIC = 15
+N_COMMON = 40
+
+
+def topic_words(topic: int, length: int, rng: np.random.Generator) -> list[str]:
+    """Half common words shared by all topics, half words of ``topic``'s own vocabulary.
+
+    The common words make the context of a word a poor guide to its topic, so
+    PV-DM has to learn the topic in the document vector (with topic words
+    only, the context alone predicts the next word and the tag learns little).
+    """
+    return [
+        f"c{rng.integers(N_COMMON)}"
+        if rng.random() < 0.5
+        else f"t{topic}w{rng.integers(WORDS_PER_TOPIC)}"
+        for _ in range(length)
+    ]
 
 
 def topic_docs(
     n_docs: int = 240, length: int = 30, seed: int = 0, tag: str = "int"
 ) -> list[TaggedDocument]:
-    """Documents whose words come from one of four disjoint topic vocabularies.
+    """Documents whose topic words come from one of four disjoint topic vocabularies.
 
     The topic of document ``i`` is ``i % N_TOPICS``. ``tag`` chooses the tags:
     ``"int"`` (``[i]``), ``"str"`` (``["d<i>"]``) or ``"mixed"`` (even documents
     get ``[i // 2]``, odd ones ``["d<i>"]``).
     """
     rng = np.random.default_rng(seed)
-    topics = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(N_TOPICS)]
     docs = []
     for i in range(n_docs):
-        words = list(rng.choice(topics[i % N_TOPICS], length))
+        words = topic_words(i % N_TOPICS, length, rng)
         if tag == "int":
             tags: list = [i]
         elif tag == "str":
@@ -244,10 +259,15 @@ def test_logging_lines_like_gensim(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="embedrs"):
         Doc2Vec(docs, epochs=2, **SMALL)
     text = caplog.text
+    n_types = len({w for d in docs for w in d.words})
+    n_words = sum(len(d.words) for d in docs)
     assert "collecting all words and their counts" in text
-    assert "collected 60 word types and 40 unique tags from a corpus of 40 examples" in text
-    assert "estimated required memory for 60 words and 16 dimensions" in text
-    assert "EPOCH 1: training on 1200 raw words" in text
+    assert (
+        f"collected {n_types} word types and 40 unique tags from a corpus of 40 examples and "
+        f"{n_words} words" in text
+    )
+    assert f"estimated required memory for {n_types} words and 16 dimensions" in text
+    assert f"EPOCH 1: training on {n_words} raw words" in text
 
 
 # ----------------------------------------------------------------------------
@@ -274,8 +294,8 @@ def test_training_finds_planted_topics(kwargs: dict) -> None:
     model = Doc2Vec(docs, **params)
     assert model.dv.vectors.shape == (len(docs), SMALL["vector_size"])
     assert np.isfinite(model.dv.vectors).all()
-    assert dv_topic_accuracy(model, docs) > 0.9
-    assert same_minus_cross(model, docs) > 0.3
+    assert dv_topic_accuracy(model, docs) > (0.75 if model.dm_concat else 0.9)
+    assert same_minus_cross(model, docs) > 0.2
     # an untrained model of the same layout knows nothing
     fresh = Doc2Vec(**params)
     fresh.build_vocab(docs)
@@ -368,7 +388,7 @@ def test_infer_vector_is_deterministic_and_finds_the_topic(
     rng = np.random.default_rng(5)
     hits = 0
     for t in range(N_TOPICS):
-        words = list(rng.choice([f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)], 30))
+        words = topic_words(t, 30, rng)
         v1 = model.infer_vector(words)
         v2 = model.infer_vector(words)
         assert v1.dtype == np.float32 and v1.shape == (SMALL["vector_size"],)
@@ -510,7 +530,9 @@ def test_load_refuses_other_models(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"dm": 0}, {"dm": 1}, {"dm": 1, "dm_concat": 1, "hs": 1}], ids=["dbow", "dm", "dmc"]
+    "kwargs",
+    [{"dm": 0}, {"dm": 1, "hs": 1}, {"dm": 1, "dm_concat": 1, "window": 2}],
+    ids=["dbow", "dm-hs+neg", "dmc"],
 )
 def test_load_gensim_saved_doc2vec(tmp_path: Path, kwargs: dict) -> None:
     gensim_d2v = pytest.importorskip("gensim.models.doc2vec")
@@ -540,12 +562,17 @@ def test_load_gensim_saved_doc2vec(tmp_path: Path, kwargs: dict) -> None:
     assert [s for _, s in ours_near] == pytest.approx([s for _, s in theirs_near], abs=1e-6)
     # inference with gensim's weights finds the right topic
     topic = doc_topic(ours, docs)
+    queries = [
+        (t, topic_words(t, 40, np.random.default_rng(7 + k)))
+        for t in range(N_TOPICS)
+        for k in range(5)
+    ]
     hits = 0
-    for t in range(N_TOPICS):
-        words = [f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] * 2
+    for t, words in queries:
         near = ours.dv.most_similar([ours.infer_vector(words)], topn=10)
         hits += sum(topic[tag] == t for tag, _ in near)
-    assert hits / (10 * N_TOPICS) > 0.9
+    # chance is 0.25; gensim's own infer_vector scores 0.89-0.93 on these weights with dm_concat
+    assert hits / (10 * len(queries)) > 0.75
 
 
 # ----------------------------------------------------------------------------
