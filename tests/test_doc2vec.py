@@ -455,6 +455,27 @@ def test_inference_edge_documents(dbow_model: tuple) -> None:
     )
 
 
+def test_dm_concat_infers_short_documents() -> None:
+    # windows reaching past the document's ends read the padding word's row
+    docs = topic_docs(tag="str")
+    model = Doc2Vec(docs, dm=1, dm_concat=1, epochs=5, **{**SMALL, "window": 2})
+    assert model.wv.index_to_key.count("\0") == 1
+    for words in (["t0w1"], ["t0w1", "c3"], ["unknown", "t2w2"]):
+        vec = model.infer_vector(words, epochs=20)
+        start = model.infer_vector(words, epochs=1, alpha=1e-9, min_alpha=1e-9)
+        assert np.isfinite(vec).all()
+        assert np.abs(vec - start).max() > 1e-4  # trained away from its initial vector
+        np.testing.assert_array_equal(vec, model.infer_vector(words, epochs=20))
+
+
+def test_load_is_called_on_the_class(tmp_path: Path) -> None:
+    model = Doc2Vec(topic_docs(8), vector_size=4, min_count=1, epochs=1)
+    model.save(tmp_path / "m")
+    with pytest.raises(AttributeError, match="class"):
+        model.load(tmp_path / "m")
+    assert isinstance(Doc2Vec.load(tmp_path / "m"), Doc2Vec)
+
+
 def test_similarity_unseen_docs(dbow_model: tuple) -> None:
     model, _ = dbow_model
     a = [f"t0w{i}" for i in range(10)]

@@ -63,6 +63,13 @@ __all__ = ["Doc2Vec", "TaggedDocument", "TaggedLineDocument"]
 _DV_SEED_OFFSET = 7919
 
 
+def _call_on_class_only(*args: Any, **kwargs: Any) -> None:
+    """Stands in for ``load`` on instances: ``Doc2Vec.load`` returns a new model (gensim's guard)."""
+    raise AttributeError(
+        "This method should be called on a class object: model = Doc2Vec.load(path)"
+    )
+
+
 def _core_class() -> Any:
     from embedrs import _embedrs
 
@@ -310,6 +317,8 @@ class Doc2Vec(Word2Vec):
             **kwargs,
         )
         self.layer1_size = self._layer1_size()
+        # ``model.load(path)`` would return a new model and leave ``model`` as it was
+        self.load = _call_on_class_only  # type: ignore[method-assign]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
