@@ -1122,8 +1122,8 @@ class Doc2Vec(Word2Vec):
             raise TypeError("documents must be a list of token lists, not a string")
         docs = []
         for i, doc in enumerate(documents):
-            if isinstance(doc, TaggedDocument):
-                doc = doc.words
+            if isinstance(doc, tuple) and hasattr(doc, "words") and hasattr(doc, "tags"):
+                doc = doc.words  # a TaggedDocument (ours or gensim's)
             docs.append(list(_check_words(doc, f"document #{i}")))
         args = self._inference_args(alpha, min_alpha, epochs, seed)
         syn0, syn1neg, syn1 = self._read_weights()
