@@ -254,6 +254,19 @@ def test_tagged_line_document_paths_files_and_gzip(tmp_path: Path) -> None:
     assert str(expected[0]) == "TaggedDocument<['hello', 'world'], [0]>"
 
 
+def test_tagged_brown_corpus_equals_gensim(tmp_path: Path) -> None:
+    gensim_d2v = pytest.importorskip("gensim.models.doc2vec")
+    from embedrs.models.doc2vec import TaggedBrownCorpus
+
+    (tmp_path / "ca01").write_text(
+        "The/at Fulton/np-tl said/vbd ,/, ./.\n\n,/, ./.\nIt/pps was/bedz\n", encoding="utf8"
+    )
+    ours = [(d.words, d.tags) for d in TaggedBrownCorpus(tmp_path)]
+    theirs = [(d.words, d.tags) for d in gensim_d2v.TaggedBrownCorpus(str(tmp_path))]
+    assert ours == theirs
+    assert len(ours) == 2
+
+
 def test_logging_lines_like_gensim(caplog: pytest.LogCaptureFixture) -> None:
     docs = topic_docs(40, tag="mixed")
     with caplog.at_level(logging.INFO, logger="embedrs"):

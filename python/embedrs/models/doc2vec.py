@@ -29,7 +29,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -56,7 +56,7 @@ from embedrs.models.word2vec import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Doc2Vec", "TaggedDocument", "TaggedLineDocument"]
+__all__ = ["Doc2Vec", "TaggedBrownCorpus", "TaggedDocument", "TaggedLineDocument"]
 
 #: Seed offset of the document vectors (gensim's: the 1000th prime), so that
 #: they do not share the random stream of the word vectors.
@@ -141,6 +141,34 @@ def _check_document(doc: Any, doc_no: int) -> tuple[list | tuple, list | tuple]:
     if not tags:
         raise ValueError(f"document #{doc_no} has no tags; give each document at least one tag")
     return words, tags
+
+
+class TaggedBrownCorpus:
+    """The Brown corpus (NLTK's files, ``word/TAG`` tokens) as tagged documents.
+
+    Each non-empty line of each file of ``dirname`` (in name order) becomes
+    ``TaggedDocument(['word/PO', ...], ['<path>_SENT_<line>'])``: lower-cased
+    words with the first two letters of alphabetic part-of-speech tags, as gensim's.
+    """
+
+    def __init__(self, dirname: PathLike) -> None:
+        self.dirname = os.fspath(dirname)
+
+    def __iter__(self) -> Iterator[TaggedDocument]:
+        for name in sorted(os.listdir(self.dirname)):
+            path = os.path.join(self.dirname, name)
+            if not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf8") as fin:
+                for item_no, line in enumerate(fin):
+                    pairs = [t.split("/") for t in line.split()]
+                    words = [
+                        f"{p[0].lower()}/{p[1][:2]}"
+                        for p in pairs
+                        if len(p) == 2 and p[1][:2].isalpha()
+                    ]
+                    if words:
+                        yield TaggedDocument(words, [f"{path}_SENT_{item_no}"])
 
 
 class _TagScan:
