@@ -548,6 +548,28 @@ def test_save_load_round_trip_infers_identically(tmp_path: Path, kwargs: dict) -
     assert np.isfinite(loaded.dv.vectors).all()
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_save_word2vec_format_equals_gensim(tmp_path: Path, binary: bool) -> None:
+    gensim_d2v = pytest.importorskip("gensim.models.doc2vec")
+    docs = topic_docs(30, tag="mixed")
+    theirs = gensim_d2v.Doc2Vec(
+        [gensim_d2v.TaggedDocument(d.words, d.tags) for d in docs], epochs=2, **SMALL
+    )
+    theirs.save(str(tmp_path / "g.model"))
+    ours = Doc2Vec.load(tmp_path / "g.model")
+    for word_vec, doctag_vec in ((True, True), (False, True), (True, False)):
+        written = []
+        for who, model in (("g", theirs), ("e", ours)):
+            out, vocab = tmp_path / f"{who}.w2v", tmp_path / f"{who}.vocab"
+            model.save_word2vec_format(
+                str(out), doctag_vec=doctag_vec, word_vec=word_vec, fvocab=str(vocab), binary=binary
+            )
+            written.append((out.read_bytes(), vocab.read_bytes()))
+        assert written[0] == written[1], (word_vec, doctag_vec)
+    loaded = KeyedVectors.load_word2vec_format(str(tmp_path / "e.w2v"), binary=binary)
+    assert len(loaded) == len(ours.wv)
+
+
 def test_load_refuses_other_models(tmp_path: Path) -> None:
     from embedrs.models import Word2Vec
 

@@ -1195,15 +1195,47 @@ class Doc2Vec(Word2Vec):
                 total_vec = len(self.wv) + len(self.dv)
             self.wv.save_word2vec_format(fname, fvocab, binary, total_vec)
         if doctag_vec:
-            self.dv.save_word2vec_format(
-                fname,
-                prefix=prefix,
-                fvocab=fvocab,
-                binary=binary,
-                write_header=not word_vec,
-                append=bool(word_vec),
-                sort_attr="doc_count",
+            self._save_doctags_word2vec(
+                fname, prefix, fvocab, binary, write_header=not word_vec, append=bool(word_vec)
             )
+
+    def _save_doctags_word2vec(
+        self,
+        fname: PathLike,
+        prefix: str,
+        fvocab: str | None,
+        binary: bool,
+        write_header: bool,
+        append: bool,
+    ) -> None:
+        """Write ``dv`` as gensim does: int tags first, in order, then str tags by ``doc_count``."""
+        dv = self.dv
+        keys = dv.index_to_key
+        n_int = 0
+        while n_int < len(keys) and isinstance(keys[n_int], int) and keys[n_int] == n_int:
+            n_int += 1
+        str_keys = [k for k in keys[n_int:]]
+        if "doc_count" in dv.expandos:
+            str_keys.sort(key=lambda k: -int(dv.get_vecattr(k, "doc_count")))
+        order = list(range(n_int)) + [dv.get_index(k) for k in str_keys]
+        out = KeyedVectors(dv.vector_size, 0, dtype=dv.vectors.dtype)
+        out.index_to_key = [keys[i] for i in order]
+        out.key_to_index = {k: i for i, k in enumerate(out.index_to_key)}
+        out.vectors = np.ascontiguousarray(dv.vectors[order])
+        out.expandos["write_order"] = np.zeros(len(order), dtype=np.int64)  # keeps this order
+        out.save_word2vec_format(
+            fname,
+            binary=binary,
+            total_vec=len(self.wv) + len(dv) if append else len(dv),
+            write_header=write_header,
+            prefix=prefix,
+            append=append,
+            sort_attr="write_order",
+        )
+        if fvocab is not None:  # gensim lists the str tags only, with their doc_count
+            lines = [f"{prefix}{k} {int(dv.get_vecattr(k, 'doc_count'))}\n" for k in str_keys]
+            with open(fvocab, "ab" if append else "wb") as vout:
+                vout.write("".join(lines).encode("utf8"))
 
     _PARAMS = tuple(p for p in Word2Vec._PARAMS if p not in ("sg", "cbow_mean", "null_word")) + (
         "dm",
