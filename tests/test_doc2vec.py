@@ -338,6 +338,22 @@ def test_mixed_tags_train_and_most_similar() -> None:
     np.testing.assert_array_equal(model["t0w1"], model.wv["t0w1"])
 
 
+def test_rising_alpha_is_logged_like_gensim(caplog: pytest.LogCaptureFixture) -> None:
+    docs = topic_docs(8, tag="int")
+    model = Doc2Vec(alpha=0.025, min_alpha=0.025, min_count=1, workers=1, vector_size=5)
+    model.build_vocab(docs)
+    warning = "Effective 'alpha' higher than previous training cycles"
+    with caplog.at_level(logging.WARNING, logger="embedrs"):
+        model.train(docs, total_examples=model.corpus_count, epochs=1)
+        assert warning not in caplog.text
+        model.alpha = model.min_alpha = 0.02
+        model.train(docs, total_examples=model.corpus_count, epochs=1)
+        assert warning not in caplog.text
+        model.alpha = 0.03
+        model.train(docs, total_examples=model.corpus_count, epochs=1)
+        assert warning in caplog.text
+
+
 def test_callbacks_loss_and_repeated_train() -> None:
     from embedrs.models.callbacks import CallbackAny2Vec
 

@@ -895,6 +895,8 @@ class Doc2Vec(Word2Vec):
             "end_alpha" if end_alpha is not None else "min_alpha",
             low=0.0,
         )
+        if self.alpha > self.min_alpha_yet_reached:
+            logger.warning("Effective 'alpha' higher than previous training cycles")
         self.batch_words = check_int(self.batch_words, "batch_words", low=1)
         self.epochs = epochs
         self.compute_loss = compute_loss
