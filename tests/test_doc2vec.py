@@ -586,6 +586,34 @@ def test_save_word2vec_format_equals_gensim(tmp_path: Path, binary: bool) -> Non
     assert len(loaded) == len(ours.wv)
 
 
+@pytest.mark.parametrize(
+    "damage,match",
+    [
+        (lambda meta, arrays: arrays.update({"dv.vectors": arrays["dv.vectors"][:-1]}), "dv|keys"),
+        (lambda meta, arrays: arrays.update({"syn1neg": arrays["syn1neg"][:, :-1]}), "syn1neg"),
+        (lambda meta, arrays: meta["params"].update({"workers": 0}), "workers"),
+        (lambda meta, arrays: meta["params"].update({"dm_tag_count": -2}), "dm_tag_count"),
+        (lambda meta, arrays: meta["params"].update({"dm_concat": 1}), "syn1neg"),
+        (lambda meta, arrays: meta.pop("dv"), "metadata"),
+    ],
+    ids=["dv-rows", "syn1neg-cols", "workers", "dm_tag_count", "concat-layer", "no-dv"],
+)
+def test_load_refuses_inconsistent_files(tmp_path: Path, damage: object, match: str) -> None:
+    from embedrs import _persist
+
+    model = Doc2Vec(topic_docs(20, tag="mixed"), epochs=1, **SMALL)
+    path = tmp_path / "m"
+    model.save(path)
+    meta, arrays = _persist.read_container(str(path))
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    damage(meta, arrays)  # type: ignore[operator]
+    bad = tmp_path / "bad"
+    _persist.write_container(str(bad), meta, arrays)
+    with pytest.raises(ValueError, match=match) as info:
+        Doc2Vec.load(bad)
+    assert str(bad) in str(info.value)
+
+
 def test_load_refuses_other_models(tmp_path: Path) -> None:
     from embedrs.models import Word2Vec
 
