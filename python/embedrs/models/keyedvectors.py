@@ -40,12 +40,14 @@ import warnings
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from embedrs import _persist
+from embedrs._compat import unsupported_class
 from embedrs._validate import check_int, check_topn
+from embedrs.utils import deprecated
 
 logger = logging.getLogger(__name__)
 
@@ -2003,11 +2005,119 @@ def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
     return KeyedVectors.load_word2vec_format(*args, **kwargs)
 
 
+def pseudorandom_weak_vector(
+    size: int, seed_string: Any = None, hashfxn: Callable[[Any], int] = hash
+) -> np.ndarray:
+    """A small random float32 vector, uniform in ``[-0.5/size, 0.5/size)``, as gensim's.
+
+    With ``seed_string``, the vector is derived from ``hashfxn(seed_string)``
+    (the same numbers as gensim for the same hash); without one, it comes from
+    a process-wide generator.
+
+    Parameters
+    ----------
+    size : int
+        Length of the vector.
+    seed_string : object, optional
+        Seed material (usually the key).
+    hashfxn : callable
+        Maps ``seed_string`` to an int (``hash`` by default, so salted per process for str).
+    """
+    if seed_string:
+        rng = np.random.Generator(np.random.SFC64(hashfxn(seed_string) & 0xFFFFFFFF))
+    else:
+        rng = _DEFAULT_PRNG
+    return (rng.random(size).astype(REAL) - 0.5) / size
+
+
+def prep_vectors(
+    target_shape: tuple[int, int],
+    prior_vectors: np.ndarray | None = None,
+    seed: int = 0,
+    dtype: Any = REAL,
+) -> np.ndarray:
+    """An array of ``target_shape``: ``prior_vectors`` itself if it already has that shape,
+    else new values uniform in ``[-1/dim, 1/dim)`` with the old values copied into
+    their corner (gensim's rule and random numbers for the same ``seed``).
+
+    Parameters
+    ----------
+    target_shape : (int, int)
+        ``(count, vector_size)``.
+    prior_vectors : numpy.ndarray, optional
+        Values to keep.
+    seed : int
+        Seed of ``numpy.random.default_rng`` for the new values.
+    dtype : numpy dtype
+        Element type of a new array.
+    """
+    if prior_vectors is None:
+        prior_vectors = np.zeros((0, 0))
+    if prior_vectors.shape == tuple(target_shape):
+        return prior_vectors
+    _, vector_size = target_shape
+    rng = np.random.default_rng(seed=seed)
+    fresh = rng.random(target_shape, dtype=dtype)
+    fresh *= 2.0
+    fresh -= 1.0
+    fresh /= vector_size
+    fresh[: prior_vectors.shape[0], : prior_vectors.shape[1]] = prior_vectors
+    return fresh
+
+
+_DEFAULT_PRNG = np.random.default_rng()
+
+
+class CompatVocab:
+    """One vocabulary entry of gensim 3 (``count``, ``index``, ...), kept so that
+    code and old pickles naming it keep working; gensim 4 and embedrs store these
+    per key with :meth:`KeyedVectors.set_vecattr`.
+
+    Parameters
+    ----------
+    **kwargs
+        Attributes to set (``count`` defaults to 0).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.count = 0
+        self.__dict__.update(kwargs)
+
+    def __lt__(self, other: CompatVocab) -> bool:
+        return self.count < other.count
+
+    def __str__(self) -> str:
+        vals = [f"{k}:{self.__dict__[k]!r}" for k in sorted(self.__dict__) if not k.startswith("_")]
+        return f"{type(self).__name__}<{', '.join(vals)}>"
+
+
+Vocab = CompatVocab
 Word2VecKeyedVectors = KeyedVectors
+Doc2VecKeyedVectors = KeyedVectors
+EuclideanKeyedVectors = KeyedVectors
+Dictionary = unsupported_class(
+    "Dictionary",
+    "gensim.corpora.Dictionary",
+    "use gensim.corpora.Dictionary from gensim (embedrs.models.keyedvectors only needs it "
+    "inside gensim's wmdistance, which embedrs computes without it)",
+)
+FastTextKeyedVectors = unsupported_class(
+    "FastTextKeyedVectors",
+    "gensim.models.fasttext.FastTextKeyedVectors",
+    "FastText is not part of embedrs; use gensim.models.FastText",
+)
 
 __all__ = [
+    "REAL",
+    "CompatVocab",
+    "Doc2VecKeyedVectors",
+    "EuclideanKeyedVectors",
     "KeyedVectors",
     "UnexpectedEndOfFileError",
+    "Vocab",
     "Word2VecKeyedVectors",
+    "deprecated",
     "load_word2vec_format",
+    "prep_vectors",
+    "pseudorandom_weak_vector",
 ]
