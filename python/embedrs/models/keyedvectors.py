@@ -1538,9 +1538,13 @@ class KeyedVectors:
                     try:
                         parts = line.decode(encoding, errors=unicode_errors).strip().split()
                     except UnicodeDecodeError as exc:
-                        raise ValueError(
-                            f"{fvocab}: line {line_no}: not valid {encoding} text "
-                            f"({exc.reason} at byte {exc.start})"
+                        # gensim's exception type (a ValueError), naming the file and line
+                        raise UnicodeDecodeError(
+                            exc.encoding,
+                            exc.object,
+                            exc.start,
+                            exc.end,
+                            f"{exc.reason}; {fvocab}: line {line_no}: not valid {encoding} text",
                         ) from None
                     if not parts:
                         continue
@@ -2092,6 +2096,36 @@ class CompatVocab:
 
 
 Vocab = CompatVocab
+def _load_word2vec_format(
+    cls: type[KeyedVectors],
+    fname: str | os.PathLike,
+    fvocab: str | os.PathLike | None = None,
+    binary: bool = False,
+    encoding: str = "utf8",
+    unicode_errors: str = "strict",
+    limit: int | None = None,
+    datatype: Any = REAL,
+    no_header: bool = False,
+    binary_chunk_size: int = 100 * 1024,
+) -> KeyedVectors:
+    """gensim's module-level loader: ``cls.load_word2vec_format`` with the same arguments.
+
+    ``binary_chunk_size`` is checked and otherwise unused: the Rust reader
+    memory-maps or streams the file itself.
+    """
+    check_int(binary_chunk_size, "binary_chunk_size", low=1)
+    return cls.load_word2vec_format(
+        fname,
+        fvocab=fvocab,
+        binary=binary,
+        encoding=encoding,
+        unicode_errors=unicode_errors,
+        limit=limit,
+        datatype=datatype,
+        no_header=no_header,
+    )
+
+
 Word2VecKeyedVectors = KeyedVectors
 Doc2VecKeyedVectors = KeyedVectors
 EuclideanKeyedVectors = KeyedVectors

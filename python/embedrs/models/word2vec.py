@@ -1492,12 +1492,12 @@ class Heapitem(namedtuple("Heapitem", "count, index, left, right")):
 Word2VecVocab = unsupported_class(
     "Word2VecVocab",
     "gensim.models.word2vec.Word2VecVocab (obsolete since gensim 4)",
-    "the vocabulary is built by Word2Vec.build_vocab and stored on model.wv",
+    "use Word2Vec.build_vocab; the vocabulary is stored on model.wv",
 )
 Word2VecTrainables = unsupported_class(
     "Word2VecTrainables",
     "gensim.models.word2vec.Word2VecTrainables (obsolete since gensim 4)",
-    "the weights are model.wv.vectors, model.syn1neg and model.syn1",
+    "use model.wv.vectors, model.syn1neg and model.syn1 (the weights)",
 )
 _TRAIN_INSTEAD = "embedrs trains in Rust: use Word2Vec.train(...)"
 train_batch_sg = unsupported_function(
@@ -1506,7 +1506,7 @@ train_batch_sg = unsupported_function(
 train_batch_cbow = unsupported_function(
     "train_batch_cbow", "gensim.models.word2vec_inner.train_batch_cbow", _TRAIN_INSTEAD
 )
-_SCORE_INSTEAD = "score sentences with Word2Vec.score(...) where available"
+_SCORE_INSTEAD = "use Word2Vec.score(...) to score sentences"
 score_sentence_sg = unsupported_function(
     "score_sentence_sg", "gensim.models.word2vec_inner.score_sentence_sg", _SCORE_INSTEAD
 )
