@@ -203,6 +203,12 @@ def main() -> int:
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-4)
     p.add_argument("--c-tool", action="store_true", help="also run the word2vec C binary")
+    p.add_argument(
+        "--libs",
+        default="embedrs,gensim",
+        help="libraries to run (e.g. 'embedrs' alone to compare two embedrs builds, each "
+        "run with its own PYTHONPATH, alternating)",
+    )
     args = p.parse_args()
 
     import embedrs
@@ -229,7 +235,7 @@ def main() -> int:
     for mode in args.modes.split(","):
         for path_kind in args.paths.split(","):
             for _ in range(args.repeats):
-                for lib in ("embedrs", "gensim"):
+                for lib in args.libs.split(","):
                     r = run_one(lib, path_kind, mode, args, sentences, corpus_file)
                     results.append(r)
                     print(

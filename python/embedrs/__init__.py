@@ -19,4 +19,7 @@ from embedrs._embedrs import InternalError, __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["InternalError", "__version__"]
+# as ``import gensim`` makes ``gensim.models`` and ``gensim.utils`` available
+from embedrs import models, utils
+
+__all__ = ["InternalError", "__version__", "models", "utils"]

@@ -1,11 +1,19 @@
-"""Text helpers with gensim's names: ``tokenize``, ``simple_preprocess``,
-``simple_tokenize``, ``deaccent`` and the ``trim_rule`` constants."""
+"""Helpers with gensim's names: ``tokenize``, ``simple_preprocess``,
+``simple_tokenize``, ``deaccent``, ``save_as_line_sentence``, the ``trim_rule``
+constants and the small decorators gensim's model modules import."""
 
 from __future__ import annotations
 
+import bz2
+import functools
+import gzip
 import re
 import unicodedata
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 RULE_DEFAULT = 0
 RULE_DISCARD = 1
@@ -20,6 +28,78 @@ def to_unicode(text: str | bytes, encoding: str = "utf8", errors: str = "strict"
     if isinstance(text, str):
         return text
     return str(text, encoding, errors=errors)
+
+
+def any2utf8(text: str | bytes, errors: str = "strict", encoding: str = "utf8") -> bytes:
+    """Return ``text`` as UTF-8 bytes (bytes are decoded with ``encoding`` first)."""
+    if isinstance(text, str):
+        return text.encode("utf8")
+    return str(text, encoding, errors=errors).encode("utf8")
+
+
+to_utf8 = any2utf8
+any2unicode = to_unicode
+
+
+def call_on_class_only(*args: Any, **kwargs: Any) -> None:
+    """Stand-in for a classmethod called on an instance (``model.load(...)``).
+
+    Raises
+    ------
+    AttributeError
+        Always, as gensim's: load is called on the class, ``Word2Vec.load(path)``.
+    """
+    raise AttributeError("This method should be called on a class object.")
+
+
+def deprecated(reason: str) -> Callable[[_F], _F]:
+    """Decorator: calling the function emits a ``DeprecationWarning`` naming ``reason``.
+
+    Parameters
+    ----------
+    reason : str
+        Why, and what to use instead.
+    """
+    if not isinstance(reason, str):
+        raise TypeError(repr(type(reason)))
+
+    def decorator(func: _F) -> _F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            warnings.warn(
+                f"Call to deprecated `{func.__name__}` ({reason}).",
+                category=DeprecationWarning,
+                stacklevel=2,
+            )
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def save_as_line_sentence(corpus: Iterable[Iterable[str]], filename: str) -> None:
+    """Write ``corpus`` in ``LineSentence`` format: one sentence a line, tokens joined by spaces.
+
+    A ``.gz`` or ``.bz2`` file name is compressed, as gensim's (through smart_open).
+
+    Parameters
+    ----------
+    corpus : iterable of iterable of str
+        The sentences.
+    filename : str
+        Output path.
+    """
+    name = str(filename)
+    if name.endswith(".gz"):
+        opener: Any = gzip.open
+    elif name.endswith(".bz2"):
+        opener = bz2.open
+    else:
+        opener = open
+    with opener(name, "wt", encoding="utf8") as fout:
+        for sentence in corpus:
+            fout.write(to_unicode(" ".join(sentence) + "\n"))
 
 
 def deaccent(text: str) -> str:

@@ -6,7 +6,7 @@
 
 use crate::corpus::Job;
 use crate::linalg::MulAdd;
-use crate::w2v::engine::{train_documents, Examples};
+use crate::w2v::engine::{train_documents, Examples, PerDocument};
 use crate::w2v::model::ModelRef;
 use crate::w2v::skipgram;
 use crate::w2v::worker::Worker;
@@ -32,21 +32,37 @@ impl Examples for Dbow {
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        // skip-gram's window-batched update writes syn1neg directly, so its
-        // hot rows are not cached when it runs
-        train_documents(model, w, job, !self.words, |model, w, doc, tags| {
-            let mut loss = 0.0;
-            if self.words && doc.len() >= 2 {
-                loss += skipgram::train_sentence::<M>(model, w, doc, alpha);
+        train_documents::<M, _>(self, model, w, job, alpha)
+    }
+}
+
+impl PerDocument for Dbow {
+    // skip-gram's window-batched update writes syn1neg directly, so its
+    // hot rows are not cached when it runs
+    fn hot_negatives(&self) -> bool {
+        !self.words
+    }
+
+    #[inline(always)]
+    fn document<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        doc: &[u32],
+        tags: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        let mut loss = 0.0;
+        if self.words && doc.len() >= 2 {
+            loss += skipgram::train_sentence::<M>(model, w, doc, alpha);
+        }
+        for pos in 0..doc.len() {
+            w.advance(model, doc, pos);
+            for &tag in tags {
+                loss += tag_predicts::<M>(model, w, tag, doc[pos], alpha);
             }
-            for pos in 0..doc.len() {
-                w.advance(model, doc, pos);
-                for &tag in tags {
-                    loss += tag_predicts::<M>(model, w, tag, doc[pos], alpha);
-                }
-            }
-            loss
-        })
+        }
+        loss
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::corpus::Job;
 use crate::linalg::{scale, MulAdd};
-use crate::w2v::engine::{train_documents, Examples};
+use crate::w2v::engine::{train_documents, Examples, PerDocument};
 use crate::w2v::model::ModelRef;
 use crate::w2v::worker::Worker;
 
@@ -37,9 +37,25 @@ impl Examples for DmMean {
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        train_documents(model, w, job, true, |model, w, doc, tags| {
-            train_mean::<M>(model, w, doc, tags, alpha)
-        })
+        train_documents::<M, _>(self, model, w, job, alpha)
+    }
+}
+
+impl PerDocument for DmMean {
+    fn hot_negatives(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn document<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        doc: &[u32],
+        tags: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        train_mean::<M>(model, w, doc, tags, alpha)
     }
 }
 
@@ -126,12 +142,28 @@ impl Examples for DmConcat {
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        train_documents(model, w, job, true, |model, w, doc, tags| {
-            if tags.len() != self.tag_count {
-                return 0.0;
-            }
-            self.train_concat::<M>(model, w, doc, tags, alpha)
-        })
+        train_documents::<M, _>(self, model, w, job, alpha)
+    }
+}
+
+impl PerDocument for DmConcat {
+    fn hot_negatives(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn document<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        doc: &[u32],
+        tags: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        if tags.len() != self.tag_count {
+            return 0.0;
+        }
+        self.train_concat::<M>(model, w, doc, tags, alpha)
     }
 }
 

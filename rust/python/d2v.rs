@@ -9,12 +9,13 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::w2v::{shared, CorpusFile, Feed, Lent};
+use super::corpus::{CorpusFile, Feed};
+use super::weights::{schedule, shared, Lent};
 use super::{run_alongside, run_monitored, tick, IntoPyResult};
 use crate::corpus::{Job, MAX_SENTENCE_LEN};
 use crate::d2v::{D2vConfig, Doc2VecTrainer, Frozen};
 use crate::progress::Progress;
-use crate::w2v::{Schedule, W2vConfig, Weights};
+use crate::w2v::{W2vConfig, Weights};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Doc2VecCore>()?;
@@ -44,23 +45,6 @@ fn weights<'a>(lent: &'a Lent<'_>, docs: &'a LentDocs<'_>) -> PyResult<Weights<'
         ),
         None => w,
     })
-}
-
-fn schedule(
-    alpha: f32,
-    min_alpha: f32,
-    words_before: u64,
-    total_words: u64,
-) -> (Schedule, Progress) {
-    (
-        Schedule {
-            alpha,
-            min_alpha,
-            words_before,
-            total_words,
-        },
-        Progress::new(total_words),
-    )
 }
 
 /// Word ids of `doc` (unknown words skipped); a str is refused, since

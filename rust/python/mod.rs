@@ -15,12 +15,14 @@ use pyo3::prelude::*;
 use crate::progress::Progress;
 use crate::Error;
 
+mod corpus;
 mod d2v;
 mod kv;
 mod poincare;
 mod tsne;
 mod vocab;
 mod w2v;
+mod weights;
 
 /// Converts a core error into the Python exception a gensim or scikit-learn
 /// user expects.
@@ -288,6 +290,7 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("InternalError", m.py().get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
+    corpus::register(m)?;
     w2v::register(m)?;
     d2v::register(m)?;
     kv::register(m)?;

@@ -4,7 +4,7 @@
 //! size when the input is the *sum* (`cbow_mean = false`), and applied whole
 //! to each context row when it is the mean.
 
-use super::engine::{train_sentences, Examples};
+use super::engine::{train_sentences, Examples, PerSentence};
 use super::model::ModelRef;
 use super::worker::Worker;
 use crate::corpus::Job;
@@ -29,9 +29,22 @@ impl Examples for Cbow {
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        train_sentences(model, w, job, true, |model, w, sent| {
-            train_sentence::<M>(model, w, sent, alpha)
-        })
+        train_sentences::<M, _>(self, model, w, job, alpha)
+    }
+}
+
+impl PerSentence for Cbow {
+    const HOT_NEGATIVES: bool = true;
+
+    #[inline(always)]
+    fn sentence<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        sent: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        train_sentence::<M>(model, w, sent, alpha)
     }
 }
 

@@ -237,24 +237,60 @@ unsafe fn train_job_avx512<E: Examples>(
     gen.train::<crate::linalg::Fused>(model, w, job, alpha)
 }
 
+/// A generator that trains sentence by sentence (skip-gram, CBOW).
+///
+/// The per-sentence step is a trait method rather than a closure because
+/// closures cannot be marked `#[inline(always)]`: a closure compiled on its
+/// own, outside the engine's FMA-enabled job loops, calls libm's `fmaf` for
+/// every multiply-add (measured: several times slower).
+pub(crate) trait PerSentence {
+    /// Whether the hot-row cache holds `syn1neg` rows too (see
+    /// `sgd::HotCache::load`).
+    const HOT_NEGATIVES: bool;
+
+    /// Trains one subsampled sentence of at least two words; returns the loss.
+    fn sentence<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        sent: &[u32],
+        alpha: f32,
+    ) -> f64;
+}
+
+/// A generator that trains tagged document by document (Doc2Vec).
+pub(crate) trait PerDocument {
+    /// Whether the hot-row cache holds `syn1neg` rows too.
+    fn hot_negatives(&self) -> bool;
+
+    /// Trains one document (its subsampled words, at least one, and its
+    /// tags); returns the loss.
+    fn document<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        doc: &[u32],
+        tags: &[u32],
+        alpha: f32,
+    ) -> f64;
+}
+
 /// The sentence loop shared by the generators that read running text:
 /// subsamples each sentence of `job` (word2vec's rule, with the model's
-/// keep probabilities), draws the first noise words, and calls
-/// `per_sentence` on sentences of at least two kept words. `hot_negatives`
-/// says whether the hot-row cache holds `syn1neg` rows too (see
-/// `sgd::HotCache::load`). Returns (kept words, loss).
+/// keep probabilities), draws the first noise words, and trains sentences
+/// of at least two kept words with `gen`. Returns (kept words, loss).
 #[inline(always)]
-pub(crate) fn train_sentences(
+pub(crate) fn train_sentences<M: MulAdd, G: PerSentence>(
+    gen: &G,
     model: &ModelRef<'_>,
     w: &mut Worker,
     job: &crate::corpus::Job,
-    hot_negatives: bool,
-    mut per_sentence: impl FnMut(&ModelRef<'_>, &mut Worker, &[u32]) -> f64,
+    alpha: f32,
 ) -> (u64, f64) {
     let mut effective = 0u64;
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
-    w.hot.load(&model.layers, hot_negatives);
+    w.hot.load(&model.layers, G::HOT_NEGATIVES);
     for words in job.sentences() {
         subsample(model, w, words, &mut sent);
         effective += sent.len() as u64;
@@ -262,7 +298,7 @@ pub(crate) fn train_sentences(
             continue;
         }
         model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
-        loss += per_sentence(model, w, &sent);
+        loss += gen.sentence::<M>(model, w, &sent, alpha);
     }
     w.hot.merge(&model.layers);
     w.sent = sent;
@@ -270,22 +306,20 @@ pub(crate) fn train_sentences(
 }
 
 /// The document loop shared by the generators that read tagged documents
-/// (Doc2Vec): subsamples the words of each document of `job`, draws the
-/// first noise words and calls `per_document` with the kept words and the
-/// document's tags, for every document with at least one kept word.
-/// Returns (kept words, loss).
+/// (Doc2Vec): as [`train_sentences`], for every document with at least one
+/// kept word, with its tags.
 #[inline(always)]
-pub(crate) fn train_documents(
+pub(crate) fn train_documents<M: MulAdd, G: PerDocument>(
+    gen: &G,
     model: &ModelRef<'_>,
     w: &mut Worker,
     job: &crate::corpus::Job,
-    hot_negatives: bool,
-    mut per_document: impl FnMut(&ModelRef<'_>, &mut Worker, &[u32], &[u32]) -> f64,
+    alpha: f32,
 ) -> (u64, f64) {
     let mut effective = 0u64;
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
-    w.hot.load(&model.layers, hot_negatives);
+    w.hot.load(&model.layers, gen.hot_negatives());
     for (words, tags) in job.documents() {
         subsample(model, w, words, &mut sent);
         effective += sent.len() as u64;
@@ -293,7 +327,7 @@ pub(crate) fn train_documents(
             continue;
         }
         model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
-        loss += per_document(model, w, &sent, tags);
+        loss += gen.document::<M>(model, w, &sent, tags, alpha);
     }
     w.hot.merge(&model.layers);
     w.sent = sent;

@@ -24,7 +24,7 @@
 //! window. Each output row then crosses the memory bus once per window
 //! instead of once per pair, which is where the speed comes from.
 
-use super::engine::{train_sentences, Examples};
+use super::engine::{train_sentences, Examples, PerSentence};
 use super::model::ModelRef;
 use super::worker::Worker;
 use crate::corpus::Job;
@@ -49,9 +49,23 @@ impl Examples for SkipGram {
         job: &Job,
         alpha: f32,
     ) -> (u64, f64) {
-        train_sentences(model, w, job, false, |model, w, sent| {
-            train_sentence::<M>(model, w, sent, alpha)
-        })
+        train_sentences::<M, _>(self, model, w, job, alpha)
+    }
+}
+
+impl PerSentence for SkipGram {
+    // the window-batched update writes each output row once per window
+    const HOT_NEGATIVES: bool = false;
+
+    #[inline(always)]
+    fn sentence<M: MulAdd>(
+        &self,
+        model: &ModelRef<'_>,
+        w: &mut Worker,
+        sent: &[u32],
+        alpha: f32,
+    ) -> f64 {
+        train_sentence::<M>(model, w, sent, alpha)
     }
 }
 

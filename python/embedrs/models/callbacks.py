@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
+
+from embedrs._compat import unsupported_class
 
 
 class CallbackAny2Vec:
@@ -31,3 +34,22 @@ class CallbackAny2Vec:
 
     def on_train_end(self, model: Any) -> None:
         """Called once after training ends (also after an interruption)."""
+
+
+# gensim's topic-model callbacks (LDA metrics logged through visdom): importable
+# so that gensim code naming them loads, but not implemented by embedrs.
+_LDA_INSTEAD = "it belongs to gensim's topic models (LdaModel); use gensim.models.callbacks"
+Callback = unsupported_class("Callback", "gensim.models.callbacks.Callback", _LDA_INSTEAD)
+Metric = unsupported_class("Metric", "gensim.models.callbacks.Metric", _LDA_INSTEAD)
+CoherenceMetric = unsupported_class(
+    "CoherenceMetric", "gensim.models.callbacks.CoherenceMetric", _LDA_INSTEAD
+)
+PerplexityMetric = unsupported_class(
+    "PerplexityMetric", "gensim.models.callbacks.PerplexityMetric", _LDA_INSTEAD
+)
+DiffMetric = unsupported_class("DiffMetric", "gensim.models.callbacks.DiffMetric", _LDA_INSTEAD)
+ConvergenceMetric = unsupported_class(
+    "ConvergenceMetric", "gensim.models.callbacks.ConvergenceMetric", _LDA_INSTEAD
+)
+#: Whether visdom (used by gensim's LDA callbacks) is importable; embedrs never uses it.
+VISDOM_INSTALLED = importlib.util.find_spec("visdom") is not None

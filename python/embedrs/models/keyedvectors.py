@@ -38,15 +38,20 @@ import os
 import threading
 import warnings
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from embedrs import _persist
+from embedrs._compat import unsupported_class
 from embedrs._validate import check_int, check_topn
+from embedrs.utils import deprecated
 
 logger = logging.getLogger(__name__)
+
+_MIGRATING = "See https://github.com/RaRe-Technologies/gensim/wiki/Migrating-from-Gensim-3.x-to-4"
 
 REAL = np.float32
 _KEY_TYPES = (str, int, np.integer)
@@ -588,6 +593,60 @@ class KeyedVectors:
         """Deprecated alias of :meth:`get_vector`."""
         return self.get_vector(*args, **kwargs)
 
+    # ------------------------------------------------------------------
+    # gensim 3 attributes: gensim 4's messages on read, its setters kept for old pickles
+    # ------------------------------------------------------------------
+
+    @property
+    def vocab(self) -> Any:
+        """Removed in gensim 4: raises ``AttributeError`` saying what to use instead."""
+        raise AttributeError(
+            "The vocab attribute was removed from KeyedVector in Gensim 4.0.0.\n"
+            "Use KeyedVector's .key_to_index dict, .index_to_key list, and methods "
+            ".get_vecattr(key, attr) and .set_vecattr(key, attr, new_val) instead.\n"
+            + _MIGRATING
+        )
+
+    @vocab.setter
+    def vocab(self, value: Any) -> None:
+        self.vocab  # noqa: B018  (raises, as gensim's setter does)
+
+    @property
+    def index2word(self) -> Any:
+        """Replaced by ``index_to_key`` in gensim 4 (setting it still sets ``index_to_key``)."""
+        raise AttributeError(
+            "The index2word attribute has been replaced by index_to_key since Gensim 4.0.0.\n"
+            + _MIGRATING
+        )
+
+    @index2word.setter
+    def index2word(self, value: Sequence) -> None:
+        self.index_to_key = value
+
+    @property
+    def index2entity(self) -> Any:
+        """Replaced by ``index_to_key`` in gensim 4 (setting it still sets ``index_to_key``)."""
+        raise AttributeError(
+            "The index2entity attribute has been replaced by index_to_key since Gensim 4.0.0.\n"
+            + _MIGRATING
+        )
+
+    @index2entity.setter
+    def index2entity(self, value: Sequence) -> None:
+        self.index_to_key = value
+
+    @property
+    def vectors_norm(self) -> Any:
+        """Computed on demand since gensim 4: use :meth:`get_normed_vectors`."""
+        raise AttributeError(
+            "The `.vectors_norm` attribute is computed dynamically since Gensim 4.0.0. "
+            "Use `.get_normed_vectors()` instead.\n" + _MIGRATING
+        )
+
+    @vectors_norm.setter
+    def vectors_norm(self, value: Any) -> None:
+        pass  # ignored, as gensim's (old pickles set it)
+
     def __getitem__(self, key_or_keys: Any) -> np.ndarray:
         if isinstance(key_or_keys, _KEY_TYPES):
             return self.get_vector(key_or_keys)
@@ -881,8 +940,10 @@ class KeyedVectors:
                 if isinstance(k, _KEY_TYPES) and self.has_index_for(k)
             ]
             snap = None
-        if indexer is not None and topn is not None:
-            return indexer.most_similar(mean, topn)
+        if indexer is not None and isinstance(topn, (int, np.integer)):
+            # gensim's indexer protocol: the unit-length query and the count,
+            # the index's answer returned as it is
+            return indexer.most_similar(_unitvec(np.asarray(mean, dtype=REAL)), int(topn))
         if snap is None or (not topn and snap[1] is None):
             snap = self._snapshot(
                 need_norms=bool(not topn or not (live and _is_fast(self.vectors)))
@@ -1035,11 +1096,19 @@ class KeyedVectors:
         return result[:topn]
 
     def similarity(self, w1: Any, w2: Any) -> np.floating:
-        """Cosine similarity of two keys."""
-        return np.dot(_unitvec(self[w1]), _unitvec(self[w2]))
+        """Cosine similarity of two keys.
+
+        A key compared with itself gives exactly 1 (0 for an all-zero vector),
+        not a value rounded below 1.
+        """
+        v1, v2 = self[w1], self[w2]
+        same = isinstance(w1, _KEY_TYPES) and isinstance(w2, _KEY_TYPES)
+        if same and self.get_index(w1) == self.get_index(w2):
+            return np.result_type(v1.dtype, v2.dtype).type(1.0 if np.any(v1) else 0.0)
+        return np.dot(_unitvec(v1), _unitvec(v2))
 
     def distance(self, w1: Any, w2: Any) -> np.floating:
-        """Cosine distance (1 - similarity) of two keys."""
+        """Cosine distance (1 - similarity) of two keys; exactly 0 for a key and itself."""
         return 1 - self.similarity(w1, w2)
 
     def n_similarity(self, ws1: Sequence[Any], ws2: Sequence[Any]) -> np.floating:
@@ -1056,6 +1125,112 @@ class KeyedVectors:
         norm = np.linalg.norm(vector_1)
         all_norms = np.linalg.norm(vectors_all, axis=1)
         return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def wmdistance(self, document1: Sequence[Any], document2: Sequence[Any], norm: bool = True) -> float:
+        """Word Mover's Distance between two documents (Kusner et al. 2015), as gensim's.
+
+        Needs the optional package `POT <https://pypi.org/project/POT/>`_
+        (``pip install POT``), which solves the transport problem.
+
+        Parameters
+        ----------
+        document1, document2 : list of str
+            The documents; keys not in the vocabulary are dropped first.
+        norm : bool
+            Use unit-length vectors (gensim's default).
+
+        Returns
+        -------
+        float
+            The distance; ``inf`` if a document has no known key or all the
+            vectors coincide, ``0.0`` if both documents hold the same single key.
+
+        Raises
+        ------
+        ImportError
+            If POT is not installed.
+        """
+        try:
+            from ot import emd2
+        except ImportError as exc:
+            raise ModuleNotFoundError(
+                "wmdistance needs the optional package POT (Python Optimal Transport): "
+                "pip install POT",
+                name="ot",
+            ) from exc
+        doc1 = [k for k in document1 if k in self]
+        doc2 = [k for k in document2 if k in self]
+        dropped1, dropped2 = len(document1) - len(doc1), len(document2) - len(doc2)
+        if dropped1 or dropped2:
+            logger.info(
+                "Removed %d and %d OOV words from document 1 and 2 (respectively).", dropped1, dropped2
+            )
+        if not doc1 or not doc2:
+            logger.warning("At least one of the documents had no words that were in the vocabulary.")
+            return float("inf")
+        uniq1 = list(dict.fromkeys(doc1))
+        uniq2 = list(dict.fromkeys(doc2))
+        if len(set(uniq1) | set(uniq2)) == 1:
+            return 0.0
+        v1 = np.array([self.get_vector(k, norm=norm) for k in uniq1], dtype=np.float64)
+        v2 = np.array([self.get_vector(k, norm=norm) for k in uniq2], dtype=np.float64)
+        # pairwise Euclidean distances, computed directly (no scipy needed)
+        cost = np.sqrt(
+            np.maximum(((v1[:, None, :] - v2[None, :, :]) ** 2).sum(axis=2), 0.0)
+        )
+        if abs(cost.sum()) < 1e-8:
+            logger.info("The distance matrix is all zeros. Aborting (returning inf).")
+            return float("inf")
+        # normalised bag-of-words weights of each document's distinct keys
+        n1, n2 = Counter(doc1), Counter(doc2)
+        w1 = np.array([n1[k] / len(doc1) for k in uniq1], dtype=np.float64)
+        w2 = np.array([n2[k] / len(doc2) for k in uniq2], dtype=np.float64)
+        return float(emd2(w1, w2, cost))
+
+    def vectors_for_all(
+        self, keys: Iterable[Any], allow_inference: bool = True, copy_vecattrs: bool = False
+    ) -> KeyedVectors:
+        """A new :class:`KeyedVectors` holding the vectors of ``keys`` (as gensim's).
+
+        Parameters
+        ----------
+        keys : iterable
+            Keys to look up; duplicates and unknown keys are skipped, the first
+            occurrence's order is kept.
+        allow_inference : bool
+            Kept for gensim compatibility (subclasses that infer vectors for
+            unknown keys use it); plain keyed vectors only know their own keys.
+        copy_vecattrs : bool
+            Copy the per-key attributes (``expandos``, e.g. ``count``) too.
+
+        Returns
+        -------
+        KeyedVectors
+            The selected keys in first-seen order, with copies of their vectors.
+        """
+        chosen: list = []
+        seen: set = set()
+        for key in keys:
+            if key in seen:
+                continue
+            seen.add(key)
+            if (key in self) if allow_inference else (key in self.key_to_index):
+                chosen.append(key)
+        kv = KeyedVectors(self.vector_size, len(chosen), dtype=self.vectors.dtype)
+        if chosen:
+            rows = [self.get_index(k) for k in chosen]
+            kv.vectors[:] = self.vectors[rows]
+            kv.index_to_key = list(chosen)
+            kv.key_to_index = {k: i for i, k in enumerate(chosen)}
+            kv.next_index = len(chosen)
+            # made-up descending counts, as gensim's (overwritten by copy_vecattrs)
+            kv.allocate_vecattrs(["count"], [np.int64])
+            kv.expandos["count"][:] = np.arange(len(chosen), 0, -1)
+            if copy_vecattrs:
+                for attr, values in self.expandos.items():
+                    kv.allocate_vecattrs([attr], [values.dtype])
+                    kv.expandos[attr][:] = values[rows]
+        return kv
 
     def distances(self, word_or_vector: Any, other_words: Sequence[Any] = ()) -> np.ndarray:
         """Cosine distances from a key or vector to ``other_words`` (default: all keys)."""
@@ -1363,9 +1538,13 @@ class KeyedVectors:
                     try:
                         parts = line.decode(encoding, errors=unicode_errors).strip().split()
                     except UnicodeDecodeError as exc:
-                        raise ValueError(
-                            f"{fvocab}: line {line_no}: not valid {encoding} text "
-                            f"({exc.reason} at byte {exc.start})"
+                        # gensim's exception type (a ValueError), naming the file and line
+                        raise UnicodeDecodeError(
+                            exc.encoding,
+                            exc.object,
+                            exc.start,
+                            exc.end,
+                            f"{exc.reason}; {fvocab}: line {line_no}: not valid {encoding} text",
                         ) from None
                     if not parts:
                         continue
@@ -1830,11 +2009,149 @@ def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
     return KeyedVectors.load_word2vec_format(*args, **kwargs)
 
 
+def pseudorandom_weak_vector(
+    size: int, seed_string: Any = None, hashfxn: Callable[[Any], int] = hash
+) -> np.ndarray:
+    """A small random float32 vector, uniform in ``[-0.5/size, 0.5/size)``, as gensim's.
+
+    With ``seed_string``, the vector is derived from ``hashfxn(seed_string)``
+    (the same numbers as gensim for the same hash); without one, it comes from
+    a process-wide generator.
+
+    Parameters
+    ----------
+    size : int
+        Length of the vector.
+    seed_string : object, optional
+        Seed material (usually the key).
+    hashfxn : callable
+        Maps ``seed_string`` to an int (``hash`` by default, so salted per process for str).
+    """
+    if seed_string:
+        rng = np.random.Generator(np.random.SFC64(hashfxn(seed_string) & 0xFFFFFFFF))
+    else:
+        rng = _DEFAULT_PRNG
+    return (rng.random(size).astype(REAL) - 0.5) / size
+
+
+def prep_vectors(
+    target_shape: tuple[int, int],
+    prior_vectors: np.ndarray | None = None,
+    seed: int = 0,
+    dtype: Any = REAL,
+) -> np.ndarray:
+    """An array of ``target_shape``: ``prior_vectors`` itself if it already has that shape,
+    else new values uniform in ``[-1/dim, 1/dim)`` with the old values copied into
+    their corner (gensim's rule and random numbers for the same ``seed``).
+
+    Parameters
+    ----------
+    target_shape : (int, int)
+        ``(count, vector_size)``.
+    prior_vectors : numpy.ndarray, optional
+        Values to keep.
+    seed : int
+        Seed of ``numpy.random.default_rng`` for the new values.
+    dtype : numpy dtype
+        Element type of a new array.
+    """
+    if prior_vectors is None:
+        prior_vectors = np.zeros((0, 0))
+    if prior_vectors.shape == tuple(target_shape):
+        return prior_vectors
+    _, vector_size = target_shape
+    rng = np.random.default_rng(seed=seed)
+    fresh = rng.random(target_shape, dtype=dtype)
+    fresh *= 2.0
+    fresh -= 1.0
+    fresh /= vector_size
+    fresh[: prior_vectors.shape[0], : prior_vectors.shape[1]] = prior_vectors
+    return fresh
+
+
+_DEFAULT_PRNG = np.random.default_rng()
+
+
+class CompatVocab:
+    """One vocabulary entry of gensim 3 (``count``, ``index``, ...), kept so that
+    code and old pickles naming it keep working; gensim 4 and embedrs store these
+    per key with :meth:`KeyedVectors.set_vecattr`.
+
+    Parameters
+    ----------
+    **kwargs
+        Attributes to set (``count`` defaults to 0).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.count = 0
+        self.__dict__.update(kwargs)
+
+    def __lt__(self, other: CompatVocab) -> bool:
+        return self.count < other.count
+
+    def __str__(self) -> str:
+        vals = [f"{k}:{self.__dict__[k]!r}" for k in sorted(self.__dict__) if not k.startswith("_")]
+        return f"{type(self).__name__}<{', '.join(vals)}>"
+
+
+Vocab = CompatVocab
+def _load_word2vec_format(
+    cls: type[KeyedVectors],
+    fname: str | os.PathLike,
+    fvocab: str | os.PathLike | None = None,
+    binary: bool = False,
+    encoding: str = "utf8",
+    unicode_errors: str = "strict",
+    limit: int | None = None,
+    datatype: Any = REAL,
+    no_header: bool = False,
+    binary_chunk_size: int = 100 * 1024,
+) -> KeyedVectors:
+    """gensim's module-level loader: ``cls.load_word2vec_format`` with the same arguments.
+
+    ``binary_chunk_size`` is checked and otherwise unused: the Rust reader
+    memory-maps or streams the file itself.
+    """
+    check_int(binary_chunk_size, "binary_chunk_size", low=1)
+    return cls.load_word2vec_format(
+        fname,
+        fvocab=fvocab,
+        binary=binary,
+        encoding=encoding,
+        unicode_errors=unicode_errors,
+        limit=limit,
+        datatype=datatype,
+        no_header=no_header,
+    )
+
+
 Word2VecKeyedVectors = KeyedVectors
+Doc2VecKeyedVectors = KeyedVectors
+EuclideanKeyedVectors = KeyedVectors
+Dictionary = unsupported_class(
+    "Dictionary",
+    "gensim.corpora.Dictionary",
+    "use gensim.corpora.Dictionary from gensim (embedrs.models.keyedvectors only needs it "
+    "inside gensim's wmdistance, which embedrs computes without it)",
+)
+FastTextKeyedVectors = unsupported_class(
+    "FastTextKeyedVectors",
+    "gensim.models.fasttext.FastTextKeyedVectors",
+    "FastText is not part of embedrs; use gensim.models.FastText",
+)
 
 __all__ = [
+    "REAL",
+    "CompatVocab",
+    "Doc2VecKeyedVectors",
+    "EuclideanKeyedVectors",
     "KeyedVectors",
     "UnexpectedEndOfFileError",
+    "Vocab",
     "Word2VecKeyedVectors",
+    "deprecated",
     "load_word2vec_format",
+    "prep_vectors",
+    "pseudorandom_weak_vector",
 ]

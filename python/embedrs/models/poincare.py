@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
+import importlib.util
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from embedrs import _embedrs, _persist
+from embedrs._compat import unsupported_class
 from embedrs._validate import (
     check_choice,
     check_float,
@@ -47,8 +49,12 @@ from embedrs.models.keyedvectors import _KEY_TYPES, KeyedVectors
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "AUTOGRAD_PRESENT",
+    "REAL",
     "LexicalEntailmentEvaluation",
     "LinkPredictionEvaluation",
+    "NegativesBuffer",
+    "PoincareBatch",
     "PoincareKeyedVectors",
     "PoincareModel",
     "PoincareRelations",
@@ -1104,3 +1110,45 @@ class LexicalEntailmentEvaluation:
             expected.append(score)
         logger.info("skipped pairs: %d out of %d", skipped, len(self.scores))
         return _spearman(expected, predicted)
+
+
+# ----------------------------------------------------------------------
+# gensim module-level names
+# ----------------------------------------------------------------------
+
+REAL = np.float32
+#: Whether autograd is importable (gensim checks its gradients with it; embedrs's
+#: gradients are checked by finite differences in its own tests and never use it).
+AUTOGRAD_PRESENT = importlib.util.find_spec("autograd") is not None
+
+
+class NegativesBuffer:
+    """A buffer of pre-drawn negative samples handed out in order (gensim's helper).
+
+    Parameters
+    ----------
+    items : list or numpy.ndarray
+        The samples.
+    """
+
+    def __init__(self, items: Any) -> None:
+        self._items = items
+        self._current_index = 0
+
+    def num_items(self) -> int:
+        """Number of samples not yet handed out."""
+        return len(self._items) - self._current_index
+
+    def get_items(self, num_items: int) -> Any:
+        """The next ``num_items`` samples (fewer at the end of the buffer)."""
+        start = self._current_index
+        self._current_index += num_items
+        return self._items[start : self._current_index]
+
+
+PoincareBatch = unsupported_class(
+    "PoincareBatch",
+    "gensim.models.poincare.PoincareBatch",
+    "embedrs computes Poincaré batches, losses and gradients in Rust: "
+    "use PoincareModel.train(...)",
+)

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import warnings
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from types import GeneratorType
 from typing import Any, Callable, ClassVar, Union
@@ -29,6 +29,7 @@ from typing import Any, Callable, ClassVar, Union
 import numpy as np
 
 from embedrs import _persist
+from embedrs._compat import class_only_method, unsupported_class, unsupported_function
 from embedrs._embedrs import (
     CorpusFile,
     VocabCounter,
@@ -47,8 +48,9 @@ from embedrs._validate import (
 )
 from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences, Text8Corpus
 from embedrs.models.callbacks import CallbackAny2Vec
-from embedrs.models.keyedvectors import KeyedVectors
-from embedrs.utils import RULE_DISCARD, RULE_KEEP
+from embedrs.models.keyedvectors import KeyedVectors, Vocab, pseudorandom_weak_vector
+from embedrs.models.word2vec_corpusfile import CORPUSFILE_VERSION, train_epoch_cbow, train_epoch_sg
+from embedrs.utils import RULE_DISCARD, RULE_KEEP, call_on_class_only, deprecated
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +60,36 @@ PathLike = Union[str, "os.PathLike[str]"]
 _NO_SENTENCE = object()
 
 __all__ = [
+    "CORPUSFILE_VERSION",
+    "FAST_VERSION",
     "MAX_WORDS_IN_BATCH",
+    "REAL",
     "BrownCorpus",
     "CallbackAny2Vec",
+    "Heapitem",
+    "KeyedVectors",
     "LineSentence",
     "PathLineSentences",
     "Text8Corpus",
+    "Vocab",
     "Word2Vec",
+    "Word2VecTrainables",
+    "Word2VecVocab",
+    "call_on_class_only",
+    "deprecated",
+    "keep_vocab_item",
+    "pseudorandom_weak_vector",
+    "score_sentence_cbow",
+    "score_sentence_sg",
+    "train_batch_cbow",
+    "train_batch_sg",
+    "train_epoch_cbow",
+    "train_epoch_sg",
 ]
+
+#: gensim's flag for its compiled routines (-1: pure Python). embedrs always runs
+#: compiled float32 kernels, gensim's 1.
+FAST_VERSION = 1
 
 
 def keep_vocab_item(
@@ -329,6 +353,15 @@ class Word2Vec:
             f"{type(self).__name__}<vocab={len(self.wv.index_to_key)}, "
             f"vector_size={self.vector_size}, alpha={self.alpha}>"
         )
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for missing attributes: gensim's AttributeError, plus where
+        # a gensim 3 name went in gensim 4
+        hint = _GENSIM3_NAMES.get(name)
+        if hint is None and name in _WV_METHODS:
+            hint = f"since Gensim 4.0.0 use model.wv.{name}(...)"
+        msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+        raise AttributeError(msg + (f"; {hint}" if hint else ""))
 
     def _log_event(self, **event: Any) -> None:
         event["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -1272,7 +1305,7 @@ class Word2Vec:
                     f"{fname}: corrupt model: word counts must be {n} non-negative integers"
                 )
 
-    @classmethod
+    @class_only_method
     def load(cls, fname: PathLike, mmap: str | None = None) -> Word2Vec:
         """Load a model saved by :meth:`save`, or a ``Word2Vec`` saved by gensim 4.
 
@@ -1404,3 +1437,79 @@ def _version() -> str:
     from embedrs import __version__
 
     return __version__
+
+
+# ----------------------------------------------------------------------
+# gensim 3 names and gensim internals that gensim code imports from this module
+# ----------------------------------------------------------------------
+
+_MIGRATING = "see https://github.com/RaRe-Technologies/gensim/wiki/Migrating-from-Gensim-3.x-to-4"
+_GENSIM3_NAMES = {
+    "vocab": "since Gensim 4.0.0 use model.wv.key_to_index, model.wv.index_to_key and "
+    "model.wv.get_vecattr(key, 'count'); " + _MIGRATING,
+    "index2word": "since Gensim 4.0.0 use model.wv.index_to_key; " + _MIGRATING,
+    "index2entity": "since Gensim 4.0.0 use model.wv.index_to_key; " + _MIGRATING,
+    "syn0": "since Gensim 4.0.0 use model.wv.vectors; " + _MIGRATING,
+    "syn0norm": "since Gensim 4.0.0 use model.wv.get_normed_vectors(); " + _MIGRATING,
+    "syn0_lockf": "since Gensim 4.0.0 use model.wv.vectors_lockf; " + _MIGRATING,
+    "iter": "since Gensim 4.0.0 the number of epochs is model.epochs; " + _MIGRATING,
+    "size": "since Gensim 4.0.0 the dimensionality is model.vector_size; " + _MIGRATING,
+    "vocabulary": "since Gensim 4.0.0 the vocabulary lives on model.wv; " + _MIGRATING,
+    "trainables": "since Gensim 4.0.0 the weights are model.wv.vectors, model.syn1neg and "
+    "model.syn1; " + _MIGRATING,
+}
+_WV_METHODS = frozenset(
+    {
+        "most_similar",
+        "most_similar_cosmul",
+        "similar_by_word",
+        "similar_by_vector",
+        "similarity",
+        "n_similarity",
+        "distance",
+        "distances",
+        "doesnt_match",
+        "wmdistance",
+        "evaluate_word_pairs",
+        "evaluate_word_analogies",
+        "accuracy",
+        "word_vec",
+        "get_vector",
+        "words_closer_than",
+        "rank",
+        "closer_than",
+    }
+)
+
+
+class Heapitem(namedtuple("Heapitem", "count, index, left, right")):
+    """One node of the Huffman tree build, ``(count, index, left, right)``, ordered by count."""
+
+    def __lt__(self, other: tuple) -> bool:
+        return self.count < other[0]
+
+
+Word2VecVocab = unsupported_class(
+    "Word2VecVocab",
+    "gensim.models.word2vec.Word2VecVocab (obsolete since gensim 4)",
+    "use Word2Vec.build_vocab; the vocabulary is stored on model.wv",
+)
+Word2VecTrainables = unsupported_class(
+    "Word2VecTrainables",
+    "gensim.models.word2vec.Word2VecTrainables (obsolete since gensim 4)",
+    "use model.wv.vectors, model.syn1neg and model.syn1 (the weights)",
+)
+_TRAIN_INSTEAD = "embedrs trains in Rust: use Word2Vec.train(...)"
+train_batch_sg = unsupported_function(
+    "train_batch_sg", "gensim.models.word2vec_inner.train_batch_sg", _TRAIN_INSTEAD
+)
+train_batch_cbow = unsupported_function(
+    "train_batch_cbow", "gensim.models.word2vec_inner.train_batch_cbow", _TRAIN_INSTEAD
+)
+_SCORE_INSTEAD = "use Word2Vec.score(...) to score sentences"
+score_sentence_sg = unsupported_function(
+    "score_sentence_sg", "gensim.models.word2vec_inner.score_sentence_sg", _SCORE_INSTEAD
+)
+score_sentence_cbow = unsupported_function(
+    "score_sentence_cbow", "gensim.models.word2vec_inner.score_sentence_cbow", _SCORE_INSTEAD
+)

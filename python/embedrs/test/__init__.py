@@ -1,1 +1,2 @@
-"""Small fixtures with gensim's names, so gensim's documentation examples run unchanged."""
+"""Small fixtures with gensim's names (``embedrs.test.utils``), so gensim's
+documentation examples run with only the import changed."""
