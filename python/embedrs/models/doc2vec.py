@@ -35,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from embedrs import _persist
+from embedrs._compat import class_only_method
 from embedrs._embedrs import CorpusFile, VocabCounter, init_vectors
 from embedrs._validate import check_flag, check_float, check_int, check_seed, check_workers
 from embedrs.corpora import (
@@ -61,13 +62,6 @@ __all__ = ["Doc2Vec", "TaggedBrownCorpus", "TaggedDocument", "TaggedLineDocument
 #: Seed offset of the document vectors (gensim's: the 1000th prime), so that
 #: they do not share the random stream of the word vectors.
 _DV_SEED_OFFSET = 7919
-
-
-def _call_on_class_only(*args: Any, **kwargs: Any) -> None:
-    """Stands in for ``load`` on instances: ``Doc2Vec.load`` returns a new model (gensim's guard)."""
-    raise AttributeError(
-        "This method should be called on a class object: model = Doc2Vec.load(path)"
-    )
 
 
 def _core_class() -> Any:
@@ -345,8 +339,6 @@ class Doc2Vec(Word2Vec):
             **kwargs,
         )
         self.layer1_size = self._layer1_size()
-        # ``model.load(path)`` would return a new model and leave ``model`` as it was
-        self.load = _call_on_class_only  # type: ignore[method-assign]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -1041,6 +1033,32 @@ class Doc2Vec(Word2Vec):
         """Not available for Doc2Vec: its output layer is trained on document contexts."""
         raise NotImplementedError("predict_output_word is a Word2Vec method")
 
+    @classmethod
+    def _get_offsets_and_start_doctags_for_corpusfile(
+        cls, corpus_file: PathLike, workers: int
+    ) -> tuple[list[int], list[int]]:
+        """Byte offset and first line number of each worker's share of ``corpus_file``.
+
+        gensim's helper (the Rust trainer splits the file itself): worker
+        ``i`` starts at the line that holds byte ``size // workers * i``.
+        """
+        workers = check_int(workers, "workers", low=1)
+        size = os.path.getsize(corpus_file)
+        targets = [size // workers * i for i in range(workers)]
+        offsets: list[int] = []
+        start_doctags: list[int] = []
+        pos = 0
+        with open(corpus_file, "rb") as fin:
+            for line_no, line in enumerate(fin):
+                end = pos + len(line)
+                while len(offsets) < workers and targets[len(offsets)] < end:
+                    offsets.append(pos)
+                    start_doctags.append(line_no)
+                if len(offsets) == workers:
+                    break
+                pos = end
+        return offsets, start_doctags
+
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
@@ -1308,7 +1326,7 @@ class Doc2Vec(Word2Vec):
         keys = dv.index_to_key
         dv.key_to_index = {k: i for i, k in enumerate(keys) if not isinstance(k, int)}
 
-    @classmethod
+    @class_only_method
     def load(cls, fname: PathLike, mmap: str | None = None) -> Doc2Vec:  # type: ignore[override]
         """Load a model saved by :meth:`save`, or a ``Doc2Vec`` saved by gensim 4.
 
