@@ -27,6 +27,9 @@ pub(crate) struct SharedMatrix<'a, T = f32> {
     ptr: *mut T,
     rows: usize,
     cols: usize,
+    /// False for a matrix built by [`SharedMatrix::read_only`]: every
+    /// write checks it (one predictable branch per row operation).
+    writable: bool,
     _owner: PhantomData<&'a mut [T]>,
 }
 
@@ -67,8 +70,37 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
             ptr: data.as_mut_ptr(),
             rows,
             cols,
+            writable: true,
             _owner: PhantomData,
         })
+    }
+
+    /// A matrix that is only read (a frozen model during inference): many
+    /// threads may read `data` at once, and every write method panics
+    /// instead of writing. Fails like [`SharedMatrix::new`] on a size mismatch.
+    pub(crate) fn read_only(data: &'a [T], rows: usize, cols: usize) -> crate::Result<Self> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(crate::Error::invalid(format!(
+                "a {rows} x {cols} matrix needs {} elements, the buffer has {}",
+                rows as u128 * cols as u128,
+                data.len()
+            )));
+        }
+        Ok(SharedMatrix {
+            // Never written through: every write goes through `row_ptr_mut`,
+            // which refuses when `writable` is false.
+            ptr: data.as_ptr() as *mut T,
+            rows,
+            cols,
+            writable: false,
+            _owner: PhantomData,
+        })
+    }
+
+    /// True unless built by [`SharedMatrix::read_only`].
+    #[inline(always)]
+    pub fn is_writable(&self) -> bool {
+        self.writable
     }
 
     /// Number of rows.
@@ -89,6 +121,12 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
         // SAFETY: row < rows, so the offset row*cols stays within the
         // allocation of rows*cols elements checked in `new`.
         unsafe { self.ptr.add(row * self.cols) }
+    }
+
+    #[inline(always)]
+    fn row_ptr_mut(&self, row: usize) -> *mut T {
+        assert!(self.writable, "write to a read-only shared matrix");
+        self.row_ptr(row)
     }
 
     /// Asks the CPU to start loading row `row` into cache (a hint: no
@@ -144,7 +182,7 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// Overwrites row `row` with `src`, converted by `f`.
     #[inline(always)]
     pub fn write_row_as<U: Copy>(&self, row: usize, src: &[U], f: impl Fn(U) -> T) {
-        let p = self.row_ptr(row);
+        let p = self.row_ptr_mut(row);
         let n = self.cols.min(src.len());
         for (i, &s) in src[..n].iter().enumerate() {
             // SAFETY: i < n <= cols, inside the row. No reference to the
@@ -189,7 +227,7 @@ impl SharedMatrix<'_, f32> {
     /// `row += a * x`.
     #[inline(always)]
     pub fn axpy_row<M: MulAdd>(&self, row: usize, a: f32, x: &[f32]) {
-        let p = self.row_ptr(row);
+        let p = self.row_ptr_mut(row);
         let n = self.cols.min(x.len());
         for i in 0..n {
             // SAFETY: i < n <= cols, inside the row. No reference to the
@@ -216,7 +254,7 @@ impl SharedMatrix<'_, f32> {
     /// `acc += g * row` then `row += g * x`, reading the row once.
     #[inline(always)]
     pub fn accumulate_and_update<M: MulAdd>(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
-        let p = self.row_ptr(row);
+        let p = self.row_ptr_mut(row);
         let n = self.cols.min(x.len()).min(acc.len());
         for i in 0..n {
             // SAFETY: i < n <= cols, inside the row; `acc` and `x` are
@@ -268,6 +306,16 @@ mod tests {
             });
         }
         assert!(data.iter().all(|&v| v == 100.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "write to a read-only shared matrix")]
+    fn read_only_matrices_refuse_writes() {
+        let data = vec![1.0f32; 4];
+        let m = SharedMatrix::read_only(&data, 2, 2).unwrap();
+        assert!(!m.is_writable());
+        assert_eq!(m.dot_row::<Unfused>(1, &[1.0, 2.0]), 3.0);
+        m.axpy_row::<Unfused>(0, 1.0, &[1.0, 1.0]);
     }
 
     #[test]

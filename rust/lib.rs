@@ -14,6 +14,7 @@
 //! * [`tsne`]: Barnes-Hut t-SNE.
 
 pub mod corpus;
+pub mod d2v;
 pub mod error;
 pub(crate) mod hogwild;
 pub mod io;

@@ -288,3 +288,96 @@ class Word2VecCore:
         progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> float: ...
+
+# --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
+
+class Doc2VecCore:
+    """The Doc2Vec trainer of a model for its current vocabulary (``d2v::Doc2VecTrainer``)."""
+
+    def __init__(
+        self,
+        words: list[str],
+        counts: list[int],
+        *,
+        sample: float,
+        ns_exponent: float,
+        dm: bool,
+        dm_mean: bool,
+        dm_concat: bool,
+        dm_tag_count: int,
+        dbow_words: bool,
+        hs: bool,
+        negative: int,
+        window: int,
+        shrink_windows: bool,
+        compute_loss: bool,
+        seed: int,
+        workers: int,
+    ) -> None: ...
+    def layer1_size(self, vector_size: int) -> int: ...
+    def train_epoch_iterable(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        dv: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        lockf: _npt.NDArray[_np.float32] | None,
+        doc_lockf: _npt.NDArray[_np.float32] | None,
+        documents: object,
+        key_to_index: dict[Any, int],
+        tag_to_index: dict[Any, int],
+        *,
+        epoch: int,
+        alpha: float,
+        min_alpha: float,
+        words_before: int,
+        total_words: int,
+        batch_words: int,
+        progress: _ProgressCallback | None = None,
+        report_every: float = 1.0,
+    ) -> tuple[int, int, float, int]: ...
+    def train_epoch_file(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        dv: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        lockf: _npt.NDArray[_np.float32] | None,
+        doc_lockf: _npt.NDArray[_np.float32] | None,
+        corpus: CorpusFile,
+        *,
+        epoch: int,
+        alpha: float,
+        min_alpha: float,
+        words_before: int,
+        total_words: int,
+        batch_words: int,
+        progress: _ProgressCallback | None = None,
+        report_every: float = 1.0,
+    ) -> tuple[int, int, float]: ...
+    def infer_vector(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        doc_words: list[str],
+        key_to_index: dict[Any, int],
+        *,
+        alpha: float,
+        min_alpha: float,
+        epochs: int,
+        seed: int,
+    ) -> _npt.NDArray[_np.float32]: ...
+    def infer_vectors(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1neg: _npt.NDArray[_np.float32] | None,
+        syn1: _npt.NDArray[_np.float32] | None,
+        docs: list[list[str]],
+        key_to_index: dict[Any, int],
+        *,
+        alpha: float,
+        min_alpha: float,
+        epochs: int,
+        seed: int,
+    ) -> _npt.NDArray[_np.float32]: ...

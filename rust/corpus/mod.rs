@@ -30,6 +30,11 @@ pub struct Job {
     /// Raw words the batch stands for, out-of-vocabulary ones included
     /// (drives the learning-rate schedule and progress).
     pub raw_words: u64,
+    /// Tagged documents (Doc2Vec) only: the tags (rows of the document
+    /// vectors) of all documents, concatenated...
+    pub tags: Vec<u32>,
+    /// ... and the end offset in `tags` of each document's tags.
+    pub tag_ends: Vec<usize>,
 }
 
 impl Job {
@@ -38,6 +43,34 @@ impl Job {
         self.ids.clear();
         self.ends.clear();
         self.raw_words = 0;
+        self.tags.clear();
+        self.tag_ends.clear();
+    }
+
+    /// Closes the current document with its `tags` (no-op for a document
+    /// without words, which trains nothing).
+    pub fn end_document(&mut self, tags: &[u32]) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        if self.ids.len() > start {
+            self.ends.push(self.ids.len());
+            self.tags.extend_from_slice(tags);
+            self.tag_ends.push(self.tags.len());
+        }
+    }
+
+    /// The documents, as (word ids, tags). Empty unless the job was filled
+    /// with [`Job::end_document`].
+    pub fn documents(&self) -> impl Iterator<Item = (&[u32], &[u32])> + '_ {
+        let (mut start, mut tag_start) = (0, 0);
+        self.ends
+            .iter()
+            .zip(&self.tag_ends)
+            .map(move |(&end, &tag_end)| {
+                let doc = (&self.ids[start..end], &self.tags[tag_start..tag_end]);
+                start = end;
+                tag_start = tag_end;
+                doc
+            })
     }
 
     /// Closes the current sentence (no-op for an empty one).
@@ -156,6 +189,22 @@ impl CorpusText {
         &self.path
     }
 
+    /// For each of `ranges` (in order, as [`CorpusText::ranges`] makes them),
+    /// the number of newlines before its start: the line number its first
+    /// token lies on.
+    pub fn line_starts(&self, ranges: &[Range<usize>]) -> Vec<u64> {
+        let bytes = self.bytes();
+        let mut out = Vec::with_capacity(ranges.len());
+        let (mut pos, mut lines) = (0usize, 0u64);
+        for r in ranges {
+            let start = r.start.min(bytes.len()).max(pos);
+            lines += bytes[pos..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            pos = start;
+            out.push(lines);
+        }
+        out
+    }
+
     /// Splits the text into `n` byte ranges that start at token boundaries.
     pub fn ranges(&self, n: usize) -> Vec<Range<usize>> {
         let bytes = self.bytes();
@@ -186,6 +235,11 @@ pub struct SentenceReader<'a> {
     pos: usize,
     end: usize,
     max_len: usize,
+    /// Line (0-based) of `pos`, counted from the line given to
+    /// [`SentenceReader::from_line`].
+    line: u64,
+    /// Line of the sentence last read.
+    sentence_line: u64,
 }
 
 impl<'a> SentenceReader<'a> {
@@ -203,7 +257,23 @@ impl<'a> SentenceReader<'a> {
             pos,
             end: range.end.min(bytes.len()),
             max_len: max_len.max(1),
+            line: 0,
+            sentence_line: 0,
         }
+    }
+
+    /// Numbers lines from `line`: the number of newlines before the
+    /// range's start (see [`CorpusText::line_starts`]).
+    pub fn from_line(mut self, line: u64) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// The line (0-based) of the sentence last read: a document's tag in
+    /// Doc2Vec's `corpus_file` mode. The pieces of a line longer than
+    /// `max_len` tokens share it.
+    pub fn sentence_line(&self) -> u64 {
+        self.sentence_line
     }
 
     /// Byte offset of the next unread byte.
@@ -220,14 +290,20 @@ impl<'a> SentenceReader<'a> {
         loop {
             // Skip spaces; a newline ends the sentence.
             while self.pos < bytes.len() && is_space(bytes[self.pos]) {
-                if bytes[self.pos] == b'\n' && n > 0 {
-                    self.pos += 1;
-                    return true;
+                if bytes[self.pos] == b'\n' {
+                    self.line += 1;
+                    if n > 0 {
+                        self.pos += 1;
+                        return true;
+                    }
                 }
                 self.pos += 1;
             }
             if self.pos >= self.end || self.pos >= bytes.len() {
                 return any;
+            }
+            if n == 0 {
+                self.sentence_line = self.line;
             }
             let start = self.pos;
             while self.pos < bytes.len() && !is_space(bytes[self.pos]) {
@@ -261,6 +337,36 @@ impl<'a> SentenceReader<'a> {
             }
             read_any = true;
             job.end_sentence();
+        }
+        job.raw_words = raw;
+        read_any
+    }
+
+    /// Fills `job` with documents (one per line, tagged with the line
+    /// number) until it holds at least `batch_words` in-vocabulary words
+    /// or the range ends. Returns false when nothing was read.
+    pub fn fill_documents(
+        &mut self,
+        job: &mut Job,
+        batch_words: usize,
+        lookup: &ByteLookup,
+    ) -> bool {
+        job.clear();
+        let mut raw = 0u64;
+        let mut read_any = false;
+        while job.words() < batch_words {
+            let more = self.next_sentence(|tok, _| {
+                raw += 1;
+                if let Some(id) = lookup.get(tok) {
+                    job.ids.push(id);
+                }
+            });
+            if !more {
+                break;
+            }
+            read_any = true;
+            let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
+            job.end_document(&[tag]);
         }
         job.raw_words = raw;
         read_any
@@ -448,6 +554,45 @@ mod tests {
     fn lines_are_sentences() {
         let s = sentences(b"a b c\n\n d  e\nf", 1, 100);
         assert_eq!(s, vec![vec!["a", "b", "c"], vec!["d", "e"], vec!["f"]]);
+    }
+
+    #[test]
+    fn documents_are_tagged_with_their_line() {
+        let c = CorpusText::from_bytes(b"a b\n\nc d e\nf\n".to_vec());
+        let words: Vec<String> = ["a", "b", "c", "d", "e", "f"].map(String::from).to_vec();
+        let lookup = ByteLookup::new(&words);
+        for n in [1, 2, 3, 5] {
+            let ranges = c.ranges(n);
+            let starts = c.line_starts(&ranges);
+            let mut docs: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+            for (r, line) in ranges.into_iter().zip(starts) {
+                let mut rd = SentenceReader::new(c.bytes(), r, 2).from_line(line);
+                let mut job = Job::default();
+                while rd.fill_documents(&mut job, 1, &lookup) {
+                    for (w, t) in job.documents() {
+                        docs.push((w.to_vec(), t.to_vec()));
+                    }
+                }
+            }
+            // Line 1 is empty; line 2 is cut in pieces of at most 2 words that keep
+            // its tag (where the cut falls depends on the ranges, as for sentences).
+            assert!(
+                docs.iter().all(|(w, t)| w.len() <= 2 && t.len() == 1),
+                "{docs:?}"
+            );
+            let mut by_tag: Vec<(u32, Vec<u32>)> = Vec::new();
+            for (w, t) in docs {
+                match by_tag.last_mut() {
+                    Some((tag, words)) if *tag == t[0] => words.extend(w),
+                    _ => by_tag.push((t[0], w)),
+                }
+            }
+            assert_eq!(
+                by_tag,
+                vec![(0, vec![0, 1]), (2, vec![2, 3, 4]), (3, vec![5])],
+                "ranges={n}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use crate::progress::Progress;
 use crate::Error;
 
+mod d2v;
 mod kv;
 mod poincare;
 mod tsne;
@@ -288,6 +289,7 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InternalError", m.py().get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
     w2v::register(m)?;
+    d2v::register(m)?;
     kv::register(m)?;
     poincare::register(m)?;
     tsne::register(m)?;

@@ -37,6 +37,13 @@ pub(crate) struct CorpusFile {
     text: Arc<CorpusText>,
 }
 
+impl CorpusFile {
+    /// The text, shared with the training threads.
+    pub(crate) fn text(&self) -> Arc<CorpusText> {
+        self.text.clone()
+    }
+}
+
 #[pymethods]
 impl CorpusFile {
     #[new]
@@ -156,7 +163,10 @@ pub(crate) struct Word2VecCore {
 /// old and new rows, as in gensim. The checks here are those the borrow would
 /// have made: layout and the writeable flag (a read-only memory map must be
 /// loaded with `mmap=None` or `'c'` to train). Shapes are checked by the core.
-fn shared<'a>(arr: &'a Bound<'_, PyArray2<f32>>, name: &str) -> PyResult<SharedMatrix<'a>> {
+pub(crate) fn shared<'a>(
+    arr: &'a Bound<'_, PyArray2<f32>>,
+    name: &str,
+) -> PyResult<SharedMatrix<'a>> {
     let (rows, cols) = (arr.shape()[0], arr.shape()[1]);
     let writeable: bool = arr.getattr("flags")?.getattr("writeable")?.extract()?;
     if !writeable {
@@ -185,15 +195,15 @@ fn shared<'a>(arr: &'a Bound<'_, PyArray2<f32>>, name: &str) -> PyResult<SharedM
 }
 
 /// The model's arrays lent to one epoch call.
-struct Lent<'py> {
-    syn0: Bound<'py, PyArray2<f32>>,
-    syn1neg: Option<Bound<'py, PyArray2<f32>>>,
-    syn1: Option<Bound<'py, PyArray2<f32>>>,
-    lockf: Option<PyReadonlyArray1<'py, f32>>,
+pub(crate) struct Lent<'py> {
+    pub syn0: Bound<'py, PyArray2<f32>>,
+    pub syn1neg: Option<Bound<'py, PyArray2<f32>>>,
+    pub syn1: Option<Bound<'py, PyArray2<f32>>>,
+    pub lockf: Option<PyReadonlyArray1<'py, f32>>,
 }
 
 impl Lent<'_> {
-    fn weights(&self) -> PyResult<Weights<'_>> {
+    pub(crate) fn weights(&self) -> PyResult<Weights<'_>> {
         let w = Weights::from_shared(
             shared(&self.syn0, "wv.vectors")?,
             self.syn1neg
@@ -293,6 +303,7 @@ impl Word2VecCore {
             let mut n_sentences = 0u64;
             let feed = Feed {
                 key_to_index,
+                tag_to_index: None,
                 vocab: u32::try_from(trainer.vocab_len()).unwrap_or(u32::MAX),
                 batch_words: batch_words.max(1),
                 every: tick(report_every),
@@ -431,17 +442,21 @@ fn schedule(
 /// The iterable path's producer: reads sentences from the Python iterable
 /// (with the GIL), converts tokens to ids through `key_to_index` and sends
 /// batches of `batch_words` ids to the workers.
-struct Feed<'a, 'py> {
-    key_to_index: &'a Bound<'py, PyDict>,
-    vocab: u32,
-    batch_words: usize,
-    every: std::time::Duration,
-    callback: Option<&'a Py<PyAny>>,
+///
+/// With `tag_to_index` (Doc2Vec), each item is a tagged document: an object
+/// with `.words` (the tokens) and `.tags` (each looked up in `tag_to_index`).
+pub(crate) struct Feed<'a, 'py> {
+    pub key_to_index: &'a Bound<'py, PyDict>,
+    pub tag_to_index: Option<&'a Bound<'py, PyDict>>,
+    pub vocab: u32,
+    pub batch_words: usize,
+    pub every: std::time::Duration,
+    pub callback: Option<&'a Py<PyAny>>,
 }
 
 impl Feed<'_, '_> {
-    /// Sends every sentence; returns how many were read.
-    fn run(
+    /// Sends every sentence (or document); returns how many were read.
+    pub(crate) fn run(
         &self,
         py: Python<'_>,
         sentences: &Bound<'_, PyAny>,
@@ -458,9 +473,25 @@ impl Feed<'_, '_> {
                  LineSentence)",
             )
         })?;
+        let mut tags: Vec<u32> = Vec::new();
         for item in iter {
-            let item = item?;
+            let mut item = item?;
             n_sentences += 1;
+            if let Some(tag_to_index) = self.tag_to_index {
+                let (words, t) = document(&item, n_sentences - 1)?;
+                tags.clear();
+                for tag in t.try_iter()? {
+                    tags.push(tag_id(tag_to_index, &tag?)?);
+                }
+                item = words;
+            }
+            let end = |job: &mut Job| {
+                if self.tag_to_index.is_some() {
+                    job.end_document(&tags);
+                } else {
+                    job.end_sentence();
+                }
+            };
             let mut in_sentence = 0usize;
             let mut push = |tok: &Bound<'_, PyAny>, job: &mut Job| -> PyResult<()> {
                 job.raw_words += 1;
@@ -468,7 +499,7 @@ impl Feed<'_, '_> {
                     job.ids.push(id);
                     in_sentence += 1;
                     if in_sentence == MAX_SENTENCE_LEN {
-                        job.end_sentence();
+                        end(job);
                         in_sentence = 0;
                     }
                 }
@@ -498,7 +529,7 @@ impl Feed<'_, '_> {
                     push(&tok?, &mut job)?;
                 }
             }
-            job.end_sentence();
+            end(&mut job);
             if job.words() >= self.batch_words && !send(std::mem::take(&mut job)) {
                 break;
             }
@@ -518,7 +549,7 @@ impl Feed<'_, '_> {
     }
 
     /// The id of `tok`, if it is in `key_to_index` (checked to be a row).
-    fn id(&self, tok: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    pub(crate) fn id(&self, tok: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
         let Some(v) = self.key_to_index.get_item(tok)? else {
             return Ok(None);
         };
@@ -535,5 +566,42 @@ impl Feed<'_, '_> {
                     v.repr().map(|r| r.to_string()).unwrap_or_default()
                 ))
             })
+    }
+}
+
+/// The `(words, tags)` of tagged document number `i` (gensim's
+/// `TaggedDocument`: an object with `.words` and `.tags`).
+fn document<'py>(
+    item: &Bound<'py, PyAny>,
+    i: u64,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    match (item.getattr("words"), item.getattr("tags")) {
+        (Ok(words), Ok(tags)) => {
+            if tags.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err(format!(
+                    "document #{i}: tags must be a list of tags, got the string {}; wrap it: \
+                     tags=[{}]",
+                    tags.repr()?,
+                    tags.repr()?
+                )));
+            }
+            Ok((words, tags))
+        }
+        _ => Err(PyTypeError::new_err(format!(
+            "document #{i} is a {}, not a TaggedDocument(words, tags)",
+            item.get_type().name()?
+        ))),
+    }
+}
+
+/// The row of document tag `tag`.
+fn tag_id(tag_to_index: &Bound<'_, PyDict>, tag: &Bound<'_, PyAny>) -> PyResult<u32> {
+    match tag_to_index.get_item(tag)? {
+        Some(v) => v.extract::<u32>(),
+        None => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+            "document tag {} is not in the model's vocabulary of tags; call \
+             build_vocab on these documents first",
+            tag.repr()?
+        ))),
     }
 }

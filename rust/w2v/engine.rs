@@ -160,7 +160,7 @@ where
     progress.set_epoch(epoch);
     let n = source.workers(pool.current_num_threads()).max(1);
     let stats = Mutex::new(EpochStats::default());
-    let dim = model.dim();
+    let dim = model.layer1;
     pool.scope(|s| {
         for i in 0..n {
             let stats = &stats;
@@ -191,7 +191,7 @@ where
 /// One job through the widest job loop the CPU supports. Results are
 /// deterministic for a given machine; the fused copies round differently
 /// from the baseline.
-fn train_job<E: Examples>(
+pub(crate) fn train_job<E: Examples>(
     gen: &E,
     model: &ModelRef<'_>,
     w: &mut Worker,
@@ -256,13 +256,7 @@ pub(crate) fn train_sentences(
     let mut sent = std::mem::take(&mut w.sent);
     w.hot.load(&model.layers, hot_negatives);
     for words in job.sentences() {
-        sent.clear();
-        for &id in words {
-            let p = model.keep_prob[id as usize];
-            if p >= 1.0 || w.rng.uniform() < p {
-                sent.push(id);
-            }
-        }
+        subsample(model, w, words, &mut sent);
         effective += sent.len() as u64;
         if sent.len() < 2 {
             continue;
@@ -273,6 +267,50 @@ pub(crate) fn train_sentences(
     w.hot.merge(&model.layers);
     w.sent = sent;
     (effective, loss)
+}
+
+/// The document loop shared by the generators that read tagged documents
+/// (Doc2Vec): subsamples the words of each document of `job`, draws the
+/// first noise words and calls `per_document` with the kept words and the
+/// document's tags, for every document with at least one kept word.
+/// Returns (kept words, loss).
+#[inline(always)]
+pub(crate) fn train_documents(
+    model: &ModelRef<'_>,
+    w: &mut Worker,
+    job: &crate::corpus::Job,
+    hot_negatives: bool,
+    mut per_document: impl FnMut(&ModelRef<'_>, &mut Worker, &[u32], &[u32]) -> f64,
+) -> (u64, f64) {
+    let mut effective = 0u64;
+    let mut loss = 0.0;
+    let mut sent = std::mem::take(&mut w.sent);
+    w.hot.load(&model.layers, hot_negatives);
+    for (words, tags) in job.documents() {
+        subsample(model, w, words, &mut sent);
+        effective += sent.len() as u64;
+        if sent.is_empty() {
+            continue;
+        }
+        model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
+        loss += per_document(model, w, &sent, tags);
+    }
+    w.hot.merge(&model.layers);
+    w.sent = sent;
+    (effective, loss)
+}
+
+/// word2vec's subsampling: keeps each word of `words` with its keep
+/// probability, into `out`.
+#[inline(always)]
+fn subsample(model: &ModelRef<'_>, w: &mut Worker, words: &[u32], out: &mut Vec<u32>) {
+    out.clear();
+    for &id in words {
+        let p = model.keep_prob[id as usize];
+        if p >= 1.0 || w.rng.uniform() < p {
+            out.push(id);
+        }
+    }
 }
 
 /// Refuses ids outside the vocabulary before they reach the workers (whose

@@ -23,10 +23,10 @@ pub mod init;
 pub mod model;
 mod pairs;
 pub(crate) mod sgd;
-mod skipgram;
+pub(crate) mod skipgram;
 pub mod tables;
 pub mod trainer;
-mod worker;
+pub(crate) mod worker;
 
 pub use config::W2vConfig;
 pub use engine::{EpochStats, Schedule};

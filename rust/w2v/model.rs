@@ -17,39 +17,52 @@ pub struct Weights<'a> {
     pub(crate) syn1neg: Option<SharedMatrix<'a>>,
     pub(crate) syn1: Option<SharedMatrix<'a>>,
     pub(crate) lock_factors: Option<&'a [f32]>,
+    /// Document vectors (Doc2Vec's `dv.vectors`) and their lock factors.
+    pub(crate) docs: Option<SharedMatrix<'a>>,
+    pub(crate) doc_lock_factors: Option<&'a [f32]>,
 }
 
 impl<'a> Weights<'a> {
-    /// Weights over buffers the caller owns exclusively for the call
-    /// (row-major, `dim` columns each).
+    /// Weights over buffers the caller owns exclusively for the call:
+    /// `syn0` row-major with `dim` columns, the output layers with as many
+    /// rows as `syn0` (their width follows from their length: `dim`, or
+    /// wider for Doc2Vec's concatenated input).
     pub fn new(
         syn0: &'a mut [f32],
         syn1neg: Option<&'a mut [f32]>,
         syn1: Option<&'a mut [f32]>,
         dim: usize,
     ) -> Result<Self> {
-        let rows = |len: usize, name: &str| {
-            if dim == 0 || !len.is_multiple_of(dim) {
-                Err(Error::invalid(format!(
-                    "{name} has {len} elements, not a whole number of rows of {dim}"
-                )))
-            } else {
-                Ok(len / dim)
-            }
-        };
+        if dim == 0 || !syn0.len().is_multiple_of(dim) || syn0.is_empty() {
+            return Err(Error::invalid(format!(
+                "syn0 has {} elements, not a whole number of rows of {dim}",
+                syn0.len()
+            )));
+        }
+        let rows = syn0.len() / dim;
         let share = |data: &'a mut [f32], name: &str| -> Result<SharedMatrix<'a>> {
-            let n = rows(data.len(), name)?;
+            if data.is_empty() || !data.len().is_multiple_of(rows) {
+                return Err(Error::invalid(format!(
+                    "{name} has {} elements, not {rows} rows like syn0",
+                    data.len()
+                )));
+            }
+            let cols = data.len() / rows;
             // SAFETY: `data` is borrowed mutably for 'a, so during 'a nothing
             // but the Hogwild workers of this crate's training calls reaches
             // it, and their races are the documented Hogwild choice
             // (`hogwild` module).
-            unsafe { SharedMatrix::new(data, n, dim) }
+            unsafe { SharedMatrix::new(data, rows, cols) }
         };
+        // SAFETY: as for the output layers just above.
+        let syn0 = unsafe { SharedMatrix::new(syn0, rows, dim) }?;
         Ok(Weights {
-            syn0: share(syn0, "syn0")?,
+            syn0,
             syn1neg: syn1neg.map(|d| share(d, "syn1neg")).transpose()?,
             syn1: syn1.map(|d| share(d, "syn1")).transpose()?,
             lock_factors: None,
+            docs: None,
+            doc_lock_factors: None,
         })
     }
 
@@ -66,6 +79,8 @@ impl<'a> Weights<'a> {
             syn1neg,
             syn1,
             lock_factors: None,
+            docs: None,
+            doc_lock_factors: None,
         }
     }
 
@@ -73,6 +88,35 @@ impl<'a> Weights<'a> {
     /// `vectors_lockf`; 0 freezes a word).
     pub fn with_lock_factors(mut self, factors: &'a [f32]) -> Self {
         self.lock_factors = Some(factors);
+        self
+    }
+
+    /// Adds the document vectors (row-major, the vector size of `syn0`).
+    pub fn with_docs(mut self, docs: &'a mut [f32]) -> Result<Self> {
+        let dim = self.dim();
+        if dim == 0 || !docs.len().is_multiple_of(dim) {
+            return Err(Error::invalid(format!(
+                "the document vectors have {} elements, not a whole number of rows of {dim}",
+                docs.len()
+            )));
+        }
+        let rows = docs.len() / dim;
+        // SAFETY: as in `new`: `docs` is borrowed mutably for 'a and only
+        // this crate's Hogwild workers reach it meanwhile.
+        self.docs = Some(unsafe { SharedMatrix::new(docs, rows, dim) }?);
+        Ok(self)
+    }
+
+    /// Document vectors already shared (see [`Weights::from_shared`]).
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
+    pub(crate) fn with_shared_docs(mut self, docs: SharedMatrix<'a>) -> Self {
+        self.docs = Some(docs);
+        self
+    }
+
+    /// Scales each document's updates by its factor (gensim's `dv.vectors_lockf`).
+    pub fn with_doc_lock_factors(mut self, factors: &'a [f32]) -> Self {
+        self.doc_lock_factors = Some(factors);
         self
     }
 
@@ -101,6 +145,15 @@ pub struct ModelRef<'a> {
     pub(crate) compute_loss: bool,
     /// Optional per-word factor applied to input-vector updates (0 freezes a word).
     pub(crate) lock_factors: Option<&'a [f32]>,
+    /// Document vectors (Doc2Vec), if any.
+    pub(crate) docs: Option<SharedMatrix<'a>>,
+    /// Optional per-document factor applied to document-vector updates.
+    pub(crate) doc_lock_factors: Option<&'a [f32]>,
+    /// Update the input word vectors (false for inference on a frozen model).
+    pub(crate) learn_words: bool,
+    /// Width of the output rows (the input layer's size): the vector size,
+    /// or more for Doc2Vec's concatenated input.
+    pub(crate) layer1: usize,
 }
 
 impl<'a> ModelRef<'a> {
@@ -112,10 +165,18 @@ impl<'a> ModelRef<'a> {
     pub fn new(config: &'a W2vConfig, tables: &'a Tables, weights: Weights<'a>) -> Result<Self> {
         let n = tables.len();
         let dim = weights.syn0.cols();
+        // The output rows may be wider than the input vectors (Doc2Vec's
+        // concatenated input); both output layers have the same width.
+        let layer1 = weights
+            .syn1neg
+            .as_ref()
+            .or(weights.syn1.as_ref())
+            .map_or(dim, |m| m.cols());
         let check = |m: &SharedMatrix<'_>, name: &str| {
-            if m.rows() != n || m.cols() != dim {
+            let cols = if name == "wv.vectors" { dim } else { layer1 };
+            if m.rows() != n || m.cols() != cols {
                 Err(Error::invalid(format!(
-                    "{name} has shape ({}, {}), expected ({n}, {dim}); the vocabulary and the \
+                    "{name} has shape ({}, {}), expected ({n}, {cols}); the vocabulary and the \
                      weights must be rebuilt together",
                     m.rows(),
                     m.cols()
@@ -151,6 +212,20 @@ impl<'a> ModelRef<'a> {
                 )));
             }
         }
+        if let (Some(f), Some(d)) = (weights.doc_lock_factors, &weights.docs) {
+            if f.len() != d.rows() {
+                return Err(Error::invalid(format!(
+                    "dv.vectors_lockf has {} entries for {} documents",
+                    f.len(),
+                    d.rows()
+                )));
+            }
+        }
+        let learn = weights.syn0.is_writable();
+        let learn_hidden = syn1neg
+            .as_ref()
+            .or(syn1.as_ref())
+            .is_some_and(|m| m.is_writable());
         Ok(ModelRef {
             syn0: weights.syn0,
             layers: OutputLayers {
@@ -161,6 +236,7 @@ impl<'a> ModelRef<'a> {
                 huffman: tables.huffman.as_ref(),
                 sigmoid: &tables.sigmoid,
                 merge_lock: Default::default(),
+                learn: learn_hidden,
             },
             cbow_mean: config.cbow_mean,
             window: config.window,
@@ -168,6 +244,10 @@ impl<'a> ModelRef<'a> {
             keep_prob: &tables.keep_prob,
             compute_loss: config.compute_loss,
             lock_factors: weights.lock_factors,
+            docs: weights.docs,
+            doc_lock_factors: weights.doc_lock_factors,
+            learn_words: learn,
+            layer1,
         })
     }
 

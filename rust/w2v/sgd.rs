@@ -51,6 +51,9 @@ pub struct OutputLayers<'a> {
     pub sigmoid: &'a SigmoidTable,
     /// Serialises the workers' [`HotRows::merge`] into `syn1`.
     pub merge_lock: Mutex<()>,
+    /// Update the output rows (false for a frozen model: inference only
+    /// computes the gradient of the input).
+    pub learn: bool,
 }
 
 /// Rows of each output matrix kept per worker: for hierarchical softmax
@@ -151,6 +154,12 @@ impl HotCache {
     pub fn load(&mut self, layers: &OutputLayers<'_>, negatives: bool) {
         self.negatives = negatives;
         self.hits = 0;
+        if !layers.learn {
+            // a frozen model: nothing to cache or merge
+            self.hs.n = 0;
+            self.neg.n = 0;
+            return;
+        }
         if let Some(syn1) = &layers.syn1 {
             // syn1 has one row per word; inner nodes are rows 0..words-1,
             // created in order of increasing count, so the hottest are last.
@@ -255,7 +264,10 @@ impl OutputLayers<'_> {
                 }
                 match local {
                     Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None => syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e),
+                    None if self.learn => {
+                        syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e)
+                    }
+                    None => syn1.add_row_to::<M>(point as usize, g, neu1e),
                 }
             }
         }
@@ -280,7 +292,10 @@ impl OutputLayers<'_> {
                 }
                 match local {
                     Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
+                    None if self.learn => {
+                        syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e)
+                    }
+                    None => syn1neg.add_row_to::<M>(target as usize, g, neu1e),
                 }
             }
         }
@@ -319,6 +334,7 @@ mod tests {
                 huffman: None,
                 sigmoid: &sig,
                 merge_lock: Default::default(),
+                learn: true,
             };
             let loss = layers.train::<Unfused>(
                 0,
@@ -358,6 +374,7 @@ mod tests {
                 huffman: Some(&hf),
                 sigmoid: &sig,
                 merge_lock: Default::default(),
+                learn: true,
             };
             layers.train::<Unfused>(0, &[], &h, &mut neu1e, 0.5, false, &mut HotCache::default());
         }
@@ -381,6 +398,7 @@ mod hot_rows_tests {
             huffman: None,
             sigmoid: sig,
             merge_lock: Default::default(),
+            learn: true,
         }
     }
 
@@ -477,6 +495,7 @@ mod negatives_tests {
             huffman: None,
             sigmoid: &sig,
             merge_lock: Default::default(),
+            learn: true,
         };
         let mut rng = Rng::new(3);
         let mut out = Vec::new();
