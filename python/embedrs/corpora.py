@@ -6,6 +6,8 @@
   read as a :class:`LineSentence`.
 * :class:`Text8Corpus`: one huge line of whitespace-separated tokens
   (the text8 format), cut into sentences of ``max_sentence_length`` words.
+* :class:`TaggedDocument` and :class:`TaggedLineDocument`: the documents of
+  ``Doc2Vec`` (also importable from :mod:`embedrs.models.doc2vec`, as in gensim).
 
 All of them are re-iterable (each ``iter()`` starts from the beginning), so
 they can be passed to ``Word2Vec`` for several epochs.
@@ -18,6 +20,7 @@ import gzip
 import itertools
 import logging
 import os
+from collections import namedtuple
 from collections.abc import Iterator
 from typing import IO, Any, Union
 
@@ -188,3 +191,68 @@ class Text8Corpus:
                     break
         if sentence:
             yield sentence
+
+
+class TaggedDocument(namedtuple("TaggedDocument", "words tags")):
+    """One document for ``Doc2Vec``: ``words`` (a list of str tokens) and ``tags``.
+
+    ``tags`` is a list of document tags: ints (row ``i`` of ``model.dv`` for
+    tag ``i``, the cheapest) or str keys, or a mix of both.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}<{self.words}, {self.tags}>"
+
+
+class TaggedLineDocument:
+    """Iterate over a file with one document per line, tagged with its line number.
+
+    Line ``i`` (from 0, empty lines included) becomes
+    ``TaggedDocument(line.split(), [i])``, as in gensim, and as
+    ``Doc2Vec(corpus_file=...)`` numbers its documents.
+
+    Parameters
+    ----------
+    source : str, path or file object
+        The file (``.gz``/``.bz2`` are decompressed) or an already open file,
+        which is rewound with ``seek(0)`` at each pass.
+    """
+
+    def __init__(self, source: PathLike | IO[Any]) -> None:
+        self.source = source
+        if not hasattr(source, "read"):
+            if not isinstance(source, (str, os.PathLike)):
+                raise TypeError(
+                    f"TaggedLineDocument takes a path or a file object, not {type(source).__name__}"
+                )
+            if not os.path.exists(os.fspath(source)):
+                raise FileNotFoundError(f"TaggedLineDocument: no such file: {os.fspath(source)!r}")
+            if os.path.isdir(os.fspath(source)):
+                raise IsADirectoryError(f"TaggedLineDocument: {os.fspath(source)!r} is a directory")
+
+    def __iter__(self) -> Iterator[TaggedDocument]:
+        where = getattr(self.source, "name", None) or str(self.source)
+        if hasattr(self.source, "read"):
+            self.source.seek(0)  # type: ignore[union-attr]
+            for item_no, raw in enumerate(self.source):  # type: ignore[arg-type]
+                yield TaggedDocument(_decode(raw, where, item_no + 1).split(), [item_no])
+        else:
+            with open_text_binary(self.source) as fin:  # type: ignore[arg-type]
+                for item_no, raw in enumerate(fin):
+                    yield TaggedDocument(_decode(raw, where, item_no + 1).split(), [item_no])
+
+
+def count_lines(path: PathLike) -> int:
+    """Number of lines of a text file (``.gz``/``.bz2`` decompressed), a last unterminated one included."""
+    n = 0
+    last = b"\n"
+    with open_text_binary(path) as fin:
+        while True:
+            block = fin.read(1 << 20)
+            if not block:
+                break
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last != b"\n")
