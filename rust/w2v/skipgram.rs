@@ -94,13 +94,10 @@ pub(crate) fn train_sentence<M: MulAdd>(
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
         w.ctx.clear();
-        w.ctx.extend(
-            sent[start..end]
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| start + k != pos)
-                .map(|(_, &c)| c),
-        );
+        // plain slices, not an iterator chain with closures: closures are
+        // not compiled with the job loop's instruction set unless inlined
+        w.ctx.extend_from_slice(&sent[start..pos]);
+        w.ctx.extend_from_slice(&sent[pos + 1..end]);
         if w.ctx.is_empty() {
             continue;
         }
