@@ -366,9 +366,9 @@ def test_most_similar_with_indexer_uses_the_protocol(positive):
     exact = kv.most_similar(positive, topn=10)
     # the index's answer comes back as it is (gensim does not drop the inputs)
     inputs = [positive] if isinstance(positive, str) else positive
-    assert [k for k, _ in got if k not in inputs] == [k for k, _ in exact][: len(
-        [k for k, _ in got if k not in inputs]
-    )]
+    assert [k for k, _ in got if k not in inputs] == [k for k, _ in exact][
+        : len([k for k, _ in got if k not in inputs])
+    ]
 
 
 def test_most_similar_with_indexer_same_as_gensim():
@@ -475,7 +475,9 @@ def test_kv_gensim3_setters_as_gensim():
     ],
 )
 def test_model_gensim3_attributes_say_what_to_use(model, attr, says):
-    with pytest.raises(AttributeError, match=f"'Word2Vec' object has no attribute '{attr}'; .*{says}"):
+    with pytest.raises(
+        AttributeError, match=f"'Word2Vec' object has no attribute '{attr}'; .*{says}"
+    ):
         getattr(model, attr)
 
 

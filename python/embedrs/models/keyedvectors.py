@@ -603,8 +603,7 @@ class KeyedVectors:
         raise AttributeError(
             "The vocab attribute was removed from KeyedVector in Gensim 4.0.0.\n"
             "Use KeyedVector's .key_to_index dict, .index_to_key list, and methods "
-            ".get_vecattr(key, attr) and .set_vecattr(key, attr, new_val) instead.\n"
-            + _MIGRATING
+            ".get_vecattr(key, attr) and .set_vecattr(key, attr, new_val) instead.\n" + _MIGRATING
         )
 
     @vocab.setter
@@ -1126,7 +1125,9 @@ class KeyedVectors:
         all_norms = np.linalg.norm(vectors_all, axis=1)
         return np.dot(vectors_all, vector_1) / (norm * all_norms)
 
-    def wmdistance(self, document1: Sequence[Any], document2: Sequence[Any], norm: bool = True) -> float:
+    def wmdistance(
+        self, document1: Sequence[Any], document2: Sequence[Any], norm: bool = True
+    ) -> float:
         """Word Mover's Distance between two documents (Kusner et al. 2015), as gensim's.
 
         Needs the optional package `POT <https://pypi.org/project/POT/>`_
@@ -1163,10 +1164,14 @@ class KeyedVectors:
         dropped1, dropped2 = len(document1) - len(doc1), len(document2) - len(doc2)
         if dropped1 or dropped2:
             logger.info(
-                "Removed %d and %d OOV words from document 1 and 2 (respectively).", dropped1, dropped2
+                "Removed %d and %d OOV words from document 1 and 2 (respectively).",
+                dropped1,
+                dropped2,
             )
         if not doc1 or not doc2:
-            logger.warning("At least one of the documents had no words that were in the vocabulary.")
+            logger.warning(
+                "At least one of the documents had no words that were in the vocabulary."
+            )
             return float("inf")
         uniq1 = list(dict.fromkeys(doc1))
         uniq2 = list(dict.fromkeys(doc2))
@@ -1175,9 +1180,7 @@ class KeyedVectors:
         v1 = np.array([self.get_vector(k, norm=norm) for k in uniq1], dtype=np.float64)
         v2 = np.array([self.get_vector(k, norm=norm) for k in uniq2], dtype=np.float64)
         # pairwise Euclidean distances, computed directly (no scipy needed)
-        cost = np.sqrt(
-            np.maximum(((v1[:, None, :] - v2[None, :, :]) ** 2).sum(axis=2), 0.0)
-        )
+        cost = np.sqrt(np.maximum(((v1[:, None, :] - v2[None, :, :]) ** 2).sum(axis=2), 0.0))
         if abs(cost.sum()) < 1e-8:
             logger.info("The distance matrix is all zeros. Aborting (returning inf).")
             return float("inf")
@@ -2096,6 +2099,8 @@ class CompatVocab:
 
 
 Vocab = CompatVocab
+
+
 def _load_word2vec_format(
     cls: type[KeyedVectors],
     fname: str | os.PathLike,

@@ -1149,6 +1149,5 @@ class NegativesBuffer:
 PoincareBatch = unsupported_class(
     "PoincareBatch",
     "gensim.models.poincare.PoincareBatch",
-    "embedrs computes Poincaré batches, losses and gradients in Rust: "
-    "use PoincareModel.train(...)",
+    "embedrs computes Poincaré batches, losses and gradients in Rust: use PoincareModel.train(...)",
 )
