@@ -50,8 +50,6 @@ from embedrs.models.word2vec import (
     REAL,
     PathLike,
     Word2Vec,
-    _make_bar,
-    _Reporter,
     keep_vocab_item,
 )
 
@@ -871,159 +869,59 @@ class Doc2Vec(Word2Vec):
         if "sentences" in kwargs and corpus_iterable is None:
             corpus_iterable = kwargs.pop("sentences")
         compute_loss = bool(kwargs.pop("compute_loss", self.compute_loss))
-        if kwargs:
-            raise TypeError(f"train() got unexpected keyword argument(s): {', '.join(kwargs)}")
-        self._check_corpus_sanity(corpus_iterable, corpus_file, passes=epochs or 1)
-        self._check_training_sanity(epochs, total_examples, total_words)
-        epochs = int(epochs)  # type: ignore[arg-type]
-        self.alpha = check_float(
-            self.alpha if start_alpha is None else start_alpha,
-            "start_alpha" if start_alpha is not None else "alpha",
-            low=0.0,
-            low_open=True,
+        return super().train(
+            corpus_iterable=corpus_iterable,
+            corpus_file=corpus_file,
+            total_examples=total_examples,
+            total_words=total_words,
+            epochs=epochs,
+            start_alpha=start_alpha,
+            end_alpha=end_alpha,
+            word_count=word_count,
+            queue_factor=queue_factor,
+            report_delay=report_delay,
+            compute_loss=compute_loss,
+            callbacks=callbacks,
+            progress_bar=progress_bar,
+            **kwargs,
         )
-        self.min_alpha = check_float(
-            self.min_alpha if end_alpha is None else end_alpha,
-            "end_alpha" if end_alpha is not None else "min_alpha",
-            low=0.0,
-        )
-        if self.alpha > self.min_alpha_yet_reached:
-            logger.warning("Effective 'alpha' higher than previous training cycles")
-        self.batch_words = check_int(self.batch_words, "batch_words", low=1)
-        self.epochs = epochs
-        self.compute_loss = compute_loss
-        self.running_training_loss = 0.0
-        callbacks = list(callbacks)
-        show_bar = self.progress_bar if progress_bar is None else progress_bar
 
-        corpus = None
-        if corpus_file is not None:
-            corpus = CorpusFile(os.fspath(corpus_file))
-            per_epoch = int(total_words or self.corpus_total_words or 0)
-            if not per_epoch:
-                raise ValueError(
-                    "corpus_file training needs total_words (model.corpus_total_words)"
-                )
-            tag_rows = None
-        else:
-            if total_words:
-                per_epoch = int(total_words)
-            else:
-                avg = (
-                    self.corpus_total_words / max(self.corpus_count, 1) if self.corpus_count else 0
-                )
-                per_epoch = round(int(total_examples or 0) * avg) or int(total_examples or 1)
-            tag_rows = self._tag_rows()
-        expected = per_epoch * epochs
+    # -- Word2Vec.train's hooks: the Doc2Vec trainer, tag rows and document vectors
 
+    def _training_core(self, compute_loss: bool) -> Any:
         core = self._make_d2v_core(compute_loss)
         self._core_cache = None
-        self._log_event(
-            msg=(
-                f"training model with {self.workers} workers on {len(self.wv)} vocabulary and "
-                f"{self.layer1_size} features, using sg={self.sg} hs={self.hs} "
-                f"sample={self.sample} negative={self.negative} window={self.window} "
-                f"shrink_windows={self.shrink_windows}"
-            )
+        return core
+
+    def _epoch_context(self, corpus_iterable: Any) -> Any:
+        return None if corpus_iterable is None else self._tag_rows()
+
+    def _vectors_being_trained(self) -> list[KeyedVectors]:
+        return [self.wv, self.dv]
+
+    def _train_epoch(
+        self,
+        core: Any,
+        corpus: Any,
+        corpus_iterable: Any,
+        context: Any,
+        common: dict[str, Any],
+    ) -> tuple[int, int, float, int | None]:
+        syn0, syn1neg, syn1 = self._weights()
+        dv, doc_lockf = self._dv_weights()
+        weights = (syn0, dv, syn1neg, syn1, self._lockf(), doc_lockf)
+        if corpus is not None:
+            raw, eff, loss = core.train_epoch_file(*weights, corpus, **common)
+            return raw, eff, loss, None
+        return core.train_epoch_iterable(
+            *weights, corpus_iterable, self.wv.key_to_index, context, **common
         )
-        bar = _make_bar(show_bar, expected)
-        for cb in callbacks:
-            cb.on_train_begin(self)
-        start = time.perf_counter()
-        trained_raw = trained_eff = words_before = 0
-        interrupted = False
-        live_wv = self.wv._being_trained()
-        live_dv = self.dv._being_trained()
-        live_wv.__enter__()
-        live_dv.__enter__()
-        try:
-            for epoch in range(epochs):
-                for cb in callbacks:
-                    cb.on_epoch_begin(self)
-                ep_start = time.perf_counter()
-                reporter = _Reporter(epoch, per_epoch, report_delay, bar, words_before)
-                syn0, syn1neg, syn1 = self._weights()
-                dv, doc_lockf = self._dv_weights()
-                common = {
-                    "epoch": epoch,
-                    "alpha": self.alpha,
-                    "min_alpha": self.min_alpha,
-                    "words_before": words_before,
-                    "total_words": expected,
-                    "batch_words": self.batch_words,
-                    "progress": reporter,
-                    "report_every": 0.2,
-                }
-                weights = (syn0, dv, syn1neg, syn1, self._lockf(), doc_lockf)
-                if corpus is not None:
-                    raw, eff, loss = core.train_epoch_file(*weights, corpus, **common)
-                else:
-                    raw, eff, loss, n_docs = core.train_epoch_iterable(
-                        *weights,
-                        corpus_iterable,
-                        self.wv.key_to_index,
-                        tag_rows,
-                        **common,
-                    )
-                    if total_examples and n_docs != total_examples:
-                        logger.warning(
-                            "EPOCH - %i : supplied example count (%i) did not equal expected "
-                            "count (%i)",
-                            epoch,
-                            n_docs,
-                            total_examples,
-                        )
-                    elif total_words and raw != total_words:
-                        logger.warning(
-                            "EPOCH - %i : supplied raw word count (%i) did not equal expected "
-                            "count (%i)",
-                            epoch,
-                            raw,
-                            total_words,
-                        )
-                words_before += per_epoch
-                trained_raw += raw
-                trained_eff += eff
-                self.running_training_loss += loss
-                elapsed = time.perf_counter() - ep_start
-                logger.info(
-                    "EPOCH %i: training on %i raw words (%i effective words) took %.1fs, "
-                    "%.0f effective words/s",
-                    epoch,
-                    raw,
-                    eff,
-                    elapsed,
-                    eff / max(elapsed, 1e-9),
-                )
-                self.min_alpha_yet_reached = max(
-                    self.min_alpha,
-                    self.alpha - (self.alpha - self.min_alpha) * words_before / max(expected, 1),
-                )
-                for cb in callbacks:
-                    cb.on_epoch_end(self)
-        except KeyboardInterrupt:
-            interrupted = True
-            logger.warning("training interrupted; the model keeps what it learnt so far")
-            raise
-        finally:
-            live_dv.__exit__(None, None, None)
-            live_wv.__exit__(None, None, None)
-            if bar is not None:
-                bar.close()
-            self._clear_post_train()
-            total_elapsed = time.perf_counter() - start
-            self.total_train_time += total_elapsed
-            self.train_count += 1
-            self._log_event(
-                msg=(
-                    f"training on {trained_raw} raw words ({trained_eff} effective words) took "
-                    f"{total_elapsed:.1f}s, {trained_eff / max(total_elapsed, 1e-9):.0f} "
-                    "effective words/s" + (" (interrupted)" if interrupted else "")
-                )
-            )
-            for cb in callbacks:
-                cb.on_train_end(self)
-        return trained_eff, trained_raw
+
+    def _after_epoch(self) -> None:
+        pass
+
+    def _after_training(self) -> None:
+        self._clear_post_train()
 
     def train_pairs(self, *args: Any, **kwargs: Any) -> float:
         """Not available for Doc2Vec (it trains word-pair skip-gram only)."""

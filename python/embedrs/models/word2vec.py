@@ -874,6 +874,8 @@ class Word2Vec:
             "end_alpha" if end_alpha is not None else "min_alpha",
             low=0.0,
         )
+        if self.alpha > self.min_alpha_yet_reached:
+            logger.warning("Effective 'alpha' higher than previous training cycles")
         self.batch_words = check_int(self.batch_words, "batch_words", low=1)
         self.epochs = epochs
         self.compute_loss = bool(compute_loss)
@@ -897,11 +899,12 @@ class Word2Vec:
             per_epoch = round(int(total_examples or 0) * avg) or int(total_examples or 1)
         expected = per_epoch * epochs
 
-        core = self._make_core(self.compute_loss)
+        core = self._training_core(self.compute_loss)
+        context = self._epoch_context(corpus_iterable if corpus is None else None)
         self._log_event(
             msg=(
                 f"training model with {self.workers} workers on {len(self.wv)} vocabulary and "
-                f"{self.vector_size} features, using sg={self.sg} hs={self.hs} sample={self.sample} "
+                f"{self.layer1_size} features, using sg={self.sg} hs={self.hs} sample={self.sample} "
                 f"negative={self.negative} window={self.window} shrink_windows={self.shrink_windows}"
             )
         )
@@ -912,48 +915,32 @@ class Word2Vec:
         trained_raw = trained_eff = 0
         words_before = 0
         interrupted = False
-        live = self.wv._being_trained()
-        live.__enter__()
+        live = [kv._being_trained() for kv in self._vectors_being_trained()]
+        for ctx in live:
+            ctx.__enter__()
         try:
             for epoch in range(epochs):
                 for cb in callbacks:
                     cb.on_epoch_begin(self)
                 ep_start = time.perf_counter()
                 reporter = _Reporter(epoch, per_epoch, report_delay, bar, words_before)
-                syn0, syn1neg, syn1 = self._weights()
-                if corpus is not None:
-                    raw, eff, loss = core.train_epoch_file(
-                        syn0,
-                        syn1neg,
-                        syn1,
-                        self._lockf(),
-                        corpus,
-                        epoch=epoch,
-                        alpha=self.alpha,
-                        min_alpha=self.min_alpha,
-                        words_before=words_before,
-                        total_words=expected,
-                        batch_words=self.batch_words,
-                        progress=reporter,
-                        report_every=0.2,
-                    )
-                else:
-                    raw, eff, loss, n_sent = core.train_epoch_iterable(
-                        syn0,
-                        syn1neg,
-                        syn1,
-                        self._lockf(),
-                        corpus_iterable,
-                        self.wv.key_to_index,
-                        epoch=epoch,
-                        alpha=self.alpha,
-                        min_alpha=self.min_alpha,
-                        words_before=words_before,
-                        total_words=expected,
-                        batch_words=self.batch_words,
-                        progress=reporter,
-                        report_every=0.2,
-                    )
+                raw, eff, loss, n_sent = self._train_epoch(
+                    core,
+                    corpus,
+                    corpus_iterable,
+                    context,
+                    {
+                        "epoch": epoch,
+                        "alpha": self.alpha,
+                        "min_alpha": self.min_alpha,
+                        "words_before": words_before,
+                        "total_words": expected,
+                        "batch_words": self.batch_words,
+                        "progress": reporter,
+                        "report_every": 0.2,
+                    },
+                )
+                if n_sent is not None:
                     if total_examples and n_sent != total_examples:
                         logger.warning(
                             "EPOCH - %i : supplied example count (%i) did not equal expected count (%i)",
@@ -986,7 +973,7 @@ class Word2Vec:
                     self.min_alpha,
                     self.alpha - (self.alpha - self.min_alpha) * words_before / max(expected, 1),
                 )
-                self.wv.fill_norms(force=True)
+                self._after_epoch()
                 for cb in callbacks:
                     cb.on_epoch_end(self)
         except KeyboardInterrupt:
@@ -994,10 +981,11 @@ class Word2Vec:
             logger.warning("training interrupted; the model keeps what it learnt so far")
             raise
         finally:
-            live.__exit__(None, None, None)
+            for ctx in reversed(live):
+                ctx.__exit__(None, None, None)
             if bar is not None:
                 bar.close()
-            self.wv.fill_norms(force=True)
+            self._after_training()
             total_elapsed = time.perf_counter() - start
             self.total_train_time += total_elapsed
             self.train_count += 1
@@ -1011,6 +999,50 @@ class Word2Vec:
             for cb in callbacks:
                 cb.on_train_end(self)
         return trained_eff, trained_raw
+
+    # -- the hooks through which models built on Word2Vec (Doc2Vec) share train()
+
+    def _training_core(self, compute_loss: bool) -> Any:
+        """The Rust trainer for one ``train()`` call."""
+        return self._make_core(compute_loss)
+
+    def _epoch_context(self, corpus_iterable: Any) -> Any:
+        """What every epoch of one ``train()`` call needs besides the weights (None here)."""
+        return None
+
+    def _vectors_being_trained(self) -> list[KeyedVectors]:
+        """The keyed vectors that ``train()`` writes (queries on them see it live)."""
+        return [self.wv]
+
+    def _train_epoch(
+        self,
+        core: Any,
+        corpus: CorpusFile | None,
+        corpus_iterable: Any,
+        context: Any,
+        common: dict[str, Any],
+    ) -> tuple[int, int, float, int | None]:
+        """One epoch through the Rust trainer: ``(raw, effective, loss, examples read)``.
+
+        ``examples read`` is None on the ``corpus_file`` path.
+        """
+        syn0, syn1neg, syn1 = self._weights()
+        if corpus is not None:
+            raw, eff, loss = core.train_epoch_file(
+                syn0, syn1neg, syn1, self._lockf(), corpus, **common
+            )
+            return raw, eff, loss, None
+        return core.train_epoch_iterable(
+            syn0, syn1neg, syn1, self._lockf(), corpus_iterable, self.wv.key_to_index, **common
+        )
+
+    def _after_epoch(self) -> None:
+        """Called after each epoch (the norms are recomputed for queries during training)."""
+        self.wv.fill_norms(force=True)
+
+    def _after_training(self) -> None:
+        """Called once a ``train()`` call ends, normally or not."""
+        self.wv.fill_norms(force=True)
 
     def train_pairs(
         self,
