@@ -2,21 +2,19 @@
 //! one generator chosen by `dm`/`dm_concat`, the two corpus paths, and
 //! inference on a frozen model.
 
-use std::ops::Range;
 use std::sync::mpsc::Receiver;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::dbow::Dbow;
 use super::dm::{DmConcat, DmMean};
-use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
+use crate::corpus::{ByteLookup, CorpusText, Job};
 use crate::hogwild::SharedMatrix;
 use crate::progress::Progress;
 use crate::sampling::Rng;
-use crate::w2v::engine::{
-    check_ids, run_epoch, train_job, Channel, EpochStats, JobSource, Schedule,
-};
+use crate::w2v::engine::{check_ids, run_epoch, train_job, EpochStats, JobSource, Schedule};
 use crate::w2v::init::fnv1a;
 use crate::w2v::model::{ModelRef, Weights};
+use crate::w2v::sources::{CheckedChannel, FileRanges};
 use crate::w2v::worker::Worker;
 use crate::w2v::{Tables, W2vConfig};
 use crate::{Error, Result};
@@ -219,17 +217,13 @@ impl Doc2VecTrainer {
         jobs: Receiver<Job>,
     ) -> Result<EpochStats> {
         let model = self.model(weights, &self.config.w2v)?;
-        let source = CheckedDocs {
-            inner: Channel(Mutex::new(jobs)),
-            vocab: model.words(),
-            docs: model.docs.as_ref().map_or(0, |d| d.rows()),
-            error: Mutex::new(None),
-        };
+        let docs = model.docs.as_ref().map_or(0, |d| d.rows());
+        let source = CheckedChannel::new(jobs, model.words(), Some(docs));
         let stats = self.run(&model, &source, epoch, schedule, progress);
-        if let Some(e) = source.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
+        match source.into_error() {
+            Some(e) => Err(e),
+            None => stats,
         }
-        stats
     }
 
     /// Trains one epoch on a corpus file with one document per line; the
@@ -251,22 +245,19 @@ impl Doc2VecTrainer {
             )));
         }
         let model = self.model(weights, &self.config.w2v)?;
-        let ranges = text.ranges(self.workers());
-        let source = DocFile {
-            first_lines: text.line_starts(&ranges),
-            ranges,
+        let source = FileRanges::documents(
             text,
-            lookup: self.lookup.get_or_init(|| ByteLookup::new(&self.words)),
-            batch_words: batch_words.max(1),
-            max_sentence_length: max_sentence_length.max(1),
-            docs: model.docs.as_ref().map_or(0, |d| d.rows()),
-            error: Mutex::new(None),
-        };
+            self.workers(),
+            self.lookup.get_or_init(|| ByteLookup::new(&self.words)),
+            batch_words,
+            max_sentence_length,
+            model.docs.as_ref().map_or(0, |d| d.rows()),
+        );
         let stats = self.run(&model, &source, epoch, schedule, progress);
-        if let Some(e) = source.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
+        match source.into_error() {
+            Some(e) => Err(e),
+            None => stats,
         }
-        stats
     }
 
     /// The vector of a new document of word ids `doc`, trained for `epochs`
@@ -405,93 +396,5 @@ impl Doc2VecTrainer {
         } else {
             1
         }
-    }
-}
-
-/// Jobs from a channel, with word ids and tags checked against the model.
-struct CheckedDocs {
-    inner: Channel<Job>,
-    vocab: usize,
-    docs: usize,
-    error: Mutex<Option<Error>>,
-}
-
-impl JobSource<Job> for CheckedDocs {
-    type Cursor<'s> = ();
-
-    fn cursor(&self, _: usize, _: usize) {}
-
-    fn next(&self, cursor: &mut (), job: &mut Job) -> bool {
-        if !self.inner.next(cursor, job) {
-            return false;
-        }
-        let checked = check_ids(job.ids.iter().copied(), self.vocab).and_then(|_| {
-            check_ids(job.tags.iter().copied(), self.docs).map_err(|_| {
-                Error::invalid(format!(
-                    "a document tag is not a row of the {} document vectors",
-                    self.docs
-                ))
-            })
-        });
-        match checked {
-            Ok(()) => true,
-            Err(e) => {
-                self.error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(e);
-                false
-            }
-        }
-    }
-}
-
-/// One byte range of a document-per-line file per worker.
-struct DocFile<'t> {
-    text: &'t CorpusText,
-    ranges: Vec<Range<usize>>,
-    first_lines: Vec<u64>,
-    lookup: &'t ByteLookup,
-    batch_words: usize,
-    max_sentence_length: usize,
-    docs: usize,
-    error: Mutex<Option<Error>>,
-}
-
-impl JobSource<Job> for DocFile<'_> {
-    type Cursor<'s>
-        = Option<SentenceReader<'s>>
-    where
-        Self: 's;
-
-    fn workers(&self, _threads: usize) -> usize {
-        self.ranges.len()
-    }
-
-    fn cursor(&self, i: usize, _: usize) -> Self::Cursor<'_> {
-        self.ranges.get(i).map(|r| {
-            SentenceReader::new(self.text.bytes(), r.clone(), self.max_sentence_length)
-                .from_line(self.first_lines[i])
-        })
-    }
-
-    fn next<'s>(&'s self, cursor: &mut Self::Cursor<'s>, job: &mut Job) -> bool {
-        let Some(reader) = cursor else { return false };
-        if !reader.fill_documents(job, self.batch_words, self.lookup) {
-            return false;
-        }
-        if let Some(&tag) = job.tags.iter().find(|&&t| t as usize >= self.docs) {
-            self.error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(Error::invalid(format!(
-                    "{}: line {tag} is past the {} document vectors; build the vocabulary on \
-                     this corpus file first",
-                    self.text.path().display(),
-                    self.docs
-                )));
-            return false;
-        }
-        true
     }
 }

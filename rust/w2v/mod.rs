@@ -10,6 +10,7 @@
 //!   cancellation, progress, per-instruction-set job loops.
 //! * [`sgd`]: the output layers and their gradient steps.
 //! * `skipgram`, `cbow`, `pairs`: the example generators.
+//! * `sources`: the channel and corpus-file job sources (sentences or tagged documents).
 //! * [`trainer`]: [`Trainer`], one method per corpus path.
 //! * [`init`]: deterministic initial vectors.
 //!
@@ -24,6 +25,7 @@ pub mod model;
 mod pairs;
 pub(crate) mod sgd;
 pub(crate) mod skipgram;
+pub(crate) mod sources;
 pub mod tables;
 pub mod trainer;
 pub(crate) mod worker;

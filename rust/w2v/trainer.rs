@@ -2,18 +2,18 @@
 //! model's thread pool, and one method per corpus path, each a thin call of
 //! the shared engine with the right example generator and job source.
 
-use std::ops::Range;
 use std::sync::mpsc::Receiver;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::cbow::Cbow;
 use super::config::W2vConfig;
-use super::engine::{check_ids, run_epoch, Channel, EpochStats, Examples, JobSource, Schedule};
+use super::engine::{check_ids, run_epoch, EpochStats, Examples, JobSource, Schedule};
 use super::model::{ModelRef, Weights};
 use super::pairs::{Pairs, Shuffled};
 use super::skipgram::SkipGram;
+use super::sources::{CheckedChannel, FileRanges};
 use super::tables::Tables;
-use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
+use crate::corpus::{ByteLookup, CorpusText, Job};
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -143,16 +143,12 @@ impl Trainer {
         jobs: Receiver<Job>,
     ) -> Result<EpochStats> {
         let model = self.model(weights)?;
-        let source = CheckedChannel {
-            inner: Channel(Mutex::new(jobs)),
-            vocab: model.words(),
-            error: Mutex::new(None),
-        };
+        let source = CheckedChannel::new(jobs, model.words(), None);
         let stats = self.sentences(&model, &source, epoch, schedule, progress);
-        if let Some(e) = source.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
+        match source.into_error() {
+            Some(e) => Err(e),
+            None => stats,
         }
-        stats
     }
 
     /// Trains one epoch on a corpus file, each worker on its own byte range
@@ -175,13 +171,14 @@ impl Trainer {
             )));
         }
         let model = self.model(weights)?;
-        let source = FileRanges {
+        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let source = FileRanges::sentences(
             text,
-            ranges: text.ranges(self.workers()),
-            lookup: self.lookup.get_or_init(|| ByteLookup::new(&self.words)),
-            batch_words: batch_words.max(1),
-            max_sentence_length: max_sentence_length.max(1),
-        };
+            self.workers(),
+            lookup,
+            batch_words,
+            max_sentence_length,
+        );
         self.sentences(&model, &source, epoch, schedule, progress)
     }
 
@@ -211,68 +208,5 @@ impl Trainer {
         let order = Shuffled::new(pairs.len(), self.config.seed, epoch)?;
         let stats = self.run(&model, &Pairs { pairs }, &order, epoch, schedule, progress)?;
         Ok(stats.loss)
-    }
-}
-
-/// A channel whose jobs are checked against the vocabulary before a worker
-/// trains on them; the first bad job stops the epoch with its error.
-struct CheckedChannel {
-    inner: Channel<Job>,
-    vocab: usize,
-    error: Mutex<Option<Error>>,
-}
-
-impl JobSource<Job> for CheckedChannel {
-    type Cursor<'s> = ();
-
-    fn cursor(&self, _: usize, _: usize) {}
-
-    fn next(&self, cursor: &mut (), job: &mut Job) -> bool {
-        if !self.inner.next(cursor, job) {
-            return false;
-        }
-        match check_ids(job.ids.iter().copied(), self.vocab) {
-            Ok(()) => true,
-            Err(e) => {
-                self.error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(e);
-                false
-            }
-        }
-    }
-}
-
-/// One byte range of a corpus file per worker.
-struct FileRanges<'t> {
-    text: &'t CorpusText,
-    ranges: Vec<Range<usize>>,
-    lookup: &'t ByteLookup,
-    batch_words: usize,
-    max_sentence_length: usize,
-}
-
-impl JobSource<Job> for FileRanges<'_> {
-    type Cursor<'s>
-        = Option<SentenceReader<'s>>
-    where
-        Self: 's;
-
-    fn workers(&self, _threads: usize) -> usize {
-        self.ranges.len()
-    }
-
-    fn cursor(&self, i: usize, _: usize) -> Self::Cursor<'_> {
-        self.ranges
-            .get(i)
-            .map(|r| SentenceReader::new(self.text.bytes(), r.clone(), self.max_sentence_length))
-    }
-
-    fn next<'s>(&'s self, cursor: &mut Self::Cursor<'s>, job: &mut Job) -> bool {
-        match cursor {
-            Some(reader) => reader.fill_job(job, self.batch_words, self.lookup),
-            None => false,
-        }
     }
 }
