@@ -1182,41 +1182,17 @@ class Doc2Vec(Word2Vec):
         _persist.write_container(fname, meta, arrays)
         logger.info("saved %s to %s", self, os.fspath(fname))
 
+    def _output_width(self) -> int:
+        return self._layer1_size()
+
     def _check_loaded_weights(self, fname: str) -> None:
-        wv = self.wv
-        n = len(wv.index_to_key) if wv._lazy_keys is None else wv.vectors.shape[0]
-        if wv.vectors.shape != (n, self.vector_size):
-            raise ValueError(
-                f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "
-                f"{n} words of size {self.vector_size}"
-            )
+        super()._check_loaded_weights(fname)
         n_tags = len(self.dv.index_to_key)
         if self.dv.vectors.shape != (n_tags, self.vector_size):
             raise ValueError(
                 f"{fname}: corrupt model: document vectors of shape {self.dv.vectors.shape} "
                 f"for {n_tags} tags of size {self.vector_size}"
             )
-        layer1 = self._layer1_size()
-        for name, needed in (("syn1neg", self.negative > 0), ("syn1", bool(self.hs))):
-            w = getattr(self, name)
-            if (
-                not isinstance(w, np.ndarray)
-                or w.ndim != 2
-                or w.dtype.kind != "f"
-                or w.shape[1] != layer1
-                or w.shape[0] not in ((n,) if needed and n else (0, n))
-            ):
-                raise ValueError(
-                    f"{fname}: corrupt model: {name} of shape {getattr(w, 'shape', None)} for "
-                    f"{n} words and a layer of {layer1}"
-                )
-        counts = wv.expandos.get("count")
-        if counts is not None:
-            c = np.asarray(counts)
-            if c.shape != (n,) or c.dtype.kind not in "iu" or (c.size and int(c.min()) < 0):
-                raise ValueError(
-                    f"{fname}: corrupt model: word counts must be {n} non-negative integers"
-                )
 
     @staticmethod
     def _gensim_tag_layout(dv: KeyedVectors) -> None:

@@ -1307,6 +1307,10 @@ class Word2Vec:
                 setattr(model, k, params[k])
         return model
 
+    def _output_width(self) -> int:
+        """Entries of an output-layer row (Doc2Vec's concatenated input makes it wider)."""
+        return self.vector_size
+
     def _check_loaded_weights(self, fname: str) -> None:
         """Shapes and types of the loaded weights agree with the parameters."""
         wv = self.wv
@@ -1316,18 +1320,19 @@ class Word2Vec:
                 f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "
                 f"{n} words of size {self.vector_size}"
             )
+        width = self._output_width()
         for name, needed in (("syn1neg", self.negative > 0), ("syn1", bool(self.hs))):
             w = getattr(self, name)
             if (
                 not isinstance(w, np.ndarray)
                 or w.ndim != 2
                 or w.dtype.kind != "f"
-                or w.shape[1] != self.vector_size
+                or w.shape[1] != width
                 or w.shape[0] not in ((n,) if needed and n else (0, n))
             ):
                 raise ValueError(
                     f"{fname}: corrupt model: {name} of shape "
-                    f"{getattr(w, 'shape', None)} for {n} words of size {self.vector_size}"
+                    f"{getattr(w, 'shape', None)} for {n} words and output rows of {width}"
                 )
         counts = wv.expandos.get("count")
         if counts is not None:
