@@ -288,6 +288,17 @@ class Word2VecCore:
         progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
     ) -> float: ...
+    def score(
+        self,
+        syn0: _npt.NDArray[_np.float32],
+        syn1: _npt.NDArray[_np.float32],
+        ids: _npt.NDArray[_np.uint32],
+        lengths: _npt.NDArray[_np.uint64],
+    ) -> _npt.NDArray[_np.float32]: ...
+
+def huffman_tree(
+    counts: list[int],
+) -> tuple[_npt.NDArray[_np.uint8], _npt.NDArray[_np.uint32], _npt.NDArray[_np.uint32]]: ...
 
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
 

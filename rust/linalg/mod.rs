@@ -186,6 +186,13 @@ impl SigmoidTable {
         SigmoidTable { table }
     }
 
+    /// Entry `i` of the table (clamped to the last): sigma at
+    /// `(i / 1000 * 2 - 1) * MAX_EXP`.
+    #[inline(always)]
+    pub fn entry(&self, i: usize) -> f32 {
+        self.table[i.min(TABLE_SIZE - 1)]
+    }
+
     /// sigma(x), clipped to 0 below `-MAX_EXP` and 1 above `MAX_EXP`.
     #[inline(always)]
     pub fn get(&self, x: f32) -> f32 {

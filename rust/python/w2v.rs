@@ -8,7 +8,7 @@
 
 use std::sync::mpsc::sync_channel;
 
-use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -22,7 +22,33 @@ use crate::w2v::{Trainer, W2vConfig};
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Word2VecCore>()?;
     m.add_function(wrap_pyfunction!(check_w2v_config, m)?)?;
+    m.add_function(wrap_pyfunction!(huffman_tree, m)?)?;
     Ok(())
+}
+
+/// The hierarchical-softmax tree of words with `counts` (id order), as
+/// gensim builds it: `(codes, points, lengths)`, each word's branch bits
+/// and inner nodes (root first) concatenated, and the path length of each.
+#[pyfunction]
+fn huffman_tree<'py>(
+    py: Python<'py>,
+    counts: Vec<u64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+)> {
+    super::guard(|| {
+        let h = py.detach(|| crate::vocab::huffman_codes(&counts)).py()?;
+        let lengths: Vec<u32> = h.codes.iter().map(|c| c.len() as u32).collect();
+        let codes: Vec<u8> = h.codes.into_iter().flatten().collect();
+        let points: Vec<u32> = h.points.into_iter().flatten().collect();
+        Ok((
+            PyArray1::from_vec(py, codes),
+            PyArray1::from_vec(py, points),
+            PyArray1::from_vec(py, lengths),
+        ))
+    })
 }
 
 /// The word2vec configuration from Python's keyword arguments.
@@ -291,6 +317,43 @@ impl Word2VecCore {
                     .train_pairs(weights, &pair_vec, epoch, schedule, &counters)
             })?
             .py()
+        })
+    }
+
+    /// The log-likelihood of each sentence under hierarchical softmax
+    /// (gensim's `score`): `ids` are the in-vocabulary word ids of all
+    /// sentences, concatenated, `lengths` the number of ids of each.
+    /// Runs with the GIL released; never writes the weights.
+    fn score<'py>(
+        &self,
+        py: Python<'py>,
+        syn0: PyReadonlyArray2<'py, f32>,
+        syn1: PyReadonlyArray2<'py, f32>,
+        ids: PyReadonlyArray1<'py, u32>,
+        lengths: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        super::guard(|| {
+            let contiguous =
+                |name: &str| PyValueError::new_err(format!("{name} must be a C-contiguous array"));
+            let s0 = syn0.as_slice().map_err(|_| contiguous("syn0"))?;
+            let s1 = syn1.as_slice().map_err(|_| contiguous("syn1"))?;
+            let mut job = Job {
+                ids: ids.as_slice().map_err(|_| contiguous("ids"))?.to_vec(),
+                ..Job::default()
+            };
+            let mut end = 0usize;
+            for &n in lengths.as_slice().map_err(|_| contiguous("lengths"))? {
+                end = end.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+                job.ends.push(end);
+            }
+            if end != job.ids.len() {
+                return Err(PyValueError::new_err(format!(
+                    "the sentence lengths add up to {end}, but {} ids were given",
+                    job.ids.len()
+                )));
+            }
+            let scores = py.detach(|| self.trainer.score(s0, s1, &job)).py()?;
+            Ok(PyArray1::from_vec(py, scores))
         })
     }
 }

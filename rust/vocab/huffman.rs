@@ -1,10 +1,15 @@
 //! Huffman coding of the vocabulary for hierarchical softmax.
 //!
-//! Built with the classic two-queue method of the word2vec C tool: leaves
-//! sorted by descending count are consumed from the right while inner nodes
-//! are appended in creation order, so the whole tree takes O(n) after the
-//! sort. Inner node `k` (0-based, creation order) is row `k` of `syn1`; the
-//! root is the last inner node, `n - 2`.
+//! Built exactly as gensim 4 builds it (`_build_heap`,
+//! `_assign_binary_codes`): a binary heap of the words in id order, ordered
+//! by count alone, from which the two smallest are popped and their parent
+//! pushed, `n - 1` times. Ties between equal counts are broken by where the
+//! heap happens to hold them, so the heap operations below are those of
+//! Python's `heapq` step for step: then a model trained by gensim, loaded
+//! here and given the same counts, gets the very tree its `syn1` rows were
+//! trained for (and `score` gives gensim's numbers). Inner node `k` (0-based,
+//! creation order) is row `k` of `syn1`; the root is the last, `n - 2`; the
+//! first popped child is the `0` branch.
 
 use crate::{Error, Result};
 
@@ -37,53 +42,114 @@ pub fn huffman_codes(counts: &[u64]) -> Result<HuffmanCodes> {
             points: vec![vec![0]],
         });
     }
-    // Leaves in descending count order (stable by id).
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| counts[b].cmp(&counts[a]));
-    // Node ids: leaves 0..n (by `order` position), inner n..2n-1.
-    let mut count = vec![u64::MAX; 2 * n - 1];
-    for (pos, &w) in order.iter().enumerate() {
-        count[pos] = counts[w];
+    // Nodes: words 0..n, inner nodes n..2n-1 in creation order.
+    let mut count = vec![0u64; 2 * n - 1];
+    count[..n].copy_from_slice(counts);
+    let mut heap = Heap {
+        items: (0..n).collect(),
+        count: &mut count,
+    };
+    heap.heapify();
+    let mut children = vec![(0usize, 0usize); n - 1];
+    for (i, kids) in children.iter_mut().enumerate() {
+        let first = heap.pop();
+        let second = heap.pop();
+        let node = n + i;
+        heap.count[node] = heap.count[first].saturating_add(heap.count[second]);
+        heap.push(node);
+        *kids = (first, second);
     }
-    let mut parent = vec![0usize; 2 * n - 1];
-    let mut binary = vec![0u8; 2 * n - 1];
-    let mut leaf = n as isize - 1; // next smallest leaf, moving left
-    let mut inner = n; // next smallest inner node, moving right
-    for a in 0..n - 1 {
-        let mut pick = || {
-            if leaf >= 0 && (inner >= n + a || count[leaf as usize] < count[inner]) {
-                leaf -= 1;
-                (leaf + 1) as usize
-            } else {
-                inner += 1;
-                inner - 1
-            }
-        };
-        let m1 = pick();
-        let m2 = pick();
-        count[n + a] = count[m1].saturating_add(count[m2]);
-        parent[m1] = n + a;
-        parent[m2] = n + a;
-        binary[m2] = 1;
-    }
-    let root = 2 * n - 2;
+    // Walk down from the root, as gensim does, recording each word's path.
     let mut codes = vec![Vec::new(); n];
     let mut points = vec![Vec::new(); n];
-    for (pos, &w) in order.iter().enumerate() {
-        let mut code = Vec::new();
-        let mut point = Vec::new();
-        let mut node = pos;
-        while node != root {
-            code.push(binary[node]);
-            node = parent[node];
-            point.push((node - n) as u32);
+    let mut stack: Vec<(usize, Vec<u8>, Vec<u32>)> = vec![(2 * n - 2, Vec::new(), Vec::new())];
+    while let Some((node, code, point)) = stack.pop() {
+        if node < n {
+            codes[node] = code;
+            points[node] = point;
+            continue;
         }
-        code.reverse();
-        point.reverse();
-        codes[w] = code;
-        points[w] = point;
+        let (left, right) = children[node - n];
+        let mut point = point;
+        point.push((node - n) as u32);
+        for (child, bit) in [(left, 0u8), (right, 1)] {
+            let mut c = code.clone();
+            c.push(bit);
+            stack.push((child, c, point.clone()));
+        }
     }
     Ok(HuffmanCodes { codes, points })
+}
+
+/// A binary min-heap of node ids ordered by `count` alone, with the exact
+/// operations of CPython's `heapq` (`heapify`, `heappop`, `heappush` and
+/// their `_siftup`/`_siftdown`), so that equal counts end up in the same
+/// order as in gensim.
+struct Heap<'a> {
+    items: Vec<usize>,
+    count: &'a mut [u64],
+}
+
+impl Heap<'_> {
+    fn less(&self, a: usize, b: usize) -> bool {
+        self.count[a] < self.count[b]
+    }
+
+    fn heapify(&mut self) {
+        for i in (0..self.items.len() / 2).rev() {
+            self.sift_up(i);
+        }
+    }
+
+    fn pop(&mut self) -> usize {
+        let last = self.items.pop().expect("the heap holds at least two nodes");
+        if self.items.is_empty() {
+            return last;
+        }
+        let top = std::mem::replace(&mut self.items[0], last);
+        self.sift_up(0);
+        top
+    }
+
+    fn push(&mut self, node: usize) {
+        self.items.push(node);
+        self.sift_down(0, self.items.len() - 1);
+    }
+
+    /// `heapq._siftdown`: moves the item at `pos` up towards `start`.
+    fn sift_down(&mut self, start: usize, mut pos: usize) {
+        let item = self.items[pos];
+        while pos > start {
+            let parent = (pos - 1) >> 1;
+            if self.less(item, self.items[parent]) {
+                self.items[pos] = self.items[parent];
+                pos = parent;
+            } else {
+                break;
+            }
+        }
+        self.items[pos] = item;
+    }
+
+    /// `heapq._siftup`: moves the smaller child up until a leaf is reached,
+    /// puts the item there and sifts it back down.
+    fn sift_up(&mut self, mut pos: usize) {
+        let end = self.items.len();
+        let start = pos;
+        let item = self.items[pos];
+        let mut child = 2 * pos + 1;
+        while child < end {
+            let right = child + 1;
+            if right < end && !self.less(self.items[child], self.items[right]) {
+                child = right;
+            }
+            self.items[pos] = self.items[child];
+            pos = child;
+            child = 2 * pos + 1;
+        }
+        self.items[pos] = item;
+        self.sift_down(start, pos);
+    }
 }
 
 #[cfg(test)]

@@ -105,6 +105,17 @@ pub(crate) trait JobSource<J>: Sync {
         threads
     }
 
+    /// How the words done in an epoch advance the learning-rate schedule:
+    /// the schedule sees `done / progress_share()`. 1 for sources whose
+    /// workers share one stream of jobs. A source that gives each worker
+    /// its own part of the corpus returns the number of workers, which is
+    /// gensim's `corpus_file` schedule: there each worker decays the rate
+    /// by its own words only, so within an epoch the rate falls by
+    /// `1 / workers` of the epoch's share and jumps at the next epoch.
+    fn progress_share(&self) -> u64 {
+        1
+    }
+
     /// The cursor of worker `i` of `n`.
     fn cursor(&self, i: usize, n: usize) -> Self::Cursor<'_>;
 
@@ -159,6 +170,7 @@ where
 {
     progress.set_epoch(epoch);
     let n = source.workers(pool.current_num_threads()).max(1);
+    let share = source.progress_share().max(1);
     let stats = Mutex::new(EpochStats::default());
     let dim = model.layer1;
     pool.scope(|s| {
@@ -170,7 +182,7 @@ where
                 let mut job = E::Job::default();
                 let mut mine = EpochStats::default();
                 while !progress.should_stop() && source.next(&mut cursor, &mut job) {
-                    let alpha = schedule.alpha_at(progress.done());
+                    let alpha = schedule.alpha_at(progress.done() / share);
                     let (effective, loss) = train_job(gen, model, &mut w, &job, alpha);
                     let raw = E::raw_size(&job);
                     progress.add(raw);
@@ -375,6 +387,103 @@ mod tests {
         assert!((s.alpha_at(500) - 0.01255).abs() < 1e-6);
         assert!((s.alpha_at(1000) - 0.0001).abs() < 1e-7);
         assert!((s.alpha_at(5000) - 0.0001).abs() < 1e-7);
+    }
+
+    /// Records the learning rate of every job it is given (jobs are raw
+    /// word counts).
+    struct RecordAlpha(Mutex<Vec<f32>>);
+
+    impl Examples for RecordAlpha {
+        type Job = u64;
+
+        fn raw_size(job: &u64) -> u64 {
+            *job
+        }
+
+        fn train<M: MulAdd>(
+            &self,
+            _: &ModelRef<'_>,
+            _: &mut Worker,
+            job: &u64,
+            alpha: f32,
+        ) -> (u64, f64) {
+            self.0.lock().unwrap().push(alpha);
+            (*job, 0.0)
+        }
+    }
+
+    /// One worker taking 10 jobs of 100 words, with a given progress share.
+    struct Jobs(u64);
+
+    impl JobSource<u64> for Jobs {
+        type Cursor<'s> = u32;
+
+        fn workers(&self, _: usize) -> usize {
+            1
+        }
+
+        fn progress_share(&self) -> u64 {
+            self.0
+        }
+
+        fn cursor(&self, _: usize, _: usize) -> u32 {
+            0
+        }
+
+        fn next(&self, cursor: &mut u32, job: &mut u64) -> bool {
+            *cursor += 1;
+            *job = 100;
+            *cursor <= 10
+        }
+    }
+
+    fn alphas(share: u64) -> Vec<f32> {
+        let config = crate::w2v::W2vConfig {
+            negative: 1,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let tables = crate::w2v::Tables::new(&[1, 1], &config).unwrap();
+        let (mut syn0, mut syn1neg) = (vec![0.0f32; 2], vec![0.0f32; 2]);
+        let weights = crate::w2v::Weights::new(&mut syn0, Some(&mut syn1neg), None, 1).unwrap();
+        let model = ModelRef::new(&config, &tables, weights).unwrap();
+        let rec = RecordAlpha(Mutex::new(Vec::new()));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        // epoch 1 of 2, 1,000 words each
+        let schedule = Schedule {
+            alpha: 0.1,
+            min_alpha: 0.0,
+            words_before: 1000,
+            total_words: 2000,
+        };
+        let progress = Progress::new(2000);
+        run_epoch(&model, &rec, &Jobs(share), &pool, 1, 1, schedule, &progress).unwrap();
+        rec.0.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_shared_stream_decays_the_rate_by_all_words_done() {
+        let a = alphas(1);
+        assert_eq!(a.len(), 10);
+        // job k starts after k * 100 of the epoch's 1,000 words
+        for (k, &x) in a.iter().enumerate() {
+            let want = 0.1 * (1.0 - (1000.0 + 100.0 * k as f32) / 2000.0);
+            assert!((x - want).abs() < 1e-6, "job {k}: {x} vs {want}");
+        }
+    }
+
+    #[test]
+    fn per_worker_ranges_decay_the_rate_as_gensim_corpus_file() {
+        // two workers' worth of share: the rate moves half as far in the epoch
+        let a = alphas(2);
+        for (k, &x) in a.iter().enumerate() {
+            let want = 0.1 * (1.0 - (1000.0 + 50.0 * k as f32) / 2000.0);
+            assert!((x - want).abs() < 1e-6, "job {k}: {x} vs {want}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! * `skipgram`, `cbow`, `pairs`: the example generators.
 //! * `sources`: the channel and corpus-file job sources (sentences or tagged documents).
 //! * [`trainer`]: [`Trainer`], one method per corpus path.
+//! * `score`: sentence log-likelihoods under hierarchical softmax.
 //! * [`init`]: deterministic initial vectors.
 //!
 //! Dependencies run one way: generators → engine → model → sgd, tables,
@@ -23,6 +24,7 @@ pub mod engine;
 pub mod init;
 pub mod model;
 mod pairs;
+mod score;
 pub(crate) mod sgd;
 pub(crate) mod skipgram;
 pub(crate) mod sources;

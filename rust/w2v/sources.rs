@@ -147,6 +147,12 @@ impl JobSource<Job> for FileRanges<'_> {
         self.ranges.len()
     }
 
+    // gensim's corpus_file schedule (see the trait): each worker's rate
+    // follows its own range's words
+    fn progress_share(&self) -> u64 {
+        self.ranges.len().max(1) as u64
+    }
+
     fn cursor(&self, i: usize, _: usize) -> Self::Cursor<'_> {
         let reader = SentenceReader::new(
             self.text.bytes(),

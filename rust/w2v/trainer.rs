@@ -10,6 +10,7 @@ use super::config::W2vConfig;
 use super::engine::{check_ids, run_epoch, EpochStats, Examples, JobSource, Schedule};
 use super::model::{ModelRef, Weights};
 use super::pairs::{Pairs, Shuffled};
+use super::score::Scorer;
 use super::skipgram::SkipGram;
 use super::sources::{CheckedChannel, FileRanges};
 use super::tables::Tables;
@@ -208,5 +209,54 @@ impl Trainer {
         let order = Shuffled::new(pairs.len(), self.config.seed, epoch)?;
         let stats = self.run(&model, &Pairs { pairs }, &order, epoch, schedule, progress)?;
         Ok(stats.loss)
+    }
+
+    /// The log-likelihood of each sentence of `job` under the model
+    /// (gensim's `Word2Vec.score`; see [`super::score`]), sentences spread
+    /// over the trainer's threads. Needs hierarchical softmax: `syn1` is
+    /// its output layer, `syn0` the word vectors (both `words x dim`,
+    /// row-major). Never writes the weights.
+    pub fn score(&self, syn0: &[f32], syn1: &[f32], job: &Job) -> Result<Vec<f32>> {
+        use rayon::prelude::*;
+        let Some(huffman) = self.tables.huffman.as_ref() else {
+            return Err(Error::Runtime(
+                "score() is only implemented for hierarchical softmax: train the model with \
+                 hs=1"
+                    .into(),
+            ));
+        };
+        let words = self.vocab_len();
+        if syn0.is_empty() || !syn0.len().is_multiple_of(words) {
+            return Err(Error::invalid(format!(
+                "syn0 has {} elements, not rows for {words} words",
+                syn0.len()
+            )));
+        }
+        let dim = syn0.len() / words;
+        if syn1.len() != syn0.len() {
+            return Err(Error::invalid(format!(
+                "syn1 has {} elements, syn0 {}: the output layer does not match the vectors",
+                syn1.len(),
+                syn0.len()
+            )));
+        }
+        check_ids(job.ids.iter().copied(), words)?;
+        let scorer = Scorer {
+            syn0,
+            syn1,
+            dim,
+            huffman,
+            sigmoid: &self.tables.sigmoid,
+            window: self.config.window,
+            sg: self.config.sg,
+            cbow_mean: self.config.cbow_mean,
+        };
+        let sentences: Vec<&[u32]> = job.sentences().collect();
+        Ok(self.pool.install(|| {
+            sentences
+                .par_iter()
+                .map_init(Vec::new, |neu1, s| scorer.sentence(s, neu1))
+                .collect()
+        }))
     }
 }

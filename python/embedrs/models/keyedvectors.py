@@ -1729,6 +1729,8 @@ class KeyedVectors:
         arrays.update(key_arrays)
         expando_meta = {}
         for name, arr in self.expandos.items():
+            if name in ("code", "point"):
+                continue  # hierarchical-softmax paths: rebuilt from the counts on load
             a = np.asarray(arr)
             if a.dtype.hasobject:
                 expando_meta[name] = [

@@ -36,6 +36,7 @@ from embedrs._embedrs import (
     Word2VecCore,
     check_w2v_config,
     finalize_vocab,
+    huffman_tree,
     init_vectors,
 )
 from embedrs._validate import (
@@ -627,6 +628,29 @@ class Word2Vec:
                 )
         self.wv.vectors_lockf = np.ones(1, dtype=REAL)
         self.wv.fill_norms(force=True)
+        self._set_huffman_attrs()
+
+    def _set_huffman_attrs(self) -> None:
+        """Store each word's hierarchical-softmax path in ``wv`` as gensim does.
+
+        ``wv.get_vecattr(word, 'code')`` gives the branch bits and ``'point'``
+        the inner nodes (rows of ``syn1``), root first. They are derived from the
+        counts by the Rust core's tree, which is gensim's, so they are rebuilt
+        rather than saved.
+        """
+        for attr in ("code", "point"):
+            self.wv.expandos.pop(attr, None)
+        n = len(self.wv.index_to_key)
+        if not self.hs or not n or "count" not in self.wv.expandos:
+            return
+        counts = [int(c) for c in np.asarray(self.wv.expandos["count"], dtype=np.int64)]
+        codes, points, lengths = huffman_tree(counts)
+        bounds = np.cumsum(lengths, dtype=np.int64)[:-1]
+        for attr, flat in (("code", codes), ("point", points)):
+            arr = np.empty(n, dtype=object)
+            for i, part in enumerate(np.split(flat, bounds)):
+                arr[i] = part
+            self.wv.expandos[attr] = arr
 
     def build_vocab(
         self,
@@ -1148,6 +1172,116 @@ class Word2Vec:
         self.wv.fill_norms(force=True)
         return float(loss)
 
+    def score(
+        self,
+        sentences: Iterable[Sequence[str]],
+        total_sentences: int = int(1e6),
+        chunksize: int = 100,
+        queue_factor: int = 2,
+        report_delay: float = 1,
+    ) -> np.ndarray:
+        """Log-likelihood of each sentence under the model, as gensim's ``score``.
+
+        Needs hierarchical softmax (``hs=1``). Each sentence scores the sum of
+        ``log P(word | context)`` over its in-vocabulary words: skip-gram sums
+        over every word of the full window, CBOW predicts each word from its
+        window's sum or mean. Unknown words are dropped and a sentence is cut at
+        10,000 words, as gensim does. The model is not changed; the scoring runs
+        in Rust on ``workers`` threads with the GIL released.
+
+        Parameters
+        ----------
+        sentences : iterable of list of str
+            The sentences to score.
+        total_sentences : int, optional
+            Score at most this many sentences (gensim warns and stops there).
+        chunksize, queue_factor, report_delay
+            Accepted for gensim compatibility; sentences are scored in batches.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 log-likelihood of each sentence scored.
+
+        Raises
+        ------
+        RuntimeError
+            If the vocabulary is empty or the model has no hierarchical softmax layer.
+        """
+        logger.info(
+            "scoring sentences with %i workers on %i vocabulary and %i features, "
+            "using sg=%s hs=%s sample=%s and negative=%s",
+            self.workers,
+            len(self.wv),
+            self.layer1_size,
+            self.sg,
+            self.hs,
+            self.sample,
+            self.negative,
+        )
+        if not self.wv.key_to_index:
+            raise RuntimeError("you must first build vocabulary before scoring new data")
+        if not self.hs:
+            raise RuntimeError(
+                "We have currently only implemented score for the hierarchical softmax scheme, "
+                "so you need to have run word2vec with hs=1 and negative=0 for this to work."
+            )
+        total = check_int(total_sentences, "total_sentences", low=0)
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError("sentences must be an iterable of lists of str tokens, not a string")
+        syn1 = getattr(self, "syn1", None)
+        if syn1 is None or syn1.shape != self.wv.vectors.shape:
+            raise RuntimeError(
+                f"the model's syn1 has shape {getattr(syn1, 'shape', None)}, expected "
+                f"{self.wv.vectors.shape}: it cannot be scored"
+            )
+        syn0 = np.ascontiguousarray(self.wv.vectors, dtype=REAL)
+        syn1 = np.ascontiguousarray(syn1, dtype=REAL)
+        core = self._make_core(False)
+        key_to_index = self.wv.key_to_index
+        batch = max(int(chunksize), 10_000)
+        parts: list[np.ndarray] = []
+        ids: list[int] = []
+        lengths: list[int] = []
+        start = time.perf_counter()
+        done = 0
+
+        def flush() -> None:
+            parts.append(
+                core.score(
+                    syn0,
+                    syn1,
+                    np.asarray(ids, dtype=np.uint32),
+                    np.asarray(lengths, dtype=np.uint64),
+                )
+            )
+            ids.clear()
+            lengths.clear()
+
+        for n, sentence in enumerate(sentences):
+            if n >= total:
+                logger.warning(
+                    "terminating after %i sentences (set higher total_sentences if you want more).",
+                    total,
+                )
+                break
+            known = [key_to_index[w] for w in sentence if w in key_to_index]
+            known = known[:MAX_WORDS_IN_BATCH]
+            ids.extend(known)
+            lengths.append(len(known))
+            done += 1
+            if len(lengths) >= batch:
+                flush()
+        if lengths:
+            flush()
+        logger.info(
+            "scoring %i sentences took %.1fs, %.0f sentences/s",
+            done,
+            time.perf_counter() - start,
+            done / max(time.perf_counter() - start, 1e-9),
+        )
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=REAL)
+
     def get_latest_training_loss(self) -> float:
         """Loss summed over the last :meth:`train` call (0 unless ``compute_loss``)."""
         return self.running_training_loss
@@ -1401,6 +1535,7 @@ class Word2Vec:
         model.layer1_size = model.vector_size
         model.callbacks = []
         model.raw_vocab = {}
+        model._set_huffman_attrs()
         logger.info("loaded %s from %s", model, fname)
         return model
 
