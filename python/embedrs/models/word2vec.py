@@ -895,7 +895,8 @@ class Word2Vec:
             per_epoch = int(total_words)
         else:
             # Estimate words from examples, with the average sentence length of build_vocab.
-            avg = self.corpus_total_words / max(self.corpus_count, 1) if self.corpus_count else 0
+            words = self.corpus_total_words or 0  # None for models of gensim < 3.x
+            avg = words / max(self.corpus_count, 1) if self.corpus_count else 0
             per_epoch = round(int(total_examples or 0) * avg) or int(total_examples or 1)
         expected = per_epoch * epochs
 
@@ -1198,6 +1199,21 @@ class Word2Vec:
         )
         return out
 
+    @property
+    def cum_table(self) -> np.ndarray:
+        """gensim's negative-sampling table: cumulative ``count**ns_exponent``, scaled to 2**31 - 1.
+
+        Entry ``i`` is ``round(2**31-1 * sum(c[:i+1]**e) / sum(c**e))`` (uint32),
+        the numbers gensim's ``make_cum_table`` stores; embedrs's engine samples
+        from the same distribution and builds its own table, so this one is
+        made on request, for code that reads gensim's.
+        """
+        counts = self.wv.expandos.get("count")
+        if counts is None or not len(counts):
+            return np.zeros(0, dtype=np.uint32)
+        cumulative = np.cumsum(np.asarray(counts, dtype=np.float64) ** float(self.ns_exponent))
+        return np.round(cumulative / cumulative[-1] * (2**31 - 1)).astype(np.uint32)
+
     def init_sims(self, replace: bool = False) -> None:
         """Precompute normalised vectors (kept for gensim compatibility)."""
         self.wv.fill_norms(force=True)
@@ -1299,7 +1315,9 @@ class Word2Vec:
         except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
         for k, (integer, minimum) in cls._STATE_RULES.items():
-            if k in params:
+            if k == "corpus_total_words" and k in params and params[k] is None:
+                model.corpus_total_words = None  # not counted by gensim < 3.x: gensim keeps None
+            elif k in params:
                 try:
                     _persist.check_finite_number(params[k], k, minimum=minimum, integer=integer)
                 except ValueError as exc:
@@ -1388,6 +1406,7 @@ class Word2Vec:
                 if k in st and not isinstance(st[k], _persist.GensimObject)
             }
             params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+            params.setdefault("corpus_total_words", None)  # gensim < 3.x did not count them
             for k in ("total_train_time", "running_training_loss", "min_alpha_yet_reached"):
                 if type(params.get(k)) is int:
                     params[k] = float(params[k])
