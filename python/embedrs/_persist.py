@@ -907,6 +907,15 @@ class RefusedPickleError(pickle.UnpicklingError):
     """
 
 
+class WrongModelError(ValueError, AttributeError):
+    """A model file holds another class than the one whose ``load`` was called.
+
+    A ``ValueError`` like every other refusal of a file, and an
+    ``AttributeError`` as gensim raises for the same call ("Model of type
+    KeyedVectors can't be loaded by Word2Vec"), so either ``except`` works.
+    """
+
+
 class _LimitedReader(io.RawIOBase):
     """Read-only stream that refuses to deliver more than ``limit`` bytes."""
 
@@ -1971,6 +1980,7 @@ __all__ = [
     "GensimObject",
     "Path",
     "RefusedPickleError",
+    "WrongModelError",
     "atomic_open",
     "atomic_write",
     "check_regular_file",

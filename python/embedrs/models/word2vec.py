@@ -1214,6 +1214,26 @@ class Word2Vec:
         cumulative = np.cumsum(np.asarray(counts, dtype=np.float64) ** float(self.ns_exponent))
         return np.round(cumulative / cumulative[-1] * (2**31 - 1)).astype(np.uint32)
 
+    def reset_from(self, other_model: Word2Vec) -> None:
+        """Take ``other_model``'s vocabulary and start from fresh weights (gensim's ``reset_from``).
+
+        As in gensim the vocabulary structures (``index_to_key``,
+        ``key_to_index``, the per-word attributes) are shared, not copied:
+        neither model should grow its vocabulary afterwards.
+
+        Parameters
+        ----------
+        other_model : Word2Vec
+            The model whose vocabulary and corpus counts are borrowed.
+        """
+        self.wv = KeyedVectors(self.vector_size)
+        self.wv.index_to_key = other_model.wv.index_to_key
+        self.wv.key_to_index = other_model.wv.key_to_index
+        self.wv.expandos = other_model.wv.expandos
+        self.corpus_count = other_model.corpus_count
+        self.corpus_total_words = other_model.corpus_total_words
+        self.prepare_weights()
+
     def init_sims(self, replace: bool = False) -> None:
         """Precompute normalised vectors (kept for gensim compatibility)."""
         self.wv.fill_norms(force=True)
@@ -1385,7 +1405,7 @@ class Word2Vec:
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if meta.get("class") != "Word2Vec":
-                raise ValueError(
+                raise _persist.WrongModelError(
                     f"{fname} holds a {str(meta.get('class'))[:40]!r}, not a Word2Vec model; "
                     "use KeyedVectors.load() for vectors"
                 )
@@ -1398,7 +1418,9 @@ class Word2Vec:
                 raise FileNotFoundError(f"{fname}: no such file")
             obj = _persist.load_gensim_pickle(fname, mmap=mmap)
             if not obj.gensim_class.endswith("Word2Vec"):
-                raise ValueError(f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec")
+                raise _persist.WrongModelError(
+                    f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec"
+                )
             st = obj.state
             params = {
                 k: st[k]
