@@ -135,7 +135,9 @@ def results() -> Iterator[dict[str, dict[str, str]]]:
 def _failure_excerpt(log: str, test_id: str) -> str:
     """The ``E ...`` lines pytest printed for ``test_id`` (first few)."""
     name = test_id.rsplit("::", 1)[-1]
-    block = re.search(rf"_{{3,}} \S*{re.escape(name)} _{{3,}}\n(.*?)(?=\n_{{3,}} |\Z)", log, re.S)
+    block = re.search(
+        rf"_{{3,}} \S*{re.escape(name)} _{{3,}}\n(.*?)(?=\n_{{3,}} |\Z)", log, re.DOTALL
+    )
     if not block:
         return ""
     errs = [ln for ln in block.group(1).splitlines() if ln.startswith("E ")]
@@ -191,4 +193,6 @@ def test_swap_keeps_other_gensim_names() -> None:
     src = '"""doc"""\nfrom __future__ import division\nimport gensim.models.keyedvectors\nx = 1\n'
     out = swap_models(src)
     assert "gensim.models" not in out
-    assert out.index("from __future__") < out.index("import gensim  #") < out.index("import embedrs")
+    assert (
+        out.index("from __future__") < out.index("import gensim  #") < out.index("import embedrs")
+    )
