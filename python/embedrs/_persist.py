@@ -1866,16 +1866,17 @@ _MOVED_BACK = {
     "trainables": ("layer1_size", "seed", "syn1neg", "syn1"),
 }
 #: Per-word fields of gensim < 4's ``Vocab`` records kept as 4.0's
-#: ``expandos`` (numbers only; the Huffman ``code``/``point`` are rebuilt).
-_VOCAB_FIELDS = {"count": np.int64, "sample_int": np.uint32}
+#: ``expandos``. Only the counts: embedrs derives the downsampling
+#: thresholds (``sample_int``) and Huffman codes (``code``/``point``) from them.
+_VOCAB_FIELDS = {"count": np.int64}
 
 
 def _upgrade_old_vocab(kv: GensimObject, where: str) -> None:
     """Turn a gensim < 4 ``vocab`` dict of ``Vocab`` records into 4.0's fields.
 
     ``index_to_key`` comes from ``index2word`` (or ``index2entity``), as in
-    gensim's ``KeyedVectors._load_specials``; the records' ``count`` and
-    ``sample_int`` become ``expandos`` arrays. Every record must carry a
+    gensim's ``KeyedVectors._load_specials``; the records' ``count`` becomes
+    the ``expandos`` array. Every record must carry a
     valid, distinct row number that names its own word, or the file is refused.
     """
     st = kv.state
@@ -1912,10 +1913,7 @@ def _upgrade_old_vocab(kv: GensimObject, where: str) -> None:
             v = fs.get(name, 0)
             if isinstance(v, np.generic):
                 v = v.item()
-            top = int(np.iinfo(arr.dtype).max)
-            if name == "sample_int" and v == top + 1:
-                v = top  # gensim < 0.13 wrote 2**32 for "always keep"
-            if type(v) is not int or not 0 <= v <= top:
+            if type(v) is not int or not 0 <= v <= np.iinfo(arr.dtype).max:
                 raise ValueError(
                     f"{where}: old gensim vocabulary: invalid {name} for {str(word)[:40]!r}"
                 )
