@@ -45,7 +45,7 @@ MODULES = ["test_word2vec.py", "test_keyedvectors.py", "test_doc2vec.py", "test_
 if importlib.util.find_spec("embedrs.models.phrases") is not None:
     MODULES.append("test_phrases.py")
 #: Seconds each side may take (both run at once, on two cores in CI).
-TIMEOUT = int(os.environ.get("EMBEDRS_GENSIM_SUITE_TIMEOUT", "1500"))
+TIMEOUT = int(os.environ.get("EMBEDRS_GENSIM_SUITE_TIMEOUT", "2400"))
 
 _FIRST_IMPORT = re.compile(r"^(?:import |from (?!__future__))", re.MULTILINE)
 
