@@ -907,6 +907,15 @@ class RefusedPickleError(pickle.UnpicklingError):
     """
 
 
+class WrongModelError(ValueError, AttributeError):
+    """A model file holds another class than the one whose ``load`` was called.
+
+    A ``ValueError`` like every other refusal of a file, and an
+    ``AttributeError`` as gensim raises for the same call ("Model of type
+    KeyedVectors can't be loaded by Word2Vec"), so either ``except`` works.
+    """
+
+
 class _LimitedReader(io.RawIOBase):
     """Read-only stream that refuses to deliver more than ``limit`` bytes."""
 
@@ -1033,7 +1042,23 @@ def _check_shape(shape: Any) -> tuple:
     return shape
 
 
+def _py2_bytes(data: Any) -> Any:
+    """A Python 2 ``str`` as the unpickler decoded it (latin-1) back to its bytes.
+
+    Python 2 pickles hold numpy's raw data as ``str``; with ``encoding='latin1'``
+    (gensim's own choice for them) every byte becomes one code point below 256,
+    so encoding back to latin-1 gives the original bytes, as numpy does itself.
+    """
+    if isinstance(data, str):
+        try:
+            return data.encode("latin1")
+        except UnicodeEncodeError:
+            raise RefusedPickleError("numpy: array data must be raw bytes") from None
+    return data
+
+
 def _array_from_bytes(data: Any, dt: np.dtype, shape: tuple, fortran: bool) -> np.ndarray:
+    data = _py2_bytes(data)
     if not isinstance(data, (bytes, bytearray)):
         raise RefusedPickleError("numpy: array data must be raw bytes")
     if math.prod(shape) * dt.itemsize != len(data):
@@ -1083,6 +1108,7 @@ def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
 
 def _scalar(dtype: Any, data: Any = None) -> Any:
     dt = _as_dtype(dtype)
+    data = _py2_bytes(data)
     if not isinstance(data, bytes) or len(data) != dt.itemsize:
         raise RefusedPickleError("numpy: invalid scalar")
     return np.frombuffer(data, dtype=dt)[0]
@@ -1135,6 +1161,12 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("collections", "defaultdict"): _plain_dict,
     ("copyreg", "_reconstructor"): _copyreg_reconstructor,
     ("_codecs", "encode"): _codecs_encode,
+    # gensim < 4 models pickle their numpy RandomState (numpy < 1.17 named its
+    # constructor so); it becomes an inert stand-in like gensim 4's
+    # numpy.random._pickle.__randomstate_ctor, and embedrs never uses it.
+    ("numpy.random", "__RandomState_ctor"): "stand-in",
+    # Python 3.4 pickled collections.defaultdict under this alias
+    ("UserString", "defaultdict"): _plain_dict,
 }
 for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
     _ALLOWED[(_mod, "_reconstruct")] = _reconstruct
@@ -1145,6 +1177,7 @@ for _name in _NUMPY_SCALAR_TYPES:
     _ALLOWED[("numpy", _name)] = getattr(np, _name)
 _PY2_NAMES = {
     ("__builtin__", "long"): ("builtins", "int"),
+    ("__builtin__", "int"): ("builtins", "int"),
     ("__builtin__", "set"): ("builtins", "set"),
     ("__builtin__", "frozenset"): ("builtins", "frozenset"),
     ("__builtin__", "hash"): ("builtins", "hash"),
@@ -1221,7 +1254,10 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
     dispatch = _Dispatch(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
     def __init__(self, file: Any) -> None:
-        super().__init__(file)
+        # latin-1, as gensim: Python 2 ``str`` (words, numpy's raw data) decode
+        # to one code point per byte instead of failing; Python 3 pickles hold
+        # no such strings, so nothing changes for them.
+        super().__init__(file, encoding="latin1")
         self._depths: dict[int, int] = {}  # id -> depth of the containers built so far
         self._nested: set[int] = set()  # ids of those that sit inside another container
         self._alive: list = []  # keeps them alive, so that their ids stay unique
@@ -1229,9 +1265,9 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
     def find_class(self, module: str, name: str) -> Any:
         module, name = _PY2_NAMES.get((module, name), (module, name))
         found = _ALLOWED.get((module, name))
-        if found is not None:
+        if found is not None and found != "stand-in":
             return found
-        if module.startswith(("gensim.", "numpy.random.")):
+        if found is not None or module.startswith(("gensim.", "numpy.random.")):
             return _stand_in(module, name)
         raise RefusedPickleError(
             f"refusing to load {module}.{name}: only gensim models and numpy arrays are accepted"
@@ -1813,6 +1849,110 @@ def load_gensim_pickle(
         raise ValueError(
             f"{fname}: corrupt gensim pickle: __recursive_saveloads nested too deeply"
         ) from None
+    return upgrade_old_gensim(obj, fname)
+
+
+# ----------------------------------------------------------------------------
+# models saved by gensim before 4.0: the same data under older names
+# ----------------------------------------------------------------------------
+
+#: Attributes of a gensim < 1.0 Word2Vec (vectors kept on the model itself)
+#: that gensim 1.0 moved into its ``wv`` KeyedVectors.
+_PRE_KV_ATTRS = ("syn0", "syn0norm", "vocab", "index2word")
+#: What gensim 3.x kept in ``model.vocabulary`` / ``model.trainables``; gensim 4
+#: puts them back on the model (``Word2Vec._load_specials``).
+_MOVED_BACK = {
+    "vocabulary": ("max_vocab_size", "min_count", "sample", "sorted_vocab", "null_word"),
+    "trainables": ("layer1_size", "seed", "syn1neg", "syn1"),
+}
+#: Per-word fields of gensim < 4's ``Vocab`` records kept as 4.0's
+#: ``expandos``. Only the counts: embedrs derives the downsampling
+#: thresholds (``sample_int``) and Huffman codes (``code``/``point``) from them.
+_VOCAB_FIELDS = {"count": np.int64}
+
+
+def _upgrade_old_vocab(kv: GensimObject, where: str) -> None:
+    """Turn a gensim < 4 ``vocab`` dict of ``Vocab`` records into 4.0's fields.
+
+    ``index_to_key`` comes from ``index2word`` (or ``index2entity``), as in
+    gensim's ``KeyedVectors._load_specials``; the records' ``count`` becomes
+    the ``expandos`` array. Every record must carry a
+    valid, distinct row number that names its own word, or the file is refused.
+    """
+    st = kv.state
+    if "index_to_key" not in st:
+        for old in ("index2word", "index2entity"):
+            if old in st:
+                st["index_to_key"] = st.pop(old)
+                break
+    if st.get("vectors") is None and isinstance(st.get("syn0"), np.ndarray):
+        st["vectors"] = st.pop("syn0")
+    vectors = st.get("vectors")
+    if st.get("vector_size") is None and isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+        st["vector_size"] = int(vectors.shape[1])
+    vocab = st.pop("vocab", None)
+    if vocab is None or "expandos" in st:
+        return
+    keys = st.get("index_to_key")
+    if not isinstance(vocab, dict) or not isinstance(keys, list):
+        raise ValueError(f"{where}: old gensim vocabulary must be a dict beside a word list")  # noqa: TRY004
+    n = len(keys)
+    if len(vocab) != n:
+        raise ValueError(f"{where}: old gensim vocabulary has {len(vocab)} words, the list {n}")
+    fields = {name: np.zeros(n, dtype=t) for name, t in _VOCAB_FIELDS.items()}
+    seen = np.zeros(n, dtype=bool)
+    for word, rec in vocab.items():
+        fs = rec.state if isinstance(rec, GensimObject) else None
+        idx = fs.get("index") if fs is not None else None
+        if type(idx) is not int or not 0 <= idx < n or seen[idx] or keys[idx] != word:
+            raise ValueError(
+                f"{where}: old gensim vocabulary: invalid entry for {str(word)[:40]!r}"
+            )
+        seen[idx] = True
+        for name, arr in fields.items():
+            v = fs.get(name, 0)
+            if isinstance(v, np.generic):
+                v = v.item()
+            if type(v) is not int or not 0 <= v <= np.iinfo(arr.dtype).max:
+                raise ValueError(
+                    f"{where}: old gensim vocabulary: invalid {name} for {str(word)[:40]!r}"
+                )
+            arr[idx] = v
+    st["expandos"] = fields
+
+
+def upgrade_old_gensim(obj: GensimObject, fname: str) -> GensimObject:
+    """Rename the attributes of a model saved by gensim < 4 to gensim 4's, in place.
+
+    What gensim 4.4's ``load`` does for such files, on the inert stand-ins:
+    ``syn0`` becomes ``vectors``, ``index2word`` ``index_to_key``, the
+    ``vocab`` records ``expandos`` (:func:`_upgrade_old_vocab`); ``iter``
+    becomes ``epochs``; the fields 3.x kept in ``vocabulary``/``trainables``
+    go back on the model. A Word2Vec from before gensim 1.0 (vectors on the
+    model itself, which gensim 4.4 no longer opens) gets its ``wv`` built
+    from them. Files already in gensim 4's layout are left unchanged.
+    """
+    st = obj.state
+    cls = str(obj.gensim_class)
+    if cls.endswith(("Word2Vec", "Doc2Vec", "FastText")):
+        if "wv" not in st and any(a in st for a in _PRE_KV_ATTRS):
+            wv = _stand_in("gensim.models.keyedvectors", "KeyedVectors")()
+            wv.state = {a: st.pop(a) for a in _PRE_KV_ATTRS if a in st}
+            st["wv"] = wv
+        if "epochs" not in st and "iter" in st:
+            st["epochs"] = st.pop("iter")
+        for part, names in _MOVED_BACK.items():
+            sub = st.get(part)
+            if isinstance(sub, GensimObject):
+                for a in names:
+                    if a in sub.state:
+                        st[a] = sub.state[a]
+                del st[part]
+    for kv in (obj, st.get("wv"), st.get("kv")):
+        if isinstance(kv, GensimObject) and any(
+            a in kv.state for a in ("vocab", "syn0", "index2word", "index2entity")
+        ):
+            _upgrade_old_vocab(kv, fname)
     return obj
 
 
@@ -1838,6 +1978,7 @@ __all__ = [
     "GensimObject",
     "Path",
     "RefusedPickleError",
+    "WrongModelError",
     "atomic_open",
     "atomic_write",
     "check_regular_file",

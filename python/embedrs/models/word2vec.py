@@ -919,7 +919,8 @@ class Word2Vec:
             per_epoch = int(total_words)
         else:
             # Estimate words from examples, with the average sentence length of build_vocab.
-            avg = self.corpus_total_words / max(self.corpus_count, 1) if self.corpus_count else 0
+            words = self.corpus_total_words or 0  # None for models of gensim < 3.x
+            avg = words / max(self.corpus_count, 1) if self.corpus_count else 0
             per_epoch = round(int(total_examples or 0) * avg) or int(total_examples or 1)
         expected = per_epoch * epochs
 
@@ -1332,6 +1333,41 @@ class Word2Vec:
         )
         return out
 
+    @property
+    def cum_table(self) -> np.ndarray:
+        """gensim's negative-sampling table: cumulative ``count**ns_exponent``, scaled to 2**31 - 1.
+
+        Entry ``i`` is ``round(2**31-1 * sum(c[:i+1]**e) / sum(c**e))`` (uint32),
+        the numbers gensim's ``make_cum_table`` stores; embedrs's engine samples
+        from the same distribution and builds its own table, so this one is
+        made on request, for code that reads gensim's.
+        """
+        counts = self.wv.expandos.get("count")
+        if counts is None or not len(counts):
+            return np.zeros(0, dtype=np.uint32)
+        cumulative = np.cumsum(np.asarray(counts, dtype=np.float64) ** float(self.ns_exponent))
+        return np.round(cumulative / cumulative[-1] * (2**31 - 1)).astype(np.uint32)
+
+    def reset_from(self, other_model: Word2Vec) -> None:
+        """Take ``other_model``'s vocabulary and start from fresh weights (gensim's ``reset_from``).
+
+        As in gensim the vocabulary structures (``index_to_key``,
+        ``key_to_index``, the per-word attributes) are shared, not copied:
+        neither model should grow its vocabulary afterwards.
+
+        Parameters
+        ----------
+        other_model : Word2Vec
+            The model whose vocabulary and corpus counts are borrowed.
+        """
+        self.wv = KeyedVectors(self.vector_size)
+        self.wv.index_to_key = other_model.wv.index_to_key
+        self.wv.key_to_index = other_model.wv.key_to_index
+        self.wv.expandos = other_model.wv.expandos
+        self.corpus_count = other_model.corpus_count
+        self.corpus_total_words = other_model.corpus_total_words
+        self.prepare_weights()
+
     def init_sims(self, replace: bool = False) -> None:
         """Precompute normalised vectors (kept for gensim compatibility)."""
         self.wv.fill_norms(force=True)
@@ -1433,7 +1469,9 @@ class Word2Vec:
         except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
         for k, (integer, minimum) in cls._STATE_RULES.items():
-            if k in params:
+            if k == "corpus_total_words" and k in params and params[k] is None:
+                model.corpus_total_words = None  # not counted by gensim < 3.x: gensim keeps None
+            elif k in params:
                 try:
                     _persist.check_finite_number(params[k], k, minimum=minimum, integer=integer)
                 except ValueError as exc:
@@ -1501,7 +1539,7 @@ class Word2Vec:
         if _persist.is_container(fname):
             meta, arrays = _persist.read_container(fname, mmap=mmap)
             if meta.get("class") != "Word2Vec":
-                raise ValueError(
+                raise _persist.WrongModelError(
                     f"{fname} holds a {str(meta.get('class'))[:40]!r}, not a Word2Vec model; "
                     "use KeyedVectors.load() for vectors"
                 )
@@ -1514,7 +1552,9 @@ class Word2Vec:
                 raise FileNotFoundError(f"{fname}: no such file")
             obj = _persist.load_gensim_pickle(fname, mmap=mmap)
             if not obj.gensim_class.endswith("Word2Vec"):
-                raise ValueError(f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec")
+                raise _persist.WrongModelError(
+                    f"{fname} holds a gensim {obj.gensim_class}, not a Word2Vec"
+                )
             st = obj.state
             params = {
                 k: st[k]
@@ -1522,6 +1562,7 @@ class Word2Vec:
                 if k in st and not isinstance(st[k], _persist.GensimObject)
             }
             params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}
+            params.setdefault("corpus_total_words", None)  # gensim < 3.x did not count them
             for k in ("total_train_time", "running_training_loss", "min_alpha_yet_reached"):
                 if type(params.get(k)) is int:
                     params[k] = float(params[k])
