@@ -241,9 +241,19 @@ mod tests {
         assert_eq!(
             run(
                 f(),
-                &["a", "simple", "sentence", "with", "many", "of", "the", "possible", "bigrams", "with"]
+                &[
+                    "a", "simple", "sentence", "with", "many", "of", "the", "possible", "bigrams",
+                    "with"
+                ]
             ),
-            ["a", "simple_sentence", "with", "many_of_the_possible", "bigrams", "with"]
+            [
+                "a",
+                "simple_sentence",
+                "with",
+                "many_of_the_possible",
+                "bigrams",
+                "with"
+            ]
         );
     }
 

@@ -269,7 +269,9 @@ impl PhraseCounts {
         let m = self.min_reduce;
         for s in &mut self.shards {
             let r: std::result::Result<usize, std::convert::Infallible> =
-                prune_counts(s, m, |_, count, min_reduce| Ok(keep_by_count(count, min_reduce)));
+                prune_counts(s, m, |_, count, min_reduce| {
+                    Ok(keep_by_count(count, min_reduce))
+                });
             let Ok(_) = r;
         }
         self.min_reduce += 1;
@@ -349,7 +351,8 @@ impl PhraseCounts {
     ) -> Result<()> {
         let text = crate::corpus::CorpusText::open(path)?;
         let bytes = text.bytes();
-        let mut reader = crate::corpus::SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
+        let mut reader =
+            crate::corpus::SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
         loop {
             progress.check()?;
             let mut batch = TokenBatch::default();
@@ -362,7 +365,11 @@ impl PhraseCounts {
                 }
                 batch.lens.push(batch.tokens.len() - before);
             }
-            if let Some(bad) = batch.tokens.iter().find(|t| std::str::from_utf8(t).is_err()) {
+            if let Some(bad) = batch
+                .tokens
+                .iter()
+                .find(|t| std::str::from_utf8(t).is_err())
+            {
                 let off = bad.as_ptr() as usize - bytes.as_ptr() as usize;
                 return Err(crate::Error::format(
                     path,
@@ -422,7 +429,8 @@ mod tests {
         max: i64,
     ) -> Vec<(String, u64)> {
         let mut d: Vec<(String, u64)> = Vec::new();
-        let add = |d: &mut Vec<(String, u64)>, k: String| match d.iter_mut().find(|(x, _)| *x == k) {
+        let add = |d: &mut Vec<(String, u64)>, k: String| match d.iter_mut().find(|(x, _)| *x == k)
+        {
             Some(e) => e.1 += 1,
             None => d.push((k, 1)),
         };
@@ -458,11 +466,15 @@ mod tests {
         let mut x = 99u64;
         let mut out = Vec::new();
         for _ in 0..400 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let len = (x >> 60) as usize;
             let mut s = Vec::new();
             for _ in 0..len {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let r = ((x >> 33) % 11) as usize;
                 s.push(words[r * r / 11]);
             }
@@ -471,7 +483,12 @@ mod tests {
         out
     }
 
-    fn count(sentences: &[Vec<&str>], settings: &PhraseSettings, threads: usize, per_batch: usize) -> PhraseCounts {
+    fn count(
+        sentences: &[Vec<&str>],
+        settings: &PhraseSettings,
+        threads: usize,
+        per_batch: usize,
+    ) -> PhraseCounts {
         let pool = crate::thread_pool(threads).unwrap();
         let mut t = PhraseCounts::new();
         for chunk in sentences.chunks(per_batch) {
@@ -517,7 +534,10 @@ mod tests {
         let big = count(&c, &settings, 4, 3000);
         let serial = count(&c, &settings, 1, 3000);
         assert_eq!(owned(&big), owned(&serial));
-        assert_eq!(big.total_words(), c.iter().map(|s| s.len() as u64).sum::<u64>());
+        assert_eq!(
+            big.total_words(),
+            c.iter().map(|s| s.len() as u64).sum::<u64>()
+        );
     }
 
     #[test]
@@ -528,7 +548,10 @@ mod tests {
         let mut b = TokenBatch::default();
         b.push_sentence(["x", "y"].map(str::as_bytes));
         a.count_batch(&settings, &b, &pool);
-        assert_eq!(owned(&a), vec![("x".into(), 1), ("y".into(), 1), ("x_y".into(), 1)]);
+        assert_eq!(
+            owned(&a),
+            vec![("x".into(), 1), ("y".into(), 1), ("x_y".into(), 1)]
+        );
         let mut other = PhraseCounts::new();
         let mut b = TokenBatch::default();
         b.push_sentence(["z", "y"].map(str::as_bytes));

@@ -10,6 +10,8 @@ pub mod analyze;
 pub mod count;
 pub mod score;
 
-pub use analyze::{analyze_sentence, export_phrases, CandidateScorer, FrozenScorer, Piece, TableScorer};
+pub use analyze::{
+    analyze_sentence, export_phrases, CandidateScorer, FrozenScorer, Piece, TableScorer,
+};
 pub use count::{PhraseCounts, PhraseSettings, TokenBatch, SHARDS};
 pub use score::{npmi_score, original_score, Scoring};
