@@ -119,7 +119,70 @@ impl<'a> TokenBatch<'a> {
     }
 }
 
-type Shard = FxHashMap<Box<[u8]>, Counted>;
+/// Bytes of a key held inline (most words and bigrams are shorter).
+const INLINE: usize = 22;
+
+/// A table key: short keys live inside the table's own slot, so a look-up
+/// compares bytes without following a pointer (one cache miss, not two) and
+/// counting a new short key allocates nothing.
+#[derive(Clone, Debug)]
+pub(crate) enum Key {
+    Inline { len: u8, data: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, data } => &data[..*len as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl From<&[u8]> for Key {
+    #[inline]
+    fn from(b: &[u8]) -> Key {
+        if b.len() <= INLINE {
+            let mut data = [0u8; INLINE];
+            data[..b.len()].copy_from_slice(b);
+            Key::Inline {
+                len: b.len() as u8,
+                data,
+            }
+        } else {
+            Key::Heap(b.into())
+        }
+    }
+}
+
+// Hash and equality are those of the bytes, so that `&[u8]` looks a key up
+// (the contract of `Borrow`).
+impl std::hash::Hash for Key {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Key) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+type Shard = FxHashMap<Key, Counted>;
 
 /// The unigram + bigram table of a [`crate::phrases`] model (gensim's
 /// `Phrases.vocab`), with the pruning state that goes with it.
@@ -152,7 +215,7 @@ fn bump(shard: &mut Shard, key: &[u8], pos: u64) {
         c.count += 1;
     } else {
         shard.insert(
-            key.into(),
+            Key::from(key),
             Counted {
                 count: 1,
                 rank: pos,
@@ -235,7 +298,7 @@ impl PhraseCounts {
         let mut v: Vec<(&[u8], Counted)> = self
             .shards
             .iter()
-            .flat_map(|s| s.iter().map(|(k, c)| (&**k, *c)))
+            .flat_map(|s| s.iter().map(|(k, c)| (k.as_bytes(), *c)))
             .collect();
         v.sort_unstable_by_key(|(_, c)| c.rank);
         v.into_iter().map(|(k, c)| (k, c.count)).collect()
@@ -254,10 +317,12 @@ impl PhraseCounts {
             }
             let k = k.as_ref();
             let pos = t.next_pos;
-            let e = t.shards[shard_of(k)].entry(k.into()).or_insert(Counted {
-                count: 0,
-                rank: pos,
-            });
+            let e = t.shards[shard_of(k)]
+                .entry(Key::from(k))
+                .or_insert(Counted {
+                    count: 0,
+                    rank: pos,
+                });
             e.count += c;
             t.next_pos += 1;
         }
@@ -388,12 +453,16 @@ impl PhraseCounts {
     /// table into the model's): keys new to `self` go after its own in
     /// `other`'s order; `min_reduce` becomes the larger of the two, and one
     /// prune follows if the result holds more than `max_vocab_size` entries.
+    /// Into an empty table, `other` is taken whole and `min_reduce` is kept
+    /// (gensim's shortcut, which does not update it).
     pub fn merge(&mut self, other: PhraseCounts, settings: &PhraseSettings) {
         if self.is_empty() {
-            let (tw, ns) = (self.total_words, self.sentences);
+            // gensim adopts the new dict as is and keeps its own min_reduce.
+            let (tw, ns, mr) = (self.total_words, self.sentences, self.min_reduce);
             *self = other;
             self.total_words += tw;
             self.sentences += ns;
+            self.min_reduce = mr;
             return;
         }
         self.min_reduce = self.min_reduce.max(other.min_reduce);
