@@ -161,40 +161,44 @@ pub fn analyze_sentence(
     out
 }
 
-/// Splits `key` on `delim` as Python's `str.split(delim)` does.
-fn split<'k>(key: &'k [u8], delim: &[u8]) -> Vec<&'k [u8]> {
-    let mut parts = Vec::new();
-    let mut rest = key;
-    while let Some(p) = rest.windows(delim.len()).position(|w| w == delim) {
-        parts.push(&rest[..p]);
-        rest = &rest[p + delim.len()..];
+/// The first and the last part of `key` split on `delim` as Python's
+/// `str.split(delim)` splits it (left to right, matches not overlapping),
+/// or `None` when `delim` does not occur.
+fn ends<'k>(key: &'k [u8], delim: &[u8]) -> Option<(&'k [u8], &'k [u8])> {
+    let d = delim.len();
+    if d == 0 || key.len() < d {
+        return None;
     }
-    parts.push(rest);
-    parts
+    let mut first: Option<usize> = None;
+    let mut last_end = 0usize;
+    let mut i = 0usize;
+    while i + d <= key.len() {
+        if &key[i..i + d] == delim {
+            first.get_or_insert(i);
+            i += d;
+            last_end = i;
+        } else {
+            i += 1;
+        }
+    }
+    first.map(|f| (&key[..f], &key[last_end..]))
 }
 
 /// gensim's `export_phrases`: every entry of the table that splits on the
 /// delimiter into two or more parts and scores as a phrase (first part, last
 /// part, the parts between as connectors), in table order. The delimiter
-/// must not be empty (gensim's `str.split` raises on it).
+/// must not be empty (gensim's `str.split` raises on it). Entries are
+/// scored in parallel on `pool`.
 pub fn export_phrases<'a>(
     settings: &PhraseSettings,
     scorer: &TableScorer<'a>,
+    pool: &rayon::ThreadPool,
 ) -> Vec<(&'a [u8], f64)> {
-    let mut out = Vec::new();
-    if settings.delimiter.is_empty() {
-        return out;
-    }
-    for (key, _) in scorer.counts.items() {
-        let parts = split(key, &settings.delimiter);
-        if parts.len() < 2 {
-            continue;
-        }
-        if let Some(s) = scorer.score(&parts, key) {
-            out.push((key, s));
-        }
-    }
-    out
+    let delim = &settings.delimiter;
+    scorer.counts.filter_map_ordered(pool, |key, _| {
+        let (a, b) = ends(key, delim)?;
+        scorer.score(&[a, b], key).map(|s| (key, s))
+    })
 }
 
 #[cfg(test)]
@@ -265,9 +269,11 @@ mod tests {
     }
 
     #[test]
-    fn split_is_pythons() {
-        assert_eq!(split(b"a__b", b"_"), vec![&b"a"[..], b"", b"b"]);
-        assert_eq!(split(b"ab", b"_"), vec![&b"ab"[..]]);
-        assert_eq!(split(b"a::b::", b"::"), vec![&b"a"[..], b"b", b""]);
+    fn ends_are_those_of_pythons_split() {
+        assert_eq!(ends(b"a__b", b"_"), Some((&b"a"[..], &b"b"[..])));
+        assert_eq!(ends(b"ab", b"_"), None);
+        assert_eq!(ends(b"a::b::", b"::"), Some((&b"a"[..], &b""[..])));
+        // ":::".split("::") == ["", ":"]
+        assert_eq!(ends(b":::", b"::"), Some((&b""[..], &b":"[..])));
     }
 }

@@ -304,6 +304,28 @@ impl PhraseCounts {
         v.into_iter().map(|(k, c)| (k, c.count)).collect()
     }
 
+    /// `f(key, count)` for every entry, shard by shard on `pool`; the
+    /// `Some` results come back in gensim's dict order. Sorting only what
+    /// `f` keeps is much cheaper than [`PhraseCounts::items`] when it keeps
+    /// few.
+    pub fn filter_map_ordered<'s, T: Send>(
+        &'s self,
+        pool: &rayon::ThreadPool,
+        f: impl Fn(&'s [u8], u64) -> Option<T> + Sync,
+    ) -> Vec<T> {
+        let mut kept: Vec<(u64, T)> = pool.install(|| {
+            self.shards
+                .par_iter()
+                .flat_map_iter(|s| {
+                    s.iter()
+                        .filter_map(|(k, c)| f(k.as_bytes(), c.count).map(|t| (c.rank, t)))
+                })
+                .collect()
+        });
+        kept.sort_unstable_by_key(|(rank, _)| *rank);
+        kept.into_iter().map(|(_, t)| t).collect()
+    }
+
     /// A table holding `items` in that order (a saved model), with the given
     /// `min_reduce`. Repeated keys add up.
     pub fn from_items<K: AsRef<[u8]>>(

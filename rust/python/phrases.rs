@@ -413,9 +413,9 @@ impl PhraseTable {
                 ));
             }
             let scorer = self.scorer(scoring, min_count, threshold, corpus_word_count)?;
-            let settings = &self.settings;
+            let (settings, pool) = (&self.settings, &self.pool);
             let out = py.detach(|| {
-                export_phrases(settings, &scorer)
+                export_phrases(settings, &scorer, pool)
                     .into_iter()
                     .map(|(k, s)| (utf8(k).to_string(), s))
                     .collect()
