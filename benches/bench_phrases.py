@@ -69,22 +69,28 @@ def main() -> None:
             fh.write(" ".join(w for s in sentences for w in s))
     kw = {"min_count": args.min_count, "threshold": args.threshold}
     print(f"corpus {corpus_path}  settings {kw}  cores {os.cpu_count()}  {platform.platform()}")
-    print(f"gensim {gensim.__version__}; BLAS: {[i.get('internal_api') for i in threadpool_info()]}")
+    print(
+        f"gensim {gensim.__version__}; BLAS: {[i.get('internal_api') for i in threadpool_info()]}"
+    )
     print(f"load average at start: {os.getloadavg()}")
 
-    runs: dict[str, list[tuple[float, float]]] = {"gensim": [], "embedrs iterable": [], "embedrs file": []}
+    runs: dict[str, list[tuple[float, float]]] = {
+        "gensim": [],
+        "embedrs iterable": [],
+        "embedrs file": [],
+    }
     results = {}
     for r in range(args.repeats):
-        for name in runs:
+        for name, times in runs.items():
             if name == "gensim":
-                fn = lambda: GPhrases(Text8Corpus(corpus_path), **kw)  # noqa: E731
+                fn = lambda: GPhrases(Text8Corpus(corpus_path), **kw)
             elif name == "embedrs iterable":
-                fn = lambda: EPhrases(Text8Corpus(corpus_path), workers=args.workers, **kw)  # noqa: E731
+                fn = lambda: EPhrases(Text8Corpus(corpus_path), workers=args.workers, **kw)
             else:
-                fn = lambda: EPhrases(corpus_file=corpus_path, workers=args.workers, **kw)  # noqa: E731
+                fn = lambda: EPhrases(corpus_file=corpus_path, workers=args.workers, **kw)
             model, wall, cpu = timed(fn)
             exported, ewall, ecpu = timed(model.export_phrases)
-            runs[name].append((wall + ewall, cpu + ecpu))
+            times.append((wall + ewall, cpu + ecpu))
             results[name] = (len(model.vocab), exported, model.corpus_word_count)
             print(
                 f"run {r + 1} {name:17s} learn {wall:7.2f}s  export {ewall:6.2f}s  "
@@ -96,7 +102,9 @@ def main() -> None:
     g_wall = statistics.median(w for w, _ in runs["gensim"])
     g_cpu = statistics.median(c for _, c in runs["gensim"])
     print(f"\ncorpus words {g_words}; gensim: {g_entries} entries, {len(g_phr)} phrases")
-    print(f"{'':17s} {'median wall':>12s} {'median cpu':>11s} {'wall x':>7s} {'cpu x':>6s}  same phrases")
+    print(
+        f"{'':17s} {'median wall':>12s} {'median cpu':>11s} {'wall x':>7s} {'cpu x':>6s}  same phrases"
+    )
     print(f"{'gensim':17s} {g_wall:11.2f}s {g_cpu:10.2f}s")
     for name in ("embedrs iterable", "embedrs file"):
         entries, phr, words = results[name]

@@ -143,7 +143,7 @@ def test_custom_scorer_and_subclass_score_candidate():
 
     class Upper(ep.Phrases):
         def score_candidate(self, word_a, word_b, in_between):
-            return ("+".join([word_a, word_b]), 2.0) if word_a == "graph" else (None, None)
+            return (f"{word_a}+{word_b}", 2.0) if word_a == "graph" else (None, None)
 
     u = Upper(CONNECTED, min_count=1, threshold=1)
     assert u[["graph", "survey", "x"]] == ["graph+survey", "x"]

@@ -92,7 +92,7 @@ pub fn npmi_score(
     let ratio = pab / (pa * pb);
     // Python's math.log raises ValueError for 0 and negatives, which gensim
     // turns into -inf.
-    if !(ratio > 0.0) || !(pab > 0.0) {
+    if ratio.is_nan() || ratio <= 0.0 || pab.is_nan() || pab <= 0.0 {
         return f64::NEG_INFINITY;
     }
     ratio.ln() / -pab.ln()

@@ -41,9 +41,11 @@ NEGATIVE_INFINITY = float("-inf")
 #: Words that may sit inside a phrase but never start or end one
 #: (``bank_of_america``, ``eye_of_the_beholder``): gensim's English set.
 ENGLISH_CONNECTOR_WORDS = frozenset(
-    " a an the "  # articles
-    " for of with without at from to in on by "  # prepositions (deliberately few)
-    " and or ".split()  # conjunctions
+    [
+        *("a", "an", "the"),  # articles
+        *("for", "of", "with", "without", "at", "from", "to", "in", "on", "by"),  # prepositions
+        *("and", "or"),  # conjunctions
+    ]
 )
 
 _SCORING_PARAMS = [
@@ -761,7 +763,7 @@ class Phrases(_PhrasesTransformation):
                 )
             )
         result = {}
-        for token in table.keys():
+        for token in table.keys():  # noqa: SIM118 (a Rust table, not a dict)
             unigrams = token.split(self.delimiter)
             if len(unigrams) < 2:
                 continue
@@ -932,9 +934,7 @@ def _gensim_scoring(value: Any, fname: str, cls_name: str) -> Callable:
     if isinstance(value, (str, bytes)):
         name = _text(value)
         if name in ("default", "npmi"):
-            logger.warning(
-                'older version of %s loaded with "%s" scoring parameter', cls_name, name
-            )
+            logger.warning('older version of %s loaded with "%s" scoring parameter', cls_name, name)
             return original_scorer if name == "default" else npmi_scorer
         raise ValueError(f'failed to load {cls_name} model, unknown scoring "{name}"')
     qual = getattr(value, "gensim_class", "")
