@@ -12,6 +12,7 @@
 //! * [`io`]: word2vec text/binary formats.
 //! * [`poincare`]: Poincaré embeddings with Riemannian SGD.
 //! * [`tsne`]: Barnes-Hut t-SNE.
+//! * [`phrases`]: collocation detection (gensim's `Phrases`).
 
 pub mod corpus;
 pub mod d2v;
@@ -21,6 +22,7 @@ pub mod io;
 pub mod kv;
 pub mod linalg;
 pub(crate) mod mem;
+pub mod phrases;
 pub mod poincare;
 pub mod progress;
 pub mod sampling;

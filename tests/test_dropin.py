@@ -19,7 +19,7 @@ from embedrs.models.word2vec import Word2Vec
 from embedrs.test import utils as test_utils
 from embedrs.utils import save_as_line_sentence, simple_preprocess, tokenize
 
-MODULES = ["word2vec", "keyedvectors", "poincare", "callbacks", "word2vec_corpusfile"]
+MODULES = ["word2vec", "keyedvectors", "poincare", "callbacks", "word2vec_corpusfile", "phrases"]
 
 
 def _gensim_module(name: str):

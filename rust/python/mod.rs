@@ -18,6 +18,7 @@ use crate::Error;
 mod corpus;
 mod d2v;
 mod kv;
+mod phrases;
 mod poincare;
 mod tsne;
 mod vocab;
@@ -295,6 +296,7 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     d2v::register(m)?;
     kv::register(m)?;
     poincare::register(m)?;
+    phrases::register(m)?;
     tsne::register(m)?;
     vocab::register(m)?;
     Ok(())
