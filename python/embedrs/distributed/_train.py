@@ -163,6 +163,8 @@ def train(
     if sync_dtype not in _sync.DTYPES:
         raise ValueError(f"sync_dtype must be one of {tuple(_sync.DTYPES)}, got {sync_dtype!r}")
     sync_every_words = check_int(sync_every_words, "sync_every_words", low=1)
+    if "workers" in params:  # gensim's name for the threads: the threads of each actor
+        workers_per_actor = params.pop("workers")
     workers_per_actor = check_int(workers_per_actor, "workers_per_actor", low=1)
     paths = expand_files(corpus_files)
     documents = hasattr(cls, "infer_vector")
@@ -228,115 +230,117 @@ def train(
 
     model_ref = ray.put(model)
     actors = [spawn(r) for r in range(num_actors)]
-    plans = ray.get([a.plan.remote() for a in actors])
-    n_rounds = max((len(p) for p in plans), default=0)
-    per_epoch = int(model.corpus_total_words)
-    epochs = int(model.epochs)
-    expected = per_epoch * epochs
-    alpha, min_alpha = float(model.alpha), float(model.min_alpha)
-    master = matrices(model)
-    widths = {k: v.shape[1] for k, v in master.items()}
-    logger.info(
-        "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor",
-        cls.__name__,
-        num_actors,
-        workers_per_actor,
-        n_rounds,
-        chunk_words,
-    )
-
-    combined_ref = None
-    t0 = time.perf_counter()
-    last_log = t0
-    words_done = int(state["words_done"])
-    words_at_start = words_done
-    for epoch in range(int(state["epochs_done"]), epochs):
-        ep_t0 = time.perf_counter()
-        ep_bytes = 0
-        for rnd in range(n_rounds):
-            schedules = []
-            for rank in range(num_actors):
-                # Global progress: see the module docs for the learning-rate line.
-                schedules.append(
-                    {
-                        "epoch": ((epoch * 1024 + rank) << 24) + rnd,
-                        "alpha": alpha,
-                        "min_alpha": min_alpha,
-                        "words_before": words_done // num_actors,
-                        "total_words": max(expected // num_actors, 1),
-                    }
-                )
-            t_round = time.perf_counter()
-            refs = [
-                a.step.remote(combined_ref, rnd, schedules[r]) for r, a in enumerate(actors)
-            ]
-            if _on_round is not None:
-                _on_round(rnd, actors)
-            results: list[Any] = [None] * num_actors
-            for r in range(num_actors):
-                results[r] = _get_or_restart(ray, refs[r], r, rnd, stats)
-                if results[r] is None:  # replaced: the new actor starts from the master
-                    model_ref = ray.put(model)
-                    actors[r] = spawn(r)
-                    results[r] = ray.get(actors[r].step.remote(None, rnd, schedules[r]))
-            t_sync = time.perf_counter()
-            stats.train_seconds += t_sync - t_round
-            deltas = [res[0] for res in results]
-            combined = {}
-            for name in master:
-                parts = [d[name] for d in deltas]
-                stats.bytes_up += sum(p.nbytes for p in parts)
-                stats.rows_up += sum(len(p.rows) for p in parts)
-                c = _sync.encode(
-                    _sync.combine(parts, master[name].shape[0], widths[name], combine),
-                    _sync.DTYPES[sync_dtype],
-                )
-                _sync.apply(master[name], master[name], c)
-                combined[name] = c
-            down = sum(c.nbytes for c in combined.values()) * num_actors
-            stats.bytes_down += down
-            ep_bytes += down + sum(p.nbytes for d in deltas for p in d.values())
-            combined_ref = ray.put(combined)
-            stats.syncs += 1
-            words_done += sum(res[1] for res in results)
-            stats.sync_seconds += time.perf_counter() - t_sync
-            now = time.perf_counter()
-            if now - last_log >= report_delay:
-                last_log = now
-                rate = (words_done - words_at_start) / max(now - t0, 1e-9)
-                left = expected - words_done
-                logger.info(
-                    "EPOCH %i - %.1f%%: %.0f global words/s, ETA %.0fs",
-                    epoch,
-                    100.0 * words_done / max(expected, 1),
-                    rate,
-                    left / max(rate, 1e-9),
-                )
-        # Every replica now takes the last combined delta too (they stay in step).
-        stats.per_epoch.append(
-            {"seconds": time.perf_counter() - ep_t0, "bytes": float(ep_bytes)}
-        )
+    try:
+        plans = ray.get([a.plan.remote() for a in actors])
+        n_rounds = max((len(p) for p in plans), default=0)
+        per_epoch = int(model.corpus_total_words)
+        epochs = int(model.epochs)
+        expected = per_epoch * epochs
+        alpha, min_alpha = float(model.alpha), float(model.min_alpha)
+        master = matrices(model)
+        widths = {k: v.shape[1] for k, v in master.items()}
         logger.info(
-            "EPOCH %i done in %.1fs, %.1f MB exchanged",
-            epoch,
-            time.perf_counter() - ep_t0,
-            ep_bytes / 1e6,
+            "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor",
+            cls.__name__,
+            num_actors,
+            workers_per_actor,
+            n_rounds,
+            chunk_words,
         )
-        state = {"epochs_done": epoch + 1, "words_done": words_done, "lines": lines}
-        model.min_alpha_yet_reached = max(
-            min_alpha, alpha - (alpha - min_alpha) * words_done / max(expected, 1)
-        )
-        model.wv.fill_norms(force=True)
-        checkpoints.save(model, state)
-    stats.words = words_done - words_at_start
-    # The replicas are identical to the master after the last combined delta.
-    if combined_ref is not None:
-        ray.get([a.apply.remote(combined_ref) for a in actors])
-    prints = set(ray.get([a.fingerprint.remote() for a in actors]))
-    if prints != {fingerprint(model)}:
-        raise RuntimeError("replicas diverged from the master copy (a bug in embedrs)")
-    for a in actors:
-        ray.kill(a)
+
+        combined_ref = None
+        t0 = time.perf_counter()
+        last_log = t0
+        words_done = int(state["words_done"])
+        words_at_start = words_done
+        for epoch in range(int(state["epochs_done"]), epochs):
+            ep_t0 = time.perf_counter()
+            ep_bytes = 0
+            for rnd in range(n_rounds):
+                schedules = []
+                for rank in range(num_actors):
+                    # Global progress: see the module docs for the learning-rate line.
+                    schedules.append(
+                        {
+                            "epoch": ((epoch * 1024 + rank) << 24) + rnd,
+                            "alpha": alpha,
+                            "min_alpha": min_alpha,
+                            "words_before": words_done // num_actors,
+                            "total_words": max(expected // num_actors, 1),
+                        }
+                    )
+                t_round = time.perf_counter()
+                refs = [
+                    a.step.remote(combined_ref, rnd, schedules[r]) for r, a in enumerate(actors)
+                ]
+                if _on_round is not None:
+                    _on_round(rnd, actors)
+                results: list[Any] = [None] * num_actors
+                for r in range(num_actors):
+                    results[r] = _get_or_restart(ray, refs[r], r, rnd, stats)
+                    if results[r] is None:  # replaced: the new actor starts from the master
+                        model_ref = ray.put(model)
+                        actors[r] = spawn(r)
+                        results[r] = ray.get(actors[r].step.remote(None, rnd, schedules[r]))
+                t_sync = time.perf_counter()
+                stats.train_seconds += t_sync - t_round
+                deltas = [res[0] for res in results]
+                combined = {}
+                for name in master:
+                    parts = [d[name] for d in deltas]
+                    stats.bytes_up += sum(p.nbytes for p in parts)
+                    stats.rows_up += sum(len(p.rows) for p in parts)
+                    c = _sync.encode(
+                        _sync.combine(parts, master[name].shape[0], widths[name], combine),
+                        _sync.DTYPES[sync_dtype],
+                    )
+                    _sync.apply(master[name], master[name], c)
+                    combined[name] = c
+                down = sum(c.nbytes for c in combined.values()) * num_actors
+                stats.bytes_down += down
+                ep_bytes += down + sum(p.nbytes for d in deltas for p in d.values())
+                combined_ref = ray.put(combined)
+                stats.syncs += 1
+                words_done += sum(res[1] for res in results)
+                stats.sync_seconds += time.perf_counter() - t_sync
+                now = time.perf_counter()
+                if now - last_log >= report_delay:
+                    last_log = now
+                    rate = (words_done - words_at_start) / max(now - t0, 1e-9)
+                    left = expected - words_done
+                    logger.info(
+                        "EPOCH %i - %.1f%%: %.0f global words/s, ETA %.0fs",
+                        epoch,
+                        100.0 * words_done / max(expected, 1),
+                        rate,
+                        left / max(rate, 1e-9),
+                    )
+            # Every replica now takes the last combined delta too (they stay in step).
+            stats.per_epoch.append(
+                {"seconds": time.perf_counter() - ep_t0, "bytes": float(ep_bytes)}
+            )
+            logger.info(
+                "EPOCH %i done in %.1fs, %.1f MB exchanged",
+                epoch,
+                time.perf_counter() - ep_t0,
+                ep_bytes / 1e6,
+            )
+            state = {"epochs_done": epoch + 1, "words_done": words_done, "lines": lines}
+            model.min_alpha_yet_reached = max(
+                min_alpha, alpha - (alpha - min_alpha) * words_done / max(expected, 1)
+            )
+            model.wv.fill_norms(force=True)
+            checkpoints.save(model, state)
+        stats.words = words_done - words_at_start
+        # The replicas are identical to the master after the last combined delta.
+        if combined_ref is not None:
+            ray.get([a.apply.remote(combined_ref) for a in actors])
+        prints = set(ray.get([a.fingerprint.remote() for a in actors]))
+        if prints != {fingerprint(model)}:
+            raise RuntimeError("replicas diverged from the master copy (a bug in embedrs)")
+    finally:
+        for a in actors:
+            ray.kill(a)
     elapsed = time.perf_counter() - t0
     model.train_count += 1
     model.total_train_time += elapsed

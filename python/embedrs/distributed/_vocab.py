@@ -68,8 +68,7 @@ def scan_sequential(
         path = os.path.join(tmp, "corpus.txt")
         with open(path, "wb") as out:
             for r in ranges:
-                for line in read_lines(r):
-                    out.write(line)
+                out.writelines(read_lines(r))
         model = model_factory()
         model.scan_vocab(corpus_file=path, workers=1, trim_rule=trim_rule)
         return (

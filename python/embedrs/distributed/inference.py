@@ -80,7 +80,9 @@ class _MostSimilar:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         keys = [str(k) for k in batch[self.column]]
         known = [k for k in keys if k in self.kv.key_to_index]
-        answers = dict(zip(known, self.kv.most_similar_batch(known, topn=self.topn))) if known else {}
+        answers = (
+            dict(zip(known, self.kv.most_similar_batch(known, topn=self.topn))) if known else {}
+        )
         words = np.empty(len(keys), dtype=object)
         scores = np.empty(len(keys), dtype=object)
         for i, k in enumerate(keys):
