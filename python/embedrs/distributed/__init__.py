@@ -81,7 +81,7 @@ def train_word2vec(
         gensim's vocabulary trim rule.
     **word2vec_params
         Any :class:`~embedrs.models.word2vec.Word2Vec` parameter (``vector_size``,
-        ``window``, ``sg``, ``epochs``, ...); ``workers`` is ``workers_per_actor``.
+        ``window``, ``sg``, ``epochs``, ...); ``workers``, if given, sets ``workers_per_actor``.
 
     Returns
     -------
