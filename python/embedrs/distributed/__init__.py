@@ -1,0 +1,160 @@
+"""Word2Vec and Doc2Vec training on a Ray cluster, and inference over Ray Data.
+
+Install with ``pip install "embedrs[ray]"``. Every node runs the unchanged Rust
+engine on its share of the corpus; only sparse row deltas cross the network;
+the driver owns the vocabulary and the learning-rate schedule and returns an
+ordinary model::
+
+    from embedrs.distributed import train_word2vec
+    model = train_word2vec(["shard-*.txt"], num_actors=4, vector_size=100, epochs=5)
+    model.save("w2v.model")
+
+See :mod:`embedrs.distributed._train` for the synchronisation design and
+``benches/RESULTS.md`` ("Distributed training") for its measurements.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+from embedrs.distributed._train import SyncStats, train
+from embedrs.distributed.inference import infer_vectors, lookup_vectors, most_similar
+
+PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+
+#: Default words trained by all actors together between two synchronisations.
+DEFAULT_SYNC_EVERY_WORDS = 200_000
+
+
+def train_word2vec(
+    corpus_files: PathOrPaths,
+    *,
+    num_actors: int | None = None,
+    address: str | None = None,
+    sync_every_words: int = DEFAULT_SYNC_EVERY_WORDS,
+    checkpoint_dir: str | os.PathLike | None = None,
+    workers_per_actor: int = 1,
+    combine: str = "sum",
+    sync_dtype: str = "float16",
+    report_delay: float = 1.0,
+    stats: SyncStats | None = None,
+    trim_rule: Callable | None = None,
+    **word2vec_params: Any,
+) -> Any:
+    """Train a :class:`~embedrs.models.word2vec.Word2Vec` on a Ray cluster.
+
+    The vocabulary is counted by parallel Ray tasks and is the one single-process
+    training builds on the concatenation of ``corpus_files`` (``min_count``,
+    ``max_vocab_size``, ``max_final_vocab``, ``trim_rule`` and ``sample`` as in
+    gensim). ``num_actors`` replicas then train their shares and synchronise
+    sparse deltas every ``sync_every_words`` words.
+
+    Parameters
+    ----------
+    corpus_files : path, or list of paths or globs
+        Files in the ``corpus_file`` format (one sentence a line, tokens separated
+        by whitespace; ``.gz``/``.bz2`` read whole), readable from every node.
+    num_actors : int, optional
+        Replicas to train; default: the cluster's CPUs divided by ``workers_per_actor``.
+    address : str, optional
+        The Ray cluster to join (``ray.init(address=...)``); default: the one this
+        process is connected to, else ``RAY_ADDRESS``, else a new local one.
+    sync_every_words : int
+        Words trained by all actors together between two synchronisations.
+    checkpoint_dir : str or path, optional
+        Save the model after each epoch here; a later call with the same folder
+        resumes after the last saved epoch.
+    workers_per_actor : int
+        Threads of the Rust engine in each actor (each actor reserves that many CPUs).
+    combine : {"sum", "mean"}
+        How the actors' deltas of one row are combined (see
+        :mod:`embedrs.distributed._sync`).
+    sync_dtype : {"float16", "float32"}
+        Encoding of the delta values sent between nodes.
+    report_delay : float
+        Seconds between progress log lines (global words/s and ETA).
+    stats : SyncStats, optional
+        Filled with bytes exchanged, sync counts and times.
+    trim_rule : callable, optional
+        gensim's vocabulary trim rule.
+    **word2vec_params
+        Any :class:`~embedrs.models.word2vec.Word2Vec` parameter (``vector_size``,
+        ``window``, ``sg``, ``epochs``, ...); ``workers``, if given, sets ``workers_per_actor``.
+
+    Returns
+    -------
+    Word2Vec
+        An ordinary model: save, load and query it as usual.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a path or glob matches no file.
+    TypeError, ValueError
+        For bad parameters, as :class:`~embedrs.models.word2vec.Word2Vec` raises them.
+    """
+    from embedrs.models.word2vec import Word2Vec
+
+    return _run(Word2Vec, corpus_files, locals(), word2vec_params)
+
+
+def train_doc2vec(
+    corpus_files: PathOrPaths,
+    *,
+    num_actors: int | None = None,
+    address: str | None = None,
+    sync_every_words: int = DEFAULT_SYNC_EVERY_WORDS,
+    checkpoint_dir: str | os.PathLike | None = None,
+    workers_per_actor: int = 1,
+    combine: str = "sum",
+    sync_dtype: str = "float16",
+    report_delay: float = 1.0,
+    stats: SyncStats | None = None,
+    trim_rule: Callable | None = None,
+    **doc2vec_params: Any,
+) -> Any:
+    """Train a :class:`~embedrs.models.doc2vec.Doc2Vec` on a Ray cluster.
+
+    As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
+    document tagged by its line number (gensim's ``corpus_file`` convention), so
+    ``model.dv[i]`` is the vector of line ``i``.
+
+    Returns
+    -------
+    Doc2Vec
+        An ordinary model.
+    """
+    from embedrs.models.doc2vec import Doc2Vec
+
+    return _run(Doc2Vec, corpus_files, locals(), doc2vec_params)
+
+
+def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, Any]) -> Any:
+    return train(
+        cls,
+        corpus_files,
+        num_actors=args["num_actors"],
+        address=args["address"],
+        sync_every_words=args["sync_every_words"],
+        checkpoint_dir=args["checkpoint_dir"],
+        workers_per_actor=args["workers_per_actor"],
+        combine=args["combine"],
+        sync_dtype=args["sync_dtype"],
+        report_delay=args["report_delay"],
+        stats=args["stats"],
+        trim_rule=args["trim_rule"],
+        params=params,
+    )
+
+
+__all__ = [
+    "DEFAULT_SYNC_EVERY_WORDS",
+    "SyncStats",
+    "infer_vectors",
+    "lookup_vectors",
+    "most_similar",
+    "train_doc2vec",
+    "train_word2vec",
+]

@@ -1,0 +1,144 @@
+"""One training replica: a model copy that trains its share chunk by chunk.
+
+Run as a Ray actor (see :mod:`embedrs.distributed._train`); plain Python
+otherwise, so its logic is testable without Ray. Each :meth:`Replica.step`
+first applies the combined delta of the previous sync (if any), then trains
+one chunk with the model's Rust core through ``train_epoch_file``, then
+returns its own sparse delta against the snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from embedrs._embedrs import CorpusFile
+from embedrs.distributed import _sync
+from embedrs.distributed._plan import Range, write_chunks
+
+
+def matrices(model: Any) -> dict[str, np.ndarray]:
+    """The trained weight matrices of a Word2Vec/Doc2Vec, by name (C-contiguous float32)."""
+    syn0, syn1neg, syn1 = model._weights()
+    out = {"syn0": syn0}
+    if syn1neg is not None:
+        out["syn1neg"] = syn1neg
+    if syn1 is not None:
+        out["syn1"] = syn1
+    if hasattr(model, "dv"):
+        out["dv"] = model._dv_weights()[0]
+    return out
+
+
+def fingerprint(model: Any) -> str:
+    """A hash of all trained weights (replicas are identical iff their fingerprints are)."""
+    h = hashlib.sha256()
+    for name, m in sorted(matrices(model).items()):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(m).tobytes())
+    return h.hexdigest()
+
+
+class Replica:
+    """A model replica training ``share`` in chunks of about ``chunk_words`` words.
+
+    Parameters
+    ----------
+    model : Word2Vec or Doc2Vec
+        The state at the last sync point (vocabulary built, weights set).
+    rank : int
+        This replica's number (its random streams differ from the others').
+    share : list of Range
+        The bytes this replica trains each epoch.
+    first_line : int
+        Corpus line number of the share's first line (Doc2Vec tags).
+    chunk_words : int
+        Words per chunk: one chunk is trained between two syncs.
+    workers : int
+        Threads of the Rust engine in this replica.
+    dtype : str
+        ``"float16"`` or ``"float32"`` for the delta values.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        rank: int,
+        share: Sequence[Range],
+        first_line: int,
+        chunk_words: int,
+        workers: int,
+        dtype: str,
+    ) -> None:
+        self.model = model
+        self.rank = int(rank)
+        self.dtype = _sync.DTYPES[dtype]
+        self.is_doc2vec = hasattr(model, "dv")
+        model.workers = int(workers)
+        self.core = model._training_core(False)
+        self.mats = matrices(model)
+        self.snap = {k: v.copy() for k, v in self.mats.items()}
+        tmp = tempfile.mkdtemp(prefix=f"embedrs-replica{rank}-")
+        try:
+            texts = write_chunks(share, first_line, chunk_words, tmp, not self.is_doc2vec)
+            # The Rust reader maps (or reads) each file when opened; the files can go.
+            self.chunks = [(CorpusFile(t.path), t) for t in texts]
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def plan(self) -> list[int]:
+        """Words of each chunk, in training order."""
+        return [t.words for _, t in self.chunks]
+
+    def apply(self, combined: dict[str, _sync.RowDelta] | None) -> None:
+        """Apply the combined delta of a sync point (replica and snapshot follow it)."""
+        if combined:
+            for name, delta in combined.items():
+                _sync.apply(self.mats[name], self.snap[name], delta)
+
+    def step(
+        self, combined: dict[str, _sync.RowDelta] | None, chunk: int, schedule: dict[str, Any]
+    ) -> tuple[dict[str, _sync.RowDelta], int, int]:
+        """Apply ``combined``, train chunk number ``chunk`` (if it exists) and return
+        ``(delta, raw_words, effective_words)``.
+
+        ``schedule`` holds ``epoch`` (a number for the random streams), ``alpha``,
+        ``min_alpha``, ``words_before`` and ``total_words`` of the chunk's learning rate.
+        """
+        self.apply(combined)
+        raw = eff = 0
+        if 0 <= chunk < len(self.chunks):
+            raw, eff = self._train_chunk(chunk, schedule)
+        delta = {
+            name: _sync.diff(self.mats[name], self.snap[name], self.dtype) for name in self.mats
+        }
+        return delta, raw, eff
+
+    def _train_chunk(self, chunk: int, schedule: dict[str, Any]) -> tuple[int, int]:
+        corpus, text = self.chunks[chunk]
+        common = dict(schedule, batch_words=int(self.model.batch_words))
+        m = self.mats
+        lockf = self.model._lockf()
+        if self.is_doc2vec:
+            lo, hi = text.first_line, text.first_line + text.lines
+            dv = m["dv"][lo:hi]
+            _, doc_lockf = self.model._dv_weights()
+            if doc_lockf is not None:
+                doc_lockf = np.ascontiguousarray(doc_lockf[lo:hi])
+            raw, eff, _ = self.core.train_epoch_file(
+                m["syn0"], dv, m.get("syn1neg"), m.get("syn1"), lockf, doc_lockf, corpus, **common
+            )
+        else:
+            raw, eff, _ = self.core.train_epoch_file(
+                m["syn0"], m.get("syn1neg"), m.get("syn1"), lockf, corpus, **common
+            )
+        return int(raw), int(eff)
+
+    def fingerprint(self) -> str:
+        """See :func:`fingerprint`."""
+        return fingerprint(self.model)

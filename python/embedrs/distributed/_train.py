@@ -1,0 +1,376 @@
+"""The driver: vocabulary, replicas, synchronisation rounds, faults, checkpoints.
+
+Design (measured in ``benches/bench_distributed.py``; see benches/RESULTS.md):
+
+* The driver owns the vocabulary, the learning-rate schedule and a master copy
+  of the weights; it is the hub of a star. Each round, every actor applies the
+  previous round's combined delta, trains one chunk of about
+  ``sync_every_words / num_actors`` words and returns its sparse delta
+  (:mod:`embedrs.distributed._sync`) through Ray's object store. The driver
+  combines the deltas, applies them to the master and puts the combined delta
+  in the object store once; every actor reads that one object at its next step.
+* Learning rate: a chunk's rate falls linearly with the *global* word count.
+  With ``n`` actors moving together, the global count while an actor has read
+  ``d`` words of its chunk is about ``before + n*d``; the Rust schedule is
+  handed ``words_before = before/n`` and ``total_words = total/n``, which is the
+  same line.
+* Faults: an actor that dies is replaced by a new one built from the master
+  copy (the last sync point) and redoes that round's chunk; the others' deltas
+  of the round are kept. With ``checkpoint_dir``, the master is saved after each
+  epoch and a new driver resumes after the last saved epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from embedrs._validate import check_int
+from embedrs.distributed import _sync
+from embedrs.distributed._plan import expand_files, plan_shares
+from embedrs.distributed._replica import Replica, fingerprint, matrices
+from embedrs.distributed._vocab import count_parallel
+
+logger = logging.getLogger("embedrs.distributed")
+
+_STATE = "state.json"
+#: Replacements of dead actors tolerated per run before giving up.
+MAX_RESTARTS = 8
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "embedrs.distributed needs Ray; install it with: pip install 'embedrs[ray]'"
+        ) from None
+    return ray
+
+
+def _connect(ray: Any, address: str | None) -> None:
+    if ray.is_initialized():
+        return
+    # A driver joins the cluster named by `address` (or RAY_ADDRESS); with neither, Ray
+    # starts a local one. The driver's embedrs must be importable on every node.
+    ray.init(address=address, log_to_driver=False)
+
+
+def _build_vocab(model: Any, counts: Any, documents: bool, trim_rule: Callable | None) -> None:
+    """Finish ``build_vocab`` from merged counts: the steps after ``scan_vocab``."""
+    model.raw_vocab = counts.raw
+    model.corpus_total_words = counts.total_words
+    if documents:
+        from embedrs.models.doc2vec import _TagScan
+
+        tags = _TagScan()
+        tags.documents = sum(counts.lines)
+        tags.max_int = tags.documents - 1
+        model._pending_tags = tags
+        model.corpus_count = tags.documents
+    else:
+        model.corpus_count = counts.sentences
+    model.prepare_vocab(trim_rule=trim_rule)
+    model.prepare_weights()
+
+
+class _Checkpoints:
+    """Epoch checkpoints under one folder: ``epoch-N/model`` plus ``state.json`` last."""
+
+    def __init__(self, dirname: str | os.PathLike | None) -> None:
+        self.dir = None if dirname is None else os.fspath(dirname)
+        if self.dir is not None:
+            os.makedirs(self.dir, exist_ok=True)
+
+    def load(self, cls: type) -> tuple[Any, dict] | None:
+        if self.dir is None or not os.path.exists(os.path.join(self.dir, _STATE)):
+            return None
+        with open(os.path.join(self.dir, _STATE), encoding="utf-8") as fh:
+            state = json.load(fh)
+        model = cls.load(os.path.join(self.dir, state["path"]))
+        logger.info("resuming from %s after epoch %i", self.dir, state["epochs_done"])
+        return model, state
+
+    def save(self, model: Any, state: dict) -> None:
+        if self.dir is None:
+            return
+        sub = f"epoch-{state['epochs_done']}"
+        path = os.path.join(self.dir, sub)
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
+        model.save(os.path.join(path, "model"))
+        state = dict(state, path=os.path.join(sub, "model"))
+        tmp = os.path.join(self.dir, _STATE + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(state, fh)
+        os.replace(tmp, os.path.join(self.dir, _STATE))
+        for name in os.listdir(self.dir):
+            if name.startswith("epoch-") and name != sub:
+                shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
+
+
+class SyncStats:
+    """Bytes moved and time spent by the synchronisation (read after a run)."""
+
+    def __init__(self) -> None:
+        self.syncs = 0
+        self.bytes_up = 0  # actors -> object store (their deltas)
+        self.bytes_down = 0  # combined deltas read by the actors
+        self.rows_up = 0
+        self.sync_seconds = 0.0
+        self.train_seconds = 0.0
+        self.words = 0
+        self.restarts = 0
+        self.per_epoch: list[dict[str, float]] = []
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def train(
+    cls: type,
+    corpus_files: Any,
+    *,
+    num_actors: int | None,
+    address: str | None,
+    sync_every_words: int,
+    checkpoint_dir: str | os.PathLike | None,
+    workers_per_actor: int,
+    combine: str,
+    sync_dtype: str,
+    report_delay: float,
+    stats: SyncStats | None,
+    trim_rule: Callable | None,
+    params: dict[str, Any],
+    _on_round: Callable[[int, list], None] | None = None,
+) -> Any:
+    """See :func:`embedrs.distributed.train_word2vec`."""
+    for bad in ("sentences", "corpus_iterable", "documents", "corpus_file"):
+        if bad in params:
+            raise TypeError(
+                f"{bad}= is not accepted here: give the corpus as corpus_files (paths in the "
+                "corpus_file format, readable from every node)"
+            )
+    if combine not in _sync.COMBINE_MODES:
+        raise ValueError(f"combine must be one of {_sync.COMBINE_MODES}, got {combine!r}")
+    if sync_dtype not in _sync.DTYPES:
+        raise ValueError(f"sync_dtype must be one of {tuple(_sync.DTYPES)}, got {sync_dtype!r}")
+    sync_every_words = check_int(sync_every_words, "sync_every_words", low=1)
+    if "workers" in params:  # gensim's name for the threads: the threads of each actor
+        workers_per_actor = params.pop("workers")
+    workers_per_actor = check_int(workers_per_actor, "workers_per_actor", low=1)
+    paths = expand_files(corpus_files)
+    documents = hasattr(cls, "infer_vector")
+    # Check the parameters before any cluster work (the class raises gensim's errors).
+    params = dict(params, workers=workers_per_actor)
+    cls(**params)
+    stats = stats if stats is not None else SyncStats()
+
+    ray = _ray()
+    _connect(ray, address)
+    if num_actors is None:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        num_actors = max(1, cpus // workers_per_actor)
+    num_actors = check_int(num_actors, "num_actors", low=1)
+    shares = plan_shares(paths, num_actors)
+    ranges = [r for share in shares for r in share]
+
+    checkpoints = _Checkpoints(checkpoint_dir)
+    resumed = checkpoints.load(cls)
+    if resumed is not None:
+        model, state = resumed
+        model.workers = workers_per_actor
+        lines = state["lines"]
+    else:
+        state = {"epochs_done": 0, "words_done": 0}
+        model = cls(**params)
+        start = time.perf_counter()
+        counts = count_parallel(
+            ray, ranges, documents, model.max_vocab_size, lambda: cls(**params), trim_rule
+        )
+        _build_vocab(model, counts, documents, trim_rule)
+        lines = counts.lines
+        state["lines"] = lines
+        logger.info(
+            "vocabulary: %i words kept of %i counted in %i ranges by Ray tasks in %.2fs",
+            len(model.wv),
+            len(counts.raw),
+            len(ranges),
+            time.perf_counter() - start,
+        )
+    if not len(model.wv):
+        model._check_training_sanity(model.epochs, model.corpus_count, model.corpus_total_words)
+
+    # Corpus line number of each share's first line (Doc2Vec tags).
+    first_lines, k = [], 0
+    for share in shares:
+        first_lines.append(int(sum(lines[:k])))
+        k += len(share)
+
+    chunk_words = max(1, sync_every_words // num_actors)
+    Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
+
+    def spawn(rank: int) -> Any:
+        return Actor.remote(
+            model_ref,
+            rank,
+            shares[rank],
+            first_lines[rank],
+            chunk_words,
+            workers_per_actor,
+            sync_dtype,
+        )
+
+    model_ref = ray.put(model)
+    actors = [spawn(r) for r in range(num_actors)]
+    try:
+        plans = ray.get([a.plan.remote() for a in actors])
+        n_rounds = max((len(p) for p in plans), default=0)
+        per_epoch = int(model.corpus_total_words)
+        epochs = int(model.epochs)
+        expected = per_epoch * epochs
+        alpha, min_alpha = float(model.alpha), float(model.min_alpha)
+        master = matrices(model)
+        widths = {k: v.shape[1] for k, v in master.items()}
+        logger.info(
+            "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor",
+            cls.__name__,
+            num_actors,
+            workers_per_actor,
+            n_rounds,
+            chunk_words,
+        )
+
+        combined_ref = None
+        t0 = time.perf_counter()
+        last_log = t0
+        words_done = int(state["words_done"])
+        words_at_start = words_done
+        for epoch in range(int(state["epochs_done"]), epochs):
+            ep_t0 = time.perf_counter()
+            ep_bytes = 0
+            for rnd in range(n_rounds):
+                schedules = []
+                for rank in range(num_actors):
+                    # Global progress: see the module docs for the learning-rate line.
+                    schedules.append(
+                        {
+                            "epoch": ((epoch * 1024 + rank) << 24) + rnd,
+                            "alpha": alpha,
+                            "min_alpha": min_alpha,
+                            "words_before": words_done // num_actors,
+                            "total_words": max(expected // num_actors, 1),
+                        }
+                    )
+                t_round = time.perf_counter()
+                refs = [
+                    a.step.remote(combined_ref, rnd, schedules[r]) for r, a in enumerate(actors)
+                ]
+                if _on_round is not None:
+                    _on_round(rnd, actors)
+                results: list[Any] = [None] * num_actors
+                for r in range(num_actors):
+                    results[r] = _get_or_restart(ray, refs[r], r, rnd, stats)
+                    if results[r] is None:  # replaced: the new actor starts from the master
+                        model_ref = ray.put(model)
+                        actors[r] = spawn(r)
+                        results[r] = ray.get(actors[r].step.remote(None, rnd, schedules[r]))
+                t_sync = time.perf_counter()
+                stats.train_seconds += t_sync - t_round
+                deltas = [res[0] for res in results]
+                combined = {}
+                for name in master:
+                    parts = [d[name] for d in deltas]
+                    stats.bytes_up += sum(p.nbytes for p in parts)
+                    stats.rows_up += sum(len(p.rows) for p in parts)
+                    c = _sync.encode(
+                        _sync.combine(parts, master[name].shape[0], widths[name], combine),
+                        _sync.DTYPES[sync_dtype],
+                    )
+                    _sync.apply(master[name], master[name], c)
+                    combined[name] = c
+                down = sum(c.nbytes for c in combined.values()) * num_actors
+                stats.bytes_down += down
+                ep_bytes += down + sum(p.nbytes for d in deltas for p in d.values())
+                combined_ref = ray.put(combined)
+                stats.syncs += 1
+                words_done += sum(res[1] for res in results)
+                stats.sync_seconds += time.perf_counter() - t_sync
+                now = time.perf_counter()
+                if now - last_log >= report_delay:
+                    last_log = now
+                    rate = (words_done - words_at_start) / max(now - t0, 1e-9)
+                    left = expected - words_done
+                    logger.info(
+                        "EPOCH %i - %.1f%%: %.0f global words/s, ETA %.0fs",
+                        epoch,
+                        100.0 * words_done / max(expected, 1),
+                        rate,
+                        left / max(rate, 1e-9),
+                    )
+            # Every replica now takes the last combined delta too (they stay in step).
+            stats.per_epoch.append(
+                {"seconds": time.perf_counter() - ep_t0, "bytes": float(ep_bytes)}
+            )
+            logger.info(
+                "EPOCH %i done in %.1fs, %.1f MB exchanged",
+                epoch,
+                time.perf_counter() - ep_t0,
+                ep_bytes / 1e6,
+            )
+            state = {"epochs_done": epoch + 1, "words_done": words_done, "lines": lines}
+            model.min_alpha_yet_reached = max(
+                min_alpha, alpha - (alpha - min_alpha) * words_done / max(expected, 1)
+            )
+            model.wv.fill_norms(force=True)
+            checkpoints.save(model, state)
+        stats.words = words_done - words_at_start
+        # The replicas are identical to the master after the last combined delta.
+        if combined_ref is not None:
+            ray.get([a.apply.remote(combined_ref) for a in actors])
+        prints = set(ray.get([a.fingerprint.remote() for a in actors]))
+        if prints != {fingerprint(model)}:
+            raise RuntimeError("replicas diverged from the master copy (a bug in embedrs)")
+    finally:
+        for a in actors:
+            ray.kill(a)
+    elapsed = time.perf_counter() - t0
+    model.train_count += 1
+    model.total_train_time += elapsed
+    model._after_training()
+    model._log_event(
+        msg=(
+            f"distributed training on {num_actors} actors: {stats.words} words in "
+            f"{elapsed:.1f}s, {stats.syncs} syncs, {(stats.bytes_up + stats.bytes_down) / 1e6:.1f} MB"
+        )
+    )
+    return model
+
+
+def _get_or_restart(ray: Any, ref: Any, r: int, rnd: int, stats: SyncStats) -> Any:
+    """The result of actor ``r``'s step, or None when the actor died (it must be replaced)."""
+    from ray.exceptions import RayActorError
+
+    try:
+        return ray.get(ref)
+    except RayActorError:
+        stats.restarts += 1
+        if stats.restarts > MAX_RESTARTS:
+            raise
+        logger.warning(
+            "actor %i died during round %i; replacing it from the last sync point", r, rnd
+        )
+        return None
+
+
+def check_arrays_equal(a: Any, b: Any) -> bool:
+    """Whether two models hold identical trained weights (for tests and the benchmark)."""
+    ma, mb = matrices(a), matrices(b)
+    return ma.keys() == mb.keys() and all(np.array_equal(ma[k], mb[k]) for k in ma)

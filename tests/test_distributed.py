@@ -1,0 +1,418 @@
+"""embedrs.distributed on a real local multi-node Ray cluster.
+
+The fixture starts a head node and a second node process with ``ray start`` on
+127.0.0.1 (one CPU each, a private temp dir, a free port), so two actors land
+on two raylets and exchange deltas through Ray's object store. The nodes are
+stopped by killing the process groups this module started, never with
+``ray stop`` (which would stop every Ray process of the user).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+from embedrs.distributed import _sync
+from embedrs.distributed._plan import Range, plan_shares, read_lines, write_chunks
+
+ray = pytest.importorskip("ray")
+
+from embedrs.distributed import (
+    SyncStats,
+    _train,
+    infer_vectors,
+    lookup_vectors,
+    most_similar,
+    train_doc2vec,
+    train_word2vec,
+)
+from embedrs.models.doc2vec import Doc2Vec
+from embedrs.models.word2vec import Word2Vec
+
+GROUPS, PER_GROUP = 8, 12
+
+
+def _corpus(dirname: str, files: int = 3, lines: int = 900, seed: int = 0) -> list[str]:
+    """Sentences drawn from one of GROUPS topics each, spread over ``files`` files."""
+    rng = random.Random(seed)
+    paths = []
+    for k in range(files):
+        path = os.path.join(dirname, f"part{k}.txt")
+        with open(path, "w", encoding="utf-8") as fh:
+            for _ in range(lines):
+                g = rng.randrange(GROUPS)
+                words = [f"g{g}w{rng.randrange(PER_GROUP)}" for _ in range(rng.randint(4, 20))]
+                fh.write(" ".join(words) + "\n")
+        paths.append(path)
+    return paths
+
+
+def _concat(paths: list[str], out: str) -> str:
+    with open(out, "wb") as fh:
+        for p in paths:
+            with open(p, "rb") as src:
+                fh.write(src.read())
+    return out
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _group_accuracy(wv) -> float:
+    """Share of words whose 5 nearest neighbours are mostly from their own topic."""
+    hits = 0
+    for w in wv.index_to_key:
+        group = w.split("w")[0]
+        near = [n for n, _ in wv.most_similar(w, topn=5)]
+        hits += sum(n.split("w")[0] == group for n in near) >= 3
+    return hits / len(wv.index_to_key)
+
+
+# ---------------------------------------------------------------- no cluster needed
+
+
+def test_shares_cover_the_corpus_once(tmp_path):
+    paths = _corpus(str(tmp_path), files=3, lines=50)
+    whole = b"".join(_read(p) for p in paths)
+    for n in (1, 2, 3, 5, 40):
+        shares = plan_shares(paths, n)
+        assert len(shares) == n
+        got = b"".join(line for share in shares for r in share for line in read_lines(r))
+        assert got == whole
+
+
+def test_word2vec_chunks_cut_long_lines_where_the_reader_does(tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(f"t{i}" for i in range(25000)) + "\nshort line\n")
+    chunks = write_chunks([Range(str(path))], 0, 12000, str(tmp_path), split_lines=True)
+    lines = [ln.split() for c in chunks for ln in _read(c.path).splitlines()]
+    assert [len(x) for x in lines] == [10000, 10000, 5000, 2]
+    assert sum(c.words for c in chunks) == 25002
+    docs = write_chunks([Range(str(path))], 7, 12000, str(tmp_path), split_lines=False)
+    assert [(c.first_line, c.lines) for c in docs] == [(7, 1), (8, 1)]
+
+
+def test_combine_sum_and_mean():
+    a = _sync.RowDelta(np.array([0, 2], np.int32), np.array([[1.0], [2.0]], np.float32))
+    b = _sync.RowDelta(np.array([2, 3], np.int32), np.array([[4.0], [8.0]], np.float32))
+    s = _sync.combine([a, b], 5, 1, "sum")
+    m = _sync.combine([a, b], 5, 1, "mean")
+    assert s.rows.tolist() == [0, 2, 3] and s.values[:, 0].tolist() == [1.0, 6.0, 8.0]
+    assert m.values[:, 0].tolist() == [1.0, 3.0, 8.0]
+    w = np.zeros((5, 1), np.float32)
+    snap = w.copy()
+    _sync.apply(w, snap, s)
+    assert w[:, 0].tolist() == [1.0, 0.0, 6.0, 8.0, 0.0] and np.array_equal(w, snap)
+
+
+def test_diff_finds_changed_rows_only():
+    snap = np.zeros((6, 3), np.float32)
+    cur = snap.copy()
+    cur[1, 2] = 0.5
+    cur[4] = -1.0
+    d = _sync.diff(cur, snap, np.float16)
+    assert d.rows.tolist() == [1, 4] and d.values.dtype == np.float16
+    assert d.nbytes == 2 * 4 + 2 * 3 * 2
+
+
+def test_bad_input_raises_before_any_cluster_work(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        train_word2vec([str(tmp_path / "missing-*.txt")])
+    path = _corpus(str(tmp_path), files=1, lines=5)
+    with pytest.raises(ValueError, match="combine"):
+        train_word2vec(path, combine="median")
+    with pytest.raises(ValueError, match="sync_dtype"):
+        train_word2vec(path, sync_dtype="int8")
+    with pytest.raises(TypeError, match="corpus_files"):
+        train_word2vec(path, sentences=[["a"]])
+    with pytest.raises(ValueError, match="sync_every_words"):
+        train_word2vec(path, sync_every_words=0)
+    with pytest.raises(ValueError, match="vector_size"):
+        train_word2vec(path, vector_size=0)
+
+
+# ---------------------------------------------------------------- a two-node cluster
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray_cli(*args: str, env: dict) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", *args, "--block"]
+    return subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def _marked(marker: str) -> list[int]:
+    """Pids of this user's processes whose environment holds ``EMBEDRS_TEST_RAY=marker``."""
+    tag = f"EMBEDRS_TEST_RAY={marker}".encode()
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as fh:
+                    if tag in fh.read().split(b"\0"):
+                        pids.append(int(name))
+            except OSError:
+                continue
+    return pids
+
+
+def _stop(procs: list, marker: str) -> None:
+    """Stop the nodes this module started: their process groups, then any process of
+    theirs (found by the marker in its environment) that left its group."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 10
+        while time.time() < deadline and any(p.poll() is None for p in procs):
+            time.sleep(0.2)
+    for _ in range(20):
+        left = _marked(marker)
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node and one more node process, 1 CPU each, on 127.0.0.1."""
+    tmp = tempfile.mkdtemp(prefix="ert", dir="/tmp")  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    marker = secrets.token_hex(8)
+    # Token authentication is off for this short-lived private cluster (Ray 2.5x's
+    # token mode would read or write ~/.ray/auth_token, which belongs to the user).
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", EMBEDRS_TEST_RAY=marker)
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("RAY_")}
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    port = _free_port()
+    common = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
+    head = _ray_cli(
+        "--head",
+        f"--port={port}",
+        "--node-ip-address=127.0.0.1",
+        f"--temp-dir={tmp}",
+        "--include-dashboard=false",
+        *common,
+        env=env,
+    )
+    procs = [head]
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while not ray.is_initialized():
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except ConnectionError:
+                if time.time() > deadline or head.poll() is not None:
+                    raise
+                time.sleep(1)
+        procs.append(
+            _ray_cli(f"--address={address}", "--node-ip-address=127.0.0.1", *common, env=env)
+        )
+        while sum(n["Alive"] for n in ray.nodes()) < 2:
+            assert time.time() < deadline, "the second Ray node did not join"
+            time.sleep(0.5)
+        yield address
+    except Exception:
+        if not ray.is_initialized():
+            pytest.skip("could not start a local Ray cluster")
+        raise
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        _stop(procs[::-1], marker)
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.environ.pop("RAY_AUTH_MODE", None)
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return _corpus(str(tmp_path))
+
+
+PARAMS = dict(vector_size=16, min_count=2, window=3, epochs=3, seed=3, sample=1e-3)
+
+
+def test_vocabulary_equals_single_process(cluster, corpus, tmp_path):
+    whole = _concat(corpus, str(tmp_path / "all.txt"))
+
+    def rule(word, count, min_count):
+        return 1 if word.endswith("w11") else 0  # keep (RULE_KEEP) or default
+
+    for extra in ({}, {"max_final_vocab": 40}, {"min_count": 300, "trim_rule": rule}):
+        extra = dict(PARAMS, **extra)
+        ref = Word2Vec(**{k: v for k, v in extra.items() if k != "trim_rule"}, workers=1)
+        ref.build_vocab(corpus_file=whole, trim_rule=extra.get("trim_rule"))
+        m = train_word2vec(corpus, address=cluster, num_actors=2, **dict(extra, epochs=1))
+        assert m.wv.index_to_key == ref.wv.index_to_key
+        assert np.array_equal(m.wv.expandos["count"], ref.wv.expandos["count"])
+        assert (m.corpus_count, m.corpus_total_words) == (ref.corpus_count, ref.corpus_total_words)
+        assert m.effective_min_count == ref.effective_min_count
+
+
+def test_max_vocab_size_pruning_equals_single_process(cluster, corpus, tmp_path):
+    whole = _concat(corpus, str(tmp_path / "all.txt"))
+    params = dict(PARAMS, max_vocab_size=50, min_count=1, epochs=1)
+    ref = Word2Vec(**params, workers=1)
+    ref.build_vocab(corpus_file=whole)
+    m = train_word2vec(corpus, address=cluster, num_actors=2, **params)
+    assert m.wv.index_to_key == ref.wv.index_to_key
+    assert np.array_equal(m.wv.expandos["count"], ref.wv.expandos["count"])
+
+
+def test_two_actors_train_like_single_process(cluster, corpus, tmp_path):
+    whole = _concat(corpus, str(tmp_path / "all.txt"))
+    ref = Word2Vec(corpus_file=whole, workers=1, **PARAMS)
+    stats = SyncStats()
+    m = train_word2vec(
+        corpus, address=cluster, num_actors=2, sync_every_words=8000, stats=stats, **PARAMS
+    )
+    assert isinstance(m, Word2Vec)
+    assert stats.syncs >= 3 * 3 and stats.words == 3 * ref.corpus_total_words
+    # Sparse: each sync moves fewer bytes than the two float32 matrices would.
+    full = 2 * len(m.wv) * m.vector_size * 4
+    assert 0 < stats.bytes_up / stats.syncs < 2 * full
+    acc, ref_acc = _group_accuracy(m.wv), _group_accuracy(ref.wv)
+    assert acc >= ref_acc - 0.1 and acc > 0.8
+    path = str(tmp_path / "m.model")
+    m.save(path)
+    assert np.array_equal(Word2Vec.load(path).wv.vectors, m.wv.vectors)
+
+
+def test_killed_actor_is_replaced_and_the_run_completes(cluster, corpus):
+    stats = SyncStats()
+    killed = []
+
+    def kill_in_round_2(rnd, actors):
+        if rnd == 2 and not killed:
+            killed.append(actors[0])
+            ray.kill(actors[0], no_restart=True)
+
+    m = _train.train(
+        Word2Vec,
+        corpus,
+        num_actors=2,
+        address=cluster,
+        sync_every_words=8000,
+        checkpoint_dir=None,
+        workers_per_actor=1,
+        combine="sum",
+        sync_dtype="float16",
+        report_delay=1.0,
+        stats=stats,
+        trim_rule=None,
+        params=dict(PARAMS),
+        _on_round=kill_in_round_2,
+    )
+    assert killed and stats.restarts == 1
+    assert stats.words == 3 * m.corpus_total_words  # the lost chunk was trained again
+    assert _group_accuracy(m.wv) > 0.8
+
+
+def test_checkpoint_lets_a_new_driver_resume(cluster, corpus, tmp_path):
+    ckpt = tmp_path / "ckpt"
+
+    class DriverDied(Exception):
+        pass
+
+    def die_in_epoch_2(rnd, actors, seen=[]):  # noqa: B006 - counts calls
+        seen.append(rnd)
+        if rnd == 0 and len(seen) > 1:
+            raise DriverDied
+
+    kwargs = dict(
+        num_actors=2,
+        address=cluster,
+        sync_every_words=20000,
+        checkpoint_dir=str(ckpt),
+        workers_per_actor=1,
+        combine="sum",
+        sync_dtype="float16",
+        report_delay=1.0,
+        trim_rule=None,
+        params=dict(PARAMS),
+    )
+    with pytest.raises(DriverDied):
+        _train.train(Word2Vec, corpus, stats=SyncStats(), _on_round=die_in_epoch_2, **kwargs)
+    assert (ckpt / "state.json").exists()
+    stats = SyncStats()
+    m = _train.train(Word2Vec, corpus, stats=stats, **kwargs)
+    assert len(stats.per_epoch) == PARAMS["epochs"] - 1  # epoch 0 came from the checkpoint
+    assert stats.words == (PARAMS["epochs"] - 1) * m.corpus_total_words
+    assert _group_accuracy(m.wv) > 0.8
+
+
+def test_doc2vec_two_actors(cluster, corpus, tmp_path):
+    m = train_doc2vec(
+        corpus,
+        address=cluster,
+        num_actors=2,
+        sync_every_words=8000,
+        dm=0,
+        vector_size=16,
+        min_count=1,
+        epochs=20,
+        seed=1,
+    )
+    assert isinstance(m, Doc2Vec)
+    lines = [ln.split() for p in corpus for ln in _read(p).decode().splitlines()]
+    assert len(m.dv) == len(lines) == m.corpus_count
+    topic = [doc[0].split("w")[0] for doc in lines]
+    # A document's nearest document (by its trained vector) shares its topic.
+    hits = 0
+    sample = range(0, len(lines), 37)
+    for i in sample:
+        j = m.dv.most_similar(i, topn=1)[0][0]
+        hits += topic[int(j)] == topic[i]
+    assert hits / len(sample) > 0.8  # single-process: 0.99 (chance: 1/8)
+
+    path = str(tmp_path / "d2v.model")
+    m.save(path)
+    ds = ray.data.from_items([{"words": lines[i], "i": i} for i in range(20)])
+    rows = sorted(infer_vectors(ds, path, epochs=5, seed=7).take_all(), key=lambda r: r["i"])
+    for r in rows:
+        assert np.allclose(r["vector"], m.infer_vector(lines[r["i"]], epochs=5, seed=7))
+
+
+def test_vector_lookup_and_most_similar_over_ray_data(cluster, corpus, tmp_path):
+    m = Word2Vec(corpus_file=_concat(corpus, str(tmp_path / "a.txt")), workers=1, **PARAMS)
+    path = str(tmp_path / "kv.kv")
+    m.wv.save(path)
+    keys = [*m.wv.index_to_key[:10], "not-a-word"]
+    ds = ray.data.from_items([{"word": k} for k in keys])
+    got = {r["word"]: r for r in lookup_vectors(ds, path).take_all()}
+    for k in keys[:10]:
+        assert got[k]["vector_found"] and np.array_equal(got[k]["vector"], m.wv[k])
+    assert not got["not-a-word"]["vector_found"]
+    near = {r["word"]: r for r in most_similar(ds, path, topn=3).take_all()}
+    for k in keys[:10]:
+        want = m.wv.most_similar(k, topn=3)
+        assert list(near[k]["similar"]) == [w for w, _ in want]
+        assert np.allclose(near[k]["similarity"], [s for _, s in want], atol=1e-5)
+    assert len(near["not-a-word"]["similar"]) == 0
