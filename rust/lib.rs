@@ -18,6 +18,7 @@ pub mod d2v;
 pub mod error;
 pub(crate) mod hogwild;
 pub mod io;
+pub mod ann;
 pub mod kv;
 pub mod linalg;
 pub(crate) mod mem;
