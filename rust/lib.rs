@@ -13,12 +13,12 @@
 //! * [`poincare`]: Poincaré embeddings with Riemannian SGD.
 //! * [`tsne`]: Barnes-Hut t-SNE.
 
+pub mod ann;
 pub mod corpus;
 pub mod d2v;
 pub mod error;
 pub(crate) mod hogwild;
 pub mod io;
-pub mod ann;
 pub mod kv;
 pub mod linalg;
 pub(crate) mod mem;

@@ -72,12 +72,12 @@ pub struct HnswParams {
 
 impl HnswParams {
     fn check(&self) -> Result<()> {
-        let bad = |name: &str, lo: usize, hi: usize, v: usize| {
+        fn bad(name: &'static str, lo: usize, hi: usize, v: usize) -> Result<()> {
             Err(Error::Parameter {
-                name: name.into(),
+                name,
                 message: format!("{name} must be between {lo} and {hi}, got {v}"),
             })
-        };
+        }
         if !(2..=2048).contains(&self.m) {
             return bad("m", 2, 2048, self.m);
         }
@@ -164,7 +164,7 @@ impl Hnsw {
         self.slots
     }
 
-    fn empty(dim: usize, metric: Metric, p: HnswParams) -> Result<usearch::Index> {
+    fn empty(dim: usize, p: HnswParams) -> Result<usearch::Index> {
         p.check()?;
         if dim == 0 {
             return Err(Error::InvalidArgument(
@@ -204,7 +204,7 @@ impl Hnsw {
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self> {
         let (n, dim) = vectors.dim();
-        let index = Self::empty(dim, metric, params)?;
+        let index = Self::empty(dim, params)?;
         if let Some(row) = vectors
             .outer_iter()
             .position(|r| r.iter().any(|x| !x.is_finite()))
@@ -224,7 +224,9 @@ impl Hnsw {
                     return Err(Error::Interrupted);
                 }
                 let row = vectors.row(i);
-                let row = row.as_slice().expect("a C-contiguous matrix has contiguous rows");
+                let row = row
+                    .as_slice()
+                    .expect("a C-contiguous matrix has contiguous rows");
                 let _pass = me.gate.enter();
                 match metric {
                     Metric::Cosine => me.index.add(i as u64, &unit(row)),
@@ -270,7 +272,7 @@ impl Hnsw {
     pub fn set_ef_search(&self, ef: usize) -> Result<()> {
         if !(1..=1 << 20).contains(&ef) {
             return Err(Error::Parameter {
-                name: "ef_search".into(),
+                name: "ef_search",
                 message: format!("ef_search must be between 1 and {}, got {ef}", 1 << 20),
             });
         }
@@ -334,9 +336,9 @@ impl Hnsw {
         pool: &rayon::ThreadPool,
     ) -> Result<Vec<Vec<(u64, f32)>>> {
         pool.install(|| {
-            queries
-                .outer_iter()
+            (0..queries.nrows())
                 .into_par_iter()
+                .map(|i| queries.row(i))
                 .map(|q| match q.as_slice() {
                     Some(s) => self.search(s, k),
                     None => self.search(&q.to_vec(), k),
@@ -352,7 +354,7 @@ impl Hnsw {
         Ok(buf)
     }
 
-    fn restored(bytes: &[u8], metric: Metric) -> Result<(usearch::Index, usize)> {
+    fn restored(bytes: &[u8]) -> Result<(usearch::Index, usize)> {
         let meta = usearch::Index::metadata_from_buffer(bytes).map_err(native)?;
         if meta.metric != usearch::MetricKind::IP
             || meta.quantization != usearch::ScalarKind::F32
@@ -363,7 +365,6 @@ impl Hnsw {
                 "not an embedrs HNSW index (unexpected metric, scalar type or layout)".into(),
             ));
         }
-        let _ = metric;
         let opts = usearch::IndexOptions {
             dimensions: meta.dimensions as usize,
             metric: usearch::MetricKind::IP,
@@ -379,7 +380,7 @@ impl Hnsw {
 
     /// An index read from `bytes` (a copy: `bytes` may be dropped after).
     pub fn from_bytes(bytes: &[u8], metric: Metric, slots: usize) -> Result<Self> {
-        let (index, count) = Self::restored(bytes, metric)?;
+        let (index, count) = Self::restored(bytes)?;
         index.load_from_buffer(bytes).map_err(native)?;
         let slots = slots.max(1);
         index
@@ -422,7 +423,7 @@ impl Hnsw {
         }
         let backing = Backing { map, start, len };
         let bytes = &backing.map[backing.start..backing.start + backing.len];
-        let (index, count) = Self::restored(bytes, metric)?;
+        let (index, count) = Self::restored(bytes)?;
         // SAFETY: `bytes` points into `backing.map`, which is moved into the
         // returned `Hnsw` next to `index` and dropped after it (field order),
         // so the buffer outlives every use of the view; the map is read-only

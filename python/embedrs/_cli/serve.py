@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='build an approximate index for "approximate": true queries',
     )
     parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off: it costs throughput)"
+    )
+    parser.add_argument(
         "--index-file",
         default=None,
         help="open this saved HnswIndexer instead of building one (implies --index hnsw)",
@@ -76,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.workers == 1:
             app = create_app(served)
-            uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+            uvicorn.run(
+                app, host=args.host, port=args.port, log_level="info", access_log=args.access_log
+            )
             return 0
         if served.indexer is not None and index_path is None:
             # build once, share it: the workers map the saved index
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            access_log=args.access_log,
         )
         return 0
     finally:
