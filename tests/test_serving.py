@@ -350,3 +350,21 @@ def test_serve_refuses_a_missing_model_with_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("embedrs serve: error:") and "missing.model" in proc.stderr
+
+
+def test_load_served_reads_gensim_files_memory_mapped(tmp_path: Path) -> None:
+    gensim_models = pytest.importorskip("gensim.models")
+    from gensim.models.doc2vec import TaggedDocument as GensimDoc
+
+    docs = [GensimDoc(w, [i]) for i, w in enumerate(corpus(7, 100))]
+    g = gensim_models.Doc2Vec(docs, vector_size=8, min_count=1, epochs=1, workers=1, seed=1)
+    d2v_path = tmp_path / "gensim_d2v.model"
+    g.save(str(d2v_path), sep_limit=0)  # arrays in .npy side files: mapped
+    served = load_served(d2v_path)
+    assert served.model is not None and served.model.infer_vector(["w1"]).shape == (8,)
+    assert isinstance(served.kv.vectors, np.memmap)
+    assert served.kv.most_similar("w1", topn=1)[0][0] == g.wv.most_similar("w1", topn=1)[0][0]
+    w2v_path = tmp_path / "gensim_w2v.model"
+    gensim_models.Word2Vec(corpus(8, 50), vector_size=8, min_count=1, epochs=1).save(str(w2v_path))
+    served = load_served(w2v_path)
+    assert served.model is None and "w1" in served.kv.key_to_index

@@ -66,14 +66,18 @@ def load_served(
 
     path = os.fspath(path)
     _persist.check_regular_file(path)
-    model = None
-    if _stored_class(path) == "Doc2Vec":
-        from embedrs.models.doc2vec import Doc2Vec
+    from embedrs.models.doc2vec import Doc2Vec
 
+    model = None
+    stored = _stored_class(path)
+    if stored == "Doc2Vec":
         model = Doc2Vec.load(path, mmap="r")
-        kv = model.wv
-    else:
-        kv = load_vectors(path, "auto")
+    elif stored is None and _persist._is_pickle(path):
+        try:  # a gensim save(): Doc2Vec.load refuses other classes with ValueError
+            model = Doc2Vec.load(path, mmap="r")
+        except ValueError:
+            model = None
+    kv = model.wv if model is not None else load_vectors(path, "auto")
     indexer = None
     if index is not None:
         if index != "hnsw":
