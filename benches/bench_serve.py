@@ -79,9 +79,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(backend: str, model: Path, workers: int) -> tuple[subprocess.Popen, int]:
+def start(
+    backend: str, model: Path, workers: int, blas_threads: int = 0
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'python'}:{HERE}", BENCH_SERVE_MODEL=str(model))
+    if blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(blas_threads)
     if backend == "embedrs":
         cmd = [
             sys.executable,
@@ -187,8 +191,15 @@ def main() -> None:
     p.add_argument(
         "--endpoints", nargs="+", default=["similar", "similar_approx", "vectors", "infer"]
     )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=0,
+        help="OPENBLAS_NUM_THREADS of the servers (0: BLAS default, every core)",
+    )
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     args = p.parse_args()
+    import numpy  # noqa: F401 - loads BLAS so that threadpoolctl can report it
     from threadpoolctl import threadpool_info
 
     print("BLAS:", [(i["internal_api"], i.get("architecture")) for i in threadpool_info()])
@@ -201,7 +212,7 @@ def main() -> None:
         f"model {model.name}: {len(wv)} words x {wv.vector_size}; {args.workers} workers, "
         f"{args.connections} connections, {args.duration:.0f} s per endpoint"
     )
-    servers = {b: start(b, model, args.workers) for b in args.backends}
+    servers = {b: start(b, model, args.workers, args.blas_threads) for b in args.backends}
     results: dict[tuple[str, str], dict] = {}
     try:
         for i, endpoint in enumerate(args.endpoints):
