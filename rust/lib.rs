@@ -14,6 +14,7 @@
 //! * [`tsne`]: Barnes-Hut t-SNE.
 //! * [`phrases`]: collocation detection (gensim's `Phrases`).
 
+pub mod ann;
 pub mod corpus;
 pub mod d2v;
 pub mod error;

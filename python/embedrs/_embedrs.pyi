@@ -27,6 +27,38 @@ class KvInt8Index:
 
     def __len__(self) -> int: ...
 
+class AnnHnsw:
+    """An HNSW index over the rows of a float32 matrix (keys are row numbers)."""
+
+    @staticmethod
+    def build(
+        vectors: _npt.NDArray[_np.float32],
+        metric: str,
+        m: int,
+        ef_construction: int,
+        ef_search: int,
+        threads: int = 0,
+    ) -> AnnHnsw: ...
+    @staticmethod
+    def from_bytes(data: _npt.NDArray[_np.uint8], metric: str, threads: int = 0) -> AnnHnsw: ...
+    @staticmethod
+    def view_file(
+        path: str, start: int, length: int, metric: str, threads: int = 0
+    ) -> AnnHnsw: ...
+    def __len__(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def m(self) -> int: ...
+    @property
+    def is_view(self) -> bool: ...
+    ef_search: int
+    def search(self, query: _npt.NDArray[_np.float32], k: int) -> list[tuple[int, float]]: ...
+    def search_batch(
+        self, queries: _npt.NDArray[_np.float32], k: int
+    ) -> tuple[_npt.NDArray[_np.int64], _npt.NDArray[_np.float32]]: ...
+    def to_bytes(self) -> bytes: ...
+
 class KvSearcher:
     """A per-model thread pool for similarity queries (0 threads = all cores)."""
 

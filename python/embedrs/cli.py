@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "tsne": ("embedrs._cli.tsne", "map vectors to 2-D/3-D with Barnes-Hut t-SNE and plot them"),
     "poincare": ("embedrs._cli.poincare", "train or plot Poincaré embeddings of a hierarchy"),
+    "serve": ("embedrs._cli.serve", "serve a model's vectors over HTTP (needs embedrs[serve])"),
 }
 
 #: Options of the top-level parser that may come before the subcommand.

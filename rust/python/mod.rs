@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use crate::progress::Progress;
 use crate::Error;
 
+mod ann;
 mod corpus;
 mod d2v;
 mod kv;
@@ -291,6 +292,7 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("InternalError", m.py().get_type::<InternalError>())?;
     m.add_function(wrap_pyfunction!(_selftest_panic, m)?)?;
+    ann::register(m)?;
     corpus::register(m)?;
     w2v::register(m)?;
     d2v::register(m)?;

@@ -1,0 +1,256 @@
+"""Load test of ``embedrs serve`` against the same application backed by gensim.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benches/bench_serve.py \
+        --duration 60 --connections 64 --workers 2
+
+The model: a gensim Doc2Vec (PV-DM, 100 dimensions, min_count 5, 1 epoch)
+trained on the first ``--tokens`` tokens of ``../shared/data/enwik_text8like.gz``
+cut into 200-token documents, saved with gensim's ``save()`` (cached in
+``--cache``). Both servers load that one file memory-mapped:
+
+* ``embedrs``: ``embedrs serve MODEL --workers N --index hnsw`` (embedrs reads
+  gensim's pickle through its restricted unpickler);
+* ``gensim``: the same Starlette application (:func:`embedrs.serve.create_app`)
+  over ``gensim.models.Doc2Vec.load(MODEL, mmap='r')``, under uvicorn with the
+  same worker count; it has no approximate index (gensim's needs annoy).
+
+The load generator is an aiohttp client in this process with ``--connections``
+concurrent connections, each sending its next request as soon as the last one
+answered, for ``--duration`` seconds per endpoint: ``GET /similar`` (exact),
+``POST /similar`` with ``"approximate": true``, ``POST /vectors`` (10 keys) and
+``POST /infer`` (50 words). It prints requests/s, p50/p99 latency and errors
+(non-200 answers or failed connections). Backends alternate per endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = ROOT.parent / "shared" / "data"
+
+
+def gensim_app():
+    """uvicorn factory of the gensim-backed server (``BENCH_SERVE_MODEL``)."""
+    from embedrs.serve import Served, create_app
+    from gensim.models import Doc2Vec
+
+    path = os.environ["BENCH_SERVE_MODEL"]
+    model = Doc2Vec.load(path, mmap="r")
+    return create_app(Served(path=path, kv=model.wv, model=model))
+
+
+def train_model(cache: Path, tokens: int) -> Path:
+    path = cache / f"bench_serve_d2v_{tokens}.model"
+    if path.exists():
+        return path
+    from gensim.models.doc2vec import Doc2Vec, TaggedDocument
+
+    with gzip.open(DATA / "enwik_text8like.gz", "rt") as fh:
+        words = []
+        for line in fh:
+            words.extend(line.split())
+            if len(words) >= tokens:
+                break
+    words = words[:tokens]
+    docs = [TaggedDocument(words[i : i + 200], [i // 200]) for i in range(0, len(words), 200)]
+    model = Doc2Vec(docs, vector_size=100, min_count=5, epochs=1, workers=2, seed=1)
+    model.save(str(path))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(
+    backend: str, model: Path, workers: int, blas_threads: int = 0
+) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'python'}:{HERE}", BENCH_SERVE_MODEL=str(model))
+    if blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(blas_threads)
+    if backend == "embedrs":
+        cmd = [
+            sys.executable,
+            "-m",
+            "embedrs",
+            "-q",
+            "serve",
+            str(model),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--index",
+            "hnsw",
+        ]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_serve:gensim_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"{backend} server did not start")
+
+
+def requests_for(endpoint: str, words: list[str], rng: random.Random):
+    while True:
+        if endpoint == "similar":
+            yield "GET", f"/similar?key={rng.choice(words)}&topn=10", None
+        elif endpoint == "similar_approx":
+            yield (
+                "POST",
+                "/similar",
+                {"positive": [rng.choice(words)], "topn": 10, "approximate": True},
+            )
+        elif endpoint == "vectors":
+            yield "POST", "/vectors", {"keys": rng.sample(words, 10)}
+        else:
+            yield "POST", "/infer", {"words": [rng.choice(words) for _ in range(50)]}
+
+
+async def load(port: int, endpoint: str, words: list[str], connections: int, duration: float):
+    import aiohttp
+
+    lat: list[float] = []
+    errors = 0
+    stop = time.monotonic() + duration
+    gen = requests_for(endpoint, words, random.Random(1))
+    conn = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=conn) as session:
+
+        async def client() -> None:
+            nonlocal errors
+            while time.monotonic() < stop:
+                method, path, body = next(gen)
+                t = time.perf_counter()
+                try:
+                    async with session.request(method, path, json=body) as resp:
+                        await resp.read()
+                        ok = resp.status == 200
+                except aiohttp.ClientError:
+                    ok = False
+                lat.append(time.perf_counter() - t)
+                errors += not ok
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(connections)))
+        elapsed = time.monotonic() - t0
+    lat.sort()
+    return {
+        "rps": len(lat) / elapsed,
+        "p50_ms": 1e3 * statistics.median(lat),
+        "p99_ms": 1e3 * lat[int(0.99 * (len(lat) - 1))],
+        "errors": errors,
+        "requests": len(lat),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--duration", type=float, default=60)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--tokens", type=int, default=5_000_000)
+    p.add_argument("--backends", nargs="+", default=["embedrs", "gensim"])
+    p.add_argument(
+        "--endpoints", nargs="+", default=["similar", "similar_approx", "vectors", "infer"]
+    )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=0,
+        help="OPENBLAS_NUM_THREADS of the servers (0: BLAS default, every core)",
+    )
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    args = p.parse_args()
+    import numpy  # noqa: F401 - loads BLAS so that threadpoolctl can report it
+    from threadpoolctl import threadpool_info
+
+    print("BLAS:", [(i["internal_api"], i.get("architecture")) for i in threadpool_info()])
+    model = train_model(args.cache, args.tokens)
+    from gensim.models import Doc2Vec
+
+    wv = Doc2Vec.load(str(model), mmap="r").wv
+    words = list(wv.index_to_key[:10000])
+    print(
+        f"model {model.name}: {len(wv)} words x {wv.vector_size}; {args.workers} workers, "
+        f"{args.connections} connections, {args.duration:.0f} s per endpoint"
+    )
+    servers = {b: start(b, model, args.workers, args.blas_threads) for b in args.backends}
+    results: dict[tuple[str, str], dict] = {}
+    try:
+        for i, endpoint in enumerate(args.endpoints):
+            order = args.backends if i % 2 == 0 else list(reversed(args.backends))
+            for b in order:
+                if b == "gensim" and endpoint == "similar_approx":
+                    continue
+                r = asyncio.run(
+                    load(servers[b][1], endpoint, words, args.connections, args.duration)
+                )
+                results[(b, endpoint)] = r
+                print(
+                    f"  {endpoint:15s} {b:8s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:7.1f} ms  "
+                    f"p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}/{r['requests']}",
+                    flush=True,
+                )
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=60)
+    print(
+        "\n| endpoint | embedrs req/s | gensim req/s | ratio | embedrs p50/p99 ms | gensim p50/p99 ms | errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for endpoint in args.endpoints:
+        e, g = results.get(("embedrs", endpoint)), results.get(("gensim", endpoint))
+        if e is None:
+            continue
+        ratio = f"{e['rps'] / g['rps']:.2f}x" if g else "n/a"
+        gtxt = f"{g['rps']:.0f}" if g else "n/a"
+        glat = f"{g['p50_ms']:.1f} / {g['p99_ms']:.1f}" if g else "n/a"
+        errs = e["errors"] + (g["errors"] if g else 0)
+        print(
+            f"| {endpoint} | {e['rps']:.0f} | {gtxt} | {ratio} | {e['p50_ms']:.1f} / "
+            f"{e['p99_ms']:.1f} | {glat} | {errs} |"
+        )
+    print(json.dumps({f"{b}:{e}": r for (b, e), r in results.items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The ASGI application of ``embedrs serve`` (Starlette).
+
+Endpoints (JSON in, JSON out; errors are ``{"detail": "..."}``):
+
+* ``GET /health``: 200 with the model's size once it is loaded.
+* ``GET /similar?key=WORD&topn=10``, ``POST /similar`` with ``{"positive": [...],
+  "negative": [...], "topn": 10, "approximate": false}``: ``{"results": [[key,
+  score], ...]}``, the inputs left out (as ``most_similar``).
+* ``POST /vectors`` with ``{"keys": [...]}``: ``{"vectors": [[...], ...]}``.
+* ``POST /infer`` with ``{"words": [...]}``: ``{"vector": [...]}`` (Doc2Vec).
+
+Status codes: 404 for an unknown key (named in the message), 400 for a body
+that is not JSON or a request the model cannot answer (``/infer`` on word
+vectors, ``approximate`` without an index), 422 for JSON of the wrong shape,
+413 for a request over a limit (:class:`Limits`, named in the message), 500
+for a failure inside the library (the worker keeps serving).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from embedrs.serve.holder import ModelHolder, Served, load_served
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; a request over one gets 413 naming it.
+
+    Attributes
+    ----------
+    max_topn : int
+        Largest ``topn``.
+    max_keys : int
+        Most keys in one request (``positive`` + ``negative``, or ``keys``).
+    max_words : int
+        Most words in one ``/infer`` document.
+    max_body_bytes : int
+        Largest request body.
+    """
+
+    max_topn: int = 1000
+    max_keys: int = 1000
+    max_words: int = 10000
+    max_body_bytes: int = 1 << 20
+
+
+class _Reject(Exception):
+    """A request answered with ``status`` and ``{"detail": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _int_field(value: Any, name: str, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Reject(422, f"{name} must be an integer, got {json.dumps(value)[:40]}")
+    if value < 1:
+        raise _Reject(422, f"{name} must be at least 1, got {value}")
+    if value > limit:
+        raise _Reject(413, f"{name}={value} is over this server's limit of {limit}")
+    return value
+
+
+def _key_list(value: Any, name: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, list) or not all(
+        isinstance(k, (str, int)) and not isinstance(k, bool) for k in value
+    ):
+        raise _Reject(422, f"{name} must be a list of keys (strings or integers)")
+    return value
+
+
+def _row(kv: Any, key: Any) -> int:
+    """Row of ``key``; a query-string key that reads as an int also finds an int key."""
+    if kv.has_index_for(key):
+        return kv.get_index(key)
+    if isinstance(key, str) and key.lstrip("-").isdigit() and kv.has_index_for(int(key)):
+        return kv.get_index(int(key))
+    raise _Reject(404, f"unknown key {key!r}")
+
+
+def _finite(x: float) -> Optional[float]:
+    return x if math.isfinite(x) else None
+
+
+def similar(
+    served: Served, positive: list, negative: list, topn: int, approximate: bool = False
+) -> list:
+    """The ``[key, score]`` pairs ``/similar`` answers (see the module docs)."""
+    kv = served.kv
+    rows = [_row(kv, k) for k in positive] + [_row(kv, k) for k in negative]
+    if not rows:
+        raise _Reject(422, "give at least one key in positive or negative")
+    pos = [kv.index_to_key[r] for r in rows[: len(positive)]]
+    neg = [kv.index_to_key[r] for r in rows[len(positive) :]]
+    if not approximate:
+        res = kv.most_similar(positive=pos, negative=neg, topn=topn)
+    else:
+        if served.indexer is None:
+            raise _Reject(400, "approximate search needs an index: start with --index hnsw")
+        weights = [1.0] * len(pos) + [-1.0] * len(neg)
+        mean = kv.get_mean_vector(pos + neg, weights, pre_normalize=True, post_normalize=True)
+        found = served.indexer.most_similar(mean, topn + len(rows))
+        excl = set(rows)
+        res = [(k, s) for k, s in found if kv.get_index(k) not in excl][:topn]
+    return [[k, _finite(float(s))] for k, s in res]
+
+
+def vectors(served: Served, keys: list) -> list:
+    """The rows ``/vectors`` answers, in the order of ``keys``."""
+    kv = served.kv
+    rows = [_row(kv, k) for k in keys]
+    return np.asarray(kv.vectors[rows], dtype=np.float64).tolist()
+
+
+def infer(served: Served, words: list) -> list:
+    """The vector ``/infer`` answers."""
+    if served.model is None or not hasattr(served.model, "infer_vector"):
+        raise _Reject(400, "this model cannot infer document vectors (not a Doc2Vec model)")
+    return np.asarray(served.model.infer_vector(words), dtype=np.float64).tolist()
+
+
+def create_app(
+    model: Served | ModelHolder | str | os.PathLike,
+    index: Optional[str] = None,
+    limits: Limits = Limits(),
+) -> Any:
+    """The Starlette application serving ``model``.
+
+    Parameters
+    ----------
+    model : ModelHolder, Served, or a path
+        What to serve; a path is loaded memory-mapped with :func:`load_served`.
+        Pass a :class:`ModelHolder` to swap models while serving.
+    index : {None, 'hnsw'}
+        For a path: build an approximate index (``"approximate": true``).
+    limits : Limits
+        Request limits.
+
+    Returns
+    -------
+    starlette.applications.Starlette
+        The application; ``app.state.holder`` is its :class:`ModelHolder`.
+    """
+    try:
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            'embedrs serve needs Starlette and uvicorn: pip install "embedrs[serve]"'
+        ) from exc
+
+    if isinstance(model, ModelHolder):
+        holder = model
+    elif isinstance(model, Served):
+        holder = ModelHolder(model)
+    else:
+        holder = ModelHolder(load_served(model, index=index))
+
+    async def body_of(request: Request) -> dict:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise _Reject(
+                413, f"request body over this server's limit of {limits.max_body_bytes} bytes"
+            )
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_body_bytes:
+                raise _Reject(
+                    413, f"request body over this server's limit of {limits.max_body_bytes} bytes"
+                )
+            chunks.append(chunk)
+        try:
+            body = json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Reject(400, f"the body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise _Reject(422, "the body must be a JSON object")
+        return body
+
+    def check_keys(keys: list) -> None:
+        if len(keys) > limits.max_keys:
+            raise _Reject(413, f"{len(keys)} keys is over this server's limit of {limits.max_keys}")
+
+    async def health(request: Request) -> JSONResponse:
+        s = holder.current
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": os.path.basename(s.path),
+                "keys": len(s.kv),
+                "vector_size": int(s.kv.vector_size),
+                "index": s.indexer is not None,
+                "infer": s.model is not None,
+            }
+        )
+
+    async def similar_get(request: Request) -> JSONResponse:
+        key = request.query_params.get("key")
+        if key is None:
+            raise _Reject(422, "missing query parameter 'key'")
+        raw = request.query_params.get("topn", "10")
+        try:
+            topn = int(raw)
+        except ValueError:
+            raise _Reject(422, f"topn must be an integer, got {raw[:40]!r}") from None
+        topn = _int_field(topn, "topn", limits.max_topn)
+        approx = request.query_params.get("approximate", "false").lower() in ("1", "true", "yes")
+        s = holder.current
+        res = await run_in_threadpool(similar, s, [key], [], topn, approx)
+        return JSONResponse({"results": res})
+
+    async def similar_post(request: Request) -> JSONResponse:
+        body = await body_of(request)
+        pos = _key_list(body.get("positive"), "positive")
+        neg = _key_list(body.get("negative"), "negative")
+        check_keys(pos + neg)
+        topn = _int_field(body.get("topn", 10), "topn", limits.max_topn)
+        approx = body.get("approximate", False)
+        if not isinstance(approx, bool):
+            raise _Reject(422, "approximate must be true or false")
+        s = holder.current
+        res = await run_in_threadpool(similar, s, pos, neg, topn, approx)
+        return JSONResponse({"results": res})
+
+    async def vectors_post(request: Request) -> JSONResponse:
+        body = await body_of(request)
+        if "keys" not in body:
+            raise _Reject(422, "missing field 'keys'")
+        keys = _key_list(body["keys"], "keys")
+        check_keys(keys)
+        s = holder.current
+        return JSONResponse({"vectors": await run_in_threadpool(vectors, s, keys)})
+
+    async def infer_post(request: Request) -> JSONResponse:
+        body = await body_of(request)
+        words = body.get("words")
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise _Reject(422, "words must be a list of strings")
+        if len(words) > limits.max_words:
+            raise _Reject(
+                413, f"{len(words)} words is over this server's limit of {limits.max_words}"
+            )
+        s = holder.current
+        return JSONResponse({"vector": await run_in_threadpool(infer, s, words)})
+
+    async def rejected(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, _Reject)
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("request %s %s failed", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error: {type(exc).__name__}: {str(exc)[:200]}"},
+            status_code=500,
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/similar", similar_get, methods=["GET"]),
+            Route("/similar", similar_post, methods=["POST"]),
+            Route("/vectors", vectors_post, methods=["POST"]),
+            Route("/infer", infer_post, methods=["POST"]),
+        ],
+        exception_handlers={_Reject: rejected, Exception: failed},
+    )
+    app.state.holder = holder
+    return app
+
+
+def app_from_env() -> Any:
+    """uvicorn factory of the ``embedrs serve`` workers: the model and index
+    come from ``EMBEDRS_SERVE_MODEL`` and ``EMBEDRS_SERVE_INDEX`` (a saved
+    HnswIndexer file, memory-mapped: the workers share its pages)."""
+    path = os.environ["EMBEDRS_SERVE_MODEL"]
+    index_path = os.environ.get("EMBEDRS_SERVE_INDEX") or None
+    served = load_served(path, index="hnsw" if index_path else None, index_path=index_path)
+    return create_app(served)
