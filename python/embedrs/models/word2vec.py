@@ -898,6 +898,12 @@ class Word2Vec:
             "end_alpha" if end_alpha is not None else "min_alpha",
             low=0.0,
         )
+        if self.hs and self.negative:
+            logger.warning(
+                "Both hierarchical softmax and negative sampling are activated. "
+                "This is probably a mistake. You should set either 'hs=0' "
+                "or 'negative=0' to disable one of them. "
+            )
         if self.alpha > self.min_alpha_yet_reached:
             logger.warning("Effective 'alpha' higher than previous training cycles")
         self.batch_words = check_int(self.batch_words, "batch_words", low=1)
