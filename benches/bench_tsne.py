@@ -15,6 +15,8 @@ accuracy in the map. Runs alternate across repeats; medians are reported.
 
     python benches/bench_tsne.py --n 20000 --threads 2 --repeats 1
     python benches/bench_tsne.py --quick            # 5,000 points, smoke test
+    # issue 16: all of MNIST, embedrs' automatic choice (FFT, approximate kNN)
+    python benches/bench_tsne.py --n 70000 --libs embedrs,openTSNE-FFT
 """
 
 from __future__ import annotations
@@ -91,8 +93,11 @@ def run_embedrs(x, init, args):
         n_jobs=args.threads,
         angle=0.5,
         learning_rate=max(len(x) / 12 / 4, 50),
+        method=args.method,
+        neighbors=args.neighbors,
     )
     emb = t.fit_transform(x)
+    print(f"embedrs used method={t.method_}, neighbors={t.neighbors_}", flush=True)
     tm = t.timings_
     return emb, t.kl_divergence_, (tm["neighbors"], tm["affinities"], tm["optimization"])
 
@@ -213,6 +218,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--libs", default="embedrs,sklearn,openTSNE-BH,openTSNE-FFT")
     ap.add_argument("--data", default=MNIST)
+    ap.add_argument("--method", default="auto", help="embedrs' method (auto: fft above 10k)")
+    ap.add_argument("--neighbors", default="auto", help="embedrs' neighbour search")
     ap.add_argument(
         "--words",
         type=int,
@@ -236,6 +243,9 @@ def main() -> int:
         x, y = load_mnist(args.n, args.data)
         what = f"MNIST n={args.n} PCA-50"
     init = pca_init(x)
+    from threadpoolctl import threadpool_info
+
+    print("BLAS:", [(i.get("internal_api"), i.get("num_threads")) for i in threadpool_info()])
     ref = Reference(x, y, args.perplexity)
     print(
         f"{what}, threads={args.threads}, max_iter={args.max_iter}, perplexity={args.perplexity}",

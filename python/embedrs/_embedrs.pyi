@@ -187,12 +187,14 @@ def tsne_fit(
     method: str,
     angle: float,
     n_jobs: int,
+    neighbors: str = "auto",
     progress: _ProgressCallback | None = None,
-) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float]]:
+) -> tuple[_npt.NDArray[_np.float64], float, int, tuple[float, float, float], tuple[str, str]]:
     """Runs t-SNE on C-contiguous float32 ``x`` (features, or a square distance
     matrix with ``metric='precomputed'``) from ``init``; returns the embedding,
-    the KL divergence, the last iteration index and the seconds spent in
-    (neighbours, affinities, optimisation)."""
+    the KL divergence, the last iteration index, the seconds spent in
+    (neighbours, affinities, optimisation) and the (method, neighbour search)
+    used."""
 
 # --- word2vec (rust/python/w2v.rs) -------------------------------------------
 

@@ -1,21 +1,27 @@
 //! Python binding for the `tsne` core module: one function, `tsne_fit`,
 //! that `embedrs.manifold.TSNE` calls after checking and converting its
 //! arguments. The work runs with the GIL released on a helper thread;
-//! Ctrl-C stops the optimisation within an iteration.
+//! Ctrl-C stops every phase (neighbours, affinities, optimisation) soon after.
 
 use std::time::Duration;
 
 use numpy::prelude::*;
 use numpy::{PyArray2, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::{run_monitored, IntoPyResult};
 use crate::progress::Progress;
-use crate::tsne::{self, Input, Method, Metric, TsneParams};
+use crate::tsne::{self, Input, Method, Metric, NeighborSearch, TsneParams};
 
-/// Result tuple: embedding, KL divergence, n_iter, (t_neighbors, t_affinities, t_optimization).
-type FitResult<'py> = (Bound<'py, PyArray2<f64>>, f64, usize, (f64, f64, f64));
+/// Result tuple: embedding, KL divergence, n_iter, (t_neighbors,
+/// t_affinities, t_optimization), (method used, neighbour search used).
+type FitResult<'py> = (
+    Bound<'py, PyArray2<f64>>,
+    f64,
+    usize,
+    (f64, f64, f64),
+    (&'static str, &'static str),
+);
 
 /// Runs t-SNE. `x` is C-contiguous float32 (features, or a square distance
 /// matrix when `metric='precomputed'`), `init` C-contiguous float64.
@@ -23,7 +29,7 @@ type FitResult<'py> = (Bound<'py, PyArray2<f64>>, f64, usize, (f64, f64, f64));
 #[pyo3(signature = (
     x, init, *, perplexity, early_exaggeration, learning_rate, max_iter,
     exploration_iter, n_iter_without_progress, min_grad_norm, metric, method,
-    angle, n_jobs, progress=None
+    angle, n_jobs, neighbors="auto", progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn tsne_fit<'py>(
@@ -41,21 +47,15 @@ fn tsne_fit<'py>(
     method: &str,
     angle: f64,
     n_jobs: usize,
+    neighbors: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<FitResult<'py>> {
     let progress_cb = progress;
     super::guard(|| {
         let metric = Metric::parse(metric).py()?;
-        let method = match method {
-            "barnes_hut" => Method::BarnesHut(angle),
-            "exact" => Method::Exact,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "method={other:?} is not supported; use 'barnes_hut' or 'exact'"
-                )))
-            }
-        };
         let init = super::view(&init, "init")?.to_owned();
+        let method = Method::parse(method, angle, init.nrows(), init.ncols()).py()?;
+        let neighbors = NeighborSearch::parse(neighbors).py()?;
         let params = TsneParams {
             n_components: init.ncols(),
             perplexity,
@@ -67,6 +67,7 @@ fn tsne_fit<'py>(
             min_grad_norm,
             metric,
             method,
+            neighbors,
             n_jobs,
         };
         let view = super::view(&x, "X")?;
@@ -92,6 +93,18 @@ fn tsne_fit<'py>(
                 out.timings.neighbors,
                 out.timings.affinities,
                 out.timings.optimization,
+            ),
+            (
+                match out.method {
+                    Method::BarnesHut(_) => "barnes_hut",
+                    Method::Fft => "fft",
+                    Method::Exact => "exact",
+                },
+                if out.approx_neighbors {
+                    "approx"
+                } else {
+                    "exact"
+                },
             ),
         ))
     })

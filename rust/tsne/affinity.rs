@@ -19,6 +19,7 @@
 use rayon::prelude::*;
 
 use super::knn::Neighbors;
+use crate::progress::Progress;
 use crate::{Error, Result};
 
 /// Bisection steps per point.
@@ -159,7 +160,19 @@ pub fn joint_probabilities(
     perplexity: f64,
     pool: &rayon::ThreadPool,
 ) -> Result<SparseP> {
+    joint_probabilities_with(nn, perplexity, pool, &Progress::default())
+}
+
+/// [`joint_probabilities`], stopping with [`Error::Interrupted`] between
+/// its steps once `progress` asks.
+pub fn joint_probabilities_with(
+    nn: &Neighbors,
+    perplexity: f64,
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+) -> Result<SparseP> {
     let (cond, _) = conditional_probabilities(nn, perplexity, pool)?;
+    progress.check()?;
     Ok(symmetrize(nn, &cond, pool))
 }
 

@@ -1,4 +1,5 @@
-//! The t-SNE gradient: exact (`O(N^2)`) and Barnes-Hut (`O(N log N)`).
+//! The t-SNE gradient: exact (`O(N^2)`), Barnes-Hut (`O(N log N)`) and
+//! FFT-interpolated ([`super::fft`], `O(N)`, 2-D only).
 //!
 //! With a Student-t kernel of `a` degrees of freedom (scikit-learn uses
 //! `a = max(n_components - 1, 1)`),
@@ -30,6 +31,7 @@
 use rayon::prelude::*;
 
 use super::affinity::SparseP;
+use super::fft::FftGradient;
 use super::tree::SpTree;
 
 /// Points per parallel chunk.
@@ -289,6 +291,42 @@ pub fn barnes_hut<const D: usize>(
     )
 }
 
+/// The gradient for a 2-D embedding with the repulsion interpolated by
+/// FFT ([`super::fft`]); same conventions as [`barnes_hut`] (the KL
+/// divergence costs only the attractive pass, since `Z` comes with the
+/// repulsion). The kernel must have one degree of freedom. Call inside the
+/// caller's pool.
+pub fn fft(
+    y: &[f64],
+    p: &SparseP,
+    exaggeration: f64,
+    kernel: Kernel,
+    state: &mut FftGradient,
+    ws: &mut Workspace,
+    grad: &mut [f64],
+    with_error: bool,
+) -> f64 {
+    debug_assert_eq!(kernel.dof, 1.0);
+    let n = y.len() / 2;
+    ws.attr.resize(n * 2, 0.0);
+    ws.rep.resize(n * 2, 0.0);
+    let z = state.repulsion(y, &mut ws.rep).max(f64::MIN_POSITIVE);
+    let partial = attractive(y, 2, p, exaggeration, kernel, &mut ws.attr, with_error);
+    let psum = if with_error {
+        p.sum() * exaggeration
+    } else {
+        0.0
+    };
+    combine(
+        grad,
+        &ws.attr,
+        &ws.rep,
+        z,
+        kernel,
+        with_error.then_some((partial, psum)),
+    )
+}
+
 /// The exact gradient (all pairs) for any output dimension `dim`, with the
 /// same conventions as [`barnes_hut`]. Call inside the caller's pool.
 pub fn exact(
@@ -459,6 +497,34 @@ mod tests {
                 assert!((num / den).sqrt() < 0.05);
             }
         }
+    }
+
+    #[test]
+    fn fft_gradient_matches_exact() {
+        let pool = crate::thread_pool(2).unwrap();
+        let (y, p) = setup(400, 2);
+        let kernel = Kernel::new(1.0);
+        let mut ws = Workspace::default();
+        let (mut g_exact, mut g_fft) = (vec![0.0; y.len()], vec![0.0; y.len()]);
+        let mut state = FftGradient::new();
+        let (e1, e2) = pool.install(|| {
+            (
+                exact(&y, 2, &p, 4.0, kernel, &mut ws, &mut g_exact, true),
+                fft(&y, &p, 4.0, kernel, &mut state, &mut ws, &mut g_fft, true),
+            )
+        });
+        let num: f64 = g_exact
+            .iter()
+            .zip(&g_fft)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum();
+        let den: f64 = g_exact.iter().map(|a| a * a).sum();
+        assert!(
+            (num / den).sqrt() < 1e-3,
+            "relative error {}",
+            (num / den).sqrt()
+        );
+        assert!(((e1 - e2) / e1).abs() < 1e-4, "KL {e1} vs {e2}");
     }
 
     #[test]

@@ -149,6 +149,59 @@ fn check_finite(x: &ArrayView2<'_, f32>) -> Result<()> {
     Ok(())
 }
 
+/// The rows of `x` as the searches use them: checked finite, copied into a
+/// contiguous array, and scaled to unit length for the cosine metric (so
+/// that Euclidean order is cosine order).
+pub(crate) fn prepared(x: ArrayView2<'_, f32>, metric: Metric) -> Result<Array2<f32>> {
+    check_finite(&x)?;
+    match metric {
+        Metric::Euclidean => Ok(x.as_standard_layout().into_owned()),
+        Metric::Cosine => {
+            let mut d = x.as_standard_layout().into_owned();
+            for mut row in d.rows_mut() {
+                let norm = row.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt();
+                if norm > 0.0 {
+                    row.mapv_inplace(|v| (v as f64 / norm) as f32);
+                }
+            }
+            Ok(d)
+        }
+        Metric::Precomputed => Err(Error::invalid(
+            "the neighbour search needs feature vectors; use precomputed_neighbors for a distance matrix",
+        )),
+    }
+}
+
+/// The dissimilarity the affinities use between two [`prepared`] rows, in
+/// `f64` (so that cancellation in a fast `f32` search cannot bias the
+/// perplexity calibration): squared Euclidean distance, or cosine distance.
+pub(crate) fn final_distance(metric: Metric, a: &[f32], b: &[f32]) -> f64 {
+    match metric {
+        Metric::Cosine => {
+            let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+            for (x, y) in a.iter().zip(b) {
+                let (x, y) = (*x as f64, *y as f64);
+                dot += x * y;
+                na += x * x;
+                nb += y * y;
+            }
+            if na > 0.0 && nb > 0.0 {
+                (1.0 - dot / (na.sqrt() * nb.sqrt())).max(0.0)
+            } else {
+                1.0
+            }
+        }
+        _ => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| {
+                let t = *x as f64 - *y as f64;
+                t * t
+            })
+            .sum(),
+    }
+}
+
 /// Exact `k` nearest neighbours of every row of `x` (excluding the row
 /// itself) under `metric` (Euclidean or cosine), computed on `pool`.
 ///
@@ -185,25 +238,7 @@ pub fn exact_neighbors_with(
             "need 1 <= n_neighbors < n_samples, got n_neighbors={k} for {n} samples"
         )));
     }
-    check_finite(&x)?;
-    let data: Array2<f32> = match metric {
-        Metric::Euclidean => x.to_owned(),
-        Metric::Cosine => {
-            let mut d = x.to_owned();
-            for mut row in d.rows_mut() {
-                let norm = row.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt();
-                if norm > 0.0 {
-                    row.mapv_inplace(|v| (v as f64 / norm) as f32);
-                }
-            }
-            d
-        }
-        Metric::Precomputed => {
-            return Err(Error::invalid(
-                "exact_neighbors needs feature vectors; use precomputed_neighbors for a distance matrix",
-            ))
-        }
-    };
+    let data = prepared(x, metric)?;
     let norms: Vec<f32> = data.rows().into_iter().map(|r| r.dot(&r)).collect();
     let (mut indices, mut distances) = neighbour_buffers(n, k)?;
     pool.install(|| {
@@ -250,36 +285,14 @@ pub fn exact_neighbors_with(
                 for (qi, heap) in heaps.iter().enumerate() {
                     let q = q0 + qi;
                     let xq = data.row(q);
+                    let xq = xq.as_slice().expect("prepared data is contiguous");
                     let mut pairs: Vec<(f64, u32)> = heap
                         .i
                         .iter()
                         .map(|&c| {
                             let xc = data.row(c as usize);
-                            let d = match metric {
-                                Metric::Cosine => {
-                                    let dot: f64 = xq
-                                        .iter()
-                                        .zip(xc.iter())
-                                        .map(|(a, b)| *a as f64 * *b as f64)
-                                        .sum();
-                                    let cos_nq: f64 = (norms[q] as f64).sqrt();
-                                    let cos_nc: f64 = (norms[c as usize] as f64).sqrt();
-                                    if cos_nq > 0.0 && cos_nc > 0.0 {
-                                        (1.0 - dot / (cos_nq * cos_nc)).max(0.0)
-                                    } else {
-                                        1.0
-                                    }
-                                }
-                                _ => xq
-                                    .iter()
-                                    .zip(xc.iter())
-                                    .map(|(a, b)| {
-                                        let t = *a as f64 - *b as f64;
-                                        t * t
-                                    })
-                                    .sum(),
-                            };
-                            (d, c)
+                            let xc = xc.as_slice().expect("prepared data is contiguous");
+                            (final_distance(metric, xq, xc), c)
                         })
                         .collect();
                     pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -2,12 +2,21 @@
 //! `TSNE` does it:
 //!
 //! 1. [`knn`]: the `k = min(n - 1, 3 * perplexity + 1)` nearest neighbours
-//!    of each point (exact, blocked GEMM brute force, in parallel);
+//!    of each point: exact (blocked GEMM brute force, in parallel) up to
+//!    [`APPROX_ABOVE`] points, approximate above ([`nndescent`]: a
+//!    random-projection forest refined by neighbour descent);
 //! 2. [`affinity`]: per-point bandwidths calibrated to the perplexity by
 //!    bisection and the symmetric sparse joint distribution `P`;
 //! 3. [`optimize`]: gradient descent with early exaggeration, momentum and
 //!    gains, using the Barnes-Hut gradient of [`gradient`] over the
-//!    quadtree/octree of [`tree`] (or the exact gradient for small inputs).
+//!    quadtree/octree of [`tree`], the FFT-interpolated gradient of [`fft`]
+//!    (2-D, chosen by [`Method::auto`] above [`FFT_ABOVE`] points), or the
+//!    exact gradient.
+//!
+//! The phases report through one [`Progress`]: its epoch is the phase
+//! (0 neighbours, 1 affinities, 2 optimisation), its count the iterations,
+//! its metric the KL divergence (every 50 iterations); each phase stops
+//! with [`Error::Interrupted`] soon after a stop request.
 //!
 //! Everything parallel runs on the rayon pool passed by the caller. Results
 //! do not depend on the number of threads (chunked sums are added in a fixed
@@ -27,8 +36,10 @@
 //! ```
 
 pub mod affinity;
+pub mod fft;
 pub mod gradient;
 pub mod knn;
+pub mod nndescent;
 pub mod optimize;
 pub mod tree;
 
@@ -51,13 +62,84 @@ pub enum Input<'a> {
     Precomputed(ArrayView2<'a, f32>),
 }
 
+/// Above this many points `Method::auto` picks the FFT gradient (openTSNE's rule).
+pub const FFT_ABOVE: usize = 10_000;
+/// Above this many points `NeighborSearch::Auto` searches approximately.
+///
+/// The exact search costs `O(N^2 d)` at matrix-product speed, the
+/// approximate one `O(N k (m + trees) d)` at a lower speed per operation; on
+/// MNIST (70,000 x 50, `k = 91`) the exact one was still about three times
+/// faster, so the switch sits well above that.
+pub const APPROX_ABOVE: usize = 150_000;
+
 /// How the gradient is computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Method {
     /// Barnes-Hut with the given angle (theta).
     BarnesHut(f64),
+    /// FFT-accelerated interpolation of the repulsion (2-D only).
+    Fft,
     /// All pairs, `O(N^2)`; any output dimension.
     Exact,
+}
+
+impl Method {
+    /// Parses `'barnes_hut'`, `'fft'`, `'exact'` or `'auto'` (FFT for a
+    /// 2-D map of more than [`FFT_ABOVE`] points, Barnes-Hut otherwise).
+    pub fn parse(name: &str, angle: f64, n: usize, n_components: usize) -> Result<Self> {
+        match name {
+            "barnes_hut" => Ok(Method::BarnesHut(angle)),
+            "fft" => Ok(Method::Fft),
+            "exact" => Ok(Method::Exact),
+            "auto" => Ok(Method::auto(angle, n, n_components)),
+            other => Err(Error::invalid(format!(
+                "method={other:?} is not supported; use 'auto', 'barnes_hut', 'fft' or 'exact'"
+            ))),
+        }
+    }
+
+    /// The method `'auto'` stands for.
+    pub fn auto(angle: f64, n: usize, n_components: usize) -> Self {
+        if n > FFT_ABOVE && n_components == 2 {
+            Method::Fft
+        } else {
+            Method::BarnesHut(angle)
+        }
+    }
+}
+
+/// How the nearest neighbours are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeighborSearch {
+    /// Exact up to [`APPROX_ABOVE`] points, approximate above.
+    Auto,
+    /// Exact brute force ([`knn`]).
+    Exact,
+    /// Random-projection forest and neighbour descent ([`nndescent`]).
+    Approx,
+}
+
+impl NeighborSearch {
+    /// Parses `'auto'`, `'exact'` or `'approx'`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "auto" => Ok(NeighborSearch::Auto),
+            "exact" => Ok(NeighborSearch::Exact),
+            "approx" => Ok(NeighborSearch::Approx),
+            other => Err(Error::invalid(format!(
+                "neighbors={other:?} is not supported; use 'auto', 'exact' or 'approx'"
+            ))),
+        }
+    }
+
+    /// Whether `n` points are searched approximately.
+    pub fn is_approx(self, n: usize) -> bool {
+        match self {
+            NeighborSearch::Auto => n > APPROX_ABOVE,
+            NeighborSearch::Exact => false,
+            NeighborSearch::Approx => true,
+        }
+    }
 }
 
 /// Parameters of [`fit`] (scikit-learn's names and defaults; the learning
@@ -84,6 +166,8 @@ pub struct TsneParams {
     pub metric: Metric,
     /// Gradient method.
     pub method: Method,
+    /// Neighbour search for [`Input::Features`].
+    pub neighbors: NeighborSearch,
     /// Worker threads (0 = all cores).
     pub n_jobs: usize,
 }
@@ -101,6 +185,7 @@ impl Default for TsneParams {
             min_grad_norm: 1e-7,
             metric: Metric::Euclidean,
             method: Method::BarnesHut(0.5),
+            neighbors: NeighborSearch::Auto,
             n_jobs: 0,
         }
     }
@@ -128,6 +213,10 @@ pub struct TsneOutput {
     pub n_iter: usize,
     /// Stage timings.
     pub timings: Timings,
+    /// The gradient method used.
+    pub method: Method,
+    /// Whether the neighbours were searched approximately.
+    pub approx_neighbors: bool,
 }
 
 /// Checks the parameters against the input size, with scikit-learn's messages.
@@ -151,6 +240,12 @@ pub fn validate(n: usize, params: &TsneParams) -> Result<()> {
     }
     if params.n_components == 0 {
         return Err(Error::invalid("n_components must be at least 1"));
+    }
+    if params.method == Method::Fft && params.n_components != 2 {
+        return Err(Error::invalid(format!(
+            "method='fft' supports n_components=2 only, got {}; use method='barnes_hut'",
+            params.n_components
+        )));
     }
     if let Method::BarnesHut(angle) = params.method {
         if !(2..=3).contains(&params.n_components) {
@@ -185,7 +280,7 @@ pub fn validate(n: usize, params: &TsneParams) -> Result<()> {
 pub fn n_neighbors(n: usize, params: &TsneParams) -> usize {
     match params.method {
         Method::Exact => n - 1,
-        Method::BarnesHut(_) => ((3.0 * params.perplexity + 1.0) as usize).min(n - 1),
+        Method::BarnesHut(_) | Method::Fft => ((3.0 * params.perplexity + 1.0) as usize).min(n - 1),
     }
 }
 
@@ -213,6 +308,8 @@ pub fn fit(
     let pool = crate::thread_pool(params.n_jobs)?;
     let k = n_neighbors(n, params);
     let t0 = Instant::now();
+    progress.set_epoch(0);
+    let approx_neighbors = matches!(input, Input::Features(_)) && params.neighbors.is_approx(n);
     let nn = match input {
         Input::Features(x) => {
             if params.metric == Metric::Precomputed {
@@ -220,7 +317,12 @@ pub fn fit(
                     "metric='precomputed' needs Input::Precomputed",
                 ));
             }
-            knn::exact_neighbors_with(x, k, params.metric, &pool, progress)?
+            if approx_neighbors {
+                let approx = nndescent::ApproxParams::for_k(n, k);
+                nndescent::approx_neighbors(x, k, params.metric, &approx, &pool, progress)?
+            } else {
+                knn::exact_neighbors_with(x, k, params.metric, &pool, progress)?
+            }
         }
         Input::Precomputed(d) => knn::precomputed_neighbors_with(d, k, &pool, progress)?,
     };
@@ -229,7 +331,8 @@ pub fn fit(
         return Err(Error::Interrupted);
     }
     let t1 = Instant::now();
-    let p = affinity::joint_probabilities(&nn, params.perplexity, &pool)?;
+    progress.set_epoch(1);
+    let p = affinity::joint_probabilities_with(&nn, params.perplexity, &pool, progress)?;
     drop(nn);
     let t2 = Instant::now();
     if progress.should_stop() {
@@ -243,13 +346,11 @@ pub fn fit(
         learning_rate: params.learning_rate,
         n_iter_without_progress: params.n_iter_without_progress,
         min_grad_norm: params.min_grad_norm,
-        angle: match params.method {
-            Method::BarnesHut(a) => Some(a),
-            Method::Exact => None,
-        },
+        method: params.method,
         dof: (params.n_components as f64 - 1.0).max(1.0),
     };
     let mut y = init.into_raw_vec_and_offset().0;
+    progress.set_epoch(2);
     let res = optimize::optimize(&mut y, &p, &opt, progress, &pool)?;
     let t3 = Instant::now();
     let embedding = Array2::from_shape_vec((n, params.n_components), y)
@@ -263,6 +364,8 @@ pub fn fit(
             affinities: (t2 - t1).as_secs_f64(),
             optimization: (t3 - t2).as_secs_f64(),
         },
+        method: params.method,
+        approx_neighbors,
     })
 }
 
@@ -291,7 +394,7 @@ mod tests {
         });
         let labels: Vec<usize> = (0..n).map(|i| i / per).collect();
         let init = Array2::from_shape_fn((n, 2), |_| 1e-4 * gauss(&mut rng) as f64);
-        for method in [Method::BarnesHut(0.5), Method::Exact] {
+        for method in [Method::BarnesHut(0.5), Method::Fft, Method::Exact] {
             let params = TsneParams {
                 perplexity: 20.0,
                 learning_rate: 200.0,

@@ -13,8 +13,10 @@
 //! `min_grad_norm`.
 
 use super::affinity::SparseP;
+use super::fft::FftGradient;
 use super::gradient::{self, Kernel, Workspace};
 use super::tree::SpTree;
+use super::Method;
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -39,8 +41,8 @@ pub struct OptimizeParams {
     pub n_iter_without_progress: usize,
     /// Stop when the gradient norm falls below this.
     pub min_grad_norm: f64,
-    /// Barnes-Hut angle; `None` for the exact gradient.
-    pub angle: Option<f64>,
+    /// How the gradient is computed.
+    pub method: Method,
     /// Student-t degrees of freedom.
     pub dof: f64,
 }
@@ -56,6 +58,7 @@ pub struct Optimized {
 
 enum Grad {
     Exact,
+    Fft(Box<FftGradient>),
     Bh2(SpTree<2>),
     Bh3(SpTree<3>),
 }
@@ -82,23 +85,37 @@ pub fn optimize(
 ) -> Result<Optimized> {
     let dim = params.dim;
     let kernel = Kernel::new(params.dof);
-    let mut grad_kind = match (params.angle, dim) {
-        (None, _) => Grad::Exact,
-        (Some(_), 2) => Grad::Bh2(SpTree::new()),
-        (Some(_), 3) => Grad::Bh3(SpTree::new()),
-        (Some(_), d) => {
+    let mut grad_kind = match (params.method, dim) {
+        (Method::Exact, _) => Grad::Exact,
+        (Method::Fft, 2) if params.dof == 1.0 => Grad::Fft(Box::default()),
+        (Method::Fft, d) => {
+            return Err(Error::invalid(format!(
+                "method='fft' supports n_components=2 only, got {d}; use method='barnes_hut'"
+            )))
+        }
+        (Method::BarnesHut(_), 2) => Grad::Bh2(SpTree::new()),
+        (Method::BarnesHut(_), 3) => Grad::Bh3(SpTree::new()),
+        (Method::BarnesHut(_), d) => {
             return Err(Error::invalid(format!(
                 "'n_components' should be 2 or 3 for the barnes_hut algorithm as it relies on \
                  quad-tree or oct-tree, got {d}; use method='exact'"
             )))
         }
     };
-    let angle = params.angle.unwrap_or(0.0);
+    let angle = match params.method {
+        Method::BarnesHut(a) => a,
+        _ => 0.0,
+    };
     // Renumber the points in the space-filling order of a tree over the
     // initial positions, so that points close in the map (and their
     // neighbours in P) are close in memory; undone at the end.
     let order: Option<Vec<u32>> = match &mut grad_kind {
         Grad::Exact => None,
+        Grad::Fft(_) => {
+            let mut t = SpTree::<2>::new();
+            t.build(y);
+            Some(std::mem::take(&mut t.perm))
+        }
         Grad::Bh2(t) => {
             t.build(y);
             Some(t.perm.clone())
@@ -191,6 +208,16 @@ fn run(
                         &mut grad,
                         with_error,
                     ),
+                    Grad::Fft(f) => gradient::fft(
+                        y,
+                        p,
+                        phase.exaggeration,
+                        kernel,
+                        f,
+                        &mut ws,
+                        &mut grad,
+                        with_error,
+                    ),
                     Grad::Bh2(t) => gradient::barnes_hut(
                         y,
                         p,
@@ -259,6 +286,7 @@ fn run(
         let mut g = vec![0.0; n];
         kl = pool.install(|| match &mut *grad_kind {
             Grad::Exact => gradient::exact(y, dim, p, 1.0, kernel, &mut ws, &mut g, true),
+            Grad::Fft(f) => gradient::fft(y, p, 1.0, kernel, f, &mut ws, &mut g, true),
             Grad::Bh2(t) => {
                 gradient::barnes_hut(y, p, 1.0, angle, kernel, t, &mut ws, &mut g, true)
             }

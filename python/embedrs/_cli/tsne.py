@@ -1,4 +1,4 @@
-"""``embedrs tsne``: map vectors to 2-D/3-D with Barnes-Hut t-SNE, then plot
+"""``embedrs tsne``: map vectors to 2-D/3-D with t-SNE (Barnes-Hut or FFT), then plot
 them (PNG) and/or export normalised coordinates (JSON for a web viewer).
 
 Inputs: a ``.npy`` matrix (optionally with ``--labels``: a ``.npy`` array or
@@ -50,6 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric", choices=("euclidean", "cosine"), default="euclidean", help="input metric"
     )
     parser.add_argument("--init", choices=("pca", "random"), default="pca")
+    parser.add_argument(
+        "--method",
+        choices=("auto", "barnes_hut", "fft", "exact"),
+        default="auto",
+        help="gradient: Barnes-Hut, FFT interpolation (2-D) or exact; auto: fft above 10,000 "
+        "points",
+    )
+    parser.add_argument(
+        "--neighbors",
+        choices=("auto", "exact", "approx"),
+        default="auto",
+        help="neighbour search; auto: approximate above 150,000 points",
+    )
     parser.add_argument("--angle", type=float, default=0.5, help="Barnes-Hut angle (theta)")
     parser.add_argument("--seed", type=int, default=0, help="random_state")
     parser.add_argument("--threads", type=int, default=0, help="worker threads (0: all cores)")
@@ -156,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         metric=args.metric,
         init=args.init,
         angle=args.angle,
+        method=args.method,
+        neighbors=args.neighbors,
         random_state=args.seed,
         n_jobs=threads if threads > 0 else None,
         verbose=1,

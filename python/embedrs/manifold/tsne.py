@@ -1,7 +1,8 @@
 """t-distributed Stochastic Neighbor Embedding with scikit-learn's interface.
 
-The work (nearest neighbours, perplexity calibration, Barnes-Hut or exact
-optimisation) runs in Rust on ``n_jobs`` threads with the GIL released;
+The work (nearest neighbours, exact or approximate; perplexity calibration;
+Barnes-Hut, FFT-interpolated or exact optimisation) runs in Rust on
+``n_jobs`` threads with the GIL released;
 this module checks the arguments the way scikit-learn does, computes the
 initialisation and keeps the fitted attributes.
 """
@@ -34,6 +35,9 @@ __all__ = ["TSNE", "InvalidParameterError"]
 _OWNER = "TSNE"
 _METRICS = ("euclidean", "l2", "cosine", "precomputed")
 _EXPLORATION_MAX_ITER = 250
+_METHODS = ("auto", "barnes_hut", "fft", "exact")
+_NEIGHBORS = ("auto", "exact", "approx")
+_PHASES = ("neighbours", "affinities", "optimisation")
 
 
 def _resolve_n_jobs(n_jobs: int | None) -> int:
@@ -91,12 +95,16 @@ def _pca_init(x: np.ndarray, n_components: int) -> np.ndarray:
 
 
 class TSNE:
-    """T-distributed Stochastic Neighbor Embedding (Barnes-Hut or exact).
+    """T-distributed Stochastic Neighbor Embedding (Barnes-Hut, FFT or exact).
 
     Drop-in for :class:`sklearn.manifold.TSNE` with the same parameters,
-    defaults, attributes and errors; the computation runs in Rust on
-    ``n_jobs`` threads. With ``n_jobs=1`` (in fact with any ``n_jobs``) and a
-    fixed ``random_state`` the embedding is reproducible.
+    attributes and errors; the computation runs in Rust on ``n_jobs``
+    threads. With ``n_jobs=1`` (in fact with any ``n_jobs``) and a fixed
+    ``random_state`` the embedding is reproducible. Two additions scale it
+    to millions of points: ``method='fft'`` (FIt-SNE's interpolated
+    repulsion, chosen by the default ``method='auto'`` for 2-D maps of more
+    than 10,000 points, as openTSNE does) and approximate neighbours
+    (``neighbors='auto'`` uses them above 150,000 points).
 
     Parameters
     ----------
@@ -127,8 +135,11 @@ class TSNE:
         ``embedrs.manifold.tsne`` at INFO level).
     random_state : int, RandomState instance or None, default=None
         Seeds the random initialisation (and the PCA one's tie-breaking).
-    method : {'barnes_hut', 'exact'}, default='barnes_hut'
-        Barnes-Hut approximation in O(N log N), or the exact O(N^2) gradient.
+    method : {'auto', 'barnes_hut', 'fft', 'exact'}, default='auto'
+        Barnes-Hut approximation in O(N log N); FFT-accelerated interpolation
+        in O(N) (Linderman et al. 2019; 2-D only); or the exact O(N^2)
+        gradient. ``'auto'`` is ``'fft'`` for a 2-D map of more than 10,000
+        points and ``'barnes_hut'`` (scikit-learn's default) otherwise.
     angle : float, default=0.5
         Barnes-Hut trade-off between speed and accuracy (0 is exact).
     n_jobs : int, default=None
@@ -136,6 +147,11 @@ class TSNE:
         (and above 64) are lowered to that with a ``UserWarning``.
     n_iter : int, default=None
         Old name of ``max_iter`` (deprecated in scikit-learn 1.5).
+    neighbors : {'auto', 'exact', 'approx'}, default='auto'
+        Nearest-neighbour search for the affinities: exact brute force, or a
+        random-projection forest refined by neighbour descent (recall about
+        0.99 on MNIST). ``'auto'`` is exact up to 150,000 points. Ignored for
+        ``metric='precomputed'``.
 
     Attributes
     ----------
@@ -151,6 +167,10 @@ class TSNE:
         Number of input features.
     timings_ : dict
         Seconds spent in ``neighbors``, ``affinities`` and ``optimization``.
+    method_ : str
+        The gradient method used (``'auto'`` resolved).
+    neighbors_ : str
+        The neighbour search used, ``'exact'`` or ``'approx'``.
 
     Examples
     --------
@@ -176,10 +196,11 @@ class TSNE:
         init: str | np.ndarray = "pca",
         verbose: int = 0,
         random_state: Any = None,
-        method: str = "barnes_hut",
+        method: str = "auto",
         angle: float = 0.5,
         n_jobs: int | None = None,
         n_iter: int | None = None,
+        neighbors: str = "auto",
     ) -> None:
         self.n_components = n_components
         self.perplexity = perplexity
@@ -197,6 +218,7 @@ class TSNE:
         self.angle = angle
         self.n_jobs = n_jobs
         self.n_iter = n_iter
+        self.neighbors = neighbors
 
     # -- scikit-learn estimator protocol ---------------------------------
 
@@ -284,7 +306,8 @@ class TSNE:
                     "The 'learning_rate' parameter of TSNE must be a str among {'auto'} or a "
                     f"float in the range (0.0, inf). Got {self.learning_rate!r} instead.",
                 ) from None
-        check_choice(self.method, "method", ("barnes_hut", "exact"), owner=_OWNER)
+        check_choice(self.method, "method", _METHODS, owner=_OWNER)
+        check_choice(self.neighbors, "neighbors", _NEIGHBORS, owner=_OWNER)
         if not isinstance(self.metric, str) or self.metric not in _METRICS:
             raise _invalid(
                 "metric",
@@ -314,13 +337,19 @@ class TSNE:
                 "The 'init' parameter of TSNE must be a str among {'random', 'pca'} or an "
                 f"instance of 'numpy.ndarray'. Got {self.init!r} instead.",
             )
-        if self.method == "barnes_hut" and n_components > 3:
+        if self.method in ("barnes_hut", "auto") and n_components > 3:
             raise _invalid(
                 "n_components",
                 "'n_components' should be inferior to 4 for the barnes_hut algorithm as it "
                 "relies on quad-tree or oct-tree.",
             )
-        if self.method == "barnes_hut" and n_components < 2:
+        if self.method == "fft" and n_components != 2:
+            raise _invalid(
+                "n_components",
+                "'n_components' should be 2 for the fft method; use method='barnes_hut' "
+                "for 3-D or method='exact' for other dimensions.",
+            )
+        if self.method in ("barnes_hut", "auto") and n_components < 2:
             raise _invalid(
                 "n_components",
                 "'n_components' should be 2 or 3 for the barnes_hut algorithm; "
@@ -462,7 +491,13 @@ class TSNE:
         if self.verbose:
             logged = [0]
 
+            phase = [-1]
+
             def log(done: int, total: int, epoch: int, kl: float | None) -> None:
+                # a short phase may end between two polls: log every phase begun
+                while phase[0] < min(epoch, len(_PHASES) - 1):
+                    phase[0] += 1
+                    logger.info("[t-SNE] Computing %s...", _PHASES[phase[0]])
                 # every 50 iterations, once the optimiser has computed a KL value
                 if kl is not None and done >= logged[0] + 50:
                     logged[0] = done - done % 50
@@ -476,7 +511,7 @@ class TSNE:
                 lr,
                 max_iter,
             )
-        emb, kl, n_iter, (t_nn, t_aff, t_opt) = _embedrs.tsne_fit(
+        emb, kl, n_iter, (t_nn, t_aff, t_opt), (method, neighbors) = _embedrs.tsne_fit(
             x,
             init,
             perplexity=perplexity,
@@ -490,16 +525,19 @@ class TSNE:
             method=self.method,
             angle=float(self.angle),
             n_jobs=n_jobs,
+            neighbors=self.neighbors,
             progress=log,
         )
         if self.verbose:
             logger.info(
                 "[t-SNE] KL divergence after %d iterations: %.6f "
-                "(neighbours %.2fs, affinities %.2fs, optimisation %.2fs)",
+                "(%s neighbours %.2fs, affinities %.2fs, %s optimisation %.2fs)",
                 n_iter + 1,
                 kl,
+                neighbors,
                 t_nn,
                 t_aff,
+                method,
                 t_opt,
             )
         self.embedding_ = emb.astype(np.float32)
@@ -508,6 +546,8 @@ class TSNE:
         self.learning_rate_ = lr
         self.n_features_in_ = x.shape[1]
         self.timings_ = {"neighbors": t_nn, "affinities": t_aff, "optimization": t_opt}
+        self.method_ = method
+        self.neighbors_ = neighbors
         return self.embedding_
 
     def fit(self, X: Any, y: Any = None) -> TSNE:
