@@ -1948,7 +1948,10 @@ def upgrade_old_gensim(obj: GensimObject, fname: str) -> GensimObject:
                     if a in sub.state:
                         st[a] = sub.state[a]
                 del st[part]
-    for kv in (obj, st.get("wv"), st.get("kv")):
+    # only vector models keep a word vocabulary to upgrade (a Phrases model's
+    # ``vocab`` is its phrase-count table, already in gensim 4's form)
+    own = obj if "Phrase" not in cls else None
+    for kv in (own, st.get("wv"), st.get("kv")):
         if isinstance(kv, GensimObject) and any(
             a in kv.state for a in ("vocab", "syn0", "index2word", "index2entity")
         ):

@@ -813,7 +813,7 @@ class Phrases(_PhrasesTransformation):
                 raise ValueError("vocab counts do not match the keys")
             model.corpus_word_count = int(p["corpus_word_count"])
             model._table.load_items(
-                list(zip(keys, counts.tolist(), strict=True)), int(p["min_reduce"])
+                list(zip(keys, counts.tolist())), int(p["min_reduce"])
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"{fname}: corrupt phrases model: {str(exc)[:200]}") from None
@@ -908,7 +908,7 @@ class FrozenPhrases(_PhrasesTransformation):
             scores = arrays["phrasegrams.scores"]
             if scores.shape != (n,):
                 raise ValueError("phrase scores do not match the phrases")
-            model.phrasegrams = dict(zip(keys, scores.tolist(), strict=True))
+            model.phrasegrams = dict(zip(keys, scores.tolist()))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"{fname}: corrupt phrases model: {str(exc)[:200]}") from None
         return model
