@@ -13,7 +13,7 @@
 //! weighted draws), so sampling always ends.
 
 use crate::error::{Error, Result};
-use crate::sampling::Rng;
+use crate::sampling::{Rng, UnigramTable};
 
 /// How negatives are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +31,10 @@ pub struct Graph {
     pairs: Vec<(u32, u32)>,
     /// Sorted, deduplicated `v` for each `u` with a relation `(u, v)`.
     neighbours: Vec<Vec<u32>>,
-    /// Cumulative node counts (for frequency sampling).
-    cum_counts: Vec<u64>,
+    /// Node counts, floored at 1 (the weights of frequency sampling).
+    counts: Vec<u64>,
+    /// O(1) sampler of `counts` (Walker's alias method).
+    frequency: UnigramTable,
 }
 
 impl Graph {
@@ -67,19 +69,15 @@ impl Graph {
             n.sort_unstable();
             n.dedup();
         }
-        let mut acc = 0u64;
-        let cum_counts = counts
-            .iter()
-            .map(|&c| {
-                acc += c.max(1);
-                acc
-            })
-            .collect();
+        let counts: Vec<u64> = counts.iter().map(|&c| c.max(1)).collect();
+        let frequency = UnigramTable::new(&counts, 1.0, 0)
+            .ok_or_else(|| Error::invalid("no nodes to sample negatives from"))?;
         Ok(Graph {
             n_nodes,
             pairs,
             neighbours,
-            cum_counts,
+            counts,
+            frequency,
         })
     }
 
@@ -124,11 +122,7 @@ impl Graph {
     fn draw(&self, sampling: Sampling, rng: &mut Rng) -> u32 {
         match sampling {
             Sampling::Uniform => rng.below(self.n_nodes) as u32,
-            Sampling::Frequency => {
-                let total = *self.cum_counts.last().unwrap_or(&1);
-                let r = (rng.next_u64() % total) + 1;
-                self.cum_counts.partition_point(|&c| c < r) as u32
-            }
+            Sampling::Frequency => self.frequency.sample(rng),
         }
     }
 
@@ -186,12 +180,7 @@ impl Graph {
                 let mut keyed: Vec<(f64, u32)> = allowed
                     .iter()
                     .map(|&w| {
-                        let prev = if w == 0 {
-                            0
-                        } else {
-                            self.cum_counts[w as usize - 1]
-                        };
-                        let weight = (self.cum_counts[w as usize] - prev) as f64;
+                        let weight = self.counts[w as usize] as f64;
                         let r = rng.uniform_f64().max(f64::MIN_POSITIVE);
                         (r.ln() / weight, w)
                     })

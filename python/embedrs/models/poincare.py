@@ -877,18 +877,81 @@ def _ranks_and_ap(all_distances: np.ndarray, positives: list, masked: list) -> t
     negative_distances = np.ma.array(all_distances, mask=False)
     negative_distances.mask[masked] = True
     ranks = (negative_distances < positive_distances[:, np.newaxis]).sum(axis=1) + 1
+    return list(ranks), _average_precision(ranks)
+
+
+def _average_precision(ranks: np.ndarray) -> float:
+    """gensim's average precision of one node from its positives' ranks among non-positives."""
     map_ranks = np.sort(ranks) + np.arange(len(ranks))
-    avg_precision = (np.arange(1, len(map_ranks) + 1) / np.sort(map_ranks)).mean()
-    return list(ranks), avg_precision
+    return (np.arange(1, len(map_ranks) + 1) / np.sort(map_ranks)).mean()
+
+
+def _offsets(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """Compressed form of a list of node lists: ``(offsets, items)``."""
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.uint64, count=len(lists))
+    offsets = np.zeros(len(lists) + 1, dtype=np.uint64)
+    np.cumsum(lengths, out=offsets[1:])
+    items = np.fromiter((i for x in lists for i in x), dtype=np.uint32, count=int(offsets[-1]))
+    return offsets, items
+
+
+def _rank_queries(
+    embedding: Any, queries: list, positives: list, masked: list, workers: int
+) -> tuple[list, list] | None:
+    """Ranks and average precisions of ``queries`` in Rust, or None to use the NumPy path.
+
+    ``positives[i]`` and ``masked[i]`` (distinct node indices; ``masked``
+    holds the positives too) belong to ``queries[i]``. Ranks are gensim's:
+    the row and query norms are computed here by NumPy exactly as gensim's
+    ``vector_distance_batch`` computes them, and Rust repeats the rest of its
+    arithmetic (see ``rust/poincare/eval.rs``).
+    """
+    vectors = getattr(embedding, "vectors", None)
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or not queries:
+        return None
+    if vectors.dtype != np.float64:
+        # gensim would compute in the vectors' own precision; we rank in float64
+        vectors = vectors.astype(np.float64)
+    vectors = np.ascontiguousarray(vectors)
+    norms = np.ascontiguousarray(np.linalg.norm(vectors, axis=1), dtype=np.float64)
+    query_norms = np.array([np.linalg.norm(vectors[q]) for q in queries], dtype=np.float64)
+    pos_off, pos_items = _offsets(positives)
+    mask_off, mask_items = _offsets(masked)
+    state = {"last": time.monotonic()}
+
+    def on_progress(done: int, total: int, _epoch: int, _metric: float | None) -> None:
+        now = time.monotonic()
+        if now - state["last"] >= 5.0 and total:
+            logger.info("evaluation: %d of %d nodes ranked", done, total)
+            state["last"] = now
+
+    ranks = _embedrs.poincare_rank(
+        vectors,
+        np.asarray(queries, dtype=np.uint32),
+        pos_off,
+        pos_items,
+        mask_off,
+        mask_items,
+        norms,
+        query_norms,
+        workers=check_workers(workers, allow_zero=True),
+        callback=on_progress,
+    ).astype(np.int64)
+    per_query = np.split(ranks, pos_off[1:-1].astype(np.int64))
+    return per_query, [_average_precision(r) for r in per_query]
 
 
 class ReconstructionEvaluation:
     """Mean rank and MAP of an embedding at reconstructing the relations it was trained on.
 
+    Ranking runs in Rust, in parallel, one distance row per node at a time
+    (memory linear in the number of nodes), with gensim's arithmetic, so the
+    numbers are gensim's on the same vectors.
+
     Parameters
     ----------
     file_path : str
-        TSV file of relation pairs.
+        TSV file of relation pairs (``.gz`` is decompressed).
     embedding : PoincareKeyedVectors
         Embedding to evaluate (embedrs's or gensim's).
     exclude_self : bool, optional
@@ -897,9 +960,13 @@ class ReconstructionEvaluation:
         first, which caps MAP well below 1 (at 0.5 for a node with one
         relation); the paper's protocol (Nickel & Kiela, 2017, and their
         reference code) leaves it out. Not a gensim parameter.
+    workers : int, optional
+        Threads for the ranking (0: one per core). Not a gensim parameter.
     """
 
-    def __init__(self, file_path: Any, embedding: Any, exclude_self: bool = False) -> None:
+    def __init__(
+        self, file_path: Any, embedding: Any, exclude_self: bool = False, workers: int = 0
+    ) -> None:
         items: set = set()
         relations: dict = defaultdict(set)
         _read_pairs(file_path, embedding, relations, items)
@@ -907,6 +974,7 @@ class ReconstructionEvaluation:
         self.relations = relations
         self.embedding = embedding
         self.exclude_self = bool(exclude_self)
+        self.workers = check_workers(workers, allow_zero=True)
 
     @staticmethod
     def get_positive_relation_ranks_and_avg_prec(
@@ -920,28 +988,45 @@ class ReconstructionEvaluation:
         mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
         return {"mean_rank": mean_rank, "MAP": map_}
 
-    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
-        """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
-        ranks: list = []
-        aps: list = []
+    def _queries(self, max_n: int | None) -> list:
+        # gensim's walk: items in set order, stopping after the first item past max_n
+        out = []
         for i, item in enumerate(self.items, start=1):
             if item not in self.relations:
                 continue
-            item_relations = list(self.relations[item])
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            if self.exclude_self:
-                r, ap = _ranks_and_ap(distances, item_relations, item_relations + [item])
-            else:
-                r, ap = self.get_positive_relation_ranks_and_avg_prec(distances, item_relations)
-            ranks += r
-            aps.append(ap)
+            out.append(item)
             if max_n is not None and i > max_n:
                 break
+        return out
+
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
+        """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
+        queries = self._queries(max_n)
+        positives = [list(self.relations[q]) for q in queries]
+        if self.exclude_self:
+            masked = [
+                p + [q] if q not in self.relations[q] else p for q, p in zip(queries, positives)
+            ]
+        else:
+            masked = positives
+        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
+        if done is not None:
+            per_query, aps = done
+            return np.mean(np.concatenate(per_query)), np.mean(aps)
+        ranks: list = []
+        aps = []
+        for item, pos, mask in zip(queries, positives, masked):
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            r, ap = _ranks_and_ap(distances, pos, mask)
+            ranks += r
+            aps.append(ap)
         return np.mean(ranks), np.mean(aps)
 
 
 class LinkPredictionEvaluation:
     """Mean rank and MAP of held-out relations, ranking out the known (training) ones.
+
+    Ranking runs in Rust as in :class:`ReconstructionEvaluation`.
 
     Parameters
     ----------
@@ -951,9 +1036,21 @@ class LinkPredictionEvaluation:
         TSV of the relations to predict.
     embedding : PoincareKeyedVectors
         Embedding to evaluate.
+    exclude_self : bool, optional
+        Leave each node out of its own ranking (the paper's protocol); gensim
+        (False) ranks it as a candidate. Not a gensim parameter.
+    workers : int, optional
+        Threads for the ranking (0: one per core). Not a gensim parameter.
     """
 
-    def __init__(self, train_path: Any, test_path: Any, embedding: Any) -> None:
+    def __init__(
+        self,
+        train_path: Any,
+        test_path: Any,
+        embedding: Any,
+        exclude_self: bool = False,
+        workers: int = 0,
+    ) -> None:
         items: set = set()
         relations: dict = {"known": defaultdict(set), "unknown": defaultdict(set)}
         for kind, path in (("known", train_path), ("unknown", test_path)):
@@ -961,6 +1058,8 @@ class LinkPredictionEvaluation:
         self.items = items
         self.relations = relations
         self.embedding = embedding
+        self.exclude_self = bool(exclude_self)
+        self.workers = check_workers(workers, allow_zero=True)
 
     @staticmethod
     def get_unknown_relation_ranks_and_avg_prec(
@@ -978,19 +1077,31 @@ class LinkPredictionEvaluation:
 
     def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
         """Mean rank and MAP over nodes with held-out relations."""
-        ranks: list = []
-        aps: list = []
+        queries = []
         for i, item in enumerate(self.items, start=1):
             if item not in self.relations["unknown"]:
                 continue
-            unknown = list(self.relations["unknown"][item])
-            known = list(self.relations["known"][item])
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            r, ap = self.get_unknown_relation_ranks_and_avg_prec(distances, unknown, known)
-            ranks += r
-            aps.append(ap)
+            queries.append(item)
             if max_n is not None and i > max_n:
                 break
+        positives = [list(self.relations["unknown"][q]) for q in queries]
+        masked = []
+        for q in queries:
+            m = self.relations["unknown"][q] | self.relations["known"].get(q, set())
+            if self.exclude_self:
+                m = m | {q}
+            masked.append(list(m))
+        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
+        if done is not None:
+            per_query, aps = done
+            return np.mean(np.concatenate(per_query)), np.mean(aps)
+        ranks: list = []
+        aps = []
+        for item, pos, mask in zip(queries, positives, masked):
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            r, ap = _ranks_and_ap(distances, pos, mask)
+            ranks += r
+            aps.append(ap)
         return np.mean(ranks), np.mean(aps)
 
 
