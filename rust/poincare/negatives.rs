@@ -1,8 +1,11 @@
 //! The relation graph and negative sampling.
 //!
-//! A negative for a relation `(u, v)` is a node `w ≠ u` with no relation
+//! A negative for a relation `(u, v)` is a node `w` with no relation
 //! `(u, w)` in the training data; the `k` negatives of one relation are
-//! distinct. They are drawn uniformly (the paper's choice after burn-in) or
+//! distinct. As in gensim, `u` itself may be drawn (its distance to itself is
+//! 0 and its gradient is zero, so it only enters the softmax's normaliser),
+//! which keeps gensim's feasibility rule: `u` needs `k` nodes outside its
+//! relations, `n_nodes - |relations(u)| >= k`. They are drawn uniformly (the paper's choice after burn-in) or
 //! in proportion to node frequency, the number of relations a node takes part
 //! in (burn-in, and gensim's choice throughout).
 //!
@@ -91,17 +94,15 @@ impl Graph {
         &self.pairs
     }
 
-    /// True when `(u, w)` is a relation, or `w == u`: `w` may not be a negative of `u`.
+    /// True when `(u, w)` is a relation: `w` may not be a negative of `u`.
     #[inline]
     pub fn is_excluded(&self, u: u32, w: u32) -> bool {
-        u == w || self.neighbours[u as usize].binary_search(&w).is_ok()
+        self.neighbours[u as usize].binary_search(&w).is_ok()
     }
 
-    /// Number of nodes allowed as negatives of `u`.
+    /// Number of nodes allowed as negatives of `u` (gensim's count: `u` itself included).
     pub fn allowed_negatives(&self, u: u32) -> usize {
-        let nb = &self.neighbours[u as usize];
-        let self_loop = nb.binary_search(&u).is_ok();
-        self.n_nodes - nb.len() - usize::from(!self_loop)
+        self.n_nodes - self.neighbours[u as usize].len()
     }
 
     /// Checks that every node that starts a relation has `negative` allowed negatives.
@@ -110,8 +111,8 @@ impl Graph {
             let allowed = self.allowed_negatives(u);
             if allowed < negative {
                 return Err(Error::invalid(format!(
-                    "cannot sample {negative} negatives for node {u}: only {allowed} nodes are \
-                     unrelated to it; lower `negative`"
+                    "Cannot sample {negative} negative nodes from a set of {allowed} negative \
+                     nodes for node {u}; lower `negative`"
                 )));
             }
         }
@@ -211,7 +212,7 @@ mod tests {
                 g.sample_negatives(u, 10, sampling, &mut rng, &mut out);
                 assert_eq!(out.len(), 10);
                 for (i, &w) in out.iter().enumerate() {
-                    assert!(w != u && w != 0 && !out[..i].contains(&w));
+                    assert!(w != 0 && !out[..i].contains(&w));
                 }
             }
         }
@@ -219,20 +220,20 @@ mod tests {
 
     #[test]
     fn dense_node_uses_exact_fallback() {
-        // node 0 relates to all but 3 nodes: rejection mostly fails
+        // node 0 relates to all but itself and 3 nodes: rejection mostly fails
         let mut pairs: Vec<(u32, u32)> = (1..997).map(|i| (0, i)).collect();
         pairs.push((999, 998));
         let g = Graph::new(1000, pairs).unwrap();
-        assert_eq!(g.allowed_negatives(0), 3);
-        assert!(g.check_negative(3).is_ok());
-        assert!(g.check_negative(4).is_err());
+        assert_eq!(g.allowed_negatives(0), 4);
+        assert!(g.check_negative(4).is_ok());
+        assert!(g.check_negative(5).is_err());
         let mut rng = Rng::new(5);
         let mut out = Vec::new();
         for sampling in [Sampling::Uniform, Sampling::Frequency] {
-            g.sample_negatives(0, 3, sampling, &mut rng, &mut out);
+            g.sample_negatives(0, 4, sampling, &mut rng, &mut out);
             let mut s = out.clone();
             s.sort();
-            assert_eq!(s, vec![997, 998, 999]);
+            assert_eq!(s, vec![0, 997, 998, 999]);
         }
     }
 

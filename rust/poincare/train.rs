@@ -544,7 +544,7 @@ mod tests {
         };
         let mut v = init(n, 2, 1);
         let too_many = TrainConfig {
-            negative: 14,
+            negative: 15,
             ..Default::default()
         };
         assert!(train(&mut v, 2, &g, &too_many, &ph, &p).is_err());

@@ -481,6 +481,8 @@ class PoincareModel:
         self.epochs_trained = 0
         self.epoch_losses: list = []
         self.max_gradient_error = 0.0
+        self._negatives_buffer = NegativesBuffer([])
+        self._negatives_buffer_size = 2000
         self.build_vocab(train_data)
 
     # -- vocabulary ---------------------------------------------------------------------
@@ -535,6 +537,7 @@ class PoincareModel:
             )
         kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
         logger.info("loaded %d relations from train data, %d nodes", added, len(kv))
+        self._init_node_probabilities()
         shape_new = (len(kv.index_to_key) - (old_len if update else 0), self.size)
         new = self._np_random.uniform(self.init_range[0], self.init_range[1], shape_new)
         new = new.astype(self.dtype)
@@ -546,14 +549,95 @@ class PoincareModel:
 
     # -- training -----------------------------------------------------------------------
     def _check_negative(self) -> None:
+        """gensim's feasibility rule, for every node that starts a relation.
+
+        A node ``u`` needs ``negative`` nodes outside its relations:
+        ``len(kv) - len(node_relations[u]) >= negative`` (``u`` itself counts,
+        as in gensim, which may draw it).
+        """
         n = len(self.kv)
         for u, rel in self.node_relations.items():
-            allowed = n - len(rel) - (0 if u in rel else 1)
-            if allowed < self.negative:
+            remaining = n - len(rel)
+            if remaining < self.negative:
                 raise ValueError(
-                    f"Cannot sample {self.negative} negative nodes from a set of {allowed} "
-                    f"negative nodes for {self.kv.index_to_key[u]!r}; lower `negative`"
+                    f"Cannot sample {self.negative} negative nodes from a set of {remaining} "
+                    f"negative nodes for {self.kv.index_to_key[u]}"
                 )
+
+    # -- gensim's sampling hooks (Python; training itself samples in Rust) ----------------
+    def _init_node_probabilities(self) -> None:
+        """Node-frequency tables used by :meth:`_get_candidate_negatives` (gensim's names)."""
+        counts = np.asarray(self.kv.expandos["count"], dtype=np.float64)
+        if not counts.sum() > 0:  # a model saved without counts: every node weighs the same
+            counts = np.ones(len(counts))
+        self._node_counts_cumsum = np.cumsum(counts)
+        self._node_probabilities = counts / counts.sum()
+
+    def _get_candidate_negatives(self) -> np.ndarray:
+        """``negative`` node indices drawn by node frequency (may repeat or be related).
+
+        As gensim: drawn from a buffer of ``_negatives_buffer_size`` draws
+        from the model's ``numpy`` random state, refilled when it runs low, so
+        the same seed and calls give gensim's indices.
+        """
+        if self._negatives_buffer.num_items() < self.negative:
+            top = self._node_counts_cumsum[-1]
+            draws = self._np_random.randint(1, top + 1, self._negatives_buffer_size)
+            self._negatives_buffer = NegativesBuffer(
+                np.searchsorted(self._node_counts_cumsum, draws)
+            )
+        return self._negatives_buffer.get_items(self.negative)
+
+    def _sample_negatives(self, node_index: int) -> list:
+        """``negative`` distinct node indices with no relation from ``node_index``.
+
+        gensim's algorithm: redraw candidates until they are distinct and
+        unrelated when the node's relations are under 1% of the nodes, else
+        a weighted draw without replacement from the unrelated nodes.
+
+        Raises
+        ------
+        ValueError
+            If fewer than ``negative`` nodes are unrelated to the node.
+        """
+        node_relations = self.node_relations[node_index]
+        remaining = len(self.kv) - len(node_relations)
+        if remaining < self.negative:
+            raise ValueError(
+                f"Cannot sample {self.negative} negative nodes from a set of {remaining} "
+                f"negative nodes for {self.kv.index_to_key[node_index]}"
+            )
+        if len(node_relations) / len(self.kv) < 0.01:
+            indices = self._get_candidate_negatives()
+            unique = set(indices)
+            while len(indices) != len(unique) or unique & node_relations:
+                indices = self._get_candidate_negatives()
+                unique = set(indices)
+        else:
+            valid = np.array(list(set(range(len(self.kv))) - node_relations))
+            probs = self._node_probabilities[valid]
+            probs /= probs.sum()
+            indices = self._np_random.choice(valid, size=self.negative, p=probs, replace=False)
+        return list(indices)
+
+    def _sample_negatives_batch(self, nodes: Iterable[int]) -> list:
+        """:meth:`_sample_negatives` for each node."""
+        return [self._sample_negatives(node) for node in nodes]
+
+    @staticmethod
+    def _handle_duplicates(vector_updates: np.ndarray, node_indices: list) -> None:
+        """Sum the update rows of each repeated node into its last row, zeroing the others.
+
+        gensim's helper (``vectors[idx] -= updates`` applies only one update
+        per repeated index); mutates ``vector_updates`` in place.
+        """
+        positions: dict = defaultdict(list)
+        for pos, node in enumerate(node_indices):
+            positions[node].append(pos)
+        for rows in positions.values():
+            if len(rows) > 1:
+                vector_updates[rows[-1]] = vector_updates[rows].sum(axis=0)
+                vector_updates[rows[:-1]] = 0
 
     def _run(
         self,
@@ -710,8 +794,20 @@ class PoincareModel:
         "negative_sampling": "negative_sampling",
     }
 
-    def save(self, fname: Any) -> None:
+    def save(
+        self,
+        fname: Any,
+        separately: Any = None,
+        sep_limit: int = 10 * 1024**2,
+        ignore: Any = frozenset(),
+        pickle_protocol: int = 4,
+    ) -> None:
         """Save the model (vectors, vocabulary, relations, settings) in the embedrs native format.
+
+        ``separately``, ``sep_limit``, ``ignore`` and ``pickle_protocol`` are
+        gensim's ``SaveLoad.save`` arguments, accepted for compatibility and
+        without effect: the format never pickles and always keeps the arrays
+        in the one file (loading can still memory-map nothing else).
 
         One file, no pickle, written atomically through
         :func:`embedrs._persist.atomic_write` (a failed or killed save leaves
@@ -804,7 +900,7 @@ class PoincareModel:
         elif zipfile.is_zipfile(fname):
             meta, arrays = cls._load_legacy_npz(fname)
         else:
-            raise ValueError(f"{fname}: not an embedrs PoincareModel file")
+            return cls._from_gensim(_persist.load_gensim_pickle(fname), fname)
         params, state = meta.get("params"), meta.get("state")
         if not isinstance(params, dict) or not isinstance(state, dict):
             raise ValueError(f"{fname}: corrupt model: missing parameters")  # noqa: TRY004
@@ -842,19 +938,74 @@ class PoincareModel:
         done, epochs = state.get("burn_in_done"), state.get("epochs_trained")
         if type(done) is not bool or type(epochs) is not int or epochs < 0:
             raise ValueError(f"{fname}: corrupt model: invalid training state")
+        model._restore(kv, rel, done, epochs, [float(x) for x in losses])
+        return model
+
+    def _restore(
+        self, kv: PoincareKeyedVectors, rel: np.ndarray, done: bool, epochs: int, losses: list
+    ) -> None:
+        """Install loaded vectors, relations and training state (``rel`` already validated)."""
         if "count" not in kv.expandos:
-            kv.expandos["count"] = np.zeros(n, dtype=np.int64)
-        model.train_data = None
-        model.kv = kv
-        model._burn_in_done = done
-        model.epochs_trained = epochs
-        model.epoch_losses = [float(x) for x in losses]
-        model._np_random = np.random.RandomState(model.seed)
-        model.max_gradient_error = 0.0
-        model.all_relations = [(int(a), int(b)) for a, b in rel.tolist()]
-        model.node_relations = defaultdict(set)
-        for a, b in model.all_relations:
-            model.node_relations[a].add(b)
+            kv.expandos["count"] = np.zeros(len(kv), dtype=np.int64)
+        self.train_data = None
+        self.kv = kv
+        self._burn_in_done = done
+        self.epochs_trained = epochs
+        self.epoch_losses = losses
+        self._np_random = np.random.RandomState(self.seed)
+        self.max_gradient_error = 0.0
+        self.all_relations = [(int(a), int(b)) for a, b in rel.tolist()]
+        self.node_relations = defaultdict(set)
+        for a, b in self.all_relations:
+            self.node_relations[a].add(b)
+        self._init_node_probabilities()
+
+    @classmethod
+    def _from_gensim(cls, obj: Any, fname: str) -> PoincareModel:
+        """A model from an inert gensim ``PoincareModel`` pickle (gensim 3.x or 4).
+
+        Only plain values are read from the pickle's state, each checked as
+        the constructor checks it; the vectors come through
+        :meth:`PoincareKeyedVectors._from_gensim`.
+        """
+        if not str(getattr(obj, "gensim_class", "")).endswith(".PoincareModel"):
+            raise ValueError(
+                f"{fname}: holds a {str(getattr(obj, 'gensim_class', ''))[:60]!r}, "
+                "not a PoincareModel"
+            )
+        st = obj.state
+        kv = PoincareKeyedVectors._from_gensim(obj, fname)
+        n = len(kv)
+        if not np.issubdtype(kv.vectors.dtype, np.floating):
+            raise ValueError(f"{fname}: corrupt model: vectors are not floating point")
+        ctor: dict = {}
+        for name, attr in cls._SAVED_PARAMS.items():
+            if attr in st and name not in ("workers", "negative_sampling"):
+                ctor[name] = st[attr]
+        ctor["size"] = kv.vector_size
+        ctor["dtype"] = kv.vectors.dtype.type
+        if isinstance(ctor.get("init_range"), list):
+            ctor["init_range"] = tuple(ctor["init_range"])
+        seed = ctor.get("seed", 0)
+        if not isinstance(seed, int) or not 0 <= seed < 2**32:
+            ctor.pop("seed", None)
+        model = cls.__new__(cls)
+        try:
+            cls.__init__(model, [(0, 1)], **ctor)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
+        try:
+            rel = np.asarray(list(st.get("all_relations", [])), dtype=np.int64).reshape(-1, 2)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"{fname}: corrupt model: relations must be node index pairs"
+            ) from None
+        if rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n):
+            raise ValueError(f"{fname}: corrupt model: relations name nodes outside 0..{n}")
+        done = st.get("_burn_in_done", False)
+        model._restore(kv, rel, bool(done) if isinstance(done, (bool, np.bool_)) else False, 0, [])
+        if model.all_relations:
+            model.alpha = model.train_alpha
         return model
 
 
