@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "AUTOGRAD_PRESENT",
+    "PRESETS",
     "REAL",
     "LexicalEntailmentEvaluation",
     "LinkPredictionEvaluation",
@@ -386,6 +387,28 @@ def _check_dtype(dtype: Any) -> Any:
     raise param_error(ValueError, message, "dtype")
 
 
+#: Named settings for :meth:`PoincareModel.from_preset`: constructor
+#: arguments plus ``epochs`` (training epochs after burn-in).
+#:
+#: ``"paper"``: Nickel & Kiela (2017)'s recipe as their reference code runs it
+#: (50 uniform negatives, burn-in at a tenth of the learning rate, no norm
+#: penalty), with the learning rate in gensim's units (updates summed over a
+#: batch, where the reference code averages them). Measured on the WordNet
+#: noun closure in benches/RESULTS.md.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "alpha": 0.3,
+        "negative": 50,
+        "burn_in": 10,
+        "burn_in_alpha": 0.03,
+        "regularization_coeff": 0.0,
+        "negative_sampling": "uniform",
+        "workers": 0,
+        "epochs": 200,
+    },
+}
+
+
 class PoincareModel:
     """Train Poincaré embeddings of a set of ``(u, v)`` relations ("u is a v").
 
@@ -483,7 +506,46 @@ class PoincareModel:
         self.max_gradient_error = 0.0
         self._negatives_buffer = NegativesBuffer([])
         self._negatives_buffer_size = 2000
+        self.preset_epochs: int | None = None
         self.build_vocab(train_data)
+
+    @classmethod
+    def from_preset(
+        cls, train_data: Iterable, preset: str = "paper", **kwargs: Any
+    ) -> PoincareModel:
+        """A model with the settings of a named preset (see :data:`PRESETS`).
+
+        Parameters
+        ----------
+        train_data : iterable of (str, str) or PoincareRelations
+            The relations.
+        preset : str, optional
+            Name of the preset (``"paper"``: the reconstruction quality of
+            Nickel & Kiela, 2017).
+        **kwargs
+            Constructor arguments that override the preset's (``size``,
+            ``seed``, ``workers``...).
+
+        Returns
+        -------
+        PoincareModel
+            The model, with ``preset_epochs`` set to the preset's number of
+            training epochs: train it with ``model.train(epochs=model.preset_epochs)``.
+
+        Examples
+        --------
+        >>> from embedrs.models.poincare import PoincareModel
+        >>> model = PoincareModel.from_preset([("a", "b"), ("c", "b")], size=2, negative=1)
+        >>> model.negative_sampling, model.negative, model.preset_epochs
+        ('uniform', 1, 200)
+        """
+        name = check_choice(preset, "preset", tuple(PRESETS))
+        settings = dict(PRESETS[name])
+        epochs = settings.pop("epochs")
+        settings.update(kwargs)
+        model = cls(train_data, **settings)
+        model.preset_epochs = epochs
+        return model
 
     # -- vocabulary ---------------------------------------------------------------------
     def build_vocab(self, relations: Iterable, update: bool = False) -> None:
