@@ -2,10 +2,12 @@
 //!
 //! A negative for a relation `(u, v)` is a node `w` with no relation
 //! `(u, w)` in the training data; the `k` negatives of one relation are
-//! distinct. As in gensim, `u` itself may be drawn (its distance to itself is
-//! 0 and its gradient is zero, so it only enters the softmax's normaliser),
-//! which keeps gensim's feasibility rule: `u` needs `k` nodes outside its
-//! relations, `n_nodes - |relations(u)| >= k`. They are drawn uniformly (the paper's choice after burn-in) or
+//! distinct, and differ from `u` whenever enough other nodes are allowed.
+//! gensim's feasibility rule counts `u` itself (`n_nodes - |relations(u)| >= k`)
+//! and gensim may draw it at any time; we accept the same inputs but draw `u`
+//! only when a graph is so small that `k` negatives need it: as a negative,
+//! `u` sits at distance 0 and takes most of the softmax's mass, which slows
+//! training without carrying any signal (its gradient is zero). They are drawn uniformly (the paper's choice after burn-in) or
 //! in proportion to node frequency, the number of relations a node takes part
 //! in (burn-in, and gensim's choice throughout).
 //!
@@ -94,10 +96,10 @@ impl Graph {
         &self.pairs
     }
 
-    /// True when `(u, w)` is a relation: `w` may not be a negative of `u`.
+    /// True when `(u, w)` is a relation or `w == u`: the rejection sampler skips `w`.
     #[inline]
     pub fn is_excluded(&self, u: u32, w: u32) -> bool {
-        self.neighbours[u as usize].binary_search(&w).is_ok()
+        u == w || self.neighbours[u as usize].binary_search(&w).is_ok()
     }
 
     /// Number of nodes allowed as negatives of `u` (gensim's count: `u` itself included).
@@ -166,6 +168,9 @@ impl Graph {
         let mut allowed: Vec<u32> = (0..self.n_nodes as u32)
             .filter(|&w| !self.is_excluded(u, w))
             .collect();
+        if allowed.len() < k && self.neighbours[u as usize].binary_search(&u).is_err() {
+            allowed.push(u); // gensim's rule counts `u` itself (module docs)
+        }
         let k = k.min(allowed.len());
         match sampling {
             Sampling::Uniform => {
@@ -212,7 +217,7 @@ mod tests {
                 g.sample_negatives(u, 10, sampling, &mut rng, &mut out);
                 assert_eq!(out.len(), 10);
                 for (i, &w) in out.iter().enumerate() {
-                    assert!(w != 0 && !out[..i].contains(&w));
+                    assert!(w != u && w != 0 && !out[..i].contains(&w));
                 }
             }
         }
