@@ -22,8 +22,8 @@ def closure(branching: int = 3, depth: int = 3) -> list:
         for c in frontier:
             parents[c] = c[:-1]
     pairs = []
-    for node in parents:
-        a = parents[node]
+    for node, parent in parents.items():
+        a = parent
         while a is not None:
             pairs.append((node, a))
             a = parents[a]
