@@ -142,7 +142,7 @@ pub fn rank_positives<T: Real>(
     workers: usize,
     progress: &Progress,
 ) -> Result<Vec<u64>> {
-    if dim == 0 || vectors.len() % dim != 0 {
+    if dim == 0 || !vectors.len().is_multiple_of(dim) {
         return Err(Error::invalid("vectors must be a non-empty n x dim matrix"));
     }
     let n = vectors.len() / dim;
@@ -295,10 +295,7 @@ mod tests {
         let r = rank_positives(&v, 1, &task, 2, &Progress::new(0)).unwrap();
         // node 0: closer than 3 (0.3) are 0 itself, 1, 2 -> rank 4; closer than 5: 0,1,2,4 (3 masked) -> 5
         // node 3 (q = 0.3), positive 0 at |0.3|-ish: closer unmasked: 4 (0.4) and 1 (0.1)
-        let d = |a: f64, b: f64| {
-            let g = 1.0 + 2.0 * (a - b) * (a - b) / ((1.0 - a * a) * (1.0 - b * b));
-            g
-        };
+        let d = |a: f64, b: f64| 1.0 + 2.0 * (a - b) * (a - b) / ((1.0 - a * a) * (1.0 - b * b));
         let expected_last = 1 + [1usize, 2, 4, 5]
             .iter()
             .filter(|&&j| d(0.3, v[j]) < d(0.3, 0.0))
