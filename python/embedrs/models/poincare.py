@@ -962,7 +962,14 @@ class PoincareModel:
         elif zipfile.is_zipfile(fname):
             meta, arrays = cls._load_legacy_npz(fname)
         else:
-            return cls._from_gensim(_persist.load_gensim_pickle(fname), fname)
+            try:
+                obj = _persist.load_gensim_pickle(fname)
+            except ValueError as exc:  # (a refused pickle is an UnpicklingError: passes)
+                detail = str(exc).removeprefix(f"{fname}: ")[:200]
+                raise ValueError(
+                    f"{fname}: not an embedrs PoincareModel file, nor a gensim one ({detail})"
+                ) from None
+            return cls._from_gensim(obj, fname)
         params, state = meta.get("params"), meta.get("state")
         if not isinstance(params, dict) or not isinstance(state, dict):
             raise ValueError(f"{fname}: corrupt model: missing parameters")  # noqa: TRY004
