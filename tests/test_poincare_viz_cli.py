@@ -102,3 +102,24 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["-q", "poincare", str(bad)]) == 2
     assert "exactly two" in capsys.readouterr().err
     assert main(["-q", "poincare", str(tmp_path / "missing.tsv")]) == 2
+
+
+def test_cli_preset_reads_gzip_and_prints_both_protocols(tmp_path, capsys):
+    import gzip
+
+    rel = tmp_path / "rel.tsv.gz"
+    pairs = [("a", "r"), ("b", "r"), ("c", "r"), ("a1", "a"), ("a1", "r"), ("b1", "b"), ("b1", "r")]
+    with gzip.open(rel, "wt") as f:
+        f.write("".join(f"{x}\t{y}\n" for x, y in pairs))
+    argv = ["-q", "poincare", str(rel), "--size", "2", "--preset", "paper"]
+    assert main([*argv, "--epochs", "30", "--negative", "3", "--evaluate"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split(":")[0]: line for line in out.splitlines()}
+    assert "reconstruction (gensim protocol)" in lines
+    assert "reconstruction (paper protocol)" in lines
+    gensim_rank = float(lines["reconstruction (gensim protocol)"].split("mean_rank=")[1].split()[0])
+    paper_rank = float(lines["reconstruction (paper protocol)"].split("mean_rank=")[1].split()[0])
+    assert gensim_rank == pytest.approx(paper_rank + 1)
+    # the preset's 50 negatives do not fit 7 nodes: the error says so
+    assert main(argv) == 2
+    assert "Cannot sample 50 negative nodes" in capsys.readouterr().err

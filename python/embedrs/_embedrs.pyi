@@ -168,6 +168,21 @@ def poincare_train(
 ) -> dict[str, Any]:
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
 
+def poincare_rank(
+    vectors: _npt.NDArray[_np.floating[Any]],
+    queries: _npt.NDArray[_np.uint32],
+    pos_offsets: _npt.NDArray[_np.uint64],
+    pos_items: _npt.NDArray[_np.uint32],
+    mask_offsets: _npt.NDArray[_np.uint64],
+    mask_items: _npt.NDArray[_np.uint32],
+    norms: _npt.NDArray[_np.float64],
+    query_norms: _npt.NDArray[_np.float64],
+    *,
+    workers: int = 0,
+    callback: _ProgressCallback | None = None,
+) -> _npt.NDArray[_np.uint64]:
+    """Rank of each query's positives among its unmasked nodes (``1 + #closer``)."""
+
 # --- t-SNE (rust/python/tsne.rs) ---------------------------------------------
 
 def tsne_fit(

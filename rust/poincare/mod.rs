@@ -6,11 +6,13 @@
 //! * [`negatives`]: the relation graph and negative sampling (uniform or by
 //!   node frequency).
 //! * [`train`]: epochs, batches and parallel workers.
+//! * [`eval`]: ranks for reconstruction and link-prediction evaluation.
 //!
 //! Numerical safety: distances use `ln_1p` and never return NaN; gradients
 //! are zero where undefined (coinciding points); every update is followed by
 //! a projection to norm `<= 1 - epsilon`, and non-finite updates are dropped.
 
+pub mod eval;
 pub mod loss;
 pub mod manifold;
 pub mod negatives;

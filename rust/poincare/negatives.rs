@@ -1,8 +1,13 @@
 //! The relation graph and negative sampling.
 //!
-//! A negative for a relation `(u, v)` is a node `w ≠ u` with no relation
+//! A negative for a relation `(u, v)` is a node `w` with no relation
 //! `(u, w)` in the training data; the `k` negatives of one relation are
-//! distinct. They are drawn uniformly (the paper's choice after burn-in) or
+//! distinct, and differ from `u` whenever enough other nodes are allowed.
+//! gensim's feasibility rule counts `u` itself (`n_nodes - |relations(u)| >= k`)
+//! and gensim may draw it at any time; we accept the same inputs but draw `u`
+//! only when a graph is so small that `k` negatives need it: as a negative,
+//! `u` sits at distance 0 and takes most of the softmax's mass, which slows
+//! training without carrying any signal (its gradient is zero). They are drawn uniformly (the paper's choice after burn-in) or
 //! in proportion to node frequency, the number of relations a node takes part
 //! in (burn-in, and gensim's choice throughout).
 //!
@@ -13,7 +18,7 @@
 //! weighted draws), so sampling always ends.
 
 use crate::error::{Error, Result};
-use crate::sampling::Rng;
+use crate::sampling::{Rng, UnigramTable};
 
 /// How negatives are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +36,10 @@ pub struct Graph {
     pairs: Vec<(u32, u32)>,
     /// Sorted, deduplicated `v` for each `u` with a relation `(u, v)`.
     neighbours: Vec<Vec<u32>>,
-    /// Cumulative node counts (for frequency sampling).
-    cum_counts: Vec<u64>,
+    /// Node counts, floored at 1 (the weights of frequency sampling).
+    counts: Vec<u64>,
+    /// O(1) sampler of `counts` (Walker's alias method).
+    frequency: UnigramTable,
 }
 
 impl Graph {
@@ -67,19 +74,15 @@ impl Graph {
             n.sort_unstable();
             n.dedup();
         }
-        let mut acc = 0u64;
-        let cum_counts = counts
-            .iter()
-            .map(|&c| {
-                acc += c.max(1);
-                acc
-            })
-            .collect();
+        let counts: Vec<u64> = counts.iter().map(|&c| c.max(1)).collect();
+        let frequency = UnigramTable::new(&counts, 1.0, 0)
+            .ok_or_else(|| Error::invalid("no nodes to sample negatives from"))?;
         Ok(Graph {
             n_nodes,
             pairs,
             neighbours,
-            cum_counts,
+            counts,
+            frequency,
         })
     }
 
@@ -93,17 +96,15 @@ impl Graph {
         &self.pairs
     }
 
-    /// True when `(u, w)` is a relation, or `w == u`: `w` may not be a negative of `u`.
+    /// True when `(u, w)` is a relation or `w == u`: the rejection sampler skips `w`.
     #[inline]
     pub fn is_excluded(&self, u: u32, w: u32) -> bool {
         u == w || self.neighbours[u as usize].binary_search(&w).is_ok()
     }
 
-    /// Number of nodes allowed as negatives of `u`.
+    /// Number of nodes allowed as negatives of `u` (gensim's count: `u` itself included).
     pub fn allowed_negatives(&self, u: u32) -> usize {
-        let nb = &self.neighbours[u as usize];
-        let self_loop = nb.binary_search(&u).is_ok();
-        self.n_nodes - nb.len() - usize::from(!self_loop)
+        self.n_nodes - self.neighbours[u as usize].len()
     }
 
     /// Checks that every node that starts a relation has `negative` allowed negatives.
@@ -112,8 +113,8 @@ impl Graph {
             let allowed = self.allowed_negatives(u);
             if allowed < negative {
                 return Err(Error::invalid(format!(
-                    "cannot sample {negative} negatives for node {u}: only {allowed} nodes are \
-                     unrelated to it; lower `negative`"
+                    "Cannot sample {negative} negative nodes from a set of {allowed} negative \
+                     nodes for node {u}; lower `negative`"
                 )));
             }
         }
@@ -124,11 +125,7 @@ impl Graph {
     fn draw(&self, sampling: Sampling, rng: &mut Rng) -> u32 {
         match sampling {
             Sampling::Uniform => rng.below(self.n_nodes) as u32,
-            Sampling::Frequency => {
-                let total = *self.cum_counts.last().unwrap_or(&1);
-                let r = (rng.next_u64() % total) + 1;
-                self.cum_counts.partition_point(|&c| c < r) as u32
-            }
+            Sampling::Frequency => self.frequency.sample(rng),
         }
     }
 
@@ -171,6 +168,9 @@ impl Graph {
         let mut allowed: Vec<u32> = (0..self.n_nodes as u32)
             .filter(|&w| !self.is_excluded(u, w))
             .collect();
+        if allowed.len() < k && self.neighbours[u as usize].binary_search(&u).is_err() {
+            allowed.push(u); // gensim's rule counts `u` itself (module docs)
+        }
         let k = k.min(allowed.len());
         match sampling {
             Sampling::Uniform => {
@@ -186,12 +186,7 @@ impl Graph {
                 let mut keyed: Vec<(f64, u32)> = allowed
                     .iter()
                     .map(|&w| {
-                        let prev = if w == 0 {
-                            0
-                        } else {
-                            self.cum_counts[w as usize - 1]
-                        };
-                        let weight = (self.cum_counts[w as usize] - prev) as f64;
+                        let weight = self.counts[w as usize] as f64;
                         let r = rng.uniform_f64().max(f64::MIN_POSITIVE);
                         (r.ln() / weight, w)
                     })
@@ -230,20 +225,20 @@ mod tests {
 
     #[test]
     fn dense_node_uses_exact_fallback() {
-        // node 0 relates to all but 3 nodes: rejection mostly fails
+        // node 0 relates to all but itself and 3 nodes: rejection mostly fails
         let mut pairs: Vec<(u32, u32)> = (1..997).map(|i| (0, i)).collect();
         pairs.push((999, 998));
         let g = Graph::new(1000, pairs).unwrap();
-        assert_eq!(g.allowed_negatives(0), 3);
-        assert!(g.check_negative(3).is_ok());
-        assert!(g.check_negative(4).is_err());
+        assert_eq!(g.allowed_negatives(0), 4);
+        assert!(g.check_negative(4).is_ok());
+        assert!(g.check_negative(5).is_err());
         let mut rng = Rng::new(5);
         let mut out = Vec::new();
         for sampling in [Sampling::Uniform, Sampling::Frequency] {
-            g.sample_negatives(0, 3, sampling, &mut rng, &mut out);
+            g.sample_negatives(0, 4, sampling, &mut rng, &mut out);
             let mut s = out.clone();
             s.sort();
-            assert_eq!(s, vec![997, 998, 999]);
+            assert_eq!(s, vec![0, 997, 998, 999]);
         }
     }
 

@@ -226,6 +226,52 @@ fn sub_and_project<T: Real>(
     m.write_row_as(row, &scratch[..n], T::from_f64);
 }
 
+/// Per-row sums of one batch's updates, in the order rows are first touched.
+///
+/// `slot_of[row]` is the row's slot in `sums` during a batch (`u32::MAX`
+/// when untouched), so each update is added in O(1) and the batch's rows are
+/// applied without sorting. Within a row, updates are summed in the order
+/// they were produced.
+struct RowSums {
+    slot_of: Vec<u32>,
+    touched: Vec<u32>,
+    sums: Vec<f64>,
+    dim: usize,
+}
+
+impl RowSums {
+    fn new(n_rows: usize, dim: usize) -> Self {
+        RowSums {
+            slot_of: vec![u32::MAX; n_rows],
+            touched: Vec::new(),
+            sums: Vec::new(),
+            dim,
+        }
+    }
+
+    /// The slot of `row`, opened (zeroed) at its first use in the batch.
+    #[inline]
+    fn slot(&mut self, row: u32) -> usize {
+        let s = self.slot_of[row as usize];
+        if s != u32::MAX {
+            return s as usize;
+        }
+        let s = self.touched.len();
+        self.slot_of[row as usize] = s as u32;
+        self.touched.push(row);
+        self.sums.resize((s + 1) * self.dim, 0.0);
+        s
+    }
+
+    fn clear(&mut self) {
+        for &r in &self.touched {
+            self.slot_of[r as usize] = u32::MAX;
+        }
+        self.touched.clear();
+        self.sums.clear();
+    }
+}
+
 struct Worker<'s, 'a, T: Real> {
     shared: &'s SharedMatrix<'a, T>,
     graph: &'s Graph,
@@ -249,8 +295,7 @@ impl<T: Real> Worker<'_, '_, T> {
         let mut scratch = LossScratch::default();
         let mut rows: Vec<u32> = Vec::new();
         let mut updates: Vec<f64> = Vec::new();
-        let mut perm: Vec<usize> = Vec::new();
-        let mut acc = vec![0.0; dim];
+        let mut acc = RowSums::new(self.graph.n_nodes(), dim);
         let mut tmp = vec![0.0; dim];
         let (mut loss_sum, mut count, mut grad_err) = (0.0, 0usize, 0.0f64);
         let lr = self.phase.alpha;
@@ -310,24 +355,20 @@ impl<T: Real> Worker<'_, '_, T> {
                 }
             }
             // Sum the updates of each row, then apply them (gensim's batch semantics).
-            perm.clear();
-            perm.extend(0..rows.len());
-            perm.sort_by_key(|&i| rows[i]);
-            let mut i = 0;
-            while i < perm.len() {
-                let row = rows[perm[i]];
-                acc.fill(0.0);
-                while i < perm.len() && rows[perm[i]] == row {
-                    let p = perm[i];
-                    for (a, u) in acc.iter_mut().zip(&updates[p * dim..(p + 1) * dim]) {
-                        *a += u;
-                    }
-                    i += 1;
-                }
-                if acc.iter().all(|a| a.is_finite()) {
-                    sub_and_project(self.shared, row as usize, &acc, self.epsilon, &mut tmp);
+            for (k, &row) in rows.iter().enumerate() {
+                let slot = acc.slot(row);
+                let dst = &mut acc.sums[slot * dim..(slot + 1) * dim];
+                for (a, u) in dst.iter_mut().zip(&updates[k * dim..(k + 1) * dim]) {
+                    *a += u;
                 }
             }
+            for (slot, &row) in acc.touched.iter().enumerate() {
+                let sum = &acc.sums[slot * dim..(slot + 1) * dim];
+                if sum.iter().all(|a| a.is_finite()) {
+                    sub_and_project(self.shared, row as usize, sum, self.epsilon, &mut tmp);
+                }
+            }
+            acc.clear();
             self.progress.add(batch.len() as u64);
         }
         (loss_sum, count, grad_err)
@@ -503,7 +544,7 @@ mod tests {
         };
         let mut v = init(n, 2, 1);
         let too_many = TrainConfig {
-            negative: 14,
+            negative: 15,
             ..Default::default()
         };
         assert!(train(&mut v, 2, &g, &too_many, &ph, &p).is_err());

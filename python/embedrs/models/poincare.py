@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "AUTOGRAD_PRESENT",
+    "PRESETS",
     "REAL",
     "LexicalEntailmentEvaluation",
     "LinkPredictionEvaluation",
@@ -386,6 +387,28 @@ def _check_dtype(dtype: Any) -> Any:
     raise param_error(ValueError, message, "dtype")
 
 
+#: Named settings for :meth:`PoincareModel.from_preset`: constructor
+#: arguments plus ``epochs`` (training epochs after burn-in).
+#:
+#: ``"paper"``: Nickel & Kiela (2017)'s recipe as their reference code runs it
+#: (50 uniform negatives, burn-in at a tenth of the learning rate, no norm
+#: penalty), with the learning rate in gensim's units (updates summed over a
+#: batch, where the reference code averages them). Measured on the WordNet
+#: noun closure in benches/RESULTS.md.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "alpha": 0.3,
+        "negative": 50,
+        "burn_in": 10,
+        "burn_in_alpha": 0.03,
+        "regularization_coeff": 0.0,
+        "negative_sampling": "uniform",
+        "workers": 0,
+        "epochs": 200,
+    },
+}
+
+
 class PoincareModel:
     """Train Poincaré embeddings of a set of ``(u, v)`` relations ("u is a v").
 
@@ -481,7 +504,48 @@ class PoincareModel:
         self.epochs_trained = 0
         self.epoch_losses: list = []
         self.max_gradient_error = 0.0
+        self._negatives_buffer = NegativesBuffer([])
+        self._negatives_buffer_size = 2000
+        self.preset_epochs: int | None = None
         self.build_vocab(train_data)
+
+    @classmethod
+    def from_preset(
+        cls, train_data: Iterable, preset: str = "paper", **kwargs: Any
+    ) -> PoincareModel:
+        """A model with the settings of a named preset (see :data:`PRESETS`).
+
+        Parameters
+        ----------
+        train_data : iterable of (str, str) or PoincareRelations
+            The relations.
+        preset : str, optional
+            Name of the preset (``"paper"``: the reconstruction quality of
+            Nickel & Kiela, 2017).
+        **kwargs
+            Constructor arguments that override the preset's (``size``,
+            ``seed``, ``workers``...).
+
+        Returns
+        -------
+        PoincareModel
+            The model, with ``preset_epochs`` set to the preset's number of
+            training epochs: train it with ``model.train(epochs=model.preset_epochs)``.
+
+        Examples
+        --------
+        >>> from embedrs.models.poincare import PoincareModel
+        >>> model = PoincareModel.from_preset([("a", "b"), ("c", "b")], size=2, negative=1)
+        >>> model.negative_sampling, model.negative, model.preset_epochs
+        ('uniform', 1, 200)
+        """
+        name = check_choice(preset, "preset", tuple(PRESETS))
+        settings = dict(PRESETS[name])
+        epochs = settings.pop("epochs")
+        settings.update(kwargs)
+        model = cls(train_data, **settings)
+        model.preset_epochs = epochs
+        return model
 
     # -- vocabulary ---------------------------------------------------------------------
     def build_vocab(self, relations: Iterable, update: bool = False) -> None:
@@ -535,6 +599,7 @@ class PoincareModel:
             )
         kv.expandos["count"] = np.asarray(counts, dtype=np.int64)
         logger.info("loaded %d relations from train data, %d nodes", added, len(kv))
+        self._init_node_probabilities()
         shape_new = (len(kv.index_to_key) - (old_len if update else 0), self.size)
         new = self._np_random.uniform(self.init_range[0], self.init_range[1], shape_new)
         new = new.astype(self.dtype)
@@ -546,14 +611,95 @@ class PoincareModel:
 
     # -- training -----------------------------------------------------------------------
     def _check_negative(self) -> None:
+        """gensim's feasibility rule, for every node that starts a relation.
+
+        A node ``u`` needs ``negative`` nodes outside its relations:
+        ``len(kv) - len(node_relations[u]) >= negative`` (``u`` itself counts,
+        as in gensim, which may draw it).
+        """
         n = len(self.kv)
         for u, rel in self.node_relations.items():
-            allowed = n - len(rel) - (0 if u in rel else 1)
-            if allowed < self.negative:
+            remaining = n - len(rel)
+            if remaining < self.negative:
                 raise ValueError(
-                    f"Cannot sample {self.negative} negative nodes from a set of {allowed} "
-                    f"negative nodes for {self.kv.index_to_key[u]!r}; lower `negative`"
+                    f"Cannot sample {self.negative} negative nodes from a set of {remaining} "
+                    f"negative nodes for {self.kv.index_to_key[u]}"
                 )
+
+    # -- gensim's sampling hooks (Python; training itself samples in Rust) ----------------
+    def _init_node_probabilities(self) -> None:
+        """Node-frequency tables used by :meth:`_get_candidate_negatives` (gensim's names)."""
+        counts = np.asarray(self.kv.expandos["count"], dtype=np.float64)
+        if not counts.sum() > 0:  # a model saved without counts: every node weighs the same
+            counts = np.ones(len(counts))
+        self._node_counts_cumsum = np.cumsum(counts)
+        self._node_probabilities = counts / counts.sum()
+
+    def _get_candidate_negatives(self) -> np.ndarray:
+        """``negative`` node indices drawn by node frequency (may repeat or be related).
+
+        As gensim: drawn from a buffer of ``_negatives_buffer_size`` draws
+        from the model's ``numpy`` random state, refilled when it runs low, so
+        the same seed and calls give gensim's indices.
+        """
+        if self._negatives_buffer.num_items() < self.negative:
+            top = self._node_counts_cumsum[-1]
+            draws = self._np_random.randint(1, top + 1, self._negatives_buffer_size)
+            self._negatives_buffer = NegativesBuffer(
+                np.searchsorted(self._node_counts_cumsum, draws)
+            )
+        return self._negatives_buffer.get_items(self.negative)
+
+    def _sample_negatives(self, node_index: int) -> list:
+        """``negative`` distinct node indices with no relation from ``node_index``.
+
+        gensim's algorithm: redraw candidates until they are distinct and
+        unrelated when the node's relations are under 1% of the nodes, else
+        a weighted draw without replacement from the unrelated nodes.
+
+        Raises
+        ------
+        ValueError
+            If fewer than ``negative`` nodes are unrelated to the node.
+        """
+        node_relations = self.node_relations[node_index]
+        remaining = len(self.kv) - len(node_relations)
+        if remaining < self.negative:
+            raise ValueError(
+                f"Cannot sample {self.negative} negative nodes from a set of {remaining} "
+                f"negative nodes for {self.kv.index_to_key[node_index]}"
+            )
+        if len(node_relations) / len(self.kv) < 0.01:
+            indices = self._get_candidate_negatives()
+            unique = set(indices)
+            while len(indices) != len(unique) or unique & node_relations:
+                indices = self._get_candidate_negatives()
+                unique = set(indices)
+        else:
+            valid = np.array(list(set(range(len(self.kv))) - node_relations))
+            probs = self._node_probabilities[valid]
+            probs /= probs.sum()
+            indices = self._np_random.choice(valid, size=self.negative, p=probs, replace=False)
+        return list(indices)
+
+    def _sample_negatives_batch(self, nodes: Iterable[int]) -> list:
+        """:meth:`_sample_negatives` for each node."""
+        return [self._sample_negatives(node) for node in nodes]
+
+    @staticmethod
+    def _handle_duplicates(vector_updates: np.ndarray, node_indices: list) -> None:
+        """Sum the update rows of each repeated node into its last row, zeroing the others.
+
+        gensim's helper (``vectors[idx] -= updates`` applies only one update
+        per repeated index); mutates ``vector_updates`` in place.
+        """
+        positions: dict = defaultdict(list)
+        for pos, node in enumerate(node_indices):
+            positions[node].append(pos)
+        for rows in positions.values():
+            if len(rows) > 1:
+                vector_updates[rows[-1]] = vector_updates[rows].sum(axis=0)
+                vector_updates[rows[:-1]] = 0
 
     def _run(
         self,
@@ -710,8 +856,20 @@ class PoincareModel:
         "negative_sampling": "negative_sampling",
     }
 
-    def save(self, fname: Any) -> None:
+    def save(
+        self,
+        fname: Any,
+        separately: Any = None,
+        sep_limit: int = 10 * 1024**2,
+        ignore: Any = frozenset(),
+        pickle_protocol: int = 4,
+    ) -> None:
         """Save the model (vectors, vocabulary, relations, settings) in the embedrs native format.
+
+        ``separately``, ``sep_limit``, ``ignore`` and ``pickle_protocol`` are
+        gensim's ``SaveLoad.save`` arguments, accepted for compatibility and
+        without effect: the format never pickles and always keeps the arrays
+        in the one file (loading can still memory-map nothing else).
 
         One file, no pickle, written atomically through
         :func:`embedrs._persist.atomic_write` (a failed or killed save leaves
@@ -804,7 +962,14 @@ class PoincareModel:
         elif zipfile.is_zipfile(fname):
             meta, arrays = cls._load_legacy_npz(fname)
         else:
-            raise ValueError(f"{fname}: not an embedrs PoincareModel file")
+            try:
+                obj = _persist.load_gensim_pickle(fname)
+            except ValueError as exc:  # (a refused pickle is an UnpicklingError: passes)
+                detail = str(exc).removeprefix(f"{fname}: ")[:200]
+                raise ValueError(
+                    f"{fname}: not an embedrs PoincareModel file, nor a gensim one ({detail})"
+                ) from None
+            return cls._from_gensim(obj, fname)
         params, state = meta.get("params"), meta.get("state")
         if not isinstance(params, dict) or not isinstance(state, dict):
             raise ValueError(f"{fname}: corrupt model: missing parameters")  # noqa: TRY004
@@ -842,19 +1007,74 @@ class PoincareModel:
         done, epochs = state.get("burn_in_done"), state.get("epochs_trained")
         if type(done) is not bool or type(epochs) is not int or epochs < 0:
             raise ValueError(f"{fname}: corrupt model: invalid training state")
+        model._restore(kv, rel, done, epochs, [float(x) for x in losses])
+        return model
+
+    def _restore(
+        self, kv: PoincareKeyedVectors, rel: np.ndarray, done: bool, epochs: int, losses: list
+    ) -> None:
+        """Install loaded vectors, relations and training state (``rel`` already validated)."""
         if "count" not in kv.expandos:
-            kv.expandos["count"] = np.zeros(n, dtype=np.int64)
-        model.train_data = None
-        model.kv = kv
-        model._burn_in_done = done
-        model.epochs_trained = epochs
-        model.epoch_losses = [float(x) for x in losses]
-        model._np_random = np.random.RandomState(model.seed)
-        model.max_gradient_error = 0.0
-        model.all_relations = [(int(a), int(b)) for a, b in rel.tolist()]
-        model.node_relations = defaultdict(set)
-        for a, b in model.all_relations:
-            model.node_relations[a].add(b)
+            kv.expandos["count"] = np.zeros(len(kv), dtype=np.int64)
+        self.train_data = None
+        self.kv = kv
+        self._burn_in_done = done
+        self.epochs_trained = epochs
+        self.epoch_losses = losses
+        self._np_random = np.random.RandomState(self.seed)
+        self.max_gradient_error = 0.0
+        self.all_relations = [(int(a), int(b)) for a, b in rel.tolist()]
+        self.node_relations = defaultdict(set)
+        for a, b in self.all_relations:
+            self.node_relations[a].add(b)
+        self._init_node_probabilities()
+
+    @classmethod
+    def _from_gensim(cls, obj: Any, fname: str) -> PoincareModel:
+        """A model from an inert gensim ``PoincareModel`` pickle (gensim 3.x or 4).
+
+        Only plain values are read from the pickle's state, each checked as
+        the constructor checks it; the vectors come through
+        :meth:`PoincareKeyedVectors._from_gensim`.
+        """
+        if not str(getattr(obj, "gensim_class", "")).endswith(".PoincareModel"):
+            raise ValueError(
+                f"{fname}: holds a {str(getattr(obj, 'gensim_class', ''))[:60]!r}, "
+                "not a PoincareModel"
+            )
+        st = obj.state
+        kv = PoincareKeyedVectors._from_gensim(obj, fname)
+        n = len(kv)
+        if not np.issubdtype(kv.vectors.dtype, np.floating):
+            raise ValueError(f"{fname}: corrupt model: vectors are not floating point")
+        ctor: dict = {}
+        for name, attr in cls._SAVED_PARAMS.items():
+            if attr in st and name not in ("workers", "negative_sampling"):
+                ctor[name] = st[attr]
+        ctor["size"] = kv.vector_size
+        ctor["dtype"] = kv.vectors.dtype.type
+        if isinstance(ctor.get("init_range"), list):
+            ctor["init_range"] = tuple(ctor["init_range"])
+        seed = ctor.get("seed", 0)
+        if not isinstance(seed, int) or not 0 <= seed < 2**32:
+            ctor.pop("seed", None)
+        model = cls.__new__(cls)
+        try:
+            cls.__init__(model, [(0, 1)], **ctor)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"{fname}: invalid saved parameter: {exc}") from None
+        try:
+            rel = np.asarray(list(st.get("all_relations", [])), dtype=np.int64).reshape(-1, 2)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"{fname}: corrupt model: relations must be node index pairs"
+            ) from None
+        if rel.size and (int(rel.min()) < 0 or int(rel.max()) >= n):
+            raise ValueError(f"{fname}: corrupt model: relations name nodes outside 0..{n}")
+        done = st.get("_burn_in_done", False)
+        model._restore(kv, rel, bool(done) if isinstance(done, (bool, np.bool_)) else False, 0, [])
+        if model.all_relations:
+            model.alpha = model.train_alpha
         return model
 
 
@@ -877,18 +1097,81 @@ def _ranks_and_ap(all_distances: np.ndarray, positives: list, masked: list) -> t
     negative_distances = np.ma.array(all_distances, mask=False)
     negative_distances.mask[masked] = True
     ranks = (negative_distances < positive_distances[:, np.newaxis]).sum(axis=1) + 1
+    return list(ranks), _average_precision(ranks)
+
+
+def _average_precision(ranks: np.ndarray) -> float:
+    """gensim's average precision of one node from its positives' ranks among non-positives."""
     map_ranks = np.sort(ranks) + np.arange(len(ranks))
-    avg_precision = (np.arange(1, len(map_ranks) + 1) / np.sort(map_ranks)).mean()
-    return list(ranks), avg_precision
+    return (np.arange(1, len(map_ranks) + 1) / np.sort(map_ranks)).mean()
+
+
+def _offsets(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """Compressed form of a list of node lists: ``(offsets, items)``."""
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.uint64, count=len(lists))
+    offsets = np.zeros(len(lists) + 1, dtype=np.uint64)
+    np.cumsum(lengths, out=offsets[1:])
+    items = np.fromiter((i for x in lists for i in x), dtype=np.uint32, count=int(offsets[-1]))
+    return offsets, items
+
+
+def _rank_queries(
+    embedding: Any, queries: list, positives: list, masked: list, workers: int
+) -> tuple[list, list] | None:
+    """Ranks and average precisions of ``queries`` in Rust, or None to use the NumPy path.
+
+    ``positives[i]`` and ``masked[i]`` (distinct node indices; ``masked``
+    holds the positives too) belong to ``queries[i]``. Ranks are gensim's:
+    the row and query norms are computed here by NumPy exactly as gensim's
+    ``vector_distance_batch`` computes them, and Rust repeats the rest of its
+    arithmetic (see ``rust/poincare/eval.rs``).
+    """
+    vectors = getattr(embedding, "vectors", None)
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or not queries:
+        return None
+    if vectors.dtype != np.float64:
+        # gensim would compute in the vectors' own precision; we rank in float64
+        vectors = vectors.astype(np.float64)
+    vectors = np.ascontiguousarray(vectors)
+    norms = np.ascontiguousarray(np.linalg.norm(vectors, axis=1), dtype=np.float64)
+    query_norms = np.array([np.linalg.norm(vectors[q]) for q in queries], dtype=np.float64)
+    pos_off, pos_items = _offsets(positives)
+    mask_off, mask_items = _offsets(masked)
+    state = {"last": time.monotonic()}
+
+    def on_progress(done: int, total: int, _epoch: int, _metric: float | None) -> None:
+        now = time.monotonic()
+        if now - state["last"] >= 5.0 and total:
+            logger.info("evaluation: %d of %d nodes ranked", done, total)
+            state["last"] = now
+
+    ranks = _embedrs.poincare_rank(
+        vectors,
+        np.asarray(queries, dtype=np.uint32),
+        pos_off,
+        pos_items,
+        mask_off,
+        mask_items,
+        norms,
+        query_norms,
+        workers=check_workers(workers, allow_zero=True),
+        callback=on_progress,
+    ).astype(np.int64)
+    per_query = np.split(ranks, pos_off[1:-1].astype(np.int64))
+    return per_query, [_average_precision(r) for r in per_query]
 
 
 class ReconstructionEvaluation:
     """Mean rank and MAP of an embedding at reconstructing the relations it was trained on.
 
+    Ranking runs in Rust, in parallel, one distance row per node at a time
+    (memory linear in the number of nodes), with gensim's arithmetic, so the
+    numbers are gensim's on the same vectors.
+
     Parameters
     ----------
     file_path : str
-        TSV file of relation pairs.
+        TSV file of relation pairs (``.gz`` is decompressed).
     embedding : PoincareKeyedVectors
         Embedding to evaluate (embedrs's or gensim's).
     exclude_self : bool, optional
@@ -897,9 +1180,13 @@ class ReconstructionEvaluation:
         first, which caps MAP well below 1 (at 0.5 for a node with one
         relation); the paper's protocol (Nickel & Kiela, 2017, and their
         reference code) leaves it out. Not a gensim parameter.
+    workers : int, optional
+        Threads for the ranking (0: one per core). Not a gensim parameter.
     """
 
-    def __init__(self, file_path: Any, embedding: Any, exclude_self: bool = False) -> None:
+    def __init__(
+        self, file_path: Any, embedding: Any, exclude_self: bool = False, workers: int = 0
+    ) -> None:
         items: set = set()
         relations: dict = defaultdict(set)
         _read_pairs(file_path, embedding, relations, items)
@@ -907,6 +1194,7 @@ class ReconstructionEvaluation:
         self.relations = relations
         self.embedding = embedding
         self.exclude_self = bool(exclude_self)
+        self.workers = check_workers(workers, allow_zero=True)
 
     @staticmethod
     def get_positive_relation_ranks_and_avg_prec(
@@ -920,28 +1208,45 @@ class ReconstructionEvaluation:
         mean_rank, map_ = self.evaluate_mean_rank_and_map(max_n)
         return {"mean_rank": mean_rank, "MAP": map_}
 
-    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
-        """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
-        ranks: list = []
-        aps: list = []
+    def _queries(self, max_n: int | None) -> list:
+        # gensim's walk: items in set order, stopping after the first item past max_n
+        out = []
         for i, item in enumerate(self.items, start=1):
             if item not in self.relations:
                 continue
-            item_relations = list(self.relations[item])
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            if self.exclude_self:
-                r, ap = _ranks_and_ap(distances, item_relations, item_relations + [item])
-            else:
-                r, ap = self.get_positive_relation_ranks_and_avg_prec(distances, item_relations)
-            ranks += r
-            aps.append(ap)
+            out.append(item)
             if max_n is not None and i > max_n:
                 break
+        return out
+
+    def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
+        """Mean rank and MAP over nodes with relations (the first ``max_n`` if given)."""
+        queries = self._queries(max_n)
+        positives = [list(self.relations[q]) for q in queries]
+        if self.exclude_self:
+            masked = [
+                p + [q] if q not in self.relations[q] else p for q, p in zip(queries, positives)
+            ]
+        else:
+            masked = positives
+        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
+        if done is not None:
+            per_query, aps = done
+            return np.mean(np.concatenate(per_query)), np.mean(aps)
+        ranks: list = []
+        aps = []
+        for item, pos, mask in zip(queries, positives, masked):
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            r, ap = _ranks_and_ap(distances, pos, mask)
+            ranks += r
+            aps.append(ap)
         return np.mean(ranks), np.mean(aps)
 
 
 class LinkPredictionEvaluation:
     """Mean rank and MAP of held-out relations, ranking out the known (training) ones.
+
+    Ranking runs in Rust as in :class:`ReconstructionEvaluation`.
 
     Parameters
     ----------
@@ -951,9 +1256,21 @@ class LinkPredictionEvaluation:
         TSV of the relations to predict.
     embedding : PoincareKeyedVectors
         Embedding to evaluate.
+    exclude_self : bool, optional
+        Leave each node out of its own ranking (the paper's protocol); gensim
+        (False) ranks it as a candidate. Not a gensim parameter.
+    workers : int, optional
+        Threads for the ranking (0: one per core). Not a gensim parameter.
     """
 
-    def __init__(self, train_path: Any, test_path: Any, embedding: Any) -> None:
+    def __init__(
+        self,
+        train_path: Any,
+        test_path: Any,
+        embedding: Any,
+        exclude_self: bool = False,
+        workers: int = 0,
+    ) -> None:
         items: set = set()
         relations: dict = {"known": defaultdict(set), "unknown": defaultdict(set)}
         for kind, path in (("known", train_path), ("unknown", test_path)):
@@ -961,6 +1278,8 @@ class LinkPredictionEvaluation:
         self.items = items
         self.relations = relations
         self.embedding = embedding
+        self.exclude_self = bool(exclude_self)
+        self.workers = check_workers(workers, allow_zero=True)
 
     @staticmethod
     def get_unknown_relation_ranks_and_avg_prec(
@@ -978,19 +1297,31 @@ class LinkPredictionEvaluation:
 
     def evaluate_mean_rank_and_map(self, max_n: int | None = None) -> tuple:
         """Mean rank and MAP over nodes with held-out relations."""
-        ranks: list = []
-        aps: list = []
+        queries = []
         for i, item in enumerate(self.items, start=1):
             if item not in self.relations["unknown"]:
                 continue
-            unknown = list(self.relations["unknown"][item])
-            known = list(self.relations["known"][item])
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            r, ap = self.get_unknown_relation_ranks_and_avg_prec(distances, unknown, known)
-            ranks += r
-            aps.append(ap)
+            queries.append(item)
             if max_n is not None and i > max_n:
                 break
+        positives = [list(self.relations["unknown"][q]) for q in queries]
+        masked = []
+        for q in queries:
+            m = self.relations["unknown"][q] | self.relations["known"].get(q, set())
+            if self.exclude_self:
+                m = m | {q}
+            masked.append(list(m))
+        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
+        if done is not None:
+            per_query, aps = done
+            return np.mean(np.concatenate(per_query)), np.mean(aps)
+        ranks: list = []
+        aps = []
+        for item, pos, mask in zip(queries, positives, masked):
+            distances = self.embedding.distances(self.embedding.index_to_key[item])
+            r, ap = _ranks_and_ap(distances, pos, mask)
+            ranks += r
+            aps.append(ap)
         return np.mean(ranks), np.mean(aps)
 
 
