@@ -17,7 +17,7 @@
 # Exits non-zero when any stage fails. Logs go to target/test-logs/.
 # Environment: PYTHON (interpreter for the venvs), EMBEDRS_NO_ZIG=1 (build a
 # plain wheel for this machine instead of manylinux2014 with zig),
-# EMBEDRS_STRICT_LINT=1, EMBEDRS_PYTEST_TIMEOUT (seconds, default 1500).
+# EMBEDRS_STRICT_LINT=1, EMBEDRS_PYTEST_TIMEOUT (seconds, default 3000).
 
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
@@ -113,7 +113,7 @@ if [ -n "$WHEEL" ]; then
         RUN_DIR="$(mktemp -d)"
         TIMEOUT=()
         command -v timeout >/dev/null 2>&1 &&
-            TIMEOUT=(timeout --kill-after=30 "${EMBEDRS_PYTEST_TIMEOUT:-1500}")
+            TIMEOUT=(timeout --kill-after=30 "${EMBEDRS_PYTEST_TIMEOUT:-3000}")
         rm -f "$LOGS/pytest.xml"
         (cd "$RUN_DIR" && EMBEDRS_EXPECT_INSTALLED=1 ${TIMEOUT[@]+"${TIMEOUT[@]}"} "$VPY" -m pytest \
             -c "$ROOT/pyproject.toml" --rootdir "$ROOT" -p no:cacheprovider -ra \
@@ -126,7 +126,7 @@ if [ -n "$WHEEL" ]; then
         elif [ "$PYTEST_RC" -eq 5 ]; then
             echo "error: pytest collected no test at all under tests/" >&2
         elif [ "$PYTEST_RC" -eq 124 ] || [ "$PYTEST_RC" -eq 137 ]; then
-            echo "error: pytest ran past ${EMBEDRS_PYTEST_TIMEOUT:-1500}s and was stopped" >&2
+            echo "error: pytest ran past ${EMBEDRS_PYTEST_TIMEOUT:-3000}s and was stopped" >&2
         fi
     else
         echo "error: could not install ${WHEEL}[test]" >&2
