@@ -26,18 +26,18 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// `(codes, points, lengths)` of [`huffman_tree`].
+type HuffmanArrays<'py> = (
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+);
+
 /// The hierarchical-softmax tree of words with `counts` (id order), as
 /// gensim builds it: `(codes, points, lengths)`, each word's branch bits
 /// and inner nodes (root first) concatenated, and the path length of each.
 #[pyfunction]
-fn huffman_tree<'py>(
-    py: Python<'py>,
-    counts: Vec<u64>,
-) -> PyResult<(
-    Bound<'py, PyArray1<u8>>,
-    Bound<'py, PyArray1<u32>>,
-    Bound<'py, PyArray1<u32>>,
-)> {
+fn huffman_tree(py: Python<'_>, counts: Vec<u64>) -> PyResult<HuffmanArrays<'_>> {
     super::guard(|| {
         let h = py.detach(|| crate::vocab::huffman_codes(&counts)).py()?;
         let lengths: Vec<u32> = h.codes.iter().map(|c| c.len() as u32).collect();

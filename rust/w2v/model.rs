@@ -235,7 +235,7 @@ impl<'a> ModelRef<'a> {
                 syn1,
                 huffman: tables.huffman.as_ref(),
                 sigmoid: &tables.sigmoid,
-                merge_lock: Default::default(),
+                merge_lock: &tables.merge_lock,
                 learn: learn_hidden,
             },
             cbow_mean: config.cbow_mean,

@@ -14,6 +14,8 @@ pub struct Tables {
     pub(crate) noise: Option<UnigramTable>,
     pub(crate) huffman: Option<HuffmanCodes>,
     pub(crate) sigmoid: SigmoidTable,
+    /// Serialises the workers' merges of their hot output rows (see `sgd`).
+    pub(crate) merge_lock: std::sync::Mutex<()>,
 }
 
 impl Tables {
@@ -67,6 +69,7 @@ impl Tables {
             noise,
             huffman,
             sigmoid: SigmoidTable::new(),
+            merge_lock: std::sync::Mutex::new(()),
         })
     }
 
