@@ -49,12 +49,9 @@ pub struct OutputLayers<'a> {
     pub huffman: Option<&'a HuffmanCodes>,
     /// Tabulated logistic function.
     pub sigmoid: &'a SigmoidTable,
-    /// Serialises the workers' [`HotRows::merge`] into `syn1`. A reference,
-    /// not the lock itself: a struct holding a lock (an `UnsafeCell`) is not
-    /// read-only behind `&`, so LLVM reloaded every field of the model from
-    /// memory after each Hogwild write through a raw pointer (measured:
-    /// 48 instructions per skip-gram pair, 16% of hierarchical softmax's
-    /// instructions). The lock lives in [`super::Tables`].
+    /// Serialises the workers' [`HotRows::merge`] into `syn1`. A reference
+    /// to the lock in [`super::Tables`], so that the model view itself holds
+    /// no `UnsafeCell` and stays read-only behind `&` for the optimiser.
     pub merge_lock: &'a Mutex<()>,
     /// Update the output rows (false for a frozen model: inference only
     /// computes the gradient of the input).
