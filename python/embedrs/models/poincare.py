@@ -950,6 +950,9 @@ class PoincareModel:
         ------
         ValueError
             Naming the file, if it is not an embedrs Poincaré model or is damaged.
+        pickle.UnpicklingError
+            If the file is a pickle that asks for anything the restricted loader
+            refuses to build (as :meth:`Word2Vec.load <embedrs.models.Word2Vec.load>`).
         """
         fname = os.fspath(fname)
         _persist.check_regular_file(fname)
