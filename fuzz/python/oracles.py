@@ -285,7 +285,9 @@ def check_container(data: bytes, scratch: str) -> None:
         if cls == "PoincareModel":
             ok, model = _guard(
                 # it also opens gensim pickles, so a refused pickle is documented
-                "PoincareModel.load", PICKLE_ALLOWED, lambda: PoincareModel.load(path)
+                "PoincareModel.load",
+                PICKLE_ALLOWED,
+                lambda: PoincareModel.load(path),
             )
             if ok:
                 _query_poincare(model.kv, "PoincareModel.load")
