@@ -812,9 +812,7 @@ class Phrases(_PhrasesTransformation):
             if counts.shape != (n,) or (n and counts.min() < 0):
                 raise ValueError("vocab counts do not match the keys")
             model.corpus_word_count = int(p["corpus_word_count"])
-            model._table.load_items(
-                list(zip(keys, counts.tolist())), int(p["min_reduce"])
-            )
+            model._table.load_items(list(zip(keys, counts.tolist())), int(p["min_reduce"]))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ValueError(f"{fname}: corrupt phrases model: {str(exc)[:200]}") from None
         return model
