@@ -26,7 +26,11 @@ from embedrs.serve import ModelHolder, load_served
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-ROOT = Path(__file__).resolve().parent.parent
+import embedrs
+
+#: Where the embedrs under test lives (the source tree or an installed wheel):
+#: the server subprocesses import the same one.
+PACKAGE_PARENT = Path(embedrs.__file__).resolve().parent.parent
 
 
 def corpus(seed: int = 0, n: int = 400) -> list[list[str]]:
@@ -175,7 +179,7 @@ def _call(port: int, method: str, path: str, body: Any = None, raw: bytes | None
 class Server:
     def __init__(self, model: Path, *extra: str) -> None:
         self.port = _free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+        env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "embedrs", "-q", "serve", str(model), "--port", str(self.port)]
             + list(extra),
@@ -345,7 +349,7 @@ def test_word_vectors_server_without_index_or_inference(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_missing_model_with_one_line(tmp_path: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
     proc = subprocess.run(
         [sys.executable, "-m", "embedrs", "serve", str(tmp_path / "missing.model")],
         check=False,
