@@ -94,3 +94,16 @@ def test_huffman_paths_are_gensims_and_survive_save(tmp_path):
     )
     # a negative-sampling model has no paths, as in gensim
     assert "code" not in Word2Vec(corpus, vector_size=8, min_count=1, epochs=1).wv.expandos
+
+
+def test_the_core_refuses_arrays_it_cannot_read_as_rows():
+    model = Word2Vec(common_texts, vector_size=8, min_count=1, hs=1, negative=0, epochs=1)
+    core = model._make_core(False)
+    syn0 = np.ascontiguousarray(model.wv.vectors)
+    ids = np.array([0, 1, 2], dtype=np.uint32)
+    ok = core.score(syn0, model.syn1, ids, np.array([3], dtype=np.uint64))
+    assert ok.shape == (1,) and ok[0] < 0
+    with pytest.raises(ValueError, match="C-contiguous"):
+        core.score(syn0, np.asfortranarray(model.syn1), ids, np.array([3], dtype=np.uint64))
+    with pytest.raises(ValueError, match="add up to 2"):
+        core.score(syn0, model.syn1, ids, np.array([2], dtype=np.uint64))

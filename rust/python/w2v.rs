@@ -333,16 +333,21 @@ impl Word2VecCore {
         lengths: PyReadonlyArray1<'py, u64>,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         super::guard(|| {
-            let contiguous =
-                |name: &str| PyValueError::new_err(format!("{name} must be a C-contiguous array"));
-            let s0 = syn0.as_slice().map_err(|_| contiguous("syn0"))?;
-            let s1 = syn1.as_slice().map_err(|_| contiguous("syn1"))?;
+            // the crate's one layout rule and message (`view`): C-contiguous, aligned
+            let (v0, v1) = (super::view(&syn0, "syn0")?, super::view(&syn1, "syn1")?);
+            let (vi, vl) = (super::view(&ids, "ids")?, super::view(&lengths, "lengths")?);
+            let s0 = v0
+                .as_slice()
+                .ok_or_else(|| super::layout_error::<f32>("syn0"))?;
+            let s1 = v1
+                .as_slice()
+                .ok_or_else(|| super::layout_error::<f32>("syn1"))?;
             let mut job = Job {
-                ids: ids.as_slice().map_err(|_| contiguous("ids"))?.to_vec(),
+                ids: vi.iter().copied().collect(),
                 ..Job::default()
             };
             let mut end = 0usize;
-            for &n in lengths.as_slice().map_err(|_| contiguous("lengths"))? {
+            for &n in vl.iter() {
                 end = end.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
                 job.ends.push(end);
             }
