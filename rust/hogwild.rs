@@ -194,34 +194,17 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
 
 /// The float32 arithmetic of the word2vec family, fused with the row access.
 impl SharedMatrix<'_, f32> {
-    /// Dot product of row `row` with `x`, in the same lane order as
-    /// [`crate::linalg::dot_with`] (so the same value for the same data and
-    /// multiply-add `M`).
+    /// Dot product of row `row` with `x` (the same kernel, and so the same
+    /// value, as [`crate::linalg::dot_with`] for the same `M`).
     #[inline(always)]
     pub fn dot_row<M: MulAdd>(&self, row: usize, x: &[f32]) -> f32 {
-        use crate::linalg::{hsum, LANES};
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
-        let xc = x[..n].chunks_exact(LANES);
-        let xr = xc.remainder();
-        let mut acc = [0.0f32; LANES];
-        for (c, xs) in xc.enumerate() {
-            let xs: &[f32; LANES] = xs.try_into().unwrap();
-            for k in 0..LANES {
-                // SAFETY: c*LANES + k < n <= cols, inside the row (row_ptr's
-                // bound); read by value, so no reference into the shared
-                // buffer is formed. A racing Hogwild write may be seen
-                // half-applied, which the algorithm tolerates.
-                acc[k] = M::mul_add(unsafe { p.add(c * LANES + k).read() }, xs[k], acc[k]);
-            }
-        }
-        let mut s = 0.0f32;
-        let base = n - xr.len();
-        for (i, &xi) in xr.iter().enumerate() {
-            // SAFETY: base + i < n <= cols, inside the row.
-            s = M::mul_add(unsafe { p.add(base + i).read() }, xi, s);
-        }
-        s + hsum(&acc)
+        // SAFETY: `p` points at `cols` >= n valid floats (row_ptr's bound
+        // check) and `x` holds n. A racing Hogwild write may be seen
+        // half-applied, which the algorithm tolerates. `M`'s instruction
+        // set was checked by the job loop that chose it.
+        unsafe { M::dot_raw(p, x.as_ptr(), n) }
     }
 
     /// `row += a * x`.
@@ -229,14 +212,9 @@ impl SharedMatrix<'_, f32> {
     pub fn axpy_row<M: MulAdd>(&self, row: usize, a: f32, x: &[f32]) {
         let p = self.row_ptr_mut(row);
         let n = self.cols.min(x.len());
-        for i in 0..n {
-            // SAFETY: i < n <= cols, inside the row. No reference to the
-            // element is formed; a racing writer may lose this update (Hogwild).
-            unsafe {
-                let q = p.add(i);
-                q.write(M::mul_add(a, x[i], q.read()));
-            }
-        }
+        // SAFETY: as in `dot_row`; `x` is thread-local, never an alias of
+        // the shared matrix. A racing writer may lose this update (Hogwild).
+        unsafe { M::axpy_raw(a, x.as_ptr(), p, n) }
     }
 
     /// `acc += a * row` (reads the shared row, writes the thread-local `acc`).
@@ -244,10 +222,38 @@ impl SharedMatrix<'_, f32> {
     pub fn add_row_to<M: MulAdd>(&self, row: usize, a: f32, acc: &mut [f32]) {
         let p = self.row_ptr(row);
         let n = self.cols.min(acc.len());
-        for i in 0..n {
-            // SAFETY: i < n <= cols, inside the row; `acc` is thread-local.
-            acc[i] = M::mul_add(a, unsafe { p.add(i).read() }, acc[i]);
-        }
+        // SAFETY: as in `dot_row`; `acc` is thread-local and borrowed mutably.
+        unsafe { M::axpy_raw(a, p, acc.as_mut_ptr(), n) }
+    }
+
+    /// The dot products of row `row` with each of the `x.len()` rows of
+    /// `h` (see [`crate::linalg::dots`]).
+    #[inline(always)]
+    pub fn dots_row<M: MulAdd>(&self, row: usize, h: &[f32], x: &mut [f32]) {
+        let p = self.row_ptr(row);
+        let d = self.cols;
+        assert!(h.len() >= x.len() * d, "h holds fewer than x.len() rows");
+        // SAFETY: `p` points at `cols` valid floats (row_ptr's bound check)
+        // and `h` holds x.len() rows of them; racing Hogwild writes may be
+        // seen half-applied. `M`'s instruction set was checked by the job
+        // loop that chose it.
+        unsafe { M::dots_raw(p, h.as_ptr(), d, x) }
+    }
+
+    /// The window update of row `row` against the rows of `h` with
+    /// gradient scales `g` (see [`crate::linalg::window_update`]).
+    #[inline(always)]
+    pub fn window_update_row<M: MulAdd>(&self, row: usize, h: &[f32], gin: &mut [f32], g: &[f32]) {
+        let p = self.row_ptr_mut(row);
+        let d = self.cols;
+        assert!(
+            h.len() >= g.len() * d && gin.len() >= g.len() * d,
+            "h or gin holds fewer than g.len() rows"
+        );
+        // SAFETY: as in `dots_row`; `h` and `gin` are thread-local buffers,
+        // never aliases of the shared matrix. A racing writer may lose
+        // this update (Hogwild).
+        unsafe { M::window_update_raw(p, h.as_ptr(), gin.as_mut_ptr(), g, d) }
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:
@@ -256,16 +262,9 @@ impl SharedMatrix<'_, f32> {
     pub fn accumulate_and_update<M: MulAdd>(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
         let p = self.row_ptr_mut(row);
         let n = self.cols.min(x.len()).min(acc.len());
-        for i in 0..n {
-            // SAFETY: i < n <= cols, inside the row; `acc` and `x` are
-            // thread-local buffers, never aliases of the shared matrix.
-            unsafe {
-                let q = p.add(i);
-                let v = q.read();
-                acc[i] = M::mul_add(g, v, acc[i]);
-                q.write(M::mul_add(g, x[i], v));
-            }
-        }
+        // SAFETY: as in `dot_row`; `acc` and `x` are thread-local buffers,
+        // never aliases of the shared matrix.
+        unsafe { M::acc_update_raw(g, x.as_ptr(), p, acc.as_mut_ptr(), n) }
     }
 }
 

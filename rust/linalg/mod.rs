@@ -1,9 +1,14 @@
 //! Dense float32 kernels used by every trainer: dot products, `y += a*x`,
 //! scaling, and a tabulated logistic function.
 //!
-//! The loops are written so that LLVM autovectorises them (independent
-//! accumulators, no early exits); they compile to SSE2 on any x86-64 and to
-//! wider vectors when the crate is built with a newer `target-cpu`.
+//! The portable loops are written so that LLVM autovectorises them
+//! (independent accumulators, no early exits); they compile to SSE2 on any
+//! x86-64 and to wider vectors inside functions compiled for more. The
+//! word2vec job loops use the explicit SIMD kernels of [`simd`] instead
+//! where the CPU has them.
+
+mod simd;
+pub use simd::{Avx2, Avx512};
 
 /// Number of independent accumulators in [`dot`]: one AVX-512 register,
 /// two AVX2 or four SSE registers. Fixed, so the summation order (and the
@@ -48,9 +53,132 @@ pub fn hsum(a: &[f32; LANES]) -> f32 {
 /// on the benchmark corpus from 0.29-0.39M to 0.41-0.44M words/s; with two
 /// workers on the 2-core test machine memory, not arithmetic, was the limit
 /// and the difference was within noise.
-pub trait MulAdd {
+///
+/// The three row kernels are methods too, with the portable loops below as
+/// defaults, so that a type can bring its own explicit SIMD version
+/// ([`Avx512`], [`Avx2`]: see [`simd`]). They take raw pointers because
+/// their rows may be shared Hogwild rows, which no reference may cover.
+pub trait MulAdd: Sized {
     /// `a * b + c`.
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
+
+    /// `Σ a[i] b[i]` over `i < n`.
+    ///
+    /// # Safety
+    /// `a` and `b` must be valid for reads of `n` floats, and the CPU must
+    /// support the instructions the implementing type is compiled for.
+    #[inline(always)]
+    unsafe fn dot_raw(a: *const f32, b: *const f32, n: usize) -> f32 {
+        let mut acc = [0.0f32; LANES];
+        let chunks = n / LANES;
+        for c in 0..chunks {
+            for (k, s) in acc.iter_mut().enumerate() {
+                let i = c * LANES + k;
+                // SAFETY: i < chunks * LANES <= n (the caller's contract).
+                *s = Self::mul_add(unsafe { a.add(i).read() }, unsafe { b.add(i).read() }, *s);
+            }
+        }
+        let mut s = 0.0f32;
+        for i in chunks * LANES..n {
+            // SAFETY: i < n.
+            s = Self::mul_add(unsafe { a.add(i).read() }, unsafe { b.add(i).read() }, s);
+        }
+        s + hsum(&acc)
+    }
+
+    /// `y[i] += a x[i]` for `i < n`.
+    ///
+    /// # Safety
+    /// `x` must be valid for reads and `y` for reads and writes of `n`
+    /// floats, and the CPU must support the implementing type's
+    /// instructions.
+    #[inline(always)]
+    unsafe fn axpy_raw(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        for i in 0..n {
+            // SAFETY: i < n (the caller's contract).
+            unsafe {
+                let q = y.add(i);
+                q.write(Self::mul_add(a, x.add(i).read(), q.read()));
+            }
+        }
+    }
+
+    /// The output-row update of word2vec: `acc[i] += g row[i]`, then
+    /// `row[i] += g x[i]`, reading `row` once.
+    ///
+    /// # Safety
+    /// `x` must be valid for reads, `row` and `acc` for reads and writes of
+    /// `n` floats, `acc` must not overlap `row` or `x`, and the CPU must
+    /// support the implementing type's instructions.
+    #[inline(always)]
+    unsafe fn acc_update_raw(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: usize) {
+        for i in 0..n {
+            // SAFETY: i < n (the caller's contract).
+            unsafe {
+                let v = row.add(i).read();
+                let s = acc.add(i);
+                s.write(Self::mul_add(g, v, s.read()));
+                row.add(i).write(Self::mul_add(g, x.add(i).read(), v));
+            }
+        }
+    }
+
+    /// The dot products of one output row `u` (`d` floats) with the `c =
+    /// x.len()` input rows stored one after another at `h` (`c x d`):
+    /// `x[j] = Σ_i h[j d + i] u[i]`.
+    ///
+    /// # Safety
+    /// `u` must be valid for reads of `d` floats and `h` of `c d` floats,
+    /// and the CPU must support the implementing type's instructions.
+    #[inline(always)]
+    unsafe fn dots_raw(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
+        for (j, xj) in x.iter_mut().enumerate() {
+            // SAFETY: row j of `h` lies within its c * d floats.
+            *xj = unsafe { Self::dot_raw(h.add(j * d), u, d) };
+        }
+    }
+
+    /// The window update of one output row `u` against the `c = g.len()`
+    /// input rows at `h` (`c x d`) with gradient scales `g`: for every
+    /// `j`, `gin_j += g[j] u` with `u` as it was before this call, then
+    /// `u += Σ_j g[j] h_j`. Rows with `g[j] == 0` are skipped.
+    ///
+    /// # Safety
+    /// `u` must be valid for reads and writes of `d` floats, `h` for reads
+    /// and `gin` for reads and writes of `c d` floats, `gin` must not
+    /// overlap `u` or `h`, and the CPU must support the implementing type's
+    /// instructions.
+    #[inline(always)]
+    unsafe fn window_update_raw(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
+        let mut k0 = 0;
+        while k0 < d {
+            let w = LANES.min(d - k0);
+            let (mut uk, mut du) = ([0.0f32; LANES], [0.0f32; LANES]);
+            for (t, v) in uk[..w].iter_mut().enumerate() {
+                // SAFETY: k0 + t < d.
+                *v = unsafe { u.add(k0 + t).read() };
+            }
+            for (j, &gj) in g.iter().enumerate() {
+                if gj == 0.0 {
+                    continue;
+                }
+                for t in 0..w {
+                    let at = j * d + k0 + t;
+                    // SAFETY: at < c * d, inside `h` and `gin`.
+                    unsafe {
+                        let q = gin.add(at);
+                        q.write(Self::mul_add(gj, uk[t], q.read()));
+                        du[t] = Self::mul_add(gj, h.add(at).read(), du[t]);
+                    }
+                }
+            }
+            for t in 0..w {
+                // SAFETY: k0 + t < d.
+                unsafe { u.add(k0 + t).write(uk[t] + du[t]) };
+            }
+            k0 += w;
+        }
+    }
 }
 
 /// `a * b + c` with a single rounding (use only where the `fma` target
@@ -89,29 +217,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dot_with::<Unfused>(a, b)
 }
 
-/// [`dot`] with the multiply-add of `M`.
+/// [`dot`] with the kernels of `M`.
 #[inline(always)]
 pub fn dot_with<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
-    let (ac, bc) = (a[..n].chunks_exact(LANES), b[..n].chunks_exact(LANES));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ac.zip(bc) {
-        lanes_fma::<M>(&mut acc, x.try_into().unwrap(), y.try_into().unwrap());
-    }
-    let mut s = 0.0f32;
-    for (x, y) in ar.iter().zip(br) {
-        s = M::mul_add(*x, *y, s);
-    }
-    s + hsum(&acc)
-}
-
-/// `acc[k] += x[k] * y[k]` for one chunk of [`LANES`].
-#[inline(always)]
-pub fn lanes_fma<M: MulAdd>(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; LANES]) {
-    for k in 0..LANES {
-        acc[k] = M::mul_add(x[k], y[k], acc[k]);
-    }
+    // SAFETY: both slices hold at least n floats; `M`'s instructions are
+    // the caller's choice (its job loop checked the CPU).
+    unsafe { M::dot_raw(a.as_ptr(), b.as_ptr(), n) }
 }
 
 /// `y += a * x`.
@@ -125,9 +237,9 @@ pub fn lanes_fma<M: MulAdd>(acc: &mut [f32; LANES], x: &[f32; LANES], y: &[f32; 
 #[inline(always)]
 pub fn axpy<M: MulAdd>(a: f32, x: &[f32], y: &mut [f32]) {
     let n = x.len().min(y.len());
-    for (yi, xi) in y[..n].iter_mut().zip(&x[..n]) {
-        *yi = M::mul_add(a, *xi, *yi);
-    }
+    // SAFETY: both slices hold at least n floats and cannot overlap (one
+    // is borrowed mutably).
+    unsafe { M::axpy_raw(a, x.as_ptr(), y.as_mut_ptr(), n) }
 }
 
 /// The output-row update of word2vec on a plain slice: `acc += g * row`,
@@ -136,11 +248,34 @@ pub fn axpy<M: MulAdd>(a: f32, x: &[f32], y: &mut [f32]) {
 #[inline(always)]
 pub fn accumulate_and_update<M: MulAdd>(g: f32, x: &[f32], row: &mut [f32], acc: &mut [f32]) {
     let n = row.len().min(x.len()).min(acc.len());
-    for i in 0..n {
-        let v = row[i];
-        acc[i] = M::mul_add(g, v, acc[i]);
-        row[i] = M::mul_add(g, x[i], v);
-    }
+    // SAFETY: all three hold at least n floats; `row` and `acc` are
+    // borrowed mutably, so nothing overlaps them.
+    unsafe { M::acc_update_raw(g, x.as_ptr(), row.as_mut_ptr(), acc.as_mut_ptr(), n) }
+}
+
+/// The dot products of `u` with each of the `x.len()` rows of `h` (row
+/// length `u.len()`; see [`MulAdd::dots_raw`]).
+#[inline(always)]
+pub fn dots<M: MulAdd>(u: &[f32], h: &[f32], x: &mut [f32]) {
+    let d = u.len();
+    assert!(h.len() >= x.len() * d, "h holds fewer than x.len() rows");
+    // SAFETY: `u` holds d floats and `h` at least x.len() * d.
+    unsafe { M::dots_raw(u.as_ptr(), h.as_ptr(), d, x) }
+}
+
+/// The window update of the output row `u` against the rows of `h` with
+/// gradient scales `g`, gradients for those rows added to `gin` (see
+/// [`MulAdd::window_update_raw`]).
+#[inline(always)]
+pub fn window_update<M: MulAdd>(u: &mut [f32], h: &[f32], gin: &mut [f32], g: &[f32]) {
+    let d = u.len();
+    assert!(
+        h.len() >= g.len() * d && gin.len() >= g.len() * d,
+        "h or gin holds fewer than g.len() rows"
+    );
+    // SAFETY: the lengths were checked just above; `u` and `gin` are
+    // borrowed mutably, so nothing overlaps them.
+    unsafe { M::window_update_raw(u.as_mut_ptr(), h.as_ptr(), gin.as_mut_ptr(), g, d) }
 }
 
 /// `x *= a`.

@@ -223,7 +223,7 @@ pub(crate) fn train_job<E: Examples>(
     gen.train::<Unfused>(model, w, job, alpha)
 }
 
-/// [`train_job`] compiled for AVX2 and FMA (the inlined loops run 8 floats wide).
+/// [`train_job`] compiled for AVX2 and FMA, with the kernels of [`crate::linalg::Avx2`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn train_job_avx2<E: Examples>(
@@ -233,10 +233,11 @@ unsafe fn train_job_avx2<E: Examples>(
     job: &E::Job,
     alpha: f32,
 ) -> (u64, f64) {
-    gen.train::<crate::linalg::Fused>(model, w, job, alpha)
+    gen.train::<crate::linalg::Avx2>(model, w, job, alpha)
 }
 
-/// [`train_job`] compiled for AVX-512F and FMA (16 floats wide).
+/// [`train_job`] compiled for AVX-512F and FMA, with the kernels of
+/// [`crate::linalg::Avx512`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 unsafe fn train_job_avx512<E: Examples>(
@@ -246,7 +247,7 @@ unsafe fn train_job_avx512<E: Examples>(
     job: &E::Job,
     alpha: f32,
 ) -> (u64, f64) {
-    gen.train::<crate::linalg::Fused>(model, w, job, alpha)
+    gen.train::<crate::linalg::Avx512>(model, w, job, alpha)
 }
 
 /// A generator that trains sentence by sentence (skip-gram, CBOW).

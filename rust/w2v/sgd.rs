@@ -175,6 +175,19 @@ impl HotCache {
         }
     }
 
+    /// The worker's copy of `syn1` row `row`, if it is cached, counting
+    /// `updates` updates of it (skip-gram's window update counts one per
+    /// pair, so that merges come after as many pairs as in the per-pair
+    /// update).
+    #[inline(always)]
+    pub(crate) fn hs_row(&mut self, row: usize, updates: usize) -> Option<&mut [f32]> {
+        let r = self.hs.row_mut(row);
+        if r.is_some() {
+            self.hits += updates;
+        }
+        r
+    }
+
     /// Called once per training example: after [`SYNC_HITS`] updates of
     /// cached rows the worker's changes are merged and the rows reloaded,
     /// so that the workers see each other's updates of the hot rows soon.

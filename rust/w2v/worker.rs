@@ -23,10 +23,10 @@ pub(crate) struct Worker {
     pub hin: Vec<f32>,
     /// Gradients for the context input rows (skip-gram).
     pub gin: Vec<f32>,
-    /// Copy of one output row.
-    pub u: Vec<f32>,
-    /// Gradient for that output row.
-    pub du: Vec<f32>,
+    /// Dot products of one output row with the context rows (skip-gram).
+    pub xs: Vec<f32>,
+    /// Their gradient scales (skip-gram).
+    pub gs: Vec<f32>,
     /// Noise words of the current example.
     pub neg: Vec<u32>,
     /// Noise words of the next example, drawn one step ahead so that their
@@ -47,8 +47,8 @@ impl Worker {
             ctx: Vec::new(),
             hin: Vec::new(),
             gin: Vec::new(),
-            u: vec![0.0; dim],
-            du: vec![0.0; dim],
+            xs: Vec::new(),
+            gs: Vec::new(),
             neg: Vec::new(),
             neg_next: Vec::new(),
             hot: HotCache::default(),
@@ -101,9 +101,9 @@ impl Worker {
             self.hin.resize(rows * dim, 0.0);
             self.gin.resize(rows * dim, 0.0);
         }
-        if self.u.len() != dim {
-            self.u.resize(dim, 0.0);
-            self.du.resize(dim, 0.0);
+        if self.xs.len() < rows {
+            self.xs.resize(rows, 0.0);
+            self.gs.resize(rows, 0.0);
         }
     }
 }

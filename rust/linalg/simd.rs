@@ -1,0 +1,483 @@
+//! Explicit SIMD versions of the three row kernels the word2vec family
+//! spends its time in: a dot product, `y += a x`, and the output-row update
+//! `acc += g row; row += g x`.
+//!
+//! The portable loops in the parent module leave the vectorising to LLVM.
+//! For the short rows of word2vec (100 floats is typical) that costs more
+//! than the arithmetic: each call computes trip counts, checks for
+//! aliasing, runs a 16-wide main loop and then 4-wide and scalar remainder
+//! loops, and stores its partial sums to the stack for the horizontal sum.
+//! A callgrind profile of `infer_vector` counted about 420 instructions per
+//! output row, of which about 85 were vector arithmetic. These kernels do
+//! the main part in whole registers and the tail in one masked (AVX-512) or
+//! 4-wide plus scalar (AVX2) step, with two accumulators for the dot product
+//! so that consecutive multiply-adds do not wait on each other.
+//!
+//! Each kernel is an `unsafe` function compiled for its instruction set
+//! (`#[target_feature]`), reached only through [`Avx512`] and [`Avx2`],
+//! whose use the job loops select after checking the CPU (see
+//! `w2v::engine::train_job`). They read and write through raw pointers
+//! because the rows may be shared Hogwild rows (see `crate::hogwild`).
+
+use super::MulAdd;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// The kernels for CPUs with AVX-512F (16 floats per register, masked tails).
+///
+/// Use only in code compiled with the `avx512f` and `fma` target features
+/// and entered after checking the CPU has them.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx512;
+
+/// The kernels for CPUs with AVX2 and FMA (8 floats per register).
+///
+/// Use only in code compiled with the `avx2` and `fma` target features and
+/// entered after checking the CPU has them.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl MulAdd for Avx512 {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+
+    #[inline(always)]
+    unsafe fn dot_raw(a: *const f32, b: *const f32, n: usize) -> f32 {
+        // SAFETY: forwarded contract (valid reads of n floats); the caller
+        // runs on a CPU with AVX-512F (the type's contract).
+        unsafe { dot512(a, b, n) }
+    }
+
+    #[inline(always)]
+    unsafe fn axpy_raw(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { axpy512(a, x, y, n) }
+    }
+
+    #[inline(always)]
+    unsafe fn acc_update_raw(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { acc_update512(g, x, row, acc, n) }
+    }
+
+    #[inline(always)]
+    unsafe fn dots_raw(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { dots512(u, h, d, x) }
+    }
+
+    #[inline(always)]
+    unsafe fn window_update_raw(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { window_update512(u, h, gin, g, d) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl MulAdd for Avx2 {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+
+    #[inline(always)]
+    unsafe fn dot_raw(a: *const f32, b: *const f32, n: usize) -> f32 {
+        // SAFETY: forwarded contract; the caller runs on a CPU with AVX2
+        // and FMA (the type's contract).
+        unsafe { dot256(a, b, n) }
+    }
+
+    #[inline(always)]
+    unsafe fn axpy_raw(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { axpy256(a, x, y, n) }
+    }
+
+    #[inline(always)]
+    unsafe fn acc_update_raw(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { acc_update256(g, x, row, acc, n) }
+    }
+}
+
+/// Lanes `0..r` of a 16-lane mask (`r < 16`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tail_mask(r: usize) -> __mmask16 {
+    ((1u32 << r) - 1) as __mmask16
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot512(a: *const f32, b: *const f32, n: usize) -> f32 {
+    let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let mut i = 0;
+    // SAFETY (every access below): i + 16 <= n for the whole loads, and the
+    // masked load touches only lanes below n - i (masked-off lanes are
+    // neither read nor able to fault).
+    unsafe {
+        while i + 32 <= n {
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i)), s0);
+            s1 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(a.add(i + 16)),
+                _mm512_loadu_ps(b.add(i + 16)),
+                s1,
+            );
+            i += 32;
+        }
+        if i + 16 <= n {
+            s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i)), s0);
+            i += 16;
+        }
+        if i < n {
+            let m = tail_mask(n - i);
+            s1 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(m, a.add(i)),
+                _mm512_maskz_loadu_ps(m, b.add(i)),
+                s1,
+            );
+        }
+    }
+    _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn axpy512(a: f32, x: *const f32, y: *mut f32, n: usize) {
+    let va = _mm512_set1_ps(a);
+    let mut i = 0;
+    // SAFETY (every access): whole vectors only while i + 16 <= n; the
+    // tail is masked to the lanes below n - i.
+    unsafe {
+        while i + 16 <= n {
+            let v = _mm512_fmadd_ps(va, _mm512_loadu_ps(x.add(i)), _mm512_loadu_ps(y.add(i)));
+            _mm512_storeu_ps(y.add(i), v);
+            i += 16;
+        }
+        if i < n {
+            let m = tail_mask(n - i);
+            let v = _mm512_fmadd_ps(
+                va,
+                _mm512_maskz_loadu_ps(m, x.add(i)),
+                _mm512_maskz_loadu_ps(m, y.add(i)),
+            );
+            _mm512_mask_storeu_ps(y.add(i), m, v);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn acc_update512(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: usize) {
+    let vg = _mm512_set1_ps(g);
+    let mut i = 0;
+    // SAFETY (every access): as in `axpy512`; `acc` and `x` are the
+    // caller's own buffers, `row` may be a shared Hogwild row.
+    unsafe {
+        while i + 16 <= n {
+            let r = _mm512_loadu_ps(row.add(i));
+            let s = _mm512_fmadd_ps(vg, r, _mm512_loadu_ps(acc.add(i)));
+            _mm512_storeu_ps(acc.add(i), s);
+            _mm512_storeu_ps(
+                row.add(i),
+                _mm512_fmadd_ps(vg, _mm512_loadu_ps(x.add(i)), r),
+            );
+            i += 16;
+        }
+        if i < n {
+            let m = tail_mask(n - i);
+            let r = _mm512_maskz_loadu_ps(m, row.add(i));
+            let s = _mm512_fmadd_ps(vg, r, _mm512_maskz_loadu_ps(m, acc.add(i)));
+            _mm512_mask_storeu_ps(acc.add(i), m, s);
+            let u = _mm512_fmadd_ps(vg, _mm512_maskz_loadu_ps(m, x.add(i)), r);
+            _mm512_mask_storeu_ps(row.add(i), m, u);
+        }
+    }
+}
+
+/// Mask of the 16-float chunk at `k` of a `d`-float row.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn chunk_mask(k: usize, d: usize) -> __mmask16 {
+    if d - k >= 16 {
+        0xFFFF
+    } else {
+        tail_mask(d - k)
+    }
+}
+
+/// Four rows at a time against one `u`: each chunk of `u` is loaded once
+/// for four multiply-adds into independent accumulators.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn dots512(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
+    let c = x.len();
+    let mut j = 0;
+    // SAFETY (every access): chunk k lies within row j..j+4 of `h` (c * d
+    // floats) and within `u` (d floats); the last chunk is masked to d.
+    unsafe {
+        while j + 4 <= c {
+            let (r0, r1, r2, r3) = (
+                h.add(j * d),
+                h.add((j + 1) * d),
+                h.add((j + 2) * d),
+                h.add((j + 3) * d),
+            );
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+            );
+            let mut k = 0;
+            while k < d {
+                let m = chunk_mask(k, d);
+                let uk = _mm512_maskz_loadu_ps(m, u.add(k));
+                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r0.add(k)), uk, a0);
+                a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r1.add(k)), uk, a1);
+                a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r2.add(k)), uk, a2);
+                a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r3.add(k)), uk, a3);
+                k += 16;
+            }
+            x[j] = _mm512_reduce_add_ps(a0);
+            x[j + 1] = _mm512_reduce_add_ps(a1);
+            x[j + 2] = _mm512_reduce_add_ps(a2);
+            x[j + 3] = _mm512_reduce_add_ps(a3);
+            j += 4;
+        }
+        while j < c {
+            x[j] = dot512(h.add(j * d), u, d);
+            j += 1;
+        }
+    }
+}
+
+/// One chunk of `u` at a time: loaded once, its gradient accumulated in a
+/// register over all rows, stored once.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
+    let mut k = 0;
+    // SAFETY (every access): chunk k of row j lies within `h` and `gin`
+    // (c * d floats each) and chunk k within `u`; the last chunk is masked.
+    unsafe {
+        while k < d {
+            let m = chunk_mask(k, d);
+            let uk = _mm512_maskz_loadu_ps(m, u.add(k));
+            let mut du = _mm512_setzero_ps();
+            for (j, &gj) in g.iter().enumerate() {
+                if gj == 0.0 {
+                    continue;
+                }
+                let vg = _mm512_set1_ps(gj);
+                let at = j * d + k;
+                let q = _mm512_fmadd_ps(vg, uk, _mm512_maskz_loadu_ps(m, gin.add(at)));
+                _mm512_mask_storeu_ps(gin.add(at), m, q);
+                du = _mm512_fmadd_ps(vg, _mm512_maskz_loadu_ps(m, h.add(at)), du);
+            }
+            _mm512_mask_storeu_ps(u.add(k), m, _mm512_add_ps(uk, du));
+            k += 16;
+        }
+    }
+}
+
+/// Sum of the 8 lanes of `v`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum256(v: __m256) -> f32 {
+    let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let h = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot256(a: *const f32, b: *const f32, n: usize) -> f32 {
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    let mut s;
+    // SAFETY (every access): whole vectors only while i + width <= n, then
+    // single floats below n.
+    unsafe {
+        while i + 16 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i)), s0);
+            s1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.add(i + 8)),
+                _mm256_loadu_ps(b.add(i + 8)),
+                s1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i)), s0);
+            i += 8;
+        }
+        s = hsum256(_mm256_add_ps(s0, s1));
+        while i < n {
+            s = a.add(i).read().mul_add(b.add(i).read(), s);
+            i += 1;
+        }
+    }
+    s
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy256(a: f32, x: *const f32, y: *mut f32, n: usize) {
+    let va = _mm256_set1_ps(a);
+    let mut i = 0;
+    // SAFETY (every access): whole vectors only while i + 8 <= n, then
+    // single floats below n.
+    unsafe {
+        while i + 8 <= n {
+            let v = _mm256_fmadd_ps(va, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
+            _mm256_storeu_ps(y.add(i), v);
+            i += 8;
+        }
+        while i < n {
+            let q = y.add(i);
+            q.write(a.mul_add(x.add(i).read(), q.read()));
+            i += 1;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn acc_update256(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: usize) {
+    let vg = _mm256_set1_ps(g);
+    let mut i = 0;
+    // SAFETY (every access): as in `axpy256`.
+    unsafe {
+        while i + 8 <= n {
+            let r = _mm256_loadu_ps(row.add(i));
+            let s = _mm256_fmadd_ps(vg, r, _mm256_loadu_ps(acc.add(i)));
+            _mm256_storeu_ps(acc.add(i), s);
+            _mm256_storeu_ps(
+                row.add(i),
+                _mm256_fmadd_ps(vg, _mm256_loadu_ps(x.add(i)), r),
+            );
+            i += 8;
+        }
+        while i < n {
+            let v = row.add(i).read();
+            acc.add(i).write(g.mul_add(v, acc.add(i).read()));
+            row.add(i).write(g.mul_add(x.add(i).read(), v));
+            i += 1;
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::linalg::{accumulate_and_update, axpy, dot_with, dots, window_update, Unfused};
+
+    /// Each SIMD kernel against the portable one, on lengths around every
+    /// width boundary, where the tails are.
+    fn check<M: MulAdd>() {
+        for n in [
+            0usize, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 300,
+        ] {
+            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (d, want) = (dot_with::<M>(&a, &b), dot_with::<Unfused>(&a, &b));
+            assert!(
+                (d - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                "n={n}: {d} vs {want}"
+            );
+            // one float past the end, which the kernels must not touch
+            let (mut y, mut yw) = (b.clone(), b.clone());
+            y.push(7.0);
+            axpy::<M>(0.5, &a, &mut y[..n]);
+            axpy::<Unfused>(0.5, &a, &mut yw);
+            assert_eq!(y[n], 7.0);
+            let (mut row, mut acc) = (b.clone(), vec![0.25f32; n + 1]);
+            let (mut roww, mut accw) = (b.clone(), vec![0.25f32; n]);
+            row.push(7.0);
+            accumulate_and_update::<M>(0.3, &a, &mut row[..n], &mut acc[..n]);
+            accumulate_and_update::<Unfused>(0.3, &a, &mut roww, &mut accw);
+            assert_eq!((row[n], acc[n]), (7.0, 0.25));
+            for i in 0..n {
+                assert!((y[i] - yw[i]).abs() < 1e-6, "axpy n={n} i={i}");
+                assert!((row[i] - roww[i]).abs() < 1e-6, "row n={n} i={i}");
+                assert!((acc[i] - accw[i]).abs() < 1e-6, "acc n={n} i={i}");
+            }
+        }
+    }
+
+    /// The window kernels against the portable ones, for 1 to 9 rows (both
+    /// sides of the 4-row blocks) of lengths around the widths, one
+    /// gradient scale zero.
+    fn check_window<M: MulAdd>() {
+        for d in [1usize, 5, 8, 16, 17, 100, 130] {
+            for c in 1..10 {
+                let u: Vec<f32> = (0..d).map(|i| (i as f32 * 0.3).sin()).collect();
+                let h: Vec<f32> = (0..c * d).map(|i| (i as f32 * 0.07).cos()).collect();
+                let g: Vec<f32> = (0..c)
+                    .map(|j| if j == 1 { 0.0 } else { 0.1 * j as f32 - 0.2 })
+                    .collect();
+                let (mut x, mut xw) = (vec![0.0f32; c], vec![0.0f32; c]);
+                dots::<M>(&u, &h, &mut x);
+                dots::<Unfused>(&u, &h, &mut xw);
+                for j in 0..c {
+                    assert!(
+                        (x[j] - xw[j]).abs() <= 1e-5 * (1.0 + xw[j].abs()),
+                        "dots d={d} c={c}"
+                    );
+                }
+                let (mut u1, mut uw) = (u.clone(), u.clone());
+                let (mut gin, mut ginw) = (vec![0.5f32; c * d + 1], vec![0.5f32; c * d]);
+                u1.push(7.0);
+                window_update::<M>(&mut u1[..d], &h, &mut gin[..c * d], &g);
+                window_update::<Unfused>(&mut uw, &h, &mut ginw, &g);
+                assert_eq!((u1[d], gin[c * d]), (7.0, 0.5), "wrote past the end");
+                assert!(
+                    u1[..d].iter().zip(&uw).all(|(a, b)| (a - b).abs() < 1e-5),
+                    "u d={d} c={c}"
+                );
+                assert!(
+                    gin[..c * d]
+                        .iter()
+                        .zip(&ginw)
+                        .all(|(a, b)| (a - b).abs() < 1e-5),
+                    "gin d={d} c={c}"
+                );
+                if c > 1 {
+                    assert!(
+                        gin[d..2 * d].iter().all(|&v| v == 0.5),
+                        "row with g = 0 untouched"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn avx512_kernels_match_the_portable_ones() {
+        if is_x86_feature_detected!("avx512f") {
+            check::<Avx512>();
+            check_window::<Avx512>();
+        }
+    }
+
+    #[test]
+    fn avx2_kernels_match_the_portable_ones() {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            check::<Avx2>();
+            check_window::<Avx2>();
+        }
+    }
+}
