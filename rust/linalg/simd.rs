@@ -10,7 +10,7 @@
 //! A callgrind profile of `infer_vector` counted about 420 instructions per
 //! output row, of which about 85 were vector arithmetic. These kernels do
 //! the main part in whole registers and the tail in one masked (AVX-512) or
-//! 4-wide plus scalar (AVX2) step, with two accumulators for the dot product
+//! one 4-wide step and at most three scalar ones (AVX2), with two accumulators for the dot product
 //! so that consecutive multiply-adds do not wait on each other.
 //!
 //! Each kernel is an `unsafe` function compiled for its instruction set
@@ -322,6 +322,11 @@ unsafe fn dot256(a: *const f32, b: *const f32, n: usize) -> f32 {
             s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i)), s0);
             i += 8;
         }
+        if i + 4 <= n {
+            let p = _mm_mul_ps(_mm_loadu_ps(a.add(i)), _mm_loadu_ps(b.add(i)));
+            s0 = _mm256_add_ps(s0, _mm256_zextps128_ps256(p));
+            i += 4;
+        }
         s = hsum256(_mm256_add_ps(s0, s1));
         while i < n {
             s = a.add(i).read().mul_add(b.add(i).read(), s);
@@ -344,6 +349,12 @@ unsafe fn axpy256(a: f32, x: *const f32, y: *mut f32, n: usize) {
             let v = _mm256_fmadd_ps(va, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
             _mm256_storeu_ps(y.add(i), v);
             i += 8;
+        }
+        if i + 4 <= n {
+            let a4 = _mm256_castps256_ps128(va);
+            let v = _mm_fmadd_ps(a4, _mm_loadu_ps(x.add(i)), _mm_loadu_ps(y.add(i)));
+            _mm_storeu_ps(y.add(i), v);
+            i += 4;
         }
         while i < n {
             let q = y.add(i);
@@ -370,6 +381,13 @@ unsafe fn acc_update256(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: 
                 _mm256_fmadd_ps(vg, _mm256_loadu_ps(x.add(i)), r),
             );
             i += 8;
+        }
+        if i + 4 <= n {
+            let g4 = _mm256_castps256_ps128(vg);
+            let r = _mm_loadu_ps(row.add(i));
+            _mm_storeu_ps(acc.add(i), _mm_fmadd_ps(g4, r, _mm_loadu_ps(acc.add(i))));
+            _mm_storeu_ps(row.add(i), _mm_fmadd_ps(g4, _mm_loadu_ps(x.add(i)), r));
+            i += 4;
         }
         while i < n {
             let v = row.add(i).read();
