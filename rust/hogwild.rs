@@ -226,34 +226,29 @@ impl SharedMatrix<'_, f32> {
         unsafe { M::axpy_raw(a, p, acc.as_mut_ptr(), n) }
     }
 
-    /// The dot products of row `row` with each of the `x.len()` rows of
-    /// `h` (see [`crate::linalg::dots`]).
+    /// The window step of row `row` against the `g.len()` rows of `h`
+    /// (see [`crate::linalg::window_step`]).
     #[inline(always)]
-    pub fn dots_row<M: MulAdd>(&self, row: usize, h: &[f32], x: &mut [f32]) {
-        let p = self.row_ptr(row);
-        let d = self.cols;
-        assert!(h.len() >= x.len() * d, "h holds fewer than x.len() rows");
-        // SAFETY: `p` points at `cols` valid floats (row_ptr's bound check)
-        // and `h` holds x.len() rows of them; racing Hogwild writes may be
-        // seen half-applied. `M`'s instruction set was checked by the job
-        // loop that chose it.
-        unsafe { M::dots_raw(p, h.as_ptr(), d, x) }
-    }
-
-    /// The window update of row `row` against the rows of `h` with
-    /// gradient scales `g` (see [`crate::linalg::window_update`]).
-    #[inline(always)]
-    pub fn window_update_row<M: MulAdd>(&self, row: usize, h: &[f32], gin: &mut [f32], g: &[f32]) {
+    pub fn window_step_row<M: MulAdd, F: FnMut(f32) -> f32>(
+        &self,
+        row: usize,
+        h: &[f32],
+        gin: &mut [f32],
+        g: &mut [f32],
+        grad: F,
+    ) {
         let p = self.row_ptr_mut(row);
         let d = self.cols;
         assert!(
             h.len() >= g.len() * d && gin.len() >= g.len() * d,
             "h or gin holds fewer than g.len() rows"
         );
-        // SAFETY: as in `dots_row`; `h` and `gin` are thread-local buffers,
-        // never aliases of the shared matrix. A racing writer may lose
-        // this update (Hogwild).
-        unsafe { M::window_update_raw(p, h.as_ptr(), gin.as_mut_ptr(), g, d) }
+        // SAFETY: `p` points at `cols` valid floats (row_ptr's bound check);
+        // `h`, `gin` and `g` are thread-local buffers of the checked sizes,
+        // never aliases of the shared matrix. Racing Hogwild writes may be
+        // seen half-applied or lost. `M`'s instruction set was checked by
+        // the job loop that chose it.
+        unsafe { M::window_step_raw(p, h.as_ptr(), gin.as_mut_ptr(), d, g, grad) }
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:

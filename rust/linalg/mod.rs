@@ -179,6 +179,36 @@ pub trait MulAdd: Sized {
             k0 += w;
         }
     }
+
+    /// The whole window step of one output row `u` (`d` floats) against
+    /// the `c` input rows at `h`: for each row `j`, `x = h_j · u` with `u`
+    /// as it was before this call, `g = grad(x)` (0 skips the row),
+    /// `gin_j += g u`; finally `u += Σ_j g h_j`. Rows are visited in order,
+    /// so `grad` may accumulate a loss. `g` is scratch for `c` scales.
+    ///
+    /// # Safety
+    /// As for [`MulAdd::window_update_raw`], with `g.len() >= c`.
+    #[inline(always)]
+    unsafe fn window_step_raw<F: FnMut(f32) -> f32>(
+        u: *mut f32,
+        h: *const f32,
+        gin: *mut f32,
+        d: usize,
+        g: &mut [f32],
+        mut grad: F,
+    ) {
+        // SAFETY: the caller's contract covers both steps.
+        unsafe { Self::dots_raw(u, h, d, g) };
+        let mut any = false;
+        for v in g.iter_mut() {
+            *v = grad(*v);
+            any |= *v != 0.0;
+        }
+        if any {
+            // SAFETY: as above.
+            unsafe { Self::window_update_raw(u, h, gin, g, d) };
+        }
+    }
 }
 
 /// `a * b + c` with a single rounding (use only where the `fma` target
@@ -253,29 +283,25 @@ pub fn accumulate_and_update<M: MulAdd>(g: f32, x: &[f32], row: &mut [f32], acc:
     unsafe { M::acc_update_raw(g, x.as_ptr(), row.as_mut_ptr(), acc.as_mut_ptr(), n) }
 }
 
-/// The dot products of `u` with each of the `x.len()` rows of `h` (row
-/// length `u.len()`; see [`MulAdd::dots_raw`]).
+/// The window step of the output row `u` against the `g.len()` rows of
+/// `h`, gradients for those rows added to `gin` (see
+/// [`MulAdd::window_step_raw`]).
 #[inline(always)]
-pub fn dots<M: MulAdd>(u: &[f32], h: &[f32], x: &mut [f32]) {
-    let d = u.len();
-    assert!(h.len() >= x.len() * d, "h holds fewer than x.len() rows");
-    // SAFETY: `u` holds d floats and `h` at least x.len() * d.
-    unsafe { M::dots_raw(u.as_ptr(), h.as_ptr(), d, x) }
-}
-
-/// The window update of the output row `u` against the rows of `h` with
-/// gradient scales `g`, gradients for those rows added to `gin` (see
-/// [`MulAdd::window_update_raw`]).
-#[inline(always)]
-pub fn window_update<M: MulAdd>(u: &mut [f32], h: &[f32], gin: &mut [f32], g: &[f32]) {
+pub fn window_step<M: MulAdd, F: FnMut(f32) -> f32>(
+    u: &mut [f32],
+    h: &[f32],
+    gin: &mut [f32],
+    g: &mut [f32],
+    grad: F,
+) {
     let d = u.len();
     assert!(
         h.len() >= g.len() * d && gin.len() >= g.len() * d,
         "h or gin holds fewer than g.len() rows"
     );
-    // SAFETY: the lengths were checked just above; `u` and `gin` are
+    // SAFETY: the lengths were checked just above; `u`, `gin` and `g` are
     // borrowed mutably, so nothing overlaps them.
-    unsafe { M::window_update_raw(u.as_mut_ptr(), h.as_ptr(), gin.as_mut_ptr(), g, d) }
+    unsafe { M::window_step_raw(u.as_mut_ptr(), h.as_ptr(), gin.as_mut_ptr(), d, g, grad) }
 }
 
 /// `x *= a`.

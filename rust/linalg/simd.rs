@@ -401,7 +401,7 @@ unsafe fn acc_update256(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-    use crate::linalg::{accumulate_and_update, axpy, dot_with, dots, window_update, Unfused};
+    use crate::linalg::{accumulate_and_update, axpy, dot_with, window_step, Unfused};
 
     /// Each SIMD kernel against the portable one, on lengths around every
     /// width boundary, where the tails are.
@@ -436,43 +436,52 @@ mod tests {
         }
     }
 
-    /// The window kernels against the portable ones, for 1 to 9 rows (both
-    /// sides of the 4-row blocks) of lengths around the widths, one
-    /// gradient scale zero.
+    /// The window step against the portable one, for 1 to 9 rows (both
+    /// sides of the 4-row blocks) of lengths around the widths, with a gradient that skips one row and sees every dot
+    /// product once, in order.
     fn check_window<M: MulAdd>() {
-        for d in [1usize, 5, 8, 16, 17, 100, 130] {
+        for d in [1usize, 5, 8, 16, 17, 100, 128, 130] {
             for c in 1..10 {
                 let u: Vec<f32> = (0..d).map(|i| (i as f32 * 0.3).sin()).collect();
                 let h: Vec<f32> = (0..c * d).map(|i| (i as f32 * 0.07).cos()).collect();
-                let g: Vec<f32> = (0..c)
-                    .map(|j| if j == 1 { 0.0 } else { 0.1 * j as f32 - 0.2 })
-                    .collect();
-                let (mut x, mut xw) = (vec![0.0f32; c], vec![0.0f32; c]);
-                dots::<M>(&u, &h, &mut x);
-                dots::<Unfused>(&u, &h, &mut xw);
-                for j in 0..c {
-                    assert!(
-                        (x[j] - xw[j]).abs() <= 1e-5 * (1.0 + xw[j].abs()),
-                        "dots d={d} c={c}"
-                    );
-                }
-                let (mut u1, mut uw) = (u.clone(), u.clone());
-                let (mut gin, mut ginw) = (vec![0.5f32; c * d + 1], vec![0.5f32; c * d]);
-                u1.push(7.0);
-                window_update::<M>(&mut u1[..d], &h, &mut gin[..c * d], &g);
-                window_update::<Unfused>(&mut uw, &h, &mut ginw, &g);
-                assert_eq!((u1[d], gin[c * d]), (7.0, 0.5), "wrote past the end");
-                assert!(
-                    u1[..d].iter().zip(&uw).all(|(a, b)| (a - b).abs() < 1e-5),
-                    "u d={d} c={c}"
-                );
-                assert!(
-                    gin[..c * d]
-                        .iter()
-                        .zip(&ginw)
-                        .all(|(a, b)| (a - b).abs() < 1e-5),
-                    "gin d={d} c={c}"
-                );
+                let run = |simd: bool| {
+                    let mut u1 = u.clone();
+                    u1.push(7.0);
+                    let mut gin = vec![0.5f32; c * d + 1];
+                    let mut g = vec![0.0f32; c];
+                    let mut seen = Vec::new();
+                    let grad = |x: f32| {
+                        seen.push(x);
+                        if seen.len() == 2 {
+                            0.0
+                        } else {
+                            0.1 * x - 0.05
+                        }
+                    };
+                    if simd {
+                        window_step::<M, _>(&mut u1[..d], &h, &mut gin[..c * d], &mut g, grad);
+                    } else {
+                        window_step::<Unfused, _>(
+                            &mut u1[..d],
+                            &h,
+                            &mut gin[..c * d],
+                            &mut g,
+                            grad,
+                        );
+                    }
+                    assert_eq!((u1[d], gin[c * d]), (7.0, 0.5), "wrote past the end");
+                    (u1, gin, seen)
+                };
+                let ((u1, gin, seen), (uw, ginw, seenw)) = (run(true), run(false));
+                let close = |a: &[f32], b: &[f32]| {
+                    a.len() == b.len()
+                        && a.iter()
+                            .zip(b)
+                            .all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + y.abs()))
+                };
+                assert!(close(&seen, &seenw), "dots d={d} c={c}");
+                assert!(close(&u1, &uw), "u d={d} c={c}");
+                assert!(close(&gin, &ginw), "gin d={d} c={c}");
                 if c > 1 {
                     assert!(
                         gin[d..2 * d].iter().all(|&v| v == 0.5),

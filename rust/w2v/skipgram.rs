@@ -22,9 +22,8 @@
 //! minibatch of at most `2·window` pairs, the same staleness Hogwild
 //! already accepts across threads) and that negatives are shared within the
 //! window. Each output row is then read and written once per window
-//! instead of once per pair, and the kernels ([`crate::linalg::dots`],
-//! [`crate::linalg::window_update`]) keep each chunk of it in a register
-//! while it meets every context row.
+//! instead of once per pair, and the kernel ([`crate::linalg::window_step`])
+//! keeps it in registers while it meets every context row.
 //!
 //! Hierarchical softmax used the per-pair update (gensim's order) until
 //! the explicit SIMD kernels: measured then, the window update was slower
@@ -38,7 +37,7 @@ use super::engine::{train_sentences, Examples, PerSentence};
 use super::model::ModelRef;
 use super::worker::Worker;
 use crate::corpus::Job;
-use crate::linalg::{dots, window_update, MulAdd, SigmoidTable, MAX_EXP};
+use crate::linalg::{window_step, MulAdd, SigmoidTable, MAX_EXP};
 
 /// The skip-gram example generator: each word of a sentence with the words
 /// of its (shrunk) window.
@@ -174,38 +173,25 @@ fn output_row<M: MulAdd>(
 ) -> f64 {
     let dim = out.cols();
     let Worker {
-        hin,
-        gin,
-        xs,
-        gs,
-        hot,
-        ..
+        hin, gin, gs, hot, ..
     } = w;
     let (hin, gin) = (&hin[..c * dim], &mut gin[..c * dim]);
-    let (xs, gs) = (&mut xs[..c], &mut gs[..c]);
-    let mut local = if hs { hot.hs_row(row, c) } else { None };
-    match &local {
-        Some(r) => dots::<M>(r, hin, xs),
-        None => out.dots_row::<M>(row, hin, xs),
-    }
+    let gs = &mut gs[..c];
+    let sigmoid = model.layers.sigmoid;
+    let compute_loss = model.compute_loss;
     let mut loss = 0.0f64;
-    let mut any = false;
-    for (g, &x) in gs.iter_mut().zip(xs.iter()) {
+    let grad = |x: f32| {
         if hs && (x <= -MAX_EXP || x >= MAX_EXP) {
-            *g = 0.0;
-            continue;
+            return 0.0;
         }
-        *g = (label - model.layers.sigmoid.get(x)) * alpha;
-        if model.compute_loss {
+        if compute_loss {
             loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
         }
-        any = true;
-    }
-    if any {
-        match &mut local {
-            Some(r) => window_update::<M>(r, hin, gin, gs),
-            None => out.window_update_row::<M>(row, hin, gin, gs),
-        }
+        (label - sigmoid.get(x)) * alpha
+    };
+    match hs.then(|| hot.hs_row(row, c)).flatten() {
+        Some(r) => window_step::<M, _>(r, hin, gin, gs, grad),
+        None => out.window_step_row::<M, _>(row, hin, gin, gs, grad),
     }
     loss
 }

@@ -23,9 +23,8 @@ pub(crate) struct Worker {
     pub hin: Vec<f32>,
     /// Gradients for the context input rows (skip-gram).
     pub gin: Vec<f32>,
-    /// Dot products of one output row with the context rows (skip-gram).
-    pub xs: Vec<f32>,
-    /// Their gradient scales (skip-gram).
+    /// Gradient scales of one output row against the context rows
+    /// (skip-gram).
     pub gs: Vec<f32>,
     /// Noise words of the current example.
     pub neg: Vec<u32>,
@@ -47,7 +46,6 @@ impl Worker {
             ctx: Vec::new(),
             hin: Vec::new(),
             gin: Vec::new(),
-            xs: Vec::new(),
             gs: Vec::new(),
             neg: Vec::new(),
             neg_next: Vec::new(),
@@ -101,8 +99,7 @@ impl Worker {
             self.hin.resize(rows * dim, 0.0);
             self.gin.resize(rows * dim, 0.0);
         }
-        if self.xs.len() < rows {
-            self.xs.resize(rows, 0.0);
+        if self.gs.len() < rows {
             self.gs.resize(rows, 0.0);
         }
     }
