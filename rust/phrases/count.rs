@@ -37,11 +37,13 @@
 //! the same in parallel and serial counting; sorting by it gives gensim's
 //! order.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
+use super::ids::{Counting, IdTable};
 use crate::progress::Progress;
 use crate::vocab::{keep_by_count, prune_counts, Counted};
 use crate::Result;
@@ -133,7 +135,7 @@ pub(crate) enum Key {
 
 impl Key {
     #[inline]
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Key::Inline { len, data } => &data[..*len as usize],
             Key::Heap(b) => b,
@@ -188,7 +190,10 @@ type Shard = FxHashMap<Key, Counted>;
 /// `Phrases.vocab`), with the pruning state that goes with it.
 #[derive(Clone, Debug)]
 pub struct PhraseCounts {
+    /// The text representation (empty while `ids` is in use).
     shards: Vec<Shard>,
+    /// The id representation, when in use (see [`super::ids`]).
+    ids: Option<Box<IdTable>>,
     min_reduce: u64,
     /// Position of the next event (see the module docs on order).
     next_pos: u64,
@@ -255,6 +260,7 @@ impl PhraseCounts {
     pub fn new() -> Self {
         PhraseCounts {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            ids: None,
             min_reduce: 1,
             next_pos: 0,
             total_words: 0,
@@ -264,18 +270,24 @@ impl PhraseCounts {
 
     /// Entries held (gensim's `len(vocab)`).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len()).sum()
+        match &self.ids {
+            Some(t) => t.len(),
+            None => self.shards.iter().map(|s| s.len()).sum(),
+        }
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.is_empty())
+        self.len() == 0
     }
 
     /// The count of `key`, 0 when absent.
     #[inline]
     pub fn get(&self, key: &[u8]) -> u64 {
-        self.shards[shard_of(key)].get(key).map_or(0, |c| c.count)
+        match &self.ids {
+            Some(t) => t.get(key),
+            None => self.shards[shard_of(key)].get(key).map_or(0, |c| c.count),
+        }
     }
 
     /// gensim's `min_reduce`: the next prune drops counts below it.
@@ -294,36 +306,86 @@ impl PhraseCounts {
     }
 
     /// `(key, count)` in gensim's dict order.
-    pub fn items(&self) -> Vec<(&[u8], u64)> {
-        let mut v: Vec<(&[u8], Counted)> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.iter().map(|(k, c)| (k.as_bytes(), *c)))
-            .collect();
+    pub fn items(&self) -> Vec<(Cow<'_, [u8]>, u64)> {
+        let mut v: Vec<(Cow<'_, [u8]>, Counted)> = match &self.ids {
+            Some(t) => t.entries(),
+            None => self
+                .shards
+                .iter()
+                .flat_map(|s| s.iter().map(|(k, c)| (Cow::Borrowed(k.as_bytes()), *c)))
+                .collect(),
+        };
         v.sort_unstable_by_key(|(_, c)| c.rank);
         v.into_iter().map(|(k, c)| (k, c.count)).collect()
     }
 
-    /// `f(key, count)` for every entry, shard by shard on `pool`; the
-    /// `Some` results come back in gensim's dict order. Sorting only what
-    /// `f` keeps is much cheaper than [`PhraseCounts::items`] when it keeps
-    /// few.
-    pub fn filter_map_ordered<'s, T: Send>(
-        &'s self,
+    /// Takes changed settings into account: new connector words, or a new
+    /// delimiter (which the id representation cannot follow: the table
+    /// turns to text, keeping its keys joined by the old delimiter, as
+    /// gensim's dict does).
+    pub fn use_settings(&mut self, settings: &PhraseSettings) {
+        match &mut self.ids {
+            Some(t) if t.delimiter() != settings.delimiter.as_slice() => self.to_text(),
+            Some(t) => t.set_connectors(settings),
+            None => {}
+        }
+    }
+
+    /// Turns the table into the text representation.
+    fn to_text(&mut self) {
+        if let Some(t) = self.ids.take() {
+            let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
+            for (k, c) in t.entries() {
+                shards[shard_of(&k)].insert(Key::from(&*k), c);
+            }
+            self.shards = shards;
+        }
+    }
+
+    /// `f(count_first, count_last, count)` for every entry whose key
+    /// `delim` splits into two or more parts (the first and the last part
+    /// are looked up as keys), computed shard by shard on `pool`; the keys
+    /// and `Some` results come back in gensim's dict order. Sorting only
+    /// what `f` keeps is much cheaper than [`PhraseCounts::items`] when it
+    /// keeps few.
+    pub fn filter_bigrams<T: Send>(
+        &self,
         pool: &rayon::ThreadPool,
-        f: impl Fn(&'s [u8], u64) -> Option<T> + Sync,
-    ) -> Vec<T> {
-        let mut kept: Vec<(u64, T)> = pool.install(|| {
-            self.shards
-                .par_iter()
-                .flat_map_iter(|s| {
-                    s.iter()
-                        .filter_map(|(k, c)| f(k.as_bytes(), c.count).map(|t| (c.rank, t)))
-                })
-                .collect()
-        });
-        kept.sort_unstable_by_key(|(rank, _)| *rank);
-        kept.into_iter().map(|(_, t)| t).collect()
+        delim: &[u8],
+        f: impl Fn(u64, u64, u64) -> Option<T> + Sync,
+    ) -> Vec<(Cow<'_, [u8]>, T)> {
+        let mut kept: Vec<(u64, Cow<'_, [u8]>, T)> = match &self.ids {
+            Some(t) if t.delimiter() == delim => t
+                .filter_bigrams(pool, f)
+                .into_iter()
+                .map(|(r, k, x)| (r, Cow::Owned(k), x))
+                .collect(),
+            Some(_) => {
+                let mut text = self.clone();
+                text.to_text();
+                return text
+                    .filter_bigrams(pool, delim, f)
+                    .into_iter()
+                    .map(|(k, x)| (Cow::Owned(k.into_owned()), x))
+                    .collect();
+            }
+            None => pool.install(|| {
+                self.shards
+                    .par_iter()
+                    .flat_map_iter(|s| {
+                        let f = &f;
+                        s.iter().filter_map(move |(k, c)| {
+                            let key = k.as_bytes();
+                            let (a, b) = ends(key, delim)?;
+                            let t = f(self.get(a), self.get(b), c.count)?;
+                            Some((c.rank, Cow::Borrowed(key), t))
+                        })
+                    })
+                    .collect()
+            }),
+        };
+        kept.sort_unstable_by_key(|(rank, _, _)| *rank);
+        kept.into_iter().map(|(_, k, t)| (k, t)).collect()
     }
 
     /// A table holding `items` in that order (a saved model), with the given
@@ -354,6 +416,11 @@ impl PhraseCounts {
 
     fn prune(&mut self) {
         let m = self.min_reduce;
+        if let Some(t) = &mut self.ids {
+            t.prune(m);
+            self.min_reduce += 1;
+            return;
+        }
         for s in &mut self.shards {
             let r: std::result::Result<usize, std::convert::Infallible> =
                 prune_counts(s, m, |_, count, min_reduce| {
@@ -381,7 +448,23 @@ impl PhraseCounts {
         let bound = (self.len() as u64).saturating_add(2 * n_tokens);
         let safe = i64::try_from(bound).is_ok_and(|b| b <= settings.max_vocab_size);
         let threads = pool.current_num_threads().min(SHARDS);
-        if safe && threads > 1 && n_tokens > 4096 {
+        let parallel = safe && threads > 1 && n_tokens > 4096;
+        if self.ids.is_none() && self.is_empty() {
+            self.ids = IdTable::new(settings).map(Box::new);
+        }
+        self.use_settings(settings);
+        if let Some(t) = &mut self.ids {
+            match t.count_batch(settings, batch, base, parallel, &mut self.min_reduce, pool) {
+                Counting::Done => {
+                    self.next_pos += 2 * n_tokens;
+                    self.total_words += n_tokens;
+                    self.sentences += batch.lens.len() as u64;
+                    return;
+                }
+                Counting::NeedsText => self.to_text(),
+            }
+        }
+        if parallel {
             // Thread t owns shards t, t + threads, t + 2 * threads, ...
             let mut groups: Vec<Vec<(usize, &mut Shard)>> =
                 (0..threads).map(|_| Vec::new()).collect();
@@ -487,6 +570,10 @@ impl PhraseCounts {
             self.min_reduce = mr;
             return;
         }
+        // Merging works on the text representation (a rarer path).
+        let mut other = other;
+        other.to_text();
+        self.to_text();
         self.min_reduce = self.min_reduce.max(other.min_reduce);
         let offset = self.next_pos;
         for (mine, theirs) in self.shards.iter_mut().zip(other.shards) {
@@ -506,6 +593,29 @@ impl PhraseCounts {
             self.prune();
         }
     }
+}
+
+/// The first and the last part of `key` split on `delim` as Python's
+/// `str.split(delim)` splits it (left to right, matches not overlapping),
+/// or `None` when `delim` does not occur.
+pub(crate) fn ends<'k>(key: &'k [u8], delim: &[u8]) -> Option<(&'k [u8], &'k [u8])> {
+    let d = delim.len();
+    if d == 0 || key.len() < d {
+        return None;
+    }
+    let mut first: Option<usize> = None;
+    let mut last_end = 0usize;
+    let mut i = 0usize;
+    while i + d <= key.len() {
+        if &key[i..i + d] == delim {
+            first.get_or_insert(i);
+            i += d;
+            last_end = i;
+        } else {
+            i += 1;
+        }
+    }
+    first.map(|f| (&key[..f], &key[last_end..]))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod analyze;
 pub mod count;
+mod ids;
 pub mod score;
 
 pub use analyze::{

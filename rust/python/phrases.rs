@@ -252,6 +252,7 @@ impl PhraseTable {
     /// counts are kept).
     fn set_settings(&mut self, delimiter: &str, connector_words: Vec<String>, max_vocab_size: i64) {
         self.settings = settings(delimiter, connector_words, max_vocab_size);
+        self.counts.use_settings(&self.settings);
     }
 
     /// Counts `sentences` (an iterable of token iterables), `batch_words`
@@ -347,20 +348,20 @@ impl PhraseTable {
     }
 
     /// Keys in gensim's dict order.
-    fn keys(&self) -> Vec<&str> {
+    fn keys(&self) -> Vec<String> {
         self.counts
             .items()
             .into_iter()
-            .map(|(k, _)| utf8(k))
+            .map(|(k, _)| utf8(&k).to_owned())
             .collect()
     }
 
     /// `(key, count)` pairs in gensim's dict order.
-    fn items(&self) -> Vec<(&str, u64)> {
+    fn items(&self) -> Vec<(String, u64)> {
         self.counts
             .items()
             .into_iter()
-            .map(|(k, c)| (utf8(k), c))
+            .map(|(k, c)| (utf8(&k).to_owned(), c))
             .collect()
     }
 
@@ -417,7 +418,7 @@ impl PhraseTable {
             let out = py.detach(|| {
                 export_phrases(settings, &scorer, pool)
                     .into_iter()
-                    .map(|(k, s)| (utf8(k).to_string(), s))
+                    .map(|(k, s)| (utf8(&k).to_string(), s))
                     .collect()
             });
             Ok(out)
