@@ -15,9 +15,9 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
-use super::count::{PhraseCounts, PhraseSettings};
 #[cfg(test)]
 use super::count::ends;
+use super::count::{PhraseCounts, PhraseSettings};
 use super::score::Scoring;
 
 /// One output token of [`analyze_sentence`].

@@ -764,4 +764,142 @@ mod tests {
         assert_eq!(a.get(b"y"), 2);
         assert_eq!(owned(&a)[3].0, "z");
     }
+
+    fn no_delim(c: &[Vec<&'static str>]) -> Vec<Vec<&'static str>> {
+        c.iter()
+            .map(|s| {
+                s.iter()
+                    .map(|&w| if w == "f_g" { "fg" } else { w })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn id_tables_match_gensims_dict() {
+        let c = no_delim(&corpus());
+        for conn in [vec![], vec!["of", "the"], vec!["of", "the", "a", "b"]] {
+            for max in [1i64, 5, 12, 40, 40_000_000] {
+                let settings = PhraseSettings::new("_", conn.iter(), max);
+                let want = reference(&c, &conn, "_", max);
+                for (threads, per_batch) in [(1, 7), (3, 400), (2, 50)] {
+                    let got = count(&c, &settings, threads, per_batch);
+                    assert!(got.ids.is_some(), "the id table is used");
+                    assert_eq!(owned(&got), want, "conn={conn:?} max={max}");
+                }
+            }
+        }
+        // a multi-byte one-character delimiter
+        let settings = PhraseSettings::new("\u{2581}", ["of"], 40);
+        let got = count(&c, &settings, 2, 30);
+        assert!(got.ids.is_some());
+        assert_eq!(owned(&got), reference(&c, &["of"], "\u{2581}", 40));
+    }
+
+    #[test]
+    fn a_token_with_the_delimiter_turns_the_table_to_text_mid_corpus() {
+        let mut c = no_delim(&corpus());
+        c.extend(corpus()); // the second half holds "f_g", the same key as f + g
+        let settings = PhraseSettings::new("_", ["of", "the"], 60);
+        let want = reference(&c, &["of", "the"], "_", 60);
+        let got = count(&c, &settings, 2, 100);
+        assert!(got.ids.is_none());
+        assert_eq!(owned(&got), want);
+        // and a delimiter of two characters never uses ids
+        let settings = PhraseSettings::new("__", ["of"], 40_000_000);
+        let got = count(&c[..50], &settings, 1, 50);
+        assert!(got.ids.is_none());
+        assert_eq!(owned(&got), reference(&c[..50], &["of"], "__", 40_000_000));
+    }
+
+    /// Sentences over many distinct words, a few frequent.
+    fn wide_corpus() -> Vec<Vec<String>> {
+        let mut x = 7u64;
+        (0..600)
+            .map(|_| {
+                (0..12)
+                    .map(|_| {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let r = (x >> 40) % 1000;
+                        match r % 5 {
+                            0 => "of".to_string(),
+                            1 => format!("w{}", r % 7),
+                            _ => format!("w{r}"),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compaction_keeps_counts_and_order_and_bounds_the_interner() {
+        let wide = wide_corpus();
+        let c: Vec<Vec<&str>> = wide
+            .iter()
+            .map(|s| s.iter().map(String::as_str).collect())
+            .collect();
+        for conn in [vec![], vec!["of"]] {
+            let settings = PhraseSettings::new("_", conn.iter(), 80);
+            let want = reference(&c, &conn, "_", 80);
+            let pool = crate::thread_pool(1).unwrap();
+            let mut t = PhraseCounts::new();
+            for (i, chunk) in c.chunks(20).enumerate() {
+                let mut b = TokenBatch::default();
+                for s in chunk {
+                    b.push_sentence(s.iter().map(|w| w.as_bytes()));
+                }
+                t.count_batch(&settings, &b, &pool);
+                if i == 0 {
+                    t.ids.as_mut().unwrap().set_gc_floor(64);
+                }
+            }
+            assert_eq!(owned(&t), want, "conn={conn:?}");
+            let interned = t.ids.as_ref().unwrap().interned();
+            assert!(
+                interned < 400,
+                "{interned} words interned for 1000 distinct"
+            );
+        }
+    }
+
+    #[test]
+    fn id_table_lookups_and_export_match_the_text_table() {
+        let c = no_delim(&corpus());
+        let settings = PhraseSettings::new("_", ["of", "the"], 40_000_000);
+        let ids = count(&c, &settings, 2, 100);
+        let mut text = ids.clone();
+        text.to_text();
+        assert!(ids.ids.is_some() && text.ids.is_none());
+        for (k, n) in ids.items() {
+            assert_eq!(ids.get(&k), n);
+            assert_eq!(text.get(&k), n);
+        }
+        for k in [
+            "zz",
+            "a_zz",
+            "a__b",
+            "_a",
+            "a_",
+            "a_of",
+            "of",
+            "a_b_c",
+            "",
+            "a_the_of_b",
+        ] {
+            assert_eq!(ids.get(k.as_bytes()), text.get(k.as_bytes()), "{k}");
+        }
+        let pool = crate::thread_pool(2).unwrap();
+        let score = |a: u64, b: u64, ab: u64| Some((a, b, ab));
+        let from_ids = ids.filter_bigrams(&pool, b"_", score);
+        assert_eq!(from_ids, text.filter_bigrams(&pool, b"_", score));
+        assert!(from_ids.len() > 20);
+        // another delimiter at export time splits the text keys
+        assert_eq!(
+            ids.filter_bigrams(&pool, b"a", score),
+            text.filter_bigrams(&pool, b"a", score)
+        );
+    }
 }

@@ -123,6 +123,18 @@ impl IdTable {
         })
     }
 
+    /// Compaction threshold, lowered by tests.
+    #[cfg(test)]
+    pub(crate) fn set_gc_floor(&mut self, floor: usize) {
+        self.gc_floor = floor;
+    }
+
+    /// Interned words (tests check that compaction bounds them).
+    #[cfg(test)]
+    pub(crate) fn interned(&self) -> usize {
+        self.names.len()
+    }
+
     /// The delimiter the keys are joined with.
     pub(crate) fn delimiter(&self) -> &[u8] {
         &self.delim
@@ -274,6 +286,7 @@ impl IdTable {
             });
         } else {
             let mut first = 0usize;
+            let mut pruned = false;
             for &len in &batch.lens {
                 self.walk(
                     &ids[first..first + len],
@@ -283,9 +296,14 @@ impl IdTable {
                 );
                 first += len;
                 if i64::try_from(self.len()).unwrap_or(i64::MAX) > settings.max_vocab_size {
-                    self.prune(*min_reduce);
+                    self.drop_below(*min_reduce);
                     *min_reduce += 1;
+                    pruned = true;
                 }
+            }
+            // Not inside the loop: compaction renumbers the batch's ids.
+            if pruned {
+                self.maybe_compact();
             }
         }
         Counting::Done
@@ -293,6 +311,11 @@ impl IdTable {
 
     /// Drops every count below `min_reduce` (gensim's `prune_vocab`).
     pub(crate) fn prune(&mut self, min_reduce: u64) {
+        self.drop_below(min_reduce);
+        self.maybe_compact();
+    }
+
+    fn drop_below(&mut self, min_reduce: u64) {
         for u in &mut self.uni {
             if u.count > 0 && u.count < min_reduce {
                 u.count = 0;
@@ -302,6 +325,9 @@ impl IdTable {
         for s in &mut self.bi {
             s.retain(|_, c| c.count >= min_reduce);
         }
+    }
+
+    fn maybe_compact(&mut self) {
         if self.names.len() > 2 * self.gc_base.max(self.gc_floor / 2) {
             self.compact();
         }
@@ -344,7 +370,12 @@ impl IdTable {
         for (old, &u) in run_used.iter().enumerate().skip(1) {
             if u {
                 new_run[old] = run_names.len() as u32;
-                run_names.push(self.run_names[old].iter().map(|&w| new_id[w as usize]).collect());
+                run_names.push(
+                    self.run_names[old]
+                        .iter()
+                        .map(|&w| new_id[w as usize])
+                        .collect(),
+                );
             }
         }
         let mut bi: Vec<BiShard> = (0..SHARDS).map(|_| BiShard::default()).collect();
