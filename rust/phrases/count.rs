@@ -521,6 +521,7 @@ impl PhraseCounts {
     ) -> Result<()> {
         let text = crate::corpus::CorpusText::open(path)?;
         let bytes = text.bytes();
+        let text_is_utf8 = std::str::from_utf8(bytes).is_ok();
         let mut reader =
             crate::corpus::SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
         loop {
@@ -535,10 +536,11 @@ impl PhraseCounts {
                 }
                 batch.lens.push(batch.tokens.len() - before);
             }
+            // Tokens of valid UTF-8 text split at ASCII bytes are valid.
             if let Some(bad) = batch
                 .tokens
                 .iter()
-                .find(|t| std::str::from_utf8(t).is_err())
+                .find(|t| !text_is_utf8 && std::str::from_utf8(t).is_err())
             {
                 let off = bad.as_ptr() as usize - bytes.as_ptr() as usize;
                 return Err(crate::Error::format(

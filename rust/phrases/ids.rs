@@ -31,20 +31,25 @@
 //! handles every input.
 
 use std::borrow::Cow;
-use std::hash::BuildHasher;
 
 use rayon::prelude::*;
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::count::{Key, PhraseSettings, TokenBatch, SHARDS};
+use super::table::{hash, shard_of_hash, PairTable};
 use crate::vocab::Counted;
 
 /// Bigram key: `first | last << 32 | run << 64`.
 type BiKey = u128;
-type BiShard = FxHashMap<BiKey, Counted>;
+type BiShard = PairTable;
 
-/// No bigram ends at this token.
-const NONE: BiKey = BiKey::MAX;
+/// Not yet looked up (never an id: `intern` stops below it).
+const MISS: u32 = u32::MAX;
+
+/// Keys looked ahead of the one counted (prefetched).
+const AHEAD: usize = 8;
+
+const _: () = assert!(SHARDS == 16, "the table's hash gives 16 shards");
 
 #[inline]
 fn bikey(a: u32, b: u32, run: u32) -> BiKey {
@@ -58,7 +63,7 @@ fn unkey(k: BiKey) -> (u32, u32, u32) {
 
 #[inline]
 fn shard_of(k: BiKey) -> usize {
-    ((FxBuildHasher.hash_one(k) >> 40) as usize) & (SHARDS - 1)
+    shard_of_hash(hash(k))
 }
 
 /// True when `hay` contains `needle` (non-empty).
@@ -164,7 +169,9 @@ impl IdTable {
         if contains(w, &self.delim) {
             return None;
         }
-        let id = u32::try_from(self.names.len()).ok()?;
+        let id = u32::try_from(self.names.len())
+            .ok()
+            .filter(|&id| id < MISS)?;
         self.words.insert(Key::from(w), id);
         self.names.push(Key::from(w));
         self.conn
@@ -240,47 +247,65 @@ impl IdTable {
         min_reduce: &mut u64,
         pool: &rayon::ThreadPool,
     ) -> Counting {
-        let mut ids = Vec::with_capacity(batch.tokens.len());
-        for t in &batch.tokens {
-            match self.intern(t) {
-                Some(id) => ids.push(id),
-                None => return Counting::NeedsText,
+        let threads = pool.current_num_threads().min(SHARDS);
+        let mut ids = vec![MISS; batch.tokens.len()];
+        if threads > 1 && ids.len() > 4096 {
+            // Known words looked up in parallel (the interner is not
+            // changed), new ones interned below.
+            let words = &self.words;
+            let chunk = ids.len().div_ceil(threads);
+            pool.install(|| {
+                ids.par_chunks_mut(chunk)
+                    .zip(batch.tokens.par_chunks(chunk))
+                    .for_each(|(out, toks)| {
+                        for (o, t) in out.iter_mut().zip(toks) {
+                            *o = words.get(*t).copied().unwrap_or(MISS);
+                        }
+                    });
+            });
+        }
+        for (o, t) in ids.iter_mut().zip(&batch.tokens) {
+            if *o == MISS {
+                match self.intern(t) {
+                    Some(id) => *o = id,
+                    None => return Counting::NeedsText,
+                }
             }
         }
         let mut run = Vec::new();
         if parallel {
-            // Unigrams and keys on this thread, then the big table in
-            // parallel: thread t owns shards t, t + threads, ...
-            let mut keys = vec![NONE; ids.len()];
+            // Unigrams and keys on this thread, each key handed to the
+            // thread that owns its shard (thread t: shards t, t + threads,
+            // ...); then the big table in parallel.
+            let mut work: Vec<Vec<(BiKey, u64)>> = (0..threads)
+                .map(|_| Vec::with_capacity(ids.len() / threads + 16))
+                .collect();
             let mut first = 0usize;
             for &len in &batch.lens {
                 self.walk(
                     &ids[first..first + len],
                     base + first as u64,
                     &mut run,
-                    |_, i, k, _| keys[first + i] = k,
+                    |_, _, k, pos| work[shard_of(k) % threads].push((k, pos)),
                 );
                 first += len;
             }
-            let threads = pool.current_num_threads().min(SHARDS);
             let mut groups: Vec<Vec<&mut BiShard>> = (0..threads).map(|_| Vec::new()).collect();
             for (i, s) in self.bi.iter_mut().enumerate() {
                 groups[i % threads].push(s);
             }
-            let keys = &keys;
             pool.install(|| {
                 groups
                     .into_par_iter()
-                    .enumerate()
-                    .for_each(|(t, mut group)| {
-                        for (i, &k) in keys.iter().enumerate() {
-                            if k == NONE {
-                                continue;
+                    .zip(work)
+                    .for_each(|(mut group, work)| {
+                        for (i, &(k, pos)) in work.iter().enumerate() {
+                            if let Some(&(ahead, _)) = work.get(i + AHEAD) {
+                                let h = hash(ahead);
+                                group[shard_of_hash(h) / threads].prefetch(h);
                             }
-                            let s = shard_of(k);
-                            if s % threads == t {
-                                bump(group[s / threads], k, 2 * (base + i as u64) + 1);
-                            }
+                            let h = hash(k);
+                            group[shard_of_hash(h) / threads].bump(k, h, pos);
                         }
                     });
             });
@@ -292,7 +317,7 @@ impl IdTable {
                     &ids[first..first + len],
                     base + first as u64,
                     &mut run,
-                    |me, _, k, pos| bump(&mut me.bi[shard_of(k)], k, pos),
+                    |me, _, k, pos| me.bi[shard_of(k)].bump(k, hash(k), pos),
                 );
                 first += len;
                 if i64::try_from(self.len()).unwrap_or(i64::MAX) > settings.max_vocab_size {
@@ -323,7 +348,7 @@ impl IdTable {
             }
         }
         for s in &mut self.bi {
-            s.retain(|_, c| c.count >= min_reduce);
+            s.retain(|c| c.count >= min_reduce);
         }
     }
 
@@ -341,8 +366,8 @@ impl IdTable {
             *u = c.count > 0;
         }
         for s in &self.bi {
-            for k in s.keys() {
-                let (a, b, r) = unkey(*k);
+            for (k, _) in s.iter() {
+                let (a, b, r) = unkey(k);
                 used[a as usize] = true;
                 used[b as usize] = true;
                 run_used[r as usize] = true;
@@ -380,7 +405,7 @@ impl IdTable {
         }
         let mut bi: Vec<BiShard> = (0..SHARDS).map(|_| BiShard::default()).collect();
         for s in std::mem::take(&mut self.bi) {
-            for (k, c) in s {
+            for (k, c) in s.iter() {
                 let (a, b, r) = unkey(k);
                 let k = bikey(new_id[a as usize], new_id[b as usize], new_run[r as usize]);
                 bi[shard_of(k)].insert(k, c);
@@ -451,7 +476,7 @@ impl IdTable {
             }
         };
         let k = bikey(first, last, run);
-        self.bi[shard_of(k)].get(&k).map_or(0, |c| c.count)
+        self.bi[shard_of(k)].get(k).map_or(0, |c| c.count)
     }
 
     /// Every entry with its text, in no particular order.
@@ -465,7 +490,7 @@ impl IdTable {
             .collect();
         let mut buf = Vec::new();
         for s in &self.bi {
-            for (&k, &c) in s {
+            for (k, c) in s.iter() {
                 self.join_into(k, &mut buf);
                 out.push((Cow::Owned(buf.clone()), c));
             }
@@ -486,7 +511,7 @@ impl IdTable {
                 .par_iter()
                 .flat_map_iter(|s| {
                     let f = &f;
-                    s.iter().filter_map(move |(&k, c)| {
+                    s.iter().filter_map(move |(k, c)| {
                         let (a, b, _) = unkey(k);
                         let t = f(
                             self.uni[a as usize].count,
@@ -501,15 +526,4 @@ impl IdTable {
                 .collect()
         })
     }
-}
-
-#[inline]
-fn bump(shard: &mut BiShard, k: BiKey, pos: u64) {
-    shard
-        .entry(k)
-        .and_modify(|c| c.count += 1)
-        .or_insert(Counted {
-            count: 1,
-            rank: pos,
-        });
 }

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod count;
 mod ids;
 pub mod score;
+mod table;
 
 pub use analyze::{
     analyze_sentence, export_phrases, CandidateScorer, FrozenScorer, Piece, TableScorer,
