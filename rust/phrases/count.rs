@@ -325,14 +325,14 @@ impl PhraseCounts {
     /// gensim's dict does).
     pub fn use_settings(&mut self, settings: &PhraseSettings) {
         match &mut self.ids {
-            Some(t) if t.delimiter() != settings.delimiter.as_slice() => self.to_text(),
+            Some(t) if t.delimiter() != settings.delimiter.as_slice() => self.make_text(),
             Some(t) => t.set_connectors(settings),
             None => {}
         }
     }
 
     /// Turns the table into the text representation.
-    fn to_text(&mut self) {
+    fn make_text(&mut self) {
         if let Some(t) = self.ids.take() {
             let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
             for (k, c) in t.entries() {
@@ -362,7 +362,7 @@ impl PhraseCounts {
                 .collect(),
             Some(_) => {
                 let mut text = self.clone();
-                text.to_text();
+                text.make_text();
                 return text
                     .filter_bigrams(pool, delim, f)
                     .into_iter()
@@ -461,7 +461,7 @@ impl PhraseCounts {
                     self.sentences += batch.lens.len() as u64;
                     return;
                 }
-                Counting::NeedsText => self.to_text(),
+                Counting::NeedsText => self.make_text(),
             }
         }
         if parallel {
@@ -574,8 +574,8 @@ impl PhraseCounts {
         }
         // Merging works on the text representation (a rarer path).
         let mut other = other;
-        other.to_text();
-        self.to_text();
+        other.make_text();
+        self.make_text();
         self.min_reduce = self.min_reduce.max(other.min_reduce);
         let offset = self.next_pos;
         for (mine, theirs) in self.shards.iter_mut().zip(other.shards) {
@@ -873,7 +873,7 @@ mod tests {
         let settings = PhraseSettings::new("_", ["of", "the"], 40_000_000);
         let ids = count(&c, &settings, 2, 100);
         let mut text = ids.clone();
-        text.to_text();
+        text.make_text();
         assert!(ids.ids.is_some() && text.ids.is_none());
         for (k, n) in ids.items() {
             assert_eq!(ids.get(&k), n);
@@ -903,5 +903,27 @@ mod tests {
             ids.filter_bigrams(&pool, b"a", score),
             text.filter_bigrams(&pool, b"a", score)
         );
+    }
+
+    #[test]
+    fn parallel_id_counting_is_exact() {
+        let wide = wide_corpus();
+        let c: Vec<Vec<&str>> = wide
+            .iter()
+            .map(|s| s.iter().map(String::as_str).collect())
+            .collect();
+        assert!(
+            c.iter().map(Vec::len).sum::<usize>() > 4096,
+            "big enough to run in parallel"
+        );
+        for conn in [vec![], vec!["of"]] {
+            let settings = PhraseSettings::new("_", conn.iter(), 40_000_000);
+            let want = reference(&c, &conn, "_", 40_000_000);
+            for threads in [2, 3] {
+                let got = count(&c, &settings, threads, c.len());
+                assert!(got.ids.is_some());
+                assert_eq!(owned(&got), want, "conn={conn:?} threads={threads}");
+            }
+        }
     }
 }
