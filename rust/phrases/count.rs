@@ -11,6 +11,13 @@
 //! that contains the delimiter (`new_york` in a corpus already phrased once)
 //! and the bigram `new` + `york` are the same entry.
 //!
+//! # Two representations
+//! Whenever it is exact (a one-character delimiter that no token contains)
+//! the table counts words as interned ids and bigrams as id tuples
+//! (`rust/phrases/ids.rs`); otherwise, or from the first batch that breaks the
+//! condition on, it is keyed by text as described here. Both give the same
+//! keys, counts, order and pruning.
+//!
 //! # Pruning
 //! After each sentence, when the table holds more than `max_vocab_size`
 //! entries, every entry counted fewer than `min_reduce` times is dropped
