@@ -70,7 +70,8 @@ def main() -> None:
     kw = {"min_count": args.min_count, "threshold": args.threshold}
     print(f"corpus {corpus_path}  settings {kw}  cores {os.cpu_count()}  {platform.platform()}")
     print(
-        f"gensim {gensim.__version__}; BLAS: {[i.get('internal_api') for i in threadpool_info()]}"
+        f"gensim {gensim.__version__}; BLAS (threadpoolctl: api, kernel): "
+        f"{[(i.get('internal_api'), i.get('architecture')) for i in threadpool_info()]}"
     )
     print(f"load average at start: {os.getloadavg()}")
 
@@ -94,7 +95,8 @@ def main() -> None:
             results[name] = (len(model.vocab), exported, model.corpus_word_count)
             print(
                 f"run {r + 1} {name:17s} learn {wall:7.2f}s  export {ewall:6.2f}s  "
-                f"cpu {cpu + ecpu:7.2f}s  entries {len(model.vocab)}  phrases {len(exported)}",
+                f"cpu {cpu + ecpu:7.2f}s  entries {len(model.vocab)}  phrases {len(exported)}  "
+                f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
             del model

@@ -29,9 +29,13 @@ CONNECTED = [
 ]
 
 
-def _random_corpus(seed: int, n: int = 300) -> list[list[str]]:
+def _random_corpus(seed: int, n: int = 300, phrased: bool = True) -> list[list[str]]:
+    """Random sentences; ``phrased``: one word holds the default delimiter
+    (``new_york``, the same key as the bigram ``new`` + ``york``)."""
     rng = random.Random(seed)
     words = ["a", "b", "c", "of", "the", "d", "e", "f", "g", "h", "i", "j", "new_york", "new"]
+    if not phrased:
+        words[12] = "york"
     weights = [1 / (i + 1) for i in range(len(words))]
     return [rng.choices(words, weights, k=rng.randrange(0, 14)) for _ in range(n)]
 
@@ -79,28 +83,30 @@ def _same(g, e, probe):
     ],
 )
 def test_identical_to_gensim_on_small_corpora(kw):
-    for corpus in (common_texts, CONNECTED, _random_corpus(1)):
+    for corpus in (common_texts, CONNECTED, _random_corpus(1), _random_corpus(1, phrased=False)):
         g, e = _both(corpus, **kw)
         _same(g, e, corpus[:40] + CONNECTED)
 
 
+@pytest.mark.parametrize("phrased", [True, False])
 @pytest.mark.parametrize("max_vocab_size", [0, 3, 10, 25, 60])
-def test_pruning_matches_gensim(max_vocab_size):
-    corpus = _random_corpus(7, 400)
+def test_pruning_matches_gensim(max_vocab_size, phrased):
+    corpus = _random_corpus(7, 400, phrased)
     kw = {"min_count": 1, "threshold": 0.5, "connector_words": {"of", "the"}}
     g, e = _both(corpus, max_vocab_size=max_vocab_size, **kw)
     assert e.min_reduce == g.min_reduce
     _same(g, e, corpus[:30])
     # add_vocab: a fresh count of the new sentences, merged, then one prune
-    more = _random_corpus(8, 200)
+    more = _random_corpus(8, 200, phrased)
     g.add_vocab(more)
     e.add_vocab(more)
     assert e.min_reduce == g.min_reduce
     _same(g, e, more[:30])
 
 
-def test_large_batches_count_in_parallel_like_gensim():
-    corpus = _random_corpus(3, 6000)  # over 4096 tokens per batch: the parallel path
+@pytest.mark.parametrize("phrased", [True, False])
+def test_large_batches_count_in_parallel_like_gensim(phrased):
+    corpus = _random_corpus(3, 6000, phrased)  # over 4096 tokens per batch: the parallel path
     g, e = _both(corpus, min_count=2, threshold=0.3, connector_words={"of", "the"})
     assert len(e.vocab) == len(g.vocab)
     assert list(e.vocab.items()) == list(g.vocab.items())
@@ -127,6 +133,31 @@ def test_corpus_file_gives_the_same_model_as_line_sentences(tmp_path):
     g = gp.Phrases(corpus, **kw)
     e = ep.Phrases(corpus_file=path, **kw)
     _same(g, e, corpus[:20])
+
+
+def test_a_token_with_the_delimiter_after_the_first_batch(monkeypatch):
+    # the first batches count words as ids, "new_york" then turns the table to text
+    monkeypatch.setattr(ep, "_BATCH_WORDS", 500)
+    corpus = _random_corpus(11, 300, phrased=False) + [["new_york", "new", "york"]] * 3
+    corpus += _random_corpus(12, 300)
+    g, e = _both(corpus, min_count=1, threshold=0.5, connector_words={"of"}, max_vocab_size=80)
+    assert e.min_reduce == g.min_reduce
+    _same(g, e, corpus[:30])
+
+
+def test_settings_changed_after_learning_like_gensim():
+    corpus = _random_corpus(13, 300, phrased=False)
+    g, e = _both(corpus, min_count=1, threshold=0.5, connector_words={"of"})
+    more = _random_corpus(14, 100, phrased=False)
+    for m in (g, e):
+        m.connector_words = frozenset({"of", "the"})
+        m.add_vocab(more)
+    _same(g, e, more[:20])
+    for m in (g, e):
+        m.delimiter = "-"  # old keys keep "_"; export splits on "-"
+        m.add_vocab([["a", "b", "x_y", "a", "b"]])
+    assert list(e.vocab.items()) == list(g.vocab.items())
+    assert e.export_phrases() == g.export_phrases()
 
 
 def test_connector_and_empty_token_quirks():

@@ -11,8 +11,12 @@
 //! `if start_token:`, so an empty token is dropped from the output), and
 //! connector words outside a candidate pass through unchanged.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
+#[cfg(test)]
+use super::count::ends;
 use super::count::{PhraseCounts, PhraseSettings};
 use super::score::Scoring;
 
@@ -67,8 +71,16 @@ impl CandidateScorer for TableScorer<'_> {
         if b == 0 {
             return None;
         }
-        let ab = self.counts.get(joined);
-        if ab == 0 {
+        self.score_counts(a, b, self.counts.get(joined))
+    }
+}
+
+impl TableScorer<'_> {
+    /// The score of a candidate from its counts (first word, last word,
+    /// the whole phrase); `None` when a count is zero or the score is not
+    /// above the threshold.
+    pub fn score_counts(&self, a: u64, b: u64, ab: u64) -> Option<f64> {
+        if a == 0 || b == 0 || ab == 0 {
             return None;
         }
         let s = self.scoring.score(
@@ -161,29 +173,6 @@ pub fn analyze_sentence(
     out
 }
 
-/// The first and the last part of `key` split on `delim` as Python's
-/// `str.split(delim)` splits it (left to right, matches not overlapping),
-/// or `None` when `delim` does not occur.
-fn ends<'k>(key: &'k [u8], delim: &[u8]) -> Option<(&'k [u8], &'k [u8])> {
-    let d = delim.len();
-    if d == 0 || key.len() < d {
-        return None;
-    }
-    let mut first: Option<usize> = None;
-    let mut last_end = 0usize;
-    let mut i = 0usize;
-    while i + d <= key.len() {
-        if &key[i..i + d] == delim {
-            first.get_or_insert(i);
-            i += d;
-            last_end = i;
-        } else {
-            i += 1;
-        }
-    }
-    first.map(|f| (&key[..f], &key[last_end..]))
-}
-
 /// gensim's `export_phrases`: every entry of the table that splits on the
 /// delimiter into two or more parts and scores as a phrase (first part, last
 /// part, the parts between as connectors), in table order. The delimiter
@@ -193,12 +182,12 @@ pub fn export_phrases<'a>(
     settings: &PhraseSettings,
     scorer: &TableScorer<'a>,
     pool: &rayon::ThreadPool,
-) -> Vec<(&'a [u8], f64)> {
-    let delim = &settings.delimiter;
-    scorer.counts.filter_map_ordered(pool, |key, _| {
-        let (a, b) = ends(key, delim)?;
-        scorer.score(&[a, b], key).map(|s| (key, s))
-    })
+) -> Vec<(Cow<'a, [u8]>, f64)> {
+    scorer
+        .counts
+        .filter_bigrams(pool, &settings.delimiter, |a, b, ab| {
+            scorer.score_counts(a, b, ab)
+        })
 }
 
 #[cfg(test)]

@@ -11,6 +11,13 @@
 //! that contains the delimiter (`new_york` in a corpus already phrased once)
 //! and the bigram `new` + `york` are the same entry.
 //!
+//! # Two representations
+//! Whenever it is exact (a one-character delimiter that no token contains)
+//! the table counts words as interned ids and bigrams as id tuples
+//! (`rust/phrases/ids.rs`); otherwise, or from the first batch that breaks the
+//! condition on, it is keyed by text as described here. Both give the same
+//! keys, counts, order and pruning.
+//!
 //! # Pruning
 //! After each sentence, when the table holds more than `max_vocab_size`
 //! entries, every entry counted fewer than `min_reduce` times is dropped
@@ -37,11 +44,13 @@
 //! the same in parallel and serial counting; sorting by it gives gensim's
 //! order.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
+use super::ids::{Counting, IdTable};
 use crate::progress::Progress;
 use crate::vocab::{keep_by_count, prune_counts, Counted};
 use crate::Result;
@@ -133,7 +142,7 @@ pub(crate) enum Key {
 
 impl Key {
     #[inline]
-    fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             Key::Inline { len, data } => &data[..*len as usize],
             Key::Heap(b) => b,
@@ -188,7 +197,10 @@ type Shard = FxHashMap<Key, Counted>;
 /// `Phrases.vocab`), with the pruning state that goes with it.
 #[derive(Clone, Debug)]
 pub struct PhraseCounts {
+    /// The text representation (empty while `ids` is in use).
     shards: Vec<Shard>,
+    /// The id representation, when in use (see [`super::ids`]).
+    ids: Option<Box<IdTable>>,
     min_reduce: u64,
     /// Position of the next event (see the module docs on order).
     next_pos: u64,
@@ -255,6 +267,7 @@ impl PhraseCounts {
     pub fn new() -> Self {
         PhraseCounts {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            ids: None,
             min_reduce: 1,
             next_pos: 0,
             total_words: 0,
@@ -264,18 +277,24 @@ impl PhraseCounts {
 
     /// Entries held (gensim's `len(vocab)`).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len()).sum()
+        match &self.ids {
+            Some(t) => t.len(),
+            None => self.shards.iter().map(|s| s.len()).sum(),
+        }
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.is_empty())
+        self.len() == 0
     }
 
     /// The count of `key`, 0 when absent.
     #[inline]
     pub fn get(&self, key: &[u8]) -> u64 {
-        self.shards[shard_of(key)].get(key).map_or(0, |c| c.count)
+        match &self.ids {
+            Some(t) => t.get(key),
+            None => self.shards[shard_of(key)].get(key).map_or(0, |c| c.count),
+        }
     }
 
     /// gensim's `min_reduce`: the next prune drops counts below it.
@@ -294,36 +313,86 @@ impl PhraseCounts {
     }
 
     /// `(key, count)` in gensim's dict order.
-    pub fn items(&self) -> Vec<(&[u8], u64)> {
-        let mut v: Vec<(&[u8], Counted)> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.iter().map(|(k, c)| (k.as_bytes(), *c)))
-            .collect();
+    pub fn items(&self) -> Vec<(Cow<'_, [u8]>, u64)> {
+        let mut v: Vec<(Cow<'_, [u8]>, Counted)> = match &self.ids {
+            Some(t) => t.entries(),
+            None => self
+                .shards
+                .iter()
+                .flat_map(|s| s.iter().map(|(k, c)| (Cow::Borrowed(k.as_bytes()), *c)))
+                .collect(),
+        };
         v.sort_unstable_by_key(|(_, c)| c.rank);
         v.into_iter().map(|(k, c)| (k, c.count)).collect()
     }
 
-    /// `f(key, count)` for every entry, shard by shard on `pool`; the
-    /// `Some` results come back in gensim's dict order. Sorting only what
-    /// `f` keeps is much cheaper than [`PhraseCounts::items`] when it keeps
-    /// few.
-    pub fn filter_map_ordered<'s, T: Send>(
-        &'s self,
+    /// Takes changed settings into account: new connector words, or a new
+    /// delimiter (which the id representation cannot follow: the table
+    /// turns to text, keeping its keys joined by the old delimiter, as
+    /// gensim's dict does).
+    pub fn use_settings(&mut self, settings: &PhraseSettings) {
+        match &mut self.ids {
+            Some(t) if t.delimiter() != settings.delimiter.as_slice() => self.make_text(),
+            Some(t) => t.set_connectors(settings),
+            None => {}
+        }
+    }
+
+    /// Turns the table into the text representation.
+    fn make_text(&mut self) {
+        if let Some(t) = self.ids.take() {
+            let mut shards: Vec<Shard> = (0..SHARDS).map(|_| Shard::default()).collect();
+            for (k, c) in t.entries() {
+                shards[shard_of(&k)].insert(Key::from(&*k), c);
+            }
+            self.shards = shards;
+        }
+    }
+
+    /// `f(count_first, count_last, count)` for every entry whose key
+    /// `delim` splits into two or more parts (the first and the last part
+    /// are looked up as keys), computed shard by shard on `pool`; the keys
+    /// and `Some` results come back in gensim's dict order. Sorting only
+    /// what `f` keeps is much cheaper than [`PhraseCounts::items`] when it
+    /// keeps few.
+    pub fn filter_bigrams<T: Send>(
+        &self,
         pool: &rayon::ThreadPool,
-        f: impl Fn(&'s [u8], u64) -> Option<T> + Sync,
-    ) -> Vec<T> {
-        let mut kept: Vec<(u64, T)> = pool.install(|| {
-            self.shards
-                .par_iter()
-                .flat_map_iter(|s| {
-                    s.iter()
-                        .filter_map(|(k, c)| f(k.as_bytes(), c.count).map(|t| (c.rank, t)))
-                })
-                .collect()
-        });
-        kept.sort_unstable_by_key(|(rank, _)| *rank);
-        kept.into_iter().map(|(_, t)| t).collect()
+        delim: &[u8],
+        f: impl Fn(u64, u64, u64) -> Option<T> + Sync,
+    ) -> Vec<(Cow<'_, [u8]>, T)> {
+        let mut kept: Vec<(u64, Cow<'_, [u8]>, T)> = match &self.ids {
+            Some(t) if t.delimiter() == delim => t
+                .filter_bigrams(pool, f)
+                .into_iter()
+                .map(|(r, k, x)| (r, Cow::Owned(k), x))
+                .collect(),
+            Some(_) => {
+                let mut text = self.clone();
+                text.make_text();
+                return text
+                    .filter_bigrams(pool, delim, f)
+                    .into_iter()
+                    .map(|(k, x)| (Cow::Owned(k.into_owned()), x))
+                    .collect();
+            }
+            None => pool.install(|| {
+                self.shards
+                    .par_iter()
+                    .flat_map_iter(|s| {
+                        let f = &f;
+                        s.iter().filter_map(move |(k, c)| {
+                            let key = k.as_bytes();
+                            let (a, b) = ends(key, delim)?;
+                            let t = f(self.get(a), self.get(b), c.count)?;
+                            Some((c.rank, Cow::Borrowed(key), t))
+                        })
+                    })
+                    .collect()
+            }),
+        };
+        kept.sort_unstable_by_key(|(rank, _, _)| *rank);
+        kept.into_iter().map(|(_, k, t)| (k, t)).collect()
     }
 
     /// A table holding `items` in that order (a saved model), with the given
@@ -354,6 +423,11 @@ impl PhraseCounts {
 
     fn prune(&mut self) {
         let m = self.min_reduce;
+        if let Some(t) = &mut self.ids {
+            t.prune(m);
+            self.min_reduce += 1;
+            return;
+        }
         for s in &mut self.shards {
             let r: std::result::Result<usize, std::convert::Infallible> =
                 prune_counts(s, m, |_, count, min_reduce| {
@@ -381,7 +455,23 @@ impl PhraseCounts {
         let bound = (self.len() as u64).saturating_add(2 * n_tokens);
         let safe = i64::try_from(bound).is_ok_and(|b| b <= settings.max_vocab_size);
         let threads = pool.current_num_threads().min(SHARDS);
-        if safe && threads > 1 && n_tokens > 4096 {
+        let parallel = safe && threads > 1 && n_tokens > 4096;
+        if self.ids.is_none() && self.is_empty() {
+            self.ids = IdTable::new(settings).map(Box::new);
+        }
+        self.use_settings(settings);
+        if let Some(t) = &mut self.ids {
+            match t.count_batch(settings, batch, base, parallel, &mut self.min_reduce, pool) {
+                Counting::Done => {
+                    self.next_pos += 2 * n_tokens;
+                    self.total_words += n_tokens;
+                    self.sentences += batch.lens.len() as u64;
+                    return;
+                }
+                Counting::NeedsText => self.make_text(),
+            }
+        }
+        if parallel {
             // Thread t owns shards t, t + threads, t + 2 * threads, ...
             let mut groups: Vec<Vec<(usize, &mut Shard)>> =
                 (0..threads).map(|_| Vec::new()).collect();
@@ -438,6 +528,7 @@ impl PhraseCounts {
     ) -> Result<()> {
         let text = crate::corpus::CorpusText::open(path)?;
         let bytes = text.bytes();
+        let text_is_utf8 = std::str::from_utf8(bytes).is_ok();
         let mut reader =
             crate::corpus::SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
         loop {
@@ -452,10 +543,11 @@ impl PhraseCounts {
                 }
                 batch.lens.push(batch.tokens.len() - before);
             }
+            // Tokens of valid UTF-8 text split at ASCII bytes are valid.
             if let Some(bad) = batch
                 .tokens
                 .iter()
-                .find(|t| std::str::from_utf8(t).is_err())
+                .find(|t| !text_is_utf8 && std::str::from_utf8(t).is_err())
             {
                 let off = bad.as_ptr() as usize - bytes.as_ptr() as usize;
                 return Err(crate::Error::format(
@@ -487,6 +579,10 @@ impl PhraseCounts {
             self.min_reduce = mr;
             return;
         }
+        // Merging works on the text representation (a rarer path).
+        let mut other = other;
+        other.make_text();
+        self.make_text();
         self.min_reduce = self.min_reduce.max(other.min_reduce);
         let offset = self.next_pos;
         for (mine, theirs) in self.shards.iter_mut().zip(other.shards) {
@@ -506,6 +602,29 @@ impl PhraseCounts {
             self.prune();
         }
     }
+}
+
+/// The first and the last part of `key` split on `delim` as Python's
+/// `str.split(delim)` splits it (left to right, matches not overlapping),
+/// or `None` when `delim` does not occur.
+pub(crate) fn ends<'k>(key: &'k [u8], delim: &[u8]) -> Option<(&'k [u8], &'k [u8])> {
+    let d = delim.len();
+    if d == 0 || key.len() < d {
+        return None;
+    }
+    let mut first: Option<usize> = None;
+    let mut last_end = 0usize;
+    let mut i = 0usize;
+    while i + d <= key.len() {
+        if &key[i..i + d] == delim {
+            first.get_or_insert(i);
+            i += d;
+            last_end = i;
+        } else {
+            i += 1;
+        }
+    }
+    first.map(|f| (&key[..f], &key[last_end..]))
 }
 
 #[cfg(test)]
@@ -653,5 +772,165 @@ mod tests {
         assert_eq!(a.min_reduce(), 2);
         assert_eq!(a.get(b"y"), 2);
         assert_eq!(owned(&a)[3].0, "z");
+    }
+
+    fn no_delim(c: &[Vec<&'static str>]) -> Vec<Vec<&'static str>> {
+        c.iter()
+            .map(|s| {
+                s.iter()
+                    .map(|&w| if w == "f_g" { "fg" } else { w })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn id_tables_match_gensims_dict() {
+        let c = no_delim(&corpus());
+        for conn in [vec![], vec!["of", "the"], vec!["of", "the", "a", "b"]] {
+            for max in [1i64, 5, 12, 40, 40_000_000] {
+                let settings = PhraseSettings::new("_", conn.iter(), max);
+                let want = reference(&c, &conn, "_", max);
+                for (threads, per_batch) in [(1, 7), (3, 400), (2, 50)] {
+                    let got = count(&c, &settings, threads, per_batch);
+                    assert!(got.ids.is_some(), "the id table is used");
+                    assert_eq!(owned(&got), want, "conn={conn:?} max={max}");
+                }
+            }
+        }
+        // a multi-byte one-character delimiter
+        let settings = PhraseSettings::new("\u{2581}", ["of"], 40);
+        let got = count(&c, &settings, 2, 30);
+        assert!(got.ids.is_some());
+        assert_eq!(owned(&got), reference(&c, &["of"], "\u{2581}", 40));
+    }
+
+    #[test]
+    fn a_token_with_the_delimiter_turns_the_table_to_text_mid_corpus() {
+        let mut c = no_delim(&corpus());
+        c.extend(corpus()); // the second half holds "f_g", the same key as f + g
+        let settings = PhraseSettings::new("_", ["of", "the"], 60);
+        let want = reference(&c, &["of", "the"], "_", 60);
+        let got = count(&c, &settings, 2, 100);
+        assert!(got.ids.is_none());
+        assert_eq!(owned(&got), want);
+        // and a delimiter of two characters never uses ids
+        let settings = PhraseSettings::new("__", ["of"], 40_000_000);
+        let got = count(&c[..50], &settings, 1, 50);
+        assert!(got.ids.is_none());
+        assert_eq!(owned(&got), reference(&c[..50], &["of"], "__", 40_000_000));
+    }
+
+    /// Sentences over many distinct words, a few frequent.
+    fn wide_corpus() -> Vec<Vec<String>> {
+        let mut x = 7u64;
+        (0..600)
+            .map(|_| {
+                (0..12)
+                    .map(|_| {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let r = (x >> 40) % 1000;
+                        match r % 5 {
+                            0 => "of".to_string(),
+                            1 => format!("w{}", r % 7),
+                            _ => format!("w{r}"),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compaction_keeps_counts_and_order_and_bounds_the_interner() {
+        let wide = wide_corpus();
+        let c: Vec<Vec<&str>> = wide
+            .iter()
+            .map(|s| s.iter().map(String::as_str).collect())
+            .collect();
+        for conn in [vec![], vec!["of"]] {
+            let settings = PhraseSettings::new("_", conn.iter(), 80);
+            let want = reference(&c, &conn, "_", 80);
+            let pool = crate::thread_pool(1).unwrap();
+            let mut t = PhraseCounts::new();
+            for (i, chunk) in c.chunks(20).enumerate() {
+                let mut b = TokenBatch::default();
+                for s in chunk {
+                    b.push_sentence(s.iter().map(|w| w.as_bytes()));
+                }
+                t.count_batch(&settings, &b, &pool);
+                if i == 0 {
+                    t.ids.as_mut().unwrap().set_gc_floor(64);
+                }
+            }
+            assert_eq!(owned(&t), want, "conn={conn:?}");
+            let interned = t.ids.as_ref().unwrap().interned();
+            assert!(
+                interned < 400,
+                "{interned} words interned for 1000 distinct"
+            );
+        }
+    }
+
+    #[test]
+    fn id_table_lookups_and_export_match_the_text_table() {
+        let c = no_delim(&corpus());
+        let settings = PhraseSettings::new("_", ["of", "the"], 40_000_000);
+        let ids = count(&c, &settings, 2, 100);
+        let mut text = ids.clone();
+        text.make_text();
+        assert!(ids.ids.is_some() && text.ids.is_none());
+        for (k, n) in ids.items() {
+            assert_eq!(ids.get(&k), n);
+            assert_eq!(text.get(&k), n);
+        }
+        for k in [
+            "zz",
+            "a_zz",
+            "a__b",
+            "_a",
+            "a_",
+            "a_of",
+            "of",
+            "a_b_c",
+            "",
+            "a_the_of_b",
+        ] {
+            assert_eq!(ids.get(k.as_bytes()), text.get(k.as_bytes()), "{k}");
+        }
+        let pool = crate::thread_pool(2).unwrap();
+        let score = |a: u64, b: u64, ab: u64| Some((a, b, ab));
+        let from_ids = ids.filter_bigrams(&pool, b"_", score);
+        assert_eq!(from_ids, text.filter_bigrams(&pool, b"_", score));
+        assert!(from_ids.len() > 20);
+        // another delimiter at export time splits the text keys
+        assert_eq!(
+            ids.filter_bigrams(&pool, b"a", score),
+            text.filter_bigrams(&pool, b"a", score)
+        );
+    }
+
+    #[test]
+    fn parallel_id_counting_is_exact() {
+        let wide = wide_corpus();
+        let c: Vec<Vec<&str>> = wide
+            .iter()
+            .map(|s| s.iter().map(String::as_str).collect())
+            .collect();
+        assert!(
+            c.iter().map(Vec::len).sum::<usize>() > 4096,
+            "big enough to run in parallel"
+        );
+        for conn in [vec![], vec!["of"]] {
+            let settings = PhraseSettings::new("_", conn.iter(), 40_000_000);
+            let want = reference(&c, &conn, "_", 40_000_000);
+            for threads in [2, 3] {
+                let got = count(&c, &settings, threads, c.len());
+                assert!(got.ids.is_some());
+                assert_eq!(owned(&got), want, "conn={conn:?} threads={threads}");
+            }
+        }
     }
 }

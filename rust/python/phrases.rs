@@ -192,6 +192,10 @@ fn analyze_py<'py>(
     Ok(out)
 }
 
+fn counter_gone() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err("the phrase counting thread stopped unexpectedly")
+}
+
 fn parse_scoring(name: &str) -> PyResult<Scoring> {
     Scoring::parse(name).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -252,11 +256,15 @@ impl PhraseTable {
     /// counts are kept).
     fn set_settings(&mut self, delimiter: &str, connector_words: Vec<String>, max_vocab_size: i64) {
         self.settings = settings(delimiter, connector_words, max_vocab_size);
+        self.counts.use_settings(&self.settings);
     }
 
     /// Counts `sentences` (an iterable of token iterables), `batch_words`
-    /// tokens at a time with the GIL released. After each batch calls
-    /// `progress(sentences, total_words, len)` if given.
+    /// tokens at a time. A second thread counts each batch with the GIL
+    /// released while this one reads the next from Python, so reading and
+    /// counting overlap. After each counted batch calls
+    /// `progress(sentences, total_words, len)` if given (from this thread,
+    /// at most one batch behind).
     #[pyo3(signature = (sentences, batch_words=1 << 20, progress=None))]
     fn count_sentences(
         &mut self,
@@ -273,34 +281,92 @@ impl PhraseTable {
                     type_name(sentences)
                 ))
             })?;
-            let mut flat = Flat::default();
-            loop {
-                flat.clear();
-                let mut done = true;
-                for s in it.by_ref() {
-                    flat.push_sentence(&s?, &sep)?;
-                    if flat.spans.len() >= batch_words.max(1) {
-                        done = false;
-                        break;
+            let (counts, settings, pool) = (&mut self.counts, &self.settings, &self.pool);
+            std::thread::scope(|scope| {
+                let (to_counter, batches) = std::sync::mpsc::sync_channel::<Flat>(1);
+                let (to_reader, counted) = std::sync::mpsc::channel::<(Flat, [u64; 3])>();
+                // (a Mutex makes the receiver usable with the GIL released)
+                let counted = std::sync::Mutex::new(counted);
+                let recv = || {
+                    counted
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|r| r.recv().map_err(|_| ()))
+                };
+                let counter = scope.spawn(move || {
+                    for flat in batches {
+                        counts.count_batch(settings, &flat.batch(), pool);
+                        let stats = [
+                            counts.sentences(),
+                            counts.total_words(),
+                            counts.len() as u64,
+                        ];
+                        if to_reader.send((flat, stats)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                // Two buffers: one read into, one counted.
+                let mut spare = vec![Flat::default(), Flat::default()];
+                let mut in_flight = 0usize;
+                let report = |stats: [u64; 3]| -> PyResult<()> {
+                    match progress {
+                        Some(cb) => cb.call1((stats[0], stats[1], stats[2])).map(|_| ()),
+                        None => Ok(()),
+                    }
+                };
+                let read = (|| -> PyResult<()> {
+                    loop {
+                        let mut flat = match spare.pop() {
+                            Some(f) => f,
+                            None => {
+                                let (f, stats) = py.detach(recv).map_err(|_| counter_gone())?;
+                                in_flight -= 1;
+                                report(stats)?;
+                                f
+                            }
+                        };
+                        flat.clear();
+                        let mut done = true;
+                        for s in it.by_ref() {
+                            flat.push_sentence(&s?, &sep)?;
+                            if flat.spans.len() >= batch_words.max(1) {
+                                done = false;
+                                break;
+                            }
+                        }
+                        if !flat.lens.is_empty() {
+                            py.detach(|| to_counter.send(flat))
+                                .map_err(|_| counter_gone())?;
+                            in_flight += 1;
+                        }
+                        py.check_signals()?;
+                        if done {
+                            return Ok(());
+                        }
+                    }
+                })();
+                // Let the counter finish what it was given (an error above
+                // keeps the batches read before it, as counting in turn did).
+                drop(to_counter);
+                let mut result = read;
+                while in_flight > 0 {
+                    match py.detach(recv) {
+                        Ok((_, stats)) => {
+                            in_flight -= 1;
+                            if result.is_ok() {
+                                result = report(stats);
+                            }
+                        }
+                        Err(_) => break,
                     }
                 }
-                if !flat.lens.is_empty() {
-                    let (counts, settings, pool) = (&mut self.counts, &self.settings, &self.pool);
-                    let flat = &flat;
-                    py.detach(move || counts.count_batch(settings, &flat.batch(), pool));
-                    py.check_signals()?;
-                    if let Some(cb) = progress {
-                        cb.call1((
-                            self.counts.sentences(),
-                            self.counts.total_words(),
-                            self.counts.len(),
-                        ))?;
-                    }
+                drop(counted);
+                if let Err(payload) = py.detach(|| counter.join()) {
+                    std::panic::resume_unwind(payload);
                 }
-                if done {
-                    return Ok(());
-                }
-            }
+                result
+            })
         })
     }
 
@@ -347,20 +413,20 @@ impl PhraseTable {
     }
 
     /// Keys in gensim's dict order.
-    fn keys(&self) -> Vec<&str> {
+    fn keys(&self) -> Vec<String> {
         self.counts
             .items()
             .into_iter()
-            .map(|(k, _)| utf8(k))
+            .map(|(k, _)| utf8(&k).to_owned())
             .collect()
     }
 
     /// `(key, count)` pairs in gensim's dict order.
-    fn items(&self) -> Vec<(&str, u64)> {
+    fn items(&self) -> Vec<(String, u64)> {
         self.counts
             .items()
             .into_iter()
-            .map(|(k, c)| (utf8(k), c))
+            .map(|(k, c)| (utf8(&k).to_owned(), c))
             .collect()
     }
 
@@ -417,7 +483,7 @@ impl PhraseTable {
             let out = py.detach(|| {
                 export_phrases(settings, &scorer, pool)
                     .into_iter()
-                    .map(|(k, s)| (utf8(k).to_string(), s))
+                    .map(|(k, s)| (utf8(&k).to_string(), s))
                     .collect()
             });
             Ok(out)
