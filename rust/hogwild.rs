@@ -192,6 +192,10 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     }
 }
 
+/// Most rows [`SharedMatrix::gather_dots`] and
+/// [`SharedMatrix::gather_axpy`] take at once.
+pub const GATHER: usize = 8;
+
 /// The float32 arithmetic of the word2vec family, fused with the row access.
 impl SharedMatrix<'_, f32> {
     /// Dot product of row `row` with `x` (the same kernel, and so the same
@@ -249,6 +253,45 @@ impl SharedMatrix<'_, f32> {
         // seen half-applied or lost. `M`'s instruction set was checked by
         // the job loop that chose it.
         unsafe { M::window_step_raw(p, h.as_ptr(), gin.as_mut_ptr(), d, g, grad) }
+    }
+
+    /// The dot products of `h` with the rows `rows` (at most
+    /// [`GATHER`] of them): `x[k] = row rows[k] · h`.
+    #[inline(always)]
+    pub fn gather_dots<M: MulAdd>(&self, rows: &[u32], h: &[f32], x: &mut [f32]) {
+        let ptrs = self.gather(rows);
+        let d = self.cols;
+        assert!(h.len() >= d && x.len() >= rows.len(), "h or x too short");
+        // SAFETY: every pointer starts a row of `cols` floats (row_ptr's
+        // bound check) and `h` holds as many; racing Hogwild writes may be
+        // seen half-applied. `M`'s instruction set was checked by the job
+        // loop that chose it.
+        unsafe { M::gather_dots_raw(&ptrs[..rows.len()], h.as_ptr(), d, x) }
+    }
+
+    /// `acc += Σ_k g[k] row rows[k]` (at most [`GATHER`] rows).
+    #[inline(always)]
+    pub fn gather_axpy<M: MulAdd>(&self, rows: &[u32], g: &[f32], acc: &mut [f32]) {
+        let ptrs = self.gather(rows);
+        let d = self.cols;
+        assert!(
+            acc.len() >= d && g.len() >= rows.len(),
+            "acc or g too short"
+        );
+        // SAFETY: as in `gather_dots`; `acc` is a thread-local buffer,
+        // never an alias of the shared matrix.
+        unsafe { M::gather_axpy_raw(&ptrs[..rows.len()], g, acc.as_mut_ptr(), d) }
+    }
+
+    /// Start pointers of the rows `rows` (each bound-checked).
+    #[inline(always)]
+    fn gather(&self, rows: &[u32]) -> [*const f32; GATHER] {
+        assert!(rows.len() <= GATHER, "at most {GATHER} rows at once");
+        let mut ptrs = [std::ptr::null(); GATHER];
+        for (p, &r) in ptrs.iter_mut().zip(rows) {
+            *p = self.row_ptr(r as usize);
+        }
+        ptrs
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:

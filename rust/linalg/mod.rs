@@ -209,6 +209,35 @@ pub trait MulAdd: Sized {
             unsafe { Self::window_update_raw(u, h, gin, g, d) };
         }
     }
+
+    /// The dot products of `h` (`d` floats) with the rows at `rows`:
+    /// `x[k] = rows[k] · h` for `k < rows.len()` (`x` at least as long).
+    ///
+    /// # Safety
+    /// Every pointer of `rows` and `h` must be valid for reads of `d`
+    /// floats, and the CPU must support the implementing type's
+    /// instructions.
+    #[inline(always)]
+    unsafe fn gather_dots_raw(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+        for (&r, xk) in rows.iter().zip(x.iter_mut()) {
+            // SAFETY: the caller's contract.
+            *xk = unsafe { Self::dot_raw(r, h, d) };
+        }
+    }
+
+    /// `acc += Σ_k g[k] rows[k]` over `k < rows.len()`.
+    ///
+    /// # Safety
+    /// Every pointer of `rows` must be valid for reads and `acc` for reads
+    /// and writes of `d` floats, `acc` must not overlap any row, and the
+    /// CPU must support the implementing type's instructions.
+    #[inline(always)]
+    unsafe fn gather_axpy_raw(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+        for (&r, &gk) in rows.iter().zip(g) {
+            // SAFETY: the caller's contract.
+            unsafe { Self::axpy_raw(gk, r, acc, d) };
+        }
+    }
 }
 
 /// `a * b + c` with a single rounding (use only where the `fma` target

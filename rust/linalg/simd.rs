@@ -74,6 +74,18 @@ impl MulAdd for Avx512 {
         // SAFETY: as for `dot_raw`.
         unsafe { window_update512(u, h, gin, g, d) }
     }
+
+    #[inline(always)]
+    unsafe fn gather_dots_raw(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_dots512(rows, h, d, x) }
+    }
+
+    #[inline(always)]
+    unsafe fn gather_axpy_raw(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_axpy512(rows, g, acc, d) }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -289,6 +301,71 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
     }
 }
 
+/// [`dots512`] for rows anywhere: four rows at a time share each chunk of
+/// `h`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+    let c = rows.len().min(x.len());
+    let mut j = 0;
+    // SAFETY (every access): chunk k lies within the d floats of `h` and
+    // of each row (the caller's contract); the last chunk is masked to d.
+    unsafe {
+        while j + 4 <= c {
+            let (r0, r1, r2, r3) = (rows[j], rows[j + 1], rows[j + 2], rows[j + 3]);
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+            );
+            let mut k = 0;
+            while k < d {
+                let m = chunk_mask(k, d);
+                let hk = _mm512_maskz_loadu_ps(m, h.add(k));
+                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r0.add(k)), hk, a0);
+                a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r1.add(k)), hk, a1);
+                a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r2.add(k)), hk, a2);
+                a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r3.add(k)), hk, a3);
+                k += 16;
+            }
+            x[j] = _mm512_reduce_add_ps(a0);
+            x[j + 1] = _mm512_reduce_add_ps(a1);
+            x[j + 2] = _mm512_reduce_add_ps(a2);
+            x[j + 3] = _mm512_reduce_add_ps(a3);
+            j += 4;
+        }
+        while j < c {
+            x[j] = dot512(rows[j], h, d);
+            j += 1;
+        }
+    }
+}
+
+/// One chunk of `acc` at a time: loaded once, every row added, stored once.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_axpy512(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+    let c = rows.len().min(g.len());
+    let mut k = 0;
+    // SAFETY (every access): chunk k lies within the d floats of `acc` and
+    // of each row (the caller's contract); the last chunk is masked to d.
+    unsafe {
+        while k < d {
+            let m = chunk_mask(k, d);
+            let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
+            for j in 0..c {
+                let r = _mm512_maskz_loadu_ps(m, rows[j].add(k));
+                a = _mm512_fmadd_ps(_mm512_set1_ps(g[j]), r, a);
+            }
+            _mm512_mask_storeu_ps(acc.add(k), m, a);
+            k += 16;
+        }
+    }
+}
+
 /// Sum of the 8 lanes of `v`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -492,11 +569,47 @@ mod tests {
         }
     }
 
+    /// The gathered kernels against the portable ones, for 1 to 9 rows at
+    /// scattered places.
+    fn check_gather<M: MulAdd>() {
+        for d in [1usize, 5, 16, 17, 100, 130] {
+            let data: Vec<f32> = (0..12 * d).map(|i| (i as f32 * 0.13).sin()).collect();
+            let h: Vec<f32> = (0..d).map(|i| (i as f32 * 0.29).cos()).collect();
+            for c in 1..10 {
+                let rows: Vec<*const f32> =
+                    (0..c).map(|j| data[(j * 5 % 12) * d..].as_ptr()).collect();
+                let g: Vec<f32> = (0..c).map(|j| 0.1 * j as f32 - 0.3).collect();
+                let (mut x, mut xw) = (vec![0.0f32; c], vec![0.0f32; c]);
+                let (mut acc, mut accw) = (vec![0.5f32; d + 1], vec![0.5f32; d]);
+                // SAFETY: every row pointer has d floats after it in `data`
+                // (rows start at most 11 * d in); `acc` and `h` hold d.
+                unsafe {
+                    M::gather_dots_raw(&rows, h.as_ptr(), d, &mut x);
+                    Unfused::gather_dots_raw(&rows, h.as_ptr(), d, &mut xw);
+                    M::gather_axpy_raw(&rows, &g, acc.as_mut_ptr(), d);
+                    Unfused::gather_axpy_raw(&rows, &g, accw.as_mut_ptr(), d);
+                }
+                assert_eq!(acc[d], 0.5, "wrote past the end");
+                for j in 0..c {
+                    assert!(
+                        (x[j] - xw[j]).abs() <= 1e-5 * (1.0 + xw[j].abs()),
+                        "d={d} c={c}"
+                    );
+                }
+                assert!(acc[..d]
+                    .iter()
+                    .zip(&accw)
+                    .all(|(a, b)| (a - b).abs() < 1e-5));
+            }
+        }
+    }
+
     #[test]
     fn avx512_kernels_match_the_portable_ones() {
         if is_x86_feature_detected!("avx512f") {
             check::<Avx512>();
             check_window::<Avx512>();
+            check_gather::<Avx512>();
         }
     }
 
@@ -505,6 +618,7 @@ mod tests {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             check::<Avx2>();
             check_window::<Avx2>();
+            check_gather::<Avx2>();
         }
     }
 }

@@ -30,7 +30,7 @@
 
 use std::sync::Mutex;
 
-use crate::hogwild::SharedMatrix;
+use crate::hogwild::{SharedMatrix, GATHER};
 use crate::linalg::{accumulate_and_update, dot_with, MulAdd, SigmoidTable, Unfused, MAX_EXP};
 use crate::sampling::{Rng, UnigramTable};
 use crate::vocab::HuffmanCodes;
@@ -258,6 +258,9 @@ impl OutputLayers<'_> {
         compute_loss: bool,
         hot: &mut HotCache,
     ) -> f64 {
+        if !self.learn {
+            return self.train_frozen::<M>(word, negatives, h, neu1e, alpha, compute_loss);
+        }
         let mut loss = 0.0f64;
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             let codes = &hf.codes[word as usize];
@@ -279,10 +282,7 @@ impl OutputLayers<'_> {
                 }
                 match local {
                     Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None if self.learn => {
-                        syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e)
-                    }
-                    None => syn1.add_row_to::<M>(point as usize, g, neu1e),
+                    None => syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e),
                 }
             }
         }
@@ -307,13 +307,106 @@ impl OutputLayers<'_> {
                 }
                 match local {
                     Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None if self.learn => {
-                        syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e)
-                    }
-                    None => syn1neg.add_row_to::<M>(target as usize, g, neu1e),
+                    None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
                 }
             }
         }
+        loss
+    }
+
+    /// [`OutputLayers::train`] for frozen layers (inference): since no row
+    /// changes, all the example's output rows are scored first, in blocks
+    /// of up to [`GATHER`], and their gradient is added to `neu1e` in one
+    /// pass per block: the same result as row by row, up to the order of
+    /// the floating-point sums.
+    #[inline(always)]
+    fn train_frozen<M: MulAdd>(
+        &self,
+        word: u32,
+        negatives: &[u32],
+        h: &[f32],
+        neu1e: &mut [f32],
+        alpha: f32,
+        compute_loss: bool,
+    ) -> f64 {
+        let mut loss = 0.0f64;
+        let mut block = Block::default();
+        if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
+            let codes = &hf.codes[word as usize];
+            let points = &hf.points[word as usize];
+            for (&code, &point) in codes.iter().zip(points) {
+                if block.push(point, 1.0 - code as f32) {
+                    loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
+                }
+            }
+            loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
+        }
+        if let Some(syn1neg) = &self.syn1neg {
+            let negatives = negatives.iter().filter(|&&t| t != word);
+            for (target, label) in std::iter::once((word, 1.0)).chain(negatives.map(|&t| (t, 0.0)))
+            {
+                if block.push(target, label) {
+                    loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
+                }
+            }
+            loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
+        }
+        loss
+    }
+}
+
+/// Up to [`GATHER`] output rows of one frozen example with their labels.
+#[derive(Default)]
+struct Block {
+    rows: [u32; GATHER],
+    labels: [f32; GATHER],
+    n: usize,
+}
+
+impl Block {
+    /// Adds a row; true when the block is full.
+    #[inline(always)]
+    fn push(&mut self, row: u32, label: f32) -> bool {
+        self.rows[self.n] = row;
+        self.labels[self.n] = label;
+        self.n += 1;
+        self.n == GATHER
+    }
+
+    /// Scores the block's rows of `m` against `h`, adds their gradient to
+    /// `neu1e` (rows with `|x| >= MAX_EXP` skipped when `skip_saturated`,
+    /// as for hierarchical softmax) and empties the block. Returns the loss.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn flush<M: MulAdd>(
+        &mut self,
+        layers: &OutputLayers<'_>,
+        m: &SharedMatrix<'_>,
+        h: &[f32],
+        neu1e: &mut [f32],
+        alpha: f32,
+        compute_loss: bool,
+        skip_saturated: bool,
+    ) -> f64 {
+        let n = std::mem::take(&mut self.n);
+        if n == 0 {
+            return 0.0;
+        }
+        let mut g = [0.0f32; GATHER];
+        m.gather_dots::<M>(&self.rows[..n], h, &mut g);
+        let mut loss = 0.0f64;
+        for (gk, &label) in g[..n].iter_mut().zip(&self.labels) {
+            let x = *gk;
+            if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
+                *gk = 0.0;
+                continue;
+            }
+            if compute_loss {
+                loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
+            }
+            *gk = (label - layers.sigmoid.get(x)) * alpha;
+        }
+        m.gather_axpy::<M>(&self.rows[..n], &g, neu1e);
         loss
     }
 }
@@ -401,6 +494,72 @@ mod tests {
         let g = (1.0 - code - 0.5) * 0.5;
         assert!((syn1[0] - g * 1.0).abs() < 1e-6 && (syn1[1] - g * 2.0).abs() < 1e-6);
         assert_eq!(neu1e, [0.0, 0.0]); // the node row was zero before the step
+    }
+
+    /// A frozen example (inference) scores all its rows first, in blocks:
+    /// the gradient and loss equal the row-by-row ones, with a saturated
+    /// Huffman node skipped, a noise word equal to the target dropped, and
+    /// more noise words than fit in one block.
+    #[test]
+    fn frozen_example_gives_the_row_by_row_gradient() {
+        let sig = SigmoidTable::new();
+        let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
+        let hf = crate::vocab::huffman_codes(&counts).unwrap();
+        let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
+        let (n, dim) = (counts.len(), 6);
+        let mut syn1: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0)
+            .collect();
+        let syn1neg: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 5 % 13) as f32 - 6.0) / 9.0)
+            .collect();
+        let word = 8u32;
+        let root = hf.points[word as usize][0] as usize;
+        syn1[root * dim..(root + 1) * dim].fill(4.0); // |x| >= 6: skipped
+        let h = [0.5f32, 0.25, -0.125, 0.75, 0.5, 0.25];
+        let negatives = [3u32, 8, 1, 0, 0, 5, 9, 2, 7, 4, 6];
+        let alpha = 0.05;
+        let layers = OutputLayers {
+            syn1neg: Some(SharedMatrix::read_only(&syn1neg, n, dim).unwrap()),
+            noise: Some(&noise),
+            negative: negatives.len(),
+            syn1: Some(SharedMatrix::read_only(&syn1, n, dim).unwrap()),
+            huffman: Some(&hf),
+            sigmoid: &sig,
+            merge_lock: &TEST_LOCK,
+            learn: false,
+        };
+        let mut neu1e = vec![0.0f32; dim];
+        let mut hot = HotCache::default();
+        let loss = layers.train::<Unfused>(word, &negatives, &h, &mut neu1e, alpha, true, &mut hot);
+        let (mut want, mut want_loss, mut skipped) = (vec![0.0f32; dim], 0.0f64, 0);
+        let mut add = |m: &[f32], row: usize, label: f32, skip: bool| {
+            let u = &m[row * dim..(row + 1) * dim];
+            let x: f32 = u.iter().zip(&h).map(|(a, b)| a * b).sum();
+            if skip && x.abs() >= MAX_EXP {
+                skipped += 1;
+                return;
+            }
+            want_loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
+            let g = (label - sig.get(x)) * alpha;
+            want.iter_mut().zip(u).for_each(|(w, v)| *w += g * v);
+        };
+        for (&code, &point) in hf.codes[word as usize]
+            .iter()
+            .zip(&hf.points[word as usize])
+        {
+            add(&syn1, point as usize, 1.0 - code as f32, true);
+        }
+        add(&syn1neg, word as usize, 1.0, false);
+        for &t in negatives.iter().filter(|&&t| t != word) {
+            add(&syn1neg, t as usize, 0.0, false);
+        }
+        assert_eq!(skipped, 1);
+        assert!((loss - want_loss).abs() < 1e-4, "{loss} vs {want_loss}");
+        assert!(
+            neu1e.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5),
+            "{neu1e:?} vs {want:?}"
+        );
     }
 }
 
