@@ -224,44 +224,51 @@ fn chunk_mask(k: usize, d: usize) -> __mmask16 {
     }
 }
 
-/// Four rows at a time against one `u`: each chunk of `u` is loaded once
-/// for four multiply-adds into independent accumulators.
+/// The dot products of four rows with `u` (`d` floats), each chunk of `u`
+/// loaded once for four multiply-adds into independent accumulators.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
+    let mut a = [_mm512_setzero_ps(); 4];
+    let mut k = 0;
+    // SAFETY (every access): chunk k lies within the d floats of `u` and of
+    // each row (the caller's contract); the last chunk is masked to d.
+    unsafe {
+        while k < d {
+            let m = chunk_mask(k, d);
+            let uk = _mm512_maskz_loadu_ps(m, u.add(k));
+            for (acc, &row) in a.iter_mut().zip(&r) {
+                *acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row.add(k)), uk, *acc);
+            }
+            k += 16;
+        }
+    }
+    [
+        _mm512_reduce_add_ps(a[0]),
+        _mm512_reduce_add_ps(a[1]),
+        _mm512_reduce_add_ps(a[2]),
+        _mm512_reduce_add_ps(a[3]),
+    ]
+}
+
+/// Four rows at a time against one `u` ([`dots4_512`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn dots512(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
     let c = x.len();
     let mut j = 0;
-    // SAFETY (every access): chunk k lies within row j..j+4 of `h` (c * d
-    // floats) and within `u` (d floats); the last chunk is masked to d.
+    // SAFETY: rows j < c of `h` lie within its c * d floats.
     unsafe {
         while j + 4 <= c {
-            let (r0, r1, r2, r3) = (
+            let r = [
                 h.add(j * d),
                 h.add((j + 1) * d),
                 h.add((j + 2) * d),
                 h.add((j + 3) * d),
-            );
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-            );
-            let mut k = 0;
-            while k < d {
-                let m = chunk_mask(k, d);
-                let uk = _mm512_maskz_loadu_ps(m, u.add(k));
-                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r0.add(k)), uk, a0);
-                a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r1.add(k)), uk, a1);
-                a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r2.add(k)), uk, a2);
-                a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r3.add(k)), uk, a3);
-                k += 16;
-            }
-            x[j] = _mm512_reduce_add_ps(a0);
-            x[j + 1] = _mm512_reduce_add_ps(a1);
-            x[j + 2] = _mm512_reduce_add_ps(a2);
-            x[j + 3] = _mm512_reduce_add_ps(a3);
+            ];
+            x[j..j + 4].copy_from_slice(&dots4_512(r, u, d));
             j += 4;
         }
         while j < c {
@@ -301,39 +308,18 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
     }
 }
 
-/// [`dots512`] for rows anywhere: four rows at a time share each chunk of
-/// `h`.
+/// [`dots512`] for rows anywhere.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
     let mut j = 0;
-    // SAFETY (every access): chunk k lies within the d floats of `h` and
-    // of each row (the caller's contract); the last chunk is masked to d.
+    // SAFETY: every row holds d floats (the caller's contract).
     unsafe {
         while j + 4 <= c {
-            let (r0, r1, r2, r3) = (rows[j], rows[j + 1], rows[j + 2], rows[j + 3]);
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-            );
-            let mut k = 0;
-            while k < d {
-                let m = chunk_mask(k, d);
-                let hk = _mm512_maskz_loadu_ps(m, h.add(k));
-                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r0.add(k)), hk, a0);
-                a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r1.add(k)), hk, a1);
-                a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r2.add(k)), hk, a2);
-                a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, r3.add(k)), hk, a3);
-                k += 16;
-            }
-            x[j] = _mm512_reduce_add_ps(a0);
-            x[j + 1] = _mm512_reduce_add_ps(a1);
-            x[j + 2] = _mm512_reduce_add_ps(a2);
-            x[j + 3] = _mm512_reduce_add_ps(a3);
+            let r = [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]];
+            x[j..j + 4].copy_from_slice(&dots4_512(r, h, d));
             j += 4;
         }
         while j < c {
