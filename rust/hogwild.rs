@@ -283,6 +283,14 @@ impl SharedMatrix<'_, f32> {
         unsafe { M::gather_axpy_raw(&ptrs[..rows.len()], g, acc.as_mut_ptr(), d) }
     }
 
+    /// Start of row `row` for a kernel that updates it in place (bound and
+    /// writability checked). What is done through the pointer is the
+    /// caller's `unsafe` and follows this module's Hogwild contract.
+    #[inline(always)]
+    pub(crate) fn row_mut_ptr(&self, row: usize) -> *mut f32 {
+        self.row_ptr_mut(row)
+    }
+
     /// Start pointers of the rows `rows` (each bound-checked).
     #[inline(always)]
     fn gather(&self, rows: &[u32]) -> [*const f32; GATHER] {

@@ -265,25 +265,8 @@ impl OutputLayers<'_> {
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             let codes = &hf.codes[word as usize];
             let points = &hf.points[word as usize];
-            for (&code, &point) in codes.iter().zip(points) {
-                let local = hot.hs.row_mut(point as usize);
-                hot.hits += local.is_some() as usize;
-                let x = match &local {
-                    Some(r) => dot_with::<M>(r, h),
-                    None => syn1.dot_row::<M>(point as usize, h),
-                };
-                if x <= -MAX_EXP || x >= MAX_EXP {
-                    continue;
-                }
-                let g = (1.0 - code as f32 - self.sigmoid.get(x)) * alpha;
-                if compute_loss {
-                    let sign = 1.0 - 2.0 * code as f32;
-                    loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
-                }
-                match local {
-                    Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None => syn1.accumulate_and_update::<M>(point as usize, g, h, neu1e),
-                }
+            for (codes, points) in codes.chunks(GATHER).zip(points.chunks(GATHER)) {
+                loss += self.hs_nodes::<M>(syn1, codes, points, h, neu1e, alpha, compute_loss, hot);
             }
         }
         if let Some(syn1neg) = &self.syn1neg {
@@ -310,6 +293,62 @@ impl OutputLayers<'_> {
                     None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
                 }
             }
+        }
+        loss
+    }
+
+    /// Up to [`GATHER`] nodes of a Huffman path, exactly as one at a time
+    /// (gensim's order): the nodes of a path are distinct rows, so their
+    /// scores against `h` do not depend on each other's updates and are
+    /// computed first, four rows per pass; then each node's update follows
+    /// in path order (the worker's copy for hot rows).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn hs_nodes<M: MulAdd>(
+        &self,
+        syn1: &SharedMatrix<'_>,
+        codes: &[u8],
+        points: &[u32],
+        h: &[f32],
+        neu1e: &mut [f32],
+        alpha: f32,
+        compute_loss: bool,
+        hot: &mut HotCache,
+    ) -> f64 {
+        let d = syn1.cols();
+        assert!(h.len() >= d && neu1e.len() >= d && points.len() <= GATHER);
+        let mut rows = [std::ptr::null_mut::<f32>(); GATHER];
+        for (r, &point) in rows.iter_mut().zip(points) {
+            *r = match hot.hs.row_mut(point as usize) {
+                Some(local) => {
+                    hot.hits += 1;
+                    local.as_mut_ptr()
+                }
+                None => syn1.row_mut_ptr(point as usize),
+            };
+        }
+        let n = points.len();
+        let mut x = [0.0f32; GATHER];
+        let read: [*const f32; GATHER] = rows.map(|r| r as *const f32);
+        // SAFETY: each pointer starts a row of `d` floats (a bound-checked
+        // row of `syn1`, or the worker's copy of one, which has its width)
+        // and `h` holds d; `M`'s instructions were checked by the job loop.
+        unsafe { M::gather_dots_raw(&read[..n], h.as_ptr(), d, &mut x) };
+        let mut loss = 0.0f64;
+        for ((&code, &row), &x) in codes.iter().zip(&rows[..n]).zip(&x) {
+            if x <= -MAX_EXP || x >= MAX_EXP {
+                continue;
+            }
+            let g = (1.0 - code as f32 - self.sigmoid.get(x)) * alpha;
+            if compute_loss {
+                let sign = 1.0 - 2.0 * code as f32;
+                loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
+            }
+            // SAFETY: `row` as above (the nodes of a path are distinct
+            // rows, and the worker's copies are its own, so `neu1e`, a
+            // thread-local buffer of at least d floats, overlaps none of
+            // them); a shared row may race with other workers (Hogwild).
+            unsafe { M::acc_update_raw(g, h.as_ptr(), row, neu1e.as_mut_ptr(), d) };
         }
         loss
     }
