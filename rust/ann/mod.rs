@@ -184,14 +184,10 @@ fn native(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("HNSW index: {e}"))
 }
 
-/// `v / |v|`, or `v` itself when its norm is 0 or not finite.
+/// `v / |v|`, or `v` itself when its norm is 0 or not finite (the rule
+/// exact search normalises its queries by).
 fn unit(v: &[f32]) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n > 0.0 && n.is_finite() {
-        v.iter().map(|x| x / n).collect()
-    } else {
-        v.to_vec()
-    }
+    crate::kv::unit(ndarray::ArrayView1::from(v))
 }
 
 impl Hnsw {
