@@ -81,7 +81,7 @@ def make_models(cache: Path, n: int, dim: int) -> tuple[Path, Path]:
     kv.add_vectors(keys, vectors)
     kv.save(str(ours))
     del kv
-    g = GensimKV(dim, count=n)
+    g = GensimKV(dim)
     g.add_vectors(keys, vectors)
     g.save(str(theirs))
     return ours, theirs
@@ -146,9 +146,13 @@ def hit(port: int, n: int, requests: int, connections: int) -> int:
     ]
 
     def get(url: str) -> int:
-        with urllib.request.urlopen(url, timeout=600) as r:
-            r.read()
-            return r.status
+        try:
+            with urllib.request.urlopen(url, timeout=600) as r:
+                r.read()
+                return r.status
+        except OSError as exc:
+            print(f"  request failed: {exc!r}", flush=True)
+            return 0
 
     with concurrent.futures.ThreadPoolExecutor(connections) as pool:
         return sum(s == 200 for s in pool.map(get, urls))
