@@ -446,7 +446,7 @@ impl Hnsw {
         // memory map (numpy.memmap included).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         let end = start.checked_add(len).filter(|&e| e <= map.len());
-        if start % std::mem::align_of::<u64>() != 0 {
+        if !start.is_multiple_of(std::mem::align_of::<u64>()) {
             return Err(Error::Format {
                 path: path.to_path_buf(),
                 message: format!("HNSW index bytes start at offset {start}, not a multiple of 8"),
