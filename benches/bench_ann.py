@@ -1,16 +1,19 @@
 """HNSW side by side: embedrs.similarities.HnswIndexer vs hnswlib vs faiss-cpu IndexHNSWFlat.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benches/bench_ann.py \
-        --data words --data clustered --n 1000000 --repeats 1
+        --data words --data clustered --n 1000000 --repeats 3
 
 Same vectors, same ``M`` / ``ef_construction`` / ``ef`` for all three, cosine
 similarity (unit rows and inner product for hnswlib and faiss, as embedrs
 does internally). For each library: build time on ``--threads`` threads,
 index size (the saved file), then for each ``ef`` in ``--ef``: recall@10
 against exact search and single-thread queries one at a time (queries/s and
-p50 latency, Python call included, as a service would call it). The summary
-gives, per library, the smallest ``ef`` reaching recall@10 >= 0.95 and its
-throughput. Libraries alternate order between repeats; medians are printed.
+p50 latency, Python call included, as a service would call it). The three
+indexes are built first and then queried in turn, ``--rounds`` passes per
+``ef`` in alternating order, so their query timings come from the same
+minutes of a shared machine. The summary gives, per library, the smallest
+``ef`` reaching recall@10 >= 0.95 and its throughput. Libraries alternate
+order between repeats; medians are printed.
 
 Data sets:
 
@@ -133,7 +136,8 @@ class Faiss:
         faiss.write_index(self.idx, path)
 
 
-def run_one(lib, base, queries, truth, args, tmp):
+def build_one(lib, base, args, tmp):
+    """Build time (s) and saved size (MB) of one library's index."""
     t0 = time.perf_counter()
     lib.build(base, args.m, args.ef_construction, args.threads)
     build_s = time.perf_counter() - t0
@@ -141,18 +145,45 @@ def run_one(lib, base, queries, truth, args, tmp):
     lib.size(path)
     size_mb = os.path.getsize(path) / 1e6
     os.remove(path)
-    rows = []
+    return build_s, size_mb
+
+
+def query_one(lib, ef, queries, truth):
+    """recall@10, queries/s and p50 latency (ms) of single queries at ``ef``."""
+    lib.set_ef(ef)
+    lat = []
+    hits = 0
+    for i, q in enumerate(queries):
+        t = time.perf_counter()
+        got = lib.query(q)
+        lat.append(time.perf_counter() - t)
+        hits += len({int(g) for g in got} & set(truth[i].tolist()))
+    return hits / truth.size, len(queries) / sum(lat), statistics.median(lat) * 1e3
+
+
+def run_repeat(names, libs, base, queries, truth, args, tmp):
+    """One repeat: every library builds (in ``names`` order), then for each ef
+    the libraries answer the queries in turn, ``--rounds`` times, so their
+    query timings share the same minutes of a noisy machine."""
+    built = {}
+    out = {}
+    for name in names:
+        lib = libs[name]()
+        build_s, size_mb = build_one(lib, base, args, tmp)
+        built[name] = lib
+        out[name] = (build_s, size_mb, [])
+        print(f"    {name:8s} build {build_s:7.1f}s size {size_mb:7.1f}MB", flush=True)
     for ef in args.ef:
-        lib.set_ef(ef)
-        lat = []
-        hits = 0
-        for i, q in enumerate(queries):
-            t = time.perf_counter()
-            got = lib.query(q)
-            lat.append(time.perf_counter() - t)
-            hits += len({int(g) for g in got} & set(truth[i].tolist()))
-        rows.append((ef, hits / truth.size, len(queries) / sum(lat), statistics.median(lat) * 1e3))
-    return build_s, size_mb, rows
+        runs = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in names if r % 2 == 0 else list(reversed(names)):
+                runs[name].append(query_one(built[name], ef, queries, truth))
+        for name in names:
+            rec = runs[name][0][0]
+            qps = statistics.median(x[1] for x in runs[name])
+            p50 = statistics.median(x[2] for x in runs[name])
+            out[name][2].append((ef, rec, qps, p50))
+    return out
 
 
 def main() -> None:
@@ -164,7 +195,8 @@ def main() -> None:
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=1, help="builds per library")
+    p.add_argument("--rounds", type=int, default=3, help="query passes per ef and build")
     p.add_argument("--libs", nargs="+", default=["embedrs", "hnswlib", "faiss"])
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     args = p.parse_args()
@@ -189,16 +221,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.repeats):
                 order = args.libs if r % 2 == 0 else list(reversed(args.libs))
-                for name in order:
-                    res = run_one(libs[name](), base, queries, truth, args, tmp)
-                    results[name].append(res)
-                    b, s, rows = res
+                print(f"  run {r}", flush=True)
+                res = run_repeat(order, libs, base, queries, truth, args, tmp)
+                for name in args.libs:
+                    results[name].append(res[name])
+                    b, s, rows = res[name]
                     line = " ".join(
                         f"ef{ef}:{rc:.3f}/{q:.0f}qps/{lat:.3f}ms" for ef, rc, q, lat in rows
                     )
-                    print(
-                        f"  run {r} {name:8s} build {b:7.1f}s size {s:7.1f}MB  {line}", flush=True
-                    )
+                    print(f"  run {r} {name:8s} build {b:7.1f}s size {s:7.1f}MB  {line}")
         print(
             f"\n  {'library':8s} {'build s':>8s} {'size MB':>8s} {'ef@.95':>6s} {'recall':>7s} {'q/s':>8s} {'p50 ms':>7s}"
         )

@@ -102,7 +102,14 @@ def test_save_load_round_trip(tmp_path: Path, mmap: str | None) -> None:
     back = HnswIndexer.load(path, mmap=mmap)
     assert (back.m, back.ef_search, back.metric, back.labels) == (12, 80, "dot", keys)
     for q in v[:10]:
-        assert back.most_similar(q, 5) == idx.most_similar(q, 5)
+        got = back.most_similar(q, 5)
+        assert got == idx.most_similar(q, 5)
+        # the distance kernel is installed again on the loaded or mapped graph:
+        # its scores are the inner products, whatever the query's layout
+        for key, s in got:
+            assert s == pytest.approx(float(v[keys.index(key)] @ q), rel=1e-4, abs=1e-4)
+        assert back.most_similar(q.astype(np.float64), 5) == got
+        assert back.most_similar(np.repeat(q, 2)[::2], 5) == got  # strided
     back.ef_search = 10  # settable on a loaded (also a mapped) index
     assert len(back.most_similar(v[0], 5)) == 5
 

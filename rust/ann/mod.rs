@@ -7,8 +7,19 @@
 //! It was chosen for three properties the serving path needs: concurrent
 //! insertion (the build runs on the caller's rayon pool), a serialised form
 //! that can be *viewed* in place (a memory-mapped file serves queries with no
-//! copy, and N worker processes share its pages), and SIMD kernels dispatched
-//! at run time.
+//! copy, and N worker processes share its pages), and a pluggable distance.
+//!
+//! # Distance kernel
+//!
+//! usearch's own SIMD kernels (its NumKong backend, cargo feature
+//! `ann-simd`) compile for a quarter of an hour, so the default build would
+//! fall back to its portable loops (SSE2 on x86-64). Instead every index gets
+//! embedrs' runtime-dispatched dot product ([`crate::kv::dots`], one copy per
+//! instruction set, AVX-512/AVX2/NEON picked at run time) through usearch's
+//! custom-metric hook. The hook keeps the index's metric kind (inner
+//! product), so a saved file still says "IP" and is read back by usearch
+//! anywhere; loading or viewing one resets the metric to usearch's builtin,
+//! and the kernel is installed again right after.
 //!
 //! Keys in the graph are row numbers `0..n`; mapping them to words or tags
 //! is the caller's business.
@@ -133,6 +144,31 @@ struct Backing {
     len: usize,
 }
 
+/// Replaces `index`'s distance with `1 - a · b` computed by embedrs'
+/// runtime-dispatched kernel. Call once per `usearch::Index` (a second call
+/// would leak the first closure inside the crate) and after any
+/// `load_from_buffer` / `view_from_buffer`, which reset the metric.
+fn use_dispatched_kernel(index: &mut usearch::Index) {
+    let dim = index.dimensions();
+    index.change_metric::<f32>(Box::new(move |a: *const f32, b: *const f32| {
+        // SAFETY: usearch calls the metric with two vectors of the index's
+        // `dim` float32 values each: a stored row (its own 64-byte aligned
+        // allocation, or a memory-mapped file checked 4-byte aligned by
+        // `view_file`) or the caller's query (a `&[f32]` of length `dim`,
+        // checked by `search`). Both live for the duration of the call and
+        // are only read.
+        let (a, b) = unsafe {
+            (
+                std::slice::from_raw_parts(a, dim),
+                std::slice::from_raw_parts(b, dim),
+            )
+        };
+        let mut d = [0.0f32];
+        crate::kv::dots(a, b, &mut d);
+        1.0 - d[0]
+    }));
+}
+
 /// An HNSW index over the rows of a float32 matrix (keys `0..n`).
 pub struct Hnsw {
     // Declared before `backing`: dropped first, while the bytes it may point
@@ -148,14 +184,10 @@ fn native(e: impl std::fmt::Display) -> Error {
     Error::Runtime(format!("HNSW index: {e}"))
 }
 
-/// `v / |v|`, or `v` itself when its norm is 0 or not finite.
+/// `v / |v|`, or `v` itself when its norm is 0 or not finite (the rule
+/// exact search normalises its queries by).
 fn unit(v: &[f32]) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if n > 0.0 && n.is_finite() {
-        v.iter().map(|x| x / n).collect()
-    } else {
-        v.to_vec()
-    }
+    crate::kv::unit(ndarray::ArrayView1::from(v))
 }
 
 impl Hnsw {
@@ -180,7 +212,9 @@ impl Hnsw {
             expansion_search: p.ef_search,
             multi: false,
         };
-        usearch::Index::new(&opts).map_err(native)
+        let mut index = usearch::Index::new(&opts).map_err(native)?;
+        use_dispatched_kernel(&mut index);
+        Ok(index)
     }
 
     fn wrap(index: usearch::Index, metric: Metric, slots: usize, backing: Option<Backing>) -> Self {
@@ -380,8 +414,9 @@ impl Hnsw {
 
     /// An index read from `bytes` (a copy: `bytes` may be dropped after).
     pub fn from_bytes(bytes: &[u8], metric: Metric, slots: usize) -> Result<Self> {
-        let (index, count) = Self::restored(bytes)?;
+        let (mut index, count) = Self::restored(bytes)?;
         index.load_from_buffer(bytes).map_err(native)?;
+        use_dispatched_kernel(&mut index);
         let slots = slots.max(1);
         index
             .reserve_capacity_and_threads(count.max(1), slots)
@@ -411,6 +446,12 @@ impl Hnsw {
         // memory map (numpy.memmap included).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         let end = start.checked_add(len).filter(|&e| e <= map.len());
+        if !start.is_multiple_of(std::mem::align_of::<u64>()) {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!("HNSW index bytes start at offset {start}, not a multiple of 8"),
+            });
+        }
         if end.is_none() {
             return Err(Error::Format {
                 path: path.to_path_buf(),
@@ -423,12 +464,13 @@ impl Hnsw {
         }
         let backing = Backing { map, start, len };
         let bytes = &backing.map[backing.start..backing.start + backing.len];
-        let (index, count) = Self::restored(bytes)?;
+        let (mut index, count) = Self::restored(bytes)?;
         // SAFETY: `bytes` points into `backing.map`, which is moved into the
         // returned `Hnsw` next to `index` and dropped after it (field order),
         // so the buffer outlives every use of the view; the map is read-only
         // and never written by this process.
         unsafe { index.view_from_buffer(bytes) }.map_err(native)?;
+        use_dispatched_kernel(&mut index);
         let slots = slots.max(1);
         index
             .reserve_capacity_and_threads(count.max(1), slots)
@@ -487,6 +529,46 @@ mod tests {
         }
         let back = Hnsw::from_bytes(&h.to_bytes().unwrap(), Metric::Dot, 2).unwrap();
         assert_eq!(back.search(&q, 5).unwrap(), r);
+    }
+
+    #[test]
+    fn saved_file_keeps_the_ip_kind_and_a_view_uses_the_kernel() {
+        let v = data(300, 24);
+        let pool = crate::thread_pool(2).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Cosine, params(), 2, &pool, &|| false).unwrap();
+        let bytes = h.to_bytes().unwrap();
+        // the custom metric is stored as the inner product it computes
+        let meta = usearch::Index::metadata_from_buffer(&bytes).unwrap();
+        assert_eq!(meta.metric, usearch::MetricKind::IP);
+        let path =
+            std::env::temp_dir().join(format!("embedrs-ann-view-{}.bin", std::process::id()));
+        let mut file = vec![0u8; 64];
+        file.extend_from_slice(&bytes);
+        std::fs::write(&path, &file).unwrap();
+        let view = Hnsw::view_file(&path, 64, bytes.len(), Metric::Cosine, 2).unwrap();
+        assert!(view.is_view());
+        let loaded = Hnsw::from_bytes(&bytes, Metric::Cosine, 2).unwrap();
+        for i in [0usize, 150, 299] {
+            let q = v.row(i).to_vec();
+            let want = h.search(&q, 5).unwrap();
+            assert_eq!(want[0].0, i as u64);
+            assert_eq!(view.search(&q, 5).unwrap(), want);
+            assert_eq!(loaded.search(&q, 5).unwrap(), want);
+            // scores are cosines computed by the kernel (exact to rounding)
+            let un = |r: usize| {
+                let x = v.row(r);
+                let n = x.dot(&x).sqrt();
+                x.mapv(|a| a / n)
+            };
+            for (row, s) in &want {
+                let exact = un(*row as usize).dot(&un(i));
+                assert!((exact - s).abs() < 1e-5, "{exact} vs {s}");
+            }
+        }
+        // a start that is not 8-byte aligned is refused, not read unaligned
+        assert!(Hnsw::view_file(&path, 60, bytes.len(), Metric::Cosine, 1).is_err());
+        drop(view);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

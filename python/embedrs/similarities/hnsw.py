@@ -180,9 +180,24 @@ class HnswIndexer:
             ``metric='dot'``), most similar first. As with gensim's
             AnnoyIndexer, a query taken from the index finds itself.
         """
-        idx = self._need_index()
-        k = check_int(num_neighbors, "num_neighbors", low=0)
-        q = self._query(vector, idx.dim)
+        idx = self._index
+        if idx is None:
+            self._need_index()
+        # fast paths for what a service passes (a plain int, a float32
+        # vector): the checks cost more than a small index's search
+        if type(num_neighbors) is int and num_neighbors >= 0:
+            k = num_neighbors
+        else:
+            k = check_int(num_neighbors, "num_neighbors", low=0)
+        if (
+            type(vector) is np.ndarray
+            and vector.dtype == np.float32
+            and vector.ndim == 1
+            and vector.flags.c_contiguous
+        ):
+            q = vector  # the search checks its length and finiteness
+        else:
+            q = self._query(vector, idx.dim)
         labels = self.labels
         return [(labels[row], float(s)) for row, s in idx.search(q, k)]
 
