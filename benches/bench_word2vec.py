@@ -187,6 +187,28 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
     }
 
 
+def blas_report() -> str:
+    """The BLAS libraries of this process as threadpoolctl sees them.
+
+    gensim's inner loops call numpy/scipy's BLAS (``sdot``/``saxpy``), so
+    its kernel (e.g. SkylakeX against an old ``OPENBLAS_CORETYPE``) and
+    thread count decide gensim's speed; embedrs' training calls no BLAS.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: threadpoolctl not installed (pip install threadpoolctl)"
+    libs = [
+        f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
+        f"threads={i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return "BLAS (gensim's inner loops; embedrs trains without BLAS): " + (
+        "; ".join(libs) or "none loaded"
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,6 +251,10 @@ def main() -> int:
         f"# embedrs {embedrs.__version__}, gensim {gensim.__version__}, python "
         f"{platform.python_version()}, {os.cpu_count()} cpus, {platform.processor() or platform.machine()}"
     )
+    print(f"# {blas_report()}")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            print(f"# WARNING: {var}={os.environ[var]} is set: gensim's BLAS is slowed down")
     sys.stdout.flush()
 
     results: list[dict[str, Any]] = []
@@ -241,7 +267,7 @@ def main() -> int:
                     print(
                         f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
                         f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
-                        f"wordsim {r['wordsim']:.4f}",
+                        f"wordsim {r['wordsim']:.4f} load {os.getloadavg()[0]:.2f}",
                         flush=True,
                     )
         if args.c_tool:
