@@ -1118,6 +1118,25 @@ def _offsets(lists: list) -> tuple[np.ndarray, np.ndarray]:
     return offsets, items
 
 
+def _mean_rank_and_map(
+    embedding: Any, queries: list, positives: list, masked: list, workers: int
+) -> tuple:
+    """Mean rank and MAP of ``queries``: in Rust when the embedding allows
+    (:func:`_rank_queries`), else query by query in NumPy."""
+    done = _rank_queries(embedding, queries, positives, masked, workers)
+    if done is not None:
+        per_query, aps = done
+        return np.mean(np.concatenate(per_query)), np.mean(aps)
+    ranks: list = []
+    aps = []
+    for item, pos, mask in zip(queries, positives, masked):
+        distances = embedding.distances(embedding.index_to_key[item])
+        r, ap = _ranks_and_ap(distances, pos, mask)
+        ranks += r
+        aps.append(ap)
+    return np.mean(ranks), np.mean(aps)
+
+
 def _rank_queries(
     embedding: Any, queries: list, positives: list, masked: list, workers: int
 ) -> tuple[list, list] | None:
@@ -1232,18 +1251,7 @@ class ReconstructionEvaluation:
             ]
         else:
             masked = positives
-        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
-        if done is not None:
-            per_query, aps = done
-            return np.mean(np.concatenate(per_query)), np.mean(aps)
-        ranks: list = []
-        aps = []
-        for item, pos, mask in zip(queries, positives, masked):
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            r, ap = _ranks_and_ap(distances, pos, mask)
-            ranks += r
-            aps.append(ap)
-        return np.mean(ranks), np.mean(aps)
+        return _mean_rank_and_map(self.embedding, queries, positives, masked, self.workers)
 
 
 class LinkPredictionEvaluation:
@@ -1314,18 +1322,7 @@ class LinkPredictionEvaluation:
             if self.exclude_self:
                 m = m | {q}
             masked.append(list(m))
-        done = _rank_queries(self.embedding, queries, positives, masked, self.workers)
-        if done is not None:
-            per_query, aps = done
-            return np.mean(np.concatenate(per_query)), np.mean(aps)
-        ranks: list = []
-        aps = []
-        for item, pos, mask in zip(queries, positives, masked):
-            distances = self.embedding.distances(self.embedding.index_to_key[item])
-            r, ap = _ranks_and_ap(distances, pos, mask)
-            ranks += r
-            aps.append(ap)
-        return np.mean(ranks), np.mean(aps)
+        return _mean_rank_and_map(self.embedding, queries, positives, masked, self.workers)
 
 
 class _PrefixIndex:
