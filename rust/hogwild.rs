@@ -199,8 +199,10 @@ pub const GATHER: usize = 8;
 /// The float32 arithmetic of the word2vec family, fused with the row access.
 impl SharedMatrix<'_, f32> {
     /// Dot product of row `row` with `x` (the same kernel, and so the same
-    /// value, as [`crate::linalg::dot_with`] for the same `M`).
-    #[inline(always)]
+    /// value, as [`crate::linalg::dot_with`] for the same `M`). The
+    /// training loops score rows in blocks (`gather_dots`); the tests read
+    /// single rows with this.
+    #[cfg(test)]
     pub fn dot_row<M: MulAdd>(&self, row: usize, x: &[f32]) -> f32 {
         let p = self.row_ptr(row);
         let n = self.cols.min(x.len());
@@ -303,8 +305,9 @@ impl SharedMatrix<'_, f32> {
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:
-    /// `acc += g * row` then `row += g * x`, reading the row once.
-    #[inline(always)]
+    /// `acc += g * row` then `row += g * x`, reading the row once (the
+    /// training loops do this on raw rows, see `sgd`; kept for the tests).
+    #[cfg(test)]
     pub fn accumulate_and_update<M: MulAdd>(&self, row: usize, g: f32, x: &[f32], acc: &mut [f32]) {
         let p = self.row_ptr_mut(row);
         let n = self.cols.min(x.len()).min(acc.len());

@@ -31,7 +31,7 @@
 use std::sync::Mutex;
 
 use crate::hogwild::{SharedMatrix, GATHER};
-use crate::linalg::{accumulate_and_update, dot_with, MulAdd, SigmoidTable, Unfused, MAX_EXP};
+use crate::linalg::{MulAdd, SigmoidTable, Unfused, MAX_EXP};
 use crate::sampling::{Rng, UnigramTable};
 use crate::vocab::HuffmanCodes;
 
@@ -262,12 +262,27 @@ impl OutputLayers<'_> {
             return self.train_frozen::<M>(word, negatives, h, neu1e, alpha, compute_loss);
         }
         let mut loss = 0.0f64;
+        let mut block = Block::default();
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             let codes = &hf.codes[word as usize];
             let points = &hf.points[word as usize];
-            for (codes, points) in codes.chunks(GATHER).zip(points.chunks(GATHER)) {
-                loss += self.hs_nodes::<M>(syn1, codes, points, h, neu1e, alpha, compute_loss, hot);
+            // the nodes of a path are distinct rows
+            for (&code, &point) in codes.iter().zip(points) {
+                if block.push(point, 1.0 - code as f32) {
+                    loss += self.update_block::<M>(
+                        syn1,
+                        &mut block,
+                        h,
+                        neu1e,
+                        alpha,
+                        compute_loss,
+                        hot,
+                        true,
+                    );
+                }
             }
+            loss +=
+                self.update_block::<M>(syn1, &mut block, h, neu1e, alpha, compute_loss, hot, true);
         }
         if let Some(syn1neg) = &self.syn1neg {
             let targets = std::iter::once((word, 1.0f32)).chain(
@@ -277,77 +292,108 @@ impl OutputLayers<'_> {
                     .map(|&t| (t, 0.0f32)),
             );
             for (target, label) in targets {
-                let local = hot.neg.row_mut(target as usize);
-                hot.hits += local.is_some() as usize;
-                let x = match &local {
-                    Some(r) => dot_with::<M>(r, h),
-                    None => syn1neg.dot_row::<M>(target as usize, h),
-                };
-                let g = (label - self.sigmoid.get(x)) * alpha;
-                if compute_loss {
-                    let sign = 2.0 * label - 1.0;
-                    loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
+                // a noise word drawn twice must score its row after the
+                // row's first update, as one at a time: close the block
+                if block.holds(target) {
+                    loss += self.update_block::<M>(
+                        syn1neg,
+                        &mut block,
+                        h,
+                        neu1e,
+                        alpha,
+                        compute_loss,
+                        hot,
+                        false,
+                    );
                 }
-                match local {
-                    Some(r) => accumulate_and_update::<M>(g, h, r, neu1e),
-                    None => syn1neg.accumulate_and_update::<M>(target as usize, g, h, neu1e),
+                if block.push(target, label) {
+                    loss += self.update_block::<M>(
+                        syn1neg,
+                        &mut block,
+                        h,
+                        neu1e,
+                        alpha,
+                        compute_loss,
+                        hot,
+                        false,
+                    );
                 }
             }
+            loss += self.update_block::<M>(
+                syn1neg,
+                &mut block,
+                h,
+                neu1e,
+                alpha,
+                compute_loss,
+                hot,
+                false,
+            );
         }
         loss
     }
 
-    /// Up to [`GATHER`] nodes of a Huffman path, exactly as one at a time
-    /// (gensim's order): the nodes of a path are distinct rows, so their
-    /// scores against `h` do not depend on each other's updates and are
-    /// computed first, four rows per pass; then each node's update follows
-    /// in path order (the worker's copy for hot rows).
+    /// The rows of `block` (distinct rows of `m`, up to [`GATHER`]),
+    /// exactly as one at a time in block order (gensim's order): `h` does
+    /// not change during an example and each row's update touches only
+    /// that row, so the scores of distinct rows do not depend on each
+    /// other's updates. They are computed first, four rows per pass; then
+    /// each row's update follows (the worker's copy for hot rows). Rows
+    /// with `|x| >= MAX_EXP` are skipped when `skip_saturated` (hierarchical
+    /// softmax). Empties the block; returns the loss.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn hs_nodes<M: MulAdd>(
+    fn update_block<M: MulAdd>(
         &self,
-        syn1: &SharedMatrix<'_>,
-        codes: &[u8],
-        points: &[u32],
+        m: &SharedMatrix<'_>,
+        block: &mut Block,
         h: &[f32],
         neu1e: &mut [f32],
         alpha: f32,
         compute_loss: bool,
         hot: &mut HotCache,
+        skip_saturated: bool,
     ) -> f64 {
-        let d = syn1.cols();
-        assert!(h.len() >= d && neu1e.len() >= d && points.len() <= GATHER);
+        let n = std::mem::take(&mut block.n);
+        if n == 0 {
+            return 0.0;
+        }
+        let d = m.cols();
+        assert!(h.len() >= d && neu1e.len() >= d);
+        let cache = if skip_saturated {
+            &mut hot.hs
+        } else {
+            &mut hot.neg
+        };
         let mut rows = [std::ptr::null_mut::<f32>(); GATHER];
-        for (r, &point) in rows.iter_mut().zip(points) {
-            *r = match hot.hs.row_mut(point as usize) {
+        for (r, &id) in rows.iter_mut().zip(&block.rows[..n]) {
+            *r = match cache.row_mut(id as usize) {
                 Some(local) => {
                     hot.hits += 1;
                     local.as_mut_ptr()
                 }
-                None => syn1.row_mut_ptr(point as usize),
+                None => m.row_mut_ptr(id as usize),
             };
         }
-        let n = points.len();
         let mut x = [0.0f32; GATHER];
         let read: [*const f32; GATHER] = rows.map(|r| r as *const f32);
         // SAFETY: each pointer starts a row of `d` floats (a bound-checked
-        // row of `syn1`, or the worker's copy of one, which has its width)
+        // row of `m`, or the worker's copy of one, which has its width)
         // and `h` holds d; `M`'s instructions were checked by the job loop.
         unsafe { M::gather_dots_raw(&read[..n], h.as_ptr(), d, &mut x) };
         let mut loss = 0.0f64;
-        for ((&code, &row), &x) in codes.iter().zip(&rows[..n]).zip(&x) {
-            if x <= -MAX_EXP || x >= MAX_EXP {
+        for ((&label, &row), &x) in block.labels.iter().zip(&rows[..n]).zip(&x) {
+            if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
                 continue;
             }
-            let g = (1.0 - code as f32 - self.sigmoid.get(x)) * alpha;
+            let g = (label - self.sigmoid.get(x)) * alpha;
             if compute_loss {
-                let sign = 1.0 - 2.0 * code as f32;
-                loss -= SigmoidTable::log_sigmoid(sign * x) as f64;
+                loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
             }
-            // SAFETY: `row` as above (the nodes of a path are distinct
-            // rows, and the worker's copies are its own, so `neu1e`, a
-            // thread-local buffer of at least d floats, overlaps none of
-            // them); a shared row may race with other workers (Hogwild).
+            // SAFETY: `row` as above; the block's rows are distinct and the
+            // worker's copies are its own, so `neu1e`, a thread-local
+            // buffer of at least d floats, overlaps none of them; a shared
+            // row may race with other workers (Hogwild).
             unsafe { M::acc_update_raw(g, h.as_ptr(), row, neu1e.as_mut_ptr(), d) };
         }
         loss
@@ -403,6 +449,12 @@ struct Block {
 }
 
 impl Block {
+    /// Whether `row` is in the block.
+    #[inline(always)]
+    fn holds(&self, row: u32) -> bool {
+        self.rows[..self.n].contains(&row)
+    }
+
     /// Adds a row; true when the block is full.
     #[inline(always)]
     fn push(&mut self, row: u32, label: f32) -> bool {
@@ -599,6 +651,65 @@ mod tests {
             neu1e.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5),
             "{neu1e:?} vs {want:?}"
         );
+    }
+
+    /// A training example scores its rows in blocks but updates them as
+    /// one at a time in gensim's order: a noise word drawn twice sees its
+    /// row's first update, the target among the noise words is dropped,
+    /// and more rows than fit in one block work.
+    #[test]
+    fn blocks_update_as_one_row_at_a_time() {
+        let sig = SigmoidTable::new();
+        let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
+        let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
+        let (n, dim) = (counts.len(), 5);
+        let init: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 5 % 13) as f32 - 6.0) / 3.0)
+            .collect();
+        let h = [0.5f32, 0.25, -0.125, 0.75, 0.5];
+        let negatives = [3u32, 8, 3, 1, 0, 0, 5, 9, 2, 3, 4, 6];
+        let (word, alpha) = (8u32, 0.2);
+        let mut syn1neg = init.clone();
+        let mut neu1e = vec![0.0f32; dim];
+        let loss = {
+            let layers = OutputLayers {
+                syn1neg: Some(shared(&mut syn1neg, n, dim)),
+                noise: Some(&noise),
+                negative: negatives.len(),
+                syn1: None,
+                huffman: None,
+                sigmoid: &sig,
+                merge_lock: &TEST_LOCK,
+                learn: true,
+            };
+            layers.train::<Unfused>(
+                word,
+                &negatives,
+                &h,
+                &mut neu1e,
+                alpha,
+                true,
+                &mut HotCache::default(),
+            )
+        };
+        let mut want = init;
+        let (mut want_e, mut want_loss) = (vec![0.0f32; dim], 0.0f64);
+        let targets = std::iter::once((word, 1.0f32))
+            .chain(negatives.iter().filter(|&&t| t != word).map(|&t| (t, 0.0)));
+        for (t, label) in targets {
+            let u = &mut want[t as usize * dim..(t as usize + 1) * dim];
+            let x: f32 = u.iter().zip(&h).map(|(a, b)| a * b).sum();
+            want_loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
+            let g = (label - sig.get(x)) * alpha;
+            for ((e, v), hv) in want_e.iter_mut().zip(u.iter_mut()).zip(&h) {
+                *e += g * *v;
+                *v += g * hv;
+            }
+        }
+        let close = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| (p - q).abs() < 1e-5);
+        assert!(close(&syn1neg, &want), "{syn1neg:?} vs {want:?}");
+        assert!(close(&neu1e, &want_e), "{neu1e:?} vs {want_e:?}");
+        assert!((loss - want_loss).abs() < 1e-4, "{loss} vs {want_loss}");
     }
 }
 
