@@ -223,13 +223,25 @@ impl SharedMatrix<'_, f32> {
         unsafe { M::axpy_raw(a, x.as_ptr(), p, n) }
     }
 
-    /// `acc += a * row` (reads the shared row, writes the thread-local `acc`).
+    /// `acc += Σ row r` over the rows `rows` yields (a context sum), up to
+    /// [`GATHER`] rows per pass, so that each chunk of `acc` is loaded and
+    /// stored once per pass rather than once per row.
     #[inline(always)]
-    pub fn add_row_to<M: MulAdd>(&self, row: usize, a: f32, acc: &mut [f32]) {
-        let p = self.row_ptr(row);
-        let n = self.cols.min(acc.len());
-        // SAFETY: as in `dot_row`; `acc` is thread-local and borrowed mutably.
-        unsafe { M::axpy_raw(a, p, acc.as_mut_ptr(), n) }
+    pub fn add_rows_to<M: MulAdd>(&self, rows: impl Iterator<Item = u32>, acc: &mut [f32]) {
+        const ONES: [f32; GATHER] = [1.0; GATHER];
+        let mut block = [0u32; GATHER];
+        let mut k = 0;
+        for r in rows {
+            block[k] = r;
+            k += 1;
+            if k == GATHER {
+                self.gather_axpy::<M>(&block, &ONES, acc);
+                k = 0;
+            }
+        }
+        if k > 0 {
+            self.gather_axpy::<M>(&block[..k], &ONES, acc);
+        }
     }
 
     /// The window step of row `row` against the `g.len()` rows of `h`
@@ -338,6 +350,28 @@ mod tests {
         assert_eq!(acc, [0.5, 0.5, 0.5]);
         m.read_row(1, &mut out);
         assert_eq!(out, [2.0, 2.0, 2.0]);
+    }
+
+    /// A context sum of more rows than one pass takes, with a row repeated,
+    /// equals the plain sum.
+    #[test]
+    fn add_rows_to_sums_any_number_of_rows() {
+        let (rows, cols) = (5, 19);
+        let mut data: Vec<f32> = (0..rows * cols).map(|i| (i % 7) as f32 - 3.0).collect();
+        let want_rows = data.clone();
+        let m = // SAFETY: the test is the only user of the buffer.
+        unsafe { SharedMatrix::new(&mut data, rows, cols) }.unwrap();
+        let ids = [4u32, 0, 2, 2, 1, 3, 4, 0, 1, 2, 3];
+        assert!(ids.len() > GATHER);
+        let mut acc = vec![0.5f32; cols];
+        m.add_rows_to::<Unfused>(ids.iter().copied(), &mut acc);
+        let mut want = vec![0.5f32; cols];
+        for &r in &ids {
+            for (w, v) in want.iter_mut().zip(&want_rows[r as usize * cols..]) {
+                *w += v;
+            }
+        }
+        assert_eq!(acc, want);
     }
 
     #[test]

@@ -82,12 +82,9 @@ fn train_mean<M: MulAdd>(
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
         w.h.fill(0.0);
-        for p in (start..end).filter(|&p| p != pos) {
-            model.syn0.add_row_to::<M>(doc[p] as usize, 1.0, &mut w.h);
-        }
-        for &t in tags {
-            docs.add_row_to::<M>(t as usize, 1.0, &mut w.h);
-        }
+        let ctx = (start..end).filter(|&p| p != pos).map(|p| doc[p]);
+        model.syn0.add_rows_to::<M>(ctx, &mut w.h);
+        docs.add_rows_to::<M>(tags.iter().copied(), &mut w.h);
         let count = (end - start - 1) + tags.len();
         if count == 0 {
             continue;

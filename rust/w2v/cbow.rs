@@ -8,11 +8,7 @@ use super::engine::{train_sentences, Examples, PerSentence};
 use super::model::ModelRef;
 use super::worker::Worker;
 use crate::corpus::Job;
-use crate::hogwild::GATHER;
 use crate::linalg::MulAdd;
-
-/// Unit weights of a plain sum of rows.
-const ONES: [f32; GATHER] = [1.0; GATHER];
 
 /// The CBOW example generator: the (shrunk) window of each word of a
 /// sentence, summed or averaged, predicts the word.
@@ -75,21 +71,8 @@ pub(crate) fn train_sentence<M: MulAdd>(
         let end = (pos + reach + 1).min(len);
         w.h.fill(0.0);
         let count = end - start - 1;
-        // the context rows, summed up to GATHER at a time (each chunk of
-        // `h` loaded and stored once per block rather than once per row)
-        let mut ctx = [0u32; GATHER];
-        let mut k = 0;
-        for pos2 in (start..end).filter(|&p| p != pos) {
-            ctx[k] = sent[pos2];
-            k += 1;
-            if k == GATHER {
-                model.syn0.gather_axpy::<M>(&ctx, &ONES, &mut w.h);
-                k = 0;
-            }
-        }
-        if k > 0 {
-            model.syn0.gather_axpy::<M>(&ctx[..k], &ONES, &mut w.h);
-        }
+        let ctx = (start..end).filter(|&p| p != pos).map(|p| sent[p]);
+        model.syn0.add_rows_to::<M>(ctx, &mut w.h);
         if count == 0 {
             continue;
         }
