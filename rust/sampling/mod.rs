@@ -65,12 +65,19 @@ impl Rng {
 }
 
 /// The unigram^`exponent` noise distribution, sampled in O(1) with Walker's
-/// alias method (two vocabulary-sized arrays, so the table stays in cache,
+/// alias method (one vocabulary-sized array, so the table stays in cache,
 /// and the probabilities are exact rather than quantised to table slots).
+///
+/// Slot `i` packs its keep threshold and its alias into one `u64`, so a draw
+/// reads one entry, and chooses between `i` and the alias without a branch
+/// (the choice is random, so a branch would be mispredicted about as often
+/// as the alias is taken).
 #[derive(Clone, Debug)]
 pub struct UnigramTable {
-    prob: Vec<f32>,
-    alias: Vec<u32>,
+    /// `threshold << 32 | alias`: a draw landing in slot `i` with 24 random
+    /// bits `k` keeps `i` when `k < threshold`, which is exactly
+    /// `k / 2^24 < prob[i]` for `threshold = ceil(prob[i] * 2^24)`.
+    slots: Vec<u64>,
 }
 
 impl UnigramTable {
@@ -130,31 +137,43 @@ impl UnigramTable {
                 }
             }
         }
-        Some(UnigramTable { prob, alias })
+        let slots = prob
+            .iter()
+            .zip(&alias)
+            .map(|(&p, &a)| keep_threshold(p) << 32 | a as u64)
+            .collect();
+        Some(UnigramTable { slots })
     }
 
     /// Draws a word id.
     #[inline]
     pub fn sample(&self, rng: &mut Rng) -> u32 {
         let r = rng.next_u64();
-        let i = (((r >> 32) * self.prob.len() as u64) >> 32) as usize;
-        let u = (r & 0xFF_FFFF) as f32 * (1.0 / (1u64 << 24) as f32);
-        if u < self.prob[i] {
-            i as u32
-        } else {
-            self.alias[i]
-        }
+        let i = ((r >> 32) * self.slots.len() as u64) >> 32;
+        let k = r & 0xFF_FFFF;
+        let slot = self.slots[i as usize];
+        let alias = slot & 0xFFFF_FFFF;
+        // select without a branch: all ones when `i` is kept
+        let keep = ((k < slot >> 32) as u64).wrapping_neg();
+        ((i & keep) | (alias & !keep)) as u32
     }
 
     /// Number of words.
     pub fn len(&self) -> usize {
-        self.prob.len()
+        self.slots.len()
     }
 
     /// True when there are no words (never, for a built table).
     pub fn is_empty(&self) -> bool {
-        self.prob.is_empty()
+        self.slots.is_empty()
     }
+}
+
+/// The integer form of an alias-method keep probability `p` in `[0, 1]`:
+/// for every 24-bit `k`, `k < keep_threshold(p)` exactly when
+/// `k / 2^24 < p` (`p * 2^24` is exact, being a scaling by a power of two).
+fn keep_threshold(p: f32) -> u64 {
+    (p as f64 * (1u64 << 24) as f64).ceil() as u64
 }
 
 /// Probability of keeping an occurrence of a word seen `count` times in a
@@ -212,6 +231,20 @@ mod tests {
         assert!((p2 - 0.3125).abs() < 0.01, "{p2}");
         assert!((p3 - 0.0625).abs() < 0.01, "{p3}");
         assert!(UnigramTable::new(&[0, 0], 0.75, 10).is_none());
+    }
+
+    #[test]
+    fn integer_keep_rule_equals_the_float_comparison() {
+        let mut rng = Rng::new(7);
+        let mut ps = vec![0.0f32, 1.0, 0.5, 1e-9, 0.999_999_9, f32::EPSILON];
+        ps.extend((0..2000).map(|_| rng.uniform()));
+        for p in ps {
+            let t = keep_threshold(p);
+            for k in t.saturating_sub(3)..(t + 3).min(1 << 24) {
+                let float_rule = (k as f32) * (1.0 / (1u64 << 24) as f32) < p;
+                assert_eq!(k < t, float_rule, "p {p} k {k} threshold {t}");
+            }
+        }
     }
 
     #[test]
