@@ -269,24 +269,11 @@ impl SharedMatrix<'_, f32> {
         unsafe { M::window_step_raw(p, h.as_ptr(), gin.as_mut_ptr(), d, g, grad) }
     }
 
-    /// The dot products of `h` with the rows `rows` (at most
-    /// [`GATHER`] of them): `x[k] = row rows[k] · h`.
-    #[inline(always)]
-    pub fn gather_dots<M: MulAdd>(&self, rows: &[u32], h: &[f32], x: &mut [f32]) {
-        let ptrs = self.gather(rows);
-        let d = self.cols;
-        assert!(h.len() >= d && x.len() >= rows.len(), "h or x too short");
-        // SAFETY: every pointer starts a row of `cols` floats (row_ptr's
-        // bound check) and `h` holds as many; racing Hogwild writes may be
-        // seen half-applied. `M`'s instruction set was checked by the job
-        // loop that chose it.
-        unsafe { M::gather_dots_raw(&ptrs[..rows.len()], h.as_ptr(), d, x) }
-    }
-
     /// `acc += Σ_k g[k] row rows[k]` (at most [`GATHER`] rows).
     #[inline(always)]
     pub fn gather_axpy<M: MulAdd>(&self, rows: &[u32], g: &[f32], acc: &mut [f32]) {
-        let ptrs = self.gather(rows);
+        let mut ptrs = [std::ptr::null::<f32>(); GATHER];
+        self.gather(rows, &mut ptrs);
         let d = self.cols;
         assert!(
             acc.len() >= d && g.len() >= rows.len(),
@@ -295,6 +282,36 @@ impl SharedMatrix<'_, f32> {
         // SAFETY: as in `gather_dots`; `acc` is a thread-local buffer,
         // never an alias of the shared matrix.
         unsafe { M::gather_axpy_raw(&ptrs[..rows.len()], g, acc.as_mut_ptr(), d) }
+    }
+
+    /// The frozen-layer step over up to [`GATHER`] rows: `x[k] = row
+    /// rows[k] · h`, then `grad(x)` turns the scores into scales `g` in
+    /// place, then `acc += Σ_k g[k] row rows[k]`. The row pointers are
+    /// looked up once for both passes.
+    #[inline(always)]
+    pub fn score_and_accumulate<M: MulAdd, F: FnOnce(&mut [f32])>(
+        &self,
+        rows: &[u32],
+        h: &[f32],
+        acc: &mut [f32],
+        grad: F,
+    ) {
+        let n = rows.len();
+        assert!(n <= GATHER, "at most {GATHER} rows at once");
+        let d = self.cols;
+        assert!(h.len() >= d && acc.len() >= d, "h or acc too short");
+        let mut ptrs = [std::ptr::null::<f32>(); GATHER];
+        self.gather(rows, &mut ptrs);
+        let mut g = [0.0f32; GATHER];
+        // SAFETY: every pointer starts a row of `cols` floats (row_ptr's
+        // bound check), `h` and `acc` hold as many and are thread-local
+        // buffers, never aliases of the shared matrix; racing Hogwild writes
+        // may be seen half-applied. `M`'s instruction set was checked by the
+        // job loop that chose it.
+        unsafe { M::gather_dots_raw(&ptrs[..n], h.as_ptr(), d, &mut g[..n]) };
+        grad(&mut g[..n]);
+        // SAFETY: as just above.
+        unsafe { M::gather_axpy_raw(&ptrs[..n], &g[..n], acc.as_mut_ptr(), d) }
     }
 
     /// Start of row `row` for a kernel that updates it in place (bound and
@@ -307,13 +324,13 @@ impl SharedMatrix<'_, f32> {
 
     /// Start pointers of the rows `rows` (each bound-checked).
     #[inline(always)]
-    fn gather(&self, rows: &[u32]) -> [*const f32; GATHER] {
+    fn gather(&self, rows: &[u32], ptrs: &mut [*const f32; GATHER]) {
+        // filled in place: an array returned by value is copied with one
+        // wide load right after eight narrow stores, which stalls
         assert!(rows.len() <= GATHER, "at most {GATHER} rows at once");
-        let mut ptrs = [std::ptr::null(); GATHER];
         for (p, &r) in ptrs.iter_mut().zip(rows) {
             *p = self.row_ptr(r as usize);
         }
-        ptrs
     }
 
     /// Performs, for one output row, the negative-sampling/softmax update pair:

@@ -365,8 +365,12 @@ impl OutputLayers<'_> {
         } else {
             &mut hot.neg
         };
+        // (the read-only copies are stored one by one too: an array
+        // converted by value is copied with one wide load right after
+        // narrow stores, which stalls)
         let mut rows = [std::ptr::null_mut::<f32>(); GATHER];
-        for (r, &id) in rows.iter_mut().zip(&block.rows[..n]) {
+        let mut read = [std::ptr::null::<f32>(); GATHER];
+        for ((r, c), &id) in rows.iter_mut().zip(&mut read).zip(&block.rows[..n]) {
             *r = match cache.row_mut(id as usize) {
                 Some(local) => {
                     hot.hits += 1;
@@ -374,9 +378,9 @@ impl OutputLayers<'_> {
                 }
                 None => m.row_mut_ptr(id as usize),
             };
+            *c = *r;
         }
         let mut x = [0.0f32; GATHER];
-        let read: [*const f32; GATHER] = rows.map(|r| r as *const f32);
         // SAFETY: each pointer starts a row of `d` floats (a bound-checked
         // row of `m`, or the worker's copy of one, which has its width)
         // and `h` holds d; `M`'s instructions were checked by the job loop.
@@ -483,21 +487,21 @@ impl Block {
         if n == 0 {
             return 0.0;
         }
-        let mut g = [0.0f32; GATHER];
-        m.gather_dots::<M>(&self.rows[..n], h, &mut g);
         let mut loss = 0.0f64;
-        for (gk, &label) in g[..n].iter_mut().zip(&self.labels) {
-            let x = *gk;
-            if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
-                *gk = 0.0;
-                continue;
+        let labels = &self.labels;
+        m.score_and_accumulate::<M, _>(&self.rows[..n], h, neu1e, |g| {
+            for (gk, &label) in g.iter_mut().zip(labels) {
+                let x = *gk;
+                if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
+                    *gk = 0.0;
+                    continue;
+                }
+                if compute_loss {
+                    loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
+                }
+                *gk = (label - layers.sigmoid.get(x)) * alpha;
             }
-            if compute_loss {
-                loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
-            }
-            *gk = (label - layers.sigmoid.get(x)) * alpha;
-        }
-        m.gather_axpy::<M>(&self.rows[..n], &g, neu1e);
+        });
         loss
     }
 }
