@@ -1,0 +1,135 @@
+"""Before/after comparison of two embedrs builds, run *at the same time*.
+
+On a shared 2-core virtual machine the CPU time of the very same training run
+varies by up to 2x from one minute to the next (measured: 7.5 s to 15 s for
+one skip-gram run), so builds benchmarked one after the other are compared
+under different conditions. This script runs the two builds concurrently, one
+worker each (one core each), so that every pair of runs sees the same machine;
+it reports the train() CPU time of each run and, per pair, the speed ratio
+``before_cpu / after_cpu`` (above 1: the second build is faster).
+
+Each build is a directory holding an importable ``embedrs`` package (for
+example a copy of ``python/embedrs`` with a release ``_embedrs.abi3.so``).
+
+Usage::
+
+    python benches/bench_w2v_paired.py --before /path/to/old --after /path/to/new --rounds 5
+
+The corpus is the first ``--words`` tokens of ``../shared/data/enwik_text8like.gz``
+as 1,000-token lines; settings are the word2vec benchmark's (``vector_size=100,
+window=5, min_count=5, sample=1e-4``, 5 negatives or hierarchical softmax).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MODES = {"cbow_ns": (0, 0), "sg_ns": (1, 0), "sg_hs": (1, 1)}
+
+_CHILD = r"""
+import resource, sys, time
+from embedrs.models import Word2Vec
+path, path_kind, sg, hs, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+m = Word2Vec(vector_size=100, window=5, min_count=5, sample=1e-4, sg=sg, hs=hs,
+             negative=0 if hs else 5, workers=1, seed=1)
+if path_kind == "file":
+    m.build_vocab(corpus_file=path)
+else:
+    sents = [line.split() for line in open(path)]
+    m.build_vocab(sents)
+r0 = resource.getrusage(resource.RUSAGE_SELF)
+if path_kind == "file":
+    m.train(corpus_file=path, total_words=m.corpus_total_words, epochs=epochs)
+else:
+    m.train(sents, total_examples=len(sents), epochs=epochs)
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+print((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+"""
+
+
+def _corpus(words: int) -> Path:
+    """The first ``words`` tokens of the benchmark corpus, as 1,000-token lines."""
+    src = Path(__file__).resolve().parents[2] / "shared" / "data" / "enwik_text8like.gz"
+    out = Path(tempfile.gettempdir()) / f"embedrs_paired_{words}.txt"
+    if not out.exists():
+        with gzip.open(src, "rt") as f:
+            toks = f.read(words * 12).split()[:words]
+        tmp = out.with_suffix(".part")
+        with open(tmp, "w") as f:
+            f.writelines(" ".join(toks[i : i + 1000]) + "\n" for i in range(0, len(toks), 1000))
+        os.replace(tmp, out)
+    return out
+
+
+def _start(build: str, corpus: Path, kind: str, sg: int, hs: int, epochs: int) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=build, PYTHONWARNINGS="ignore")
+    args = [sys.executable, "-c", _CHILD, str(corpus), kind, str(sg), str(hs), str(epochs)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def main() -> None:
+    """Runs the paired rounds and prints a markdown table."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--before", required=True, help="directory with the old build's embedrs package"
+    )
+    ap.add_argument("--after", required=True, help="directory with the new build's embedrs package")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--words", type=int, default=1_000_000)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--paths", default="file,iterable")
+    a = ap.parse_args()
+    corpus = _corpus(a.words)
+    print(
+        f"# load average {os.getloadavg()}; {a.words} tokens x {a.epochs} epochs, 1 worker per build"
+    )
+    rows = []
+    for mode in a.modes.split(","):
+        sg, hs = MODES[mode]
+        for kind in a.paths.split(","):
+            pairs = []
+            for r in range(a.rounds):
+                # alternate which build starts first
+                order = [a.before, a.after] if r % 2 == 0 else [a.after, a.before]
+                procs = {b: _start(b, corpus, kind, sg, hs, a.epochs) for b in order}
+                cpu = {
+                    b: float(p.communicate()[0].strip().splitlines()[-1]) for b, p in procs.items()
+                }
+                pairs.append((cpu[a.before], cpu[a.after]))
+                print(
+                    f"  {mode:8s} {kind:8s} round {r + 1}: before {cpu[a.before]:.2f}s after {cpu[a.after]:.2f}s",
+                    flush=True,
+                )
+            ratios = [b / f for b, f in pairs]
+            rows.append(
+                (
+                    mode,
+                    kind,
+                    statistics.median(p[0] for p in pairs),
+                    statistics.median(p[1] for p in pairs),
+                    ratios,
+                )
+            )
+    print("\n| mode | path | before CPU s | after CPU s | speed ratio per pair | median | faster |")
+    print("|---|---|---:|---:|---|---:|---:|")
+    for mode, kind, b, f, ratios in rows:
+        per = " ".join(f"{r:.2f}" for r in ratios)
+        faster = sum(r > 1 for r in ratios)
+        print(
+            f"| {mode} | {kind} | {b:.2f} | {f:.2f} | {per} | **{statistics.median(ratios):.2f}x** | "
+            f"{faster}/{len(ratios)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
