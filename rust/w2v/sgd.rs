@@ -268,7 +268,7 @@ impl OutputLayers<'_> {
             let points = &hf.points[word as usize];
             // the nodes of a path are distinct rows
             for (&code, &point) in codes.iter().zip(points) {
-                if block.push(point, 1.0 - code as f32) {
+                if block.is_full() {
                     loss += self.update_block::<M>(
                         syn1,
                         &mut block,
@@ -280,6 +280,7 @@ impl OutputLayers<'_> {
                         true,
                     );
                 }
+                block.push(point, 1.0 - code as f32);
             }
             loss +=
                 self.update_block::<M>(syn1, &mut block, h, neu1e, alpha, compute_loss, hot, true);
@@ -294,7 +295,7 @@ impl OutputLayers<'_> {
             for (target, label) in targets {
                 // a noise word drawn twice must score its row after the
                 // row's first update, as one at a time: close the block
-                if block.holds(target) {
+                if block.is_full() || block.holds(target) {
                     loss += self.update_block::<M>(
                         syn1neg,
                         &mut block,
@@ -306,18 +307,7 @@ impl OutputLayers<'_> {
                         false,
                     );
                 }
-                if block.push(target, label) {
-                    loss += self.update_block::<M>(
-                        syn1neg,
-                        &mut block,
-                        h,
-                        neu1e,
-                        alpha,
-                        compute_loss,
-                        hot,
-                        false,
-                    );
-                }
+                block.push(target, label);
             }
             loss += self.update_block::<M>(
                 syn1neg,
@@ -424,9 +414,10 @@ impl OutputLayers<'_> {
             let codes = &hf.codes[word as usize];
             let points = &hf.points[word as usize];
             for (&code, &point) in codes.iter().zip(points) {
-                if block.push(point, 1.0 - code as f32) {
+                if block.is_full() {
                     loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
                 }
+                block.push(point, 1.0 - code as f32);
             }
             loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
         }
@@ -434,9 +425,10 @@ impl OutputLayers<'_> {
             let negatives = negatives.iter().filter(|&&t| t != word);
             for (target, label) in std::iter::once((word, 1.0)).chain(negatives.map(|&t| (t, 0.0)))
             {
-                if block.push(target, label) {
+                if block.is_full() {
                     loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
                 }
+                block.push(target, label);
             }
             loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
         }
@@ -453,19 +445,24 @@ struct Block {
 }
 
 impl Block {
+    /// Whether the block holds [`GATHER`] rows.
+    #[inline(always)]
+    fn is_full(&self) -> bool {
+        self.n == GATHER
+    }
+
     /// Whether `row` is in the block.
     #[inline(always)]
     fn holds(&self, row: u32) -> bool {
         self.rows[..self.n].contains(&row)
     }
 
-    /// Adds a row; true when the block is full.
+    /// Adds a row (the block must not be full).
     #[inline(always)]
-    fn push(&mut self, row: u32, label: f32) -> bool {
+    fn push(&mut self, row: u32, label: f32) {
         self.rows[self.n] = row;
         self.labels[self.n] = label;
         self.n += 1;
-        self.n == GATHER
     }
 
     /// Scores the block's rows of `m` against `h`, adds their gradient to
