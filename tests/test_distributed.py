@@ -209,6 +209,12 @@ def cluster():
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled", EMBEDRS_TEST_RAY=marker)
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("RAY_")}
     os.environ["RAY_AUTH_MODE"] = "disabled"
+    # No usage reporting from this process either: Ray Data's collector threads
+    # poll a Prometheus that is not there and format a traceback per failure,
+    # and on CPython 3.11 that races with ``ast.parse`` in the main thread
+    # ("AST constructor recursion depth mismatch", cpython#106905).
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    os.environ["RAY_DATA_USAGE_DISABLED"] = "1"
     port = _free_port()
     common = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
     head = _ray_cli(
@@ -247,7 +253,8 @@ def cluster():
             ray.shutdown()
         _stop(procs[::-1], marker)
         shutil.rmtree(tmp, ignore_errors=True)
-        os.environ.pop("RAY_AUTH_MODE", None)
+        for key in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED", "RAY_DATA_USAGE_DISABLED"):
+            os.environ.pop(key, None)
         os.environ.update(saved)
 
 

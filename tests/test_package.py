@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.metadata
 import logging
 import os
 import re
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -152,53 +153,18 @@ def test_training_without_vocabulary_is_runtimeerror():
 # ---- the abi3-py39 wheel: its Python sources must run on CPython 3.9 ----
 
 
-def _annotations(tree: ast.AST):
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            a = node.args
-            yield from (
-                x.annotation
-                for x in a.posonlyargs + a.args + a.kwonlyargs
-                if x.annotation is not None
-            )
-            if node.returns is not None:
-                yield node.returns
-        elif isinstance(node, ast.AnnAssign):
-            yield node.annotation
-
-
 def test_package_sources_are_python_39_compatible():
-    problems = []
-    for path in sorted(PKG_DIR.rglob("*.py")):
-        src = path.read_text(encoding="utf-8")
-        rel = path.relative_to(PKG_DIR).as_posix()
-        try:
-            tree = ast.parse(src, filename=rel, feature_version=(3, 9))
-        except SyntaxError as exc:
-            problems.append(f"{rel}:{exc.lineno}: syntax newer than Python 3.9 ({exc.msg})")
-            continue
-        lazy = "from __future__ import annotations" in src
-        for ann in _annotations(tree):
-            for n in ast.walk(ann):
-                if not lazy and isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr):
-                    problems.append(
-                        f"{rel}:{ann.lineno}: `X | Y` annotation needs "
-                        "`from __future__ import annotations` on 3.9"
-                    )
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in ("isinstance", "issubclass")
-                and len(node.args) == 2
-                and isinstance(node.args[1], ast.BinOp)
-            ):
-                problems.append(f"{rel}:{node.lineno}: isinstance with `X | Y` needs 3.10")
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "zip"
-                and any(k.arg == "strict" for k in node.keywords)
-            ):
-                problems.append(f"{rel}:{node.lineno}: zip(strict=...) needs 3.10")
-    assert not problems, "\n".join(problems)
+    # The check parses every source with ``ast`` in a fresh interpreter: on
+    # CPython 3.11 ``ast.parse`` keeps a global recursion counter, so a parse
+    # here can fail with "AST constructor recursion depth mismatch" while
+    # another thread left behind by an earlier test (Ray's) parses too.
+    script = Path(__file__).with_name("_py39_check.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(PKG_DIR)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "checked" in proc.stdout, proc.stdout
