@@ -3,13 +3,17 @@
 Splits ``enwik_text8like.gz`` (its first ``--words`` tokens) into ``--shards``
 files of 10,000-token lines (the sentences single-process corpus_file training
 reads), then trains, in one run and alternating: single-process embedrs
-(``workers=1``) on the concatenated shards, and ``train_word2vec`` with each
-``--actors`` count (1 thread per actor) on a local Ray instance. Prints, per
-configuration: wall time of the training loop, words/s, words/s per core used
-(cores = min(actors, CPUs)), analogy accuracy (30k), WordSim-353 Spearman,
+(``workers=1``, and Hogwild threads on as many cores as the actors use) on
+the concatenated shards, and ``train_word2vec`` with each ``--actors`` count
+(1 thread per actor) on a local Ray instance. Prints, per configuration: wall
+time of the training loop, words/s, words/s per core used (cores =
+min(actors, CPUs)), that against 1-thread single-process ("vs 1p", the issue's
+measure) and against single-process Hogwild on the same cores ("vs HW": the
+cost of distribution alone), analogy accuracy (30k), WordSim-353 Spearman,
 bytes exchanged per sync and per epoch.
 
-    python benches/bench_distributed.py --words 2000000 --epochs 2 --actors 2 4
+    python benches/bench_distributed.py --words 17000000 --epochs 3 --actors 2 4 \
+        --sync-every 2000000 --repeat 3
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ def main() -> int:
     ap.add_argument("--sync-every", type=int, default=200_000)
     ap.add_argument("--combine", default="sum")
     ap.add_argument("--dtype", default="float16")
+    ap.add_argument(
+        "--overlap", action="store_true", help="actors train the next chunk during the sync"
+    )
     ap.add_argument("--sg", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
@@ -70,30 +77,37 @@ def main() -> int:
     print(f"corpus: {len(tokens)} tokens, {args.shards} shards; {cpus} CPUs; params {params}")
     print(
         f"sync every {args.sync_every} words (all actors), combine={args.combine}, "
-        f"dtype={args.dtype}; machine shared and noisy: medians of {args.repeat} run(s)"
+        f"dtype={args.dtype}, overlap={args.overlap}; machine shared and noisy: medians of {args.repeat} run(s)"
     )
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         shards, whole = write_shards(tokens, args.shards, tmp)
         ray.init(num_cpus=max(args.actors), include_dashboard=False, log_to_driver=False)
         for _ in range(args.repeat):
-            t = time.perf_counter()
-            m = Word2Vec(workers=1, **params)
-            m.build_vocab(corpus_file=whole)
-            t_train = time.perf_counter()
-            m.train(
-                corpus_file=whole,
-                total_words=m.corpus_total_words,
-                epochs=m.epochs,
-            )
-            sec = time.perf_counter() - t_train
-            acc, ws = evaluate(m.wv.index_to_key, m.wv.vectors)
-            words = m.corpus_total_words * args.epochs
-            rows.setdefault("single", []).append(
-                dict(
-                    cores=1, sec=sec, wps=words / sec, acc=acc, ws=ws, total=time.perf_counter() - t
+            for threads in sorted({1, min(max(args.actors), cpus)}):
+                t = time.perf_counter()
+                m = Word2Vec(workers=threads, **params)
+                m.build_vocab(corpus_file=whole)
+                t_train = time.perf_counter()
+                m.train(
+                    corpus_file=whole,
+                    total_words=m.corpus_total_words,
+                    epochs=m.epochs,
                 )
-            )
+                sec = time.perf_counter() - t_train
+                acc, ws = evaluate(m.wv.index_to_key, m.wv.vectors)
+                words = m.corpus_total_words * args.epochs
+                name = "single" if threads == 1 else f"single x{threads}"
+                rows.setdefault(name, []).append(
+                    dict(
+                        cores=threads,
+                        sec=sec,
+                        wps=words / sec,
+                        acc=acc,
+                        ws=ws,
+                        total=time.perf_counter() - t,
+                    )
+                )
             for n in args.actors:
                 st = SyncStats()
                 t = time.perf_counter()
@@ -103,6 +117,7 @@ def main() -> int:
                     sync_every_words=args.sync_every,
                     combine=args.combine,
                     sync_dtype=args.dtype,
+                    overlap=args.overlap,
                     stats=st,
                     **params,
                 )
@@ -126,16 +141,23 @@ def main() -> int:
                 )
         ray.shutdown()
     base = statistics.median(r["wps"] for r in rows["single"])
+    hog = {
+        r[0]["cores"]: statistics.median(x["wps"] / x["cores"] for x in r)
+        for name, r in rows.items()
+        if name.startswith("single")
+    }
     print(
-        f"\n{'config':<10} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} "
+        f"\n{'config':<10} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} {'vs HW':>6} "
         f"{'analogy':>8} {'WS353':>6} {'MB/sync':>8} {'MB/epoch':>9} {'sync%':>6}"
     )
     for name, rs in rows.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         per_core = med["wps"] / med["cores"]
+        vs_hw = per_core / hog.get(med["cores"], float("nan"))
         print(
             f"{name:<10} {med['sec']:>8.1f} {med['wps']:>9.0f} {per_core:>9.0f} "
-            f"{per_core / base:>6.2f} {100 * med['acc']:>7.1f}% {med['ws']:>6.3f} "
+            f"{per_core / base:>6.2f} {vs_hw:>6.2f} "
+            f"{100 * med['acc']:>7.1f}% {med['ws']:>6.3f} "
             f"{med.get('bytes_per_sync', 0) / 1e6:>8.2f} {med.get('bytes_per_epoch', 0) / 1e6:>9.1f} "
             f"{100 * med.get('sync_share', 0):>5.1f}%"
         )

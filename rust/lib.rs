@@ -17,6 +17,7 @@
 pub mod ann;
 pub mod corpus;
 pub mod d2v;
+pub mod delta;
 pub mod error;
 pub(crate) mod hogwild;
 pub mod io;

@@ -112,19 +112,113 @@ def test_combine_sum_and_mean():
     assert s.rows.tolist() == [0, 2, 3] and s.values[:, 0].tolist() == [1.0, 6.0, 8.0]
     assert m.values[:, 0].tolist() == [1.0, 3.0, 8.0]
     w = np.zeros((5, 1), np.float32)
-    snap = w.copy()
-    _sync.apply(w, snap, s)
-    assert w[:, 0].tolist() == [1.0, 0.0, 6.0, 8.0, 0.0] and np.array_equal(w, snap)
+    _sync.apply(w, s)
+    assert w[:, 0].tolist() == [1.0, 0.0, 6.0, 8.0, 0.0]
+    _sync.add_rows(w, _sync.encode(m, np.float16), -1.0)
+    assert w[:, 0].tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
 
 
-def test_diff_finds_changed_rows_only():
-    snap = np.zeros((6, 3), np.float32)
-    cur = snap.copy()
-    cur[1, 2] = 0.5
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_take_finds_changed_rows_and_adopts_the_encoded_values(dtype):
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(6, 3)).astype(np.float32)
+    cur = base.copy()
+    cur[1, 2] += 0.123456
     cur[4] = -1.0
-    d = _sync.diff(cur, snap, np.float16)
-    assert d.rows.tolist() == [1, 4] and d.values.dtype == np.float16
-    assert d.nbytes == 2 * 4 + 2 * 3 * 2
+    old, trained = base.copy(), cur.copy()
+    d = _sync.take(cur, base, dtype)
+    assert d.rows.tolist() == [1, 4] and d.values.dtype == dtype
+    assert d.nbytes == 2 * 4 + 2 * 3 * np.dtype(dtype).itemsize
+    # the encoded differences are NumPy's own rounding of the float32 differences
+    assert np.array_equal(d.values, (trained - old)[[1, 4]].astype(dtype))
+    assert np.array_equal(cur, base)  # both adopted base + encoded difference
+    assert np.array_equal(base[1], old[1] + d.values[0].astype(np.float32))
+    assert np.array_equal(np.delete(base, [1, 4], axis=0), np.delete(old, [1, 4], axis=0))
+    assert len(_sync.take(cur, base, dtype).rows) == 0  # nothing changed since
+
+
+def test_sync_kernels_refuse_bad_arrays():
+    m = np.zeros((4, 3), np.float32)
+    bad_rows = _sync.RowDelta(np.array([4], np.int32), np.zeros((1, 3), np.float32))
+    with pytest.raises(ValueError, match="out of range"):
+        _sync.add_rows(m, bad_rows)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _sync.take(np.zeros((4, 6), np.float32)[:, ::2], m, np.float16)
+    with pytest.raises(TypeError, match="shape"):
+        _sync.take(m, np.zeros((4, 2), np.float32), np.float16)
+    with pytest.raises(ValueError, match="mirror"):
+        good = _sync.RowDelta(np.array([0], np.int32), np.ones((1, 3), np.float32))
+        _sync.add_rows(m, good, mirror=np.zeros((3, 3), np.float32))
+    assert not m.any()
+
+
+def _pipeline(model, shares, depth, rounds, kill=None):
+    """Replica objects driven in-process as ``_train.train`` drives the actors: ``depth``
+    rounds queued per replica, each step carrying the newest combined delta at the time
+    it was queued; ``kill=(rank, g)`` rebuilds that replica from the master copy before
+    its round ``g``, as a dead actor is. ``model`` is the master copy."""
+    import copy
+
+    from embedrs.distributed._replica import Replica, matrices
+
+    master = matrices(model)
+
+    def make(rank, synced_round):
+        rep = copy.deepcopy(model)
+        return Replica(rep, rank, shares[rank], 0, 400, 1, "float16", synced_round)
+
+    reps = [make(r, -1) for r in range(len(shares))]
+    total = int(model.corpus_total_words) * rounds
+    latest, undelivered = None, []
+    queues = [[] for _ in reps]
+    for g in range(min(depth, rounds)):
+        for q in queues:
+            q.append(latest)
+    for g in range(rounds):
+        parts = []
+        for r in range(len(reps)):
+            combined = queues[r].pop(0)
+            if kill == (r, g):
+                reps[r] = make(r, g - 1)
+            chunk = g % len(reps[r].plan())
+            sched = dict(
+                epoch=g, alpha=0.05, min_alpha=0.001, words_before=g * 400, total_words=total
+            )
+            parts.append(reps[r].step(combined, chunk, sched, g)[0])
+        combined = {}
+        for name in master:
+            c = _sync.encode(
+                _sync.combine([p[name] for p in parts], *master[name].shape, "sum"),
+                np.float16,
+            )
+            _sync.apply(master[name], c)
+            combined[name] = c
+        latest = (g, combined)
+        undelivered.append(latest)
+        if g + depth < rounds:
+            for q in queues:
+                q.append(latest)
+            undelivered.pop(0)
+    for rep in reps:
+        for c in undelivered:
+            rep.apply(c)
+    return reps
+
+
+@pytest.mark.parametrize("depth, kill", [(1, None), (2, None), (2, (0, 3)), (3, (1, 5))])
+def test_pipelined_replicas_end_equal_to_the_master(tmp_path, depth, kill):
+    from embedrs.distributed._replica import fingerprint
+
+    paths = _corpus(str(tmp_path), files=2, lines=300)
+    model = Word2Vec(vector_size=16, min_count=1, window=3, negative=3, seed=3, workers=1)
+    model.build_vocab(corpus_file=_concat(paths, str(tmp_path / "all.txt")))
+    start = fingerprint(model)
+    reps = _pipeline(model, plan_shares(paths, 2), depth, rounds=16, kill=kill)
+    assert fingerprint(model) != start  # the master trained
+    assert {rep.fingerprint() for rep in reps} == {fingerprint(model)}
+    assert all(not rep.pending for rep in reps)
+    model.wv.fill_norms(force=True)
+    assert _group_accuracy(model.wv) > 0.6  # untrained: 0.01
 
 
 def test_bad_input_raises_before_any_cluster_work(tmp_path):
@@ -331,6 +425,7 @@ def test_killed_actor_is_replaced_and_the_run_completes(cluster, corpus):
         workers_per_actor=1,
         combine="sum",
         sync_dtype="float16",
+        overlap=True,
         report_delay=1.0,
         stats=stats,
         trim_rule=None,
@@ -361,6 +456,7 @@ def test_checkpoint_lets_a_new_driver_resume(cluster, corpus, tmp_path):
         workers_per_actor=1,
         combine="sum",
         sync_dtype="float16",
+        overlap=True,
         report_delay=1.0,
         trim_rule=None,
         params=dict(PARAMS),

@@ -347,6 +347,22 @@ def huffman_tree(
     counts: list[int],
 ) -> tuple[_npt.NDArray[_np.uint8], _npt.NDArray[_np.uint32], _npt.NDArray[_np.uint32]]: ...
 
+# --- Row deltas of distributed training (rust/python/delta.rs) ----------------
+
+def delta_take(
+    weights: _npt.NDArray[_np.float32],
+    base: _npt.NDArray[_np.float32],
+    half: bool,
+) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]]: ...
+def delta_add_rows(
+    matrix: _npt.NDArray[_np.float32],
+    rows: _npt.NDArray[_np.int32],
+    values: _npt.NDArray[Any],
+    sign: float,
+    mirror: _npt.NDArray[_np.float32] | None = None,
+) -> None: ...
+def delta_encode_half(values: _npt.NDArray[_np.float32]) -> _npt.NDArray[_np.uint16]: ...
+
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
 
 class Doc2VecCore:

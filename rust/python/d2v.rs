@@ -95,22 +95,21 @@ struct FrozenArrays<'py> {
     syn1: Option<PyReadonlyArray2<'py, f32>>,
 }
 
-fn slice<'a>(a: &'a PyReadonlyArray2<'_, f32>, name: &str) -> PyResult<&'a [f32]> {
-    super::view(a, name)?;
-    a.as_slice().map_err(|_| super::layout_error::<f32>(name))
-}
-
 impl FrozenArrays<'_> {
     fn frozen(&self) -> PyResult<Frozen<'_>> {
         let syn0 = super::view(&self.syn0, "wv.vectors")?;
         Ok(Frozen {
-            syn0: slice(&self.syn0, "wv.vectors")?,
+            syn0: super::slice(&self.syn0, "wv.vectors")?,
             syn1neg: self
                 .syn1neg
                 .as_ref()
-                .map(|a| slice(a, "syn1neg"))
+                .map(|a| super::slice(a, "syn1neg"))
                 .transpose()?,
-            syn1: self.syn1.as_ref().map(|a| slice(a, "syn1")).transpose()?,
+            syn1: self
+                .syn1
+                .as_ref()
+                .map(|a| super::slice(a, "syn1"))
+                .transpose()?,
             dim: syn0.ncols(),
         })
     }

@@ -18,6 +18,7 @@ use crate::Error;
 mod ann;
 mod corpus;
 mod d2v;
+mod delta;
 mod kv;
 mod phrases;
 mod poincare;
@@ -116,6 +117,19 @@ where
         return Err(layout_error::<T>(what));
     }
     Ok(a.as_array())
+}
+
+/// [`view`] as one slice of the array's elements (in C order).
+pub(crate) fn slice<'a, T, D>(
+    a: &'a numpy::PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]>
+where
+    T: numpy::Element,
+    D: ndarray::Dimension,
+{
+    view(a, what)?;
+    a.as_slice().map_err(|_| layout_error::<T>(what))
 }
 
 /// The writable counterpart of [`view`]: the array's elements as one
@@ -296,6 +310,7 @@ fn _embedrs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     corpus::register(m)?;
     w2v::register(m)?;
     d2v::register(m)?;
+    delta::register(m)?;
     kv::register(m)?;
     poincare::register(m)?;
     phrases::register(m)?;

@@ -38,6 +38,7 @@ def train_word2vec(
     workers_per_actor: int = 1,
     combine: str = "sum",
     sync_dtype: str = "float16",
+    overlap: bool = False,
     report_delay: float = 1.0,
     stats: SyncStats | None = None,
     trim_rule: Callable | None = None,
@@ -73,6 +74,12 @@ def train_word2vec(
         :mod:`embedrs.distributed._sync`).
     sync_dtype : {"float16", "float32"}
         Encoding of the delta values sent between nodes.
+    overlap : bool
+        Let each actor train its next chunk while the driver combines the last
+        round and the combined delta travels: no actor waits for the sync, but
+        the others' updates arrive one round later. Off by default: on the
+        benchmark (benches/RESULTS.md) the extra round of staleness cost 1.4
+        analogy points, and the sync is short next to a round's training.
     report_delay : float
         Seconds between progress log lines (global words/s and ETA).
     stats : SyncStats, optional
@@ -110,6 +117,7 @@ def train_doc2vec(
     workers_per_actor: int = 1,
     combine: str = "sum",
     sync_dtype: str = "float16",
+    overlap: bool = False,
     report_delay: float = 1.0,
     stats: SyncStats | None = None,
     trim_rule: Callable | None = None,
@@ -142,6 +150,7 @@ def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, A
         workers_per_actor=args["workers_per_actor"],
         combine=args["combine"],
         sync_dtype=args["sync_dtype"],
+        overlap=bool(args["overlap"]),
         report_delay=args["report_delay"],
         stats=args["stats"],
         trim_rule=args["trim_rule"],

@@ -2,9 +2,28 @@
 
 Run as a Ray actor (see :mod:`embedrs.distributed._train`); plain Python
 otherwise, so its logic is testable without Ray. Each :meth:`Replica.step`
-first applies the combined delta of the previous sync (if any), then trains
+first applies the newest combined delta it has not applied yet, then trains
 one chunk with the model's Rust core through ``train_epoch_file``, then
-returns its own sparse delta against the snapshot.
+returns its own sparse delta.
+
+With the driver's pipelining, a replica sends its delta of round ``g`` and
+trains round ``g + 1`` before the combined delta of round ``g`` comes back.
+It therefore keeps three copies of each matrix:
+
+* ``mats`` (W), the weights it trains;
+* ``snap`` (S), the master copy as of the last combined round it applied;
+* ``base`` (B), ``S`` plus its own deltas that are sent but not yet combined
+  (``pending``), i.e. what the replica has told the others so far.
+
+A delta is ``W - B`` on the rows that differ, encoded in ``dtype``; the
+replica then adopts the encoded values (``B += delta; W = B`` on those rows),
+so that ``W == B`` after every step and the next delta holds exactly the rows
+the next chunk touched. Applying the combined delta of round ``k`` (which
+includes the replica's own delta of round ``k``) adds it to ``S`` and to ``B``,
+takes the replica's own delta of round ``k`` out of ``B``, and copies those
+rows of ``B`` into ``W``. When no delta is pending, ``B`` and ``W`` are set to
+``S``, which equals the driver's master copy bit for bit: both add the same
+float32 values of the same encoded deltas in the same order.
 """
 
 from __future__ import annotations
@@ -63,6 +82,8 @@ class Replica:
         Threads of the Rust engine in this replica.
     dtype : str
         ``"float16"`` or ``"float32"`` for the delta values.
+    synced_round : int
+        The last round whose combined delta ``model`` already holds (-1: none).
     """
 
     def __init__(
@@ -74,6 +95,7 @@ class Replica:
         chunk_words: int,
         workers: int,
         dtype: str,
+        synced_round: int = -1,
     ) -> None:
         self.model = model
         self.rank = int(rank)
@@ -83,6 +105,12 @@ class Replica:
         self.core = model._training_core(False)
         self.mats = matrices(model)
         self.snap = {k: v.copy() for k, v in self.mats.items()}
+        self.base = {k: v.copy() for k, v in self.mats.items()}
+        # own deltas sent and not yet seen in a combined delta, by round
+        self.pending: dict[int, dict[str, _sync.RowDelta]] = {}
+        # the last round whose combined delta is in `snap` (-1: none); a replica
+        # built from the master copy after round k starts at k
+        self.synced_round = int(synced_round)
         tmp = tempfile.mkdtemp(prefix=f"embedrs-replica{rank}-")
         try:
             texts = write_chunks(share, first_line, chunk_words, tmp, not self.is_doc2vec)
@@ -95,17 +123,38 @@ class Replica:
         """Words of each chunk, in training order."""
         return [t.words for _, t in self.chunks]
 
-    def apply(self, combined: dict[str, _sync.RowDelta] | None) -> None:
-        """Apply the combined delta of a sync point (replica and snapshot follow it)."""
-        if combined:
-            for name, delta in combined.items():
-                _sync.apply(self.mats[name], self.snap[name], delta)
+    def apply(self, combined: tuple[int, dict[str, _sync.RowDelta]] | None) -> None:
+        """Apply ``(round, combined delta)`` unless this replica already holds it."""
+        if combined is None:
+            return
+        rnd, deltas = combined
+        if rnd <= self.synced_round:
+            return  # built from a master copy that has it
+        own = self.pending.pop(rnd, {})
+        for name, c in deltas.items():
+            s, b, w = self.snap[name], self.base[name], self.mats[name]
+            _sync.add_rows(s, c)
+            _sync.add_rows(b, c, mirror=w)
+            mine = own.get(name)
+            if mine is not None:
+                _sync.add_rows(b, mine, -1.0, mirror=w)
+        if not self.pending:
+            # Nothing in flight: `base` is `snap` up to rounding; make it exact.
+            for name, s in self.snap.items():
+                np.copyto(self.base[name], s)
+                np.copyto(self.mats[name], s)
+        self.synced_round = rnd
 
     def step(
-        self, combined: dict[str, _sync.RowDelta] | None, chunk: int, schedule: dict[str, Any]
+        self,
+        combined: tuple[int, dict[str, _sync.RowDelta]] | None,
+        chunk: int,
+        schedule: dict[str, Any],
+        rnd: int = 0,
     ) -> tuple[dict[str, _sync.RowDelta], int, int]:
         """Apply ``combined``, train chunk number ``chunk`` (if it exists) and return
-        ``(delta, raw_words, effective_words)``.
+        ``(delta, raw_words, effective_words)``; ``rnd`` numbers the round whose
+        combined delta will include this one.
 
         ``schedule`` holds ``epoch`` (a number for the random streams), ``alpha``,
         ``min_alpha``, ``words_before`` and ``total_words`` of the chunk's learning rate.
@@ -114,9 +163,8 @@ class Replica:
         raw = eff = 0
         if 0 <= chunk < len(self.chunks):
             raw, eff = self._train_chunk(chunk, schedule)
-        delta = {
-            name: _sync.diff(self.mats[name], self.snap[name], self.dtype) for name in self.mats
-        }
+        delta = {name: _sync.take(w, self.base[name], self.dtype) for name, w in self.mats.items()}
+        self.pending[int(rnd)] = delta
         return delta, raw, eff
 
     def _train_chunk(self, chunk: int, schedule: dict[str, Any]) -> tuple[int, int]:

@@ -1,8 +1,8 @@
 """Sparse row deltas: what a replica changed since the last synchronisation.
 
-A replica keeps a snapshot of each weight matrix as it was at the last sync
-point. Its delta is ``W - snapshot`` restricted to the rows that changed (any
-element differs), encoded as ``int32`` row ids plus the rows' differences in
+A replica keeps, beside each weight matrix ``W`` it trains, ``base``: what it
+has told the others of it so far. Its delta is ``W - base`` restricted to the
+rows that changed (any element differs), encoded as ``int32`` row ids plus the rows' differences in
 ``float16`` (default) or ``float32``. A training chunk of ``w`` words touches
 far fewer rows than the vocabulary holds (the rows of the words it reads and
 of the negatives it draws), so the payload is a fraction of the matrix.
@@ -10,14 +10,15 @@ of the negatives it draws), so the payload is a fraction of the matrix.
 The driver combines the actors' deltas row by row:
 
 * ``"sum"`` adds them: every update any replica made is kept, as in shared-
-  memory Hogwild where all threads write the same matrix; replicas only see
-  each other's updates up to one sync interval late.
+  memory Hogwild where all threads write the same matrix; replicas see each
+  other's updates one sync interval late (two with the driver's overlap).
 * ``"mean"`` divides each row's sum by the number of replicas that changed
   that row (model averaging restricted to touched rows).
 
-Every replica then sets ``W[rows] = snapshot[rows] + combined`` and takes that
-as its new snapshot; the driver applies the same arithmetic to its master
-copy, so all replicas and the master stay bit-identical at every sync point.
+The driver adds the combined delta to its master copy and every replica adds
+it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
+the same float32 arithmetic, so they stay bit-identical. The row work is done
+in Rust (``embedrs._embedrs.delta_*``), one pass per matrix.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from embedrs import _embedrs
 
 COMBINE_MODES = ("sum", "mean")
 DTYPES = {"float16": np.float16, "float32": np.float32}
@@ -42,11 +45,29 @@ class RowDelta:
         return int(self.rows.nbytes + self.values.nbytes)
 
 
-def diff(current: np.ndarray, snapshot: np.ndarray, dtype: type) -> RowDelta:
-    """The rows where ``current`` differs from ``snapshot``, and their differences."""
-    d = current - snapshot
-    rows = np.flatnonzero(np.any(d != 0, axis=1)).astype(np.int32)
-    return RowDelta(rows, d[rows].astype(dtype))
+def take(weights: np.ndarray, base: np.ndarray, dtype: type) -> RowDelta:
+    """The rows where ``weights`` differs from ``base``, and their differences in
+    ``dtype``; both matrices then hold ``base + difference`` (as encoded) on those
+    rows, so they are equal on return (one pass, in Rust)."""
+    half = np.dtype(dtype) == np.float16
+    rows, values = _embedrs.delta_take(weights, base, half)
+    if half:
+        values = values.view(np.float16)
+    return RowDelta(rows, values.reshape(-1, weights.shape[1]))
+
+
+def add_rows(
+    matrix: np.ndarray, delta: RowDelta, sign: float = 1.0, mirror: np.ndarray | None = None
+) -> None:
+    """``matrix[delta.rows] += sign * delta.values`` (float32 arithmetic, in place);
+    with ``mirror``, also ``mirror[delta.rows] = matrix[delta.rows]``."""
+    if not len(delta.rows):
+        return
+    v = delta.values
+    flat = v.view(np.uint16) if v.dtype == np.float16 else v.astype(np.float32, copy=False)
+    _embedrs.delta_add_rows(
+        matrix, delta.rows, np.ascontiguousarray(flat).reshape(-1), sign, mirror
+    )
 
 
 def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDelta:
@@ -57,28 +78,29 @@ def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDe
     if len(deltas) == 1:
         d = deltas[0]
         return RowDelta(d.rows, d.values.astype(np.float32))
-    rows = np.unique(np.concatenate([d.rows for d in deltas]))
-    acc = np.zeros((len(rows), width), dtype=np.float32)
-    hits = np.zeros(len(rows), dtype=np.float32)
+    acc = np.zeros((n_rows, width), dtype=np.float32)
     for d in deltas:
-        pos = np.searchsorted(rows, d.rows)
-        acc[pos] += d.values.astype(np.float32)
-        hits[pos] += 1.0
+        add_rows(acc, d)
+    touched = np.zeros(n_rows, dtype=bool)
+    for d in deltas:
+        touched[d.rows] = True
+    rows = np.flatnonzero(touched).astype(np.int32)
+    values = acc[rows]
     if mode == "mean":
-        acc /= hits[:, None]
-    return RowDelta(rows.astype(np.int32), acc)
+        hits = np.bincount(np.concatenate([d.rows for d in deltas]), minlength=n_rows)
+        values /= hits[rows].astype(np.float32)[:, None]
+    return RowDelta(rows, values)
 
 
 def encode(delta: RowDelta, dtype: type) -> RowDelta:
     """The combined delta as sent back to the replicas (values in ``dtype``)."""
-    return RowDelta(delta.rows, delta.values.astype(dtype))
+    if np.dtype(dtype) != np.float16:
+        return RowDelta(delta.rows, delta.values.astype(dtype, copy=False))
+    flat = np.ascontiguousarray(delta.values, dtype=np.float32).reshape(-1)
+    half = _embedrs.delta_encode_half(flat).view(np.float16)
+    return RowDelta(delta.rows, half.reshape(delta.values.shape))
 
 
-def apply(weights: np.ndarray, snapshot: np.ndarray, delta: RowDelta) -> None:
-    """``W[rows] = snapshot[rows] + delta`` and the snapshot follows (in place)."""
-    if not len(delta.rows):
-        return
-    rows = delta.rows
-    new = snapshot[rows] + delta.values.astype(np.float32)
-    snapshot[rows] = new
-    weights[rows] = new
+def apply(master: np.ndarray, delta: RowDelta) -> None:
+    """Apply a combined delta to the master copy (the replicas' arithmetic)."""
+    add_rows(master, delta)

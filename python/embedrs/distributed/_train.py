@@ -9,14 +9,20 @@ Design (measured in ``benches/bench_distributed.py``; see benches/RESULTS.md):
   (:mod:`embedrs.distributed._sync`) through Ray's object store. The driver
   combines the deltas, applies them to the master and puts the combined delta
   in the object store once; every actor reads that one object at its next step.
+* Overlap (``overlap=True``, off by default): each actor has two rounds
+  queued, so it trains round ``g + 1`` while the driver combines round ``g``
+  and the combined delta travels; the delta of round ``g`` is applied at the
+  start of round ``g + 2``, one round staler than without overlap. It hides
+  the sync on a slow network; on one machine the sync is short and the extra
+  staleness cost quality (benches/RESULTS.md).
 * Learning rate: a chunk's rate falls linearly with the *global* word count.
   With ``n`` actors moving together, the global count while an actor has read
   ``d`` words of its chunk is about ``before + n*d``; the Rust schedule is
   handed ``words_before = before/n`` and ``total_words = total/n``, which is the
   same line.
 * Faults: an actor that dies is replaced by a new one built from the master
-  copy (the last sync point) and redoes that round's chunk; the others' deltas
-  of the round are kept. With ``checkpoint_dir``, the master is saved after each
+  copy (the last sync point) and redoes that round's chunk, then the rounds it
+  had queued; the others' deltas of the round are kept. With ``checkpoint_dir``, the master is saved after each
   epoch and a new driver resumes after the last saved epoch.
 """
 
@@ -146,6 +152,7 @@ def train(
     combine: str,
     sync_dtype: str,
     report_delay: float,
+    overlap: bool,
     stats: SyncStats | None,
     trim_rule: Callable | None,
     params: dict[str, Any],
@@ -217,19 +224,19 @@ def train(
     chunk_words = max(1, sync_every_words // num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
-    def spawn(rank: int) -> Any:
+    def spawn(rank: int, synced_round: int) -> Any:
         return Actor.remote(
-            model_ref,
+            ray.put(model),
             rank,
             shares[rank],
             first_lines[rank],
             chunk_words,
             workers_per_actor,
             sync_dtype,
+            synced_round,
         )
 
-    model_ref = ray.put(model)
-    actors = [spawn(r) for r in range(num_actors)]
+    actors = [spawn(r, -1) for r in range(num_actors)]
     try:
         plans = ray.get([a.plan.remote() for a in actors])
         n_rounds = max((len(p) for p in plans), default=0)
@@ -239,92 +246,116 @@ def train(
         alpha, min_alpha = float(model.alpha), float(model.min_alpha)
         master = matrices(model)
         widths = {k: v.shape[1] for k, v in master.items()}
+        # every round of the run, in order: (epoch, chunk number, words of the round)
+        round_words = [sum(p[rnd] for p in plans if rnd < len(p)) for rnd in range(n_rounds)]
+        rounds = [
+            (e, rnd) for e in range(int(state["epochs_done"]), epochs) for rnd in range(n_rounds)
+        ]
+        depth = 2 if overlap else 1
         logger.info(
-            "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor",
+            "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor%s",
             cls.__name__,
             num_actors,
             workers_per_actor,
             n_rounds,
             chunk_words,
+            ", training overlapped with the sync" if depth > 1 else "",
         )
 
-        combined_ref = None
-        t0 = time.perf_counter()
-        last_log = t0
         words_done = int(state["words_done"])
         words_at_start = words_done
-        for epoch in range(int(state["epochs_done"]), epochs):
-            ep_t0 = time.perf_counter()
-            ep_bytes = 0
-            for rnd in range(n_rounds):
-                schedules = []
+        # Learning rate: the global words trained before each round, from the plans
+        # (the same line whether or not rounds overlap).
+        before, acc = [], words_done
+        for _, rnd in rounds:
+            before.append(acc)
+            acc += round_words[rnd]
+        latest: Any = None  # the newest combined delta, (round, deltas), in the object store
+        undelivered: list[Any] = []  # combined deltas no queued step carries
+        queues: list[list[tuple[int, Any]]] = [[] for _ in range(num_actors)]
+
+        def submit(rank: int, g: int) -> None:
+            epoch, rnd = rounds[g]
+            schedule = {
+                "epoch": ((epoch * 1024 + rank) << 24) + rnd,
+                "alpha": alpha,
+                "min_alpha": min_alpha,
+                "words_before": before[g] // num_actors,
+                "total_words": max(expected // num_actors, 1),
+            }
+            queues[rank].append((g, actors[rank].step.remote(latest, rnd, schedule, g)))
+
+        for g in range(min(depth, len(rounds))):
+            for rank in range(num_actors):
+                submit(rank, g)
+        t0 = time.perf_counter()
+        last_log = ep_t0 = t0
+        ep_bytes = 0
+        for g, (epoch, rnd) in enumerate(rounds):
+            if _on_round is not None:
+                _on_round(rnd, actors)
+            t_round = time.perf_counter()
+            results: list[Any] = [None] * num_actors
+            for rank in range(num_actors):
+                _, ref = queues[rank].pop(0)
+                results[rank] = _get_or_restart(ray, ref, rank, rnd, stats)
+                if results[rank] is None:
+                    # Replaced from the master copy (every round before g): it trains
+                    # round g again, then the rounds its predecessor had queued.
+                    actors[rank] = spawn(rank, g - 1)
+                    queued = [q for q, _ in queues[rank]]
+                    queues[rank].clear()
+                    submit(rank, g)
+                    results[rank] = ray.get(queues[rank].pop(0)[1])
+                    for q in queued:
+                        submit(rank, q)
+            t_sync = time.perf_counter()
+            stats.train_seconds += t_sync - t_round
+            deltas = [res[0] for res in results]
+            combined = {}
+            for name in master:
+                parts = [d[name] for d in deltas]
+                stats.bytes_up += sum(p.nbytes for p in parts)
+                stats.rows_up += sum(len(p.rows) for p in parts)
+                c = _sync.encode(
+                    _sync.combine(parts, master[name].shape[0], widths[name], combine),
+                    _sync.DTYPES[sync_dtype],
+                )
+                _sync.apply(master[name], c)
+                combined[name] = c
+            down = sum(c.nbytes for c in combined.values()) * num_actors
+            stats.bytes_down += down
+            ep_bytes += down + sum(p.nbytes for d in deltas for p in d.values())
+            latest = ray.put((g, combined))
+            undelivered.append(latest)
+            if g + depth < len(rounds):
                 for rank in range(num_actors):
-                    # Global progress: see the module docs for the learning-rate line.
-                    schedules.append(
-                        {
-                            "epoch": ((epoch * 1024 + rank) << 24) + rnd,
-                            "alpha": alpha,
-                            "min_alpha": min_alpha,
-                            "words_before": words_done // num_actors,
-                            "total_words": max(expected // num_actors, 1),
-                        }
-                    )
-                t_round = time.perf_counter()
-                refs = [
-                    a.step.remote(combined_ref, rnd, schedules[r]) for r, a in enumerate(actors)
-                ]
-                if _on_round is not None:
-                    _on_round(rnd, actors)
-                results: list[Any] = [None] * num_actors
-                for r in range(num_actors):
-                    results[r] = _get_or_restart(ray, refs[r], r, rnd, stats)
-                    if results[r] is None:  # replaced: the new actor starts from the master
-                        model_ref = ray.put(model)
-                        actors[r] = spawn(r)
-                        results[r] = ray.get(actors[r].step.remote(None, rnd, schedules[r]))
-                t_sync = time.perf_counter()
-                stats.train_seconds += t_sync - t_round
-                deltas = [res[0] for res in results]
-                combined = {}
-                for name in master:
-                    parts = [d[name] for d in deltas]
-                    stats.bytes_up += sum(p.nbytes for p in parts)
-                    stats.rows_up += sum(len(p.rows) for p in parts)
-                    c = _sync.encode(
-                        _sync.combine(parts, master[name].shape[0], widths[name], combine),
-                        _sync.DTYPES[sync_dtype],
-                    )
-                    _sync.apply(master[name], master[name], c)
-                    combined[name] = c
-                down = sum(c.nbytes for c in combined.values()) * num_actors
-                stats.bytes_down += down
-                ep_bytes += down + sum(p.nbytes for d in deltas for p in d.values())
-                combined_ref = ray.put(combined)
-                stats.syncs += 1
-                words_done += sum(res[1] for res in results)
-                stats.sync_seconds += time.perf_counter() - t_sync
-                now = time.perf_counter()
-                if now - last_log >= report_delay:
-                    last_log = now
-                    rate = (words_done - words_at_start) / max(now - t0, 1e-9)
-                    left = expected - words_done
-                    logger.info(
-                        "EPOCH %i - %.1f%%: %.0f global words/s, ETA %.0fs",
-                        epoch,
-                        100.0 * words_done / max(expected, 1),
-                        rate,
-                        left / max(rate, 1e-9),
-                    )
-            # Every replica now takes the last combined delta too (they stay in step).
-            stats.per_epoch.append(
-                {"seconds": time.perf_counter() - ep_t0, "bytes": float(ep_bytes)}
-            )
+                    submit(rank, g + depth)
+                undelivered.pop(0)
+            stats.syncs += 1
+            words_done += sum(res[1] for res in results)
+            stats.sync_seconds += time.perf_counter() - t_sync
+            now = time.perf_counter()
+            if now - last_log >= report_delay:
+                last_log = now
+                rate = (words_done - words_at_start) / max(now - t0, 1e-9)
+                left = expected - words_done
+                logger.info(
+                    "EPOCH %i - %.1f%%: %.0f global words/s, ETA %.0fs",
+                    epoch,
+                    100.0 * words_done / max(expected, 1),
+                    rate,
+                    left / max(rate, 1e-9),
+                )
+            if rnd < n_rounds - 1:
+                continue
+            # The master copy now holds the whole epoch.
+            now = time.perf_counter()
+            stats.per_epoch.append({"seconds": now - ep_t0, "bytes": float(ep_bytes)})
             logger.info(
-                "EPOCH %i done in %.1fs, %.1f MB exchanged",
-                epoch,
-                time.perf_counter() - ep_t0,
-                ep_bytes / 1e6,
+                "EPOCH %i done in %.1fs, %.1f MB exchanged", epoch, now - ep_t0, ep_bytes / 1e6
             )
+            ep_t0, ep_bytes = now, 0
             state = {"epochs_done": epoch + 1, "words_done": words_done, "lines": lines}
             model.min_alpha_yet_reached = max(
                 min_alpha, alpha - (alpha - min_alpha) * words_done / max(expected, 1)
@@ -332,9 +363,8 @@ def train(
             model.wv.fill_norms(force=True)
             checkpoints.save(model, state)
         stats.words = words_done - words_at_start
-        # The replicas are identical to the master after the last combined delta.
-        if combined_ref is not None:
-            ray.get([a.apply.remote(combined_ref) for a in actors])
+        # The replicas are identical to the master once they hold every combined delta.
+        ray.get([a.apply.remote(c) for c in undelivered for a in actors])
         prints = set(ray.get([a.fingerprint.remote() for a in actors]))
         if prints != {fingerprint(model)}:
             raise RuntimeError("replicas diverged from the master copy (a bug in embedrs)")

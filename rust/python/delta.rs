@@ -1,0 +1,94 @@
+//! Binding for the `delta` core module: the sparse row deltas that
+//! `embedrs.distributed` exchanges between replicas (its `_sync` module
+//! wraps these). Matrices are float32, C-contiguous, changed in place with
+//! the GIL released; half-precision values travel as their `uint16` bits,
+//! which Python views as `float16`.
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadwriteArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use super::IntoPyResult;
+use crate::delta;
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(delta_take, m)?)?;
+    m.add_function(wrap_pyfunction!(delta_add_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(delta_encode_half, m)?)?;
+    Ok(())
+}
+
+/// The rows where `weights` differs from `base` and their differences,
+/// encoded as float16 bits (`half`) or float32, flattened; both matrices then
+/// hold `base + decoded differences` on those rows.
+#[pyfunction]
+fn delta_take<'py>(
+    py: Python<'py>,
+    mut weights: PyReadwriteArray2<'py, f32>,
+    mut base: PyReadwriteArray2<'py, f32>,
+    half: bool,
+) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyAny>)> {
+    let dim = weights.shape()[1];
+    if base.shape() != weights.shape() {
+        return Err(PyTypeError::new_err(format!(
+            "base has shape {:?}, the weights {:?}",
+            base.shape(),
+            weights.shape()
+        )));
+    }
+    let w = super::slice_mut(&mut weights, "weights")?;
+    let b = super::slice_mut(&mut base, "base")?;
+    if half {
+        let (rows, values) = py.detach(|| delta::take_delta::<u16>(w, b, dim)).py()?;
+        Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
+    } else {
+        let (rows, values) = py.detach(|| delta::take_delta::<f32>(w, b, dim)).py()?;
+        Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
+    }
+}
+
+/// `matrix[rows] += sign * values` (values: float32, or float16 bits as
+/// uint16, flattened rows of the matrix's width); with `mirror`, the rows
+/// written are copied there too.
+#[pyfunction]
+#[pyo3(signature = (matrix, rows, values, sign, mirror = None))]
+fn delta_add_rows<'py>(
+    py: Python<'py>,
+    mut matrix: PyReadwriteArray2<'py, f32>,
+    rows: PyReadonlyArray1<'py, i32>,
+    values: &Bound<'py, PyAny>,
+    sign: f32,
+    mirror: Option<PyReadwriteArray2<'py, f32>>,
+) -> PyResult<()> {
+    let dim = matrix.shape()[1];
+    let m = super::slice_mut(&mut matrix, "matrix")?;
+    let rows = super::slice(&rows, "rows")?;
+    let mut mirror = mirror;
+    let mirror = match mirror.as_mut() {
+        Some(a) => Some(super::slice_mut(a, "mirror")?),
+        None => None,
+    };
+    if let Ok(v) = values.extract::<PyReadonlyArray1<'py, u16>>() {
+        let v = super::slice(&v, "values")?;
+        py.detach(|| delta::add_rows(m, dim, rows, v, sign, mirror))
+            .py()
+    } else if let Ok(v) = values.extract::<PyReadonlyArray1<'py, f32>>() {
+        let v = super::slice(&v, "values")?;
+        py.detach(|| delta::add_rows(m, dim, rows, v, sign, mirror))
+            .py()
+    } else {
+        Err(PyTypeError::new_err(
+            "values must be a 1-D float32 array or float16 bits as a 1-D uint16 array",
+        ))
+    }
+}
+
+/// `values` (float32, 1-D) as float16 bits (uint16), rounded to nearest even.
+#[pyfunction]
+fn delta_encode_half<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, f32>,
+) -> PyResult<Bound<'py, PyArray1<u16>>> {
+    let v = super::slice(&values, "values")?;
+    Ok(py.detach(|| delta::encode::<u16>(v)).into_pyarray(py))
+}
