@@ -401,7 +401,7 @@ mod tests {
         assert!(add_rows(&mut m, 2, &[0], &[1.0f32], 1.0, None).is_err());
         let short = Some(&mut [0.0f32; 4][..]);
         assert!(add_rows(&mut m, 2, &[0], &[1.0f32, 1.0], 1.0, short).is_err());
-        assert!(take_delta::<f32>(&mut m, &mut vec![0.0; 4], 2).is_err());
-        assert!(take_delta::<f32>(&mut m, &mut vec![0.0; 6], 4).is_err());
+        assert!(take_delta::<f32>(&mut m, &mut [0.0; 4], 2).is_err());
+        assert!(take_delta::<f32>(&mut m, &mut [0.0; 6], 4).is_err());
     }
 }
