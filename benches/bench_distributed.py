@@ -56,7 +56,7 @@ def main() -> int:
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--actors", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--sync-every", type=int, default=200_000)
-    ap.add_argument("--combine", default="sum")
+    ap.add_argument("--combine", default="auto")
     ap.add_argument("--dtype", default="float16")
     ap.add_argument(
         "--overlap", action="store_true", help="actors train the next chunk during the sync"

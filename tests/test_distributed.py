@@ -118,6 +118,17 @@ def test_combine_sum_and_mean():
     assert w[:, 0].tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
 
 
+def test_adaptive_combine_means_alike_rows_and_sums_independent_ones():
+    rows = np.array([0, 1, 2], np.int32)
+    a = _sync.RowDelta(rows, np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 2.0]], np.float32))
+    b = _sync.RowDelta(rows[:2], np.array([[1.0, 0.0], [0.0, 1.0]], np.float32))
+    c = _sync.combine([a, b], 4, 2, "adaptive")
+    assert c.rows.tolist() == [0, 1, 2]
+    assert c.values.tolist() == [[1.0, 0.0], [1.0, 1.0], [2.0, 2.0]]  # mean, sum, own
+    assert _sync.resolve("auto", 2) == "sum" and _sync.resolve("auto", 3) == "adaptive"
+    assert _sync.resolve("mean", 8) == "mean"
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
 def test_take_finds_changed_rows_and_adopts_the_encoded_values(dtype):
     rng = np.random.default_rng(0)

@@ -19,13 +19,10 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-from embedrs.distributed._train import SyncStats, train
+from embedrs.distributed._train import DEFAULT_WORDS_PER_THREAD, SyncStats, train
 from embedrs.distributed.inference import infer_vectors, lookup_vectors, most_similar
 
 PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
-
-#: Default words trained by all actors together between two synchronisations.
-DEFAULT_SYNC_EVERY_WORDS = 200_000
 
 
 def train_word2vec(
@@ -33,10 +30,10 @@ def train_word2vec(
     *,
     num_actors: int | None = None,
     address: str | None = None,
-    sync_every_words: int = DEFAULT_SYNC_EVERY_WORDS,
+    sync_every_words: int | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     workers_per_actor: int = 1,
-    combine: str = "sum",
+    combine: str = "auto",
     sync_dtype: str = "float16",
     overlap: bool = False,
     report_delay: float = 1.0,
@@ -62,16 +59,20 @@ def train_word2vec(
     address : str, optional
         The Ray cluster to join (``ray.init(address=...)``); default: the one this
         process is connected to, else ``RAY_ADDRESS``, else a new local one.
-    sync_every_words : int
-        Words trained by all actors together between two synchronisations.
+    sync_every_words : int, optional
+        Words trained by all actors together between two synchronisations;
+        default ``DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor``.
+        Smaller: replicas closer (quality), more syncs (time).
     checkpoint_dir : str or path, optional
         Save the model after each epoch here; a later call with the same folder
         resumes after the last saved epoch.
     workers_per_actor : int
         Threads of the Rust engine in each actor (each actor reserves that many CPUs).
-    combine : {"sum", "mean"}
-        How the actors' deltas of one row are combined (see
-        :mod:`embedrs.distributed._sync`).
+    combine : {"auto", "sum", "mean", "adaptive"}
+        How the actors' deltas of one row are combined: ``"auto"`` sums them for
+        up to two actors and uses ``"adaptive"`` (the mean for rows the actors
+        moved alike, the sum for rows they moved independently) for more, where
+        the plain sum diverges (see :mod:`embedrs.distributed._sync`).
     sync_dtype : {"float16", "float32"}
         Encoding of the delta values sent between nodes.
     overlap : bool
@@ -112,10 +113,10 @@ def train_doc2vec(
     *,
     num_actors: int | None = None,
     address: str | None = None,
-    sync_every_words: int = DEFAULT_SYNC_EVERY_WORDS,
+    sync_every_words: int | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     workers_per_actor: int = 1,
-    combine: str = "sum",
+    combine: str = "auto",
     sync_dtype: str = "float16",
     overlap: bool = False,
     report_delay: float = 1.0,
@@ -159,7 +160,7 @@ def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, A
 
 
 __all__ = [
-    "DEFAULT_SYNC_EVERY_WORDS",
+    "DEFAULT_WORDS_PER_THREAD",
     "SyncStats",
     "infer_vectors",
     "lookup_vectors",

@@ -14,6 +14,18 @@ The driver combines the actors' deltas row by row:
   other's updates one sync interval late (two with the driver's overlap).
 * ``"mean"`` divides each row's sum by the number of replicas that changed
   that row (model averaging restricted to touched rows).
+* ``"adaptive"`` scales each row's sum ``S`` of ``k`` deltas ``d_i`` by
+  ``min(1, sum |d_i|^2 / |S|^2)``: 1 (the sum) when the deltas are orthogonal
+  (the replicas learned different things of the row, or one replica touched
+  it), ``1/k`` (the mean) when they are equal.
+* ``"auto"`` (the default): ``"sum"`` for up to two replicas, else
+  ``"adaptive"``. Why: a row that converges within a round (the output rows of
+  frequent words do) is moved by each replica from ``x`` to about the same
+  ``x*``; the sum puts it at ``x + k (x* - x)``, so its error is multiplied by
+  ``1 - k`` every round: an oscillation of constant size for two replicas,
+  growth for three or more (measured: 4 replicas with ``"sum"`` reach NaN
+  within 3 epochs). ``"adaptive"`` moves such rows by the mean, which is
+  stable; with two replicas ``"sum"`` measured better (benches/RESULTS.md).
 
 The driver adds the combined delta to its master copy and every replica adds
 it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
@@ -29,7 +41,7 @@ import numpy as np
 
 from embedrs import _embedrs
 
-COMBINE_MODES = ("sum", "mean")
+COMBINE_MODES = ("auto", "sum", "mean", "adaptive")
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
@@ -89,7 +101,25 @@ def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDe
     if mode == "mean":
         hits = np.bincount(np.concatenate([d.rows for d in deltas]), minlength=n_rows)
         values /= hits[rows].astype(np.float32)[:, None]
+    elif mode == "adaptive":
+        parts = np.zeros(n_rows, dtype=np.float64)
+        for d in deltas:
+            v = d.values.astype(np.float32)
+            parts[d.rows] += np.einsum("ij,ij->i", v, v, dtype=np.float64)
+        whole = np.einsum("ij,ij->i", values, values, dtype=np.float64)
+        scale = np.ones(len(rows), dtype=np.float64)
+        np.divide(parts[rows], whole, out=scale, where=whole > 0)
+        values *= np.minimum(scale, 1.0).astype(np.float32)[:, None]
+    elif mode != "sum":
+        raise ValueError(f"combine must be one of {COMBINE_MODES[1:]} here, got {mode!r}")
     return RowDelta(rows, values)
+
+
+def resolve(mode: str, replicas: int) -> str:
+    """The combine mode ``"auto"`` stands for with ``replicas`` replicas."""
+    if mode != "auto":
+        return mode
+    return "sum" if replicas <= 2 else "adaptive"
 
 
 def encode(delta: RowDelta, dtype: type) -> RowDelta:

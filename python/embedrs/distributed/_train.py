@@ -47,6 +47,12 @@ from embedrs.distributed._vocab import count_parallel
 logger = logging.getLogger("embedrs.distributed")
 
 _STATE = "state.json"
+#: Default words each engine thread trains between two synchronisations (about
+#: a second of work): ``sync_every_words`` defaults to this times
+#: ``num_actors * workers_per_actor``, so that a sync, whose cost grows with the
+#: rows it moves and not with the words, stays a small share of each round.
+DEFAULT_WORDS_PER_THREAD = 1_000_000
+
 #: Replacements of dead actors tolerated per run before giving up.
 MAX_RESTARTS = 8
 
@@ -146,7 +152,7 @@ def train(
     *,
     num_actors: int | None,
     address: str | None,
-    sync_every_words: int,
+    sync_every_words: int | None,
     checkpoint_dir: str | os.PathLike | None,
     workers_per_actor: int,
     combine: str,
@@ -169,7 +175,8 @@ def train(
         raise ValueError(f"combine must be one of {_sync.COMBINE_MODES}, got {combine!r}")
     if sync_dtype not in _sync.DTYPES:
         raise ValueError(f"sync_dtype must be one of {tuple(_sync.DTYPES)}, got {sync_dtype!r}")
-    sync_every_words = check_int(sync_every_words, "sync_every_words", low=1)
+    if sync_every_words is not None:
+        sync_every_words = check_int(sync_every_words, "sync_every_words", low=1)
     if "workers" in params:  # gensim's name for the threads: the threads of each actor
         workers_per_actor = params.pop("workers")
     workers_per_actor = check_int(workers_per_actor, "workers_per_actor", low=1)
@@ -221,7 +228,10 @@ def train(
         first_lines.append(int(sum(lines[:k])))
         k += len(share)
 
+    if sync_every_words is None:
+        sync_every_words = DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
+    combine = _sync.resolve(combine, num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
     def spawn(rank: int, synced_round: int) -> Any:
@@ -321,6 +331,12 @@ def train(
                     _sync.combine(parts, master[name].shape[0], widths[name], combine),
                     _sync.DTYPES[sync_dtype],
                 )
+                if not np.isfinite(c.values).all():
+                    raise RuntimeError(
+                        f"training diverged in epoch {epoch} (non-finite {name} updates): "
+                        "lower alpha, sync more often (sync_every_words) or use "
+                        "combine='adaptive'"
+                    )
                 _sync.apply(master[name], c)
                 combined[name] = c
             down = sum(c.nbytes for c in combined.values()) * num_actors
