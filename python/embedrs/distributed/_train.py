@@ -22,8 +22,9 @@ Design (measured in ``benches/bench_distributed.py``; see benches/RESULTS.md):
   same line.
 * Faults: an actor that dies is replaced by a new one built from the master
   copy (the last sync point) and redoes that round's chunk, then the rounds it
-  had queued; the others' deltas of the round are kept. With ``checkpoint_dir``, the master is saved after each
-  epoch and a new driver resumes after the last saved epoch.
+  had queued; the others' deltas of the round are kept. With
+  ``checkpoint_dir``, the master is saved after each epoch and a new driver
+  resumes after the last saved epoch.
 """
 
 from __future__ import annotations
@@ -256,7 +257,8 @@ def train(
         alpha, min_alpha = float(model.alpha), float(model.min_alpha)
         master = matrices(model)
         widths = {k: v.shape[1] for k, v in master.items()}
-        # every round of the run, in order: (epoch, chunk number, words of the round)
+        # words of each chunk number (all actors), and every round of the run in
+        # order, as (epoch, chunk number)
         round_words = [sum(p[rnd] for p in plans if rnd < len(p)) for rnd in range(n_rounds)]
         rounds = [
             (e, rnd) for e in range(int(state["epochs_done"]), epochs) for rnd in range(n_rounds)
