@@ -417,6 +417,12 @@ def test_two_actors_train_like_single_process(cluster, corpus, tmp_path):
     assert np.array_equal(Word2Vec.load(path).wv.vectors, m.wv.vectors)
 
 
+def test_divergence_stops_training_with_a_clear_error(cluster, corpus):
+    params = dict(PARAMS, alpha=1e30, min_alpha=1e30)
+    with pytest.raises(RuntimeError, match="diverged.*lower alpha"):
+        train_word2vec(corpus, address=cluster, num_actors=2, sync_every_words=8000, **params)
+
+
 def test_killed_actor_is_replaced_and_the_run_completes(cluster, corpus):
     stats = SyncStats()
     killed = []
