@@ -113,6 +113,18 @@ impl MulAdd for Avx2 {
         // SAFETY: as for `dot_raw`.
         unsafe { acc_update256(g, x, row, acc, n) }
     }
+
+    #[inline(always)]
+    unsafe fn gather_dots_raw(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_dots256(rows, h, d, x) }
+    }
+
+    #[inline(always)]
+    unsafe fn gather_axpy_raw(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_axpy256(rows, g, acc, d) }
+    }
 }
 
 /// Lanes `0..r` of a 16-lane mask (`r < 16`).
@@ -457,6 +469,97 @@ unsafe fn acc_update256(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: 
             acc.add(i).write(g.mul_add(v, acc.add(i).read()));
             row.add(i).write(g.mul_add(x.add(i).read(), v));
             i += 1;
+        }
+    }
+}
+
+/// The dot products of four rows with `u` (`d` floats): each 8-float chunk
+/// of `u` is loaded once for four multiply-adds into independent
+/// accumulators, and the four horizontal sums are done together.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dots4_256(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
+    let mut a = [_mm256_setzero_ps(); 4];
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + 8 <= d, then
+    // single floats below d, of `u` and of each row (d floats each, the
+    // caller's contract).
+    unsafe {
+        while k + 8 <= d {
+            let uk = _mm256_loadu_ps(u.add(k));
+            for (acc, &row) in a.iter_mut().zip(&r) {
+                *acc = _mm256_fmadd_ps(_mm256_loadu_ps(row.add(k)), uk, *acc);
+            }
+            k += 8;
+        }
+        // lanes: (a0+a1) pairs, then (a2+a3) pairs, then the halves
+        let s01 = _mm256_hadd_ps(a[0], a[1]);
+        let s23 = _mm256_hadd_ps(a[2], a[3]);
+        let s = _mm256_hadd_ps(s01, s23);
+        let q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+        let mut out = [0.0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), q);
+        while k < d {
+            let uk = u.add(k).read();
+            for (o, &row) in out.iter_mut().zip(&r) {
+                *o = row.add(k).read().mul_add(uk, *o);
+            }
+            k += 1;
+        }
+        out
+    }
+}
+
+/// [`dot256`] for many rows, four at a time ([`dots4_256`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gather_dots256(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+    let c = rows.len().min(x.len());
+    let mut j = 0;
+    // SAFETY: every row and `h` hold d floats (the caller's contract).
+    unsafe {
+        while j + 4 <= c {
+            let r = [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]];
+            x[j..j + 4].copy_from_slice(&dots4_256(r, h, d));
+            j += 4;
+        }
+        while j < c {
+            x[j] = dot256(rows[j], h, d);
+            j += 1;
+        }
+    }
+}
+
+/// One 8-float chunk of `acc` at a time: loaded once, every row added,
+/// stored once (row by row, each chunk of `acc` would be stored and loaded
+/// again for every row, one store-to-load wait per row).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+    let c = rows.len().min(g.len());
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + 8 <= d, then
+    // single floats below d, of `acc` and of each row (the caller's
+    // contract).
+    unsafe {
+        while k + 8 <= d {
+            let mut a = _mm256_loadu_ps(acc.add(k));
+            for j in 0..c {
+                a = _mm256_fmadd_ps(_mm256_set1_ps(g[j]), _mm256_loadu_ps(rows[j].add(k)), a);
+            }
+            _mm256_storeu_ps(acc.add(k), a);
+            k += 8;
+        }
+        while k < d {
+            let mut a = acc.add(k).read();
+            for j in 0..c {
+                a = g[j].mul_add(rows[j].add(k).read(), a);
+            }
+            acc.add(k).write(a);
+            k += 1;
         }
     }
 }
