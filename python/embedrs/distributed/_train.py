@@ -235,9 +235,9 @@ def train(
     combine = _sync.resolve(combine, num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
-    def spawn(rank: int, synced_round: int) -> Any:
+    def spawn(rank: int, synced_round: int, model_ref: Any) -> Any:
         return Actor.remote(
-            ray.put(model),
+            model_ref,
             rank,
             shares[rank],
             first_lines[rank],
@@ -247,7 +247,8 @@ def train(
             synced_round,
         )
 
-    actors = [spawn(r, -1) for r in range(num_actors)]
+    first_ref = ray.put(model)  # one copy in the object store for every actor
+    actors = [spawn(r, -1, first_ref) for r in range(num_actors)]
     try:
         plans = ray.get([a.plan.remote() for a in actors])
         n_rounds = max((len(p) for p in plans), default=0)
@@ -314,7 +315,7 @@ def train(
                 if results[rank] is None:
                     # Replaced from the master copy (every round before g): it trains
                     # round g again, then the rounds its predecessor had queued.
-                    actors[rank] = spawn(rank, g - 1)
+                    actors[rank] = spawn(rank, g - 1, ray.put(model))
                     queued = [q for q, _ in queues[rank]]
                     queues[rank].clear()
                     submit(rank, g)
