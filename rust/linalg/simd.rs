@@ -115,6 +115,18 @@ impl MulAdd for Avx2 {
     }
 
     #[inline(always)]
+    unsafe fn dots_raw(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { dots256(u, h, d, x) }
+    }
+
+    #[inline(always)]
+    unsafe fn window_update_raw(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { window_update256(u, h, gin, g, d) }
+    }
+
+    #[inline(always)]
     unsafe fn gather_dots_raw(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
         // SAFETY: as for `dot_raw`.
         unsafe { gather_dots256(rows, h, d, x) }
@@ -511,6 +523,94 @@ unsafe fn dots4_256(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
     }
 }
 
+/// The dot products of the `c = x.len()` consecutive rows at `h` with `u`,
+/// four rows at a time ([`dots4_256`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dots256(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
+    let c = x.len();
+    let mut j = 0;
+    // SAFETY: rows j < c of `h` lie within its c * d floats.
+    unsafe {
+        while j + 4 <= c {
+            let r = [
+                h.add(j * d),
+                h.add((j + 1) * d),
+                h.add((j + 2) * d),
+                h.add((j + 3) * d),
+            ];
+            x[j..j + 4].copy_from_slice(&dots4_256(r, u, d));
+            j += 4;
+        }
+        while j < c {
+            x[j] = dot256(h.add(j * d), u, d);
+            j += 1;
+        }
+    }
+}
+
+/// The window update with one 8-float chunk of `u` at a time: loaded once,
+/// its gradient summed in a register over all rows, stored once. The tail
+/// takes one 4-float step and then single floats.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn window_update256(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + width <= d, then
+    // single floats below d; chunk k of row j lies within `h` and `gin`
+    // (c * d floats each) and chunk k within `u` (the caller's contract).
+    unsafe {
+        while k + 8 <= d {
+            let uk = _mm256_loadu_ps(u.add(k));
+            let mut du = _mm256_setzero_ps();
+            for (j, &gj) in g.iter().enumerate() {
+                if gj == 0.0 {
+                    continue;
+                }
+                let vg = _mm256_set1_ps(gj);
+                let at = j * d + k;
+                let q = _mm256_fmadd_ps(vg, uk, _mm256_loadu_ps(gin.add(at)));
+                _mm256_storeu_ps(gin.add(at), q);
+                du = _mm256_fmadd_ps(vg, _mm256_loadu_ps(h.add(at)), du);
+            }
+            _mm256_storeu_ps(u.add(k), _mm256_add_ps(uk, du));
+            k += 8;
+        }
+        if k + 4 <= d {
+            let uk = _mm_loadu_ps(u.add(k));
+            let mut du = _mm_setzero_ps();
+            for (j, &gj) in g.iter().enumerate() {
+                if gj == 0.0 {
+                    continue;
+                }
+                let vg = _mm_set1_ps(gj);
+                let at = j * d + k;
+                _mm_storeu_ps(gin.add(at), _mm_fmadd_ps(vg, uk, _mm_loadu_ps(gin.add(at))));
+                du = _mm_fmadd_ps(vg, _mm_loadu_ps(h.add(at)), du);
+            }
+            _mm_storeu_ps(u.add(k), _mm_add_ps(uk, du));
+            k += 4;
+        }
+        while k < d {
+            let uk = u.add(k).read();
+            let mut du = 0.0f32;
+            for (j, &gj) in g.iter().enumerate() {
+                if gj == 0.0 {
+                    continue;
+                }
+                let at = j * d + k;
+                let q = gin.add(at);
+                q.write(gj.mul_add(uk, q.read()));
+                du = gj.mul_add(h.add(at).read(), du);
+            }
+            u.add(k).write(uk + du);
+            k += 1;
+        }
+    }
+}
+
 /// [`dot256`] for many rows, four at a time ([`dots4_256`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -606,7 +706,7 @@ mod tests {
     /// sides of the 4-row blocks) of lengths around the widths, with a gradient that skips one row and sees every dot
     /// product once, in order.
     fn check_window<M: MulAdd>() {
-        for d in [1usize, 5, 8, 16, 17, 100, 128, 130] {
+        for d in [1usize, 3, 4, 5, 8, 12, 13, 16, 17, 100, 128, 130] {
             for c in 1..10 {
                 let u: Vec<f32> = (0..d).map(|i| (i as f32 * 0.3).sin()).collect();
                 let h: Vec<f32> = (0..c * d).map(|i| (i as f32 * 0.07).cos()).collect();
