@@ -296,22 +296,65 @@ impl SharedMatrix<'_, f32> {
         acc: &mut [f32],
         grad: F,
     ) {
+        assert!(acc.len() >= self.cols, "acc too short");
+        // SAFETY: `acc` is a thread-local buffer of at least `cols` floats,
+        // never an alias of the shared matrix.
+        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h, acc.as_mut_ptr(), grad) }
+    }
+
+    /// [`SharedMatrix::score_and_accumulate`] with the gradient added
+    /// straight to row `row` of `dest` (another matrix, such as the document
+    /// vectors: `acc` is that row). `h` must not be that row: the scores
+    /// are all taken before the row changes only if `h` is a copy.
+    #[inline(always)]
+    pub fn score_into_row<M: MulAdd, F: FnOnce(&mut [f32])>(
+        &self,
+        rows: &[u32],
+        h: &[f32],
+        dest: &SharedMatrix<'_, f32>,
+        row: usize,
+        grad: F,
+    ) {
+        assert!(dest.cols >= self.cols, "destination rows too short");
+        let acc = dest.row_ptr_mut(row);
+        // SAFETY: `acc` starts a row of `dest.cols >= cols` floats
+        // (row_ptr_mut's bound and writability checks). It may be written
+        // by other Hogwild workers, as any shared row; it is read and
+        // written through raw pointers only, so overlapping one of the
+        // scored rows (which the callers never do: `dest` is another
+        // matrix) would mix values, never form an aliased reference.
+        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h, acc, grad) }
+    }
+
+    /// The frozen-layer step with the gradient added at `acc`.
+    ///
+    /// # Safety
+    /// `acc` must be valid for reads and writes of `cols` floats and must
+    /// not overlap `h`.
+    #[inline(always)]
+    unsafe fn score_and_accumulate_raw<M: MulAdd, F: FnOnce(&mut [f32])>(
+        &self,
+        rows: &[u32],
+        h: &[f32],
+        acc: *mut f32,
+        grad: F,
+    ) {
         let n = rows.len();
         assert!(n <= GATHER, "at most {GATHER} rows at once");
         let d = self.cols;
-        assert!(h.len() >= d && acc.len() >= d, "h or acc too short");
+        assert!(h.len() >= d, "h too short");
         let mut ptrs = [std::ptr::null::<f32>(); GATHER];
         self.gather(rows, &mut ptrs);
         let mut g = [0.0f32; GATHER];
         // SAFETY: every pointer starts a row of `cols` floats (row_ptr's
-        // bound check), `h` and `acc` hold as many and are thread-local
-        // buffers, never aliases of the shared matrix; racing Hogwild writes
-        // may be seen half-applied. `M`'s instruction set was checked by the
-        // job loop that chose it.
+        // bound check), `h` holds as many and is a thread-local buffer,
+        // never an alias of the shared matrix; racing Hogwild writes may be
+        // seen half-applied. `M`'s instruction set was checked by the job
+        // loop that chose it.
         unsafe { M::gather_dots_raw(&ptrs[..n], h.as_ptr(), d, &mut g[..n]) };
         grad(&mut g[..n]);
-        // SAFETY: as just above.
-        unsafe { M::gather_axpy_raw(&ptrs[..n], &g[..n], acc.as_mut_ptr(), d) }
+        // SAFETY: as just above, and `acc` by this function's contract.
+        unsafe { M::gather_axpy_raw(&ptrs[..n], &g[..n], acc, d) }
     }
 
     /// Start of row `row` for a kernel that updates it in place (bound and

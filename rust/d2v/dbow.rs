@@ -57,7 +57,7 @@ impl PerDocument for Dbow {
             loss += skipgram::train_sentence::<M>(model, w, doc, alpha);
         }
         for pos in 0..doc.len() {
-            w.advance(model, doc, pos);
+            w.advance_output(model, doc, pos);
             for &tag in tags {
                 loss += tag_predicts::<M>(model, w, tag, doc[pos], alpha);
             }
@@ -77,8 +77,13 @@ pub(crate) fn tag_predicts<M: MulAdd>(
 ) -> f64 {
     let Some(docs) = &model.docs else { return 0.0 };
     docs.read_row(tag as usize, &mut w.h);
-    let loss = w.train_output::<M>(model, word, alpha);
     let scale = model.doc_lock_factors.map_or(1.0, |f| f[tag as usize]);
+    if !model.layers.learn {
+        // a frozen output layer (inference): `h` is a copy of the row, so
+        // the gradient can go straight to it
+        return w.train_output_to_row::<M>(model, word, alpha, docs, tag as usize, scale);
+    }
+    let loss = w.train_output::<M>(model, word, alpha);
     if scale != 0.0 {
         docs.axpy_row::<M>(tag as usize, scale, &w.neu1e);
     }

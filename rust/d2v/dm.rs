@@ -93,6 +93,15 @@ fn train_mean<M: MulAdd>(
         if model.cbow_mean {
             scale(inv, &mut w.h);
         }
+        if !model.layers.learn && !model.learn_words && tags.len() == 1 {
+            // frozen layers and words (inference): the one tag row takes
+            // the whole gradient, so it goes straight there
+            let t = tags[0] as usize;
+            let f = model.doc_lock_factors.map_or(1.0, |f| f[t]);
+            let s = if model.cbow_mean { f } else { f * inv };
+            loss += w.train_output_to_row::<M>(model, doc[pos], alpha, docs, t, s);
+            continue;
+        }
         loss += w.train_output::<M>(model, doc[pos], alpha);
         if !model.cbow_mean {
             scale(inv, &mut w.neu1e);

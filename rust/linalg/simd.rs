@@ -611,55 +611,166 @@ unsafe fn window_update256(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
     }
 }
 
-/// [`dot256`] for many rows, four at a time ([`dots4_256`]).
+/// The dot products of `N` rows anywhere with `h` (`d` floats) in one
+/// pass: each chunk of `h` is loaded once for `N` multiply-adds into `N`
+/// independent accumulators, which stay in registers (`N <= 8`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn dots_n256<const N: usize>(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
+    let mut r = [std::ptr::null::<f32>(); N];
+    r.copy_from_slice(&rows[..N]);
+    let mut a = [_mm256_setzero_ps(); N];
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + width <= d, then
+    // single floats below d, of `h` and of each row (d floats each, the
+    // caller's contract).
+    unsafe {
+        while k + 8 <= d {
+            let hk = _mm256_loadu_ps(h.add(k));
+            for j in 0..N {
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j].add(k)), hk, a[j]);
+            }
+            k += 8;
+        }
+        if k + 4 <= d {
+            let hk = _mm_loadu_ps(h.add(k));
+            for j in 0..N {
+                let p = _mm_mul_ps(_mm_loadu_ps(r[j].add(k)), hk);
+                a[j] = _mm256_add_ps(a[j], _mm256_zextps128_ps256(p));
+            }
+            k += 4;
+        }
+        for j in 0..N {
+            x[j] = hsum256(a[j]);
+        }
+        while k < d {
+            let hk = h.add(k).read();
+            for j in 0..N {
+                x[j] = r[j].add(k).read().mul_add(hk, x[j]);
+            }
+            k += 1;
+        }
+    }
+}
+
+/// [`dot256`] for up to 8 rows anywhere, in one pass ([`dots_n256`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gather_dots256(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
-    let mut j = 0;
-    // SAFETY: every row and `h` hold d floats (the caller's contract).
+    // SAFETY: every row and `h` hold d floats (the caller's contract); the
+    // arms pass exactly c rows and c outputs.
     unsafe {
-        while j + 4 <= c {
-            let r = [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]];
-            x[j..j + 4].copy_from_slice(&dots4_256(r, h, d));
-            j += 4;
-        }
-        while j < c {
-            x[j] = dot256(rows[j], h, d);
-            j += 1;
+        match c {
+            0 => {}
+            1 => dots_n256::<1>(rows, h, d, x),
+            2 => dots_n256::<2>(rows, h, d, x),
+            3 => dots_n256::<3>(rows, h, d, x),
+            4 => dots_n256::<4>(rows, h, d, x),
+            5 => dots_n256::<5>(rows, h, d, x),
+            6 => dots_n256::<6>(rows, h, d, x),
+            7 => dots_n256::<7>(rows, h, d, x),
+            8 => dots_n256::<8>(rows, h, d, x),
+            _ => {
+                let mut j = 0;
+                while j < c {
+                    let m = (c - j).min(8);
+                    gather_dots256(&rows[j..j + m], h, d, &mut x[j..j + m]);
+                    j += m;
+                }
+            }
         }
     }
 }
 
-/// One 8-float chunk of `acc` at a time: loaded once, every row added,
-/// stored once (row by row, each chunk of `acc` would be stored and loaded
-/// again for every row, one store-to-load wait per row).
+/// `acc += Σ_j g[j] row_j` for `N` rows (`N <= 8`): the scales broadcast
+/// once into registers, each chunk of `acc` loaded once, the rows added
+/// into two accumulators (even and odd rows, so that consecutive
+/// multiply-adds do not wait on each other), stored once.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn axpy_n256<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+    let mut r = [std::ptr::null::<f32>(); N];
+    r.copy_from_slice(&rows[..N]);
+    let mut vg = [_mm256_setzero_ps(); N];
+    for j in 0..N {
+        vg[j] = _mm256_set1_ps(g[j]);
+    }
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + width <= d, then
+    // single floats below d, of `acc` and of each row (the caller's
+    // contract).
+    unsafe {
+        while k + 8 <= d {
+            let mut s0 = _mm256_loadu_ps(acc.add(k));
+            let mut s1 = _mm256_setzero_ps();
+            for j in 0..N {
+                let v = _mm256_loadu_ps(r[j].add(k));
+                if j % 2 == 0 {
+                    s0 = _mm256_fmadd_ps(vg[j], v, s0);
+                } else {
+                    s1 = _mm256_fmadd_ps(vg[j], v, s1);
+                }
+            }
+            _mm256_storeu_ps(acc.add(k), _mm256_add_ps(s0, s1));
+            k += 8;
+        }
+        if k + 4 <= d {
+            let mut s0 = _mm_loadu_ps(acc.add(k));
+            let mut s1 = _mm_setzero_ps();
+            for j in 0..N {
+                let v = _mm_loadu_ps(r[j].add(k));
+                let gj = _mm256_castps256_ps128(vg[j]);
+                if j % 2 == 0 {
+                    s0 = _mm_fmadd_ps(gj, v, s0);
+                } else {
+                    s1 = _mm_fmadd_ps(gj, v, s1);
+                }
+            }
+            _mm_storeu_ps(acc.add(k), _mm_add_ps(s0, s1));
+            k += 4;
+        }
+        while k < d {
+            let mut a = acc.add(k).read();
+            for j in 0..N {
+                a = g[j].mul_add(r[j].add(k).read(), a);
+            }
+            acc.add(k).write(a);
+            k += 1;
+        }
+    }
+}
+
+/// `acc += Σ_j g[j] row_j` for rows anywhere, up to 8 per pass
+/// ([`axpy_n256`]): row by row, each chunk of `acc` would be stored and
+/// loaded again for every row, one store-to-load wait per row.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
     let c = rows.len().min(g.len());
-    let mut k = 0;
-    // SAFETY (every access): whole vectors only while k + 8 <= d, then
-    // single floats below d, of `acc` and of each row (the caller's
-    // contract).
+    // SAFETY: every row and `acc` hold d floats (the caller's contract);
+    // the arms pass exactly c rows and scales.
     unsafe {
-        while k + 8 <= d {
-            let mut a = _mm256_loadu_ps(acc.add(k));
-            for j in 0..c {
-                a = _mm256_fmadd_ps(_mm256_set1_ps(g[j]), _mm256_loadu_ps(rows[j].add(k)), a);
+        match c {
+            0 => {}
+            1 => axpy_n256::<1>(rows, g, acc, d),
+            2 => axpy_n256::<2>(rows, g, acc, d),
+            3 => axpy_n256::<3>(rows, g, acc, d),
+            4 => axpy_n256::<4>(rows, g, acc, d),
+            5 => axpy_n256::<5>(rows, g, acc, d),
+            6 => axpy_n256::<6>(rows, g, acc, d),
+            7 => axpy_n256::<7>(rows, g, acc, d),
+            8 => axpy_n256::<8>(rows, g, acc, d),
+            _ => {
+                let mut j = 0;
+                while j < c {
+                    let m = (c - j).min(8);
+                    gather_axpy256(&rows[j..j + m], &g[j..j + m], acc, d);
+                    j += m;
+                }
             }
-            _mm256_storeu_ps(acc.add(k), a);
-            k += 8;
-        }
-        while k < d {
-            let mut a = acc.add(k).read();
-            for j in 0..c {
-                a = g[j].mul_add(rows[j].add(k).read(), a);
-            }
-            acc.add(k).write(a);
-            k += 1;
         }
     }
 }

@@ -58,6 +58,20 @@ pub struct OutputLayers<'a> {
     pub learn: bool,
 }
 
+/// Where a frozen example's input gradient goes.
+pub enum GradTo<'b, 'a> {
+    /// Added to a buffer (`neu1e`), which the caller applies.
+    Buffer(&'b mut [f32]),
+    /// Added, times `scale`, straight to row `row` of `matrix` (the one
+    /// input row that receives the whole gradient, such as a document
+    /// vector being inferred). The input `h` must be a copy, not the row.
+    Row {
+        matrix: &'b SharedMatrix<'a>,
+        row: usize,
+        scale: f32,
+    },
+}
+
 /// Rows of each output matrix kept per worker: for hierarchical softmax
 /// the highest-count inner nodes (the root and the six levels below it,
 /// which every example updates), for negative sampling the most frequent
@@ -259,7 +273,8 @@ impl OutputLayers<'_> {
         hot: &mut HotCache,
     ) -> f64 {
         if !self.learn {
-            return self.train_frozen::<M>(word, negatives, h, neu1e, alpha, compute_loss);
+            let to = &mut GradTo::Buffer(neu1e);
+            return self.train_frozen::<M>(word, negatives, h, to, alpha, compute_loss);
         }
         let mut loss = 0.0f64;
         let mut block = Block::default();
@@ -395,16 +410,16 @@ impl OutputLayers<'_> {
 
     /// [`OutputLayers::train`] for frozen layers (inference): since no row
     /// changes, all the example's output rows are scored first, in blocks
-    /// of up to [`GATHER`], and their gradient is added to `neu1e` in one
+    /// of up to [`GATHER`], and their gradient is added to `to` in one
     /// pass per block: the same result as row by row, up to the order of
     /// the floating-point sums.
     #[inline(always)]
-    fn train_frozen<M: MulAdd>(
+    pub fn train_frozen<M: MulAdd>(
         &self,
         word: u32,
         negatives: &[u32],
         h: &[f32],
-        neu1e: &mut [f32],
+        to: &mut GradTo<'_, '_>,
         alpha: f32,
         compute_loss: bool,
     ) -> f64 {
@@ -415,22 +430,22 @@ impl OutputLayers<'_> {
             let points = &hf.points[word as usize];
             for (&code, &point) in codes.iter().zip(points) {
                 if block.is_full() {
-                    loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
+                    loss += block.flush::<M>(self, syn1, h, to, alpha, compute_loss, true);
                 }
                 block.push(point, 1.0 - code as f32);
             }
-            loss += block.flush::<M>(self, syn1, h, neu1e, alpha, compute_loss, true);
+            loss += block.flush::<M>(self, syn1, h, to, alpha, compute_loss, true);
         }
         if let Some(syn1neg) = &self.syn1neg {
             let negatives = negatives.iter().filter(|&&t| t != word);
             for (target, label) in std::iter::once((word, 1.0)).chain(negatives.map(|&t| (t, 0.0)))
             {
                 if block.is_full() {
-                    loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
+                    loss += block.flush::<M>(self, syn1neg, h, to, alpha, compute_loss, false);
                 }
                 block.push(target, label);
             }
-            loss += block.flush::<M>(self, syn1neg, h, neu1e, alpha, compute_loss, false);
+            loss += block.flush::<M>(self, syn1neg, h, to, alpha, compute_loss, false);
         }
         loss
     }
@@ -466,8 +481,8 @@ impl Block {
     }
 
     /// Scores the block's rows of `m` against `h`, adds their gradient to
-    /// `neu1e` (rows with `|x| >= MAX_EXP` skipped when `skip_saturated`,
-    /// as for hierarchical softmax) and empties the block. Returns the loss.
+    /// `to` (rows with `|x| >= MAX_EXP` skipped when `skip_saturated`, as
+    /// for hierarchical softmax) and empties the block. Returns the loss.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn flush<M: MulAdd>(
@@ -475,7 +490,7 @@ impl Block {
         layers: &OutputLayers<'_>,
         m: &SharedMatrix<'_>,
         h: &[f32],
-        neu1e: &mut [f32],
+        to: &mut GradTo<'_, '_>,
         alpha: f32,
         compute_loss: bool,
         skip_saturated: bool,
@@ -486,7 +501,7 @@ impl Block {
         }
         let mut loss = 0.0f64;
         let labels = &self.labels;
-        m.score_and_accumulate::<M, _>(&self.rows[..n], h, neu1e, |g| {
+        let mut grad = |g: &mut [f32], alpha: f32| {
             for (gk, &label) in g.iter_mut().zip(labels) {
                 let x = *gk;
                 if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
@@ -498,7 +513,17 @@ impl Block {
                 }
                 *gk = (label - layers.sigmoid.get(x)) * alpha;
             }
-        });
+        };
+        let rows = &self.rows[..n];
+        match to {
+            GradTo::Buffer(neu1e) => {
+                m.score_and_accumulate::<M, _>(rows, h, neu1e, |g| grad(g, alpha))
+            }
+            GradTo::Row { matrix, row, scale } => {
+                let a = alpha * *scale;
+                m.score_into_row::<M, _>(rows, h, matrix, *row, |g| grad(g, a))
+            }
+        }
         loss
     }
 }
@@ -652,6 +677,70 @@ mod tests {
             neu1e.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5),
             "{neu1e:?} vs {want:?}"
         );
+    }
+
+    /// A frozen example's gradient sent straight to an input row (the
+    /// inference path) equals the gradient collected in a buffer and then
+    /// added to that row times the scale, over several blocks (hierarchical
+    /// softmax and negatives), with the loss unchanged by the scale; the
+    /// other rows of the destination stay as they were.
+    #[test]
+    fn frozen_gradient_to_a_row_equals_the_buffer_then_axpy() {
+        let sig = SigmoidTable::new();
+        let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
+        let hf = crate::vocab::huffman_codes(&counts).unwrap();
+        let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
+        let (n, dim) = (counts.len(), 13);
+        let syn1: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0)
+            .collect();
+        let syn1neg: Vec<f32> = (0..n * dim)
+            .map(|i| ((i * 5 % 13) as f32 - 6.0) / 9.0)
+            .collect();
+        let layers = OutputLayers {
+            syn1neg: Some(SharedMatrix::read_only(&syn1neg, n, dim).unwrap()),
+            noise: Some(&noise),
+            negative: 11,
+            syn1: Some(SharedMatrix::read_only(&syn1, n, dim).unwrap()),
+            huffman: Some(&hf),
+            sigmoid: &sig,
+            merge_lock: &TEST_LOCK,
+            learn: false,
+        };
+        let negatives = [3u32, 8, 1, 0, 0, 5, 9, 2, 7, 4, 6];
+        let (word, alpha, scale) = (8u32, 0.05f32, 0.25f32);
+        let mut docs: Vec<f32> = (0..3 * dim).map(|i| (i as f32 * 0.3).sin()).collect();
+        let h = docs[dim..2 * dim].to_vec();
+        let mut neu1e = vec![0.0f32; dim];
+        let want_loss = layers.train::<Unfused>(
+            word,
+            &negatives,
+            &h,
+            &mut neu1e,
+            alpha,
+            true,
+            &mut HotCache::default(),
+        );
+        let mut want = docs.clone();
+        for (w, g) in want[dim..2 * dim].iter_mut().zip(&neu1e) {
+            *w += scale * g;
+        }
+        let loss = {
+            let m = shared(&mut docs, 3, dim);
+            let to = &mut GradTo::Row {
+                matrix: &m,
+                row: 1,
+                scale,
+            };
+            layers.train_frozen::<Unfused>(word, &negatives, &h, to, alpha, true)
+        };
+        assert!((loss - want_loss).abs() < 1e-6, "{loss} vs {want_loss}");
+        assert!(neu1e.iter().any(|&g| g != 0.0), "a gradient to compare");
+        assert_eq!(&docs[..dim], &want[..dim]);
+        assert_eq!(&docs[2 * dim..], &want[2 * dim..]);
+        for (a, b) in docs[dim..2 * dim].iter().zip(&want[dim..2 * dim]) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 
     /// A training example scores its rows in blocks but updates them as

@@ -3,7 +3,8 @@
 //! example; one example through the output layers).
 
 use super::model::ModelRef;
-use super::sgd::HotCache;
+use super::sgd::{GradTo, HotCache};
+use crate::hogwild::SharedMatrix;
 use crate::linalg::MulAdd;
 use crate::sampling::Rng;
 
@@ -58,6 +59,17 @@ impl Worker {
     /// example will read start loading into cache.
     #[inline(always)]
     pub(crate) fn advance(&mut self, model: &ModelRef<'_>, sent: &[u32], pos: usize) {
+        self.advance_output(model, sent, pos);
+        if let Some(&incoming) = sent.get(pos + 1 + model.window) {
+            model.syn0.prefetch_row(incoming as usize);
+        }
+    }
+
+    /// [`Worker::advance`] for examples whose input is not a window of
+    /// word vectors (PV-DBOW's tag examples): only the output rows are
+    /// prefetched.
+    #[inline(always)]
+    pub(crate) fn advance_output(&mut self, model: &ModelRef<'_>, sent: &[u32], pos: usize) {
         self.hot.tick(&model.layers);
         std::mem::swap(&mut self.neg, &mut self.neg_next);
         model
@@ -65,9 +77,6 @@ impl Worker {
             .draw_negatives(&mut self.rng, &mut self.neg_next);
         if let Some(&next) = sent.get(pos + 1) {
             model.layers.prefetch(next, &self.neg_next);
-            if let Some(&incoming) = sent.get(pos + 1 + model.window) {
-                model.syn0.prefetch_row(incoming as usize);
-            }
         }
     }
 
@@ -91,6 +100,32 @@ impl Worker {
             model.compute_loss,
             &mut self.hot,
         )
+    }
+
+    /// [`Worker::train_output`] for frozen output layers (inference,
+    /// Sent2Vec) when one input row receives the whole gradient: the
+    /// gradient is added, times `scale`, straight to row `row` of `dest`
+    /// rather than collected in `self.neu1e` and applied afterwards.
+    /// `self.h` must hold a copy of the input, not a view of that row.
+    #[inline(always)]
+    pub(crate) fn train_output_to_row<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        word: u32,
+        alpha: f32,
+        dest: &SharedMatrix<'_>,
+        row: usize,
+        scale: f32,
+    ) -> f64 {
+        assert!(!model.layers.learn, "only frozen output layers");
+        let to = &mut GradTo::Row {
+            matrix: dest,
+            row,
+            scale,
+        };
+        model
+            .layers
+            .train_frozen::<M>(word, &self.neg, &self.h, to, alpha, model.compute_loss)
     }
 
     /// Makes the window buffers hold `rows` rows of `dim`.
