@@ -653,34 +653,35 @@ unsafe fn dots_n256<const N: usize>(rows: &[*const f32], h: *const f32, d: usize
     }
 }
 
-/// [`dot256`] for up to 8 rows anywhere, in one pass ([`dots_n256`]).
+/// `$f::<N>(args)` for `N = $n` in `1..=8` (nothing for 0): the row-count
+/// dispatch of the `N`-row kernels.
+#[cfg(target_arch = "x86_64")]
+macro_rules! with_row_count {
+    ($n:expr, $f:ident($($arg:expr),*)) => {
+        match $n {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            _ => {}
+        }
+    };
+}
+
+/// [`dot256`] for rows anywhere, up to 8 per pass ([`dots_n256`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gather_dots256(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
-    // SAFETY: every row and `h` hold d floats (the caller's contract); the
-    // arms pass exactly c rows and c outputs.
-    unsafe {
-        match c {
-            0 => {}
-            1 => dots_n256::<1>(rows, h, d, x),
-            2 => dots_n256::<2>(rows, h, d, x),
-            3 => dots_n256::<3>(rows, h, d, x),
-            4 => dots_n256::<4>(rows, h, d, x),
-            5 => dots_n256::<5>(rows, h, d, x),
-            6 => dots_n256::<6>(rows, h, d, x),
-            7 => dots_n256::<7>(rows, h, d, x),
-            8 => dots_n256::<8>(rows, h, d, x),
-            _ => {
-                let mut j = 0;
-                while j < c {
-                    let m = (c - j).min(8);
-                    gather_dots256(&rows[j..j + m], h, d, &mut x[j..j + m]);
-                    j += m;
-                }
-            }
-        }
+    for (r, out) in rows[..c].chunks(8).zip(x[..c].chunks_mut(8)) {
+        // SAFETY: every row and `h` hold d floats (the caller's contract);
+        // `r` and `out` have the same length, the kernel's N.
+        unsafe { with_row_count!(r.len(), dots_n256(r, h, d, out)) }
     }
 }
 
@@ -750,28 +751,10 @@ unsafe fn axpy_n256<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
     let c = rows.len().min(g.len());
-    // SAFETY: every row and `acc` hold d floats (the caller's contract);
-    // the arms pass exactly c rows and scales.
-    unsafe {
-        match c {
-            0 => {}
-            1 => axpy_n256::<1>(rows, g, acc, d),
-            2 => axpy_n256::<2>(rows, g, acc, d),
-            3 => axpy_n256::<3>(rows, g, acc, d),
-            4 => axpy_n256::<4>(rows, g, acc, d),
-            5 => axpy_n256::<5>(rows, g, acc, d),
-            6 => axpy_n256::<6>(rows, g, acc, d),
-            7 => axpy_n256::<7>(rows, g, acc, d),
-            8 => axpy_n256::<8>(rows, g, acc, d),
-            _ => {
-                let mut j = 0;
-                while j < c {
-                    let m = (c - j).min(8);
-                    gather_axpy256(&rows[j..j + m], &g[j..j + m], acc, d);
-                    j += m;
-                }
-            }
-        }
+    for (r, gs) in rows[..c].chunks(8).zip(g[..c].chunks(8)) {
+        // SAFETY: every row and `acc` hold d floats (the caller's contract);
+        // `r` and `gs` have the same length, the kernel's N.
+        unsafe { with_row_count!(r.len(), axpy_n256(r, gs, acc, d)) }
     }
 }
 

@@ -617,35 +617,63 @@ mod tests {
     /// the gradient and loss equal the row-by-row ones, with a saturated
     /// Huffman node skipped, a noise word equal to the target dropped, and
     /// more noise words than fit in one block.
+    /// A frozen model of 10 words with both output layers, for the
+    /// frozen-example tests.
+    struct Frozen {
+        sig: SigmoidTable,
+        hf: HuffmanCodes,
+        noise: UnigramTable,
+        syn1: Vec<f32>,
+        syn1neg: Vec<f32>,
+        n: usize,
+        dim: usize,
+    }
+
+    impl Frozen {
+        fn new(dim: usize) -> Self {
+            let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
+            let n = counts.len();
+            Frozen {
+                sig: SigmoidTable::new(),
+                hf: crate::vocab::huffman_codes(&counts).unwrap(),
+                noise: UnigramTable::new(&counts, 0.75, 0).unwrap(),
+                syn1: (0..n * dim)
+                    .map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0)
+                    .collect(),
+                syn1neg: (0..n * dim)
+                    .map(|i| ((i * 5 % 13) as f32 - 6.0) / 9.0)
+                    .collect(),
+                n,
+                dim,
+            }
+        }
+
+        fn layers(&self, negative: usize) -> OutputLayers<'_> {
+            OutputLayers {
+                syn1neg: Some(SharedMatrix::read_only(&self.syn1neg, self.n, self.dim).unwrap()),
+                noise: Some(&self.noise),
+                negative,
+                syn1: Some(SharedMatrix::read_only(&self.syn1, self.n, self.dim).unwrap()),
+                huffman: Some(&self.hf),
+                sigmoid: &self.sig,
+                merge_lock: &TEST_LOCK,
+                learn: false,
+            }
+        }
+    }
+
     #[test]
     fn frozen_example_gives_the_row_by_row_gradient() {
-        let sig = SigmoidTable::new();
-        let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
-        let hf = crate::vocab::huffman_codes(&counts).unwrap();
-        let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
-        let (n, dim) = (counts.len(), 6);
-        let mut syn1: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0)
-            .collect();
-        let syn1neg: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 5 % 13) as f32 - 6.0) / 9.0)
-            .collect();
+        let mut fx = Frozen::new(6);
+        let dim = fx.dim;
         let word = 8u32;
-        let root = hf.points[word as usize][0] as usize;
-        syn1[root * dim..(root + 1) * dim].fill(4.0); // |x| >= 6: skipped
+        let root = fx.hf.points[word as usize][0] as usize;
+        fx.syn1[root * dim..(root + 1) * dim].fill(4.0); // |x| >= 6: skipped
         let h = [0.5f32, 0.25, -0.125, 0.75, 0.5, 0.25];
         let negatives = [3u32, 8, 1, 0, 0, 5, 9, 2, 7, 4, 6];
         let alpha = 0.05;
-        let layers = OutputLayers {
-            syn1neg: Some(SharedMatrix::read_only(&syn1neg, n, dim).unwrap()),
-            noise: Some(&noise),
-            negative: negatives.len(),
-            syn1: Some(SharedMatrix::read_only(&syn1, n, dim).unwrap()),
-            huffman: Some(&hf),
-            sigmoid: &sig,
-            merge_lock: &TEST_LOCK,
-            learn: false,
-        };
+        let layers = fx.layers(negatives.len());
+        let (sig, hf, syn1, syn1neg) = (&fx.sig, &fx.hf, &fx.syn1, &fx.syn1neg);
         let mut neu1e = vec![0.0f32; dim];
         let mut hot = HotCache::default();
         let loss = layers.train::<Unfused>(word, &negatives, &h, &mut neu1e, alpha, true, &mut hot);
@@ -665,11 +693,11 @@ mod tests {
             .iter()
             .zip(&hf.points[word as usize])
         {
-            add(&syn1, point as usize, 1.0 - code as f32, true);
+            add(syn1, point as usize, 1.0 - code as f32, true);
         }
-        add(&syn1neg, word as usize, 1.0, false);
+        add(syn1neg, word as usize, 1.0, false);
         for &t in negatives.iter().filter(|&&t| t != word) {
-            add(&syn1neg, t as usize, 0.0, false);
+            add(syn1neg, t as usize, 0.0, false);
         }
         assert_eq!(skipped, 1);
         assert!((loss - want_loss).abs() < 1e-4, "{loss} vs {want_loss}");
@@ -686,27 +714,9 @@ mod tests {
     /// other rows of the destination stay as they were.
     #[test]
     fn frozen_gradient_to_a_row_equals_the_buffer_then_axpy() {
-        let sig = SigmoidTable::new();
-        let counts = [9u64, 7, 5, 4, 3, 2, 2, 1, 1, 1];
-        let hf = crate::vocab::huffman_codes(&counts).unwrap();
-        let noise = UnigramTable::new(&counts, 0.75, 0).unwrap();
-        let (n, dim) = (counts.len(), 13);
-        let syn1: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0)
-            .collect();
-        let syn1neg: Vec<f32> = (0..n * dim)
-            .map(|i| ((i * 5 % 13) as f32 - 6.0) / 9.0)
-            .collect();
-        let layers = OutputLayers {
-            syn1neg: Some(SharedMatrix::read_only(&syn1neg, n, dim).unwrap()),
-            noise: Some(&noise),
-            negative: 11,
-            syn1: Some(SharedMatrix::read_only(&syn1, n, dim).unwrap()),
-            huffman: Some(&hf),
-            sigmoid: &sig,
-            merge_lock: &TEST_LOCK,
-            learn: false,
-        };
+        let fx = Frozen::new(13);
+        let dim = fx.dim;
+        let layers = fx.layers(11);
         let negatives = [3u32, 8, 1, 0, 0, 5, 9, 2, 7, 4, 6];
         let (word, alpha, scale) = (8u32, 0.05f32, 0.25f32);
         let mut docs: Vec<f32> = (0..3 * dim).map(|i| (i as f32 * 0.3).sin()).collect();
