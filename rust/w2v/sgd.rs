@@ -59,7 +59,7 @@ pub struct OutputLayers<'a> {
 }
 
 /// Where a frozen example's input gradient goes.
-pub enum GradTo<'b, 'a> {
+pub(crate) enum GradTo<'b, 'a> {
     /// Added to a buffer (`neu1e`), which the caller applies.
     Buffer(&'b mut [f32]),
     /// Added, times `scale`, straight to row `row` of `matrix` (the one
@@ -414,7 +414,7 @@ impl OutputLayers<'_> {
     /// pass per block: the same result as row by row, up to the order of
     /// the floating-point sums.
     #[inline(always)]
-    pub fn train_frozen<M: MulAdd>(
+    pub(crate) fn train_frozen<M: MulAdd>(
         &self,
         word: u32,
         negatives: &[u32],
