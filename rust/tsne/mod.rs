@@ -351,7 +351,7 @@ pub fn fit(
     };
     let mut y = init.into_raw_vec_and_offset().0;
     progress.set_epoch(2);
-    let res = optimize::optimize(&mut y, &p, &opt, progress, &pool)?;
+    let res = optimize::optimize(&mut y, p, &opt, progress, &pool)?;
     let t3 = Instant::now();
     let embedding = Array2::from_shape_vec((n, params.n_components), y)
         .map_err(|e| Error::Runtime(format!("embedding shape: {e}")))?;
