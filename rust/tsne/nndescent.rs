@@ -244,10 +244,24 @@ pub fn approx_neighbors(
             "need 1 <= n_neighbors < n_samples, got n_neighbors={k} for {n} samples"
         )));
     }
+    let what = || format!("the {k} approximate nearest neighbours of {n} points");
     let data = prepared(x, metric)?;
     let dim = data.ncols();
-    let flat = data.as_slice().expect("prepared data is contiguous");
-    let what = || format!("the {k} approximate nearest neighbours of {n} points");
+    // Rows renumbered in the leaf order of one random-projection tree, so
+    // that points near each other in space are near in memory: the descent
+    // reads the rows of neighbours of neighbours, and at 1M x 50 it is bound
+    // by those reads unless they mostly hit the cache. Undone in step 3.
+    let order = pool.install(|| {
+        let flat = data.as_slice().expect("prepared data is contiguous");
+        build_tree(flat, dim, params.leaf_size.max(k + 1), !params.seed).perm
+    });
+    let mut local: Vec<f32> = crate::mem::zeroed(crate::mem::elements::<f32>(n, dim, what)?, what)?;
+    for (t, &i) in order.iter().enumerate() {
+        local[t * dim..(t + 1) * dim]
+            .copy_from_slice(data.row(i as usize).as_slice().expect("contiguous"));
+    }
+    drop(data);
+    let flat = &local[..];
     let len = crate::mem::elements::<f32>(n, k, what)?;
     let mut dists: Vec<f32> = crate::mem::zeroed(len, what)?;
     let mut idx: Vec<u32> = crate::mem::zeroed(len, what)?;
@@ -368,31 +382,6 @@ pub fn approx_neighbors(
         Ok(())
     })?;
 
-    // 3. Sorted rows with distances recomputed in f64, as the exact search gives.
-    let mut distances: Vec<f64> = crate::mem::zeroed(len, what)?;
-    pool.install(|| {
-        distances
-            .par_chunks_mut(k)
-            .zip(idx.par_chunks_mut(k))
-            .enumerate()
-            .for_each(|(i, (out, ir))| {
-                let mut pairs: Vec<(f64, u32)> = ir
-                    .iter()
-                    .map(|&c| {
-                        // A slot no candidate filled (caught below).
-                        if c == u32::MAX {
-                            return (f64::INFINITY, c);
-                        }
-                        (final_distance(metric, row(i), row(c as usize)), c)
-                    })
-                    .collect();
-                pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                for (t, (d, c)) in pairs.into_iter().enumerate() {
-                    out[t] = d;
-                    ir[t] = c;
-                }
-            });
-    });
     if idx.contains(&u32::MAX) {
         return Err(Error::Runtime(
             "approximate neighbour search left a point without enough neighbours; \
@@ -400,9 +389,38 @@ pub fn approx_neighbors(
                 .into(),
         ));
     }
+    // 3. Rows in the caller's numbering, sorted, with distances recomputed in
+    //    f64 as the exact search gives them.
+    let mut inv = vec![0u32; n];
+    for (t, &i) in order.iter().enumerate() {
+        inv[i as usize] = t as u32;
+    }
+    let mut distances: Vec<f64> = crate::mem::zeroed(len, what)?;
+    let mut indices: Vec<u32> = crate::mem::zeroed(len, what)?;
+    pool.install(|| {
+        distances
+            .par_chunks_mut(k)
+            .zip(indices.par_chunks_mut(k))
+            .enumerate()
+            .for_each(|(i, (out, oi))| {
+                let t = inv[i] as usize;
+                let mut pairs: Vec<(f64, u32)> = idx[t * k..(t + 1) * k]
+                    .iter()
+                    .map(|&c| {
+                        let d = final_distance(metric, row(t), row(c as usize));
+                        (d, order[c as usize])
+                    })
+                    .collect();
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                for (s, (d, c)) in pairs.into_iter().enumerate() {
+                    out[s] = d;
+                    oi[s] = c;
+                }
+            });
+    });
     Ok(Neighbors {
         k,
-        indices: idx,
+        indices,
         distances,
     })
 }
