@@ -159,16 +159,16 @@ def main() -> int:
     del x
     rows: dict[str, list[dict]] = {lib: [] for lib in args.libs.split(",")}
     for rep in range(args.repeats):
-        for lib in rows:
+        for lib, done_rows in rows.items():
             out = os.path.join(tmp, f"{lib}_{rep}")
             cmd = [sys.executable, __file__, "--data", args.data, "--threads", str(args.threads)]
             cmd += ["--max-iter", str(args.max_iter), "--child", lib, init_path, out, "-"]
             print(f"--- {lib} (repeat {rep}) load {os.getloadavg()[0]:.1f}", flush=True)
             try:
-                rc = subprocess.run(cmd, timeout=args.timeout).returncode
+                rc = subprocess.run(cmd, check=False, timeout=args.timeout).returncode
             except subprocess.TimeoutExpired:
                 print(f"{lib}: stopped after {args.timeout:.0f} s", flush=True)
-                rows[lib].append({"lib": lib, "wall": float("inf"), "timed_out": True})
+                done_rows.append({"lib": lib, "wall": float("inf"), "timed_out": True})
                 continue
             if rc != 0:
                 print(f"{lib}: exit status {rc}", flush=True)
@@ -178,7 +178,7 @@ def main() -> int:
             emb = np.load(out + ".npy")
             row["nn10_preservation"], row["knn10_accuracy"] = sample.scores(emb)
             row["load_after"] = round(os.getloadavg()[0], 1)
-            rows[lib].append(row)
+            done_rows.append(row)
             print(json.dumps(row), flush=True)
             if lib == "embedrs" and args.png and rep == 0:
                 from embedrs.viz import scatter_png
@@ -192,8 +192,10 @@ def main() -> int:
                     point_size=0.05,
                     title=f"embedrs t-SNE of {len(emb):,} clustered points",
                 )
-    print(f"\n{'library':14s} {'wall s':>8s} {'cpu s':>8s} {'peak GiB':>8s} {'KL own':>7s} "
-          f"{'10NN kept':>9s} {'10NN acc':>8s}")
+    print(
+        f"\n{'library':14s} {'wall s':>8s} {'cpu s':>8s} {'peak GiB':>8s} {'KL own':>7s} "
+        f"{'10NN kept':>9s} {'10NN acc':>8s}"
+    )
     med: dict[str, dict] = {}
     for lib, rs in rows.items():
         done = [r for r in rs if not r.get("timed_out")]
@@ -205,8 +207,10 @@ def main() -> int:
             for k in ("wall", "cpu", "peak_gib", "kl_own", "nn10_preservation", "knn10_accuracy")
         }
         m = med[lib]
-        print(f"{lib:14s} {m['wall']:8.1f} {m['cpu']:8.1f} {m['peak_gib']:8.2f} "
-              f"{m['kl_own']:7.3f} {m['nn10_preservation']:9.3f} {m['knn10_accuracy']:8.3f}")
+        print(
+            f"{lib:14s} {m['wall']:8.1f} {m['cpu']:8.1f} {m['peak_gib']:8.2f} "
+            f"{m['kl_own']:7.3f} {m['nn10_preservation']:9.3f} {m['knn10_accuracy']:8.3f}"
+        )
     if "embedrs" in med:
         for lib, m in med.items():
             if lib != "embedrs":
