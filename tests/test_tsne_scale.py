@@ -79,6 +79,22 @@ def test_verbose_logs_every_phase(caplog):
     assert "approx neighbours" in text and "fft optimisation" in text
 
 
+def test_verbose_prints_when_logging_is_not_configured(capsys, monkeypatch):
+    # a new user's session: no handler would show INFO lines, so they are printed
+    from embedrs.manifold import tsne as tsne_module
+
+    monkeypatch.setattr(tsne_module.logger, "propagate", False)
+    assert not tsne_module.logger.hasHandlers()
+    x, _ = clusters((200, 100))
+    TSNE(
+        method="fft", neighbors="approx", perplexity=10, verbose=1, random_state=0, max_iter=300
+    ).fit(x)
+    out = capsys.readouterr().out
+    assert "[t-SNE] Computing neighbours..." in out
+    assert "[t-SNE] Iteration 100: KL divergence" in out
+    assert "KL divergence after 300 iterations" in out
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

@@ -200,6 +200,69 @@ fn offer(dists: &mut [f32], idx: &mut [u32], fresh: &mut [bool], dist: f32, c: u
     true
 }
 
+/// The candidates a worker has already considered for its current row, so
+/// that each distance is computed once per row and pass. Neighbours of
+/// neighbours overlap heavily, and a candidate that was refused (or is in
+/// the list already) would be refused again: the row's worst distance only
+/// falls. Skipping them changes no result. `mark[c] == stamp` means `c` was
+/// seen for the current row; a stamp is the pass number and the row index,
+/// so nothing is ever cleared. One per pool thread, reused by every pass.
+struct Seen {
+    mark: Vec<u64>,
+    stamp: u64,
+}
+
+impl Seen {
+    fn new(n: usize) -> Self {
+        Seen {
+            mark: vec![u64::MAX; n],
+            stamp: u64::MAX,
+        }
+    }
+
+    /// Starts row `i` of pass `pass`; the row's list holds `current`.
+    #[inline]
+    fn start(&mut self, pass: usize, i: usize, current: &[u32]) {
+        self.stamp = ((pass as u64) << 32) | i as u64;
+        self.mark[i] = self.stamp;
+        for &c in current {
+            if c != u32::MAX {
+                self.mark[c as usize] = self.stamp;
+            }
+        }
+    }
+
+    /// Whether `c` is new for the current row (and marks it seen).
+    #[inline]
+    fn first_time(&mut self, c: u32) -> bool {
+        let slot = &mut self.mark[c as usize];
+        if *slot == self.stamp {
+            return false;
+        }
+        *slot = self.stamp;
+        true
+    }
+}
+
+/// One [`Seen`] per thread of the pool that runs the search.
+struct SeenPerThread(Vec<std::sync::Mutex<Seen>>);
+
+impl SeenPerThread {
+    fn new(threads: usize, n: usize) -> Self {
+        SeenPerThread(
+            (0..threads.max(1))
+                .map(|_| std::sync::Mutex::new(Seen::new(n)))
+                .collect(),
+        )
+    }
+
+    /// The calling pool thread's own (uncontended) set.
+    fn mine(&self) -> std::sync::MutexGuard<'_, Seen> {
+        let t = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        self.0[t].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Sorts a row by decreasing distance (still a valid max-heap; the closest
 /// neighbours are at the end).
 fn sort_row_desc(dists: &mut [f32], idx: &mut [u32], fresh: &mut [bool]) {
@@ -269,8 +332,10 @@ pub fn approx_neighbors(
     idx.fill(u32::MAX);
     let row = |i: usize| &flat[i * dim..(i + 1) * dim];
 
+    let seen_sets = SeenPerThread::new(pool.current_num_threads(), n);
     pool.install(|| -> Result<()> {
         // 1. The forest, one tree per task, and the leaf-mates as first guesses.
+        let t_forest = std::time::Instant::now();
         let trees: Vec<Tree> = (0..params.n_trees)
             .into_par_iter()
             .map(|t| {
@@ -287,13 +352,16 @@ pub fn approx_neighbors(
                 if progress.should_stop() {
                     return;
                 }
+                let mut seen = seen_sets.mine();
                 let mut fresh = vec![true; k];
                 for (r, (dr, ir)) in dc.chunks_mut(k).zip(ic.chunks_mut(k)).enumerate() {
                     let i = b * ROWS + r;
+                    seen.start(0, i, &[]);
                     for tree in &trees {
                         for &c in tree.leaf(i) {
-                            if c as usize != i {
-                                offer(dr, ir, &mut fresh, sq_dist(row(i), row(c as usize)), c);
+                            if seen.first_time(c) {
+                                let d = sq_dist(row(i), row(c as usize));
+                                offer(dr, ir, &mut fresh, d, c);
                             }
                         }
                     }
@@ -301,6 +369,9 @@ pub fn approx_neighbors(
             });
         drop(trees);
         progress.check()?;
+        if std::env::var_os("TSNE_PROBE").is_some() {
+            eprintln!("forest and first guesses: {:?}", t_forest.elapsed());
+        }
 
         // 2. Neighbour descent.
         let m = params.join.min(k);
@@ -351,17 +422,19 @@ pub fn approx_neighbors(
                     if progress.should_stop() {
                         return 0;
                     }
+                    let mut seen = seen_sets.mine();
                     let mut changed = 0;
                     let rows = dc.chunks_mut(k).zip(ic.chunks_mut(k)).zip(fc.chunks_mut(k));
                     for (r, ((dr, ir), fr)) in rows.enumerate() {
                         let i = b * ROWS + r;
+                        seen.start(round + 1, i, ir);
                         let near = sample[i * m..(i + 1) * m]
                             .iter()
                             .chain(&rev[i * m..(i + 1) * m])
                             .filter(|&&j| j != u32::MAX);
                         for &j in near {
                             for &c in &lists[j as usize * k..(j as usize + 1) * k] {
-                                if c as usize != i && c != u32::MAX {
+                                if c != u32::MAX && seen.first_time(c) {
                                     let d = sq_dist(row(i), row(c as usize));
                                     changed += offer(dr, ir, fr, d, c) as usize;
                                 }
@@ -570,7 +643,16 @@ mod probe {
         let t = Instant::now();
         let exact = exact_neighbors(x.view(), k, Metric::Euclidean, &pool).unwrap();
         println!("exact {:?}", t.elapsed());
-        for (trees, join) in [(4, 8), (6, 12), (8, 16)] {
+        let settings: Vec<(usize, usize)> =
+            std::env::var("TSNE_PROBE_SETTINGS").map_or(vec![(4, 8), (6, 12), (8, 16)], |v| {
+                v.split(',')
+                    .map(|s| {
+                        let (a, b) = s.split_once(':').expect("trees:join");
+                        (a.parse().unwrap(), b.parse().unwrap())
+                    })
+                    .collect()
+            });
+        for (trees, join) in settings {
             let mut p = ApproxParams::for_k(n, k);
             p.n_trees = trees;
             p.join = join;

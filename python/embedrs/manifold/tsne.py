@@ -40,6 +40,14 @@ _NEIGHBORS = ("auto", "exact", "approx")
 _PHASES = ("neighbours", "affinities", "optimisation")
 
 
+def _report(msg: str, *args: Any) -> None:
+    """One progress line: logged at INFO, or printed when nothing would show the log."""
+    if logger.isEnabledFor(logging.INFO) and logger.hasHandlers():
+        logger.info(msg, *args)
+    else:
+        print(msg % args, flush=True)
+
+
 def _resolve_n_jobs(n_jobs: int | None) -> int:
     """Worker threads for ``n_jobs`` (joblib's convention; None means all cores).
 
@@ -131,8 +139,10 @@ class TSNE:
     init : {'pca', 'random'} or ndarray of shape (n_samples, n_components), default='pca'
         Initialisation of the embedding.
     verbose : int, default=0
-        Log progress and the KL divergence every 50 iterations (logger
-        ``embedrs.manifold.tsne`` at INFO level).
+        Report each phase and the KL divergence every 50 iterations. The lines
+        go to the logger ``embedrs.manifold.tsne`` at INFO level; when that
+        logger has no handler enabled for INFO (logging not configured), they
+        are printed to standard output instead, as scikit-learn does.
     random_state : int, RandomState instance or None, default=None
         Seeds the random initialisation (and the PCA one's tie-breaking).
     method : {'auto', 'barnes_hut', 'fft', 'exact'}, default='auto'
@@ -497,13 +507,13 @@ class TSNE:
                 # a short phase may end between two polls: log every phase begun
                 while phase[0] < min(epoch, len(_PHASES) - 1):
                     phase[0] += 1
-                    logger.info("[t-SNE] Computing %s...", _PHASES[phase[0]])
+                    _report("[t-SNE] Computing %s...", _PHASES[phase[0]])
                 # every 50 iterations, once the optimiser has computed a KL value
                 if kl is not None and done >= logged[0] + 50:
                     logged[0] = done - done % 50
-                    logger.info("[t-SNE] Iteration %d: KL divergence = %.7f", logged[0], kl)
+                    _report("[t-SNE] Iteration %d: KL divergence = %.7f", logged[0], kl)
 
-            logger.info(
+            _report(
                 "[t-SNE] %d samples, perplexity %.1f, %s, learning rate %.1f, %d iterations",
                 n,
                 perplexity,
@@ -529,7 +539,7 @@ class TSNE:
             progress=log,
         )
         if self.verbose:
-            logger.info(
+            _report(
                 "[t-SNE] KL divergence after %d iterations: %.6f "
                 "(%s neighbours %.2fs, affinities %.2fs, %s optimisation %.2fs)",
                 n_iter + 1,
