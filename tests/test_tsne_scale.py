@@ -4,6 +4,7 @@ automatic choice of both, progress through every phase, and bad input."""
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -71,11 +72,17 @@ def test_verbose_logs_every_phase(caplog):
     x, _ = clusters((200, 100))
     with caplog.at_level(logging.INFO, logger="embedrs.manifold.tsne"):
         TSNE(
-            method="fft", neighbors="approx", perplexity=10, verbose=1, random_state=0, max_iter=300
+            method="fft",
+            neighbors="approx",
+            perplexity=10,
+            verbose=1,
+            random_state=0,
+            max_iter=1000,
         ).fit(x)
     text = caplog.text
     assert "Computing neighbours" in text and "Computing optimisation" in text
-    assert "Iteration 100: KL divergence" in text
+    # lines come from a 100 ms poll: which multiples of 50 it sees depends on timing
+    assert re.search(r"Iteration \d+: KL divergence", text)
     assert "approx neighbours" in text and "fft optimisation" in text
 
 
@@ -87,12 +94,12 @@ def test_verbose_prints_when_logging_is_not_configured(capsys, monkeypatch):
     assert not tsne_module.logger.hasHandlers()
     x, _ = clusters((200, 100))
     TSNE(
-        method="fft", neighbors="approx", perplexity=10, verbose=1, random_state=0, max_iter=300
+        method="fft", neighbors="approx", perplexity=10, verbose=1, random_state=0, max_iter=1000
     ).fit(x)
     out = capsys.readouterr().out
     assert "[t-SNE] Computing neighbours..." in out
-    assert "[t-SNE] Iteration 100: KL divergence" in out
-    assert "KL divergence after 300 iterations" in out
+    assert re.search(r"\[t-SNE\] Iteration \d+: KL divergence", out)
+    assert "KL divergence after 1000 iterations" in out
 
 
 @pytest.mark.parametrize(
