@@ -2,7 +2,9 @@
 
 The data is made by ``gen_tsne_clusters.py`` (fixed seed; 1,000,000 x 50 by
 default). Each library runs in its own child process, so that its peak
-resident memory (``ru_maxrss``) is its own; the parent alternates the
+resident memory (``VmHWM``, the high-water mark of its own address space;
+``ru_maxrss`` would not do: Linux carries it across ``exec`` from the parent,
+which holds the data and the quality sample) is its own; the parent alternates the
 libraries over ``--repeats`` and prints medians. Settings are the same for
 both: perplexity 30, 1,000 iterations (250 early-exaggeration ones at 12),
 learning rate ``max(N / 12 / 4, 50)``, PCA initialisation scaled to std
@@ -43,6 +45,22 @@ def pca_init(x: np.ndarray) -> np.ndarray:
 
     emb = PCA(n_components=2, svd_solver="randomized", random_state=0).fit_transform(x)
     return np.ascontiguousarray(emb / np.std(emb[:, 0]) * 1e-4, dtype=np.float64)
+
+
+def own_peak_gib() -> float:
+    """This process's peak resident memory in GiB: ``VmHWM`` where /proc has it.
+
+    ``ru_maxrss`` is a fallback only: on Linux it survives ``exec``, so a child
+    started by a large parent reports at least the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024**2  # kB -> GiB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
 
 
 def child(lib: str, data: str, init_path: str, out: str, threads: int, max_iter: int) -> None:
@@ -90,7 +108,7 @@ def child(lib: str, data: str, init_path: str, out: str, threads: int, max_iter:
         extra = {}
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     np.save(out + ".npy", np.asarray(emb, dtype=np.float64))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    peak = own_peak_gib()
     row = dict(lib=lib, wall=wall, cpu=cpu, peak_gib=peak, kl_own=kl, phases=phases, **extra)
     with open(out + ".json", "w") as fh:
         json.dump(row, fh)
