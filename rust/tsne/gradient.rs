@@ -744,6 +744,25 @@ mod tests {
                     assert!((e0 - e1).abs() <= 1e-12 * e0.abs(), "KL terms {e0} vs {e1}");
                     assert!(e0.is_finite() && e0 != 0.0);
                 }
+                // The portable rows too: on an AVX2 CPU the 2-D case above
+                // runs `attract_rows2_avx2` instead.
+                let mut portable = vec![0.0; y.len()];
+                let e2 = match dim {
+                    2 => attract_rows::<2>(&y, &p, 4.0, kernel, 0, &mut portable, with_error),
+                    _ => attract_rows::<3>(&y, &p, 4.0, kernel, 0, &mut portable, with_error),
+                };
+                for (w, g) in want.iter().zip(&portable) {
+                    assert!(
+                        (w - g).abs() <= 1e-12 * scale,
+                        "portable dim {dim}: {w} vs {g}"
+                    );
+                }
+                if with_error {
+                    assert!(
+                        (e0 - e2).abs() <= 1e-12 * e0.abs(),
+                        "portable KL {e0} vs {e2}"
+                    );
+                }
             }
         }
     }
