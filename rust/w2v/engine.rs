@@ -310,7 +310,7 @@ pub(crate) fn train_sentences<M: MulAdd, G: PerSentence>(
         if sent.len() < 2 {
             continue;
         }
-        model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
+        w.draw_next(model);
         loss += gen.sentence::<M>(model, w, &sent, alpha);
     }
     w.hot.merge(&model.layers);
@@ -339,7 +339,7 @@ pub(crate) fn train_documents<M: MulAdd, G: PerDocument>(
         if sent.is_empty() {
             continue;
         }
-        model.layers.draw_negatives(&mut w.rng, &mut w.neg_next);
+        w.draw_next(model);
         loss += gen.document::<M>(model, w, &sent, tags, alpha);
     }
     w.hot.merge(&model.layers);

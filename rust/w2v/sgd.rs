@@ -240,6 +240,28 @@ impl OutputLayers<'_> {
         }
     }
 
+    /// Noise words per example (0 without negative sampling).
+    #[inline(always)]
+    pub fn negative_count(&self) -> usize {
+        if self.noise.is_some() {
+            self.negative
+        } else {
+            0
+        }
+    }
+
+    /// Appends `n` noise words to `out`, in the order `n` single draws
+    /// would give them.
+    #[inline(always)]
+    pub fn draw_many(&self, rng: &mut Rng, n: usize, out: &mut Vec<u32>) {
+        if let Some(noise) = self.noise {
+            out.reserve(n);
+            for _ in 0..n {
+                out.push(noise.sample(rng));
+            }
+        }
+    }
+
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
     /// [`SharedMatrix::prefetch_row`]).

@@ -34,7 +34,17 @@ pub(crate) struct Worker {
     pub neg_next: Vec<u32>,
     /// Private copies of the hottest output rows during a job.
     pub hot: HotCache,
+    /// Frozen layers only: noise words drawn ahead for [`POOL_STEPS`]
+    /// examples (see [`Worker::draw_next`]), and how many are used.
+    pool: Vec<u32>,
+    pool_used: usize,
 }
+
+/// Examples' worth of noise words a worker with frozen output layers draws
+/// at once. Drawing them in one tight loop lets the CPU overlap the alias
+/// table's cache misses, which one example's few draws, each followed by
+/// dependent work, cannot; measured on `infer_vector` (benches/RESULTS.md).
+const POOL_STEPS: usize = 64;
 
 impl Worker {
     /// A worker for vectors of `dim` with its own random stream.
@@ -51,7 +61,34 @@ impl Worker {
             neg: Vec::new(),
             neg_next: Vec::new(),
             hot: HotCache::default(),
+            pool: Vec::new(),
+            pool_used: 0,
         }
+    }
+
+    /// Draws the noise words of the next example into `neg_next`. Training
+    /// draws them one example at a time; frozen layers (inference, whose
+    /// draws are the bulk of the work besides the rows themselves) take
+    /// them from a pool refilled [`POOL_STEPS`] examples at a time. Either
+    /// way the draws come from the worker's one random stream, so a given
+    /// seed gives the same result on every run.
+    #[inline(always)]
+    pub(crate) fn draw_next(&mut self, model: &ModelRef<'_>) {
+        let layers = &model.layers;
+        if layers.learn {
+            layers.draw_negatives(&mut self.rng, &mut self.neg_next);
+            return;
+        }
+        let k = layers.negative_count();
+        if self.pool_used + k > self.pool.len() {
+            self.pool.clear();
+            self.pool_used = 0;
+            layers.draw_many(&mut self.rng, POOL_STEPS * k, &mut self.pool);
+        }
+        self.neg_next.clear();
+        self.neg_next
+            .extend_from_slice(&self.pool[self.pool_used..self.pool_used + k]);
+        self.pool_used += k;
     }
 
     /// Moves to the next example of `sent`: the pre-drawn noise words become
@@ -72,9 +109,7 @@ impl Worker {
     pub(crate) fn advance_output(&mut self, model: &ModelRef<'_>, sent: &[u32], pos: usize) {
         self.hot.tick(&model.layers);
         std::mem::swap(&mut self.neg, &mut self.neg_next);
-        model
-            .layers
-            .draw_negatives(&mut self.rng, &mut self.neg_next);
+        self.draw_next(model);
         if let Some(&next) = sent.get(pos + 1) {
             model.layers.prefetch(next, &self.neg_next);
         }
