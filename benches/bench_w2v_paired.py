@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-MODES = {"cbow_ns": (0, 0), "sg_ns": (1, 0), "sg_hs": (1, 1)}
+MODES = {"cbow_ns": (0, 0), "sg_ns": (1, 0), "sg_hs": (1, 1), "cbow_hs": (0, 1)}
 
 _CHILD = r"""
 import resource, sys, time

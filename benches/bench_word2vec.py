@@ -42,6 +42,7 @@ MODES = {
     "sg_ns": {"sg": 1, "hs": 0, "negative": 5},
     "cbow_ns": {"sg": 0, "hs": 0, "negative": 5},
     "sg_hs": {"sg": 1, "hs": 1, "negative": 0},
+    "cbow_hs": {"sg": 0, "hs": 1, "negative": 0},
 }
 
 
@@ -215,7 +216,7 @@ def main() -> int:
     )
     p.add_argument("--corpus", type=Path, default=DATA / "enwik_text8like.gz")
     p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
-    p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs")
+    p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs,cbow_hs")
     p.add_argument("--paths", default="iterable,file")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--epochs", type=int, default=1)

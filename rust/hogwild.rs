@@ -135,23 +135,9 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// steps later, hiding the memory latency of random row access.
     #[inline(always)]
     pub fn prefetch_row(&self, row: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            if row >= self.rows {
-                return;
-            }
-            let base = row * self.cols;
-            let mut off = 0;
-            while off < self.cols {
-                // SAFETY: base + off < rows * cols, so the address lies inside
-                // the buffer; a prefetch never faults and changes no data.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(self.ptr.add(base + off) as *const i8) };
-                off += (64 / std::mem::size_of::<T>().max(1)).max(1); // one cache line
-            }
+        if row < self.rows {
+            crate::mem::prefetch_span(self.ptr.wrapping_add(row * self.cols), self.cols);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = row;
     }
 
     /// Copies row `row` into `out` (length `cols`).

@@ -7,8 +7,42 @@
 //! failures into an [`Error`] the caller can report: `InvalidArgument` for a
 //! size that cannot be represented, `OutOfMemory` for one the machine cannot
 //! provide.
+//!
+//! It also holds the crate's one cache-prefetch primitive, [`prefetch`]
+//! (with [`prefetch_span`]), which the trainers use to hide the latency of
+//! random row access.
 
 use crate::{Error, Result};
+
+/// Asks the CPU to start loading the cache line that holds `p` into every
+/// cache level. A hint only: no effect on results, nothing happens off
+/// x86-64. Any address may be given (a prefetch reads no data, never
+/// faults, and forms no reference), so callers may point past their data.
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch instruction neither reads data into the program
+    // nor faults, whatever the address; the pointer is never dereferenced.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// [`prefetch`] for each 64-byte step of the `n` values starting at `p`
+/// (a matrix row about to be read).
+#[inline(always)]
+pub(crate) fn prefetch_span<T>(p: *const T, n: usize) {
+    let bytes = n.saturating_mul(std::mem::size_of::<T>());
+    let base = p as *const u8;
+    let mut off = 0;
+    while off < bytes {
+        prefetch(base.wrapping_add(off));
+        off += 64;
+    }
+}
 
 /// `rows * cols`, or an `InvalidArgument` error naming `what` on overflow
 /// (also when the byte size `rows * cols * size_of::<T>()` overflows).

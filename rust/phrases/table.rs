@@ -83,17 +83,7 @@ impl PairTable {
     /// its probe (a hint: no effect on the result).
     #[inline]
     pub(crate) fn prefetch(&self, h: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let p = self.slots.as_ptr().wrapping_add(self.home(h));
-            // SAFETY: a prefetch never faults and reads nothing; `p` is
-            // within (or one past) the slot array anyway.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = h;
+        crate::mem::prefetch(self.slots.as_ptr().wrapping_add(self.home(h)));
     }
 
     /// Adds one to the count of `k` (hash `h`), inserting it with rank

@@ -376,21 +376,12 @@ fn attract_block<const D: usize>(
 }
 
 /// Asks the CPU to start loading the cache line holding `v[at]` (a hint:
-/// no effect on results; nothing happens past the end or off x86-64).
+/// no effect on results; nothing happens past the end).
 #[inline(always)]
 fn prefetch(v: &[f64], at: usize) {
-    #[cfg(target_arch = "x86_64")]
     if at < v.len() {
-        // SAFETY: `at` is in bounds, so the address lies inside `v`; a
-        // prefetch never faults and changes no data.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                v.as_ptr().add(at) as *const i8,
-            )
-        };
+        crate::mem::prefetch(v.as_ptr().wrapping_add(at));
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, at);
 }
 
 /// Combines the attractive and repulsive parts into the gradient and returns
