@@ -391,7 +391,9 @@ impl SigmoidTable {
         } else if x >= MAX_EXP {
             1.0
         } else {
-            let idx = ((x + MAX_EXP) * (TABLE_SIZE as f32 / MAX_EXP / 2.0)) as usize;
+            // in (0, 1000) here (NaN converts to 0): a 32-bit conversion
+            // is one instruction, a float-to-usize one a dozen
+            let idx = ((x + MAX_EXP) * (TABLE_SIZE as f32 / MAX_EXP / 2.0)) as i32 as usize;
             self.table[idx.min(TABLE_SIZE - 1)]
         }
     }
