@@ -283,9 +283,10 @@ impl SharedMatrix<'_, f32> {
         grad: F,
     ) {
         assert!(acc.len() >= self.cols, "acc too short");
+        assert!(h.len() >= self.cols, "h too short");
         // SAFETY: `acc` is a thread-local buffer of at least `cols` floats,
-        // never an alias of the shared matrix.
-        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h, acc.as_mut_ptr(), grad) }
+        // never an alias of the shared matrix; `h` holds `cols` floats.
+        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h.as_ptr(), acc.as_mut_ptr(), grad) }
     }
 
     /// [`SharedMatrix::score_and_accumulate`] with the gradient added
@@ -302,6 +303,7 @@ impl SharedMatrix<'_, f32> {
         grad: F,
     ) {
         assert!(dest.cols >= self.cols, "destination rows too short");
+        assert!(h.len() >= self.cols, "h too short");
         let acc = dest.row_ptr_mut(row);
         // SAFETY: `acc` starts a row of `dest.cols >= cols` floats
         // (row_ptr_mut's bound and writability checks). It may be written
@@ -309,35 +311,56 @@ impl SharedMatrix<'_, f32> {
         // written through raw pointers only, so overlapping one of the
         // scored rows (which the callers never do: `dest` is another
         // matrix) would mix values, never form an aliased reference.
-        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h, acc, grad) }
+        unsafe { self.score_and_accumulate_raw::<M, F>(rows, h.as_ptr(), acc, grad) }
+    }
+
+    /// [`SharedMatrix::score_into_row`] where the input is row `row` of
+    /// `dest` itself: all the scores are taken before the gradient is added
+    /// to the row, so one block of rows needs no copy of it. (An example
+    /// of several blocks must score every block with the same input: copy
+    /// the row and use `score_into_row`.)
+    #[inline(always)]
+    pub fn score_into_own_row<M: MulAdd, F: FnOnce(&mut [f32])>(
+        &self,
+        rows: &[u32],
+        dest: &SharedMatrix<'_, f32>,
+        row: usize,
+        grad: F,
+    ) {
+        assert!(dest.cols >= self.cols, "destination rows too short");
+        let acc = dest.row_ptr_mut(row);
+        // SAFETY: `acc` starts a row of `dest.cols >= cols` floats (bound
+        // and writability checked); it is read (the scores) and then
+        // written (the gradient) through raw pointers only, one after the
+        // other inside the call, and no reference to it is formed.
+        unsafe { self.score_and_accumulate_raw::<M, F>(rows, acc, acc, grad) }
     }
 
     /// The frozen-layer step with the gradient added at `acc`.
     ///
     /// # Safety
-    /// `acc` must be valid for reads and writes of `cols` floats and must
-    /// not overlap `h`.
+    /// `h` must be valid for reads and `acc` for reads and writes of `cols`
+    /// floats; they may be the same row (the scores are all taken before
+    /// `acc` is written), but `h` must not overlap `acc` otherwise.
     #[inline(always)]
     unsafe fn score_and_accumulate_raw<M: MulAdd, F: FnOnce(&mut [f32])>(
         &self,
         rows: &[u32],
-        h: &[f32],
+        h: *const f32,
         acc: *mut f32,
         grad: F,
     ) {
         let n = rows.len();
         assert!(n <= GATHER, "at most {GATHER} rows at once");
         let d = self.cols;
-        assert!(h.len() >= d, "h too short");
         let mut ptrs = [std::ptr::null::<f32>(); GATHER];
         self.gather(rows, &mut ptrs);
         let mut g = [0.0f32; GATHER];
         // SAFETY: every pointer starts a row of `cols` floats (row_ptr's
-        // bound check), `h` holds as many and is a thread-local buffer,
-        // never an alias of the shared matrix; racing Hogwild writes may be
-        // seen half-applied. `M`'s instruction set was checked by the job
-        // loop that chose it.
-        unsafe { M::gather_dots_raw(&ptrs[..n], h.as_ptr(), d, &mut g[..n]) };
+        // bound check), `h` holds as many (this function's contract);
+        // racing Hogwild writes may be seen half-applied. `M`'s instruction
+        // set was checked by the job loop that chose it.
+        unsafe { M::gather_dots_raw(&ptrs[..n], h, d, &mut g[..n]) };
         grad(&mut g[..n]);
         // SAFETY: as just above, and `acc` by this function's contract.
         unsafe { M::gather_axpy_raw(&ptrs[..n], &g[..n], acc, d) }

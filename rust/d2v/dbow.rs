@@ -76,13 +76,13 @@ pub(crate) fn tag_predicts<M: MulAdd>(
     alpha: f32,
 ) -> f64 {
     let Some(docs) = &model.docs else { return 0.0 };
-    docs.read_row(tag as usize, &mut w.h);
     let scale = model.doc_lock_factors.map_or(1.0, |f| f[tag as usize]);
     if !model.layers.learn {
-        // a frozen output layer (inference): `h` is a copy of the row, so
-        // the gradient can go straight to it
-        return w.train_output_to_row::<M>(model, word, alpha, docs, tag as usize, scale);
+        // a frozen output layer (inference): the gradient goes straight
+        // to the document's row, which is also the input
+        return w.train_output_in_row::<M>(model, word, alpha, docs, tag as usize, scale);
     }
+    docs.read_row(tag as usize, &mut w.h);
     let loss = w.train_output::<M>(model, word, alpha);
     if scale != 0.0 {
         docs.axpy_row::<M>(tag as usize, scale, &w.neu1e);

@@ -70,6 +70,14 @@ pub(crate) enum GradTo<'b, 'a> {
         row: usize,
         scale: f32,
     },
+    /// As `Row`, with that row itself as the input (`h` is not read): only
+    /// for examples of one block of rows ([`OutputLayers::one_block`]),
+    /// whose scores are all taken before the row changes.
+    OwnRow {
+        matrix: &'b SharedMatrix<'a>,
+        row: usize,
+        scale: f32,
+    },
 }
 
 /// Rows of each output matrix kept per worker: for hierarchical softmax
@@ -238,6 +246,14 @@ impl OutputLayers<'_> {
                 out.push(noise.sample(rng));
             }
         }
+    }
+
+    /// True when every example's output rows fit one block (negative
+    /// sampling alone, at most [`GATHER`] rows): a frozen example can then
+    /// score its input row in place ([`GradTo::OwnRow`]).
+    #[inline(always)]
+    pub(crate) fn one_block(&self) -> bool {
+        self.syn1.is_none() && self.negative_count() < GATHER
     }
 
     /// Noise words per example (0 without negative sampling).
@@ -544,6 +560,10 @@ impl Block {
             GradTo::Row { matrix, row, scale } => {
                 let a = alpha * *scale;
                 m.score_into_row::<M, _>(rows, h, matrix, *row, |g| grad(g, a))
+            }
+            GradTo::OwnRow { matrix, row, scale } => {
+                let a = alpha * *scale;
+                m.score_into_own_row::<M, _>(rows, matrix, *row, |g| grad(g, a))
             }
         }
         loss

@@ -163,6 +163,36 @@ impl Worker {
             .train_frozen::<M>(word, &self.neg, &self.h, to, alpha, model.compute_loss)
     }
 
+    /// [`Worker::train_output_to_row`] when the input is row `row` of
+    /// `dest` itself (PV-DBOW inference: the document vector predicts a
+    /// word). With one block of output rows per example the row is scored
+    /// in place; otherwise it is copied to `self.h` first, so that every
+    /// block sees the same input.
+    #[inline(always)]
+    pub(crate) fn train_output_in_row<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        word: u32,
+        alpha: f32,
+        dest: &SharedMatrix<'_>,
+        row: usize,
+        scale: f32,
+    ) -> f64 {
+        if !model.layers.one_block() {
+            dest.read_row(row, &mut self.h);
+            return self.train_output_to_row::<M>(model, word, alpha, dest, row, scale);
+        }
+        assert!(!model.layers.learn, "only frozen output layers");
+        let to = &mut GradTo::OwnRow {
+            matrix: dest,
+            row,
+            scale,
+        };
+        model
+            .layers
+            .train_frozen::<M>(word, &self.neg, &self.h, to, alpha, model.compute_loss)
+    }
+
     /// Makes the window buffers hold `rows` rows of `dim`.
     pub(crate) fn ensure_window_buffers(&mut self, rows: usize, dim: usize) {
         if self.hin.len() < rows * dim {
