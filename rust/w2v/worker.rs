@@ -152,15 +152,27 @@ impl Worker {
         row: usize,
         scale: f32,
     ) -> f64 {
-        assert!(!model.layers.learn, "only frozen output layers");
-        let to = &mut GradTo::Row {
+        let to = GradTo::Row {
             matrix: dest,
             row,
             scale,
         };
+        self.train_frozen_to::<M>(model, word, alpha, to)
+    }
+
+    /// One frozen example with its input gradient sent to `to`.
+    #[inline(always)]
+    fn train_frozen_to<M: MulAdd>(
+        &mut self,
+        model: &ModelRef<'_>,
+        word: u32,
+        alpha: f32,
+        mut to: GradTo<'_, '_>,
+    ) -> f64 {
+        assert!(!model.layers.learn, "only frozen output layers");
         model
             .layers
-            .train_frozen::<M>(word, &self.neg, &self.h, to, alpha, model.compute_loss)
+            .train_frozen::<M>(word, &self.neg, &self.h, &mut to, alpha, model.compute_loss)
     }
 
     /// [`Worker::train_output_to_row`] when the input is row `row` of
@@ -182,15 +194,12 @@ impl Worker {
             dest.read_row(row, &mut self.h);
             return self.train_output_to_row::<M>(model, word, alpha, dest, row, scale);
         }
-        assert!(!model.layers.learn, "only frozen output layers");
-        let to = &mut GradTo::OwnRow {
+        let to = GradTo::OwnRow {
             matrix: dest,
             row,
             scale,
         };
-        model
-            .layers
-            .train_frozen::<M>(word, &self.neg, &self.h, to, alpha, model.compute_loss)
+        self.train_frozen_to::<M>(model, word, alpha, to)
     }
 
     /// Makes the window buffers hold `rows` rows of `dim`.
