@@ -117,7 +117,8 @@ def test_save_load_round_trip(tmp_path: Path, mmap: str | None) -> None:
 def test_save_is_atomic_and_refuses_other_files(tmp_path: Path) -> None:
     v = clustered(100, 4, seed=7)
     path = tmp_path / "index.hnsw"
-    HnswIndexer.from_vectors(v).save(path)
+    # searched exhaustively, so the self-match asserted below is exact
+    HnswIndexer.from_vectors(v, ef_search=200).save(path)
     before = path.read_bytes()
     old = HnswIndexer.load(path)  # mapped: keeps reading the old file after a replace
 

@@ -508,6 +508,9 @@ mod tests {
         let v = data(500, 16);
         let pool = crate::thread_pool(2).unwrap();
         let h = Hnsw::build(v.view(), Metric::Cosine, params(), 4, &pool, &|| false).unwrap();
+        // searched exhaustively, so the check is about the scores and ids,
+        // not about how concurrent inserts happened to link the graph
+        h.set_ef_search(512).unwrap();
         assert_eq!(h.len(), 500);
         for i in [0usize, 7, 499] {
             let r = h.search(v.row(i).as_slice().unwrap(), 3).unwrap();
@@ -535,7 +538,14 @@ mod tests {
     fn saved_file_keeps_the_ip_kind_and_a_view_uses_the_kernel() {
         let v = data(300, 24);
         let pool = crate::thread_pool(2).unwrap();
-        let h = Hnsw::build(v.view(), Metric::Cosine, params(), 2, &pool, &|| false).unwrap();
+        // A search list as long as the index makes every search visit the
+        // whole (connected) graph, so the self-match below cannot depend on
+        // how two concurrent inserts happened to link the last rows.
+        let exhaustive = HnswParams {
+            ef_search: 512,
+            ..params()
+        };
+        let h = Hnsw::build(v.view(), Metric::Cosine, exhaustive, 2, &pool, &|| false).unwrap();
         let bytes = h.to_bytes().unwrap();
         // the custom metric is stored as the inner product it computes
         let meta = usearch::Index::metadata_from_buffer(&bytes).unwrap();
@@ -548,6 +558,8 @@ mod tests {
         let view = Hnsw::view_file(&path, 64, bytes.len(), Metric::Cosine, 2).unwrap();
         assert!(view.is_view());
         let loaded = Hnsw::from_bytes(&bytes, Metric::Cosine, 2).unwrap();
+        view.set_ef_search(512).unwrap();
+        loaded.set_ef_search(512).unwrap();
         for i in [0usize, 150, 299] {
             let q = v.row(i).to_vec();
             let want = h.search(&q, 5).unwrap();
