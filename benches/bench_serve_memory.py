@@ -8,12 +8,13 @@ saved once in embedrs' native format and once with gensim's ``save()``
 (cached in ``--cache``). Then, one after the other, each server is started with
 ``--workers`` worker processes on 127.0.0.1:
 
-* ``embedrs``: ``python -m embedrs serve MODEL --workers N`` as shipped;
-* ``embedrs-noint8``: the same application (:func:`embedrs.serve.create_app`)
-  under uvicorn over ``KeyedVectors.load(MODEL, mmap='r')`` with
-  ``int8_search = False`` (exact search's int8 copy is built per process);
-* ``gensim``: the same application over gensim's
-  ``KeyedVectors.load(MODEL, mmap='r')``.
+* ``embedrs``: ``python -m embedrs serve MODEL --workers N`` as shipped (the
+  parent builds exact search's int8 copy once into a file that every worker
+  maps; keys are looked up in the model file's key blob, no dict per worker);
+* ``embedrs-no-int8``: the same with ``--no-int8`` (no int8 copy: less
+  memory, slower exact search);
+* ``gensim``: the same application (:func:`embedrs.serve.create_app`) under
+  uvicorn over gensim's ``KeyedVectors.load(MODEL, mmap='r')``.
 
 Each server answers ``--requests`` ``GET /similar`` (exact search, which reads
 every row) from ``--connections`` concurrent connections, so every worker has
@@ -41,17 +42,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_serve import free_port
-
-
-def embedrs_noint8_app():
-    """uvicorn factory: embedrs KeyedVectors without the per-process int8 copy."""
-    from embedrs.models import KeyedVectors
-    from embedrs.serve import Served, create_app
-
-    path = os.environ["BENCH_SERVE_MODEL"]
-    kv = KeyedVectors.load(path, mmap="r")
-    kv.int8_search = False
-    return create_app(Served(path=path, kv=kv))
 
 
 def gensim_app():
@@ -90,12 +80,12 @@ def make_models(cache: Path, n: int, dim: int) -> tuple[Path, Path]:
 def start(backend: str, model: Path, workers: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'python'}:{HERE}", BENCH_SERVE_MODEL=str(model))
-    if backend == "embedrs":
+    if backend in ("embedrs", "embedrs-no-int8"):
         cmd = [sys.executable, "-m", "embedrs", "-q", "serve", str(model)]
         cmd += ["--port", str(port), "--workers", str(workers)]
+        cmd += ["--no-int8"] if backend == "embedrs-no-int8" else []
     else:
-        factory = {"gensim": "gensim_app", "embedrs-noint8": "embedrs_noint8_app"}[backend]
-        cmd = [sys.executable, "-m", "uvicorn", f"bench_serve_memory:{factory}", "--factory"]
+        cmd = [sys.executable, "-m", "uvicorn", "bench_serve_memory:gensim_app", "--factory"]
         cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 900
@@ -165,7 +155,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--backends", nargs="+", default=["embedrs", "embedrs-noint8", "gensim"])
+    p.add_argument("--backends", nargs="+", default=["embedrs", "embedrs-no-int8", "gensim"])
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     args = p.parse_args()
     ours, theirs = make_models(args.cache, args.n, args.dim)
@@ -178,7 +168,9 @@ def main() -> None:
         model = theirs if backend == "gensim" else ours
         proc, port = start(backend, model, args.workers)
         try:
+            t0 = time.perf_counter()
             ok = hit(port, args.n, args.requests, args.connections)
+            took = time.perf_counter() - t0
             pids = tree(proc.pid)
             rows = [(pid, rollup(pid)) for pid in pids]
         finally:
@@ -186,7 +178,10 @@ def main() -> None:
             proc.wait(60)
         pss = sum(r["Pss"] for _, r in rows)
         rss = sum(r["Rss"] for _, r in rows)
-        print(f"\n== {backend}: {ok}/{args.requests} answered, {len(rows)} processes")
+        print(
+            f"\n== {backend}: {ok}/{args.requests} answered in {took:.1f} s"
+            f" ({ok / took:.1f} requests/s), {len(rows)} processes"
+        )
         for pid, r in rows:
             print(
                 f"  pid {pid}: PSS {r['Pss'] / 2**20:7.0f} MiB  RSS {r['Rss'] / 2**20:7.0f} MiB"

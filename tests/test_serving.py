@@ -378,3 +378,31 @@ def test_load_served_reads_gensim_files_memory_mapped(tmp_path: Path) -> None:
     gensim_models.Word2Vec(corpus(8, 50), vector_size=8, min_count=1, epochs=1).save(str(w2v_path))
     served = load_served(w2v_path)
     assert served.model is None and "w1" in served.kv.key_to_index
+
+
+def test_workers_map_one_int8_copy_built_by_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedrs._cli.serve import _shared_int8
+    from embedrs.serve.app import app_from_env
+
+    rng = np.random.default_rng(11)
+    kv = KeyedVectors(64)
+    kv.add_vectors([f"w{i}" for i in range(33000)], rng.normal(size=(33000, 64)).astype(np.float32))
+    assert kv.vectors.size >= kv.int8_min_size  # large enough for the int8 pass
+    path = tmp_path / "kv.model"
+    kv.save(str(path))
+    parent = load_served(path)
+    int8 = _shared_int8(parent.kv, str(tmp_path))
+    assert int8 is not None and os.path.getsize(int8) > 33000 * 64
+    monkeypatch.setenv("EMBEDRS_SERVE_MODEL", str(path))
+    monkeypatch.setenv("EMBEDRS_SERVE_INDEX", "")
+    monkeypatch.setenv("EMBEDRS_SERVE_INT8", int8)
+    worker = app_from_env().state.holder.current.kv
+    assert worker._int8[1].is_mapped  # the parent's file, not a private copy
+    assert worker.most_similar("w5", topn=6) == kv.most_similar("w5", topn=6)
+    assert worker._keytab is not None  # keys looked up in the stored blob, no dict
+    # a small model gets no int8 file
+    small = KeyedVectors(4)
+    small.add_vectors(["a", "b"], np.eye(2, 4, dtype=np.float32))
+    assert _shared_int8(small, str(tmp_path)) is None

@@ -513,6 +513,23 @@ def decode_keys(
     raise ValueError(f"{fname}: corrupt model: unknown key encoding {kind!r}")
 
 
+def key_table(meta: dict, arrays: dict, n: int, prefix: str = "", fname: str = "?") -> Any:
+    """The stored keys as a ``KeyTable`` looked up in place (their blob, mapped
+    when the model is), for keys stored as UTF-8 lines; ``None`` for other
+    encodings (use :func:`decode_keys`). Errors are ``ValueError`` naming ``fname``."""
+    if meta.get("keys") != "utf8-lines" or n >= 2**32 - 1:
+        return None
+    blob = arrays.get(f"{prefix}keys")
+    if not isinstance(blob, np.ndarray) or blob.dtype != np.uint8 or blob.ndim != 1:
+        raise ValueError(f"{fname}: corrupt model: key array missing or not bytes")
+    try:
+        from embedrs import _embedrs
+
+        return _embedrs.KeyTable(np.ascontiguousarray(blob), n)
+    except ValueError as exc:
+        raise ValueError(f"{fname}: corrupt model: {exc}") from None
+
+
 # ----------------------------------------------------------------------------
 # native container
 # ----------------------------------------------------------------------------
@@ -1988,6 +2005,7 @@ __all__ = [
     "decode_keys",
     "encode_keys",
     "is_container",
+    "key_table",
     "load_gensim_pickle",
     "read_container",
     "read_header",

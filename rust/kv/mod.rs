@@ -3,13 +3,15 @@
 
 pub mod int8;
 pub(crate) mod kernel;
+mod keys;
 mod pair;
 mod quant;
 mod search;
 mod topk;
 
 pub use kernel::dots;
+pub use keys::KeyIndex;
 pub use pair::share;
-pub use quant::QuantIndex;
+pub use quant::{fingerprint, QuantIndex};
 pub use search::{all_scores, row_norms, top_k, top_k_batch, top_k_live, unit};
 pub use topk::TopK;

@@ -32,7 +32,9 @@
 //! [`super::int8`] (AVX-512 VNNI where the CPU has it). A batch of queries
 //! ([`QuantIndex::top_k_batch`]) reads each block once for all of them.
 
-use std::ops::Range;
+use std::io::Write;
+use std::ops::{Deref, Range};
+use std::path::Path;
 use std::sync::Arc;
 
 use ndarray::{ArrayView1, ArrayView2};
@@ -66,11 +68,75 @@ pub struct QuantIndex {
     quads: usize,
     rows: usize,
     /// `rows.div_ceil(16)` blocks of `quads * 64` unsigned codes.
-    codes: Arc<Vec<u8>>,
+    codes: Arc<Codes>,
     /// `s_i`, zero for the padding rows of the last block.
     scale: Arc<Vec<f32>>,
     /// `s_i * A_i / 2`.
     half_abs: Arc<Vec<f32>>,
+}
+
+/// The codes, built in memory or read in place from a saved index file
+/// ([`QuantIndex::save`]): every process mapping the file shares its pages.
+#[derive(Debug)]
+enum Codes {
+    Owned(Vec<u8>),
+    Mapped {
+        map: memmap2::Mmap,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl Deref for Codes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Mapped { map, start, len } => &map[*start..*start + *len],
+        }
+    }
+}
+
+/// First bytes of a saved index file.
+const MAGIC: &[u8; 8] = b"EMBRSI8\0";
+/// Format version written after the magic.
+const VERSION: u32 = 1;
+/// Header bytes; the scales follow, then the codes from a multiple of 64.
+const HEADER: usize = 64;
+
+/// A fingerprint of a matrix's shape and values (not cryptographic: it
+/// tells a saved index built from these vectors from one built from others).
+pub fn fingerprint(vectors: ArrayView2<f32>, pool: Option<&rayon::ThreadPool>) -> Result<u64> {
+    use std::hash::Hasher;
+    let (n, dim) = vectors.dim();
+    let data = vectors
+        .as_slice()
+        .ok_or_else(|| Error::invalid("vectors must be a contiguous row-major matrix"))?;
+    let part = |values: &[f32]| {
+        let mut h = rustc_hash::FxHasher::default();
+        let mut pairs = values.chunks_exact(2);
+        for p in &mut pairs {
+            h.write_u64(u64::from(p[0].to_bits()) | (u64::from(p[1].to_bits()) << 32));
+        }
+        for x in pairs.remainder() {
+            h.write_u32(x.to_bits());
+        }
+        h.finish()
+    };
+    // fixed-size parts, so the value does not depend on the thread count
+    let parts = |data: &[f32]| -> Vec<u64> { data.par_chunks(1 << 20).map(part).collect() };
+    let parts = match pool {
+        Some(p) => p.install(|| parts(data)),
+        None => parts(data),
+    };
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u64(n as u64);
+    h.write_u64(dim as u64);
+    for x in parts {
+        h.write_u64(x);
+    }
+    Ok(h.finish())
 }
 
 fn quantize(u: &[f32], out: &mut [i8]) -> (f32, f32) {
@@ -208,7 +274,7 @@ impl QuantIndex {
             dim,
             quads,
             rows: n,
-            codes: Arc::new(codes),
+            codes: Arc::new(Codes::Owned(codes)),
             scale: Arc::new(scale),
             half_abs: Arc::new(half_abs),
         })
@@ -217,6 +283,115 @@ impl QuantIndex {
     /// Number of rows indexed.
     pub fn len(&self) -> usize {
         self.rows
+    }
+
+    /// Whether the codes are read in place from a file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(*self.codes, Codes::Mapped { .. })
+    }
+
+    /// Writes the index to `path` atomically (a temporary file in the same
+    /// folder, renamed over `path` once complete), tagged with the
+    /// [`fingerprint`] of the vectors it was built from.
+    pub fn save(&self, path: &Path, fingerprint: u64) -> Result<()> {
+        let tmp = crate::io::word2vec::temp_path_for(path);
+        let res = self.write_file(&tmp, fingerprint);
+        let res = res.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res
+    }
+
+    fn write_file(&self, tmp: &Path, fingerprint: u64) -> Result<()> {
+        let io = |e| Error::io(tmp, e);
+        let file = std::fs::File::create(tmp).map_err(io)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut head = Vec::with_capacity(HEADER);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        head.extend_from_slice(&0u32.to_le_bytes());
+        for x in [self.dim, self.quads, self.rows, self.codes.len()] {
+            head.extend_from_slice(&(x as u64).to_le_bytes());
+        }
+        head.extend_from_slice(&fingerprint.to_le_bytes());
+        head.resize(HEADER, 0);
+        w.write_all(&head).map_err(io)?;
+        let mut written = HEADER;
+        for values in [&self.scale, &self.half_abs] {
+            let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+            w.write_all(&bytes).map_err(io)?;
+            written += bytes.len();
+        }
+        w.write_all(&vec![0u8; written.next_multiple_of(64) - written])
+            .map_err(io)?;
+        w.write_all(&self.codes).map_err(io)?;
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
+    }
+
+    /// Opens an index saved by [`QuantIndex::save`], its codes read in place
+    /// through a read-only memory map. Refuses a file that is not one, is
+    /// cut short, or was built from a matrix of another shape or
+    /// [`fingerprint`] (the answers would be wrong, not unsafe).
+    pub fn open(path: &Path, rows: usize, dim: usize, fingerprint: u64) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the map is read-only and this process never writes the
+        // file; `save` replaces a file by renaming a new one over it, which
+        // leaves this map on the old inode. A third party truncating the
+        // file in place while it is mapped would fault the process, the
+        // documented risk of every memory map (numpy.memmap's included).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let bad = |m: String| Error::format(path, m);
+        if map.len() < HEADER || &map[..8] != MAGIC {
+            return Err(bad("not an embedrs int8 index file".into()));
+        }
+        let word = |i: usize| {
+            let at = 16 + 8 * i;
+            u64::from_le_bytes(map[at..at + 8].try_into().expect("8 bytes"))
+        };
+        let version = u32::from_le_bytes(map[8..12].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(bad(format!(
+                "int8 index format version {version}, this embedrs reads {VERSION}"
+            )));
+        }
+        let (fdim, quads, frows, codes_len, fp) = (word(0), word(1), word(2), word(3), word(4));
+        if (frows, fdim) != (rows as u64, dim as u64) || fp != fingerprint {
+            return Err(bad(format!(
+                "the int8 index was built from other vectors ({frows} x {fdim}, fingerprint \
+                 {fp:016x}; these are {rows} x {dim}, {fingerprint:016x})"
+            )));
+        }
+        let blocks = rows.div_ceil(BLOCK);
+        let quads_want = dim.div_ceil(4);
+        let scales = blocks * BLOCK * 4;
+        let start = (HEADER + 2 * scales).next_multiple_of(64);
+        let len = blocks * quads_want * QUAD_BYTES;
+        if quads != quads_want as u64 || codes_len != len as u64 || map.len() != start + len {
+            return Err(bad(format!(
+                "the int8 index file is {} bytes, {} expected for {rows} x {dim}",
+                map.len(),
+                start + len
+            )));
+        }
+        let floats = |at: usize| -> Arc<Vec<f32>> {
+            Arc::new(
+                map[at..at + scales]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                    .collect(),
+            )
+        };
+        let (scale, half_abs) = (floats(HEADER), floats(HEADER + scales));
+        Ok(Self {
+            dim,
+            quads: quads_want,
+            rows,
+            codes: Arc::new(Codes::Mapped { map, start, len }),
+            scale,
+            half_abs,
+        })
     }
 
     /// Whether the index has no rows.
@@ -682,6 +857,50 @@ mod tests {
     use crate::kv::{row_norms, top_k};
     use crate::sampling::Rng;
     use ndarray::Array2;
+
+    #[test]
+    fn a_saved_index_maps_back_and_refuses_other_vectors() {
+        let mut rng = Rng::new(3);
+        let (n, d) = (1037usize, 21usize);
+        let m = Array2::from_shape_fn((n, d), |_| rng.uniform() - 0.5);
+        let norms = row_norms(m.view(), None).unwrap();
+        let pool = crate::thread_pool(2).unwrap();
+        let idx = QuantIndex::build(m.view(), &norms, Some(&pool)).unwrap();
+        let fp = fingerprint(m.view(), Some(&pool)).unwrap();
+        assert_eq!(fp, fingerprint(m.view(), None).unwrap());
+        let dir = std::env::temp_dir().join(format!("embedrs-q8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v.int8");
+        idx.save(&path, fp).unwrap();
+        let back = QuantIndex::open(&path, n, d, fp).unwrap();
+        assert!(back.is_mapped() && !idx.is_mapped());
+        for qi in [0usize, 500, 1036] {
+            let q = m.row(qi);
+            let want = idx.top_k(m.view(), &norms, q, 0..n, 7, None).unwrap();
+            assert_eq!(
+                back.top_k(m.view(), &norms, q, 0..n, 7, None).unwrap(),
+                want
+            );
+        }
+        // one value changed: another fingerprint, and the file is refused
+        let mut other = m.clone();
+        other[[5, 3]] += 1e-3;
+        let fp2 = fingerprint(other.view(), None).unwrap();
+        assert_ne!(fp, fp2);
+        let err = QuantIndex::open(&path, n, d, fp2).unwrap_err().to_string();
+        assert!(err.contains("built from other vectors"), "{err}");
+        assert!(QuantIndex::open(&path, n + 1, d, fp).is_err());
+        // cut short, or not an index at all
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        let err = QuantIndex::open(&path, n, d, fp).unwrap_err().to_string();
+        assert!(err.contains("bytes"), "{err}");
+        std::fs::write(&path, b"not an index").unwrap();
+        assert!(QuantIndex::open(&path, n, d, fp).is_err());
+        // no temporary file is left beside it
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn identical_to_exact_scan() {

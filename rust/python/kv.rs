@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyStringMethods};
 
 use super::IntoPyResult;
 use crate::io::word2vec::{self, ReadOptions, UnicodeErrors, WriteOptions};
@@ -123,6 +123,19 @@ impl KvSearcher {
                 .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
                 .py()?;
             Ok(KvInt8Index { inner })
+        })
+    }
+
+    /// A fingerprint of `vectors` (shape and values), which a saved int8
+    /// index carries to tell the vectors it was built from.
+    fn fingerprint<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: PyReadonlyArray2<'py, f32>,
+    ) -> PyResult<u64> {
+        super::guard(|| {
+            let v = super::view(&vectors, "vectors")?;
+            py.detach(|| kv::fingerprint(v, Some(&self.pool))).py()
         })
     }
 
@@ -245,6 +258,36 @@ impl KvInt8Index {
     /// Rows indexed.
     fn __len__(&self) -> usize {
         self.inner.len()
+    }
+
+    /// Whether the codes are read in place from a saved file.
+    #[getter]
+    fn is_mapped(&self) -> bool {
+        self.inner.is_mapped()
+    }
+
+    /// Writes the index to `path` atomically, tagged with `fingerprint`
+    /// (`KvSearcher.fingerprint` of the vectors it was built from).
+    fn save(&self, py: Python<'_>, path: PathBuf, fingerprint: u64) -> PyResult<()> {
+        super::guard(|| py.detach(|| self.inner.save(&path, fingerprint)).py())
+    }
+
+    /// Opens a saved index memory-mapped; `ValueError` unless it was built
+    /// from a `rows` x `dim` matrix with this `fingerprint`.
+    #[staticmethod]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        rows: usize,
+        dim: usize,
+        fingerprint: u64,
+    ) -> PyResult<Self> {
+        super::guard(|| {
+            let inner = py
+                .detach(|| kv::QuantIndex::open(&path, rows, dim, fingerprint))
+                .py()?;
+            Ok(Self { inner })
+        })
     }
 }
 
@@ -376,9 +419,101 @@ fn format_f32(values: Vec<f32>) -> Vec<String> {
         .collect()
 }
 
+/// The keys of a loaded model, looked up in place in their stored UTF-8 blob
+/// (see `kv::KeyIndex`): no Python string per key until one is asked for.
+#[pyclass(frozen, module = "embedrs._embedrs")]
+pub(crate) struct KeyTable {
+    blob: Py<PyArray1<u8>>,
+    index: kv::KeyIndex,
+}
+
+impl KeyTable {
+    fn with_blob<T>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> T) -> PyResult<T> {
+        let blob = self.blob.bind(py).readonly();
+        let bytes = blob
+            .as_slice()
+            .map_err(|_| super::layout_error::<u8>("keys"))?;
+        Ok(f(bytes))
+    }
+}
+
+#[pymethods]
+impl KeyTable {
+    /// Indexes the `n` `\n`-separated keys of `blob` (a 1-D uint8 array,
+    /// kept by reference: it must not change afterwards).
+    #[new]
+    fn new(py: Python<'_>, blob: Bound<'_, PyArray1<u8>>, n: usize) -> PyResult<Self> {
+        super::guard(|| {
+            let index = {
+                let ro = blob.readonly();
+                let bytes = ro
+                    .as_slice()
+                    .map_err(|_| super::layout_error::<u8>("keys"))?;
+                py.detach(|| kv::KeyIndex::build(bytes, n)).py()?
+            };
+            Ok(Self {
+                blob: blob.unbind(),
+                index,
+            })
+        })
+    }
+
+    /// Number of rows.
+    fn __len__(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Row of the string `key`, or -1.
+    fn index(&self, py: Python<'_>, key: &Bound<'_, PyString>) -> PyResult<i64> {
+        let Ok(key) = key.to_cow() else {
+            return Ok(-1); // lone surrogates: never a stored (UTF-8) key
+        };
+        self.with_blob(py, |b| {
+            self.index.get(b, key.as_bytes()).map_or(-1, |r| r as i64)
+        })
+    }
+
+    /// Key of `row`.
+    fn key<'py>(&self, py: Python<'py>, row: usize) -> PyResult<Bound<'py, PyString>> {
+        self.with_blob(py, |b| self.index.key(b, row).map(|k| PyString::new(py, k)))?
+            .ok_or_else(|| {
+                pyo3::exceptions::PyIndexError::new_err(format!(
+                    "row {row} is out of range for {} keys",
+                    self.index.len()
+                ))
+            })
+    }
+
+    /// Key of `row`, counted from the end when negative (as a list).
+    fn __getitem__<'py>(&self, py: Python<'py>, row: isize) -> PyResult<Bound<'py, PyString>> {
+        let n = self.index.len() as isize;
+        let at = if row < 0 { row + n } else { row };
+        if !(0..n).contains(&at) {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "row {row} is out of range for {n} keys"
+            )));
+        }
+        self.key(py, at as usize)
+    }
+
+    /// Every key, in row order, as a new list.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let keys = self.with_blob(py, |b| {
+            (0..self.index.len())
+                .map(|r| self.index.key(b, r).map(|k| PyString::new(py, k)))
+                .collect::<Option<Vec<_>>>()
+        })?;
+        let keys = keys.ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err("the key blob changed after indexing")
+        })?;
+        PyList::new(py, keys)
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<KvSearcher>()?;
     m.add_class::<KvInt8Index>()?;
+    m.add_class::<KeyTable>()?;
     m.add_function(wrap_pyfunction!(w2v_read, m)?)?;
     m.add_function(wrap_pyfunction!(w2v_write, m)?)?;
     m.add_function(wrap_pyfunction!(format_f32, m)?)?;

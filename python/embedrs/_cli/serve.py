@@ -7,6 +7,9 @@ import logging
 import os
 import shutil
 import tempfile
+from typing import Any, Optional
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +59,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--access-log", action="store_true", help="log every request (off: it costs throughput)"
     )
     parser.add_argument(
+        "--no-int8",
+        action="store_true",
+        help="exact search without its int8 copy (a quarter of the vectors' size, shared by "
+        "the workers): less memory, slower /similar on large models",
+    )
+    parser.add_argument(
         "--index-file",
         default=None,
         help="open this saved HnswIndexer instead of building one (implies --index hnsw)",
     )
+
+
+def _shared_int8(kv: Any, tmpdir: str) -> Optional[str]:
+    """Build the exact search's int8 copy once, into ``tmpdir``, for the workers
+    to map (one shared copy instead of one per worker); ``None`` when the model
+    is too small for it or its vectors cannot use it."""
+    v = kv.vectors
+    if not kv.int8_search or v.size < kv.int8_min_size:
+        return None
+    if v.dtype != np.float32 or not v.flags.c_contiguous:
+        return None
+    path = os.path.join(tmpdir, "vectors.int8")
+    kv.use_int8_file(path)
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,18 +101,22 @@ def run(args: argparse.Namespace) -> int:
     tmpdir = None
     try:
         if args.workers == 1:
+            if args.no_int8:
+                served.kv.int8_search = False
             app = create_app(served)
             uvicorn.run(
                 app, host=args.host, port=args.port, log_level="info", access_log=args.access_log
             )
             return 0
+        tmpdir = tempfile.mkdtemp(prefix="embedrs-serve-")
         if served.indexer is not None and index_path is None:
             # build once, share it: the workers map the saved index
-            tmpdir = tempfile.mkdtemp(prefix="embedrs-serve-")
             index_path = os.path.join(tmpdir, "index.hnsw")
             served.indexer.save(index_path)
+        int8_path = "off" if args.no_int8 else _shared_int8(served.kv, tmpdir)
         os.environ["EMBEDRS_SERVE_MODEL"] = os.path.abspath(args.model)
         os.environ["EMBEDRS_SERVE_INDEX"] = index_path or ""
+        os.environ["EMBEDRS_SERVE_INT8"] = int8_path or ""
         del served
         uvicorn.run(
             "embedrs.serve.app:app_from_env",

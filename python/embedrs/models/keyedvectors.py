@@ -14,8 +14,9 @@ row whose proven error bound can still reach the top k: the answer is the same
 as the float32 scan. ``most_similar_batch`` does the same for all its queries
 in one pass over the int8 copy. The copy (one byte per value) is built on the first query
 and dropped by ``fill_norms(force=True)``, ``norms = None`` or a new ``vectors``;
-set ``kv.int8_search = False`` to disable it (e.g. for many processes sharing
-one memory-mapped model). After changing ``vectors`` in place, call
+set ``kv.int8_search = False`` to disable it. Processes serving one
+memory-mapped model share one copy with :meth:`KeyedVectors.use_int8_file`
+(``embedrs serve --workers N`` does this). After changing ``vectors`` in place, call
 ``fill_norms(force=True)``, as in gensim.
 
 Persistence:
@@ -223,7 +224,9 @@ class KeyedVectors:
         self.vector_size = vector_size
         self._index_to_key: list | None = [None] * int(count)
         self._key_to_index: dict | None = {}
-        self._lazy_keys: Any = None
+        # the keys of a loaded model, looked up in their stored blob until
+        # ``index_to_key`` or ``key_to_index`` is first used (then dropped)
+        self._keytab: Any = None
         self.next_index = 0
         self.vectors = np.zeros((int(count), self.vector_size), dtype=_float_dtype(dtype, "dtype"))
         self._norms: np.ndarray | None = None
@@ -243,14 +246,16 @@ class KeyedVectors:
     def index_to_key(self) -> list:
         """Key of each row of ``vectors`` (gensim's ``index_to_key``)."""
         if self._index_to_key is None:
-            self._index_to_key = self._lazy_keys()
-            self._lazy_keys = None
+            # the list may be changed in place from now on: the table of the
+            # stored keys no longer answers for it
+            self._index_to_key = self._keytab.keys()
+            self._keytab = None
         return self._index_to_key
 
     @index_to_key.setter
     def index_to_key(self, value: Sequence) -> None:
         self._index_to_key = value if isinstance(value, list) else list(value)
-        self._lazy_keys = None
+        self._keytab = None
 
     @property
     def key_to_index(self) -> dict:
@@ -267,7 +272,15 @@ class KeyedVectors:
 
     @key_to_index.setter
     def key_to_index(self, value: dict) -> None:
+        if self._keytab is not None:
+            self.index_to_key  # noqa: B018 - the dict is authoritative from now on
         self._key_to_index = value
+
+    def _keys_by_row(self) -> Any:
+        """``index_to_key``, or for a loaded model whose keys were not listed yet,
+        the table of its stored keys (indexable by row the same way)."""
+        kt = self._keytab
+        return kt if kt is not None else self.index_to_key
 
     @property
     def vectors(self) -> np.ndarray:
@@ -353,7 +366,8 @@ class KeyedVectors:
         state.pop("_searcher_lock", None)
         if state.get("_index_to_key") is None:
             state["_index_to_key"] = self.index_to_key
-            state["_lazy_keys"] = None
+            state["_key_to_index"] = None
+        state["_keytab"] = None
         state["_norms"] = None
         state["_norms_for"] = None
         return state
@@ -363,6 +377,8 @@ class KeyedVectors:
             state = dict(state)
             state["_vectors"] = state.pop("vectors")
         self.__dict__.update(state)
+        self.__dict__.pop("_lazy_keys", None)  # pickled by embedrs <= 0.1
+        self._keytab = None
         self._searcher_lock = threading.RLock()
         self._searcher = None
         self._int8 = None
@@ -552,17 +568,25 @@ class KeyedVectors:
     # ------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self.index_to_key)
+        kt = self._keytab
+        return len(kt) if kt is not None else len(self.index_to_key)
 
     def get_index(self, key: Any, default: int | None = None) -> int:
         """Row of ``key``; an int key in range is its own row; else ``default`` or ``KeyError``."""
-        val = self.key_to_index.get(key, -1)
+        kt = self._keytab
+        if kt is None:
+            val = self.key_to_index.get(key, -1)
+        elif isinstance(key, str):
+            val = kt.index(key)
+        else:
+            hash(key)  # an unhashable key raises TypeError, as the dict does
+            val = -1  # the table holds str keys only
         if val >= 0:
             return val
         if (
             isinstance(key, (int, np.integer))
             and not isinstance(key, bool)
-            and 0 <= key < len(self.index_to_key)
+            and 0 <= key < len(self)
         ):
             return int(key)
         if default is not None:
@@ -807,6 +831,65 @@ class KeyedVectors:
         dists[norms == 0] = 0
         return dists
 
+    def use_int8_file(self, path: str | os.PathLike, build: bool = True) -> bool:
+        """Search through the int8 copy saved at ``path``, read memory-mapped.
+
+        Every process that maps the same file shares its pages, so N server
+        workers hold one int8 copy instead of N. The file carries a
+        fingerprint of the vectors it was built from and is used only for
+        those vectors (answers stay exact). When it is missing, unreadable
+        or built from other vectors, ``build=True`` builds the copy and saves
+        it at ``path`` atomically first; ``build=False`` raises instead.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The int8 file (a cache: safe to delete; rebuilt when stale).
+        build : bool
+            Build and save the copy when ``path`` does not hold a matching one.
+
+        Returns
+        -------
+        bool
+            True if the copy was built (and saved), False if it was mapped as found.
+
+        Raises
+        ------
+        ValueError
+            With ``build=False``, if ``path`` is not an int8 file of these vectors;
+            or if ``vectors`` are not C-contiguous float32 (the int8 search needs them).
+        FileNotFoundError
+            With ``build=False``, if ``path`` does not exist.
+        RuntimeError
+            While the vectors are being trained.
+        """
+        path = os.fspath(path)
+        v, norms, fast = self._snapshot(need_norms=True)
+        if not fast:
+            raise ValueError(
+                "the int8 search needs C-contiguous float32 vectors; these are "
+                f"{v.dtype} {'C-contiguous' if v.flags.c_contiguous else 'strided'}"
+            )
+        sig = self._norms_for
+        if sig is None or self._norms is not norms or not sig.matches(v):
+            raise RuntimeError("the vectors are being trained: attach the int8 file afterwards")
+        searcher = self._get_searcher()
+        fp = searcher.fingerprint(v)
+        rows, dim = v.shape
+        built = False
+        try:
+            index = _rust().KvInt8Index.open(path, rows, dim, fp)
+        except (FileNotFoundError, ValueError):
+            if not build:
+                raise
+            searcher.build_int8(v, norms).save(path, fp)
+            index = _rust().KvInt8Index.open(path, rows, dim, fp)  # shared pages, not ours
+            built = True
+        with self._searcher_lock:
+            if self._norms_for is sig:
+                self._int8 = (sig, index)
+        return built
+
     def _int8_index(self, v: np.ndarray, norms: np.ndarray) -> Any:
         """The int8 search index of the snapshot ``(v, norms)``, built on first use for large models.
 
@@ -951,7 +1034,7 @@ class KeyedVectors:
         if not topn:
             return self._scores(_unitvec(np.asarray(mean, dtype=REAL)), start, end, snap)
         best = self._top(mean, start, end, topn + len(all_keys), snap)
-        itk = self.index_to_key
+        itk = self._keys_by_row()
         excl = set(all_keys)
         return [(itk[i], float(s)) for i, s in best if i not in excl][:topn]
 
@@ -1029,7 +1112,7 @@ class KeyedVectors:
             res = [self._top(q, start, end, k, snap) for q in queries]
             idx = [[i for i, _ in r] for r in res]
             scores = [[s for _, s in r] for r in res]
-        itk = self.index_to_key
+        itk = self._keys_by_row()
         out = []
         for rows_j, sc_j, ex in zip(idx, scores, excl):
             out.append([(itk[i], s) for i, s in zip(rows_j, sc_j) if i >= 0 and i != ex][:topn])
@@ -1774,15 +1857,16 @@ class KeyedVectors:
             raise bad("vectors must be a 2-D floating-point array")
         if vectors.shape != (n, size):
             raise bad(f"{n} keys of size {size} but vectors of shape {vectors.shape}")
-        keys = _persist.decode_keys(meta, arrays, n, prefix, fname)
+        table = _persist.key_table(meta, arrays, n, prefix, fname)
         kv = cls(size, 0, dtype=vectors.dtype)
         kv.vectors = vectors
-        if callable(keys):
+        if table is not None:  # looked up in place: no list or dict per process
             kv._index_to_key = None
             kv._key_to_index = None
-            kv._lazy_keys = keys
+            kv._keytab = table
         else:
-            kv.index_to_key = keys
+            keys = _persist.decode_keys(meta, arrays, n, prefix, fname)
+            kv.index_to_key = keys() if callable(keys) else keys
             kv._key_to_index = None
         kv.next_index = int(meta.get("next_index", n))
         legacy_counts = arrays.get(f"{prefix}counts")  # PoincareKeyedVectors of embedrs <= 0.1

@@ -1492,7 +1492,7 @@ class Word2Vec:
     def _check_loaded_weights(self, fname: str) -> None:
         """Shapes and types of the loaded weights agree with the parameters."""
         wv = self.wv
-        n = len(wv.index_to_key) if wv._lazy_keys is None else wv.vectors.shape[0]
+        n = len(wv)
         if wv.vectors.shape != (n, self.vector_size):
             raise ValueError(
                 f"{fname}: corrupt model: vectors of shape {wv.vectors.shape} for "

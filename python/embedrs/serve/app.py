@@ -106,8 +106,9 @@ def similar(
     rows = [_row(kv, k) for k in positive] + [_row(kv, k) for k in negative]
     if not rows:
         raise _Reject(422, "give at least one key in positive or negative")
-    pos = [kv.index_to_key[r] for r in rows[: len(positive)]]
-    neg = [kv.index_to_key[r] for r in rows[len(positive) :]]
+    keys = kv._keys_by_row()  # a loaded model's stored keys: no list per worker
+    pos = [keys[r] for r in rows[: len(positive)]]
+    neg = [keys[r] for r in rows[len(positive) :]]
     if not approximate:
         res = kv.most_similar(positive=pos, negative=neg, topn=topn)
     else:
@@ -292,8 +293,19 @@ def create_app(
 def app_from_env() -> Any:
     """uvicorn factory of the ``embedrs serve`` workers: the model and index
     come from ``EMBEDRS_SERVE_MODEL`` and ``EMBEDRS_SERVE_INDEX`` (a saved
-    HnswIndexer file, memory-mapped: the workers share its pages)."""
+    HnswIndexer file, memory-mapped: the workers share its pages), and exact
+    search's int8 copy from ``EMBEDRS_SERVE_INT8`` (a file the parent built,
+    mapped likewise; ``off``: no int8 copy)."""
     path = os.environ["EMBEDRS_SERVE_MODEL"]
     index_path = os.environ.get("EMBEDRS_SERVE_INDEX") or None
     served = load_served(path, index="hnsw" if index_path else None, index_path=index_path)
+    int8_path = os.environ.get("EMBEDRS_SERVE_INT8") or None
+    if int8_path == "off":
+        served.kv.int8_search = False
+    elif int8_path is not None:
+        # the int8 copy the parent built, mapped: every worker shares its pages
+        try:
+            served.kv.use_int8_file(int8_path, build=False)
+        except (OSError, ValueError) as exc:
+            logger.warning("not sharing the int8 search copy (%s); this worker builds its own", exc)
     return create_app(served)
