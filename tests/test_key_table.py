@@ -110,30 +110,47 @@ def test_an_int8_file_is_shared_exact_and_refused_for_other_vectors(tmp_path: Pa
     kv = KeyedVectors(16)
     kv.add_vectors([f"k{i}" for i in range(3000)], rng.normal(size=(3000, 16)).astype(np.float32))
     kv.int8_min_size = 1  # use the int8 pass at this size
-    want = [kv.most_similar(f"k{i}", topn=8) for i in (0, 7, 2999)]
+    queries = ["k0", "k7", "k2999"]
+    want = [kv.most_similar(q, topn=8) for q in queries]
+    model = tmp_path / "kv.model"
+    kv.save(str(model))
     path = tmp_path / "v.int8"
-    assert kv.use_int8_file(path) is True  # built and saved
-    assert kv._int8[1].is_mapped
-    assert [kv.most_similar(f"k{i}", topn=8) for i in (0, 7, 2999)] == want
-    # a second process-like copy maps the same file without building
-    path2 = tmp_path / "kv.model"
-    kv.save(str(path2))
-    other = KeyedVectors.load(str(path2), mmap="r")
-    other.int8_min_size = 1
-    assert other.use_int8_file(path, build=False) is False
-    assert [other.most_similar(f"k{i}", topn=8) for i in (0, 7, 2999)] == want
-    assert other.most_similar_batch(["k0", "k7"], topn=8) == [want[0], want[1]]
-    # other vectors: refused without build, rebuilt (and replaced) with it
-    changed = KeyedVectors.load(str(path2))
+
+    def load() -> KeyedVectors:
+        out = KeyedVectors.load(str(model), mmap="r")
+        out.int8_min_size = 1
+        return out
+
+    parent = load()
+    assert parent.use_int8_file(path) is True  # built and saved
+    assert parent._int8[1].is_mapped
+    assert [parent.most_similar(q, topn=8) for q in queries] == want
+    # another process-like load of the same file maps it: no build, norms from the file
+    worker = load()
+    assert worker.use_int8_file(path, build=False) is False
+    assert isinstance(worker.norms, np.memmap)
+    assert np.allclose(worker.norms, np.linalg.norm(kv.vectors, axis=1), rtol=1e-6)
+    assert [worker.most_similar(q, topn=8) for q in queries] == want
+    assert worker.most_similar_batch(queries[:2], topn=8) == want[:2]
+    # vectors in memory are tied by their values: the mapped file's copy is not theirs
+    with pytest.raises(ValueError, match="built from other vectors"):
+        kv.use_int8_file(path, build=False)
+    own = tmp_path / "own.int8"
+    assert kv.use_int8_file(own) is True and kv.use_int8_file(own, build=False) is False
+    assert [kv.most_similar(q, topn=8) for q in queries] == want
+    changed = KeyedVectors.load(str(model))
     changed.vectors = changed.vectors * 2.0 + 1.0
     with pytest.raises(ValueError, match="built from other vectors"):
-        changed.use_int8_file(path, build=False)
-    assert changed.use_int8_file(path) is True
+        changed.use_int8_file(own, build=False)
+    # the model file saved again (a new file): its loads no longer match the old copy
+    kv.save(str(model))
     with pytest.raises(ValueError, match="built from other vectors"):
-        other.use_int8_file(path, build=False)
+        load().use_int8_file(path, build=False)
+    assert load().use_int8_file(path) is True
     with pytest.raises(FileNotFoundError):
         kv.use_int8_file(tmp_path / "missing.int8", build=False)
     (tmp_path / "junk.int8").write_bytes(b"junk")
     with pytest.raises(ValueError, match="not an embedrs int8 index"):
         kv.use_int8_file(tmp_path / "junk.int8", build=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.int8", "kv.model", "v.int8"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["junk.int8", "kv.model", "own.int8", "v.int8"]

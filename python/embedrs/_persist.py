@@ -833,9 +833,17 @@ def read_container(
         verify = mmap is None
     arrays: dict[str, np.ndarray] = {}
     with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
         for name, (dt, shape, off, nbytes, crc) in table.items():
             if nbytes == 0:
                 arrays[name] = np.zeros(shape, dtype=dt)
+            elif mmap == "r":
+                arr = np.memmap(fh, dtype=dt, mode="r", offset=off, shape=shape)
+                # which bytes of which file these are (read-only: they cannot change
+                # through this map), so caches built from the values can be tied to
+                # them without reading them (KeyedVectors.use_int8_file)
+                arr._embedrs_source = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, off)
+                arrays[name] = arr
             elif mmap:
                 arrays[name] = np.memmap(path, dtype=dt, mode=mmap, offset=off, shape=shape)
             else:

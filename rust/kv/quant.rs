@@ -102,8 +102,18 @@ impl Deref for Codes {
 const MAGIC: &[u8; 8] = b"EMBRSI8\0";
 /// Format version written after the magic.
 const VERSION: u32 = 1;
-/// Header bytes; the scales follow, then the codes from a multiple of 64.
+/// Header bytes; the scales follow, then the row norms, then the codes
+/// from a multiple of 64.
 const HEADER: usize = 64;
+
+/// Byte offsets of a saved index's sections: `(norms, codes, file length)`.
+fn layout(rows: usize, dim: usize) -> (usize, usize, usize) {
+    let scales = rows.div_ceil(BLOCK) * BLOCK * 4;
+    let norms = HEADER + 2 * scales;
+    let codes = (norms + 4 * rows).next_multiple_of(64);
+    let len = rows.div_ceil(BLOCK) * dim.div_ceil(4) * QUAD_BYTES;
+    (norms, codes, codes + len)
+}
 
 /// A fingerprint of a matrix's shape and values (not cryptographic: it
 /// tells a saved index built from these vectors from one built from others).
@@ -290,12 +300,20 @@ impl QuantIndex {
         matches!(*self.codes, Codes::Mapped { .. })
     }
 
-    /// Writes the index to `path` atomically (a temporary file in the same
-    /// folder, renamed over `path` once complete), tagged with the
-    /// [`fingerprint`] of the vectors it was built from.
-    pub fn save(&self, path: &Path, fingerprint: u64) -> Result<()> {
+    /// Writes the index and the row `norms` it was built with to `path`
+    /// atomically (a temporary file in the same folder, renamed over `path`
+    /// once complete), tagged with `fingerprint`: the caller's identity of
+    /// the vectors (their [`fingerprint`], or of the file they are mapped from).
+    pub fn save(&self, path: &Path, fingerprint: u64, norms: &[f32]) -> Result<()> {
+        if norms.len() != self.rows {
+            return Err(Error::invalid(format!(
+                "{} norms for an index of {} rows",
+                norms.len(),
+                self.rows
+            )));
+        }
         let tmp = crate::io::word2vec::temp_path_for(path);
-        let res = self.write_file(&tmp, fingerprint);
+        let res = self.write_file(&tmp, fingerprint, norms);
         let res = res.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
         if res.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -303,7 +321,7 @@ impl QuantIndex {
         res
     }
 
-    fn write_file(&self, tmp: &Path, fingerprint: u64) -> Result<()> {
+    fn write_file(&self, tmp: &Path, fingerprint: u64, norms: &[f32]) -> Result<()> {
         let io = |e| Error::io(tmp, e);
         let file = std::fs::File::create(tmp).map_err(io)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -318,7 +336,7 @@ impl QuantIndex {
         head.resize(HEADER, 0);
         w.write_all(&head).map_err(io)?;
         let mut written = HEADER;
-        for values in [&self.scale, &self.half_abs] {
+        for values in [&self.scale[..], &self.half_abs[..], norms] {
             let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
             w.write_all(&bytes).map_err(io)?;
             written += bytes.len();
@@ -331,10 +349,16 @@ impl QuantIndex {
     }
 
     /// Opens an index saved by [`QuantIndex::save`], its codes read in place
-    /// through a read-only memory map. Refuses a file that is not one, is
-    /// cut short, or was built from a matrix of another shape or
-    /// [`fingerprint`] (the answers would be wrong, not unsafe).
-    pub fn open(path: &Path, rows: usize, dim: usize, fingerprint: u64) -> Result<Self> {
+    /// through a read-only memory map; also returns the byte offset of the
+    /// saved row norms (`rows` little-endian `f32`). Refuses a file that is
+    /// not one, is cut short, or was built from a matrix of another shape or
+    /// `fingerprint` (the answers would be wrong, not unsafe).
+    pub fn open(
+        path: &Path,
+        rows: usize,
+        dim: usize,
+        fingerprint: u64,
+    ) -> Result<(Self, usize)> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the map is read-only and this process never writes the
         // file; `save` replaces a file by renaming a new one over it, which
@@ -363,16 +387,14 @@ impl QuantIndex {
                  {fp:016x}; these are {rows} x {dim}, {fingerprint:016x})"
             )));
         }
-        let blocks = rows.div_ceil(BLOCK);
         let quads_want = dim.div_ceil(4);
-        let scales = blocks * BLOCK * 4;
-        let start = (HEADER + 2 * scales).next_multiple_of(64);
-        let len = blocks * quads_want * QUAD_BYTES;
-        if quads != quads_want as u64 || codes_len != len as u64 || map.len() != start + len {
+        let scales = rows.div_ceil(BLOCK) * BLOCK * 4;
+        let (norms_at, start, end) = layout(rows, dim);
+        let len = end - start;
+        if quads != quads_want as u64 || codes_len != len as u64 || map.len() != end {
             return Err(bad(format!(
-                "the int8 index file is {} bytes, {} expected for {rows} x {dim}",
-                map.len(),
-                start + len
+                "the int8 index file is {} bytes, {end} expected for {rows} x {dim}",
+                map.len()
             )));
         }
         let floats = |at: usize| -> Arc<Vec<f32>> {
@@ -384,14 +406,15 @@ impl QuantIndex {
             )
         };
         let (scale, half_abs) = (floats(HEADER), floats(HEADER + scales));
-        Ok(Self {
+        let index = Self {
             dim,
             quads: quads_want,
             rows,
             codes: Arc::new(Codes::Mapped { map, start, len }),
             scale,
             half_abs,
-        })
+        };
+        Ok((index, norms_at))
     }
 
     /// Whether the index has no rows.
@@ -871,9 +894,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("embedrs-q8-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("v.int8");
-        idx.save(&path, fp).unwrap();
-        let back = QuantIndex::open(&path, n, d, fp).unwrap();
+        assert!(idx.save(&path, fp, &norms[1..]).is_err());
+        idx.save(&path, fp, &norms).unwrap();
+        let (back, at) = QuantIndex::open(&path, n, d, fp).unwrap();
         assert!(back.is_mapped() && !idx.is_mapped());
+        let bytes = std::fs::read(&path).unwrap();
+        let stored: Vec<f32> = bytes[at..at + 4 * n]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(stored, norms);
         for qi in [0usize, 500, 1036] {
             let q = m.row(qi);
             let want = idx.top_k(m.view(), &norms, q, 0..n, 7, None).unwrap();

@@ -122,7 +122,10 @@ impl KvSearcher {
             let inner = py
                 .detach(|| kv::QuantIndex::build(v, n, Some(&self.pool)))
                 .py()?;
-            Ok(KvInt8Index { inner })
+            Ok(KvInt8Index {
+                inner,
+                norms_at: None,
+            })
         })
     }
 
@@ -251,6 +254,8 @@ fn batch_arrays(py: Python<'_>, res: Vec<Vec<(usize, f32)>>, k: usize) -> BatchR
 #[pyclass(frozen, module = "embedrs._embedrs")]
 pub(crate) struct KvInt8Index {
     inner: kv::QuantIndex,
+    /// Byte offset of the row norms in the file it was opened from.
+    norms_at: Option<usize>,
 }
 
 #[pymethods]
@@ -266,10 +271,29 @@ impl KvInt8Index {
         self.inner.is_mapped()
     }
 
-    /// Writes the index to `path` atomically, tagged with `fingerprint`
-    /// (`KvSearcher.fingerprint` of the vectors it was built from).
-    fn save(&self, py: Python<'_>, path: PathBuf, fingerprint: u64) -> PyResult<()> {
-        super::guard(|| py.detach(|| self.inner.save(&path, fingerprint)).py())
+    /// Byte offset of the saved row norms (`len` little-endian float32) in
+    /// the file this index was opened from; `None` for a built index.
+    #[getter]
+    fn norms_offset(&self) -> Option<usize> {
+        self.norms_at
+    }
+
+    /// Writes the index and the row `norms` it was built with to `path`
+    /// atomically, tagged with `fingerprint` (the identity of the vectors).
+    fn save<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        fingerprint: u64,
+        norms: PyReadonlyArray1<'py, f32>,
+    ) -> PyResult<()> {
+        super::guard(|| {
+            let n = super::view(&norms, "norms")?;
+            let n = n
+                .to_slice()
+                .ok_or_else(|| super::layout_error::<f32>("norms"))?;
+            py.detach(|| self.inner.save(&path, fingerprint, n)).py()
+        })
     }
 
     /// Opens a saved index memory-mapped; `ValueError` unless it was built
@@ -283,10 +307,13 @@ impl KvInt8Index {
         fingerprint: u64,
     ) -> PyResult<Self> {
         super::guard(|| {
-            let inner = py
+            let (inner, at) = py
                 .detach(|| kv::QuantIndex::open(&path, rows, dim, fingerprint))
                 .py()?;
-            Ok(Self { inner })
+            Ok(Self {
+                inner,
+                norms_at: Some(at),
+            })
         })
     }
 }

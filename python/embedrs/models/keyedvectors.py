@@ -33,6 +33,7 @@ Persistence:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 import os
@@ -165,6 +166,18 @@ def _unitvec_exact(v: np.ndarray) -> np.ndarray:
         scal = get_blas_funcs("scal", (v,))
         return scal(1.0 / veclen, v).astype(v.dtype)
     return v
+
+
+def _vectors_identity(v: np.ndarray, searcher: Any) -> int:
+    """What a saved int8 copy of ``v`` is tied to: for a read-only map of a model
+    file (``load(mmap='r')``), that file (device, inode, size, modification
+    time) and the place in it, without reading the values; else a fingerprint
+    of the shape and values (reads them all)."""
+    source = getattr(v, "_embedrs_source", None)
+    if isinstance(v, np.memmap) and source is not None and not v.flags.writeable:
+        text = repr(("embedrs-mapped-file", source, v.shape, v.dtype.str)).encode()
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
+    return int(searcher.fingerprint(v))
 
 
 def _rust() -> Any:
@@ -835,11 +848,15 @@ class KeyedVectors:
         """Search through the int8 copy saved at ``path``, read memory-mapped.
 
         Every process that maps the same file shares its pages, so N server
-        workers hold one int8 copy instead of N. The file carries a
-        fingerprint of the vectors it was built from and is used only for
-        those vectors (answers stay exact). When it is missing, unreadable
-        or built from other vectors, ``build=True`` builds the copy and saves
-        it at ``path`` atomically first; ``build=False`` raises instead.
+        workers hold one int8 copy instead of N. The file also holds the row
+        norms, and carries the identity of the vectors it was built from: for
+        vectors loaded with ``mmap='r'``, the model file and place they are
+        mapped from (so a process that maps the copy never reads the float32
+        matrix except the few rows each query re-scores); otherwise a
+        fingerprint of the values. It is used only for those vectors (answers
+        stay exact). When it is missing, unreadable or built from other
+        vectors, ``build=True`` builds the copy and saves it at ``path``
+        atomically first; ``build=False`` raises instead.
 
         Parameters
         ----------
@@ -864,17 +881,16 @@ class KeyedVectors:
             While the vectors are being trained.
         """
         path = os.fspath(path)
-        v, norms, fast = self._snapshot(need_norms=True)
-        if not fast:
+        v = self.vectors
+        if not _is_fast(v):
             raise ValueError(
                 "the int8 search needs C-contiguous float32 vectors; these are "
                 f"{v.dtype} {'C-contiguous' if v.flags.c_contiguous else 'strided'}"
             )
-        sig = self._norms_for
-        if sig is None or self._norms is not norms or not sig.matches(v):
+        if getattr(self, "_live_writers", 0):
             raise RuntimeError("the vectors are being trained: attach the int8 file afterwards")
         searcher = self._get_searcher()
-        fp = searcher.fingerprint(v)
+        fp = _vectors_identity(v, searcher)
         rows, dim = v.shape
         built = False
         try:
@@ -882,12 +898,18 @@ class KeyedVectors:
         except (FileNotFoundError, ValueError):
             if not build:
                 raise
-            searcher.build_int8(v, norms).save(path, fp)
+            _, norms, _ = self._snapshot(need_norms=True)
+            searcher.build_int8(v, norms).save(path, fp, norms)
             index = _rust().KvInt8Index.open(path, rows, dim, fp)  # shared pages, not ours
             built = True
+        norms = np.memmap(path, dtype="<f4", mode="r", offset=index.norms_offset, shape=(rows,))
         with self._searcher_lock:
-            if self._norms_for is sig:
-                self._int8 = (sig, index)
+            if self.vectors is not v or getattr(self, "_live_writers", 0):
+                raise RuntimeError(
+                    "the vectors changed while the int8 file was attached; attach it again"
+                )
+            self._store_norms(v, norms)
+            self._int8 = (self._norms_for, index)
         return built
 
     def _int8_index(self, v: np.ndarray, norms: np.ndarray) -> Any:

@@ -106,7 +106,9 @@ def similar(
     rows = [_row(kv, k) for k in positive] + [_row(kv, k) for k in negative]
     if not rows:
         raise _Reject(422, "give at least one key in positive or negative")
-    keys = kv._keys_by_row()  # a loaded model's stored keys: no list per worker
+    # a loaded embedrs model's stored keys (no list per worker); else the list
+    by_row = getattr(kv, "_keys_by_row", None)
+    keys = by_row() if by_row is not None else kv.index_to_key
     pos = [keys[r] for r in rows[: len(positive)]]
     neg = [keys[r] for r in rows[len(positive) :]]
     if not approximate:
