@@ -154,3 +154,29 @@ def test_an_int8_file_is_shared_exact_and_refused_for_other_vectors(tmp_path: Pa
         kv.use_int8_file(tmp_path / "junk.int8", build=False)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["junk.int8", "kv.model", "own.int8", "v.int8"]
+
+
+@pytest.mark.parametrize("mmap", ["r", None])
+def test_a_loaded_doc2vec_infers_through_the_table_as_through_the_dict(
+    tmp_path: Path, mmap: str | None
+) -> None:
+    from embedrs.models.doc2vec import Doc2Vec, TaggedDocument
+
+    rng = np.random.default_rng(8)
+    vocab = [f"t{i}" for i in range(60)]
+    docs = [TaggedDocument(list(rng.choice(vocab, size=12)), [i]) for i in range(80)]
+    model = Doc2Vec(docs, vector_size=12, min_count=1, epochs=3, workers=1, seed=2)
+    path = tmp_path / "d2v.model"
+    model.save(str(path))
+    back = Doc2Vec.load(str(path), mmap=mmap)
+    assert back.wv._keytab is not None
+    words = ["t1", "t5", "unknown", "t9", "t1"]
+    got = back.infer_vector(words, seed=3)
+    many = back.infer_vectors([words, ["t2"]], seed=3)
+    assert back.wv._keytab is not None  # inference listed no keys
+    with pytest.raises(TypeError):
+        back.infer_vector(["t1", ["unhashable"]])  # as the dict lookup would
+    assert np.array_equal(got, model.infer_vector(words, seed=3))
+    assert np.array_equal(many, model.infer_vectors([words, ["t2"]], seed=3))
+    back.wv.index_to_key  # noqa: B018 - from now on the dict answers
+    assert np.array_equal(back.infer_vector(words, seed=3), got)

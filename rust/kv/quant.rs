@@ -353,12 +353,7 @@ impl QuantIndex {
     /// saved row norms (`rows` little-endian `f32`). Refuses a file that is
     /// not one, is cut short, or was built from a matrix of another shape or
     /// `fingerprint` (the answers would be wrong, not unsafe).
-    pub fn open(
-        path: &Path,
-        rows: usize,
-        dim: usize,
-        fingerprint: u64,
-    ) -> Result<(Self, usize)> {
+    pub fn open(path: &Path, rows: usize, dim: usize, fingerprint: u64) -> Result<(Self, usize)> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // SAFETY: the map is read-only and this process never writes the
         // file; `save` replaces a file by renaming a new one over it, which

@@ -47,11 +47,55 @@ fn weights<'a>(lent: &'a Lent<'_>, docs: &'a LentDocs<'_>) -> PyResult<Weights<'
     })
 }
 
+/// Where the words of a document are looked up: the model's `key_to_index`
+/// dict, or the `KeyTable` of a loaded model's stored keys.
+enum Words<'a, 'py> {
+    Dict(&'a Bound<'py, PyDict>),
+    Table(&'a crate::kv::KeyIndex, &'a [u8]),
+}
+
+impl Words<'_, '_> {
+    fn get(&self, tok: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        match self {
+            Self::Dict(d) => d.get_item(tok)?.map(|v| v.extract()).transpose(),
+            Self::Table(index, blob) => match tok.cast::<PyString>() {
+                Ok(s) => Ok(s
+                    .to_cow()
+                    .ok()
+                    .and_then(|k| index.get(blob, k.as_bytes()))
+                    .map(|r| r as u32)),
+                Err(_) => {
+                    tok.hash()?; // an unhashable token fails as with the dict
+                    Ok(None) // the table holds str keys only
+                }
+            },
+        }
+    }
+}
+
+/// Runs `f` with the word lookup `key_to_index` stands for.
+fn with_words<T>(
+    key_to_index: &Bound<'_, PyAny>,
+    f: impl FnOnce(&Words<'_, '_>) -> PyResult<T>,
+) -> PyResult<T> {
+    if let Ok(d) = key_to_index.cast::<PyDict>() {
+        return f(&Words::Dict(d));
+    }
+    if let Ok(t) = key_to_index.cast::<super::kv::KeyTable>() {
+        return t.get().with_index(key_to_index.py(), |index, blob| {
+            f(&Words::Table(index, blob))
+        });
+    }
+    Err(PyTypeError::new_err(
+        "key_to_index must be a dict or a KeyTable",
+    ))
+}
+
 /// Word ids of `doc` (unknown words skipped); a str is refused, since
 /// iterating it would infer from its characters.
 fn doc_ids(
     doc: &Bound<'_, PyAny>,
-    key_to_index: &Bound<'_, PyDict>,
+    words: &Words<'_, '_>,
     vocab: usize,
     what: &str,
 ) -> PyResult<Vec<u32>> {
@@ -72,8 +116,7 @@ fn doc_ids(
     })?;
     let mut ids = Vec::new();
     for tok in iter {
-        if let Some(v) = key_to_index.get_item(tok?)? {
-            let id: u32 = v.extract()?;
+        if let Some(id) = words.get(&tok?)? {
             if id as usize >= vocab {
                 return Err(PyValueError::new_err(format!(
                     "key_to_index maps a word to {id}, outside the {vocab} words of the model"
@@ -294,19 +337,15 @@ impl Doc2VecCore {
         syn1neg: Option<PyReadonlyArray2<'py, f32>>,
         syn1: Option<PyReadonlyArray2<'py, f32>>,
         doc_words: &Bound<'py, PyAny>,
-        key_to_index: &Bound<'py, PyDict>,
+        key_to_index: &Bound<'py, PyAny>,
         alpha: f32,
         min_alpha: f32,
         epochs: usize,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
         super::guard(|| {
-            let ids = doc_ids(
-                doc_words,
-                key_to_index,
-                self.trainer.vocab_len(),
-                "doc_words",
-            )?;
+            let vocab = self.trainer.vocab_len();
+            let ids = with_words(key_to_index, |w| doc_ids(doc_words, w, vocab, "doc_words"))?;
             let arrays = FrozenArrays {
                 syn0,
                 syn1neg,
@@ -334,7 +373,7 @@ impl Doc2VecCore {
         syn1neg: Option<PyReadonlyArray2<'py, f32>>,
         syn1: Option<PyReadonlyArray2<'py, f32>>,
         docs: &Bound<'py, PyAny>,
-        key_to_index: &Bound<'py, PyDict>,
+        key_to_index: &Bound<'py, PyAny>,
         alpha: f32,
         min_alpha: f32,
         epochs: usize,
@@ -347,10 +386,13 @@ impl Doc2VecCore {
                 ));
             }
             let vocab = self.trainer.vocab_len();
-            let mut all = Vec::new();
-            for (i, d) in docs.try_iter()?.enumerate() {
-                all.push(doc_ids(&d?, key_to_index, vocab, &format!("docs[{i}]"))?);
-            }
+            let all = with_words(key_to_index, |w| {
+                let mut all = Vec::new();
+                for (i, d) in docs.try_iter()?.enumerate() {
+                    all.push(doc_ids(&d?, w, vocab, &format!("docs[{i}]"))?);
+                }
+                Ok(all)
+            })?;
             let arrays = FrozenArrays {
                 syn0,
                 syn1neg,

@@ -455,6 +455,15 @@ pub(crate) struct KeyTable {
 }
 
 impl KeyTable {
+    /// Runs `f` with the index and the blob it reads (one borrow for many lookups).
+    pub(crate) fn with_index<T>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&kv::KeyIndex, &[u8]) -> PyResult<T>,
+    ) -> PyResult<T> {
+        self.with_blob(py, |b| f(&self.index, b))?
+    }
+
     fn with_blob<T>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> T) -> PyResult<T> {
         let blob = self.blob.bind(py).readonly();
         let bytes = blob

@@ -742,8 +742,9 @@ class Doc2Vec(Word2Vec):
 
     def _make_d2v_core(self, compute_loss: bool, workers: int | None = None) -> Any:
         counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
+        by_row = self.wv._keys_by_row()  # a loaded model's stored keys: a transient list
         return _core_class()(
-            list(self.wv.index_to_key),
+            by_row.keys() if not isinstance(by_row, list) else list(by_row),
             [int(c) for c in counts],
             **self._d2v_config(),
             compute_loss=bool(compute_loss),
@@ -754,8 +755,8 @@ class Doc2Vec(Word2Vec):
     def _inference_core(self) -> Any:
         """The cached Rust core for inference; rebuilt when the vocabulary or settings change."""
         key = (
-            id(self.wv.index_to_key),
-            len(self.wv.index_to_key),
+            id(self.wv._keys_by_row()),
+            len(self.wv),
             self.sample,
             self.ns_exponent,
             self.sg,
@@ -964,7 +965,7 @@ class Doc2Vec(Word2Vec):
     def _inference_args(
         self, alpha: float | None, min_alpha: float | None, epochs: int | None, seed: int | None
     ) -> dict[str, Any]:
-        if not len(self.wv.index_to_key) or not len(self.wv.vectors):
+        if not len(self.wv) or not len(self.wv.vectors):
             raise RuntimeError("the model has no vocabulary yet: build_vocab() and train() first")
         layer1 = self._layer1_size()
         for name, used in (("syn1neg", self.negative), ("syn1", self.hs)):
@@ -1038,7 +1039,7 @@ class Doc2Vec(Word2Vec):
         core = self._inference_core()
         if not isinstance(words, list):
             words = list(words)
-        return core.infer_vector(syn0, syn1neg, syn1, words, self.wv.key_to_index, **args)
+        return core.infer_vector(syn0, syn1neg, syn1, words, self.wv._key_lookup(), **args)
 
     def infer_vectors(
         self,
@@ -1074,7 +1075,7 @@ class Doc2Vec(Word2Vec):
         args = self._inference_args(alpha, min_alpha, epochs, seed)
         syn0, syn1neg, syn1 = self._read_weights()
         core = self._inference_core()
-        return core.infer_vectors(syn0, syn1neg, syn1, docs, self.wv.key_to_index, **args)
+        return core.infer_vectors(syn0, syn1neg, syn1, docs, self.wv._key_lookup(), **args)
 
     def similarity_unseen_docs(
         self,

@@ -289,6 +289,12 @@ class KeyedVectors:
             self.index_to_key  # noqa: B018 - the dict is authoritative from now on
         self._key_to_index = value
 
+    def _key_lookup(self) -> Any:
+        """``key_to_index``, or for a loaded model whose keys were not listed yet,
+        the table of its stored keys (the Rust calls take either)."""
+        kt = self._keytab
+        return kt if kt is not None else self.key_to_index
+
     def _keys_by_row(self) -> Any:
         """``index_to_key``, or for a loaded model whose keys were not listed yet,
         the table of its stored keys (indexable by row the same way)."""

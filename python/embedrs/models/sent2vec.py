@@ -185,7 +185,7 @@ class Sent2Vec:
                     syn1neg,
                     syn1,
                     docs,
-                    wv.key_to_index,
+                    wv._key_lookup(),
                     alpha=self.alpha,
                     min_alpha=self.min_alpha,
                     epochs=self.iteration,
