@@ -62,6 +62,11 @@ def main() -> int:
     ap.add_argument("--max-docs", type=int, default=0, help="0: all 100,000 reviews")
     ap.add_argument("--shuffle-seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp"))
+    ap.add_argument(
+        "--single",
+        default="1,2",
+        help="thread counts of the single-process runs (comma-separated; empty: none)",
+    )
     args = ap.parse_args()
 
     import ray
@@ -76,7 +81,7 @@ def main() -> int:
     cpus = os.cpu_count() or 1
     print(f"IMDB: {len(meta):,} documents in {args.shards} shards; {cpus} CPUs; params {params}")
     rows = []
-    for threads in sorted({1, min(max(args.actors), cpus)}):
+    for threads in sorted({int(t) for t in args.single.split(",") if t}):
         m = Doc2Vec(workers=threads, **params)
         m.build_vocab(corpus_file=str(docs_path))
         t = time.perf_counter()
@@ -122,7 +127,7 @@ def main() -> int:
             print(rows[-1], flush=True)
     finally:
         ray.shutdown()
-    base = rows[0]["wps"]
+    base = rows[0]["wps"] if rows[0]["config"] == "single" else float("nan")
     hog = {r["cores"]: r["wps"] / r["cores"] for r in rows if r["config"].startswith("single")}
     print(
         f"\n{'config':<10} {'train s':>8} {'words/s':>10} {'/core':>10} {'vs 1p':>6} "
@@ -132,7 +137,7 @@ def main() -> int:
         per_core = r["wps"] / r["cores"]
         print(
             f"{r['config']:<10} {r['sec']:>8.1f} {r['wps']:>10.0f} {per_core:>10.0f} "
-            f"{per_core / base:>6.2f} {per_core / hog[r['cores']]:>6.2f} "
+            f"{per_core / base:>6.2f} {per_core / hog.get(r['cores'], float('nan')):>6.2f} "
             f"{100 * r['error']:>9.2f}% {r.get('mb_per_sync', 0):>8.1f}"
         )
     print(json.dumps(rows))
