@@ -291,6 +291,143 @@ pub fn add_rows<T: Wire>(
     Ok(())
 }
 
+/// How [`combine`] merges the deltas the replicas sent for one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// Their sum (every update any replica made is kept).
+    Sum,
+    /// Their sum divided by the number of replicas that sent the row.
+    Mean,
+    /// Their sum `S` scaled by `min(1, sum |d_i|^2 / |S|^2)`: the sum when
+    /// the deltas are orthogonal, the mean when they are equal.
+    Adaptive,
+}
+
+/// The sorted union of the rows in several deltas, and where each lands in it.
+#[derive(Debug, Clone)]
+pub struct RowUnion {
+    /// The rows, ascending.
+    pub rows: Vec<i32>,
+    /// Position in `rows` of each row of the matrix (unused for the others).
+    slot: Vec<u32>,
+}
+
+/// The [`RowUnion`] of the `rows` of several deltas over a matrix of `n_rows`.
+pub fn row_union(parts: &[&[i32]], n_rows: usize) -> Result<RowUnion> {
+    const FREE: u32 = u32::MAX;
+    let mut slot = vec![FREE; n_rows];
+    let mut rows: Vec<i32> = Vec::new();
+    for part in parts {
+        check_rows(part, n_rows)?;
+        for &r in *part {
+            let s = &mut slot[r as usize];
+            if *s == FREE {
+                *s = 0;
+                rows.push(r);
+            }
+        }
+    }
+    rows.sort_unstable();
+    for (i, &r) in rows.iter().enumerate() {
+        slot[r as usize] = i as u32;
+    }
+    Ok(RowUnion { rows, slot })
+}
+
+/// One matrix's deltas from every replica (`(rows, values)` each, `values`
+/// holding `rows.len()` rows of `dim`), combined row by row into `out`
+/// (zeroed, `union.rows.len() x dim`, `union` the [`row_union`] of the
+/// same rows): each row's combined delta (see [`Combine`]). One pass over
+/// the deltas, into memory the caller allocates once (the Python binding
+/// lets NumPy allocate it, which maps large arrays on huge pages: a fresh
+/// 50 MB of small pages costs more in page faults than the combine).
+pub fn combine_into<T: Wire>(
+    parts: &[(&[i32], &[T])],
+    union: &RowUnion,
+    dim: usize,
+    mode: Combine,
+    out: &mut [f32],
+) -> Result<()> {
+    let n = union.rows.len();
+    if out.len() != n * dim {
+        return Err(Error::invalid(format!(
+            "an output of {} values for {n} rows of {dim}",
+            out.len()
+        )));
+    }
+    for (rows, values) in parts {
+        if values.len() != rows.len() * dim {
+            return Err(Error::invalid(format!(
+                "{} values for {} rows of {dim}",
+                values.len(),
+                rows.len()
+            )));
+        }
+        check_rows(rows, union.slot.len())?;
+        if let Some(&r) = rows.iter().find(|&&r| {
+            let i = union.slot[r as usize] as usize;
+            union.rows.get(i) != Some(&r)
+        }) {
+            return Err(Error::invalid(format!("row {r} is not in the union")));
+        }
+    }
+    let mut hits = vec![0u32; n];
+    let mut squares = vec![0.0f64; if mode == Combine::Adaptive { n } else { 0 }];
+    let mut row = vec![0.0f32; dim];
+    for (rows, vals) in parts {
+        for (&r, v) in rows.iter().zip(vals.chunks_exact(dim)) {
+            let i = union.slot[r as usize] as usize;
+            let acc = &mut out[i * dim..(i + 1) * dim];
+            hits[i] += 1;
+            if mode == Combine::Adaptive {
+                // the decoded values themselves, for |d_i|^2
+                row.fill(0.0);
+                T::add_row(&mut row, v, 1.0);
+                squares[i] += row
+                    .iter()
+                    .map(|&x| f64::from(x) * f64::from(x))
+                    .sum::<f64>();
+                acc.iter_mut().zip(&row).for_each(|(a, &x)| *a += x);
+            } else {
+                T::add_row(acc, v, 1.0);
+            }
+        }
+    }
+    match mode {
+        Combine::Sum => {}
+        Combine::Mean => {
+            for (v, &h) in out.chunks_exact_mut(dim).zip(&hits) {
+                let h = h as f32;
+                v.iter_mut().for_each(|x| *x /= h);
+            }
+        }
+        Combine::Adaptive => {
+            for (v, &parts) in out.chunks_exact_mut(dim).zip(&squares) {
+                let whole: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+                let scale = if whole > 0.0 { parts / whole } else { 1.0 };
+                let factor = scale.min(1.0) as f32;
+                v.iter_mut().for_each(|x| *x *= factor);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`row_union`] and [`combine_into`] in one call: the sorted union of the
+/// rows and their combined deltas.
+pub fn combine<T: Wire>(
+    parts: &[(&[i32], &[T])],
+    n_rows: usize,
+    dim: usize,
+    mode: Combine,
+) -> Result<(Vec<i32>, Vec<f32>)> {
+    let rows: Vec<&[i32]> = parts.iter().map(|p| p.0).collect();
+    let union = row_union(&rows, n_rows)?;
+    let mut out = vec![0.0f32; union.rows.len() * dim];
+    combine_into(parts, &union, dim, mode, &mut out)?;
+    Ok((union.rows, out))
+}
+
 /// `values` encoded as `T`.
 pub fn encode<T: Wire>(values: &[f32]) -> Vec<T> {
     let mut out = vec![T::default(); values.len()];
@@ -301,6 +438,29 @@ pub fn encode<T: Wire>(values: &[f32]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combine_sums_means_and_scales_rows() {
+        let (ra, va): (&[i32], &[f32]) = (&[2, 0, 3], &[2.0, 2.0, 1.0, 0.0, 1.0, 0.0]);
+        let (rb, vb): (&[i32], &[f32]) = (&[0, 3], &[1.0, 0.0, 0.0, 1.0]);
+        let parts = [(ra, va), (rb, vb)];
+        let (rows, sum) = combine(&parts, 5, 2, Combine::Sum).unwrap();
+        assert_eq!(rows, vec![0, 2, 3]);
+        assert_eq!(sum, vec![2.0, 0.0, 2.0, 2.0, 1.0, 1.0]);
+        let (_, mean) = combine(&parts, 5, 2, Combine::Mean).unwrap();
+        assert_eq!(mean, vec![1.0, 0.0, 2.0, 2.0, 0.5, 0.5]);
+        // row 0: equal deltas -> the mean; row 3: orthogonal -> the sum; row 2: one delta
+        let (_, adaptive) = combine(&parts, 5, 2, Combine::Adaptive).unwrap();
+        assert_eq!(adaptive, vec![1.0, 0.0, 2.0, 2.0, 1.0, 1.0]);
+        // half-precision values decode as in add_rows
+        let half: Vec<u16> = encode(va);
+        let (_, h) = combine(&[(ra, &half[..])], 5, 2, Combine::Sum).unwrap();
+        assert_eq!(h, vec![1.0, 0.0, 2.0, 2.0, 1.0, 0.0]);
+        assert!(combine(&[(&[5][..], &[1.0f32, 1.0][..])], 5, 2, Combine::Sum).is_err());
+        assert!(combine(&[(ra, &va[..5])], 5, 2, Combine::Sum).is_err());
+        let (none, _) = combine::<f32>(&[], 5, 2, Combine::Sum).unwrap();
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn f16_round_trips_every_half_value() {

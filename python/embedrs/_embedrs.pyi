@@ -388,6 +388,12 @@ def delta_add_rows(
     mirror: _npt.NDArray[_np.float32] | None = None,
 ) -> None: ...
 def delta_encode_half(values: _npt.NDArray[_np.float32]) -> _npt.NDArray[_np.uint16]: ...
+def delta_combine(
+    parts: list[tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]]],
+    n_rows: int,
+    dim: int,
+    mode: str,
+) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[_np.float32]]: ...
 
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
 

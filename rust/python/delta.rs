@@ -4,8 +4,11 @@
 //! the GIL released; half-precision values travel as their `uint16` bits,
 //! which Python views as `float16`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadwriteArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyTypeError;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadwriteArray2,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::IntoPyResult;
@@ -15,6 +18,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(delta_take, m)?)?;
     m.add_function(wrap_pyfunction!(delta_add_rows, m)?)?;
     m.add_function(wrap_pyfunction!(delta_encode_half, m)?)?;
+    m.add_function(wrap_pyfunction!(delta_combine, m)?)?;
     Ok(())
 }
 
@@ -91,4 +95,80 @@ fn delta_encode_half<'py>(
 ) -> PyResult<Bound<'py, PyArray1<u16>>> {
     let v = super::slice(&values, "values")?;
     Ok(py.detach(|| delta::encode::<u16>(v)).into_pyarray(py))
+}
+
+/// `(rows, values)` of a combined delta.
+type Combined<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray2<f32>>);
+
+/// One matrix's deltas from every replica, combined row by row: `parts` is a
+/// list of `(rows, values)` (int32 row ids; values flattened, all float32 or
+/// all float16 bits as uint16), `mode` one of `"sum"`, `"mean"`,
+/// `"adaptive"`. Returns the sorted union of the rows (int32) and their
+/// combined deltas (float32, `len(rows) x dim`).
+#[pyfunction]
+fn delta_combine<'py>(
+    py: Python<'py>,
+    parts: Vec<(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)>,
+    n_rows: usize,
+    dim: usize,
+    mode: &str,
+) -> PyResult<Combined<'py>> {
+    let mode = match mode {
+        "sum" => delta::Combine::Sum,
+        "mean" => delta::Combine::Mean,
+        "adaptive" => delta::Combine::Adaptive,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "combine must be 'sum', 'mean' or 'adaptive', not {other:?}"
+            )))
+        }
+    };
+    let mut rows = Vec::with_capacity(parts.len());
+    for (r, _) in &parts {
+        rows.push(super::slice(r, "rows")?);
+    }
+    let union = py.detach(|| delta::row_union(&rows, n_rows)).py()?;
+    // NumPy allocates the output: large arrays get huge pages (fewer faults)
+    let out = PyArray2::<f32>::zeros(py, [union.rows.len(), dim], false);
+    {
+        let mut rw = out.readwrite();
+        let dst = super::slice_mut(&mut rw, "output")?;
+        let half = parts
+            .first()
+            .is_some_and(|(_, v)| v.extract::<PyReadonlyArray1<'py, u16>>().is_ok());
+        if half {
+            combine_as::<u16>(py, &parts, &union, dim, mode, dst)?;
+        } else {
+            combine_as::<f32>(py, &parts, &union, dim, mode, dst)?;
+        }
+    }
+    Ok((union.rows.into_pyarray(py), out))
+}
+
+/// [`delta_combine`] with every `values` array of element type `T`.
+fn combine_as<'py, T: delta::Wire + numpy::Element>(
+    py: Python<'py>,
+    parts: &[(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)],
+    union: &delta::RowUnion,
+    dim: usize,
+    mode: delta::Combine,
+    out: &mut [f32],
+) -> PyResult<()> {
+    let held = parts
+        .iter()
+        .map(|(_, v)| {
+            v.extract::<PyReadonlyArray1<'py, T>>().map_err(|_| {
+                PyTypeError::new_err(
+                    "values must all be 1-D float32 arrays or all float16 bits as 1-D uint16 \
+                     arrays",
+                )
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut slices = Vec::with_capacity(parts.len());
+    for ((r, _), v) in parts.iter().zip(&held) {
+        slices.push((super::slice(r, "rows")?, super::slice(v, "values")?));
+    }
+    py.detach(|| delta::combine_into(&slices, union, dim, mode, out))
+        .py()
 }

@@ -29,8 +29,8 @@ The driver combines the actors' deltas row by row:
 
 The driver adds the combined delta to its master copy and every replica adds
 it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
-the same float32 arithmetic, so they stay bit-identical. The row work is done
-in Rust (``embedrs._embedrs.delta_*``), one pass per matrix.
+the same float32 arithmetic, so they stay bit-identical. The row work (take,
+combine, apply) is done in Rust (``embedrs._embedrs.delta_*``), one pass each.
 """
 
 from __future__ import annotations
@@ -83,35 +83,24 @@ def add_rows(
 
 
 def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDelta:
-    """Combine the deltas of one matrix from all replicas (``"sum"`` or ``"mean"``)."""
+    """Combine the deltas of one matrix from all replicas (``"sum"``, ``"mean"`` or
+    ``"adaptive"``, see the module docs): one pass in Rust over the deltas."""
+    if mode not in COMBINE_MODES[1:]:
+        raise ValueError(f"combine must be one of {COMBINE_MODES[1:]} here, got {mode!r}")
     deltas = [d for d in deltas if len(d.rows)]
     if not deltas:
         return RowDelta(np.zeros(0, np.int32), np.zeros((0, width), np.float32))
-    if len(deltas) == 1:
-        d = deltas[0]
-        return RowDelta(d.rows, d.values.astype(np.float32))
-    acc = np.zeros((n_rows, width), dtype=np.float32)
-    for d in deltas:
-        add_rows(acc, d)
-    touched = np.zeros(n_rows, dtype=bool)
-    for d in deltas:
-        touched[d.rows] = True
-    rows = np.flatnonzero(touched).astype(np.int32)
-    values = acc[rows]
-    if mode == "mean":
-        hits = np.bincount(np.concatenate([d.rows for d in deltas]), minlength=n_rows)
-        values /= hits[rows].astype(np.float32)[:, None]
-    elif mode == "adaptive":
-        parts = np.zeros(n_rows, dtype=np.float64)
-        for d in deltas:
-            v = d.values.astype(np.float32)
-            parts[d.rows] += np.einsum("ij,ij->i", v, v, dtype=np.float64)
-        whole = np.einsum("ij,ij->i", values, values, dtype=np.float64)
-        scale = np.ones(len(rows), dtype=np.float64)
-        np.divide(parts[rows], whole, out=scale, where=whole > 0)
-        values *= np.minimum(scale, 1.0).astype(np.float32)[:, None]
-    elif mode != "sum":
-        raise ValueError(f"combine must be one of {COMBINE_MODES[1:]} here, got {mode!r}")
+    half = all(d.values.dtype == np.float16 for d in deltas)
+    parts = [
+        (
+            np.ascontiguousarray(d.rows, dtype=np.int32),
+            np.ascontiguousarray(d.values).view(np.uint16).reshape(-1)
+            if half
+            else np.ascontiguousarray(d.values, dtype=np.float32).reshape(-1),
+        )
+        for d in deltas
+    ]
+    rows, values = _embedrs.delta_combine(parts, n_rows, width, mode)
     return RowDelta(rows, values)
 
 
