@@ -363,12 +363,17 @@ pub fn combine_into<T: Wire>(
                 rows.len()
             )));
         }
-        check_rows(rows, union.slot.len())?;
-        if let Some(&r) = rows.iter().find(|&&r| {
-            let i = union.slot[r as usize] as usize;
-            union.rows.get(i) != Some(&r)
-        }) {
-            return Err(Error::invalid(format!("row {r} is not in the union")));
+        // one pass: out-of-range rows and rows of another union both fail here
+        let member = |r: i32| {
+            usize::try_from(r)
+                .ok()
+                .and_then(|r| union.slot.get(r))
+                .is_some_and(|&i| union.rows.get(i as usize) == Some(&r))
+        };
+        if let Some(&r) = rows.iter().find(|&&r| !member(r)) {
+            return Err(Error::invalid(format!(
+                "row id {r} is not in the union of the deltas' rows"
+            )));
         }
     }
     let mut hits = vec![0u32; n];

@@ -876,14 +876,24 @@ mod tests {
     use crate::sampling::Rng;
     use ndarray::Array2;
 
-    #[test]
-    fn a_saved_index_maps_back_and_refuses_other_vectors() {
-        let mut rng = Rng::new(3);
-        let (n, d) = (1037usize, 21usize);
+    /// A uniform random `n x d` matrix, its norms, a 2-thread pool and its index.
+    fn random_index(
+        rng: &mut Rng,
+        n: usize,
+        d: usize,
+    ) -> (Array2<f32>, Vec<f32>, rayon::ThreadPool, QuantIndex) {
         let m = Array2::from_shape_fn((n, d), |_| rng.uniform() - 0.5);
         let norms = row_norms(m.view(), None).unwrap();
         let pool = crate::thread_pool(2).unwrap();
         let idx = QuantIndex::build(m.view(), &norms, Some(&pool)).unwrap();
+        (m, norms, pool, idx)
+    }
+
+    #[test]
+    fn a_saved_index_maps_back_and_refuses_other_vectors() {
+        let mut rng = Rng::new(3);
+        let (n, d) = (1037usize, 21usize);
+        let (m, norms, pool, idx) = random_index(&mut rng, n, d);
         let fp = fingerprint(m.view(), Some(&pool)).unwrap();
         assert_eq!(fp, fingerprint(m.view(), None).unwrap());
         let dir = std::env::temp_dir().join(format!("embedrs-q8-{}", std::process::id()));
@@ -959,10 +969,7 @@ mod tests {
     fn batch_equals_single_queries() {
         let mut rng = Rng::new(11);
         let (n, d) = (2500usize, 37usize);
-        let m = Array2::from_shape_fn((n, d), |_| rng.uniform() - 0.5);
-        let norms = row_norms(m.view(), None).unwrap();
-        let pool = crate::thread_pool(2).unwrap();
-        let idx = QuantIndex::build(m.view(), &norms, Some(&pool)).unwrap();
+        let (m, norms, pool, idx) = random_index(&mut rng, n, d);
         // 11 queries (groups of 8 and of 3), one of them zero
         let mut queries = Array2::from_shape_fn((11, d), |_| rng.uniform() - 0.5);
         queries.row_mut(4).fill(0.0);

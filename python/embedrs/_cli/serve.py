@@ -9,8 +9,6 @@ import shutil
 import tempfile
 from typing import Any, Optional
 
-import numpy as np
-
 logger = logging.getLogger(__name__)
 
 
@@ -75,13 +73,14 @@ def _shared_int8(kv: Any, tmpdir: str) -> Optional[str]:
     """Build the exact search's int8 copy once, into ``tmpdir``, for the workers
     to map (one shared copy instead of one per worker); ``None`` when the model
     is too small for it or its vectors cannot use it."""
-    v = kv.vectors
-    if not kv.int8_search or v.size < kv.int8_min_size:
-        return None
-    if v.dtype != np.float32 or not v.flags.c_contiguous:
+    if not kv.int8_search or kv.vectors.size < kv.int8_min_size:
         return None
     path = os.path.join(tmpdir, "vectors.int8")
-    kv.use_int8_file(path)
+    try:
+        kv.use_int8_file(path)
+    except ValueError as exc:  # vectors the int8 search cannot use (not float32, strided)
+        logger.info("no shared int8 copy: %s", exc)
+        return None
     return path
 
 
