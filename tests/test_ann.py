@@ -151,6 +151,38 @@ def test_save_is_atomic_and_refuses_other_files(tmp_path: Path) -> None:
         HnswIndexer.load(tmp_path / "damaged", mmap=None)
 
 
+@pytest.mark.parametrize("mmap", ["r", None])
+def test_a_damaged_graph_with_good_checksums_is_refused(tmp_path: Path, mmap: str | None) -> None:
+    """The graph is checked when opened, not only the file's checksums: a file
+    whose neighbour lists point outside the index is refused, never followed."""
+    from embedrs import _persist
+
+    v = clustered(60, 8, seed=9)
+    path = tmp_path / "index.hnsw"
+    HnswIndexer.from_vectors(v, metric="dot").save(path)
+    meta, arrays = _persist.read_container(str(path), mmap=None, verify=True)
+    graph = np.array(arrays["graph"], dtype=np.uint8)
+    # the first level-0 list follows the 128-byte header and the vectors
+    level0 = -(-(128 + 60 * 8 * 4) // 64) * 64
+    graph[level0 + 4 : level0 + 8] = np.frombuffer(np.uint32(10_000).tobytes(), np.uint8)
+    arrays = {**arrays, "graph": graph}
+    _persist.write_container(str(tmp_path / "bad.hnsw"), meta, arrays)
+    with pytest.raises(ValueError, match="damaged HNSW index"):
+        HnswIndexer.load(tmp_path / "bad.hnsw", mmap=mmap)
+    # a file from the usearch-based format is refused with what to do
+    _persist.write_container(str(tmp_path / "old.hnsw"), {**meta, "hnsw_version": 1}, arrays)
+    with pytest.raises(ValueError, match="rebuild it"):
+        HnswIndexer.load(tmp_path / "old.hnsw", mmap=mmap)
+    # the metric recorded in the metadata must be the graph's
+    _persist.write_container(
+        str(tmp_path / "metric.hnsw"),
+        {**meta, "metric": "cosine"},
+        {**arrays, "graph": np.array(_persist.read_container(str(path))[1]["graph"])},
+    )
+    with pytest.raises(ValueError, match="metric"):
+        HnswIndexer.load(tmp_path / "metric.hnsw", mmap=mmap)
+
+
 def test_bad_input_raises_clear_errors() -> None:
     v = clustered(50, 4, seed=8)
     with pytest.raises(ValueError, match="m"):

@@ -1,33 +1,19 @@
 //! Approximate nearest-neighbour search: an HNSW graph over the rows of a
 //! float32 matrix, for queries that must not scan every row.
 //!
-//! The graph code is not written here: it is [usearch]'s (a maintained
-//! single-header C++ HNSW with a Rust crate; compared with `hnsw_rs`,
-//! `instant-distance` and `hora` in benches/RESULTS.md, "Serving (issue 15)").
-//! It was chosen for three properties the serving path needs: concurrent
-//! insertion (the build runs on the caller's rayon pool), a serialised form
-//! that can be *viewed* in place (a memory-mapped file serves queries with no
-//! copy, and N worker processes share its pages), and a pluggable distance.
-//!
-//! # Distance kernel
-//!
-//! usearch's own SIMD kernels (its NumKong backend, cargo feature
-//! `ann-simd`) compile for a quarter of an hour, so the default build would
-//! fall back to its portable loops (SSE2 on x86-64). Instead every index gets
-//! embedrs' runtime-dispatched dot product ([`crate::kv::dots`], one copy per
-//! instruction set, AVX-512/AVX2/NEON picked at run time) through usearch's
-//! custom-metric hook. The hook keeps the index's metric kind (inner
-//! product), so a saved file still says "IP" and is read back by usearch
-//! anywhere; loading or viewing one resets the metric to usearch's builtin,
-//! and the kernel is installed again right after.
+//! The graph ([`graph`]) is written here, after usearch's was measured to
+//! spend twice hnswlib's time per visited node on the same graph (its layout
+//! and bookkeeping, not its arithmetic; benches/RESULTS.md). Its serialised
+//! form is the in-memory form, so a memory-mapped file is searched in place
+//! and N worker processes share its pages; a file is checked when opened, so
+//! a damaged one is refused instead of followed.
 //!
 //! Keys in the graph are row numbers `0..n`; mapping them to words or tags
 //! is the caller's business.
 //!
 //! # Metrics
 //!
-//! * [`Metric::Dot`]: similarity `a · b`. usearch's inner-product distance is
-//!   `1 - a · b`, so the similarity is `1 - distance`, exactly.
+//! * [`Metric::Dot`]: similarity `a · b`.
 //! * [`Metric::Cosine`]: rows are divided by their norm before insertion (a
 //!   zero row stays zero) and the query likewise, then the graph is searched
 //!   by inner product: for unit vectors `a · b = cos(a, b)`, and the search
@@ -35,18 +21,20 @@
 //!
 //! # Concurrency
 //!
-//! usearch keeps one search context per "thread slot" and fails a call that
-//! finds no free slot. [`Hnsw`] reserves [`Hnsw::slots`] slots and admits at
-//! most that many calls at once through a counting gate (excess callers wait,
-//! they never fail), so any number of Python threads may query one index.
+//! A search takes its scratch (visit marks, heaps) from a pool and returns
+//! it, so any number of threads may query one index at once, each with its
+//! own scratch; the graph is only read.
+
+mod graph;
 
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use crate::{Error, Result};
+use graph::{Bytes, Layout, ScratchPool};
 
 /// The similarity an index ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,86 +90,12 @@ impl HnswParams {
     }
 }
 
-/// A counting gate: at most `limit` holders at once, the rest wait.
-struct Gate {
-    free: Mutex<usize>,
-    cv: Condvar,
-}
-
-struct Pass<'a>(&'a Gate);
-
-impl Gate {
-    fn new(limit: usize) -> Self {
-        Self {
-            free: Mutex::new(limit),
-            cv: Condvar::new(),
-        }
-    }
-
-    fn enter(&self) -> Pass<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.cv.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Pass(self)
-    }
-}
-
-impl Drop for Pass<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.cv.notify_one();
-    }
-}
-
-/// Where a viewed index's bytes live: a read-only memory map of a file.
-/// Must outlive the usearch index that points into it (field order in
-/// [`Hnsw`] drops the index first).
-struct Backing {
-    map: memmap2::Mmap,
-    start: usize,
-    len: usize,
-}
-
-/// Replaces `index`'s distance with `1 - a · b` computed by embedrs'
-/// runtime-dispatched kernel. Call once per `usearch::Index` (a second call
-/// would leak the first closure inside the crate) and after any
-/// `load_from_buffer` / `view_from_buffer`, which reset the metric.
-fn use_dispatched_kernel(index: &mut usearch::Index) {
-    let dim = index.dimensions();
-    index.change_metric::<f32>(Box::new(move |a: *const f32, b: *const f32| {
-        // SAFETY: usearch calls the metric with two vectors of the index's
-        // `dim` float32 values each: a stored row (its own 64-byte aligned
-        // allocation, or a memory-mapped file checked 4-byte aligned by
-        // `view_file`) or the caller's query (a `&[f32]` of length `dim`,
-        // checked by `search`). Both live for the duration of the call and
-        // are only read.
-        let (a, b) = unsafe {
-            (
-                std::slice::from_raw_parts(a, dim),
-                std::slice::from_raw_parts(b, dim),
-            )
-        };
-        let mut d = [0.0f32];
-        crate::kv::dots(a, b, &mut d);
-        1.0 - d[0]
-    }));
-}
-
 /// An HNSW index over the rows of a float32 matrix (keys `0..n`).
 pub struct Hnsw {
-    // Declared before `backing`: dropped first, while the bytes it may point
-    // into are still mapped.
-    index: usearch::Index,
-    metric: Metric,
-    gate: Gate,
-    slots: usize,
-    backing: Option<Backing>,
-}
-
-fn native(e: impl std::fmt::Display) -> Error {
-    Error::Runtime(format!("HNSW index: {e}"))
+    bytes: Bytes,
+    layout: Layout,
+    ef_search: AtomicUsize,
+    scratch: ScratchPool,
 }
 
 /// `v / |v|`, or `v` itself when its norm is 0 or not finite (the rule
@@ -190,55 +104,56 @@ fn unit(v: &[f32]) -> Vec<f32> {
     crate::kv::unit(ndarray::ArrayView1::from(v))
 }
 
+fn check_ef(ef: usize) -> Result<()> {
+    if !(1..=1 << 20).contains(&ef) {
+        return Err(Error::Parameter {
+            name: "ef_search",
+            message: format!("ef_search must be between 1 and {}, got {ef}", 1 << 20),
+        });
+    }
+    Ok(())
+}
+
 impl Hnsw {
-    /// The most calls served at once; more wait for a free slot.
-    pub fn slots(&self) -> usize {
-        self.slots
+    fn wrap(bytes: Bytes, layout: Layout) -> Self {
+        Self {
+            bytes,
+            ef_search: AtomicUsize::new(layout.ef_search.clamp(1, 1 << 20)),
+            scratch: ScratchPool::new(layout.n),
+            layout,
+        }
     }
 
-    fn empty(dim: usize, p: HnswParams) -> Result<usearch::Index> {
-        p.check()?;
+    /// An index over `bytes` (its own buffer or a mapped file) once the
+    /// header and every list in it have been checked.
+    fn checked(bytes: Bytes, metric: Metric) -> Result<Self> {
+        let layout = Layout::read(bytes.get())?;
+        if layout.metric != metric {
+            return Err(Error::InvalidArgument(format!(
+                "the index was built for metric {:?}, the file's metadata says {metric:?}",
+                layout.metric
+            )));
+        }
+        layout.validate(&layout.parts(bytes.get())?)?;
+        Ok(Self::wrap(bytes, layout))
+    }
+
+    /// Builds the graph over every row of `vectors` on `pool`. Non-finite
+    /// values are refused.
+    pub fn build(
+        vectors: ArrayView2<'_, f32>,
+        metric: Metric,
+        params: HnswParams,
+        pool: &rayon::ThreadPool,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Self> {
+        params.check()?;
+        let dim = vectors.ncols();
         if dim == 0 {
             return Err(Error::InvalidArgument(
                 "vectors must have at least one column".into(),
             ));
         }
-        let opts = usearch::IndexOptions {
-            dimensions: dim,
-            metric: usearch::MetricKind::IP,
-            quantization: usearch::ScalarKind::F32,
-            connectivity: p.m,
-            expansion_add: p.ef_construction,
-            expansion_search: p.ef_search,
-            multi: false,
-        };
-        let mut index = usearch::Index::new(&opts).map_err(native)?;
-        use_dispatched_kernel(&mut index);
-        Ok(index)
-    }
-
-    fn wrap(index: usearch::Index, metric: Metric, slots: usize, backing: Option<Backing>) -> Self {
-        Self {
-            index,
-            metric,
-            gate: Gate::new(slots),
-            slots,
-            backing,
-        }
-    }
-
-    /// Builds the graph over every row of `vectors` on `pool`, with room for
-    /// `slots` concurrent calls afterwards. Non-finite values are refused.
-    pub fn build(
-        vectors: ArrayView2<'_, f32>,
-        metric: Metric,
-        params: HnswParams,
-        slots: usize,
-        pool: &rayon::ThreadPool,
-        stop: &(dyn Fn() -> bool + Sync),
-    ) -> Result<Self> {
-        let (n, dim) = vectors.dim();
-        let index = Self::empty(dim, params)?;
         if let Some(row) = vectors
             .outer_iter()
             .position(|r| r.iter().any(|x| !x.is_finite()))
@@ -247,34 +162,21 @@ impl Hnsw {
                 "vectors row {row} has a NaN or infinite value; the index needs finite vectors"
             )));
         }
-        let slots = slots.max(pool.current_num_threads()).max(1);
-        index
-            .reserve_capacity_and_threads(n.max(1), slots)
-            .map_err(native)?;
-        let me = Self::wrap(index, metric, slots, None);
-        pool.install(|| {
-            (0..n).into_par_iter().try_for_each(|i| {
-                if stop() {
-                    return Err(Error::Interrupted);
-                }
-                let row = vectors.row(i);
-                let row = row
-                    .as_slice()
-                    .expect("a C-contiguous matrix has contiguous rows");
-                let _pass = me.gate.enter();
-                match metric {
-                    Metric::Cosine => me.index.add(i as u64, &unit(row)),
-                    Metric::Dot => me.index.add(i as u64, row),
-                }
-                .map_err(native)
-            })
-        })?;
-        Ok(me)
+        let (bytes, layout) = graph::build(
+            vectors,
+            metric,
+            params.m,
+            params.ef_construction,
+            params.ef_search,
+            pool,
+            stop,
+        )?;
+        Ok(Self::wrap(bytes, layout))
     }
 
     /// Number of indexed rows.
     pub fn len(&self) -> usize {
-        self.index.size()
+        self.layout.n
     }
 
     /// True when no row is indexed.
@@ -284,44 +186,39 @@ impl Hnsw {
 
     /// Vector width.
     pub fn dim(&self) -> usize {
-        self.index.dimensions()
+        self.layout.dim
     }
 
     /// The metric the index ranks by.
     pub fn metric(&self) -> Metric {
-        self.metric
+        self.layout.metric
     }
 
-    /// Edges per node.
+    /// Edges per node on the upper levels (level 0 keeps twice as many).
     pub fn m(&self) -> usize {
-        self.index.connectivity()
+        self.layout.m
     }
 
     /// Current search candidate list size.
     pub fn ef_search(&self) -> usize {
-        self.index.expansion_search()
+        self.ef_search.load(Relaxed)
     }
 
     /// Changes the search candidate list size (takes effect for later calls).
     pub fn set_ef_search(&self, ef: usize) -> Result<()> {
-        if !(1..=1 << 20).contains(&ef) {
-            return Err(Error::Parameter {
-                name: "ef_search",
-                message: format!("ef_search must be between 1 and {}, got {ef}", 1 << 20),
-            });
-        }
-        self.index.change_expansion_search(ef);
+        check_ef(ef)?;
+        self.ef_search.store(ef, Relaxed);
         Ok(())
     }
 
     /// True when the index reads a memory-mapped file in place.
     pub fn is_view(&self) -> bool {
-        self.backing.is_some()
+        matches!(self.bytes, Bytes::Mapped { .. })
     }
 
     /// Serialised size in bytes.
     pub fn serialized_len(&self) -> usize {
-        self.index.serialized_length()
+        self.layout.total
     }
 
     /// The `k` best `(row, similarity)` pairs for `query`, best first (fewer
@@ -343,23 +240,15 @@ impl Hnsw {
             return Ok(Vec::new());
         }
         let q;
-        let query = match self.metric {
+        let query = match self.metric() {
             Metric::Cosine => {
                 q = unit(query);
                 &q[..]
             }
             Metric::Dot => query,
         };
-        let found = {
-            let _pass = self.gate.enter();
-            self.index.search(query, k).map_err(native)?
-        };
-        Ok(found
-            .keys
-            .iter()
-            .zip(&found.distances)
-            .map(|(&key, &d)| (key, 1.0 - d))
-            .collect())
+        let parts = self.layout.parts(self.bytes.get())?;
+        Ok(parts.search(&self.layout, &self.scratch, query, k, self.ef_search()))
     }
 
     /// [`Hnsw::search`] for every row of `queries`, in parallel on `pool`.
@@ -381,59 +270,25 @@ impl Hnsw {
         })
     }
 
-    /// The serialised index (usearch's format), to be stored by the caller.
+    /// The serialised index, to be stored by the caller.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut buf = crate::mem::zeroed::<u8>(self.serialized_len(), || "the HNSW index".into())?;
-        self.index.save_to_buffer(&mut buf).map_err(native)?;
+        let src = self.bytes.get();
+        let mut buf = crate::mem::zeroed::<u8>(src.len(), || "the HNSW index".into())?;
+        buf.copy_from_slice(src);
         Ok(buf)
     }
 
-    fn restored(bytes: &[u8]) -> Result<(usearch::Index, usize)> {
-        let meta = usearch::Index::metadata_from_buffer(bytes).map_err(native)?;
-        if meta.metric != usearch::MetricKind::IP
-            || meta.quantization != usearch::ScalarKind::F32
-            || meta.multi
-            || meta.dimensions == 0
-        {
-            return Err(Error::InvalidArgument(
-                "not an embedrs HNSW index (unexpected metric, scalar type or layout)".into(),
-            ));
-        }
-        let opts = usearch::IndexOptions {
-            dimensions: meta.dimensions as usize,
-            metric: usearch::MetricKind::IP,
-            quantization: usearch::ScalarKind::F32,
-            connectivity: 0,
-            expansion_add: 0,
-            expansion_search: 0,
-            multi: false,
-        };
-        let index = usearch::Index::new(&opts).map_err(native)?;
-        Ok((index, meta.count_present as usize))
-    }
-
-    /// An index read from `bytes` (a copy: `bytes` may be dropped after).
-    pub fn from_bytes(bytes: &[u8], metric: Metric, slots: usize) -> Result<Self> {
-        let (mut index, count) = Self::restored(bytes)?;
-        index.load_from_buffer(bytes).map_err(native)?;
-        use_dispatched_kernel(&mut index);
-        let slots = slots.max(1);
-        index
-            .reserve_capacity_and_threads(count.max(1), slots)
-            .map_err(native)?;
-        Ok(Self::wrap(index, metric, slots, None))
+    /// An index read from `bytes` (a copy: `bytes` may be dropped after),
+    /// checked first; `metric` is what the caller's metadata says.
+    pub fn from_bytes(bytes: &[u8], metric: Metric) -> Result<Self> {
+        Self::checked(Bytes::copy(bytes)?, metric)
     }
 
     /// An index that reads bytes `start..start + len` of the file at `path`
     /// in place through a read-only memory map (no copy; pages are loaded on
-    /// demand and shared with every process mapping the same file).
-    pub fn view_file(
-        path: &Path,
-        start: usize,
-        len: usize,
-        metric: Metric,
-        slots: usize,
-    ) -> Result<Self> {
+    /// demand and shared with every process mapping the same file). The
+    /// graph's lists are checked once when it is opened.
+    pub fn view_file(path: &Path, start: usize, len: usize, metric: Metric) -> Result<Self> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -445,14 +300,13 @@ impl Hnsw {
         // mapped would fault the process, the documented risk of every
         // memory map (numpy.memmap included).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        let end = start.checked_add(len).filter(|&e| e <= map.len());
         if !start.is_multiple_of(std::mem::align_of::<u64>()) {
             return Err(Error::Format {
                 path: path.to_path_buf(),
                 message: format!("HNSW index bytes start at offset {start}, not a multiple of 8"),
             });
         }
-        if end.is_none() {
+        if start.checked_add(len).is_none_or(|e| e > map.len()) {
             return Err(Error::Format {
                 path: path.to_path_buf(),
                 message: format!(
@@ -462,20 +316,7 @@ impl Hnsw {
                 ),
             });
         }
-        let backing = Backing { map, start, len };
-        let bytes = &backing.map[backing.start..backing.start + backing.len];
-        let (mut index, count) = Self::restored(bytes)?;
-        // SAFETY: `bytes` points into `backing.map`, which is moved into the
-        // returned `Hnsw` next to `index` and dropped after it (field order),
-        // so the buffer outlives every use of the view; the map is read-only
-        // and never written by this process.
-        unsafe { index.view_from_buffer(bytes) }.map_err(native)?;
-        use_dispatched_kernel(&mut index);
-        let slots = slots.max(1);
-        index
-            .reserve_capacity_and_threads(count.max(1), slots)
-            .map_err(native)?;
-        Ok(Self::wrap(index, metric, slots, Some(backing)))
+        Self::checked(Bytes::Mapped { map, start, len }, metric)
     }
 }
 
@@ -507,7 +348,7 @@ mod tests {
     fn finds_each_row_itself_with_cosine_one() {
         let v = data(500, 16);
         let pool = crate::thread_pool(2).unwrap();
-        let h = Hnsw::build(v.view(), Metric::Cosine, params(), 4, &pool, &|| false).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Cosine, params(), &pool, &|| false).unwrap();
         // searched exhaustively, so the check is about the scores and ids,
         // not about how concurrent inserts happened to link the graph
         h.set_ef_search(512).unwrap();
@@ -523,19 +364,19 @@ mod tests {
     fn dot_scores_are_inner_products_and_bytes_round_trip() {
         let v = data(200, 8);
         let pool = crate::thread_pool(1).unwrap();
-        let h = Hnsw::build(v.view(), Metric::Dot, params(), 1, &pool, &|| false).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Dot, params(), &pool, &|| false).unwrap();
         let q = v.row(3).to_vec();
         let r = h.search(&q, 5).unwrap();
         for (row, s) in &r {
             let exact: f32 = v.row(*row as usize).dot(&v.row(3));
             assert!((exact - s).abs() < 1e-4, "{exact} vs {s}");
         }
-        let back = Hnsw::from_bytes(&h.to_bytes().unwrap(), Metric::Dot, 2).unwrap();
+        let back = Hnsw::from_bytes(&h.to_bytes().unwrap(), Metric::Dot).unwrap();
         assert_eq!(back.search(&q, 5).unwrap(), r);
     }
 
     #[test]
-    fn saved_file_keeps_the_ip_kind_and_a_view_uses_the_kernel() {
+    fn a_saved_file_is_viewed_in_place_and_answers_as_built() {
         let v = data(300, 24);
         let pool = crate::thread_pool(2).unwrap();
         // A search list as long as the index makes every search visit the
@@ -545,19 +386,19 @@ mod tests {
             ef_search: 512,
             ..params()
         };
-        let h = Hnsw::build(v.view(), Metric::Cosine, exhaustive, 2, &pool, &|| false).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Cosine, exhaustive, &pool, &|| false).unwrap();
         let bytes = h.to_bytes().unwrap();
-        // the custom metric is stored as the inner product it computes
-        let meta = usearch::Index::metadata_from_buffer(&bytes).unwrap();
-        assert_eq!(meta.metric, usearch::MetricKind::IP);
+        // the file says which metric it was built for, and a caller that
+        // disagrees is refused
+        assert!(Hnsw::from_bytes(&bytes, Metric::Dot).is_err());
         let path =
             std::env::temp_dir().join(format!("embedrs-ann-view-{}.bin", std::process::id()));
         let mut file = vec![0u8; 64];
         file.extend_from_slice(&bytes);
         std::fs::write(&path, &file).unwrap();
-        let view = Hnsw::view_file(&path, 64, bytes.len(), Metric::Cosine, 2).unwrap();
+        let view = Hnsw::view_file(&path, 64, bytes.len(), Metric::Cosine).unwrap();
         assert!(view.is_view());
-        let loaded = Hnsw::from_bytes(&bytes, Metric::Cosine, 2).unwrap();
+        let loaded = Hnsw::from_bytes(&bytes, Metric::Cosine).unwrap();
         view.set_ef_search(512).unwrap();
         loaded.set_ef_search(512).unwrap();
         for i in [0usize, 150, 299] {
@@ -578,7 +419,7 @@ mod tests {
             }
         }
         // a start that is not 8-byte aligned is refused, not read unaligned
-        assert!(Hnsw::view_file(&path, 60, bytes.len(), Metric::Cosine, 1).is_err());
+        assert!(Hnsw::view_file(&path, 60, bytes.len(), Metric::Cosine).is_err());
         drop(view);
         std::fs::remove_file(&path).unwrap();
     }
@@ -587,13 +428,74 @@ mod tests {
     fn refuses_bad_input() {
         let pool = crate::thread_pool(1).unwrap();
         let mut v = data(10, 4);
-        let h = Hnsw::build(v.view(), Metric::Cosine, params(), 1, &pool, &|| false).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Cosine, params(), &pool, &|| false).unwrap();
         assert!(h.search(&[1.0, 2.0], 3).is_err());
         assert!(h.search(&[f32::NAN, 0.0, 0.0, 0.0], 3).is_err());
         v[[2, 1]] = f32::INFINITY;
-        assert!(Hnsw::build(v.view(), Metric::Cosine, params(), 1, &pool, &|| false).is_err());
+        assert!(Hnsw::build(v.view(), Metric::Cosine, params(), &pool, &|| false).is_err());
         let bad = HnswParams { m: 1, ..params() };
-        assert!(Hnsw::build(data(3, 2).view(), Metric::Dot, bad, 1, &pool, &|| false).is_err());
-        assert!(Hnsw::from_bytes(b"not an index at all", Metric::Dot, 1).is_err());
+        assert!(Hnsw::build(data(3, 2).view(), Metric::Dot, bad, &pool, &|| false).is_err());
+        assert!(Hnsw::from_bytes(b"not an index at all", Metric::Dot).is_err());
+    }
+
+    #[test]
+    fn a_damaged_buffer_is_refused_not_followed() {
+        let v = data(120, 8);
+        let pool = crate::thread_pool(2).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Dot, params(), &pool, &|| false).unwrap();
+        let good = h.to_bytes().unwrap();
+        // the level-0 section follows the 128-byte header and the vectors,
+        // on a 64-byte boundary
+        let level0 = (128 + 120 * 8 * 4usize).div_ceil(64) * 64;
+        let mut bad = good.clone();
+        // a neighbour number past the last node
+        bad[level0 + 4..level0 + 8].copy_from_slice(&1000u32.to_le_bytes());
+        let e = Hnsw::from_bytes(&bad, Metric::Dot)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("damaged"), "{e}");
+        // a count larger than the list
+        let mut bad = good.clone();
+        bad[level0..level0 + 4].copy_from_slice(&99u32.to_le_bytes());
+        assert!(Hnsw::from_bytes(&bad, Metric::Dot).is_err());
+        // truncated, and a wrong magic
+        assert!(Hnsw::from_bytes(&good[..good.len() - 64], Metric::Dot).is_err());
+        let mut bad = good.clone();
+        bad[0] ^= 1;
+        assert!(Hnsw::from_bytes(&bad, Metric::Dot).is_err());
+        // the untouched buffer still loads and answers as built
+        let back = Hnsw::from_bytes(&good, Metric::Dot).unwrap();
+        let q = v.row(5).to_vec();
+        assert_eq!(back.search(&q, 4).unwrap(), h.search(&q, 4).unwrap());
+    }
+
+    #[test]
+    fn recall_against_exact_search_is_high() {
+        // clustered points: 40 centres, 2,000 rows of 32 dimensions
+        let c = data(40, 32);
+        let noise = data(2000, 32);
+        let v = Array2::from_shape_fn((2000, 32), |(i, j)| c[[i % 40, j]] + 0.3 * noise[[i, j]]);
+        let pool = crate::thread_pool(2).unwrap();
+        let h = Hnsw::build(v.view(), Metric::Cosine, params(), &pool, &|| false).unwrap();
+        let un = |r: usize| {
+            let x = v.row(r);
+            x.mapv(|a| a / x.dot(&x).sqrt())
+        };
+        let mut hits = 0;
+        let queries: Vec<usize> = (0..2000).step_by(37).collect();
+        for &qi in &queries {
+            let q = un(qi);
+            let mut exact: Vec<(f32, usize)> = (0..2000).map(|r| (un(r).dot(&q), r)).collect();
+            exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let want: Vec<usize> = exact[..10].iter().map(|x| x.1).collect();
+            let got = h.search(q.as_slice().unwrap(), 10).unwrap();
+            hits += got
+                .iter()
+                .filter(|(r, _)| want.contains(&(*r as usize)))
+                .count();
+        }
+        let recall = hits as f64 / (10 * queries.len()) as f64;
+        assert!(recall > 0.95, "recall@10 {recall}");
     }
 }

@@ -24,12 +24,6 @@ pub(crate) struct AnnHnsw {
     pool: rayon::ThreadPool,
 }
 
-fn slots(threads: usize, pool: &rayon::ThreadPool) -> usize {
-    // room for the pool's own threads plus many concurrent callers (a
-    // service's request threads); excess callers wait for a free slot
-    (pool.current_num_threads() + 64).max(threads)
-}
-
 #[pymethods]
 impl AnnHnsw {
     /// Builds the index over `vectors` on `threads` threads (0: all cores).
@@ -53,9 +47,8 @@ impl AnnHnsw {
                 ef_construction,
                 ef_search,
             };
-            let n = slots(threads, &pool);
             let inner = super::run_cancellable(py, |p| {
-                Hnsw::build(v, metric, params, n, &pool, &|| p.should_stop())
+                Hnsw::build(v, metric, params, &pool, &|| p.should_stop())
             })?;
             Ok(Self { inner, pool })
         })
@@ -77,8 +70,7 @@ impl AnnHnsw {
                 .to_slice()
                 .ok_or_else(|| super::layout_error::<u8>("data"))?;
             let pool = crate::thread_pool(threads).py()?;
-            let n = slots(threads, &pool);
-            let inner = py.detach(|| Hnsw::from_bytes(bytes, metric, n)).py()?;
+            let inner = py.detach(|| Hnsw::from_bytes(bytes, metric)).py()?;
             Ok(Self { inner, pool })
         })
     }
@@ -98,9 +90,8 @@ impl AnnHnsw {
         super::guard(|| {
             let metric = Metric::parse(metric).py()?;
             let pool = crate::thread_pool(threads).py()?;
-            let n = slots(threads, &pool);
             let inner = py
-                .detach(|| Hnsw::view_file(&path, start, length, metric, n))
+                .detach(|| Hnsw::view_file(&path, start, length, metric))
                 .py()?;
             Ok(Self { inner, pool })
         })

@@ -5,8 +5,8 @@ build it over a model's vectors and pass it as ``indexer=`` to
 :meth:`KeyedVectors.most_similar <embedrs.models.keyedvectors.KeyedVectors.most_similar>`,
 or call its own :meth:`~HnswIndexer.most_similar` with a vector.
 
-The graph is built in Rust on all cores with the GIL released (usearch's HNSW,
-see ``rust/ann/mod.rs``); every search releases the GIL, so one index serves
+The graph is built in Rust on all cores with the GIL released (see
+``rust/ann/graph.rs``); every search releases the GIL, so one index serves
 many Python threads. :meth:`~HnswIndexer.save` writes one embedrs native file
 atomically (no pickle); :meth:`~HnswIndexer.load` with ``mmap='r'`` (the
 default) searches that file in place, so worker processes share its pages.
@@ -24,7 +24,10 @@ from embedrs._embedrs import AnnHnsw
 from embedrs._validate import check_choice, check_int, check_workers
 
 _CLASS = "HnswIndexer"
-_VERSION = 1
+_VERSION = 2
+# version 1 files held a usearch graph; the index is derived data, so they are
+# refused with a message to rebuild rather than kept readable by a second engine
+_OLD_VERSIONS = (1,)
 
 
 def _vectors_of(model: Any) -> Any:
@@ -265,9 +268,9 @@ class HnswIndexer:
             ``'r'`` (default) searches the file in place through a read-only
             memory map: opens in milliseconds, and processes that open the
             same file share its pages. ``None`` reads it into memory. Either
-            way the checksums are verified first (one pass over the file): the
-            graph is followed without bounds checks, so only files written by
-            :meth:`save` that you trust should be opened.
+            way the checksums are verified and every neighbour list of the
+            graph is checked before the first search (one pass over the
+            file), so a damaged file raises ``ValueError``.
         workers : int
             Threads for batch queries; 0 uses every core.
 
@@ -283,9 +286,13 @@ class HnswIndexer:
         fname = os.fspath(fname)
         if mmap not in (None, "r"):
             raise ValueError(f"mmap must be 'r' or None, got {mmap!r}")
-        # checksums always verified: usearch follows the graph's neighbour
-        # lists without bounds checks, so a damaged file must never be viewed
         meta, arrays = _persist.read_container(fname, mmap=mmap, verify=True)
+        if meta.get("class") == _CLASS and meta.get("hnsw_version") in _OLD_VERSIONS:
+            raise ValueError(
+                f"{fname}: an HnswIndexer file from an older embedrs (graph format "
+                f"{meta.get('hnsw_version')}), which this version no longer reads; rebuild it "
+                "with HnswIndexer(model).save(...) (the index is derived from the vectors)"
+            )
         if meta.get("class") != _CLASS or meta.get("hnsw_version") != _VERSION:
             raise ValueError(f"{fname}: not an HnswIndexer file (class {meta.get('class')!r})")
         try:
