@@ -42,12 +42,11 @@
 //! drawn from a hash of the node number, so they do not depend on timing.
 
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use multiversion::multiversion;
 use ndarray::ArrayView2;
-use rayon::prelude::*;
 
 use super::Metric;
 use crate::{Error, Result};
@@ -246,6 +245,22 @@ impl Layout {
             let s = p.upper_start[i] as usize;
             if l > self.top || (l > 0 && s + l > self.blocks) {
                 return bad(format!("node {i} has level {l} and upper block {s}"));
+            }
+        }
+        // a search on level l only follows nodes that have a list there
+        for i in 0..self.n {
+            let s = p.upper_start[i] as usize;
+            for l in 1..=p.levels[i] as usize {
+                let w = 1 + self.m;
+                let list = &p.upper[(s + l - 1) * w..(s + l) * w];
+                if let Some(&j) = list[1..=list[0] as usize]
+                    .iter()
+                    .find(|&&j| (p.levels[j as usize] as usize) < l)
+                {
+                    return bad(format!(
+                        "node {i} links node {j} on level {l}, above its top"
+                    ));
+                }
             }
         }
         Ok(())
@@ -619,6 +634,10 @@ fn level_of(i: usize, m: usize) -> usize {
 /// only when it is nearer to the new node than to every one kept so far
 /// (which spreads the edges over directions), up to `m`.
 fn select(vectors: &[f32], dim: usize, cands: &[Near], m: usize) -> Vec<u32> {
+    // fewer candidates than room: keep them all (hnswlib does the same)
+    if cands.len() < m {
+        return cands.iter().map(|c| c.id).collect();
+    }
     let mut kept: Vec<u32> = Vec::with_capacity(m);
     let mut d = Vec::new();
     for c in cands {
@@ -831,15 +850,30 @@ pub(super) fn build(
             grow: Mutex::new(()),
             pool: ScratchPool::new(n),
         };
-        pool.install(|| {
-            (1..n).into_par_iter().try_for_each(|i| {
-                if stop() {
-                    return Err(Error::Interrupted);
-                }
-                b.insert(i as u32);
-                Ok(())
-            })
-        })?;
+        // Rows are handed out in order from one counter (hnswlib's
+        // ParallelFor), not split into contiguous halves: a matrix sorted by
+        // frequency would otherwise grow its rare half into a graph that
+        // holds only a few frequent rows, which measurably lowers recall.
+        let next = AtomicUsize::new(1);
+        let stopped = AtomicBool::new(false);
+        pool.scope(|sc| {
+            for _ in 0..pool.current_num_threads() {
+                sc.spawn(|_| loop {
+                    let i = next.fetch_add(1, Relaxed);
+                    if i >= n || stopped.load(Relaxed) {
+                        return;
+                    }
+                    if i % 256 == 0 && stop() {
+                        stopped.store(true, Relaxed);
+                        return;
+                    }
+                    b.insert(i as u32);
+                });
+            }
+        });
+        if stopped.into_inner() {
+            return Err(Error::Interrupted);
+        }
         let Builder { g, entry, .. } = b;
         let (entry, top) = entry.into_inner().unwrap_or_else(|e| e.into_inner());
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf);
