@@ -411,24 +411,6 @@ impl ScratchPool {
     }
 }
 
-#[inline(always)]
-fn prefetch(p: *const f32, bytes: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let mut off = 0;
-        while off < bytes {
-            // SAFETY: a prefetch is a hint: it reads nothing the program can
-            // observe and never faults, whatever the address (`wrapping_add`
-            // keeps the arithmetic defined); SSE is part of x86-64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>().wrapping_add(off)) };
-            off += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, bytes);
-}
-
 /// `out[j] = -(q · row ids[j])`: the distances of a batch of nodes, their
 /// rows prefetched first so the cache misses overlap. Compiled per
 /// instruction set and picked at run time, like [`crate::kv::dots`].
@@ -444,14 +426,14 @@ fn distances(q: &[f32], vectors: &[f32], ids: &[u32], out: &mut Vec<f32>) {
     // vectors, ef 40, one process alternating with hnswlib: 8 rows x whole
     // row 1.36-1.38x hnswlib's queries/s; 2-4 rows 1.2-1.45x; the first 2
     // lines only 1.0-1.14x; no prefetch 0.96x; all at once 1.0-1.14x.
-    let span = (dim * 4).min(1024);
+    let span = dim.min(256);
     for &i in ids.iter().take(8) {
-        prefetch(vectors[i as usize * dim..].as_ptr(), span);
+        crate::mem::prefetch_span(vectors[i as usize * dim..].as_ptr(), span);
     }
     out.clear();
     for (j, &i) in ids.iter().enumerate() {
         if let Some(&next) = ids.get(j + 8) {
-            prefetch(vectors[next as usize * dim..].as_ptr(), span);
+            crate::mem::prefetch_span(vectors[next as usize * dim..].as_ptr(), span);
         }
         let row = &vectors[i as usize * dim..(i as usize + 1) * dim];
         out.push(-crate::linalg::dot(q, row));
@@ -863,7 +845,7 @@ pub(super) fn build(
                     if i >= n || stopped.load(Relaxed) {
                         return;
                     }
-                    if i % 256 == 0 && stop() {
+                    if i.is_multiple_of(256) && stop() {
                         stopped.store(true, Relaxed);
                         return;
                     }
