@@ -811,7 +811,14 @@ pub(super) fn build(
             }
         }
     }
-    let atomics = |len: usize| -> Vec<AtomicU32> { (0..len).map(|_| AtomicU32::new(0)).collect() };
+    // allocation failures are errors, not aborts (a large `m` asks for a lot)
+    fn filled<T>(len: usize, f: impl Fn() -> T) -> Result<Vec<T>> {
+        let mut v = Vec::new();
+        crate::mem::reserve(&mut v, len, || "the HNSW graph under construction".into())?;
+        v.extend((0..len).map(|_| f()));
+        Ok(v)
+    }
+    let atomics = |len: usize| filled(len, || AtomicU32::new(0));
     let (entry, top) = {
         let bytes: &[u8] = bytemuck::cast_slice(&buf);
         let rows: &[f32] = bytemuck::cast_slice(&bytes[lay0.vectors..lay0.vectors + n * dim * 4]);
@@ -822,11 +829,11 @@ pub(super) fn build(
             ef: ef_construction.max(1),
             g: Building {
                 m,
-                level0: atomics(n * (1 + 2 * m)),
-                upper: atomics(blocks * (1 + m)),
+                level0: atomics(n * (1 + 2 * m))?,
+                upper: atomics(blocks * (1 + m))?,
                 upper_start,
                 levels,
-                locks: (0..n).map(|_| Mutex::new(())).collect(),
+                locks: filled(n, || Mutex::new(()))?,
             },
             entry: Mutex::new((0, top0)),
             grow: Mutex::new(()),
