@@ -473,7 +473,7 @@ fn greedy<L: Links>(
 }
 
 /// Best-first search of one level from `start`, keeping the `ef` nearest;
-/// returns them nearest first (in `s.best`, drained by the caller).
+/// returns them nearest first.
 fn search_level<L: Links>(
     g: &L,
     vectors: &[f32],
