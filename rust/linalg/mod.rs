@@ -123,6 +123,32 @@ pub trait MulAdd: Sized {
         }
     }
 
+    /// [`MulAdd::acc_update_raw`] for the distinct rows `rows` in turn, with
+    /// scales `g`: `acc += g[k] rows[k]` then `rows[k] += g[k] x`, for `k`
+    /// in order. The SIMD versions keep each chunk of `acc` in a register
+    /// across the rows instead of storing and reloading it per row; the
+    /// result is the same, bit for bit (the same operations in the same
+    /// order per element).
+    ///
+    /// # Safety
+    /// Every pointer of `rows` must be valid for reads and writes of `d`
+    /// floats, the rows must be pairwise disjoint and overlap neither `acc`
+    /// nor `x` (valid for `d` floats each), `g` at least as long as `rows`,
+    /// and the CPU must support the implementing type's instructions.
+    #[inline(always)]
+    unsafe fn gather_acc_update_raw(
+        rows: &[*mut f32],
+        g: &[f32],
+        x: *const f32,
+        acc: *mut f32,
+        d: usize,
+    ) {
+        for (&r, &gk) in rows.iter().zip(g) {
+            // SAFETY: the caller's contract.
+            unsafe { Self::acc_update_raw(gk, x, r, acc, d) };
+        }
+    }
+
     /// The dot products of one output row `u` (`d` floats) with the `c =
     /// x.len()` input rows stored one after another at `h` (`c x d`):
     /// `x[j] = Σ_i h[j d + i] u[i]`.

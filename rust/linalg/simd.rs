@@ -86,6 +86,18 @@ impl MulAdd for Avx512 {
         // SAFETY: as for `dot_raw`.
         unsafe { gather_axpy512(rows, g, acc, d) }
     }
+
+    #[inline(always)]
+    unsafe fn gather_acc_update_raw(
+        rows: &[*mut f32],
+        g: &[f32],
+        x: *const f32,
+        acc: *mut f32,
+        d: usize,
+    ) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_acc_update512(rows, g, x, acc, d) }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -136,6 +148,18 @@ impl MulAdd for Avx2 {
     unsafe fn gather_axpy_raw(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
         // SAFETY: as for `dot_raw`.
         unsafe { gather_axpy256(rows, g, acc, d) }
+    }
+
+    #[inline(always)]
+    unsafe fn gather_acc_update_raw(
+        rows: &[*mut f32],
+        g: &[f32],
+        x: *const f32,
+        acc: *mut f32,
+        d: usize,
+    ) {
+        // SAFETY: as for `dot_raw`.
+        unsafe { gather_acc_update256(rows, g, x, acc, d) }
     }
 }
 
@@ -369,6 +393,43 @@ unsafe fn gather_axpy512(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize
             for j in 0..c {
                 let r = _mm512_maskz_loadu_ps(m, rows[j].add(k));
                 a = _mm512_fmadd_ps(_mm512_set1_ps(g[j]), r, a);
+            }
+            _mm512_mask_storeu_ps(acc.add(k), m, a);
+            k += 16;
+        }
+    }
+}
+
+/// [`MulAdd::gather_acc_update_raw`]: each 16-float chunk of `acc` and of
+/// `x` is loaded once, meets every row in order (one multiply-add into the
+/// chunk of `acc`, one into the row, which is stored), and is stored once;
+/// row by row, the chunk of `acc` would be stored and reloaded per row.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_acc_update512(
+    rows: &[*mut f32],
+    g: &[f32],
+    x: *const f32,
+    acc: *mut f32,
+    d: usize,
+) {
+    let c = rows.len().min(g.len());
+    let mut k = 0;
+    // SAFETY (every access): chunk k of `acc`, `x` and each row (d floats
+    // each, the caller's contract); the last chunk is masked. The rows are
+    // disjoint from each other and from `acc` and `x`.
+    unsafe {
+        while k < d {
+            let m = chunk_mask(k, d);
+            let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
+            let xk = _mm512_maskz_loadu_ps(m, x.add(k));
+            for j in 0..c {
+                let vg = _mm512_set1_ps(g[j]);
+                let r = rows[j].add(k);
+                let v = _mm512_maskz_loadu_ps(m, r);
+                a = _mm512_fmadd_ps(vg, v, a);
+                _mm512_mask_storeu_ps(r, m, _mm512_fmadd_ps(vg, xk, v));
             }
             _mm512_mask_storeu_ps(acc.add(k), m, a);
             k += 16;
@@ -758,6 +819,67 @@ unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize
     }
 }
 
+/// [`MulAdd::gather_acc_update_raw`] with AVX2: as
+/// [`gather_acc_update512`], 8 floats per chunk, then one 4-wide step and
+/// single floats (the tails of [`acc_update256`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gather_acc_update256(
+    rows: &[*mut f32],
+    g: &[f32],
+    x: *const f32,
+    acc: *mut f32,
+    d: usize,
+) {
+    let c = rows.len().min(g.len());
+    let mut k = 0;
+    // SAFETY (every access): whole vectors only while k + width <= d, then
+    // single floats below d, of `acc`, `x` and each row (d floats each, the
+    // caller's contract); the rows are disjoint from each other and from
+    // `acc` and `x`.
+    unsafe {
+        while k + 8 <= d {
+            let mut a = _mm256_loadu_ps(acc.add(k));
+            let xk = _mm256_loadu_ps(x.add(k));
+            for j in 0..c {
+                let vg = _mm256_set1_ps(g[j]);
+                let r = rows[j].add(k);
+                let v = _mm256_loadu_ps(r);
+                a = _mm256_fmadd_ps(vg, v, a);
+                _mm256_storeu_ps(r, _mm256_fmadd_ps(vg, xk, v));
+            }
+            _mm256_storeu_ps(acc.add(k), a);
+            k += 8;
+        }
+        if k + 4 <= d {
+            let mut a = _mm_loadu_ps(acc.add(k));
+            let xk = _mm_loadu_ps(x.add(k));
+            for j in 0..c {
+                let vg = _mm_set1_ps(g[j]);
+                let r = rows[j].add(k);
+                let v = _mm_loadu_ps(r);
+                a = _mm_fmadd_ps(vg, v, a);
+                _mm_storeu_ps(r, _mm_fmadd_ps(vg, xk, v));
+            }
+            _mm_storeu_ps(acc.add(k), a);
+            k += 4;
+        }
+        while k < d {
+            let mut a = acc.add(k).read();
+            let xk = x.add(k).read();
+            for j in 0..c {
+                let r = rows[j].add(k);
+                let v = r.read();
+                a = g[j].mul_add(v, a);
+                r.write(g[j].mul_add(xk, v));
+            }
+            acc.add(k).write(a);
+            k += 1;
+        }
+    }
+}
+
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
@@ -887,12 +1009,51 @@ mod tests {
         }
     }
 
+    /// The gathered output-row update against the same kernel's row-by-row
+    /// update: bit for bit (the claim of `gather_acc_update_raw`), for 1 to
+    /// 8 rows of lengths around the widths, without writing past any row.
+    fn check_gather_update<M: MulAdd>() {
+        for d in [1usize, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 100, 300] {
+            for c in 1..=8usize {
+                let x: Vec<f32> = (0..d).map(|i| (i as f32 * 0.29).sin()).collect();
+                let start: Vec<Vec<f32>> = (0..c)
+                    .map(|j| {
+                        let mut r: Vec<f32> =
+                            (0..d).map(|i| ((i + 7 * j) as f32 * 0.13).cos()).collect();
+                        r.push(9.0); // guard
+                        r
+                    })
+                    .collect();
+                let g: Vec<f32> = (0..c).map(|j| 0.07 * j as f32 - 0.2).collect();
+                let (mut rows, mut roww) = (start.clone(), start);
+                let (mut acc, mut accw) = (vec![0.5f32; d + 1], vec![0.5f32; d + 1]);
+                let ptrs: Vec<*mut f32> = rows.iter_mut().map(|r| r.as_mut_ptr()).collect();
+                // SAFETY: each row holds d + 1 floats, `acc` and `x` at
+                // least d; the rows are separate vectors.
+                unsafe {
+                    M::gather_acc_update_raw(&ptrs, &g, x.as_ptr(), acc.as_mut_ptr(), d);
+                    for (r, &gj) in roww.iter_mut().zip(&g) {
+                        M::acc_update_raw(gj, x.as_ptr(), r.as_mut_ptr(), accw.as_mut_ptr(), d);
+                    }
+                }
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&acc), bits(&accw), "acc d={d} c={c}");
+                for j in 0..c {
+                    assert_eq!(bits(&rows[j]), bits(&roww[j]), "row {j} d={d} c={c}");
+                    assert_eq!(rows[j][d], 9.0, "wrote past row {j}");
+                }
+                assert_eq!(acc[d], 0.5, "wrote past acc");
+            }
+        }
+    }
+
     #[test]
     fn avx512_kernels_match_the_portable_ones() {
         if is_x86_feature_detected!("avx512f") {
             check::<Avx512>();
             check_window::<Avx512>();
             check_gather::<Avx512>();
+            check_gather_update::<Avx512>();
         }
     }
 
@@ -902,6 +1063,7 @@ mod tests {
             check::<Avx2>();
             check_window::<Avx2>();
             check_gather::<Avx2>();
+            check_gather_update::<Avx2>();
         }
     }
 }

@@ -40,9 +40,9 @@ type HuffmanArrays<'py> = (
 fn huffman_tree(py: Python<'_>, counts: Vec<u64>) -> PyResult<HuffmanArrays<'_>> {
     super::guard(|| {
         let h = py.detach(|| crate::vocab::huffman_codes(&counts)).py()?;
-        let lengths: Vec<u32> = h.codes.iter().map(|c| c.len() as u32).collect();
-        let codes: Vec<u8> = h.codes.into_iter().flatten().collect();
-        let points: Vec<u32> = h.points.into_iter().flatten().collect();
+        let lengths: Vec<u32> = (0..h.len()).map(|w| h.path(w).len() as u32).collect();
+        let codes: Vec<u8> = (0..h.len()).flat_map(|w| h.codes(w)).collect();
+        let points: Vec<u32> = (0..h.len()).flat_map(|w| h.points(w)).collect();
         Ok((
             PyArray1::from_vec(py, codes),
             PyArray1::from_vec(py, points),

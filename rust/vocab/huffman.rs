@@ -13,20 +13,80 @@
 
 use crate::{Error, Result};
 
-/// For each word: the branch bits and the inner nodes on its path, root first.
-#[derive(Clone, Debug, Default)]
+/// For each word: the inner nodes on its path, root first, with the branch
+/// taken at each.
+///
+/// Stored flat, one `u32` per step (the node in the low 31 bits, the branch
+/// bit in the top one), the words' paths one after another: a trainer reads
+/// a word's whole path from one place (one or two cache lines), where a
+/// vector per word cost it two dependent cache misses per array.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HuffmanCodes {
-    /// `codes[w][k]` is 0/1: the branch taken at the `k`-th node on the path.
-    pub codes: Vec<Vec<u8>>,
-    /// `points[w][k]`: the inner node (row of `syn1`) at depth `k`.
-    pub points: Vec<Vec<u32>>,
+    /// Word `w`'s steps are `steps[offsets[w]..offsets[w + 1]]`.
+    offsets: Vec<u32>,
+    steps: Vec<u32>,
+}
+
+/// The bits of a step that hold its inner node.
+const NODE_BITS: u32 = 0x7fff_ffff;
+
+impl HuffmanCodes {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// True when there are no words.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Word `w`'s path, root first, packed: decode each step with
+    /// [`HuffmanCodes::node`] and [`HuffmanCodes::branch`]. Panics if `w`
+    /// is not a word.
+    #[inline(always)]
+    pub fn path(&self, w: usize) -> &[u32] {
+        let (a, b) = (self.offsets[w] as usize, self.offsets[w + 1] as usize);
+        &self.steps[a..b]
+    }
+
+    /// The inner node (row of `syn1`) of a step of [`HuffmanCodes::path`].
+    #[inline(always)]
+    pub fn node(step: u32) -> u32 {
+        step & NODE_BITS
+    }
+
+    /// The branch bit (0 or 1) of a step of [`HuffmanCodes::path`].
+    #[inline(always)]
+    pub fn branch(step: u32) -> u8 {
+        (step >> 31) as u8
+    }
+
+    /// Word `w`'s branch bits, root first.
+    pub fn codes(&self, w: usize) -> Vec<u8> {
+        self.path(w).iter().map(|&s| Self::branch(s)).collect()
+    }
+
+    /// Word `w`'s inner nodes, root first.
+    pub fn points(&self, w: usize) -> Vec<u32> {
+        self.path(w).iter().map(|&s| Self::node(s)).collect()
+    }
+
+    /// Starts loading word `w`'s path into cache (a hint; see
+    /// [`crate::mem::prefetch`]). Out-of-range words are ignored.
+    #[inline(always)]
+    pub fn prefetch_path(&self, w: usize) {
+        if let Some(&a) = self.offsets.get(w) {
+            crate::mem::prefetch(self.steps.as_ptr().wrapping_add(a as usize));
+        }
+    }
 }
 
 /// Builds Huffman codes for `counts` (any order; zero counts allowed).
 ///
 /// ```
 /// let h = embedrs::vocab::huffman_codes(&[5, 3, 1, 1]).unwrap();
-/// assert_eq!(h.codes[0].len(), 1); // most frequent word sits next to the root
+/// assert_eq!(h.path(0).len(), 1); // most frequent word sits next to the root
 /// ```
 pub fn huffman_codes(counts: &[u64]) -> Result<HuffmanCodes> {
     let n = counts.len();
@@ -38,8 +98,8 @@ pub fn huffman_codes(counts: &[u64]) -> Result<HuffmanCodes> {
     if n == 1 {
         // A single word: one inner node, the word is its left child.
         return Ok(HuffmanCodes {
-            codes: vec![vec![0]],
-            points: vec![vec![0]],
+            offsets: vec![0, 1],
+            steps: vec![0],
         });
     }
     // Nodes: words 0..n, inner nodes n..2n-1 in creation order.
@@ -59,26 +119,39 @@ pub fn huffman_codes(counts: &[u64]) -> Result<HuffmanCodes> {
         heap.push(node);
         *kids = (first, second);
     }
-    // Walk down from the root, as gensim does, recording each word's path.
-    let mut codes = vec![Vec::new(); n];
-    let mut points = vec![Vec::new(); n];
-    let mut stack: Vec<(usize, Vec<u8>, Vec<u32>)> = vec![(2 * n - 2, Vec::new(), Vec::new())];
-    while let Some((node, code, point)) = stack.pop() {
-        if node < n {
-            codes[node] = code;
-            points[node] = point;
-            continue;
-        }
-        let (left, right) = children[node - n];
-        let mut point = point;
-        point.push((node - n) as u32);
-        for (child, bit) in [(left, 0u8), (right, 1)] {
-            let mut c = code.clone();
-            c.push(bit);
-            stack.push((child, c, point.clone()));
-        }
+    // Each word's path: up from its leaf to the root through the parents,
+    // then reversed (root first, as gensim records it walking down).
+    if 2 * n - 1 > NODE_BITS as usize {
+        return Err(Error::invalid(format!(
+            "a vocabulary of {n} words is too large for hierarchical softmax"
+        )));
     }
-    Ok(HuffmanCodes { codes, points })
+    let mut parent = vec![(0u32, 0u8); 2 * n - 2];
+    for (i, &(first, second)) in children.iter().enumerate() {
+        parent[first] = (i as u32, 0);
+        parent[second] = (i as u32, 1);
+    }
+    let root = 2 * n - 2;
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut steps: Vec<u32> = Vec::new();
+    offsets.push(0u32);
+    for w in 0..n {
+        let start = steps.len();
+        let mut node = w;
+        while node != root {
+            let (up, bit) = parent[node];
+            steps.push(up | (bit as u32) << 31);
+            node = n + up as usize;
+        }
+        steps[start..].reverse();
+        let end = u32::try_from(steps.len()).map_err(|_| {
+            Error::invalid(format!(
+                "the Huffman paths of {n} words are too long to index (over 2^32 steps)"
+            ))
+        })?;
+        offsets.push(end);
+    }
+    Ok(HuffmanCodes { offsets, steps })
 }
 
 /// A binary min-heap of node ids ordered by `count` alone, with the exact
@@ -164,13 +237,13 @@ mod tests {
         let h = huffman_codes(&counts).unwrap();
         let n = counts.len();
         for w in 0..n {
-            assert_eq!(h.points[w][0] as usize, n - 2);
-            assert_eq!(h.codes[w].len(), h.points[w].len());
+            assert_eq!(h.points(w)[0] as usize, n - 2);
+            assert_eq!(h.codes(w).len(), h.points(w).len());
         }
         for a in 0..n {
             for b in 0..n {
                 if a != b {
-                    let (ca, cb) = (&h.codes[a], &h.codes[b]);
+                    let (ca, cb) = (h.codes(a), h.codes(b));
                     assert!(
                         !(ca.len() <= cb.len() && cb[..ca.len()] == ca[..]),
                         "{a} prefix of {b}"
@@ -184,7 +257,7 @@ mod tests {
     fn code_lengths_are_optimal() {
         // Counts 1,1,2,4: lengths 3,3,2,1 (weighted length 1*3+1*3+2*2+4*1 = 14).
         let h = huffman_codes(&[4, 2, 1, 1]).unwrap();
-        let lens: Vec<usize> = h.codes.iter().map(|c| c.len()).collect();
+        let lens: Vec<usize> = (0..h.len()).map(|w| h.path(w).len()).collect();
         assert_eq!(lens, vec![1, 2, 3, 3]);
         // Kraft equality for a full binary tree.
         let kraft: f64 = lens.iter().map(|&l| 0.5f64.powi(l as i32)).sum();
@@ -195,9 +268,9 @@ mod tests {
     fn tiny_vocabularies() {
         assert!(huffman_codes(&[]).is_err());
         let one = huffman_codes(&[3]).unwrap();
-        assert_eq!(one.codes, vec![vec![0]]);
+        assert_eq!((one.codes(0), one.points(0)), (vec![0], vec![0]));
         let two = huffman_codes(&[3, 1]).unwrap();
-        assert_eq!(two.codes[0].len(), 1);
-        assert_ne!(two.codes[0], two.codes[1]);
+        assert_eq!(two.codes(0).len(), 1);
+        assert_ne!(two.codes(0), two.codes(1));
     }
 }

@@ -41,10 +41,8 @@ impl Scorer<'_> {
     fn log_prob(&self, word: u32, h: &[f32]) -> f32 {
         let hf = self.huffman;
         let mut sum = 0.0f32;
-        for (&code, &point) in hf.codes[word as usize]
-            .iter()
-            .zip(&hf.points[word as usize])
-        {
+        for &step in hf.path(word as usize) {
+            let (code, point) = (HuffmanCodes::branch(step), HuffmanCodes::node(step));
             let f = dot(h, self.row(self.syn1, point));
             let f = if code == 0 { f } else { -f };
             if f <= -MAX_EXP || f >= MAX_EXP {
@@ -111,13 +109,13 @@ mod tests {
             sg,
             cbow_mean,
         };
-        let node = hf.points[0][0] as usize;
-        assert_eq!(node, hf.points[1][0] as usize);
+        let node = hf.points(0)[0] as usize;
+        assert_eq!(node, hf.points(1)[0] as usize);
         let u = &syn1[node * 2..node * 2 + 2];
         // word w predicted from the vector of the other word
         let lp = |w: usize, h: [f32; 2]| {
             let f = u[0] * h[0] + u[1] * h[1];
-            let f = if hf.codes[w][0] == 0 { f } else { -f };
+            let f = if hf.codes(w)[0] == 0 { f } else { -f };
             sig.entry(((f + MAX_EXP) * 83.0) as usize).ln()
         };
         let want = lp(0, [-1.0, 0.25]) + lp(1, [0.5, 1.0]);

@@ -278,11 +278,34 @@ impl OutputLayers<'_> {
         }
     }
 
+    /// Starts loading `word`'s Huffman path (hierarchical softmax), which
+    /// [`OutputLayers::prefetch`] reads to find the rows: called one example
+    /// earlier than that, so that neither waits on memory.
+    #[inline(always)]
+    pub fn prefetch_path(&self, word: u32) {
+        if let (Some(_), Some(hf)) = (&self.syn1, self.huffman) {
+            hf.prefetch_path(word as usize);
+        }
+    }
+
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
     /// [`SharedMatrix::prefetch_row`]).
     #[inline(always)]
     pub fn prefetch(&self, word: u32, negatives: &[u32]) {
+        if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
+            // the inner nodes of the word's Huffman path, except the top of
+            // the tree (the worker's hot copies, or in cache anyway)
+            let cold = syn1.rows().saturating_sub(1 + HOT_ROWS);
+            if (word as usize) < hf.len() {
+                for &step in hf.path(word as usize) {
+                    let p = HuffmanCodes::node(step) as usize;
+                    if p < cold {
+                        syn1.prefetch_row(p);
+                    }
+                }
+            }
+        }
         if let Some(syn1neg) = &self.syn1neg {
             syn1neg.prefetch_row(word as usize);
             for &n in negatives {
@@ -317,10 +340,9 @@ impl OutputLayers<'_> {
         let mut loss = 0.0f64;
         let mut block = Block::default();
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
-            let codes = &hf.codes[word as usize];
-            let points = &hf.points[word as usize];
             // the nodes of a path are distinct rows
-            for (&code, &point) in codes.iter().zip(points) {
+            for &step in hf.path(word as usize) {
+                let (code, point) = (HuffmanCodes::branch(step), HuffmanCodes::node(step));
                 if block.is_full() {
                     loss += self.update_block::<M>(
                         syn1,
@@ -429,20 +451,30 @@ impl OutputLayers<'_> {
         // and `h` holds d; `M`'s instructions were checked by the job loop.
         unsafe { M::gather_dots_raw(&read[..n], h.as_ptr(), d, &mut x) };
         let mut loss = 0.0f64;
-        for ((&label, &row), &x) in block.labels.iter().zip(&rows[..n]).zip(&x) {
+        // the rows that are updated (saturated ones skipped), in block
+        // order, with their scales
+        let mut gs = [0.0f32; GATHER];
+        let mut k = 0;
+        for i in 0..n {
+            let (label, x) = (block.labels[i], x[i]);
             if skip_saturated && (x <= -MAX_EXP || x >= MAX_EXP) {
                 continue;
             }
-            let g = (label - self.sigmoid.get(x)) * alpha;
+            gs[k] = (label - self.sigmoid.get(x)) * alpha;
+            rows[k] = rows[i]; // k <= i: compacts the list in place
+            k += 1;
             if compute_loss {
                 loss -= SigmoidTable::log_sigmoid((2.0 * label - 1.0) * x) as f64;
             }
-            // SAFETY: `row` as above; the block's rows are distinct and the
-            // worker's copies are its own, so `neu1e`, a thread-local
-            // buffer of at least d floats, overlaps none of them; a shared
-            // row may race with other workers (Hogwild).
-            unsafe { M::acc_update_raw(g, h.as_ptr(), row, neu1e.as_mut_ptr(), d) };
         }
+        // SAFETY: each pointer as above; the block's rows are distinct and
+        // the worker's copies are its own, so `neu1e` and `h`, thread-local
+        // buffers of at least d floats, overlap none of them; a shared row
+        // may race with other workers (Hogwild). Row by row in block order,
+        // as `acc_update_raw` one row at a time would do.
+        unsafe {
+            M::gather_acc_update_raw(&rows[..k], &gs[..k], h.as_ptr(), neu1e.as_mut_ptr(), d)
+        };
         loss
     }
 
@@ -464,9 +496,8 @@ impl OutputLayers<'_> {
         let mut loss = 0.0f64;
         let mut block = Block::default();
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
-            let codes = &hf.codes[word as usize];
-            let points = &hf.points[word as usize];
-            for (&code, &point) in codes.iter().zip(points) {
+            for &step in hf.path(word as usize) {
+                let (code, point) = (HuffmanCodes::branch(step), HuffmanCodes::node(step));
                 if block.is_full() {
                     loss += block.flush::<M>(self, syn1, h, to, alpha, compute_loss, true);
                 }
@@ -649,7 +680,7 @@ mod tests {
             };
             layers.train::<Unfused>(0, &[], &h, &mut neu1e, 0.5, false, &mut HotCache::default());
         }
-        let code = hf.codes[0][0] as f32;
+        let code = hf.codes(0)[0] as f32;
         let g = (1.0 - code - 0.5) * 0.5;
         assert!((syn1[0] - g * 1.0).abs() < 1e-6 && (syn1[1] - g * 2.0).abs() < 1e-6);
         assert_eq!(neu1e, [0.0, 0.0]); // the node row was zero before the step
@@ -709,7 +740,7 @@ mod tests {
         let mut fx = Frozen::new(6);
         let dim = fx.dim;
         let word = 8u32;
-        let root = fx.hf.points[word as usize][0] as usize;
+        let root = fx.hf.points(word as usize)[0] as usize;
         fx.syn1[root * dim..(root + 1) * dim].fill(4.0); // |x| >= 6: skipped
         let h = [0.5f32, 0.25, -0.125, 0.75, 0.5, 0.25];
         let negatives = [3u32, 8, 1, 0, 0, 5, 9, 2, 7, 4, 6];
@@ -731,9 +762,10 @@ mod tests {
             let g = (label - sig.get(x)) * alpha;
             want.iter_mut().zip(u).for_each(|(w, v)| *w += g * v);
         };
-        for (&code, &point) in hf.codes[word as usize]
-            .iter()
-            .zip(&hf.points[word as usize])
+        for (code, point) in hf
+            .codes(word as usize)
+            .into_iter()
+            .zip(hf.points(word as usize))
         {
             add(syn1, point as usize, 1.0 - code as f32, true);
         }

@@ -39,6 +39,7 @@ use super::model::ModelRef;
 use super::worker::Worker;
 use crate::corpus::Job;
 use crate::linalg::{window_step, MulAdd, SigmoidTable, MAX_EXP};
+use crate::vocab::HuffmanCodes;
 
 /// The skip-gram example generator: each word of a sentence with the words
 /// of its (shrunk) window.
@@ -139,11 +140,10 @@ fn train_window<M: MulAdd>(model: &ModelRef<'_>, w: &mut Worker, word: u32, alph
     let mut loss = 0.0f64;
     let layers = &model.layers;
     if let (Some(syn1), Some(hf)) = (&layers.syn1, layers.huffman) {
-        let codes = &hf.codes[word as usize];
-        let points = &hf.points[word as usize];
-        for (&code, &point) in codes.iter().zip(points) {
-            let label = 1.0 - code as f32;
-            loss += output_row::<M>(model, w, syn1, point as usize, label, alpha, true, c);
+        for &step in hf.path(word as usize) {
+            let label = 1.0 - HuffmanCodes::branch(step) as f32;
+            let point = HuffmanCodes::node(step) as usize;
+            loss += output_row::<M>(model, w, syn1, point, label, alpha, true, c);
         }
     }
     if let Some(syn1neg) = &layers.syn1neg {
@@ -436,10 +436,11 @@ mod tests {
         let (mut r0, mut r1) = (start0, start1);
         let mut skipped = 0;
         for (ctx, word) in windows(&sent) {
-            let path: Vec<(u32, f32)> = hf.codes[word as usize]
-                .iter()
-                .zip(&hf.points[word as usize])
-                .map(|(&code, &point)| (point, 1.0 - code as f32))
+            let path: Vec<(u32, f32)> = hf
+                .codes(word as usize)
+                .into_iter()
+                .zip(hf.points(word as usize))
+                .map(|(code, point)| (point, 1.0 - code as f32))
                 .collect();
             for c in ctx {
                 skipped += reference_window(&mut r0, &mut r1, &[c], &path, alpha, true);

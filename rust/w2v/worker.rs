@@ -113,6 +113,9 @@ impl Worker {
         if let Some(&next) = sent.get(pos + 1) {
             model.layers.prefetch(next, &self.neg_next);
         }
+        if let Some(&later) = sent.get(pos + 2) {
+            model.layers.prefetch_path(later);
+        }
     }
 
     /// One example through the output layers: the input vector in `self.h`
