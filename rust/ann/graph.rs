@@ -442,9 +442,9 @@ fn distances(q: &[f32], vectors: &[f32], ids: &[u32], out: &mut Vec<f32>) {
 
 /// Distance of `q` to one node.
 fn distance(q: &[f32], vectors: &[f32], id: u32) -> f32 {
-    let mut d = Vec::with_capacity(1);
-    distances(q, vectors, &[id], &mut d);
-    d[0]
+    let (dim, i) = (q.len(), id as usize);
+    // the same expression as `distances`, so both give the same value
+    -crate::linalg::dot(q, &vectors[i * dim..(i + 1) * dim])
 }
 
 /// Greedy descent on one upper level: the nearest node reachable from `at`.
