@@ -161,6 +161,16 @@ impl HotRows {
     }
 }
 
+/// The `syn1` rows `first..end` a worker keeps its own copies of: `syn1`
+/// has one row per word, the inner nodes are rows `0..words - 1`, created
+/// in order of increasing count, so the hottest (the root and the levels
+/// below it) are the last [`HOT_ROWS`] of them.
+#[inline(always)]
+fn hot_inner_nodes(rows: usize) -> (usize, usize) {
+    let inner = rows.saturating_sub(1).max(1).min(rows);
+    (inner - HOT_ROWS.min(inner), inner)
+}
+
 /// A worker's [`HotRows`] of both output layers, loaded at the start of a
 /// job and merged at its end.
 #[derive(Debug, Default)]
@@ -185,11 +195,8 @@ impl HotCache {
             return;
         }
         if let Some(syn1) = &layers.syn1 {
-            // syn1 has one row per word; inner nodes are rows 0..words-1,
-            // created in order of increasing count, so the hottest are last.
-            let inner = syn1.rows().saturating_sub(1).max(1).min(syn1.rows());
-            let n = HOT_ROWS.min(inner);
-            self.hs.load(syn1, inner - n, n);
+            let (first, end) = hot_inner_nodes(syn1.rows());
+            self.hs.load(syn1, first, end - first);
         }
         match &layers.syn1neg {
             Some(syn1neg) if negatives => self.neg.load(syn1neg, 0, HOT_ROWS.min(syn1neg.rows())),
@@ -296,7 +303,7 @@ impl OutputLayers<'_> {
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             // the inner nodes of the word's Huffman path, except the top of
             // the tree (the worker's hot copies, or in cache anyway)
-            let cold = syn1.rows().saturating_sub(1 + HOT_ROWS);
+            let (cold, _) = hot_inner_nodes(syn1.rows());
             if (word as usize) < hf.len() {
                 for &step in hf.path(word as usize) {
                     let p = HuffmanCodes::node(step) as usize;
