@@ -272,6 +272,29 @@ impl RowSums {
     }
 }
 
+/// How many relations ahead of the one being computed its rows are prefetched.
+const AHEAD: usize = 2;
+
+/// The relations of one batch with their negatives, drawn ahead of use.
+#[derive(Default)]
+struct BatchPlan {
+    /// (position in the batch, u, v) of each relation that is not a self-loop.
+    pairs: Vec<(usize, u32, u32)>,
+    /// The negatives of every relation, back to back.
+    negs: Vec<u32>,
+    /// Relation `r`'s negatives are `negs[neg_start[r]..neg_start[r + 1]]`.
+    neg_start: Vec<usize>,
+}
+
+impl BatchPlan {
+    fn clear(&mut self) {
+        self.pairs.clear();
+        self.negs.clear();
+        self.neg_start.clear();
+        self.neg_start.push(0);
+    }
+}
+
 struct Worker<'s, 'a, T: Real> {
     shared: &'s SharedMatrix<'a, T>,
     graph: &'s Graph,
@@ -299,21 +322,44 @@ impl<T: Real> Worker<'_, '_, T> {
         let mut tmp = vec![0.0; dim];
         let (mut loss_sum, mut count, mut grad_err) = (0.0, 0usize, 0.0f64);
         let lr = self.phase.alpha;
-        for (b, batch) in rels.chunks(self.cfg.batch_size).enumerate() {
+        // The negatives of batch `b + 1` are drawn before batch `b` is
+        // computed, so the rows of the relations `AHEAD` places on (in this
+        // batch or the next) can be prefetched while the current one is
+        // computed. The random stream is consumed in the same order as drawing
+        // each relation's negatives just before its loss, so results do not
+        // depend on this.
+        let batches: Vec<&[u32]> = rels.chunks(self.cfg.batch_size).collect();
+        let mut cur = BatchPlan::default();
+        let mut next = BatchPlan::default();
+        if let Some(first) = batches.first() {
+            self.plan(first, rng, &mut negs, &mut cur);
+        }
+        for b in 0..batches.len() {
             if self.progress.should_stop() {
                 break;
+            }
+            if let Some(nb) = batches.get(b + 1) {
+                self.plan(nb, rng, &mut negs, &mut next);
+            }
+            if let Some(later) = batches.get(b + 2) {
+                for &ri in later.iter() {
+                    crate::mem::prefetch(pairs.as_ptr().wrapping_add(ri as usize));
+                }
             }
             let check =
                 self.cfg.check_gradients_every > 0 && (b + 1) % self.cfg.check_gradients_every == 0;
             rows.clear();
             updates.clear();
-            for (j, &ri) in batch.iter().enumerate() {
-                let (u, v) = pairs[ri as usize];
-                if u == v {
-                    continue; // a self-loop carries no information and no gradient
+            for r in 0..cur.pairs.len() {
+                // Rows of the relation AHEAD places on: in this batch or the next.
+                let ahead = r + AHEAD;
+                if ahead < cur.pairs.len() {
+                    self.prefetch_relation(&cur, ahead, &acc);
+                } else if ahead - cur.pairs.len() < next.pairs.len() {
+                    self.prefetch_relation(&next, ahead - cur.pairs.len(), &acc);
                 }
-                self.graph
-                    .sample_negatives(u, k, self.phase.sampling, rng, &mut negs);
+                let (j, u, v) = cur.pairs[r];
+                let negs = &cur.negs[cur.neg_start[r]..cur.neg_start[r + 1]];
                 self.shared.read_row_as(u as usize, &mut ubuf, T::to_f64);
                 self.shared
                     .read_row_as(v as usize, &mut vs[..dim], T::to_f64);
@@ -369,9 +415,39 @@ impl<T: Real> Worker<'_, '_, T> {
                 }
             }
             acc.clear();
-            self.progress.add(batch.len() as u64);
+            self.progress.add(batches[b].len() as u64);
+            std::mem::swap(&mut cur, &mut next);
         }
         (loss_sum, count, grad_err)
+    }
+
+    /// Starts loading the rows relation `r` of `plan` reads, and the slots
+    /// their updates are summed into.
+    #[inline]
+    fn prefetch_relation(&self, plan: &BatchPlan, r: usize, acc: &RowSums) {
+        let (_, u, v) = plan.pairs[r];
+        let negs = &plan.negs[plan.neg_start[r]..plan.neg_start[r + 1]];
+        for &row in [u, v].iter().chain(negs) {
+            self.shared.prefetch_row(row as usize);
+            crate::mem::prefetch(acc.slot_of.as_ptr().wrapping_add(row as usize));
+        }
+    }
+
+    /// Draws the negatives of `batch` into `plan`.
+    fn plan(&self, batch: &[u32], rng: &mut Rng, negs: &mut Vec<u32>, plan: &mut BatchPlan) {
+        plan.clear();
+        let pairs = self.graph.pairs();
+        for (j, &ri) in batch.iter().enumerate() {
+            let (u, v) = pairs[ri as usize];
+            if u == v {
+                continue; // a self-loop carries no information and no gradient
+            }
+            self.graph
+                .sample_negatives(u, self.cfg.negative, self.phase.sampling, rng, negs);
+            plan.pairs.push((j, u, v));
+            plan.negs.extend_from_slice(negs);
+            plan.neg_start.push(plan.negs.len());
+        }
     }
 
     fn shared_dim(&self) -> usize {
