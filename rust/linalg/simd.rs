@@ -417,9 +417,31 @@ unsafe fn gather_acc_update512(
     let c = rows.len().min(g.len());
     let mut k = 0;
     // SAFETY (every access): chunk k of `acc`, `x` and each row (d floats
-    // each, the caller's contract); the last chunk is masked. The rows are
-    // disjoint from each other and from `acc` and `x`.
+    // each, the caller's contract); whole chunks while k + 32 <= d, then the
+    // last chunk is masked. The rows are disjoint from each other and from
+    // `acc` and `x`.
     unsafe {
+        // Two chunks at a time, as in `gather_acc_update256`: two chains into
+        // `acc`, each element still summed in row order.
+        while k + 32 <= d {
+            let mut a0 = _mm512_loadu_ps(acc.add(k));
+            let mut a1 = _mm512_loadu_ps(acc.add(k + 16));
+            let x0 = _mm512_loadu_ps(x.add(k));
+            let x1 = _mm512_loadu_ps(x.add(k + 16));
+            for j in 0..c {
+                let vg = _mm512_set1_ps(g[j]);
+                let r = rows[j].add(k);
+                let v0 = _mm512_loadu_ps(r);
+                let v1 = _mm512_loadu_ps(r.add(16));
+                a0 = _mm512_fmadd_ps(vg, v0, a0);
+                a1 = _mm512_fmadd_ps(vg, v1, a1);
+                _mm512_storeu_ps(r, _mm512_fmadd_ps(vg, x0, v0));
+                _mm512_storeu_ps(r.add(16), _mm512_fmadd_ps(vg, x1, v1));
+            }
+            _mm512_storeu_ps(acc.add(k), a0);
+            _mm512_storeu_ps(acc.add(k + 16), a1);
+            k += 32;
+        }
         while k < d {
             let m = chunk_mask(k, d);
             let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
@@ -839,6 +861,28 @@ unsafe fn gather_acc_update256(
     // caller's contract); the rows are disjoint from each other and from
     // `acc` and `x`.
     unsafe {
+        // Two chunks at a time: two independent chains of multiply-adds into
+        // `acc` instead of one, each element still summed in row order (so
+        // the result is the same, bit for bit).
+        while k + 16 <= d {
+            let mut a0 = _mm256_loadu_ps(acc.add(k));
+            let mut a1 = _mm256_loadu_ps(acc.add(k + 8));
+            let x0 = _mm256_loadu_ps(x.add(k));
+            let x1 = _mm256_loadu_ps(x.add(k + 8));
+            for j in 0..c {
+                let vg = _mm256_set1_ps(g[j]);
+                let r = rows[j].add(k);
+                let v0 = _mm256_loadu_ps(r);
+                let v1 = _mm256_loadu_ps(r.add(8));
+                a0 = _mm256_fmadd_ps(vg, v0, a0);
+                a1 = _mm256_fmadd_ps(vg, v1, a1);
+                _mm256_storeu_ps(r, _mm256_fmadd_ps(vg, x0, v0));
+                _mm256_storeu_ps(r.add(8), _mm256_fmadd_ps(vg, x1, v1));
+            }
+            _mm256_storeu_ps(acc.add(k), a0);
+            _mm256_storeu_ps(acc.add(k + 8), a1);
+            k += 16;
+        }
         while k + 8 <= d {
             let mut a = _mm256_loadu_ps(acc.add(k));
             let xk = _mm256_loadu_ps(x.add(k));
