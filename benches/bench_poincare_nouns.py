@@ -10,6 +10,10 @@ Usage::
     python benches/bench_poincare_nouns.py evaluate --out runs/n10 --epoch 200
     # gensim's time per epoch, extrapolated from --relations relations of one epoch
     python benches/bench_poincare_nouns.py gensim --size 10 --negative 10 --relations 20000
+    # embedrs's time for --epochs epochs of the preset after its set-up (no burn-in):
+    # run it for two builds at once, one per core, to compare them (before/after)
+    PYTHONPATH=<build A> python benches/bench_poincare_nouns.py epoch --epochs 1 --workers 1 &
+    PYTHONPATH=<build B> python benches/bench_poincare_nouns.py epoch --epochs 1 --workers 1; wait
 
 Wall time and process CPU time are printed together: on a shared machine the
 CPU time (all threads) is the figure that does not depend on other users' load.
@@ -87,6 +91,23 @@ def evaluate(args: argparse.Namespace) -> None:
         )
 
 
+def epoch(args: argparse.Namespace) -> None:
+    from embedrs.models.poincare import PoincareModel
+
+    rel = relations(args.data)
+    model = PoincareModel.from_preset(rel, "paper", size=args.size, workers=args.workers, burn_in=0)
+    wall, cpu = time.monotonic(), time.process_time()
+    model.train(epochs=args.epochs, batch_size=10)
+    line = {
+        "epochs": args.epochs,
+        "workers": args.workers,
+        "wall_s": round(time.monotonic() - wall, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "loss": model.epoch_losses[-1],
+    }
+    print(json.dumps(line), flush=True)
+
+
 def gensim_epoch(args: argparse.Namespace) -> None:
     from gensim.models.poincare import PoincareModel
     from threadpoolctl import threadpool_info
@@ -120,7 +141,7 @@ def gensim_epoch(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["train", "evaluate", "gensim"])
+    parser.add_argument("command", choices=["train", "evaluate", "gensim", "epoch"])
     parser.add_argument("--data", default=DATA)
     parser.add_argument("--size", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=200)
@@ -131,7 +152,9 @@ def main() -> None:
     parser.add_argument("--negative", type=int, default=10)
     parser.add_argument("--relations", type=int, default=20000)
     args = parser.parse_args()
-    {"train": train, "evaluate": evaluate, "gensim": gensim_epoch}[args.command](args)
+    {"train": train, "evaluate": evaluate, "gensim": gensim_epoch, "epoch": epoch}[args.command](
+        args
+    )
 
 
 if __name__ == "__main__":
