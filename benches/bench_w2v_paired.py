@@ -15,6 +15,11 @@ Usage::
 
     python benches/bench_w2v_paired.py --before /path/to/old --after /path/to/new --rounds 5
 
+With ``--workers N`` (N > 1) the builds cannot share the cores, so they run one
+after the other instead (which one goes first alternates by round), each with N
+workers, and the figure compared is the wall time of ``train()``: this is how a
+change in the way workers share the work (not in the per-core speed) shows.
+
 The corpus is the first ``--words`` tokens of ``../shared/data/enwik_text8like.gz``
 as 1,000-token lines; settings are the word2vec benchmark's (``vector_size=100,
 window=5, min_count=5, sample=1e-4``, 5 negatives or hierarchical softmax).
@@ -37,20 +42,23 @@ _CHILD = r"""
 import resource, sys, time
 from embedrs.models import Word2Vec
 path, path_kind, sg, hs, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+workers = int(sys.argv[6])
 m = Word2Vec(vector_size=100, window=5, min_count=5, sample=1e-4, sg=sg, hs=hs,
-             negative=0 if hs else 5, workers=1, seed=1)
+             negative=0 if hs else 5, workers=workers, seed=1)
 if path_kind == "file":
     m.build_vocab(corpus_file=path)
 else:
     sents = [line.split() for line in open(path)]
     m.build_vocab(sents)
 r0 = resource.getrusage(resource.RUSAGE_SELF)
+t0 = time.monotonic()
 if path_kind == "file":
     m.train(corpus_file=path, total_words=m.corpus_total_words, epochs=epochs)
 else:
     m.train(sents, total_examples=len(sents), epochs=epochs)
+wall = time.monotonic() - t0
 r1 = resource.getrusage(resource.RUSAGE_SELF)
-print((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+print((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), wall)
 """
 
 
@@ -68,10 +76,19 @@ def _corpus(words: int) -> Path:
     return out
 
 
-def _start(build: str, corpus: Path, kind: str, sg: int, hs: int, epochs: int) -> subprocess.Popen:
+def _start(
+    build: str, corpus: Path, kind: str, sg: int, hs: int, epochs: int, workers: int
+) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=build, PYTHONWARNINGS="ignore")
     args = [sys.executable, "-c", _CHILD, str(corpus), kind, str(sg), str(hs), str(epochs)]
+    args.append(str(workers))
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _result(p: subprocess.Popen) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one child's train()."""
+    cpu, wall = p.communicate()[0].strip().splitlines()[-1].split()
+    return float(cpu), float(wall)
 
 
 def main() -> None:
@@ -88,10 +105,20 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--paths", default="file,iterable")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="workers per build; above 1 the builds run one after the other and wall time is compared",
+    )
     a = ap.parse_args()
     corpus = _corpus(a.words)
+    together = a.workers == 1
+    metric = "CPU s" if together else "wall s"
     print(
-        f"# load average {os.getloadavg()}; {a.words} tokens x {a.epochs} epochs, 1 worker per build"
+        f"# load average {os.getloadavg()}; {a.words} tokens x {a.epochs} epochs, "
+        f"{a.workers} worker(s) per build, "
+        + ("both builds at once" if together else "one build at a time")
     )
     rows = []
     for mode in a.modes.split(","):
@@ -101,13 +128,22 @@ def main() -> None:
             for r in range(a.rounds):
                 # alternate which build starts first
                 order = [a.before, a.after] if r % 2 == 0 else [a.after, a.before]
-                procs = {b: _start(b, corpus, kind, sg, hs, a.epochs) for b in order}
-                cpu = {
-                    b: float(p.communicate()[0].strip().splitlines()[-1]) for b, p in procs.items()
-                }
-                pairs.append((cpu[a.before], cpu[a.after]))
+                res = {}
+                if together:
+                    procs = {b: _start(b, corpus, kind, sg, hs, a.epochs, 1) for b in order}
+                    res = {b: _result(p) for b, p in procs.items()}
+                else:
+                    for b in order:
+                        res[b] = _result(_start(b, corpus, kind, sg, hs, a.epochs, a.workers))
+                pick = 0 if together else 1
+                pairs.append((res[a.before][pick], res[a.after][pick]))
+                busy = "".join(
+                    f" {name} CPU/wall {res[b][0] / res[b][1]:.2f}"
+                    for name, b in (("before", a.before), ("after", a.after))
+                )
                 print(
-                    f"  {mode:8s} {kind:8s} round {r + 1}: before {cpu[a.before]:.2f}s after {cpu[a.after]:.2f}s",
+                    f"  {mode:8s} {kind:8s} round {r + 1}: before {pairs[-1][0]:.2f}s "
+                    f"after {pairs[-1][1]:.2f}s ({metric};{busy})",
                     flush=True,
                 )
             ratios = [b / f for b, f in pairs]
@@ -120,7 +156,9 @@ def main() -> None:
                     ratios,
                 )
             )
-    print("\n| mode | path | before CPU s | after CPU s | speed ratio per pair | median | faster |")
+    print(
+        f"\n| mode | path | before {metric} | after {metric} | speed ratio per pair | median | faster |"
+    )
     print("|---|---|---:|---:|---|---:|---:|")
     for mode, kind, b, f, ratios in rows:
         per = " ".join(f"{r:.2f}" for r in ratios)
