@@ -163,6 +163,25 @@ impl MulAdd for Avx2 {
     }
 }
 
+/// `$f::<N>(args)` for `N = $n` in `1..=8` (nothing for 0): the row-count
+/// dispatch of the `N`-row kernels.
+#[cfg(target_arch = "x86_64")]
+macro_rules! with_row_count {
+    ($n:expr, $f:ident($($arg:expr),*)) => {
+        match $n {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            _ => {}
+        }
+    };
+}
+
 /// Lanes `0..r` of a 16-lane mask (`r < 16`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -377,26 +396,53 @@ unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [
     }
 }
 
-/// One chunk of `acc` at a time: loaded once, every row added, stored once.
+/// `acc += Σ_j g[j] row_j` for `N` rows (`N <= 8`): the scales broadcast
+/// once into registers, each chunk of `acc` loaded once, the rows added
+/// into two accumulators (even and odd rows, so that consecutive
+/// multiply-adds do not wait on each other), stored once; the last chunk
+/// is masked.
 #[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn gather_axpy512(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
-    let c = rows.len().min(g.len());
+#[inline(always)]
+unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+    let mut r = [std::ptr::null::<f32>(); N];
+    r.copy_from_slice(&rows[..N]);
+    let mut vg = [_mm512_setzero_ps(); N];
+    for j in 0..N {
+        vg[j] = _mm512_set1_ps(g[j]);
+    }
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `acc` and
     // of each row (the caller's contract); the last chunk is masked to d.
     unsafe {
         while k < d {
             let m = chunk_mask(k, d);
-            let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
-            for j in 0..c {
-                let r = _mm512_maskz_loadu_ps(m, rows[j].add(k));
-                a = _mm512_fmadd_ps(_mm512_set1_ps(g[j]), r, a);
+            let mut s0 = _mm512_maskz_loadu_ps(m, acc.add(k));
+            let mut s1 = _mm512_setzero_ps();
+            for j in 0..N {
+                let v = _mm512_maskz_loadu_ps(m, r[j].add(k));
+                if j % 2 == 0 {
+                    s0 = _mm512_fmadd_ps(vg[j], v, s0);
+                } else {
+                    s1 = _mm512_fmadd_ps(vg[j], v, s1);
+                }
             }
-            _mm512_mask_storeu_ps(acc.add(k), m, a);
+            _mm512_mask_storeu_ps(acc.add(k), m, _mm512_add_ps(s0, s1));
             k += 16;
         }
+    }
+}
+
+/// `acc += Σ_j g[j] row_j` for rows anywhere, up to 8 per pass
+/// ([`axpy_n512`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_axpy512(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
+    let c = rows.len().min(g.len());
+    for (r, gs) in rows[..c].chunks(8).zip(g[..c].chunks(8)) {
+        // SAFETY: every row and `acc` hold d floats (the caller's contract);
+        // `r` and `gs` have the same length, the kernel's N.
+        unsafe { with_row_count!(r.len(), axpy_n512(r, gs, acc, d)) }
     }
 }
 
@@ -736,25 +782,6 @@ unsafe fn dots_n256<const N: usize>(rows: &[*const f32], h: *const f32, d: usize
     }
 }
 
-/// `$f::<N>(args)` for `N = $n` in `1..=8` (nothing for 0): the row-count
-/// dispatch of the `N`-row kernels.
-#[cfg(target_arch = "x86_64")]
-macro_rules! with_row_count {
-    ($n:expr, $f:ident($($arg:expr),*)) => {
-        match $n {
-            1 => $f::<1>($($arg),*),
-            2 => $f::<2>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            5 => $f::<5>($($arg),*),
-            6 => $f::<6>($($arg),*),
-            7 => $f::<7>($($arg),*),
-            8 => $f::<8>($($arg),*),
-            _ => {}
-        }
-    };
-}
-
 /// [`dot256`] for rows anywhere, up to 8 per pass ([`dots_n256`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -842,8 +869,9 @@ unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize
 }
 
 /// [`MulAdd::gather_acc_update_raw`] with AVX2: as
-/// [`gather_acc_update512`], 8 floats per chunk, then one 4-wide step and
-/// single floats (the tails of [`acc_update256`]).
+/// [`gather_acc_update512`], two 8-float chunks per pass while 16 floats
+/// remain, then one 8-float chunk, one 4-wide step and single floats (the
+/// tails of [`acc_update256`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
