@@ -80,8 +80,17 @@ def _start(
     build: str, corpus: Path, kind: str, sg: int, hs: int, epochs: int, workers: int
 ) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=build, PYTHONWARNINGS="ignore")
-    args = [sys.executable, "-c", _CHILD, str(corpus), kind, str(sg), str(hs), str(epochs)]
-    args.append(str(workers))
+    args = [
+        sys.executable,
+        "-c",
+        _CHILD,
+        str(corpus),
+        kind,
+        str(sg),
+        str(hs),
+        str(epochs),
+        str(workers),
+    ]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
 
 
@@ -128,13 +137,14 @@ def main() -> None:
             for r in range(a.rounds):
                 # alternate which build starts first
                 order = [a.before, a.after] if r % 2 == 0 else [a.after, a.before]
-                res = {}
                 if together:
                     procs = {b: _start(b, corpus, kind, sg, hs, a.epochs, 1) for b in order}
                     res = {b: _result(p) for b, p in procs.items()}
                 else:
-                    for b in order:
-                        res[b] = _result(_start(b, corpus, kind, sg, hs, a.epochs, a.workers))
+                    res = {
+                        b: _result(_start(b, corpus, kind, sg, hs, a.epochs, a.workers))
+                        for b in order
+                    }
                 pick = 0 if together else 1
                 pairs.append((res[a.before][pick], res[a.after][pick]))
                 busy = "".join(
