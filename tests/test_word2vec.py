@@ -319,6 +319,38 @@ def test_train_pairs_learns_item_tag_structure() -> None:
         model.train_pairs(np.array([[0, 10**6]]))
 
 
+class _Token(str):
+    """A str subclass: the feed looks it up in ``key_to_index`` itself."""
+
+
+def test_token_table_gives_the_dicts_answer() -> None:
+    # Plain str tokens go through the feed's own token table once the feed
+    # has read as many tokens as the vocabulary holds; anything else through
+    # the dict. One worker and one seed: both must train the same model.
+    corpus = [[str(w) for w in s] for s in planted_corpus(600)]  # not numpy's str_
+    for s in corpus[::7]:
+        s.extend(["unseen", "w" * 40])  # out-of-vocabulary tokens
+    vocab = [s[:-2] if i % 7 == 0 else s for i, s in enumerate(corpus)]
+    wrapped = [[_Token(w) for w in s] for s in corpus]
+    models = []
+    for sentences in (corpus, wrapped):
+        m = Word2Vec(vector_size=16, min_count=1, workers=1, seed=3)
+        m.build_vocab(vocab)
+        m.train(sentences, total_examples=len(sentences), epochs=2)
+        models.append(m)
+    assert "unseen" not in models[0].wv
+    assert np.array_equal(models[0].wv.vectors, models[1].wv.vectors)
+    assert np.array_equal(models[0].syn1neg, models[1].syn1neg)
+
+
+def test_key_to_index_pointing_past_the_vectors_is_reported() -> None:
+    corpus = planted_corpus(300)
+    model = Word2Vec(corpus, vector_size=8, min_count=1, workers=1, epochs=1)
+    model.wv.key_to_index["t0w1"] = 10**6
+    with pytest.raises(ValueError, match="not a row"):
+        model.train(corpus, total_examples=len(corpus), epochs=1)
+
+
 def test_long_sentences_are_split_not_dropped() -> None:
     sentence = [f"w{i % 50}" for i in range(25000)]
     model = Word2Vec([sentence], vector_size=8, min_count=1, epochs=1, workers=1)
