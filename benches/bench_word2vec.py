@@ -3,8 +3,10 @@
 Trains both libraries on the same corpus with the same settings and threads,
 alternating their runs (A B A B ...) and reporting medians, for skip-gram +
 negative sampling, CBOW + negative sampling and skip-gram + hierarchical
-softmax, on the iterable path (the same in-memory list of sentences for both)
-and the ``corpus_file`` path (the same uncompressed file for both). Quality is
+softmax, on the iterable path (the same in-memory list of sentences for both),
+the ``corpus_file`` path (the same uncompressed file for both) and, with
+``--paths lines``, each library's ``LineSentence`` over that file (the
+per-run line also shows ``build_vocab``'s time, which this path changes). Quality is
 judged by one evaluator for everyone (``evaluate_word_analogies`` on
 the Google analogy set restricted to the 30,000 most frequent words, and
 Spearman on WordSim-353, computed by embedrs' KeyedVectors whose figures equal
@@ -85,8 +87,10 @@ def run_one(
 ) -> dict[str, Any]:
     if lib == "embedrs":
         from embedrs.models import Word2Vec
+        from embedrs.models.word2vec import LineSentence
     else:
         from gensim.models import Word2Vec  # type: ignore[no-redef]
+        from gensim.models.word2vec import LineSentence  # type: ignore[no-redef]
     params = dict(
         vector_size=args.vector_size,
         window=args.window,
@@ -98,10 +102,13 @@ def run_one(
         **MODES[mode],
     )
     model = Word2Vec(**params)
-    if path_kind == "iterable":
-        model.build_vocab(sentences)
+    vocab_start = time.perf_counter()
+    if path_kind in ("iterable", "lines"):
+        # "lines": LineSentence over the same file, each library's own reader
+        corpus = sentences if path_kind == "iterable" else LineSentence(corpus_file)
+        model.build_vocab(corpus)
         start = time.perf_counter()
-        model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
+        model.train(corpus, total_examples=model.corpus_count, epochs=args.epochs)
     else:
         model.build_vocab(corpus_file=corpus_file)
         start = time.perf_counter()
@@ -116,6 +123,7 @@ def run_one(
         "path": path_kind,
         "mode": mode,
         "seconds": elapsed,
+        "vocab_seconds": start - vocab_start,
         "words_per_sec": words / elapsed,
         "analogy": acc,
         "wordsim": spearman,
@@ -217,7 +225,7 @@ def main() -> int:
     p.add_argument("--corpus", type=Path, default=DATA / "enwik_text8like.gz")
     p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
     p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs,cbow_hs")
-    p.add_argument("--paths", default="iterable,file")
+    p.add_argument("--paths", default="iterable,file", help="iterable, file, lines")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeats", type=int, default=2)
@@ -267,6 +275,7 @@ def main() -> int:
                     results.append(r)
                     print(
                         f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
+                        f"(build_vocab {r['vocab_seconds']:5.2f}s) "
                         f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
                         f"wordsim {r['wordsim']:.4f} load {os.getloadavg()[0]:.2f}",
                         flush=True,

@@ -351,6 +351,75 @@ def test_key_to_index_pointing_past_the_vectors_is_reported() -> None:
         model.train(corpus, total_examples=len(corpus), epochs=1)
 
 
+def _write_lines(path: Path, sentences: list[list[str]], extra: str = "") -> None:
+    lines = [" ".join(s) for s in sentences]
+    lines[3] = ""  # an empty line yields no sentence
+    lines[5] = "  \t " + lines[5] + "\r"  # stray whitespace, a CRLF ending
+    lines[8] = " ".join(w for s in sentences[8:12] for w in s) + extra  # a long line, in pieces
+    path.write_text("\n".join(lines), encoding="utf8")
+
+
+@pytest.mark.parametrize("sg,max_len", [(0, 10000), (1, 7)])
+def test_line_sentence_over_a_file_is_read_in_rust_with_the_same_result(
+    tmp_path: Path, sg: int, max_len: int
+) -> None:
+    from embedrs.models.word2vec import _native_lines
+
+    path = tmp_path / "c.txt"
+    _write_lines(path, [[str(w) for w in s] + ["oov"] for s in planted_corpus(500)])
+    lines = LineSentence(str(path), max_sentence_length=max_len)
+    assert _native_lines(lines) is not None
+    in_memory = list(lines)
+    params = dict(vector_size=16, min_count=2, workers=1, seed=5, epochs=2, sg=sg, batch_words=300)
+    rust = Word2Vec(lines, **params)
+    python = Word2Vec(in_memory, **params)
+    assert rust.wv.index_to_key == python.wv.index_to_key
+    assert (rust.corpus_count, rust.corpus_total_words) == (
+        python.corpus_count,
+        python.corpus_total_words,
+    )
+    assert rust.corpus_count == len(in_memory)
+    assert np.array_equal(rust.wv.vectors, python.wv.vectors)
+    assert np.array_equal(rust.syn1neg, python.syn1neg)
+
+
+class _MyLines(LineSentence):
+    pass
+
+
+def test_line_sentences_python_must_read(tmp_path: Path) -> None:
+    from embedrs.models.word2vec import _native_lines
+
+    sentences = [[str(w) for w in s] for s in planted_corpus(200)]
+    plain = tmp_path / "plain.txt"
+    _write_lines(plain, sentences)
+    nbsp = tmp_path / "nbsp.txt"
+    _write_lines(nbsp, sentences, extra="\u00a0t0w1")  # str.split() splits at U+00A0
+    with gzip.open(tmp_path / "c.txt.gz", "wt", encoding="utf8") as f:
+        f.write("\n".join(" ".join(s) for s in sentences))
+    assert _native_lines(LineSentence(str(plain))) is not None
+    for lines in (
+        LineSentence(str(nbsp)),
+        LineSentence(str(tmp_path / "c.txt.gz")),
+        LineSentence(str(plain), limit=50),
+        _MyLines(str(plain)),
+        LineSentence(open(plain, "rb")),  # noqa: SIM115
+        sentences,
+    ):
+        assert _native_lines(lines) is None, lines
+    # read by Python, the U+00A0 splits the token as gensim would
+    model = Word2Vec(LineSentence(str(nbsp)), vector_size=8, min_count=1, workers=1, epochs=1)
+    count = model.wv.get_vecattr("t0w1", "count")
+    assert count == sum(s.count("t0w1") for s in LineSentence(str(nbsp)))
+    ascii_split = nbsp.read_text(encoding="utf8").replace("\t", " ").replace("\r", " ").split(" ")
+    assert count == sum(line.split("\n").count("t0w1") for line in ascii_split) + 1
+    # a file that changes is checked again
+    lines = LineSentence(str(plain))
+    assert _native_lines(lines) is not None
+    _write_lines(plain, sentences, extra="\u3000x")
+    assert _native_lines(lines) is None
+
+
 def test_long_sentences_are_split_not_dropped() -> None:
     sentence = [f"w{i % 50}" for i in range(25000)]
     model = Word2Vec([sentence], vector_size=8, min_count=1, epochs=1, workers=1)

@@ -184,6 +184,43 @@ impl CorpusText {
         }
     }
 
+    /// Whether Python's `line.split()` on each decoded line gives exactly the
+    /// tokens this module reads: the text is valid UTF-8 and holds none of
+    /// the characters that `str.split()` treats as whitespace and this
+    /// reader does not (`\x1c`-`\x1f`, U+0085, U+00A0, U+1680, U+2000-U+200A,
+    /// U+2028, U+2029, U+202F, U+205F, U+3000; U+180E too, whitespace for
+    /// older Pythons). When it holds, training on `LineSentence(path)` may
+    /// read the file here instead of through Python.
+    pub fn splits_like_python(&self) -> bool {
+        let bytes = self.bytes();
+        if std::str::from_utf8(bytes).is_err() {
+            return false;
+        }
+        // Valid UTF-8, so a lead byte is followed by its continuation bytes.
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let tail = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+            let other_space = match b {
+                0x1c..=0x1f => true,
+                0xc2 => matches!(tail(1), 0x85 | 0xa0),
+                0xe1 => (tail(1), tail(2)) == (0x9a, 0x80) || (tail(1), tail(2)) == (0xa0, 0x8e),
+                0xe2 => match (tail(1), tail(2)) {
+                    (0x80, c) => matches!(c, 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf),
+                    (0x81, c) => c == 0x9f,
+                    _ => false,
+                },
+                0xe3 => (tail(1), tail(2)) == (0x80, 0x80),
+                _ => false,
+            };
+            if other_space {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
     /// The path it was read from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -240,6 +277,8 @@ pub struct SentenceReader<'a> {
     line: u64,
     /// Line of the sentence last read.
     sentence_line: u64,
+    /// Sentences read so far (pieces of long lines counted one by one).
+    sentences: u64,
 }
 
 impl<'a> SentenceReader<'a> {
@@ -259,7 +298,14 @@ impl<'a> SentenceReader<'a> {
             max_len: max_len.max(1),
             line: 0,
             sentence_line: 0,
+            sentences: 0,
         }
+    }
+
+    /// Sentences read so far, as `LineSentence` would yield them: one per
+    /// non-empty line, or per piece of a line longer than `max_len` tokens.
+    pub fn sentences_read(&self) -> u64 {
+        self.sentences
     }
 
     /// Numbers lines from `line`: the number of newlines before the
@@ -294,12 +340,14 @@ impl<'a> SentenceReader<'a> {
                     self.line += 1;
                     if n > 0 {
                         self.pos += 1;
+                        self.sentences += 1;
                         return true;
                     }
                 }
                 self.pos += 1;
             }
             if self.pos >= self.end || self.pos >= bytes.len() {
+                self.sentences += u64::from(any);
                 return any;
             }
             if n == 0 {
@@ -313,6 +361,7 @@ impl<'a> SentenceReader<'a> {
             any = true;
             n += 1;
             if n >= self.max_len {
+                self.sentences += 1;
                 return true;
             }
         }
@@ -600,6 +649,34 @@ mod tests {
         let s = sentences(b"a b c d e", 1, 2);
         assert_eq!(s.len(), 3);
         assert_eq!(s[2], vec!["e"]);
+    }
+
+    #[test]
+    fn sentences_are_counted_as_line_sentence_yields_them() {
+        // empty lines yield nothing; a 5-token line with max_len 2 yields 3
+        let text = b"a b\n\n  \nc d e f g\nh";
+        let mut r = SentenceReader::new(text, 0..text.len(), 2);
+        let mut n = 0;
+        while r.next_sentence(|_, _| {}) {
+            n += 1;
+        }
+        assert_eq!((n, r.sentences_read()), (5, 5));
+    }
+
+    #[test]
+    fn python_split_compatibility() {
+        let ok = |t: &str| CorpusText::from_bytes(t.as_bytes().to_vec()).splits_like_python();
+        assert!(ok("plain ascii\twith\r\nlines\x0b\x0c end"));
+        assert!(ok(
+            "caf\u{e9} \u{65e5}\u{672c} \u{feff}bom \u{200b}zero-width"
+        ));
+        for c in [
+            '\u{1c}', '\u{1f}', '\u{85}', '\u{a0}', '\u{1680}', '\u{180e}', '\u{2000}', '\u{200a}',
+            '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+        ] {
+            assert!(!ok(&format!("a{c}b")), "U+{:04X}", c as u32);
+        }
+        assert!(!CorpusText::from_bytes(b"caf\xe9".to_vec()).splits_like_python());
     }
 
     #[test]

@@ -47,6 +47,14 @@ impl CorpusFile {
         })
     }
 
+    /// Whether Python's `str.split()` on each line gives exactly the tokens
+    /// the Rust reader gives (valid UTF-8, no whitespace only Python knows),
+    /// so that a `LineSentence` over this file may be read in Rust.
+    fn splits_like_python(&self, py: Python<'_>) -> bool {
+        let text = self.text.clone();
+        py.detach(move || text.splits_like_python())
+    }
+
     /// Size of the text in bytes.
     fn __len__(&self) -> usize {
         self.text.bytes().len()

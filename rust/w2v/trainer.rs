@@ -14,7 +14,7 @@ use super::score::Scorer;
 use super::skipgram::SkipGram;
 use super::sources::{CheckedChannel, FileRanges};
 use super::tables::Tables;
-use crate::corpus::{ByteLookup, CorpusText, Job};
+use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -181,6 +181,47 @@ impl Trainer {
             max_sentence_length,
         );
         self.sentences(&model, &source, epoch, schedule, progress)
+    }
+
+    /// Trains one epoch on a corpus file read in order by one reader thread,
+    /// whose jobs the workers take as they come: the iterable path's
+    /// semantics (the jobs `LineSentence(path)` would give, one
+    /// learning-rate schedule over all workers, every worker busy to the
+    /// end) without Python in the loop. Returns the statistics and the
+    /// number of sentences read (`LineSentence`'s count).
+    pub fn train_file_in_order(
+        &self,
+        weights: Weights<'_>,
+        text: &CorpusText,
+        epoch: u64,
+        schedule: Schedule,
+        batch_words: usize,
+        max_sentence_length: usize,
+        progress: &Progress,
+    ) -> Result<(EpochStats, u64)> {
+        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(self.workers() * 2);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let bytes = text.bytes();
+                let mut r = SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
+                loop {
+                    let mut job = Job::default();
+                    if progress.should_stop()
+                        || !r.fill_job(&mut job, batch_words.max(1), lookup)
+                        || tx.send(job).is_err()
+                    {
+                        break;
+                    }
+                }
+                r.sentences_read()
+            });
+            let stats = self.train_jobs(weights, epoch, schedule, progress, rx);
+            let read = reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            stats.map(|s| (s, read))
+        })
     }
 
     /// Trains one epoch of skip-gram negative sampling on explicit

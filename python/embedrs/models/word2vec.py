@@ -148,6 +148,44 @@ def _finalize(
         raise
 
 
+def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
+    """The corpus file behind a plain ``LineSentence(path)``, when Rust reads it exactly as Python.
+
+    Word2Vec then counts and trains on the file in Rust (the iterable path's
+    semantics: the same sentences in the same order, one learning-rate
+    schedule) instead of iterating the ``LineSentence`` in Python. That holds
+    for an exact ``LineSentence`` (not a subclass) over an uncompressed file
+    (memory-mapped, so never loaded whole) without ``limit``, whose text is
+    valid UTF-8 and uses only the whitespace the Rust reader knows. Anything
+    else returns None and is read by Python. The answer is cached on the
+    object until the file's size or modification time changes.
+    """
+    if type(corpus_iterable) is not LineSentence or corpus_iterable.limit is not None:
+        return None
+    source = corpus_iterable.source
+    if not isinstance(source, (str, os.PathLike)):
+        return None
+    path = os.fspath(source)
+    if not isinstance(path, str) or path.endswith((".gz", ".bz2")):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # Python's reader raises the error the user should see
+    key = (path, st.st_size, st.st_mtime_ns)
+    cached = corpus_iterable.__dict__.get("_embedrs_native")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        corpus: CorpusFile | None = CorpusFile(path)
+    except (OSError, ValueError):
+        corpus = None
+    if corpus is not None and not corpus.splits_like_python():
+        corpus = None
+    corpus_iterable.__dict__["_embedrs_native"] = (key, corpus)
+    return corpus
+
+
 class Word2Vec:
     """Train, use and evaluate word2vec embeddings (gensim 4 compatible).
 
@@ -424,11 +462,16 @@ class Word2Vec:
     ) -> tuple[int, int]:
         """Count words of the corpus into ``raw_vocab``; returns ``(total_words, corpus_count)``."""
         start = time.perf_counter()
-        if corpus_file is not None and not (trim_rule is not None and self.max_vocab_size):
-            corpus = CorpusFile(os.fspath(corpus_file))
+        native = _native_lines(corpus_iterable) if corpus_file is None else None
+        python_rule = trim_rule is not None and self.max_vocab_size
+        if (corpus_file is not None or native is not None) and not python_rule:
+            if native is not None:
+                corpus, max_len = native, corpus_iterable.max_sentence_length  # type: ignore[union-attr]
+            else:
+                corpus, max_len = CorpusFile(os.fspath(corpus_file)), MAX_WORDS_IN_BATCH
             items, sentences, total = corpus.count_words(
                 check_workers(self.workers if workers is None else workers),
-                MAX_WORDS_IN_BATCH,
+                max_len,
                 self.max_vocab_size,
             )
             raw = dict(items)
@@ -1063,6 +1106,17 @@ class Word2Vec:
                 syn0, syn1neg, syn1, self._lockf(), corpus, **common
             )
             return raw, eff, loss, None
+        native = _native_lines(corpus_iterable)
+        if native is not None:
+            return core.train_epoch_lines(
+                syn0,
+                syn1neg,
+                syn1,
+                self._lockf(),
+                native,
+                max_sentence_length=corpus_iterable.max_sentence_length,
+                **common,
+            )
         return core.train_epoch_iterable(
             syn0, syn1neg, syn1, self._lockf(), corpus_iterable, self.wv.key_to_index, **common
         )
