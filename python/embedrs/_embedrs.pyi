@@ -344,27 +344,10 @@ class Word2VecCore:
         total_words: int,
         batch_words: int,
         max_sentence_length: int = 10000,
+        in_order: bool = False,
         progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
-    ) -> tuple[int, int, float]: ...
-    def train_epoch_lines(
-        self,
-        syn0: _npt.NDArray[_np.float32],
-        syn1neg: _npt.NDArray[_np.float32] | None,
-        syn1: _npt.NDArray[_np.float32] | None,
-        lockf: _npt.NDArray[_np.float32] | None,
-        corpus: CorpusFile,
-        *,
-        epoch: int,
-        alpha: float,
-        min_alpha: float,
-        words_before: int,
-        total_words: int,
-        batch_words: int,
-        max_sentence_length: int = 10000,
-        progress: _ProgressCallback | None = None,
-        report_every: float = 1.0,
-    ) -> tuple[int, int, float, int]: ...
+    ) -> tuple[int, int, float, int | None]: ...
     def train_epoch_pairs(
         self,
         syn0: _npt.NDArray[_np.float32],

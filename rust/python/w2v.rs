@@ -228,8 +228,13 @@ impl Word2VecCore {
     }
 
     /// Trains one epoch on a corpus file, each worker reading its own byte
-    /// range. Returns `(raw_words, effective_words, loss)`.
-    #[pyo3(signature = (syn0, syn1neg, syn1, lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, max_sentence_length=MAX_SENTENCE_LEN, progress=None, report_every=1.0))]
+    /// range (gensim's `corpus_file` mode). With `in_order`, the iterable
+    /// path's semantics instead: one Rust thread reads the file in order
+    /// (the sentences `LineSentence(path, max_sentence_length)` yields) and
+    /// the workers take its jobs as they come, under one learning-rate
+    /// schedule. Returns `(raw_words, effective_words, loss, sentences)`,
+    /// `sentences` (as `LineSentence` counts them) only with `in_order`.
+    #[pyo3(signature = (syn0, syn1neg, syn1, lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, max_sentence_length=MAX_SENTENCE_LEN, in_order=false, progress=None, report_every=1.0))]
     #[allow(clippy::too_many_arguments)]
     fn train_epoch_file<'py>(
         &self,
@@ -246,9 +251,10 @@ impl Word2VecCore {
         total_words: u64,
         batch_words: usize,
         max_sentence_length: usize,
+        in_order: bool,
         progress: Option<Py<PyAny>>,
         report_every: f64,
-    ) -> PyResult<(u64, u64, f64)> {
+    ) -> PyResult<(u64, u64, f64, Option<u64>)> {
         super::guard(|| {
             let lent = Lent {
                 syn0,
@@ -259,69 +265,18 @@ impl Word2VecCore {
             let weights = lent.weights()?;
             let (schedule, counters) = schedule(alpha, min_alpha, words_before, total_words);
             let text = corpus.text();
-            let stats =
-                run_monitored(py, &counters, tick(report_every), progress.as_ref(), || {
-                    self.trainer.train_file(
-                        weights,
-                        &text,
-                        epoch,
-                        schedule,
-                        batch_words,
-                        max_sentence_length,
-                        &counters,
-                    )
-                })?
-                .py()?;
-            Ok((stats.raw_words, stats.effective_words, stats.loss))
-        })
-    }
-
-    /// Trains one epoch on a corpus file with the iterable path's semantics:
-    /// one Rust thread reads the file in order (the sentences
-    /// `LineSentence(path, max_sentence_length)` yields) and the workers
-    /// take its jobs as they come, under one learning-rate schedule. Returns
-    /// `(raw_words, effective_words, loss, sentences)`.
-    #[pyo3(signature = (syn0, syn1neg, syn1, lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, max_sentence_length=MAX_SENTENCE_LEN, progress=None, report_every=1.0))]
-    #[allow(clippy::too_many_arguments)]
-    fn train_epoch_lines<'py>(
-        &self,
-        py: Python<'py>,
-        syn0: Bound<'py, PyArray2<f32>>,
-        syn1neg: Option<Bound<'py, PyArray2<f32>>>,
-        syn1: Option<Bound<'py, PyArray2<f32>>>,
-        lockf: Option<PyReadonlyArray1<'py, f32>>,
-        corpus: &CorpusFile,
-        epoch: u64,
-        alpha: f32,
-        min_alpha: f32,
-        words_before: u64,
-        total_words: u64,
-        batch_words: usize,
-        max_sentence_length: usize,
-        progress: Option<Py<PyAny>>,
-        report_every: f64,
-    ) -> PyResult<(u64, u64, f64, u64)> {
-        super::guard(|| {
-            let lent = Lent {
-                syn0,
-                syn1neg,
-                syn1,
-                lockf,
-            };
-            let weights = lent.weights()?;
-            let (schedule, counters) = schedule(alpha, min_alpha, words_before, total_words);
-            let text = corpus.text();
+            let t = &self.trainer;
             let (stats, read) =
                 run_monitored(py, &counters, tick(report_every), progress.as_ref(), || {
-                    self.trainer.train_file_in_order(
-                        weights,
-                        &text,
-                        epoch,
-                        schedule,
-                        batch_words,
-                        max_sentence_length,
-                        &counters,
-                    )
+                    let (w, e, s, b, m) =
+                        (&text, epoch, schedule, batch_words, max_sentence_length);
+                    if in_order {
+                        t.train_file_in_order(weights, w, e, s, b, m, &counters)
+                            .map(|(stats, read)| (stats, Some(read)))
+                    } else {
+                        t.train_file(weights, w, e, s, b, m, &counters)
+                            .map(|stats| (stats, None))
+                    }
                 })?
                 .py()?;
             Ok((stats.raw_words, stats.effective_words, stats.loss, read))

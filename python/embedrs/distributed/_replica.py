@@ -182,7 +182,7 @@ class Replica:
                 m["syn0"], dv, m.get("syn1neg"), m.get("syn1"), lockf, doc_lockf, corpus, **common
             )
         else:
-            raw, eff, _ = self.core.train_epoch_file(
+            raw, eff, _, _ = self.core.train_epoch_file(
                 m["syn0"], m.get("syn1neg"), m.get("syn1"), lockf, corpus, **common
             )
         return int(raw), int(eff)

@@ -1102,19 +1102,17 @@ class Word2Vec:
         """
         syn0, syn1neg, syn1 = self._weights()
         if corpus is not None:
-            raw, eff, loss = core.train_epoch_file(
-                syn0, syn1neg, syn1, self._lockf(), corpus, **common
-            )
-            return raw, eff, loss, None
+            return core.train_epoch_file(syn0, syn1neg, syn1, self._lockf(), corpus, **common)
         native = _native_lines(corpus_iterable)
         if native is not None:
-            return core.train_epoch_lines(
+            return core.train_epoch_file(
                 syn0,
                 syn1neg,
                 syn1,
                 self._lockf(),
                 native,
                 max_sentence_length=corpus_iterable.max_sentence_length,
+                in_order=True,
                 **common,
             )
         return core.train_epoch_iterable(
