@@ -42,12 +42,12 @@ def test_recall_at_10_against_exact_search_is_high() -> None:
 def test_scores_are_cosines_and_dots() -> None:
     v = clustered(300, 8, seed=2)
     q = v[5] * 3.0
-    cos = HnswIndexer.from_vectors(v, ef_search=300)
+    cos = HnswIndexer.from_vectors(v, ef_search=300, workers=1)
     for key, s in cos.most_similar(q, 5):
         want = v[key] @ q / np.linalg.norm(v[key]) / np.linalg.norm(q)
         assert s == pytest.approx(want, abs=1e-4)
     assert cos.most_similar(q, 1)[0][0] == 5  # the query's own row, as gensim's AnnoyIndexer
-    dot = HnswIndexer.from_vectors(v, metric="dot", ef_search=300)
+    dot = HnswIndexer.from_vectors(v, metric="dot", ef_search=300, workers=1)
     res = dot.most_similar(q, 5)
     for key, s in res:
         assert s == pytest.approx(float(v[key] @ q), rel=1e-4, abs=1e-4)
@@ -59,7 +59,7 @@ def test_kv_most_similar_with_indexer_as_in_gensim() -> None:
     kv = KeyedVectors(16)
     keys = [f"w{i}" for i in range(500)]
     kv.add_vectors(keys, clustered(500, 16, seed=3))
-    idx = HnswIndexer(kv, ef_search=200)
+    idx = HnswIndexer(kv, ef_search=200, workers=1)  # one thread: a reproducible graph
     assert idx.labels == keys
     word = keys[int(rng.integers(0, 500))]
     approx = kv.most_similar(word, topn=5, indexer=idx)
