@@ -524,6 +524,14 @@ def test_ctrl_c_stops_training_and_leaves_usable_model(tmp_path: Path) -> None:
         model2.train(corpus_file=str(path), total_words=model2.corpus_total_words, epochs=200)
     timer.cancel()
     assert np.isfinite(model2.wv.vectors).all()
+    # and so is a LineSentence read in Rust (its reader thread stops too)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        model2.train(LineSentence(str(path)), total_examples=model2.corpus_count, epochs=200)
+    timer.cancel()
+    assert np.isfinite(model2.wv.vectors).all()
+    model2.train(LineSentence(str(path)), total_examples=model2.corpus_count, epochs=1)
 
 
 def test_corpus_readers(tmp_path: Path) -> None:
