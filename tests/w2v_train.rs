@@ -194,6 +194,77 @@ fn file_path_trains_every_token_once_per_epoch() {
 }
 
 #[test]
+fn file_read_in_order_gives_the_jobs_of_the_channel() {
+    // The same sentences sent as jobs (the Python feed's batching: a job
+    // closes after the sentence that reaches `batch_words`) and read from
+    // the file in order: one worker, so the weights must be identical.
+    let sentences = corpus(300);
+    let text: String = sentences
+        .iter()
+        .map(|s| s.iter().map(|w| format!("w{w} ")).collect::<String>() + "oov\n")
+        .collect();
+    let c = CorpusText::from_bytes(text.into_bytes());
+    let n = TOPICS * PER_TOPIC;
+    let dim = 8;
+    let batch = 64;
+    let config = W2vConfig {
+        negative: 3,
+        window: 3,
+        workers: 1,
+        ..Default::default()
+    };
+    let trainer = Trainer::new(words(n), &counts_of(&sentences, n), config).unwrap();
+    let run = |from_file: bool| {
+        let mut syn0: Vec<f32> = (0..n * dim)
+            .map(|i| ((i % 13) as f32 - 6.0) / 50.0)
+            .collect();
+        let mut syn1neg = vec![0.0f32; n * dim];
+        let weights = Weights::new(&mut syn0, Some(&mut syn1neg), None, dim).unwrap();
+        let progress = Progress::new(0);
+        let sched = schedule(0, 3300, 1);
+        let read = if from_file {
+            let (stats, read) = trainer
+                .train_file_in_order(weights, &c, 0, sched, batch, 10_000, &progress)
+                .unwrap();
+            assert_eq!(stats.raw_words, 3300);
+            read
+        } else {
+            let (tx, rx) = sync_channel(4);
+            let feed = std::thread::spawn({
+                let sentences = sentences.clone();
+                move || {
+                    let mut job = Job::default();
+                    for s in &sentences {
+                        job.ids.extend_from_slice(s);
+                        job.raw_words += s.len() as u64 + 1;
+                        job.end_sentence();
+                        if job.words() >= batch {
+                            tx.send(std::mem::take(&mut job)).unwrap();
+                        }
+                    }
+                    if job.raw_words > 0 {
+                        tx.send(job).unwrap();
+                    }
+                }
+            });
+            let stats = trainer
+                .train_jobs(weights, 0, sched, &progress, rx)
+                .unwrap();
+            feed.join().unwrap();
+            assert_eq!(stats.raw_words, 3300);
+            sentences.len() as u64
+        };
+        (syn0, syn1neg, read)
+    };
+    let (a0, a1, read) = run(true);
+    let (b0, b1, _) = run(false);
+    assert_eq!(read, 300);
+    assert!(a1.iter().any(|&v| v != 0.0), "nothing was trained");
+    assert_eq!(a0, b0);
+    assert_eq!(a1, b1);
+}
+
+#[test]
 fn pairs_learn_topics_and_bad_ids_are_refused() {
     let n = TOPICS * PER_TOPIC;
     let dim = 16;
