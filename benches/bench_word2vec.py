@@ -5,8 +5,9 @@ alternating their runs (A B A B ...) and reporting medians, for skip-gram +
 negative sampling, CBOW + negative sampling and skip-gram + hierarchical
 softmax, on the iterable path (the same in-memory list of sentences for both),
 the ``corpus_file`` path (the same uncompressed file for both) and, with
-``--paths lines``, each library's ``LineSentence`` over that file (the
-per-run line also shows ``build_vocab``'s time, which this path changes). Quality is
+``--paths lines``/``text8``, each library's ``LineSentence`` over that file or
+``Text8Corpus`` over the same tokens on one line (the per-run line also shows
+``build_vocab``'s time, which these paths change). Quality is
 judged by one evaluator for everyone (``evaluate_word_analogies`` on
 the Google analogy set restricted to the 30,000 most frequent words, and
 Spearman on WordSim-353, computed by embedrs' KeyedVectors whose figures equal
@@ -87,10 +88,10 @@ def run_one(
 ) -> dict[str, Any]:
     if lib == "embedrs":
         from embedrs.models import Word2Vec
-        from embedrs.models.word2vec import LineSentence
+        from embedrs.models.word2vec import LineSentence, Text8Corpus
     else:
         from gensim.models import Word2Vec  # type: ignore[no-redef]
-        from gensim.models.word2vec import LineSentence  # type: ignore[no-redef]
+        from gensim.models.word2vec import LineSentence, Text8Corpus  # type: ignore[no-redef]
     params = dict(
         vector_size=args.vector_size,
         window=args.window,
@@ -103,9 +104,16 @@ def run_one(
     )
     model = Word2Vec(**params)
     vocab_start = time.perf_counter()
-    if path_kind in ("iterable", "lines"):
-        # "lines": LineSentence over the same file, each library's own reader
-        corpus = sentences if path_kind == "iterable" else LineSentence(corpus_file)
+    if path_kind in ("iterable", "lines", "text8"):
+        # "lines": LineSentence over the corpus file; "text8": Text8Corpus over the
+        # same tokens on one line (the same 10,000-token sentences); each library's
+        # own reader
+        if path_kind == "iterable":
+            corpus: Any = sentences
+        elif path_kind == "lines":
+            corpus = LineSentence(corpus_file)
+        else:
+            corpus = Text8Corpus(corpus_file + ".text8")
         model.build_vocab(corpus)
         start = time.perf_counter()
         model.train(corpus, total_examples=model.corpus_count, epochs=args.epochs)
@@ -225,7 +233,7 @@ def main() -> int:
     p.add_argument("--corpus", type=Path, default=DATA / "enwik_text8like.gz")
     p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
     p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs,cbow_hs")
-    p.add_argument("--paths", default="iterable,file", help="iterable, file, lines")
+    p.add_argument("--paths", default="iterable,file", help="iterable, file, lines, text8")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeats", type=int, default=2)
@@ -251,6 +259,9 @@ def main() -> int:
     corpus_file = os.path.join(tmpdir, "corpus.txt")
     with open(corpus_file, "w", encoding="utf8") as fout:
         fout.writelines(" ".join(s) + "\n" for s in sentences)
+    if "text8" in args.paths.split(","):
+        with open(corpus_file + ".text8", "w", encoding="utf8") as fout:
+            fout.write(" ".join(tokens))
     print(
         f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
         f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "

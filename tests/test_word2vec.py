@@ -383,6 +383,33 @@ def test_line_sentence_over_a_file_is_read_in_rust_with_the_same_result(
     assert np.array_equal(rust.syn1neg, python.syn1neg)
 
 
+@pytest.mark.parametrize("max_len", [10000, 37])
+def test_text8_corpus_over_a_file_is_read_in_rust_with_the_same_result(
+    tmp_path: Path, max_len: int
+) -> None:
+    from embedrs.models.word2vec import _native_lines
+
+    tokens = [str(w) for s in planted_corpus(400) for w in s] + ["oov"] * 5
+    tokens[100] = "t0w1\u00a0t1w2"  # Text8Corpus splits bytes: U+00A0 stays inside a token
+    path = tmp_path / "text8"
+    path.write_text(" ".join(tokens) + "\n", encoding="utf8")  # one line; a final newline
+    corpus = Text8Corpus(str(path), max_sentence_length=max_len)
+    assert _native_lines(corpus) is not None
+    in_memory = list(corpus)
+    assert sum(map(len, in_memory)) == len(tokens)
+    params = dict(vector_size=16, min_count=1, workers=1, seed=2, epochs=2, batch_words=500)
+    rust, python = Word2Vec(corpus, **params), Word2Vec(in_memory, **params)
+    assert rust.wv.index_to_key == python.wv.index_to_key
+    assert "t0w1\u00a0t1w2" in rust.wv
+    assert rust.corpus_count == python.corpus_count == len(in_memory)
+    assert np.array_equal(rust.wv.vectors, python.wv.vectors)
+    assert np.array_equal(rust.syn1neg, python.syn1neg)
+    # Text8Corpus ignores lines; the Rust reader does not: a newline inside
+    # the text sends the file back to Python
+    path.write_text(" ".join(tokens[:50]) + "\n" + " ".join(tokens[50:]), encoding="utf8")
+    assert _native_lines(corpus) is None
+
+
 class _MyLines(LineSentence):
     pass
 

@@ -221,6 +221,17 @@ impl CorpusText {
         true
     }
 
+    /// Whether the text reads as `Text8Corpus` reads it: valid UTF-8 with no
+    /// newline before its last token, so that this module's sentences (cut
+    /// at `max_len` tokens, and at newlines) are `Text8Corpus`'s (every
+    /// token of the file, split at ASCII whitespace as `bytes.split()`
+    /// splits, cut at `max_len` tokens).
+    pub fn is_one_line(&self) -> bool {
+        let bytes = self.bytes();
+        let last_token = bytes.iter().rposition(|&b| !is_space(b)).unwrap_or(0);
+        !bytes[..last_token].contains(&b'\n') && std::str::from_utf8(bytes).is_ok()
+    }
+
     /// The path it was read from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -677,6 +688,16 @@ mod tests {
             assert!(!ok(&format!("a{c}b")), "U+{:04X}", c as u32);
         }
         assert!(!CorpusText::from_bytes(b"caf\xe9".to_vec()).splits_like_python());
+    }
+
+    #[test]
+    fn one_line_texts() {
+        let one = |t: &[u8]| CorpusText::from_bytes(t.to_vec()).is_one_line();
+        assert!(one(b"a b\tc\r d\xc2\xa0e"));
+        assert!(one(b"a b c\n\n  \n"));
+        assert!(one(b""));
+        assert!(!one(b"a b\nc"));
+        assert!(!one(b"a \xff b"));
     }
 
     #[test]

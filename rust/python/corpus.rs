@@ -55,6 +55,13 @@ impl CorpusFile {
         py.detach(move || text.splits_like_python())
     }
 
+    /// Whether `Text8Corpus` over this file yields exactly the sentences the
+    /// Rust reader gives (valid UTF-8, no newline before the last token).
+    fn is_one_line(&self, py: Python<'_>) -> bool {
+        let text = self.text.clone();
+        py.detach(move || text.is_one_line())
+    }
+
     /// Size of the text in bytes.
     fn __len__(&self) -> usize {
         self.text.bytes().len()

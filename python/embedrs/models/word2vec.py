@@ -149,20 +149,28 @@ def _finalize(
 
 
 def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
-    """The corpus file behind a plain ``LineSentence(path)``, when Rust reads it exactly as Python.
+    """The corpus file behind a plain ``LineSentence(path)`` or ``Text8Corpus(path)``,
+    when Rust reads it exactly as the Python reader would.
 
     Word2Vec then counts and trains on the file in Rust (the iterable path's
     semantics: the same sentences in the same order, one learning-rate
-    schedule) instead of iterating the ``LineSentence`` in Python. That holds
-    for an exact ``LineSentence`` (not a subclass) over an uncompressed file
-    (memory-mapped, so never loaded whole) without ``limit``, whose text is
-    valid UTF-8 and uses only the whitespace the Rust reader knows. Anything
-    else returns None and is read by Python. The answer is cached on the
-    object until the file's size or modification time changes.
+    schedule) instead of iterating the reader in Python. That holds for an
+    exact ``LineSentence`` (not a subclass) without ``limit`` or an exact
+    ``Text8Corpus``, over an uncompressed file (memory-mapped, so never loaded
+    whole) that is valid UTF-8 and, for ``LineSentence``, uses only the
+    whitespace the Rust reader knows (``str.split()`` also splits at U+00A0
+    and others) or, for ``Text8Corpus``, has no newline before its last
+    token (``Text8Corpus`` ignores lines). Anything else returns None and is
+    read by Python. The answer is cached on the object until the file's size
+    or modification time changes.
     """
-    if type(corpus_iterable) is not LineSentence or corpus_iterable.limit is not None:
+    kind = type(corpus_iterable)
+    if kind is LineSentence and corpus_iterable.limit is None:
+        source = corpus_iterable.source
+    elif kind is Text8Corpus:
+        source = corpus_iterable.fname
+    else:
         return None
-    source = corpus_iterable.source
     if not isinstance(source, (str, os.PathLike)):
         return None
     path = os.fspath(source)
@@ -180,8 +188,9 @@ def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
         corpus: CorpusFile | None = CorpusFile(path)
     except (OSError, ValueError):
         corpus = None
-    if corpus is not None and not corpus.splits_like_python():
-        corpus = None
+    if corpus is not None:
+        same = corpus.splits_like_python() if kind is LineSentence else corpus.is_one_line()
+        corpus = corpus if same else None
     corpus_iterable.__dict__["_embedrs_native"] = (key, corpus)
     return corpus
 
