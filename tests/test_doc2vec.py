@@ -230,6 +230,44 @@ def test_corpus_file_layout_equals_tagged_line_document(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("dm", [0, 1])
+def test_tagged_line_document_over_a_file_is_read_in_rust_with_the_same_result(
+    tmp_path: Path, dm: int
+) -> None:
+    from embedrs.models.doc2vec import _native_tagged_lines
+
+    lines = [" ".join(d.words) for d in topic_docs(120)]
+    lines[4] = ""  # an empty line is a document without words
+    lines[7] = "oov only\r"
+    lines[9] = " ".join(["c1", "c2"] * 5100)  # more than 10,000 words: cut, one tag
+    path = tmp_path / "docs.txt"
+    path.write_text("\n".join(lines), encoding="utf8")  # no final newline
+    docs = TaggedLineDocument(path)
+    assert _native_tagged_lines(docs) is not None
+    in_memory = list(docs)
+    params = dict(vector_size=12, min_count=2, workers=1, seed=4, epochs=2, dm=dm, batch_words=700)
+    rust, python = Doc2Vec(docs, **params), Doc2Vec(in_memory, **params)
+    assert rust.wv.index_to_key == python.wv.index_to_key
+    assert rust.dv.index_to_key == python.dv.index_to_key == list(range(120))
+    assert rust.corpus_count == python.corpus_count == 120
+    assert rust.corpus_total_words == python.corpus_total_words
+    assert np.array_equal(rust.dv.vectors, python.dv.vectors)
+    assert np.array_equal(rust.wv.vectors, python.wv.vectors)
+    assert np.array_equal(rust.syn1neg, python.syn1neg)
+    # fewer int rows than lines: the Python feed reports the first unknown tag
+    other = Doc2Vec(**params)
+    other.build_vocab(in_memory[:60])
+    assert other._tags_are_line_numbers(60) and not other._tags_are_line_numbers(120)
+    with pytest.raises(KeyError, match="document tag 60"):
+        other.train(docs, total_examples=120, epochs=1)
+    # max_vocab_size: Python's scan (it prunes after empty documents too)
+    pruned = Doc2Vec(max_vocab_size=30, **params)
+    pruned_py = Doc2Vec(max_vocab_size=30, **params)
+    pruned.build_vocab(docs)
+    pruned_py.build_vocab(in_memory)
+    assert pruned.wv.index_to_key == pruned_py.wv.index_to_key
+
+
 def test_tagged_line_document_paths_files_and_gzip(tmp_path: Path) -> None:
     text = "hello world\n\n  spaced   out  \nlast line without newline"
     plain = tmp_path / "d.txt"

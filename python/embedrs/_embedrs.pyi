@@ -247,6 +247,7 @@ class CorpusFile:
     ) -> tuple[list[tuple[str, int]], int, int]: ...
     def splits_like_python(self) -> bool: ...
     def is_one_line(self) -> bool: ...
+    def count_lines(self) -> int: ...
 
 # --- vocabulary (rust/python/vocab.rs) ----------------------------------------
 
@@ -461,9 +462,10 @@ class Doc2VecCore:
         words_before: int,
         total_words: int,
         batch_words: int,
+        in_order: bool = False,
         progress: _ProgressCallback | None = None,
         report_every: float = 1.0,
-    ) -> tuple[int, int, float]: ...
+    ) -> tuple[int, int, float, int | None]: ...
     def infer_vector(
         self,
         syn0: _npt.NDArray[_np.float32],

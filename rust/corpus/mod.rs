@@ -431,6 +431,60 @@ impl<'a> SentenceReader<'a> {
         job.raw_words = raw;
         read_any
     }
+
+    /// Fills `job` as the Python feed fills it from `TaggedLineDocument`:
+    /// one document per line, tagged with the line number, a line's
+    /// in-vocabulary words cut into documents of at most `max_ids` (the same
+    /// tag each), until the job holds at least `batch_words` words or the
+    /// range ends. The reader must not cut lines itself (`max_len` of
+    /// `usize::MAX`). Returns false when nothing was read.
+    pub fn fill_tagged_lines(
+        &mut self,
+        job: &mut Job,
+        batch_words: usize,
+        lookup: &ByteLookup,
+        max_ids: usize,
+    ) -> bool {
+        job.clear();
+        let mut raw = 0u64;
+        let mut read_any = false;
+        let mut cuts: Vec<usize> = Vec::new();
+        while job.words() < batch_words {
+            cuts.clear();
+            let mut in_doc = 0usize;
+            let more = self.next_sentence(|tok, _| {
+                raw += 1;
+                if let Some(id) = lookup.get(tok) {
+                    job.ids.push(id);
+                    in_doc += 1;
+                    if in_doc == max_ids.max(1) {
+                        cuts.push(job.ids.len());
+                        in_doc = 0;
+                    }
+                }
+            });
+            if !more {
+                break;
+            }
+            read_any = true;
+            let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
+            for &end in &cuts {
+                job.ends.push(end);
+                job.tags.push(tag);
+                job.tag_ends.push(job.tags.len());
+            }
+            job.end_document(&[tag]);
+        }
+        job.raw_words = raw;
+        read_any
+    }
+
+    /// Lines of the range (a last one without a newline included): the
+    /// number of documents `TaggedLineDocument` yields for a whole file.
+    pub fn count_lines(bytes: &[u8]) -> u64 {
+        let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
+    }
 }
 
 /// Word counts of a corpus file.
@@ -672,6 +726,32 @@ mod tests {
             n += 1;
         }
         assert_eq!((n, r.sentences_read()), (5, 5));
+    }
+
+    #[test]
+    fn tagged_lines_are_cut_by_in_vocabulary_words() {
+        let words: Vec<String> = ["a", "b"].iter().map(|w| w.to_string()).collect();
+        let lookup = ByteLookup::new(&words);
+        let text = b"a x b a b\n\nx\nb";
+        let mut r = SentenceReader::new(text, 0..text.len(), usize::MAX);
+        let mut job = Job::default();
+        assert!(r.fill_tagged_lines(&mut job, 100, &lookup, 2));
+        let docs: Vec<(Vec<u32>, Vec<u32>)> = job
+            .documents()
+            .map(|(ids, tags)| (ids.to_vec(), tags.to_vec()))
+            .collect();
+        // line 0 cut after two known words (the unknown x is skipped), line 1
+        // empty, line 2 unknown words only, line 3 one word
+        let want = vec![
+            (vec![0, 1], vec![0]),
+            (vec![0, 1], vec![0]),
+            (vec![1], vec![3]),
+        ];
+        assert_eq!(docs, want);
+        assert_eq!(job.raw_words, 7);
+        assert_eq!(SentenceReader::count_lines(text), 4);
+        assert_eq!(SentenceReader::count_lines(b"a\n"), 1);
+        assert_eq!(SentenceReader::count_lines(b""), 0);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::dbow::Dbow;
 use super::dm::{DmConcat, DmMean};
-use crate::corpus::{ByteLookup, CorpusText, Job};
+use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader, MAX_SENTENCE_LEN};
 use crate::hogwild::SharedMatrix;
 use crate::progress::Progress;
 use crate::sampling::Rng;
@@ -258,6 +258,47 @@ impl Doc2VecTrainer {
             Some(e) => Err(e),
             None => stats,
         }
+    }
+
+    /// Trains one epoch on a file read in order by one reader thread, as
+    /// the Python feed trains on `TaggedLineDocument(path)`: line `i` is
+    /// document `i` (row `i` of the document vectors), its words cut into
+    /// documents of at most [`MAX_SENTENCE_LEN`] in-vocabulary words, the
+    /// workers taking the reader's jobs as they come under one learning-rate
+    /// schedule. Returns the statistics and the number of lines.
+    pub fn train_file_in_order(
+        &self,
+        weights: Weights<'_>,
+        text: &CorpusText,
+        epoch: u64,
+        schedule: Schedule,
+        batch_words: usize,
+        progress: &Progress,
+    ) -> Result<(EpochStats, u64)> {
+        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(self.workers() * 2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let bytes = text.bytes();
+                let mut r = SentenceReader::new(bytes, 0..bytes.len(), usize::MAX);
+                loop {
+                    let mut job = Job::default();
+                    if progress.should_stop()
+                        || !r.fill_tagged_lines(
+                            &mut job,
+                            batch_words.max(1),
+                            lookup,
+                            MAX_SENTENCE_LEN,
+                        )
+                        || tx.send(job).is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let stats = self.train_jobs(weights, epoch, schedule, progress, rx)?;
+            Ok((stats, SentenceReader::count_lines(text.bytes())))
+        })
     }
 
     /// The vector of a new document of word ids `doc`, trained for `epochs`

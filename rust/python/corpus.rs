@@ -62,6 +62,13 @@ impl CorpusFile {
         py.detach(move || text.is_one_line())
     }
 
+    /// Number of lines, a last one without a newline included (the
+    /// documents `TaggedLineDocument` yields).
+    fn count_lines(&self, py: Python<'_>) -> u64 {
+        let text = self.text.clone();
+        py.detach(move || crate::corpus::SentenceReader::count_lines(text.bytes()))
+    }
+
     /// Size of the text in bytes.
     fn __len__(&self) -> usize {
         self.text.bytes().len()

@@ -276,8 +276,13 @@ impl Doc2VecCore {
     }
 
     /// Trains one epoch on a file with one document per line (the tag of
-    /// line `i` is row `i` of `dv`). Returns `(raw_words, effective_words, loss)`.
-    #[pyo3(signature = (syn0, dv, syn1neg, syn1, lockf, doc_lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, progress=None, report_every=1.0))]
+    /// line `i` is row `i` of `dv`), each worker reading its own byte range
+    /// (gensim's `corpus_file` mode). With `in_order`, as the iterable path
+    /// trains on `TaggedLineDocument(path)` instead: one Rust thread reads
+    /// the lines in order and the workers take its jobs as they come.
+    /// Returns `(raw_words, effective_words, loss, documents)`, `documents`
+    /// (the number of lines) only with `in_order`.
+    #[pyo3(signature = (syn0, dv, syn1neg, syn1, lockf, doc_lockf, corpus, *, epoch, alpha, min_alpha, words_before, total_words, batch_words, in_order=false, progress=None, report_every=1.0))]
     #[allow(clippy::too_many_arguments)]
     fn train_epoch_file<'py>(
         &self,
@@ -295,9 +300,10 @@ impl Doc2VecCore {
         words_before: u64,
         total_words: u64,
         batch_words: usize,
+        in_order: bool,
         progress: Option<Py<PyAny>>,
         report_every: f64,
-    ) -> PyResult<(u64, u64, f64)> {
+    ) -> PyResult<(u64, u64, f64, Option<u64>)> {
         super::guard(|| {
             let lent = Lent {
                 syn0,
@@ -309,20 +315,20 @@ impl Doc2VecCore {
             let weights = weights(&lent, &docs)?;
             let (schedule, counters) = schedule(alpha, min_alpha, words_before, total_words);
             let text = corpus.text();
-            let stats =
+            let t = &self.trainer;
+            let (stats, read) =
                 run_monitored(py, &counters, tick(report_every), progress.as_ref(), || {
-                    self.trainer.train_file(
-                        weights,
-                        &text,
-                        epoch,
-                        schedule,
-                        batch_words,
-                        MAX_SENTENCE_LEN,
-                        &counters,
-                    )
+                    let (w, e, s, b) = (&text, epoch, schedule, batch_words);
+                    if in_order {
+                        t.train_file_in_order(weights, w, e, s, b, &counters)
+                            .map(|(stats, read)| (stats, Some(read)))
+                    } else {
+                        t.train_file(weights, w, e, s, b, MAX_SENTENCE_LEN, &counters)
+                            .map(|stats| (stats, None))
+                    }
                 })?
                 .py()?;
-            Ok((stats.raw_words, stats.effective_words, stats.loss))
+            Ok((stats.raw_words, stats.effective_words, stats.loss, read))
         })
     }
 

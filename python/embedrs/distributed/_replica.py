@@ -178,7 +178,7 @@ class Replica:
             _, doc_lockf = self.model._dv_weights()
             if doc_lockf is not None:
                 doc_lockf = np.ascontiguousarray(doc_lockf[lo:hi])
-            raw, eff, _ = self.core.train_epoch_file(
+            raw, eff, _, _ = self.core.train_epoch_file(
                 m["syn0"], dv, m.get("syn1neg"), m.get("syn1"), lockf, doc_lockf, corpus, **common
             )
         else:

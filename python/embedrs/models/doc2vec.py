@@ -50,6 +50,7 @@ from embedrs.models.word2vec import (
     REAL,
     PathLike,
     Word2Vec,
+    _native_file,
     keep_vocab_item,
 )
 
@@ -161,6 +162,19 @@ class TaggedBrownCorpus:
                     ]
                     if words:
                         yield TaggedDocument(words, [f"{path}_SENT_{item_no}"])
+
+
+def _native_tagged_lines(documents: Any) -> CorpusFile | None:
+    """The corpus file behind a plain ``TaggedLineDocument(path)``, when Rust reads its
+    lines exactly as Python would (see :func:`embedrs.models.word2vec._native_file`).
+
+    Doc2Vec then counts the file in Rust and trains each epoch from one Rust
+    thread that reads it in order: the documents the Python feed would make,
+    in the same batches (line ``i`` is document ``i``).
+    """
+    if type(documents) is not TaggedLineDocument:
+        return None
+    return _native_file(documents, documents.source, one_line=False)
 
 
 class _TagScan:
@@ -471,6 +485,13 @@ class Doc2Vec(Word2Vec):
         logger.info("collecting all words and their counts")
         start = time.perf_counter()
         tags = _TagScan()
+        if corpus_file is None and not self.max_vocab_size:
+            # a TaggedLineDocument that Rust reads as Python does counts as its
+            # file: the same words, one int tag per line (with max_vocab_size,
+            # pruning after each empty line too, only Python's scan is exact)
+            native = _native_tagged_lines(corpus_iterable)
+            if native is not None:
+                corpus_file, corpus_iterable = corpus_iterable.source, None  # type: ignore[union-attr]
         if corpus_file is not None and not (trim_rule is not None and self.max_vocab_size):
             corpus = CorpusFile(os.fspath(corpus_file))
             items, _, total = corpus.count_words(
@@ -912,11 +933,19 @@ class Doc2Vec(Word2Vec):
         dv, doc_lockf = self._dv_weights()
         weights = (syn0, dv, syn1neg, syn1, self._lockf(), doc_lockf)
         if corpus is not None:
-            raw, eff, loss = core.train_epoch_file(*weights, corpus, **common)
-            return raw, eff, loss, None
+            return core.train_epoch_file(*weights, corpus, **common)
+        native = _native_tagged_lines(corpus_iterable)
+        if native is not None and self._tags_are_line_numbers(native.count_lines()):
+            return core.train_epoch_file(*weights, native, in_order=True, **common)
         return core.train_epoch_iterable(
             *weights, corpus_iterable, self.wv.key_to_index, context, **common
         )
+
+    def _tags_are_line_numbers(self, lines: int) -> bool:
+        """Whether rows ``0..lines`` of ``dv`` are the int tags ``0..lines`` (the rows
+        the Rust reader gives the lines of a ``TaggedLineDocument``)."""
+        keys = self.dv.index_to_key
+        return len(keys) >= lines and list(keys[:lines]) == list(range(lines))
 
     def _after_epoch(self) -> None:
         pass

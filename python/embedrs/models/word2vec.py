@@ -156,21 +156,29 @@ def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
     semantics: the same sentences in the same order, one learning-rate
     schedule) instead of iterating the reader in Python. That holds for an
     exact ``LineSentence`` (not a subclass) without ``limit`` or an exact
-    ``Text8Corpus``, over an uncompressed file (memory-mapped, so never loaded
-    whole) that is valid UTF-8 and, for ``LineSentence``, uses only the
-    whitespace the Rust reader knows (``str.split()`` also splits at U+00A0
-    and others) or, for ``Text8Corpus``, has no newline before its last
-    token (``Text8Corpus`` ignores lines). Anything else returns None and is
-    read by Python. The answer is cached on the object until the file's size
-    or modification time changes.
+    ``Text8Corpus`` over a file :func:`_native_file` accepts; for
+    ``Text8Corpus`` the file must also have no newline before its last token
+    (``Text8Corpus`` ignores lines). Anything else returns None and is read
+    by Python.
     """
     kind = type(corpus_iterable)
     if kind is LineSentence and corpus_iterable.limit is None:
-        source = corpus_iterable.source
-    elif kind is Text8Corpus:
-        source = corpus_iterable.fname
-    else:
-        return None
+        return _native_file(corpus_iterable, corpus_iterable.source, one_line=False)
+    if kind is Text8Corpus:
+        return _native_file(corpus_iterable, corpus_iterable.fname, one_line=True)
+    return None
+
+
+def _native_file(reader: Any, source: Any, one_line: bool) -> CorpusFile | None:
+    """``source`` opened for the Rust reader, if it reads as ``reader`` reads it in Python.
+
+    The file must be uncompressed (it is memory-mapped, so never loaded
+    whole) and valid UTF-8, and either use only the whitespace the Rust
+    reader knows (``str.split()`` also splits at U+00A0 and others) or, with
+    ``one_line``, split at ASCII whitespace only and have no newline before
+    its last token. The answer is cached on ``reader`` until the file's size
+    or modification time changes.
+    """
     if not isinstance(source, (str, os.PathLike)):
         return None
     path = os.fspath(source)
@@ -181,7 +189,7 @@ def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
     except OSError:
         return None  # Python's reader raises the error the user should see
     key = (path, st.st_size, st.st_mtime_ns)
-    cached = corpus_iterable.__dict__.get("_embedrs_native")
+    cached = reader.__dict__.get("_embedrs_native")
     if cached is not None and cached[0] == key:
         return cached[1]
     try:
@@ -189,9 +197,9 @@ def _native_lines(corpus_iterable: Any) -> CorpusFile | None:
     except (OSError, ValueError):
         corpus = None
     if corpus is not None:
-        same = corpus.splits_like_python() if kind is LineSentence else corpus.is_one_line()
+        same = corpus.is_one_line() if one_line else corpus.splits_like_python()
         corpus = corpus if same else None
-    corpus_iterable.__dict__["_embedrs_native"] = (key, corpus)
+    reader.__dict__["_embedrs_native"] = (key, corpus)
     return corpus
 
 
