@@ -14,7 +14,7 @@ use crate::sampling::Rng;
 use crate::w2v::engine::{check_ids, run_epoch, train_job, EpochStats, JobSource, Schedule};
 use crate::w2v::init::fnv1a;
 use crate::w2v::model::{ModelRef, Weights};
-use crate::w2v::sources::{CheckedChannel, FileRanges};
+use crate::w2v::sources::{read_in_order, CheckedChannel, FileRanges};
 use crate::w2v::worker::Worker;
 use crate::w2v::{Tables, W2vConfig};
 use crate::{Error, Result};
@@ -276,29 +276,15 @@ impl Doc2VecTrainer {
         progress: &Progress,
     ) -> Result<(EpochStats, u64)> {
         let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(self.workers() * 2);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let bytes = text.bytes();
-                let mut r = SentenceReader::new(bytes, 0..bytes.len(), usize::MAX);
-                loop {
-                    let mut job = Job::default();
-                    if progress.should_stop()
-                        || !r.fill_tagged_lines(
-                            &mut job,
-                            batch_words.max(1),
-                            lookup,
-                            MAX_SENTENCE_LEN,
-                        )
-                        || tx.send(job).is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-            let stats = self.train_jobs(weights, epoch, schedule, progress, rx)?;
-            Ok((stats, SentenceReader::count_lines(text.bytes())))
-        })
+        let (stats, _) = read_in_order(
+            text,
+            usize::MAX,
+            self.workers() * 2,
+            progress,
+            |r, job| r.fill_tagged_lines(job, batch_words.max(1), lookup, MAX_SENTENCE_LEN),
+            |rx| self.train_jobs(weights, epoch, schedule, progress, rx),
+        )?;
+        Ok((stats, SentenceReader::count_lines(text.bytes())))
     }
 
     /// The vector of a new document of word ids `doc`, trained for `epochs`

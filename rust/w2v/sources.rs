@@ -5,11 +5,12 @@
 //! stops its worker and its error is returned by the epoch.
 
 use std::ops::Range;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 
 use super::engine::{check_ids, Channel, JobSource};
 use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
+use crate::progress::Progress;
 use crate::Error;
 
 /// Keeps the first error a source meets.
@@ -183,4 +184,39 @@ impl JobSource<Job> for FileRanges<'_> {
         }
         true
     }
+}
+
+/// The file path with the iterable path's semantics: one reader thread
+/// reads `text` in order (`max_len`: the reader's sentence cut), filling
+/// each job with `fill`, and `train` consumes the jobs from the channel as
+/// the Python feed's would be consumed. The reader stops at the end of the
+/// text, when `train` returns (its receiver is dropped) or on a stop
+/// request. Returns `train`'s result and the number of sentences read.
+pub(crate) fn read_in_order<R>(
+    text: &CorpusText,
+    max_len: usize,
+    queue: usize,
+    progress: &Progress,
+    fill: impl Fn(&mut SentenceReader<'_>, &mut Job) -> bool + Send,
+    train: impl FnOnce(Receiver<Job>) -> crate::Result<R>,
+) -> crate::Result<(R, u64)> {
+    let (tx, rx) = sync_channel::<Job>(queue.max(1));
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let bytes = text.bytes();
+            let mut r = SentenceReader::new(bytes, 0..bytes.len(), max_len);
+            loop {
+                let mut job = Job::default();
+                if progress.should_stop() || !fill(&mut r, &mut job) || tx.send(job).is_err() {
+                    break;
+                }
+            }
+            r.sentences_read()
+        });
+        let out = train(rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        out.map(|o| (o, read))
+    })
 }

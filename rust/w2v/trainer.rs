@@ -12,9 +12,9 @@ use super::model::{ModelRef, Weights};
 use super::pairs::{Pairs, Shuffled};
 use super::score::Scorer;
 use super::skipgram::SkipGram;
-use super::sources::{CheckedChannel, FileRanges};
+use super::sources::{read_in_order, CheckedChannel, FileRanges};
 use super::tables::Tables;
-use crate::corpus::{ByteLookup, CorpusText, Job, SentenceReader};
+use crate::corpus::{ByteLookup, CorpusText, Job};
 use crate::progress::Progress;
 use crate::{Error, Result};
 
@@ -200,28 +200,14 @@ impl Trainer {
         progress: &Progress,
     ) -> Result<(EpochStats, u64)> {
         let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(self.workers() * 2);
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                let bytes = text.bytes();
-                let mut r = SentenceReader::new(bytes, 0..bytes.len(), max_sentence_length);
-                loop {
-                    let mut job = Job::default();
-                    if progress.should_stop()
-                        || !r.fill_job(&mut job, batch_words.max(1), lookup)
-                        || tx.send(job).is_err()
-                    {
-                        break;
-                    }
-                }
-                r.sentences_read()
-            });
-            let stats = self.train_jobs(weights, epoch, schedule, progress, rx);
-            let read = reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            stats.map(|s| (s, read))
-        })
+        read_in_order(
+            text,
+            max_sentence_length,
+            self.workers() * 2,
+            progress,
+            |r, job| r.fill_job(job, batch_words.max(1), lookup),
+            |rx| self.train_jobs(weights, epoch, schedule, progress, rx),
+        )
     }
 
     /// Trains one epoch of skip-gram negative sampling on explicit
