@@ -42,7 +42,6 @@ from embedrs.corpora import (
     MAX_WORDS_IN_BATCH,
     TaggedDocument,
     TaggedLineDocument,
-    count_lines,
 )
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.keyedvectors import KeyedVectors
@@ -485,6 +484,7 @@ class Doc2Vec(Word2Vec):
         logger.info("collecting all words and their counts")
         start = time.perf_counter()
         tags = _TagScan()
+        native = None
         if corpus_file is None and not self.max_vocab_size:
             # a TaggedLineDocument that Rust reads as Python does counts as its
             # file: the same words, one int tag per line (with max_vocab_size,
@@ -493,14 +493,14 @@ class Doc2Vec(Word2Vec):
             if native is not None:
                 corpus_file, corpus_iterable = corpus_iterable.source, None  # type: ignore[union-attr]
         if corpus_file is not None and not (trim_rule is not None and self.max_vocab_size):
-            corpus = CorpusFile(os.fspath(corpus_file))
+            corpus = native if native is not None else CorpusFile(os.fspath(corpus_file))
             items, _, total = corpus.count_words(
                 check_workers(self.workers if workers is None else workers),
                 1 << 62,
                 self.max_vocab_size,
             )
             raw = dict(items)
-            tags.documents = count_lines(corpus_file)
+            tags.documents = corpus.count_lines()
             tags.max_int = tags.documents - 1
         else:
             if corpus_iterable is None:
