@@ -19,6 +19,9 @@ use rustc_hash::FxHashMap;
 use crate::vocab::WordCounter;
 use crate::{Error, Result};
 
+mod lookup;
+pub use lookup::ByteLookup;
+
 /// A batch of sentences as word ids (out-of-vocabulary words already
 /// removed): the unit of work the training engine hands to one worker.
 #[derive(Clone, Debug, Default)]
@@ -94,32 +97,6 @@ impl Job {
             start = end;
             s
         })
-    }
-}
-
-/// Word ids of a file's tokens: the byte-string form of `key_to_index`
-/// used while reading a corpus file, built once per model.
-#[derive(Debug, Default)]
-pub struct ByteLookup {
-    map: FxHashMap<Box<[u8]>, u32>,
-}
-
-impl ByteLookup {
-    /// The lookup of `words`, whose ids are their positions.
-    pub fn new(words: &[String]) -> Self {
-        ByteLookup {
-            map: words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (w.as_bytes().into(), i as u32))
-                .collect(),
-        }
-    }
-
-    /// The id of `token`, if it is a word of the vocabulary.
-    #[inline]
-    pub fn get(&self, token: &[u8]) -> Option<u32> {
-        self.map.get(token).copied()
     }
 }
 
@@ -290,6 +267,8 @@ pub struct SentenceReader<'a> {
     sentence_line: u64,
     /// Sentences read so far (pieces of long lines counted one by one).
     sentences: u64,
+    /// The tokens of the sentence being read (kept for its allocation).
+    toks: Vec<&'a [u8]>,
 }
 
 impl<'a> SentenceReader<'a> {
@@ -310,6 +289,7 @@ impl<'a> SentenceReader<'a> {
             line: 0,
             sentence_line: 0,
             sentences: 0,
+            toks: Vec::new(),
         }
     }
 
@@ -385,19 +365,18 @@ impl<'a> SentenceReader<'a> {
         job.clear();
         let mut raw = 0u64;
         let mut read_any = false;
+        let mut toks = std::mem::take(&mut self.toks);
         while job.words() < batch_words {
-            let more = self.next_sentence(|tok, _| {
-                raw += 1;
-                if let Some(id) = lookup.get(tok) {
-                    job.ids.push(id);
-                }
-            });
-            if !more {
+            toks.clear();
+            if !self.next_sentence(|tok, _| toks.push(tok)) {
                 break;
             }
+            raw += toks.len() as u64;
+            lookup.extend_ids(&toks, &mut job.ids);
             read_any = true;
             job.end_sentence();
         }
+        self.toks = toks;
         job.raw_words = raw;
         read_any
     }
@@ -414,20 +393,19 @@ impl<'a> SentenceReader<'a> {
         job.clear();
         let mut raw = 0u64;
         let mut read_any = false;
+        let mut toks = std::mem::take(&mut self.toks);
         while job.words() < batch_words {
-            let more = self.next_sentence(|tok, _| {
-                raw += 1;
-                if let Some(id) = lookup.get(tok) {
-                    job.ids.push(id);
-                }
-            });
-            if !more {
+            toks.clear();
+            if !self.next_sentence(|tok, _| toks.push(tok)) {
                 break;
             }
+            raw += toks.len() as u64;
+            lookup.extend_ids(&toks, &mut job.ids);
             read_any = true;
             let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
             job.end_document(&[tag]);
         }
+        self.toks = toks;
         job.raw_words = raw;
         read_any
     }
@@ -448,33 +426,28 @@ impl<'a> SentenceReader<'a> {
         job.clear();
         let mut raw = 0u64;
         let mut read_any = false;
-        let mut cuts: Vec<usize> = Vec::new();
+        let max_ids = max_ids.max(1);
+        let mut toks = std::mem::take(&mut self.toks);
         while job.words() < batch_words {
-            cuts.clear();
-            let mut in_doc = 0usize;
-            let more = self.next_sentence(|tok, _| {
-                raw += 1;
-                if let Some(id) = lookup.get(tok) {
-                    job.ids.push(id);
-                    in_doc += 1;
-                    if in_doc == max_ids.max(1) {
-                        cuts.push(job.ids.len());
-                        in_doc = 0;
-                    }
-                }
-            });
-            if !more {
+            toks.clear();
+            if !self.next_sentence(|tok, _| toks.push(tok)) {
                 break;
             }
+            raw += toks.len() as u64;
+            let start = job.ids.len();
+            lookup.extend_ids(&toks, &mut job.ids);
             read_any = true;
             let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
-            for &end in &cuts {
+            // a cut after every max_ids in-vocabulary words of the line (one at
+            // its very end included: the document then ends empty, as the feed's)
+            for end in (start + max_ids..=job.ids.len()).step_by(max_ids) {
                 job.ends.push(end);
                 job.tags.push(tag);
                 job.tag_ends.push(job.tags.len());
             }
             job.end_document(&[tag]);
         }
+        self.toks = toks;
         job.raw_words = raw;
         read_any
     }
