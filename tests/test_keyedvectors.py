@@ -356,3 +356,70 @@ def test_pickle_and_deepcopy(tmp_path):
     lazy = KeyedVectors.load(p, mmap="r")
     back = pickle.loads(pickle.dumps(lazy))
     assert back.index_to_key == ours.index_to_key and back.most_similar("w3") == want
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_intersect_word2vec_format_takes_the_files_vectors_and_locks_them(tmp_path, binary):
+    from embedrs.models import Word2Vec
+
+    rng = np.random.default_rng(5)
+    corpus = [[f"w{i}" for i in rng.integers(0, 12, 20)] for _ in range(40)]
+    model = Word2Vec(corpus, vector_size=8, min_count=1, seed=1, workers=1, sample=0)
+    keys = list(model.wv.index_to_key)
+    shared = keys[:5]
+    # the file: five of the model's keys, two it lacks, one key given twice
+    file_kv = KeyedVectors(8)
+    file_vecs = rng.standard_normal((7, 8)).astype(np.float32)
+    file_kv.add_vectors(shared + ["alpha", "beta"], file_vecs)
+    fname = tmp_path / "pretrained.bin"
+    file_kv.save_word2vec_format(fname, binary=binary)
+    if not binary:
+        last = rng.standard_normal(8).astype(np.float32)
+        lines = fname.read_text(encoding="utf8").splitlines()
+        lines[0] = "8 8"
+        lines.append(shared[0] + " " + " ".join(repr(float(x)) for x in last))
+        fname.write_text("\n".join(lines) + "\n", encoding="utf8")
+    before = model.wv.vectors.copy()
+
+    taken = model.wv.intersect_word2vec_format(fname, binary=binary, lockf=0.0)
+
+    assert taken == (6 if not binary else 5)  # the repeated key counts twice, as in gensim
+    assert model.wv.index_to_key == keys  # nothing added
+    rows = [model.wv.get_index(k) for k in shared]
+    np.testing.assert_array_equal(model.wv.vectors[rows[1:]], file_vecs[1:5])
+    want_first = last if not binary else file_vecs[0]
+    np.testing.assert_array_equal(model.wv.vectors[rows[0]], want_first)  # last one wins
+    others = [i for i in range(len(keys)) if i not in rows]
+    np.testing.assert_array_equal(model.wv.vectors[others], before[others])
+    lockf = model.wv.vectors_lockf
+    assert lockf.shape == (len(keys),)
+    assert np.all(lockf[rows] == 0.0) and np.all(lockf[others] == 1.0)
+    # norms follow the new vectors
+    model.wv.fill_norms()
+    np.testing.assert_allclose(model.wv.norms, np.linalg.norm(model.wv.vectors, axis=1), rtol=1e-6)
+
+    # training leaves the locked rows as loaded and moves the others
+    locked = model.wv.vectors[rows].copy()
+    free = model.wv.vectors[others].copy()
+    model.train(corpus, total_examples=len(corpus), epochs=3)
+    np.testing.assert_array_equal(model.wv.vectors[rows], locked)
+    assert not np.array_equal(model.wv.vectors[others], free)
+
+
+def test_intersect_word2vec_format_refuses_another_vector_size(tmp_path):
+    kv = KeyedVectors(4)
+    kv.add_vectors(["a", "b"], np.ones((2, 4), dtype=np.float32))
+    other = KeyedVectors(5)
+    other.add_vectors(["a"], np.ones((1, 5), dtype=np.float32))
+    fname = tmp_path / "five.txt"
+    other.save_word2vec_format(fname)
+    with pytest.raises(ValueError, match="incompatible vector size 5"):
+        kv.intersect_word2vec_format(fname)
+    np.testing.assert_array_equal(kv.vectors, np.ones((2, 4)))
+    with pytest.raises(ValueError, match="lockf"):
+        kv.intersect_word2vec_format(fname, lockf=float("nan"))
+
+
+def test_similarity_unseen_docs_is_for_doc2vec_as_in_gensim():
+    with pytest.raises(NotImplementedError, match="Doc2Vec"):
+        KeyedVectors(3).similarity_unseen_docs(["a"], ["b"])

@@ -1642,7 +1642,6 @@ class KeyedVectors:
                 raise ValueError("limit must be non-negative")
         # gensim: limit=0 means no limit; so does one past any possible file
         limit = int(limit) if limit and limit < _NO_LIMIT else None
-        utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
         counts = None
         if fvocab is not None:
             logger.info("loading word counts from %s", fvocab)
@@ -1672,21 +1671,9 @@ class KeyedVectors:
                         raise ValueError(
                             f"{fvocab}: line {line_no}: count {parts[1][:40]!r} is not an integer"
                         ) from None
-        logger.info("loading projection weights from %s", fname)
-        try:
-            keys, vectors, declared, trailing = _rust().w2v_read(
-                os.fspath(fname),
-                binary,
-                limit=None if limit is None else int(limit),
-                no_header=no_header,
-                unicode_errors=unicode_errors if utf8 else "raw",
-                allow_nonfinite=allow_nonfinite,
-                dtype="float64" if datatype == np.float64 else "float32",
-            )
-        except ValueError as exc:
-            raise _translate_format_error(exc) from None
-        if not utf8:
-            keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
+        keys, vectors, declared, trailing = _read_word2vec(
+            fname, binary, encoding, unicode_errors, limit, no_header, allow_nonfinite, datatype
+        )
         if trailing:
             logger.warning(
                 "%s holds more data after the %d vectors its header declares; "
@@ -1737,6 +1724,94 @@ class KeyedVectors:
             else:
                 kv.expandos["count"] = arr.astype(np.int64)
         return kv
+
+    def intersect_word2vec_format(
+        self,
+        fname: str | os.PathLike,
+        lockf: float = 0.0,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+    ) -> int:
+        """Take the vectors of a word2vec C-format file for the keys already here.
+
+        gensim's transfer-learning step: no key is added; each key of this
+        object that the file also holds gets the file's vector, and its row of
+        ``vectors_lockf`` is set to ``lockf`` (0.0: training leaves the vector
+        as loaded; 1.0: trains it as usual). Keys the file does not hold keep
+        their vectors. A key given twice in the file takes its last vector, as
+        in gensim.
+
+        Unlike gensim 4, which raises ``IndexError`` unless ``vectors_lockf``
+        was first replaced by one value per key, a ``vectors_lockf`` that is
+        missing or holds a single value is expanded to one value per key (that
+        value, or 1.0) before the file's keys are locked. The file is parsed in
+        Rust with :meth:`load_word2vec_format`'s checks (its whole matrix is
+        read into memory first); non-finite values are refused.
+
+        Parameters
+        ----------
+        fname : str or PathLike
+            The word2vec text or binary file.
+        lockf : float, optional
+            Lock factor for the keys taken from the file.
+        binary : bool, optional
+            Whether the file is in the binary format.
+        encoding, unicode_errors : str, optional
+            How the file's keys are decoded (as in :meth:`load_word2vec_format`).
+
+        Returns
+        -------
+        int
+            The number of keys that took a vector from the file.
+
+        Raises
+        ------
+        ValueError
+            If the file's vectors are not ``vector_size`` long, or the file is
+            malformed (the error names the line or byte offset).
+        """
+        lockf = float(lockf)
+        if not np.isfinite(lockf):
+            raise ValueError(f"lockf must be a finite number, not {lockf!r}")
+        if unicode_errors not in ("strict", "ignore", "replace"):
+            raise ValueError(
+                f"unicode_errors must be 'strict', 'ignore' or 'replace', not {unicode_errors!r}"
+            )
+        keys, vectors, _, _ = _read_word2vec(
+            fname, binary, encoding, unicode_errors, None, False, False, self.vectors.dtype
+        )
+        if vectors.shape[1] != self.vector_size:
+            raise ValueError(
+                f"incompatible vector size {vectors.shape[1]} in file {os.fspath(fname)} "
+                f"(these vectors have {self.vector_size})"
+            )
+        n = len(self.index_to_key)
+        current = getattr(self, "vectors_lockf", None)
+        current = None if current is None else np.asarray(current, dtype=REAL).reshape(-1)
+        if current is None or current.size != n:
+            fill = float(current[0]) if current is not None and current.size == 1 else 1.0
+            current = np.full(n, fill, dtype=REAL)
+        rows, src = [], []
+        for i, key in enumerate(keys):
+            j = self.key_to_index.get(key)
+            if j is not None:
+                rows.append(j)
+                src.append(i)
+        if rows:
+            # in file order, so that a key given twice keeps its last vector
+            for j, i in zip(rows, src):
+                self.vectors[j] = vectors[i]
+            current[rows] = lockf
+            self.norms = None
+        self.vectors_lockf = current
+        msg = f"merged {len(rows)} vectors into {self.vectors.shape} matrix from {os.fspath(fname)}"
+        logger.info(msg)
+        return len(rows)
+
+    def similarity_unseen_docs(self, *args: Any, **kwargs: Any) -> float:
+        """Not available on word vectors (gensim's behaviour): use ``Doc2Vec.similarity_unseen_docs``."""
+        raise NotImplementedError("Call similarity_unseen_docs on a Doc2Vec model instead.")
 
     def save_word2vec_format(
         self,
@@ -2119,6 +2194,37 @@ def _write_word2vec(
     finally:
         with contextlib.suppress(OSError):
             os.unlink(plain)
+
+
+def _read_word2vec(
+    fname: str | os.PathLike,
+    binary: bool,
+    encoding: str,
+    unicode_errors: str,
+    limit: int | None,
+    no_header: bool,
+    allow_nonfinite: bool,
+    datatype: Any,
+) -> tuple[list, np.ndarray, int, bool]:
+    """Keys (decoded), vectors, declared count and whether data trails, of a
+    word2vec C-format file, parsed in Rust (every key kept, duplicates too)."""
+    utf8 = encoding.lower().replace("-", "_").replace("_", "") in {"utf8", "u8"}
+    logger.info("loading projection weights from %s", fname)
+    try:
+        keys, vectors, declared, trailing = _rust().w2v_read(
+            os.fspath(fname),
+            binary,
+            limit=None if limit is None else int(limit),
+            no_header=no_header,
+            unicode_errors=unicode_errors if utf8 else "raw",
+            allow_nonfinite=allow_nonfinite,
+            dtype="float64" if datatype == np.float64 else "float32",
+        )
+    except ValueError as exc:
+        raise _translate_format_error(exc) from None
+    if not utf8:
+        keys = [k.decode(encoding, errors=unicode_errors) for k in keys]
+    return keys, vectors, declared, trailing
 
 
 def load_word2vec_format(*args: Any, **kwargs: Any) -> KeyedVectors:
