@@ -418,6 +418,11 @@ def test_intersect_word2vec_format_refuses_another_vector_size(tmp_path):
     np.testing.assert_array_equal(kv.vectors, np.ones((2, 4)))
     with pytest.raises(ValueError, match="lockf"):
         kv.intersect_word2vec_format(fname, lockf=float("nan"))
+    with pytest.raises(TypeError, match="lockf must be a number"):
+        kv.intersect_word2vec_format(fname, lockf="0")
+    with pytest.raises(FileNotFoundError):
+        kv.intersect_word2vec_format(tmp_path / "missing.txt")
+    assert not hasattr(kv, "vectors_lockf")  # nothing changed by the refused calls
 
 
 def test_similarity_unseen_docs_is_for_doc2vec_as_in_gensim():

@@ -1771,6 +1771,10 @@ class KeyedVectors:
             If the file's vectors are not ``vector_size`` long, or the file is
             malformed (the error names the line or byte offset).
         """
+        if isinstance(lockf, (bool, np.bool_)) or not isinstance(
+            lockf, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"lockf must be a number, not {type(lockf).__name__} ({lockf!r})")
         lockf = float(lockf)
         if not np.isfinite(lockf):
             raise ValueError(f"lockf must be a finite number, not {lockf!r}")
