@@ -100,6 +100,33 @@ impl Job {
     }
 }
 
+/// Why [`read_all`] stopped.
+enum ReadAll {
+    Io(std::io::Error),
+    Memory(Error),
+}
+
+/// Everything `reader` yields. Unlike `read_to_end`, which aborts the
+/// process when the buffer cannot grow, running out of memory here is an
+/// `OutOfMemory` error naming `what` (a `MemoryError` in Python).
+fn read_all(
+    mut reader: impl Read,
+    what: impl Fn() -> String,
+) -> std::result::Result<Vec<u8>, ReadAll> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadAll::Io(e)),
+        };
+        crate::mem::reserve(&mut out, n, &what).map_err(ReadAll::Memory)?;
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Sentences longer than this are split (gensim's `MAX_WORDS_IN_BATCH`).
 pub const MAX_SENTENCE_LEN: usize = 10_000;
 
@@ -128,10 +155,20 @@ impl CorpusText {
         }
         let is_gz = path.extension().is_some_and(|e| e == "gz");
         let storage = if is_gz {
-            let mut out = Vec::new();
-            flate2::read::MultiGzDecoder::new(file)
-                .read_to_end(&mut out)
-                .map_err(|e| Error::format(&path, format!("cannot decompress gzip data: {e}")))?;
+            let what = || {
+                format!(
+                    "{}: decompressing this gzip file into memory (decompress it on disk \
+                     first: a plain corpus_file is read in place, not copied into memory)",
+                    path.display()
+                )
+            };
+            let out =
+                read_all(flate2::read::MultiGzDecoder::new(file), what).map_err(|e| match e {
+                    ReadAll::Io(e) => {
+                        Error::format(&path, format!("cannot decompress gzip data: {e}"))
+                    }
+                    ReadAll::Memory(e) => e,
+                })?;
             Storage::Owned(out)
         } else if meta.len() == 0 {
             Storage::Owned(Vec::new())
@@ -668,6 +705,55 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A reader that yields `data` in pieces of `step` bytes, interrupted
+    /// once, then fails with `fail` (if any) instead of ending.
+    struct Pieces {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        interrupted: bool,
+        fail: bool,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            if self.at == self.data.len() && self.fail {
+                return Err(std::io::Error::other("corrupt"));
+            }
+            let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_all_gathers_every_piece_and_reports_read_errors() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for step in [1 << 20, 700_001] {
+            let r = Pieces {
+                data: data.clone(),
+                at: 0,
+                step,
+                interrupted: false,
+                fail: false,
+            };
+            assert!(read_all(r, String::new).ok() == Some(data.clone()));
+        }
+        let r = Pieces {
+            data: vec![1; 10],
+            at: 0,
+            step: 4,
+            interrupted: false,
+            fail: true,
+        };
+        assert!(matches!(read_all(r, String::new), Err(ReadAll::Io(_))));
     }
 
     #[test]
