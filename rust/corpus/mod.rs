@@ -326,6 +326,12 @@ fn token_end(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// The tag of a document: its line number (`u32::MAX` past that range).
+#[inline(always)]
+fn line_tag(line: u64) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
+}
+
 /// Reads tokens from a byte range, sentence by sentence.
 pub struct SentenceReader<'a> {
     bytes: &'a [u8],
@@ -428,37 +434,19 @@ impl<'a> SentenceReader<'a> {
         }
     }
 
-    /// Fills `job` with sentences until it holds at least `batch_words`
-    /// in-vocabulary words or the range ends. Returns false when nothing
-    /// was read.
-    pub fn fill_job(&mut self, job: &mut Job, batch_words: usize, lookup: &ByteLookup) -> bool {
-        job.clear();
-        let mut raw = 0u64;
-        let mut read_any = false;
-        let mut toks = std::mem::take(&mut self.toks);
-        while job.words() < batch_words {
-            toks.clear();
-            if !self.next_sentence(|tok, _| toks.push(tok)) {
-                break;
-            }
-            raw += toks.len() as u64;
-            lookup.extend_ids(&toks, &mut job.ids);
-            read_any = true;
-            job.end_sentence();
-        }
-        self.toks = toks;
-        job.raw_words = raw;
-        read_any
-    }
-
-    /// Fills `job` with documents (one per line, tagged with the line
-    /// number) until it holds at least `batch_words` in-vocabulary words
-    /// or the range ends. Returns false when nothing was read.
-    pub fn fill_documents(
+    /// The loop of the `fill_*` methods: clears `job`, then reads
+    /// sentences into it (their in-vocabulary ids appended to `job.ids`)
+    /// until it holds at least `batch_words` words or the range ends. After
+    /// each sentence, `end(job, line, start)` closes it, given its line and
+    /// the offset in `job.ids` where its ids start. Returns false when
+    /// nothing was read.
+    #[inline(always)]
+    fn fill_with(
         &mut self,
         job: &mut Job,
         batch_words: usize,
         lookup: &ByteLookup,
+        mut end: impl FnMut(&mut Job, u64, usize),
     ) -> bool {
         job.clear();
         let mut raw = 0u64;
@@ -470,14 +458,35 @@ impl<'a> SentenceReader<'a> {
                 break;
             }
             raw += toks.len() as u64;
+            let start = job.ids.len();
             lookup.extend_ids(&toks, &mut job.ids);
             read_any = true;
-            let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
-            job.end_document(&[tag]);
+            end(job, self.sentence_line, start);
         }
         self.toks = toks;
         job.raw_words = raw;
         read_any
+    }
+
+    /// Fills `job` with sentences until it holds at least `batch_words`
+    /// in-vocabulary words or the range ends. Returns false when nothing
+    /// was read.
+    pub fn fill_job(&mut self, job: &mut Job, batch_words: usize, lookup: &ByteLookup) -> bool {
+        self.fill_with(job, batch_words, lookup, |job, _, _| job.end_sentence())
+    }
+
+    /// Fills `job` with documents (one per line, tagged with the line
+    /// number) until it holds at least `batch_words` in-vocabulary words
+    /// or the range ends. Returns false when nothing was read.
+    pub fn fill_documents(
+        &mut self,
+        job: &mut Job,
+        batch_words: usize,
+        lookup: &ByteLookup,
+    ) -> bool {
+        self.fill_with(job, batch_words, lookup, |job, line, _| {
+            job.end_document(&[line_tag(line)])
+        })
     }
 
     /// Fills `job` as the Python feed fills it from `TaggedLineDocument`:
@@ -493,21 +502,9 @@ impl<'a> SentenceReader<'a> {
         lookup: &ByteLookup,
         max_ids: usize,
     ) -> bool {
-        job.clear();
-        let mut raw = 0u64;
-        let mut read_any = false;
         let max_ids = max_ids.max(1);
-        let mut toks = std::mem::take(&mut self.toks);
-        while job.words() < batch_words {
-            toks.clear();
-            if !self.next_sentence(|tok, _| toks.push(tok)) {
-                break;
-            }
-            raw += toks.len() as u64;
-            let start = job.ids.len();
-            lookup.extend_ids(&toks, &mut job.ids);
-            read_any = true;
-            let tag = u32::try_from(self.sentence_line).unwrap_or(u32::MAX);
+        self.fill_with(job, batch_words, lookup, |job, line, start| {
+            let tag = line_tag(line);
             // a cut after every max_ids in-vocabulary words of the line (one at
             // its very end included: the document then ends empty, as the feed's)
             for end in (start + max_ids..=job.ids.len()).step_by(max_ids) {
@@ -516,10 +513,7 @@ impl<'a> SentenceReader<'a> {
                 job.tag_ends.push(job.tags.len());
             }
             job.end_document(&[tag]);
-        }
-        self.toks = toks;
-        job.raw_words = raw;
-        read_any
+        })
     }
 
     /// Lines of the range (a last one without a newline included): the
