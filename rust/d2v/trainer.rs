@@ -226,6 +226,12 @@ impl Doc2VecTrainer {
         }
     }
 
+    /// The byte-string form of the vocabulary the file readers look tokens
+    /// up in, built on first use.
+    fn lookup(&self) -> &ByteLookup {
+        self.lookup.get_or_init(|| ByteLookup::new(&self.words))
+    }
+
     /// Trains one epoch on a corpus file with one document per line; the
     /// tag of line `i` (from 0) is row `i` of the document vectors.
     pub fn train_file(
@@ -248,7 +254,7 @@ impl Doc2VecTrainer {
         let source = FileRanges::documents(
             text,
             self.workers(),
-            self.lookup.get_or_init(|| ByteLookup::new(&self.words)),
+            self.lookup(),
             batch_words,
             max_sentence_length,
             model.docs.as_ref().map_or(0, |d| d.rows()),
@@ -275,7 +281,7 @@ impl Doc2VecTrainer {
         batch_words: usize,
         progress: &Progress,
     ) -> Result<(EpochStats, u64)> {
-        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let lookup = self.lookup();
         let (stats, _) = read_in_order(
             text,
             usize::MAX,

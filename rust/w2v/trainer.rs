@@ -152,6 +152,12 @@ impl Trainer {
         }
     }
 
+    /// The byte-string form of the vocabulary the file readers look tokens
+    /// up in, built on first use.
+    fn lookup(&self) -> &ByteLookup {
+        self.lookup.get_or_init(|| ByteLookup::new(&self.words))
+    }
+
     /// Trains one epoch on a corpus file, each worker on its own byte range
     /// (`batch_words` in-vocabulary words per job; lines longer than
     /// `max_sentence_length` tokens are split).
@@ -172,7 +178,7 @@ impl Trainer {
             )));
         }
         let model = self.model(weights)?;
-        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let lookup = self.lookup();
         let source = FileRanges::sentences(
             text,
             self.workers(),
@@ -199,7 +205,7 @@ impl Trainer {
         max_sentence_length: usize,
         progress: &Progress,
     ) -> Result<(EpochStats, u64)> {
-        let lookup = self.lookup.get_or_init(|| ByteLookup::new(&self.words));
+        let lookup = self.lookup();
         read_in_order(
             text,
             max_sentence_length,
