@@ -114,6 +114,26 @@ def test_single_worker_is_bit_reproducible(tmp_path: Path) -> None:
     assert np.array_equal(f1.wv.vectors, f2.wv.vectors)
 
 
+@pytest.mark.parametrize("hs", [0, 1])
+def test_one_job_epochs_are_reproducible_with_many_workers(hs: int) -> None:
+    """An epoch that fits in one job trains the same whichever thread takes it.
+
+    gensim seeds each job's random stream, so a small corpus trains
+    identically with any ``workers``; its own test suite relies on that.
+    """
+    corpus = planted_corpus(40, length=6)
+    kwargs = dict(vector_size=4, min_count=1, workers=4, seed=3, epochs=30, hs=hs)
+    kwargs["negative"] = 0 if hs else 5
+    first = Word2Vec(corpus, **kwargs)
+    for _ in range(12):
+        again = Word2Vec(**kwargs)
+        again.build_vocab(corpus)
+        again.train(corpus, total_examples=again.corpus_count, epochs=again.epochs)
+        assert np.array_equal(first.wv.vectors, again.wv.vectors)
+        out, out2 = (first.syn1, again.syn1) if hs else (first.syn1neg, again.syn1neg)
+        assert np.array_equal(out, out2)
+
+
 def test_vocabulary_matches_gensim() -> None:
     gensim_models = pytest.importorskip("gensim.models")
     rng = np.random.default_rng(1)

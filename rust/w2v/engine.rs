@@ -121,29 +121,57 @@ pub(crate) trait JobSource<J>: Sync {
 
     /// Fills `job` with the next unit of work; false when there is none.
     fn next<'s>(&'s self, cursor: &mut Self::Cursor<'s>, job: &mut J) -> bool;
+
+    /// The place in the source of the job `next` just gave this cursor,
+    /// for sources whose workers take jobs from one queue as they come
+    /// (None for sources that give each worker its own part). Such a job
+    /// starts a random stream of its own, drawn from `(seed, epoch, its
+    /// place)`, so that which thread happens to take it changes nothing:
+    /// an epoch that is one job trains the same on every run, as in
+    /// gensim, where each job seeds its own stream.
+    fn job_index(&self, _cursor: &Self::Cursor<'_>) -> Option<u64> {
+        None
+    }
 }
 
 /// Jobs received from a channel until the sender hangs up (the Python
-/// iterable path: the calling thread converts sentences and sends them).
-pub(crate) struct Channel<J>(pub Mutex<Receiver<J>>);
+/// iterable path: the calling thread converts sentences and sends them),
+/// numbered in the order they are received.
+pub(crate) struct Channel<J>(Mutex<(Receiver<J>, u64)>);
+
+impl<J> Channel<J> {
+    pub(crate) fn new(jobs: Receiver<J>) -> Self {
+        Channel(Mutex::new((jobs, 0)))
+    }
+}
 
 impl<J: Send> JobSource<J> for Channel<J> {
+    /// The number of the job this worker last received.
     type Cursor<'s>
-        = ()
+        = u64
     where
         Self: 's;
 
-    fn cursor(&self, _: usize, _: usize) {}
+    fn cursor(&self, _: usize, _: usize) -> u64 {
+        0
+    }
 
-    fn next(&self, _: &mut (), job: &mut J) -> bool {
-        let next = self.0.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        match next {
+    fn next(&self, cursor: &mut u64, job: &mut J) -> bool {
+        let mut queue = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match queue.0.recv() {
             Ok(j) => {
+                *cursor = queue.1;
+                queue.1 += 1;
+                drop(queue);
                 *job = j;
                 true
             }
             Err(_) => false,
         }
+    }
+
+    fn job_index(&self, cursor: &u64) -> Option<u64> {
+        Some(*cursor)
     }
 }
 
@@ -151,7 +179,9 @@ impl<J: Send> JobSource<J> for Channel<J> {
 /// examples `gen` makes of its jobs, with the learning rate of `schedule`
 /// at the progress reached when the job starts.
 ///
-/// Worker `i` draws its random stream from `(seed, epoch, i)`.
+/// Worker `i` draws its random stream from `(seed, epoch, i)`, or, where
+/// the source numbers its jobs ([`JobSource::job_index`]), each job from
+/// `(seed, epoch, its number)`.
 /// `progress.done` counts raw units of this epoch. Returns
 /// `Err(Interrupted)` when a stop was requested.
 pub(crate) fn run_epoch<E, S>(
@@ -182,6 +212,9 @@ where
                 let mut job = E::Job::default();
                 let mut mine = EpochStats::default();
                 while !progress.should_stop() && source.next(&mut cursor, &mut job) {
+                    if let Some(k) = source.job_index(&cursor) {
+                        w.restart(seed, job_stream(epoch, k));
+                    }
                     let alpha = schedule.alpha_at(progress.done() / share);
                     let (effective, loss) = train_job(gen, model, &mut w, &job, alpha);
                     let raw = E::raw_size(&job);
@@ -198,6 +231,13 @@ where
     });
     progress.check()?;
     Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The random stream of job `k` of `epoch` from a shared queue: apart from
+/// the per-worker streams (`epoch * 4096 + i`), which set the top bit
+/// clear.
+fn job_stream(epoch: u64, k: u64) -> u64 {
+    (1 << 63) | (epoch << 40) | (k & ((1 << 40) - 1))
 }
 
 /// One job through the widest job loop the CPU supports. Results are

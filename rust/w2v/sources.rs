@@ -43,7 +43,7 @@ impl CheckedChannel {
     /// A source of sentences (`docs: None`) or tagged documents.
     pub(crate) fn new(jobs: Receiver<Job>, vocab: usize, docs: Option<usize>) -> Self {
         CheckedChannel {
-            inner: Channel(Mutex::new(jobs)),
+            inner: Channel::new(jobs),
             vocab,
             docs,
             error: FirstError::default(),
@@ -57,11 +57,17 @@ impl CheckedChannel {
 }
 
 impl JobSource<Job> for CheckedChannel {
-    type Cursor<'s> = ();
+    type Cursor<'s> = u64;
 
-    fn cursor(&self, _: usize, _: usize) {}
+    fn cursor(&self, i: usize, n: usize) -> u64 {
+        self.inner.cursor(i, n)
+    }
 
-    fn next(&self, cursor: &mut (), job: &mut Job) -> bool {
+    fn job_index(&self, cursor: &u64) -> Option<u64> {
+        self.inner.job_index(cursor)
+    }
+
+    fn next(&self, cursor: &mut u64, job: &mut Job) -> bool {
         if !self.inner.next(cursor, job) {
             return false;
         }

@@ -66,6 +66,16 @@ impl Worker {
         }
     }
 
+    /// Starts the random stream `index` of a run seeded with `seed` afresh,
+    /// dropping noise words drawn ahead from the old one, so that what
+    /// follows depends only on `(seed, index)`.
+    pub(crate) fn restart(&mut self, seed: u64, index: u64) {
+        self.rng = Rng::for_worker(seed, index);
+        self.neg_next.clear();
+        self.pool.clear();
+        self.pool_used = 0;
+    }
+
     /// Draws the noise words of the next example into `neg_next`. Training
     /// draws them one example at a time; frozen layers (inference, whose
     /// draws are the bulk of the work besides the rows themselves) take
