@@ -366,6 +366,56 @@ impl SharedMatrix<'_, f32> {
         unsafe { M::gather_axpy_raw(&ptrs[..n], &g[..n], acc, d) }
     }
 
+    /// One example of a frozen model fused into one pass where `M` can
+    /// (see [`MulAdd::frozen_step_raw`]): the input is row `row` of `dest`
+    /// plus the rows `ctx` (start pointers of `cols` floats, from
+    /// [`SharedMatrix::row_ptrs`]), times `h_scale`; the output rows are
+    /// `rows` of this matrix; their gradient goes to that row of `dest`.
+    /// False, with nothing done, where `M` has no fused form.
+    #[inline(always)]
+    pub fn frozen_step<M: MulAdd, F: FnOnce(&mut [f32])>(
+        &self,
+        rows: &[u32],
+        ctx: &[*const f32],
+        h_scale: f32,
+        dest: &SharedMatrix<'_, f32>,
+        row: usize,
+        grad: F,
+    ) -> bool {
+        assert_eq!(
+            dest.cols, self.cols,
+            "input and output rows differ in width"
+        );
+        let n = rows.len();
+        let mut ptrs = [std::ptr::null::<f32>(); GATHER];
+        self.gather(rows, &mut ptrs);
+        let acc = dest.row_ptr_mut(row);
+        // SAFETY: every pointer of `ptrs` starts a row of `cols` floats
+        // (row_ptr's bound check), those of `ctx` too (row_ptrs' contract),
+        // `acc` a writable row of `dest` of as many, in another matrix than
+        // the output rows. Racing Hogwild writes to the input rows may be
+        // seen half-applied. `M`'s instruction set was checked by the job
+        // loop that chose it.
+        unsafe { M::frozen_step_raw(ctx, h_scale, acc, &ptrs[..n], self.cols, grad) }
+    }
+
+    /// Writes the start pointers of the rows `rows` (each bound-checked) to
+    /// `out`; returns how many, or None (leaving `out` partly written) if
+    /// there are more rows than `out` holds.
+    #[inline(always)]
+    pub fn row_ptrs(
+        &self,
+        rows: impl Iterator<Item = u32>,
+        out: &mut [*const f32],
+    ) -> Option<usize> {
+        let mut n = 0;
+        for r in rows {
+            *out.get_mut(n)? = self.row_ptr(r as usize);
+            n += 1;
+        }
+        Some(n)
+    }
+
     /// Start of row `row` for a kernel that updates it in place (bound and
     /// writability checked). What is done through the pointer is the
     /// caller's `unsafe` and follows this module's Hogwild contract.

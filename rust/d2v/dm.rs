@@ -71,6 +71,7 @@ fn train_mean<M: MulAdd>(
     let window = model.window;
     let len = doc.len();
     let mut loss = 0.0;
+    let frozen_one_tag = !model.layers.learn && !model.learn_words && tags.len() == 1;
     for pos in 0..len {
         w.advance(model, doc, pos);
         let b = if model.shrink_windows {
@@ -81,6 +82,9 @@ fn train_mean<M: MulAdd>(
         let reach = window - b;
         let start = pos.saturating_sub(reach);
         let end = (pos + reach + 1).min(len);
+        if frozen_one_tag && fused_step::<M>(model, w, doc, pos, start..end, tags[0], alpha) {
+            continue;
+        }
         w.h.fill(0.0);
         let ctx = (start..end).filter(|&p| p != pos).map(|p| doc[p]);
         model.syn0.add_rows_to::<M>(ctx, &mut w.h);
@@ -124,6 +128,55 @@ fn train_mean<M: MulAdd>(
     }
     loss
 }
+
+/// Inference's step at `pos` (frozen words and output layer, one tag) in
+/// one fused pass where the CPU allows ([`OutputLayers::train_frozen_fused`]):
+/// the same example as the general path below, the mean (or sum) of the
+/// context rows and the tag's row predicting the word, its gradient going
+/// to the tag's row. False, with nothing done, where it does not apply.
+///
+/// [`OutputLayers::train_frozen_fused`]: crate::w2v::sgd::OutputLayers::train_frozen_fused
+#[inline(always)]
+fn fused_step<M: MulAdd>(
+    model: &ModelRef<'_>,
+    w: &Worker,
+    doc: &[u32],
+    pos: usize,
+    span: std::ops::Range<usize>,
+    tag: u32,
+    alpha: f32,
+) -> bool {
+    let Some(docs) = &model.docs else {
+        return false;
+    };
+    let mut ctx = [std::ptr::null::<f32>(); MAX_FUSED_CONTEXT];
+    let rows = span.filter(|&p| p != pos).map(|p| doc[p]);
+    let Some(n) = model.syn0.row_ptrs(rows, &mut ctx) else {
+        return false;
+    };
+    let t = tag as usize;
+    let f = model.doc_lock_factors.map_or(1.0, |f| f[t]);
+    let inv = 1.0 / (n + 1) as f32;
+    let (h_scale, s) = if model.cbow_mean {
+        (inv, f)
+    } else {
+        (1.0, f * inv)
+    };
+    model.layers.train_frozen_fused::<M>(
+        doc[pos],
+        &w.neg,
+        &ctx[..n],
+        h_scale,
+        docs,
+        t,
+        alpha * s,
+        model.compute_loss,
+    )
+}
+
+/// Context rows the fused inference step takes (a window of up to 16 on
+/// each side); wider windows take the general path.
+const MAX_FUSED_CONTEXT: usize = 32;
 
 /// The PV-DM generator with a concatenated input.
 pub(crate) struct DmConcat {

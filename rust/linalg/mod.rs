@@ -251,6 +251,32 @@ pub trait MulAdd: Sized {
         }
     }
 
+    /// One example of a frozen model in one pass, where the implementing
+    /// type has a fused form (it returns false, doing nothing, where it has
+    /// none, or for rows wider than it keeps in registers; the caller then
+    /// takes the step by parts). With `h = (row + Σ ctx) * h_scale`:
+    /// `x[k] = outs[k] · h`, then `grad(x)` turns the scores into gradient
+    /// scales in place, then `row += Σ_k x[k] outs[k]`. Inference's input
+    /// (the document's vector plus the context rows) is built and kept in
+    /// registers instead of a buffer written, read back and scaled.
+    ///
+    /// # Safety
+    /// Every pointer of `ctx` and `outs` must be valid for reads and `row`
+    /// for reads and writes of `d` floats, `row` must not overlap any of
+    /// them, `outs` holds at most 8 rows, and the CPU must support the
+    /// implementing type's instructions.
+    #[inline(always)]
+    unsafe fn frozen_step_raw<F: FnOnce(&mut [f32])>(
+        _ctx: &[*const f32],
+        _h_scale: f32,
+        _row: *mut f32,
+        _outs: &[*const f32],
+        _d: usize,
+        _grad: F,
+    ) -> bool {
+        false
+    }
+
     /// `acc += Σ_k g[k] rows[k]` over `k < rows.len()`.
     ///
     /// # Safety

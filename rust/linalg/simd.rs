@@ -88,6 +88,32 @@ impl MulAdd for Avx512 {
     }
 
     #[inline(always)]
+    unsafe fn frozen_step_raw<F: FnOnce(&mut [f32])>(
+        ctx: &[*const f32],
+        h_scale: f32,
+        row: *mut f32,
+        outs: &[*const f32],
+        d: usize,
+        grad: F,
+    ) -> bool {
+        // SAFETY (each arm): the caller's contract; `C` chunks of 16 cover d.
+        unsafe {
+            match d.div_ceil(16) {
+                1 => frozen_step512::<1, F>(ctx, h_scale, row, outs, d, grad),
+                2 => frozen_step512::<2, F>(ctx, h_scale, row, outs, d, grad),
+                3 => frozen_step512::<3, F>(ctx, h_scale, row, outs, d, grad),
+                4 => frozen_step512::<4, F>(ctx, h_scale, row, outs, d, grad),
+                5 => frozen_step512::<5, F>(ctx, h_scale, row, outs, d, grad),
+                6 => frozen_step512::<6, F>(ctx, h_scale, row, outs, d, grad),
+                7 => frozen_step512::<7, F>(ctx, h_scale, row, outs, d, grad),
+                8 => frozen_step512::<8, F>(ctx, h_scale, row, outs, d, grad),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    #[inline(always)]
     unsafe fn gather_acc_update_raw(
         rows: &[*mut f32],
         g: &[f32],
@@ -428,6 +454,74 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
             }
             _mm512_mask_storeu_ps(acc.add(k), m, _mm512_add_ps(s0, s1));
             k += 16;
+        }
+    }
+}
+
+/// [`MulAdd::frozen_step_raw`] for rows of `C` 16-float chunks (the last
+/// masked to `d`): `h` lives in registers throughout; the scores are taken
+/// four rows at a time (independent chains), reduced, turned into gradient
+/// scales by `grad`, and the rows (now in L1) added to each chunk of the
+/// row in order before one store. (Keeping the row's chunks in registers
+/// too, or splitting the chains in two, measured no faster: the registers
+/// spill.)
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn frozen_step512<const C: usize, F: FnOnce(&mut [f32])>(
+    ctx: &[*const f32],
+    h_scale: f32,
+    row: *mut f32,
+    outs: &[*const f32],
+    d: usize,
+    grad: F,
+) {
+    let n = outs.len().min(8);
+    let mut masks = [0xFFFFu16; C];
+    masks[C - 1] = chunk_mask((C - 1) * 16, d);
+    let mut h = [_mm512_setzero_ps(); C];
+    // SAFETY (every access): chunk c lies within the d floats of `row`, of
+    // each context row and of each output row (the caller's contract); the
+    // last chunk is masked to d.
+    unsafe {
+        for c in 0..C {
+            h[c] = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
+        }
+        for &p in ctx {
+            for c in 0..C {
+                h[c] = _mm512_add_ps(h[c], _mm512_maskz_loadu_ps(masks[c], p.add(16 * c)));
+            }
+        }
+        if h_scale != 1.0 {
+            let s = _mm512_set1_ps(h_scale);
+            for hc in h.iter_mut() {
+                *hc = _mm512_mul_ps(*hc, s);
+            }
+        }
+        let mut x = [0.0f32; 8];
+        let mut j = 0;
+        while j < n {
+            let k = (n - j).min(4);
+            let mut a = [_mm512_setzero_ps(); 4];
+            for c in 0..C {
+                for (i, acc) in a.iter_mut().enumerate().take(k) {
+                    let r = _mm512_maskz_loadu_ps(masks[c], outs[j + i].add(16 * c));
+                    *acc = _mm512_fmadd_ps(r, h[c], *acc);
+                }
+            }
+            for i in 0..k {
+                x[j + i] = _mm512_reduce_add_ps(a[i]);
+            }
+            j += k;
+        }
+        grad(&mut x[..n]);
+        for c in 0..C {
+            let mut acc = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
+            for (&gi, &r) in x[..n].iter().zip(&outs[..n]) {
+                let rc = _mm512_maskz_loadu_ps(masks[c], r.add(16 * c));
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(gi), rc, acc);
+            }
+            _mm512_mask_storeu_ps(row.add(16 * c), masks[c], acc);
         }
     }
 }
@@ -1119,6 +1213,68 @@ mod tests {
         }
     }
 
+    /// The fused frozen step against the same example taken by parts with
+    /// the portable kernels: for 0 to 4 context rows, 1 to 8 output rows and
+    /// lengths around every chunk boundary (and the widest it fuses), with a
+    /// gradient that sees every score once, in order; never writing past the
+    /// row, and declining rows wider than 128 floats.
+    fn check_frozen_step<M: MulAdd>() {
+        for d in [1usize, 5, 15, 16, 17, 31, 33, 100, 128, 129] {
+            let data: Vec<f32> = (0..14 * d).map(|i| (i as f32 * 0.13).sin()).collect();
+            let start: Vec<f32> = (0..d).map(|i| (i as f32 * 0.29).cos()).collect();
+            for c in 0..=4usize {
+                for n in 1..=8usize {
+                    let ctx: Vec<*const f32> =
+                        (0..c).map(|j| data[(12 + j % 2) * d..].as_ptr()).collect();
+                    let outs: Vec<*const f32> =
+                        (0..n).map(|j| data[(j * 5 % 12) * d..].as_ptr()).collect();
+                    let scale = 1.0 / (c + 1) as f32;
+                    let grad = |x: f32, k: usize| 0.1 * x - 0.02 * k as f32;
+                    let mut row = start.clone();
+                    row.push(7.0);
+                    let mut seen = Vec::new();
+                    // SAFETY: every pointer has d floats after it in `data`
+                    // (rows start at most 13 * d in); `row` holds d + 1.
+                    let fused = unsafe {
+                        M::frozen_step_raw(&ctx, scale, row.as_mut_ptr(), &outs, d, |g| {
+                            for (k, gk) in g.iter_mut().enumerate() {
+                                seen.push(*gk);
+                                *gk = grad(*gk, k);
+                            }
+                        })
+                    };
+                    if !fused {
+                        assert!(d > 128, "declined d={d}");
+                        assert_eq!(row[..d], start[..], "declined but wrote");
+                        continue;
+                    }
+                    assert_eq!(row[d], 7.0, "wrote past the row");
+                    // by parts: h = (row + Σ ctx) * scale; x = outs · h; row += Σ g outs
+                    let mut h = start.clone();
+                    let mut x = vec![0.0f32; n];
+                    let mut want = start.clone();
+                    // SAFETY: as above; `h` and `want` hold d floats.
+                    unsafe {
+                        Unfused::gather_axpy_raw(&ctx, &vec![1.0; c], h.as_mut_ptr(), d);
+                        h.iter_mut().for_each(|v| *v *= scale);
+                        Unfused::gather_dots_raw(&outs, h.as_ptr(), d, &mut x);
+                        let g: Vec<f32> = x.iter().enumerate().map(|(k, &v)| grad(v, k)).collect();
+                        Unfused::gather_axpy_raw(&outs, &g, want.as_mut_ptr(), d);
+                    }
+                    let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + b.abs());
+                    assert!(
+                        seen.len() == n && seen.iter().zip(&x).all(|(&a, &b)| close(a, b)),
+                        "scores d={d} c={c} n={n}: {seen:?} vs {x:?}"
+                    );
+                    assert!(
+                        row[..d].iter().zip(&want).all(|(&a, &b)| close(a, b)),
+                        "row d={d} c={c} n={n}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn avx512_kernels_match_the_portable_ones() {
         if is_x86_feature_detected!("avx512f") {
@@ -1126,6 +1282,7 @@ mod tests {
             check_window::<Avx512>();
             check_gather::<Avx512>();
             check_gather_update::<Avx512>();
+            check_frozen_step::<Avx512>();
         }
     }
 

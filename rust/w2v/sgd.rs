@@ -525,6 +525,45 @@ impl OutputLayers<'_> {
         }
         loss
     }
+
+    /// [`OutputLayers::train_frozen`] with the input built in the same pass
+    /// ([`SharedMatrix::frozen_step`]): the input is row `row` of `dest`
+    /// plus the rows `ctx`, times `h_scale`, and the gradient goes to that
+    /// row. Taken only for negative sampling whose example fits one block
+    /// of rows and without the loss; returns false (nothing done) otherwise,
+    /// or where `M` has no fused form.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn train_frozen_fused<M: MulAdd>(
+        &self,
+        word: u32,
+        negatives: &[u32],
+        ctx: &[*const f32],
+        h_scale: f32,
+        dest: &SharedMatrix<'_>,
+        row: usize,
+        alpha: f32,
+        compute_loss: bool,
+    ) -> bool {
+        let Some(syn1neg) = &self.syn1neg else {
+            return false;
+        };
+        if compute_loss || !self.one_block() || dest.cols() != syn1neg.cols() {
+            return false;
+        }
+        let mut block = Block::default();
+        block.push(word, 1.0);
+        for &t in negatives.iter().filter(|&&t| t != word) {
+            block.push(t, 0.0);
+        }
+        let labels = &block.labels;
+        let sigmoid = &self.sigmoid;
+        syn1neg.frozen_step::<M, _>(&block.rows[..block.n], ctx, h_scale, dest, row, |g| {
+            for (gk, &label) in g.iter_mut().zip(labels) {
+                *gk = (label - sigmoid.get(*gk)) * alpha;
+            }
+        })
+    }
 }
 
 /// Up to [`GATHER`] output rows of one frozen example with their labels.
