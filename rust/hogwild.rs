@@ -368,52 +368,45 @@ impl SharedMatrix<'_, f32> {
 
     /// One example of a frozen model fused into one pass where `M` can
     /// (see [`MulAdd::frozen_step_raw`]): the input is row `row` of `dest`
-    /// plus the rows `ctx` (start pointers of `cols` floats, from
-    /// [`SharedMatrix::row_ptrs`]), times `h_scale`; the output rows are
-    /// `rows` of this matrix; their gradient goes to that row of `dest`.
-    /// False, with nothing done, where `M` has no fused form.
+    /// plus the rows `ctx_ids` (both halves of a window) of `ctx`, times
+    /// `h_scale`; the output rows are `rows` of this matrix; their gradient
+    /// goes to that row of `dest`. False, with nothing done, where `M` has
+    /// no fused form.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub fn frozen_step<M: MulAdd, F: FnOnce(&mut [f32])>(
         &self,
         rows: &[u32],
-        ctx: &[*const f32],
+        ctx: &SharedMatrix<'_, f32>,
+        ctx_ids: [&[u32]; 2],
         h_scale: f32,
         dest: &SharedMatrix<'_, f32>,
         row: usize,
         grad: F,
     ) -> bool {
-        assert_eq!(
-            dest.cols, self.cols,
+        assert!(
+            dest.cols == self.cols && ctx.cols == self.cols,
             "input and output rows differ in width"
         );
+        for &id in ctx_ids.iter().flat_map(|half| half.iter()) {
+            assert!(
+                (id as usize) < ctx.rows,
+                "row {id} out of range {}",
+                ctx.rows
+            );
+        }
         let n = rows.len();
         let mut ptrs = [std::ptr::null::<f32>(); GATHER];
         self.gather(rows, &mut ptrs);
         let acc = dest.row_ptr_mut(row);
         // SAFETY: every pointer of `ptrs` starts a row of `cols` floats
-        // (row_ptr's bound check), those of `ctx` too (row_ptrs' contract),
-        // `acc` a writable row of `dest` of as many, in another matrix than
-        // the output rows. Racing Hogwild writes to the input rows may be
-        // seen half-applied. `M`'s instruction set was checked by the job
-        // loop that chose it.
-        unsafe { M::frozen_step_raw(ctx, h_scale, acc, &ptrs[..n], self.cols, grad) }
-    }
-
-    /// Writes the start pointers of the rows `rows` (each bound-checked) to
-    /// `out`; returns how many, or None (leaving `out` partly written) if
-    /// there are more rows than `out` holds.
-    #[inline(always)]
-    pub fn row_ptrs(
-        &self,
-        rows: impl Iterator<Item = u32>,
-        out: &mut [*const f32],
-    ) -> Option<usize> {
-        let mut n = 0;
-        for r in rows {
-            *out.get_mut(n)? = self.row_ptr(r as usize);
-            n += 1;
-        }
-        Some(n)
+        // (row_ptr's bound check); `ctx` holds `ctx.rows` rows of `cols`
+        // floats from its start, and every id of `ctx_ids` is below that
+        // (checked just above); `acc` is a writable row of `dest` of as
+        // many floats, in another matrix than the output rows. Racing
+        // Hogwild writes to the input rows may be seen half-applied. `M`'s
+        // instruction set was checked by the job loop that chose it.
+        unsafe { M::frozen_step_raw(ctx.ptr, ctx_ids, h_scale, acc, &ptrs[..n], self.cols, grad) }
     }
 
     /// Start of row `row` for a kernel that updates it in place (bound and

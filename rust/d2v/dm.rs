@@ -149,11 +149,8 @@ fn fused_step<M: MulAdd>(
     let Some(docs) = &model.docs else {
         return false;
     };
-    let mut ctx = [std::ptr::null::<f32>(); MAX_FUSED_CONTEXT];
-    let rows = span.filter(|&p| p != pos).map(|p| doc[p]);
-    let Some(n) = model.syn0.row_ptrs(rows, &mut ctx) else {
-        return false;
-    };
+    let halves = [&doc[span.start..pos], &doc[pos + 1..span.end]];
+    let n = halves[0].len() + halves[1].len();
     let t = tag as usize;
     let f = model.doc_lock_factors.map_or(1.0, |f| f[t]);
     let inv = 1.0 / (n + 1) as f32;
@@ -165,7 +162,8 @@ fn fused_step<M: MulAdd>(
     model.layers.train_frozen_fused::<M>(
         doc[pos],
         &w.neg,
-        &ctx[..n],
+        &model.syn0,
+        halves,
         h_scale,
         docs,
         t,
@@ -173,10 +171,6 @@ fn fused_step<M: MulAdd>(
         model.compute_loss,
     )
 }
-
-/// Context rows the fused inference step takes (a window of up to 16 on
-/// each side); wider windows take the general path.
-const MAX_FUSED_CONTEXT: usize = 32;
 
 /// The PV-DM generator with a concatenated input.
 pub(crate) struct DmConcat {

@@ -254,20 +254,24 @@ pub trait MulAdd: Sized {
     /// One example of a frozen model in one pass, where the implementing
     /// type has a fused form (it returns false, doing nothing, where it has
     /// none, or for rows wider than it keeps in registers; the caller then
-    /// takes the step by parts). With `h = (row + Σ ctx) * h_scale`:
+    /// takes the step by parts). The context rows are rows `ctx_ids` (two
+    /// lists: both halves of a window) of the matrix at `ctx`, `d` floats
+    /// apart. With `h = (row + Σ context rows) * h_scale`:
     /// `x[k] = outs[k] · h`, then `grad(x)` turns the scores into gradient
     /// scales in place, then `row += Σ_k x[k] outs[k]`. Inference's input
     /// (the document's vector plus the context rows) is built and kept in
     /// registers instead of a buffer written, read back and scaled.
     ///
     /// # Safety
-    /// Every pointer of `ctx` and `outs` must be valid for reads and `row`
-    /// for reads and writes of `d` floats, `row` must not overlap any of
-    /// them, `outs` holds at most 8 rows, and the CPU must support the
-    /// implementing type's instructions.
+    /// `ctx + id * d` for every id of `ctx_ids` and every pointer of `outs`
+    /// must be valid for reads, and `row` for reads and writes, of `d`
+    /// floats; `row` must not overlap any of them; `outs` holds at most 8
+    /// rows; and the CPU must support the implementing type's instructions.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     unsafe fn frozen_step_raw<F: FnOnce(&mut [f32])>(
-        _ctx: &[*const f32],
+        _ctx: *const f32,
+        _ctx_ids: [&[u32]; 2],
         _h_scale: f32,
         _row: *mut f32,
         _outs: &[*const f32],

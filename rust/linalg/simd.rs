@@ -89,24 +89,26 @@ impl MulAdd for Avx512 {
 
     #[inline(always)]
     unsafe fn frozen_step_raw<F: FnOnce(&mut [f32])>(
-        ctx: &[*const f32],
+        ctx: *const f32,
+        ctx_ids: [&[u32]; 2],
         h_scale: f32,
         row: *mut f32,
         outs: &[*const f32],
         d: usize,
         grad: F,
     ) -> bool {
+        let args = (ctx, ctx_ids, h_scale, row, outs, d);
         // SAFETY (each arm): the caller's contract; `C` chunks of 16 cover d.
         unsafe {
             match d.div_ceil(16) {
-                1 => frozen_step512::<1, F>(ctx, h_scale, row, outs, d, grad),
-                2 => frozen_step512::<2, F>(ctx, h_scale, row, outs, d, grad),
-                3 => frozen_step512::<3, F>(ctx, h_scale, row, outs, d, grad),
-                4 => frozen_step512::<4, F>(ctx, h_scale, row, outs, d, grad),
-                5 => frozen_step512::<5, F>(ctx, h_scale, row, outs, d, grad),
-                6 => frozen_step512::<6, F>(ctx, h_scale, row, outs, d, grad),
-                7 => frozen_step512::<7, F>(ctx, h_scale, row, outs, d, grad),
-                8 => frozen_step512::<8, F>(ctx, h_scale, row, outs, d, grad),
+                1 => frozen_step512::<1, F>(args, grad),
+                2 => frozen_step512::<2, F>(args, grad),
+                3 => frozen_step512::<3, F>(args, grad),
+                4 => frozen_step512::<4, F>(args, grad),
+                5 => frozen_step512::<5, F>(args, grad),
+                6 => frozen_step512::<6, F>(args, grad),
+                7 => frozen_step512::<7, F>(args, grad),
+                8 => frozen_step512::<8, F>(args, grad),
                 _ => return false,
             }
         }
@@ -458,6 +460,17 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
     }
 }
 
+/// The arguments of [`MulAdd::frozen_step_raw`] but the gradient.
+#[cfg(target_arch = "x86_64")]
+type FrozenStepArgs<'a> = (
+    *const f32,
+    [&'a [u32]; 2],
+    f32,
+    *mut f32,
+    &'a [*const f32],
+    usize,
+);
+
 /// [`MulAdd::frozen_step_raw`] for rows of `C` 16-float chunks (the last
 /// masked to `d`): `h` lives in registers throughout; the scores are taken
 /// four rows at a time (independent chains), reduced, turned into gradient
@@ -469,11 +482,7 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn frozen_step512<const C: usize, F: FnOnce(&mut [f32])>(
-    ctx: &[*const f32],
-    h_scale: f32,
-    row: *mut f32,
-    outs: &[*const f32],
-    d: usize,
+    (ctx, ctx_ids, h_scale, row, outs, d): FrozenStepArgs<'_>,
     grad: F,
 ) {
     let n = outs.len().min(8);
@@ -487,7 +496,8 @@ unsafe fn frozen_step512<const C: usize, F: FnOnce(&mut [f32])>(
         for c in 0..C {
             h[c] = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
         }
-        for &p in ctx {
+        for &id in ctx_ids[0].iter().chain(ctx_ids[1]) {
+            let p = ctx.add(id as usize * d);
             for c in 0..C {
                 h[c] = _mm512_add_ps(h[c], _mm512_maskz_loadu_ps(masks[c], p.add(16 * c)));
             }
@@ -1224,8 +1234,13 @@ mod tests {
             let start: Vec<f32> = (0..d).map(|i| (i as f32 * 0.29).cos()).collect();
             for c in 0..=4usize {
                 for n in 1..=8usize {
-                    let ctx: Vec<*const f32> =
-                        (0..c).map(|j| data[(12 + j % 2) * d..].as_ptr()).collect();
+                    // context rows 12 and 13 of `data`, split over both halves
+                    let ids: Vec<u32> = (0..c).map(|j| 12 + (j % 2) as u32).collect();
+                    let halves = [&ids[..c / 2], &ids[c / 2..]];
+                    let ctx: Vec<*const f32> = ids
+                        .iter()
+                        .map(|&i| data[i as usize * d..].as_ptr())
+                        .collect();
                     let outs: Vec<*const f32> =
                         (0..n).map(|j| data[(j * 5 % 12) * d..].as_ptr()).collect();
                     let scale = 1.0 / (c + 1) as f32;
@@ -1233,15 +1248,24 @@ mod tests {
                     let mut row = start.clone();
                     row.push(7.0);
                     let mut seen = Vec::new();
-                    // SAFETY: every pointer has d floats after it in `data`
-                    // (rows start at most 13 * d in); `row` holds d + 1.
+                    // SAFETY: every pointer and context row has d floats after
+                    // it in `data` (rows start at most 13 * d in); `row` holds
+                    // d + 1.
                     let fused = unsafe {
-                        M::frozen_step_raw(&ctx, scale, row.as_mut_ptr(), &outs, d, |g| {
-                            for (k, gk) in g.iter_mut().enumerate() {
-                                seen.push(*gk);
-                                *gk = grad(*gk, k);
-                            }
-                        })
+                        M::frozen_step_raw(
+                            data.as_ptr(),
+                            halves,
+                            scale,
+                            row.as_mut_ptr(),
+                            &outs,
+                            d,
+                            |g| {
+                                for (k, gk) in g.iter_mut().enumerate() {
+                                    seen.push(*gk);
+                                    *gk = grad(*gk, k);
+                                }
+                            },
+                        )
                     };
                     if !fused {
                         assert!(d > 128, "declined d={d}");

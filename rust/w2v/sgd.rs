@@ -528,8 +528,8 @@ impl OutputLayers<'_> {
 
     /// [`OutputLayers::train_frozen`] with the input built in the same pass
     /// ([`SharedMatrix::frozen_step`]): the input is row `row` of `dest`
-    /// plus the rows `ctx`, times `h_scale`, and the gradient goes to that
-    /// row. Taken only for negative sampling whose example fits one block
+    /// plus the rows `ctx_ids` of `ctx`, times `h_scale`, and the gradient
+    /// goes to that row. Taken only for negative sampling whose example fits one block
     /// of rows and without the loss; returns false (nothing done) otherwise,
     /// or where `M` has no fused form.
     #[inline(always)]
@@ -538,7 +538,8 @@ impl OutputLayers<'_> {
         &self,
         word: u32,
         negatives: &[u32],
-        ctx: &[*const f32],
+        ctx: &SharedMatrix<'_>,
+        ctx_ids: [&[u32]; 2],
         h_scale: f32,
         dest: &SharedMatrix<'_>,
         row: usize,
@@ -558,7 +559,8 @@ impl OutputLayers<'_> {
         }
         let labels = &block.labels;
         let sigmoid = &self.sigmoid;
-        syn1neg.frozen_step::<M, _>(&block.rows[..block.n], ctx, h_scale, dest, row, |g| {
+        let outs = &block.rows[..block.n];
+        syn1neg.frozen_step::<M, _>(outs, ctx, ctx_ids, h_scale, dest, row, |g| {
             for (gk, &label) in g.iter_mut().zip(labels) {
                 *gk = (label - sigmoid.get(*gk)) * alpha;
             }
