@@ -504,15 +504,21 @@ def section_infer(args: argparse.Namespace, libs: list[str]) -> list[dict]:
             )
     print("\n## infer_vector latency (100-word document, 40 epochs) and batched throughput\n")
     head = " | ".join(f"{lib} p50 | {lib} p99 | {lib} batched docs/s" for lib in libs)
-    print(f"| mode | {head} |")
-    print("|---|" + "---:|" * (3 * len(libs)))
+    ratio = libs[:2] == ["embedrs", "gensim"]
+    extra = " | p50 gensim/embedrs | p99 gensim/embedrs" if ratio else ""
+    print(f"| mode | {head}{extra} |")
+    print("|---|" + "---:|" * (3 * len(libs) + 2 * ratio))
     for mode in ("dbow", "dm"):
         cells = []
+        by_lib = {r["lib"]: r for r in runs if r["mode"] == mode}
         for lib in libs:
-            r = next(x for x in runs if (x["lib"], x["mode"]) == (lib, mode))
+            r = by_lib[lib]
             cells.append(
                 f"{r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms | {r['batch_docs_per_sec']:.0f}"
             )
+        if ratio:
+            e, g = by_lib["embedrs"], by_lib["gensim"]
+            cells.append(f"{g['p50_ms'] / e['p50_ms']:.2f}x | {g['p99_ms'] / e['p99_ms']:.2f}x")
         print(f"| {mode} | {' | '.join(cells)} |")
     return runs
 
