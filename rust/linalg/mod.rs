@@ -251,10 +251,15 @@ pub trait MulAdd: Sized {
         }
     }
 
+    /// The widest rows [`MulAdd::frozen_step_raw`] takes in one pass (0:
+    /// it has no fused form), so that callers skip preparing a step the
+    /// kernel would decline.
+    const FROZEN_STEP_MAX_DIM: usize = 0;
+
     /// One example of a frozen model in one pass, where the implementing
     /// type has a fused form (it returns false, doing nothing, where it has
-    /// none, or for rows wider than it keeps in registers; the caller then
-    /// takes the step by parts). The context rows are rows `ctx_ids` (two
+    /// none, or for rows wider than [`MulAdd::FROZEN_STEP_MAX_DIM`]; the
+    /// caller then takes the step by parts). The context rows are rows `ctx_ids` (two
     /// lists: both halves of a window) of the matrix at `ctx`, `d` floats
     /// apart. With `h = (row + Σ context rows) * h_scale`:
     /// `x[k] = outs[k] · h`, then `grad(x)` turns the scores into gradient

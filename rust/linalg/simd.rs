@@ -87,6 +87,10 @@ impl MulAdd for Avx512 {
         unsafe { gather_axpy512(rows, g, acc, d) }
     }
 
+    /// Eight 16-float chunks of `h`, with the scores' four chains and the
+    /// row's chunks, fit the 32 vector registers.
+    const FROZEN_STEP_MAX_DIM: usize = 128;
+
     #[inline(always)]
     unsafe fn frozen_step_raw<F: FnOnce(&mut [f32])>(
         ctx: *const f32,

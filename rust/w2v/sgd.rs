@@ -549,7 +549,8 @@ impl OutputLayers<'_> {
         let Some(syn1neg) = &self.syn1neg else {
             return false;
         };
-        if compute_loss || !self.one_block() || dest.cols() != syn1neg.cols() {
+        let d = syn1neg.cols();
+        if compute_loss || !self.one_block() || dest.cols() != d || d > M::FROZEN_STEP_MAX_DIM {
             return false;
         }
         let mut block = Block::default();
