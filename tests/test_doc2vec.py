@@ -567,6 +567,53 @@ def test_infer_vector_learning_rate_and_epochs(dbow_model: tuple) -> None:
             model.infer_vector(words, **bad)
 
 
+def test_inference_follows_every_change_to_the_model() -> None:
+    """infer_vector caches its checked arguments between calls; each change that
+    matters (settings, weights replaced or written in place, vocabulary, bad
+    layers) must still show in the next call, as on a fresh model."""
+    docs = topic_docs(tag="str")
+    model = Doc2Vec(docs, dm=1, epochs=5, **SMALL)
+    words = list(docs[0].words)
+    first = model.infer_vector(words)
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    # settings: the model's defaults are read on every call
+    model.epochs = 9
+    nine = model.infer_vector(words)
+    np.testing.assert_array_equal(nine, model.infer_vector(words, epochs=9))
+    assert not np.array_equal(nine, first)
+    model.epochs = 5
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    model.seed = 7
+    assert not np.array_equal(model.infer_vector(words), first)
+    model.seed = SMALL.get("seed", 1)
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    model.sample = 1e-3  # a setting the Rust core is built with
+    assert not np.array_equal(model.infer_vector(words), first)
+    model.sample = SMALL["sample"]
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    # weights: written in place, then replaced by another array
+    saved = model.syn1neg.copy()
+    model.syn1neg[:] = 0.0
+    zeroed = model.infer_vector(words)
+    assert not np.array_equal(zeroed, first)
+    model.syn1neg = saved.copy()
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    # a layer of the wrong shape is refused as before, and a good one works again
+    model.syn1neg = saved[:, :3].copy()
+    with pytest.raises(RuntimeError, match="syn1neg"):
+        model.infer_vector(words)
+    model.syn1neg = saved
+    np.testing.assert_array_equal(model.infer_vector(words), first)
+    # more vocabulary and training: the new words count
+    model.build_vocab([TaggedDocument(["zebra", "quagga"] * 3, ["extra"])], update=True)
+    model.train(docs[:5], total_examples=5, epochs=1)
+    fresh = model.infer_vector(words + ["zebra", "quagga"])
+    assert not np.array_equal(fresh, model.infer_vector(words))
+    model.negative, model.hs = 0, 1
+    with pytest.raises(RuntimeError, match="syn1"):
+        model.infer_vector(words)
+
+
 # ----------------------------------------------------------------------------
 # persistence
 # ----------------------------------------------------------------------------

@@ -318,6 +318,7 @@ class Doc2Vec(Word2Vec):
         self.dv.vectors_lockf = np.ones(1, dtype=REAL)
         self._core_cache: tuple[Any, Any] | None = None
         self._core_lock = threading.Lock()
+        self._plan: tuple | None = None
         super().__init__(
             sentences=documents,
             corpus_file=corpus_file,
@@ -355,12 +356,14 @@ class Doc2Vec(Word2Vec):
         state = self.__dict__.copy()
         state.pop("_core_lock", None)
         state["_core_cache"] = None
+        state.pop("_plan", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._core_lock = threading.Lock()
         self._core_cache = None
+        self._plan = None
 
     # ------------------------------------------------------------------
     # gensim's derived attributes
@@ -1025,6 +1028,72 @@ class Doc2Vec(Word2Vec):
         syn1 = plain(self.syn1) if self.hs else None
         return plain(self.wv.vectors), syn1neg, syn1
 
+    def _inference_plan(
+        self, alpha: float | None, min_alpha: float | None, epochs: int | None, seed: int | None
+    ) -> tuple[Any, tuple, Any, dict[str, Any]]:
+        """``(core, weights, key lookup, keyword arguments)`` of an inference call.
+
+        Checked in full (``_inference_args``, ``_read_weights``, ``_inference_core``)
+        the first time, then reused while nothing they read has changed: on every
+        call the settings are compared by value, and the weight arrays, the key
+        tables and the cached core by identity (a request path pays a few
+        attribute reads instead of the checks: about 1 us instead of 5).
+        """
+        wv = self.wv
+        settings = (
+            alpha,
+            min_alpha,
+            epochs,
+            seed,
+            self.alpha,
+            self.min_alpha,
+            self.epochs,
+            self.seed,
+            self.negative,
+            self.hs,
+            self.sg,
+            self.dm_concat,
+            self.dm_tag_count,
+            self.window,
+            self.vector_size,
+            self.sample,
+            self.ns_exponent,
+            self.cbow_mean,
+            self.dbow_words,
+            self.shrink_windows,
+            self.workers,
+            len(wv),
+        )
+        plan = self._plan
+        if plan is not None and plan[0] == settings:
+            objects = plan[1]
+            if (
+                objects[0] is wv._vectors
+                and objects[1] is self.syn1neg
+                and objects[2] is self.syn1
+                and objects[3] is wv._keytab
+                and objects[4] is wv._key_to_index
+                and objects[5] is wv._index_to_key
+                and objects[6] is self._core_cache
+            ):
+                return plan[2]
+        args = self._inference_args(alpha, min_alpha, epochs, seed)
+        weights = self._read_weights()
+        core = self._inference_core()  # may replace _core_cache: read objects after it
+        lookup = wv._key_lookup()
+        objects = (
+            wv._vectors,
+            self.syn1neg,
+            self.syn1,
+            wv._keytab,
+            wv._key_to_index,
+            wv._index_to_key,
+        )
+        if all(w is None or w is o for w, o in zip(weights, objects)):
+            # (a converted copy of a weight would not follow later in-place changes)
+            self._plan = (settings, (*objects, self._core_cache), (core, weights, lookup, args))
+        return core, weights, lookup, args
+
     def infer_vector(
         self,
         doc_words: Sequence[str],
@@ -1063,12 +1132,10 @@ class Doc2Vec(Word2Vec):
             If ``doc_words`` is a string or not a list of tokens.
         """
         words = _check_words(doc_words, "doc_words of infer_vector()")
-        args = self._inference_args(alpha, min_alpha, epochs, seed)
-        syn0, syn1neg, syn1 = self._read_weights()
-        core = self._inference_core()
+        core, weights, lookup, args = self._inference_plan(alpha, min_alpha, epochs, seed)
         if not isinstance(words, list):
             words = list(words)
-        return core.infer_vector(syn0, syn1neg, syn1, words, self.wv._key_lookup(), **args)
+        return core.infer_vector(*weights, words, lookup, **args)
 
     def infer_vectors(
         self,
@@ -1101,10 +1168,8 @@ class Doc2Vec(Word2Vec):
             if isinstance(doc, tuple) and hasattr(doc, "words") and hasattr(doc, "tags"):
                 doc = doc.words  # a TaggedDocument (ours or gensim's)
             docs.append(list(_check_words(doc, f"document #{i}")))
-        args = self._inference_args(alpha, min_alpha, epochs, seed)
-        syn0, syn1neg, syn1 = self._read_weights()
-        core = self._inference_core()
-        return core.infer_vectors(syn0, syn1neg, syn1, docs, self.wv._key_lookup(), **args)
+        core, weights, lookup, args = self._inference_plan(alpha, min_alpha, epochs, seed)
+        return core.infer_vectors(*weights, docs, lookup, **args)
 
     def similarity_unseen_docs(
         self,
