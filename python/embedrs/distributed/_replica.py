@@ -131,15 +131,18 @@ class Replica:
         if rnd <= self.synced_round:
             return  # built from a master copy that has it
         own = self.pending.pop(rnd, {})
+        in_flight = bool(self.pending)
         for name, c in deltas.items():
             s, b, w = self.snap[name], self.base[name], self.mats[name]
             _sync.add_rows(s, c)
+            if not in_flight:
+                continue  # `base` and the weights are set from `snap` below
             _sync.add_rows(b, c, mirror=w)
             mine = own.get(name)
             if mine is not None:
                 _sync.add_rows(b, mine, -1.0, mirror=w)
-        if not self.pending:
-            # Nothing in flight: `base` is `snap` up to rounding; make it exact.
+        if not in_flight:
+            # Nothing in flight: `base` and the weights are the master copy exactly.
             for name, s in self.snap.items():
                 np.copyto(self.base[name], s)
                 np.copyto(self.mats[name], s)
