@@ -61,6 +61,7 @@ def main() -> int:
     ap.add_argument("--combine", default="auto")
     ap.add_argument("--max-docs", type=int, default=0, help="0: all 100,000 reviews")
     ap.add_argument("--shuffle-seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=1, help="the models' seed")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp"))
     ap.add_argument(
         "--single",
@@ -77,7 +78,7 @@ def main() -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     docs_path, _, meta = prepare_imdb(args.workdir, args.max_docs, args.shuffle_seed)
     shards = write_shards(docs_path, args.shards, args.workdir)
-    params = dict(COMMON, **MODES["dbow"], epochs=args.epochs, seed=1)
+    params = dict(COMMON, **MODES["dbow"], epochs=args.epochs, seed=args.seed)
     cpus = os.cpu_count() or 1
     print(f"IMDB: {len(meta):,} documents in {args.shards} shards; {cpus} CPUs; params {params}")
     rows = []

@@ -126,6 +126,7 @@ def test_adaptive_combine_means_alike_rows_and_sums_independent_ones():
     assert c.rows.tolist() == [0, 1, 2]
     assert c.values.tolist() == [[1.0, 0.0], [1.0, 1.0], [2.0, 2.0]]  # mean, sum, own
     assert _sync.resolve("auto", 2) == "sum" and _sync.resolve("auto", 3) == "adaptive"
+    assert _sync.resolve("auto", 2, documents=True) == "adaptive"
     assert _sync.resolve("mean", 8) == "mean"
 
 

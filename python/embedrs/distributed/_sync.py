@@ -18,14 +18,16 @@ The driver combines the actors' deltas row by row:
   ``min(1, sum |d_i|^2 / |S|^2)``: 1 (the sum) when the deltas are orthogonal
   (the replicas learned different things of the row, or one replica touched
   it), ``1/k`` (the mean) when they are equal.
-* ``"auto"`` (the default): ``"sum"`` for up to two replicas, else
-  ``"adaptive"``. Why: a row that converges within a round (the output rows of
+* ``"auto"`` (the default): ``"sum"`` for up to two Word2Vec replicas, else
+  ``"adaptive"`` (Doc2Vec always). Why: a row that converges within a round (the output rows of
   frequent words do) is moved by each replica from ``x`` to about the same
   ``x*``; the sum puts it at ``x + k (x* - x)``, so its error is multiplied by
   ``1 - k`` every round: an oscillation of constant size for two replicas,
   growth for three or more (measured: 4 replicas with ``"sum"`` reach NaN
   within 3 epochs). ``"adaptive"`` moves such rows by the mean, which is
-  stable; with two replicas ``"sum"`` measured better (benches/RESULTS.md).
+  stable; with two Word2Vec replicas ``"sum"`` measured better, with two
+  PV-DBOW replicas ``"adaptive"`` (IMDB test error 0.35-0.52 points lower on two
+  seeds, within 0.4 points of a single process; benches/RESULTS.md).
 
 The driver adds the combined delta to its master copy and every replica adds
 it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
@@ -104,11 +106,12 @@ def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDe
     return RowDelta(rows, values)
 
 
-def resolve(mode: str, replicas: int) -> str:
-    """The combine mode ``"auto"`` stands for with ``replicas`` replicas."""
+def resolve(mode: str, replicas: int, documents: bool = False) -> str:
+    """The combine mode ``"auto"`` stands for with ``replicas`` replicas (of a
+    Doc2Vec model when ``documents``)."""
     if mode != "auto":
         return mode
-    return "sum" if replicas <= 2 else "adaptive"
+    return "sum" if replicas <= 2 and not documents else "adaptive"
 
 
 def encode(delta: RowDelta, dtype: type) -> RowDelta:

@@ -232,7 +232,7 @@ def train(
     if sync_every_words is None:
         sync_every_words = DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
-    combine = _sync.resolve(combine, num_actors)
+    combine = _sync.resolve(combine, num_actors, documents)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
     def spawn(rank: int, synced_round: int, model_ref: Any) -> Any:
