@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import os
 import platform
 import statistics
@@ -57,7 +58,7 @@ def load_tokens(path: Path, max_words: int) -> list[str]:
     return tokens[:max_words] if max_words else tokens
 
 
-def evaluate(index_to_key: list[str], vectors: np.ndarray) -> tuple[float, float]:
+def evaluate(index_to_key: list[str], vectors: np.ndarray, eval_data: Path) -> tuple[float, float]:
     """Analogy accuracy (30k most frequent words) and WordSim-353 Spearman.
 
     One evaluator for every library: embedrs' ``KeyedVectors.evaluate_word_analogies`` /
@@ -72,9 +73,9 @@ def evaluate(index_to_key: list[str], vectors: np.ndarray) -> tuple[float, float
     kv = KeyedVectors(vectors.shape[1])
     kv.add_vectors(list(index_to_key), np.ascontiguousarray(vectors, dtype=np.float32))
     acc, _ = kv.evaluate_word_analogies(
-        str(DATA / "gensim_test_data" / "questions-words.txt"), restrict_vocab=30000
+        str(eval_data / "questions-words.txt"), restrict_vocab=30000
     )
-    _, spearman, _ = kv.evaluate_word_pairs(str(DATA / "gensim_test_data" / "wordsim353.tsv"))
+    _, spearman, _ = kv.evaluate_word_pairs(str(eval_data / "wordsim353.tsv"))
     return float(acc), float(spearman[0])
 
 
@@ -85,6 +86,7 @@ def run_one(
     args: argparse.Namespace,
     sentences: list[list[str]],
     corpus_file: str,
+    workers: int,
 ) -> dict[str, Any]:
     if lib == "embedrs":
         from embedrs.models import Word2Vec
@@ -97,9 +99,9 @@ def run_one(
         window=args.window,
         min_count=args.min_count,
         sample=args.sample,
-        workers=args.workers,
+        workers=workers,
         epochs=args.epochs,
-        seed=1,
+        seed=args.seed,
         **MODES[mode],
     )
     model = Word2Vec(**params)
@@ -125,11 +127,12 @@ def run_one(
         )
     elapsed = time.perf_counter() - start
     words = model.corpus_total_words * args.epochs
-    acc, spearman = evaluate(model.wv.index_to_key, model.wv.vectors)
+    acc, spearman = evaluate(model.wv.index_to_key, model.wv.vectors, args.eval_data)
     return {
         "lib": lib,
         "path": path_kind,
         "mode": mode,
+        "workers": workers,
         "seconds": elapsed,
         "vocab_seconds": start - vocab_start,
         "words_per_sec": words / elapsed,
@@ -169,7 +172,7 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
             "-negative",
             str(m["negative"]),
             "-threads",
-            str(args.workers),
+            str(args.worker_counts[-1]),
             "-iter",
             str(args.epochs),
             "-min-count",
@@ -191,11 +194,12 @@ def run_c_tool(mode: str, args: argparse.Namespace, corpus_file: str) -> dict[st
         vectors = np.asarray(kv.vectors, dtype=np.float32)
     with open(corpus_file, "rb") as fin:
         total = len(fin.read().split())
-    acc, spearman = evaluate(vocab, vectors)
+    acc, spearman = evaluate(vocab, vectors, args.eval_data)
     return {
         "lib": "word2vec-c",
         "path": "file",
         "mode": mode,
+        "workers": args.worker_counts[-1],
         "seconds": elapsed,
         "words_per_sec": total * args.epochs / elapsed,
         "analogy": acc,
@@ -234,13 +238,25 @@ def main() -> int:
     p.add_argument("--max-words", type=int, default=0, help="use only the first N tokens (0: all)")
     p.add_argument("--modes", default="sg_ns,cbow_ns,sg_hs,cbow_hs")
     p.add_argument("--paths", default="iterable,file", help="iterable, file, lines, text8")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--workers",
+        default="2",
+        help="worker threads; a comma-separated list (e.g. 1,2,4,8,16) measures thread scaling, "
+        "each count alternating the libraries as usual",
+    )
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--vector-size", type=int, default=100)
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1, help="both libraries' seed")
     p.add_argument("--sample", type=float, default=1e-4)
+    p.add_argument(
+        "--eval-data",
+        type=Path,
+        default=DATA / "gensim_test_data",
+        help="folder holding questions-words.txt and wordsim353.tsv",
+    )
     p.add_argument("--c-tool", action="store_true", help="also run the word2vec C binary")
     p.add_argument(
         "--libs",
@@ -249,6 +265,9 @@ def main() -> int:
         "run with its own PYTHONPATH, alternating)",
     )
     args = p.parse_args()
+    args.worker_counts = [int(w) for w in str(args.workers).split(",")]
+    if not args.worker_counts or min(args.worker_counts) < 1:
+        p.error("--workers takes positive integers, e.g. 2 or 1,2,4,8,16")
 
     import embedrs
     import gensim
@@ -265,7 +284,8 @@ def main() -> int:
     print(
         f"# corpus: {args.corpus.name}, {len(tokens):,} tokens; workers={args.workers}, "
         f"epochs={args.epochs}, vector_size={args.vector_size}, window={args.window}, "
-        f"min_count={args.min_count}, sample={args.sample}; repeats={args.repeats}"
+        f"min_count={args.min_count}, sample={args.sample}, seed={args.seed}; "
+        f"repeats={args.repeats}"
     )
     print(
         f"# embedrs {embedrs.__version__}, gensim {gensim.__version__}, python "
@@ -281,11 +301,12 @@ def main() -> int:
     for mode in args.modes.split(","):
         for path_kind in args.paths.split(","):
             for _ in range(args.repeats):
-                for lib in args.libs.split(","):
-                    r = run_one(lib, path_kind, mode, args, sentences, corpus_file)
+                for workers, lib in itertools.product(args.worker_counts, args.libs.split(",")):
+                    r = run_one(lib, path_kind, mode, args, sentences, corpus_file, workers)
                     results.append(r)
                     print(
-                        f"  {r['mode']:8s} {r['path']:8s} {r['lib']:8s} {r['seconds']:7.1f}s "
+                        f"  {r['mode']:8s} {r['path']:8s} w={workers:<2d} {r['lib']:8s} "
+                        f"{r['seconds']:7.1f}s "
                         f"(build_vocab {r['vocab_seconds']:5.2f}s) "
                         f"{r['words_per_sec'] / 1e6:6.3f}M words/s analogy {r['analogy']:.4f} "
                         f"wordsim {r['wordsim']:.4f} load {os.getloadavg()[0]:.2f}",
@@ -303,27 +324,30 @@ def main() -> int:
 
     print()
     print(
-        "| mode | path | embedrs words/s | gensim words/s | ratio | embedrs analogy | gensim analogy "
-        "| embedrs WS353 | gensim WS353 |"
+        "| mode | path | workers | embedrs words/s | gensim words/s | ratio | embedrs analogy "
+        "| gensim analogy | embedrs WS353 | gensim WS353 |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for mode in args.modes.split(","):
-        for path_kind in args.paths.split(","):
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, path_kind, workers in itertools.product(
+        args.modes.split(","), args.paths.split(","), args.worker_counts
+    ):
 
-            def med(lib: str, key: str, mode: str = mode, path_kind: str = path_kind) -> float:
-                vals = [
-                    r[key]
-                    for r in results
-                    if r["lib"] == lib and r["mode"] == mode and r["path"] == path_kind
-                ]
-                return statistics.median(vals) if vals else float("nan")
+        def med(
+            lib: str, key: str, cell: tuple[str, str, int] = (mode, path_kind, workers)
+        ) -> float:
+            vals = [
+                r[key]
+                for r in results
+                if r["lib"] == lib and (r["mode"], r["path"], r["workers"]) == cell
+            ]
+            return statistics.median(vals) if vals else float("nan")
 
-            e, g = med("embedrs", "words_per_sec"), med("gensim", "words_per_sec")
-            print(
-                f"| {mode} | {path_kind} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
-                f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
-                f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |"
-            )
+        e, g = med("embedrs", "words_per_sec"), med("gensim", "words_per_sec")
+        print(
+            f"| {mode} | {path_kind} | {workers} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
+            f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
+            f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |"
+        )
     for r in results:
         if r["lib"] == "word2vec-c":
             print(
