@@ -208,6 +208,7 @@ where
             let stats = &stats;
             s.spawn(move |_| {
                 let mut w = Worker::new(dim, seed, epoch * 4096 + i as u64);
+                w.hot.set_alone(n == 1);
                 let mut cursor = source.cursor(i, n);
                 let mut job = E::Job::default();
                 let mut mine = EpochStats::default();

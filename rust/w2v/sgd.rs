@@ -179,6 +179,10 @@ pub struct HotCache {
     neg: HotRows,
     negatives: bool,
     hits: usize,
+    /// The worker trains alone (one worker in its epoch): no other thread
+    /// writes the shared rows, so a private copy would only add its loads
+    /// and merges (about 3% of a one-worker skip-gram HS profile).
+    alone: bool,
 }
 
 impl HotCache {
@@ -188,8 +192,9 @@ impl HotCache {
     pub fn load(&mut self, layers: &OutputLayers<'_>, negatives: bool) {
         self.negatives = negatives;
         self.hits = 0;
-        if !layers.learn {
-            // a frozen model: nothing to cache or merge
+        if !layers.learn || self.alone {
+            // a frozen model, or a worker with nobody to contend with:
+            // nothing to cache or merge
             self.hs.n = 0;
             self.neg.n = 0;
             return;
@@ -202,6 +207,12 @@ impl HotCache {
             Some(syn1neg) if negatives => self.neg.load(syn1neg, 0, HOT_ROWS.min(syn1neg.rows())),
             _ => self.neg.n = 0,
         }
+    }
+
+    /// Whether the worker trains alone, so that [`HotCache::load`] caches
+    /// nothing and training writes the shared rows directly.
+    pub fn set_alone(&mut self, alone: bool) {
+        self.alone = alone;
     }
 
     /// The worker's copy of `syn1` row `row`, if it is cached, counting
@@ -983,6 +994,36 @@ mod hot_rows_tests {
         want[root * dim] += 3.5;
         want[(root - 1) * dim + 2] -= 4.0;
         assert_eq!(syn1, want);
+    }
+
+    /// A worker that trains alone caches nothing: its updates go straight
+    /// to the shared rows, and a later `set_alone(false)` caches again.
+    #[test]
+    fn a_lone_worker_writes_the_shared_rows() {
+        let sig = SigmoidTable::new();
+        let (rows, dim) = (HOT_ROWS + 10, 3);
+        let mut syn1 = vec![0.5f32; rows * dim];
+        let root = rows - 2;
+        {
+            let l = layers(shared(&mut syn1, rows, dim), &sig);
+            let mut hot = HotCache::default();
+            hot.set_alone(true);
+            hot.load(&l, true);
+            assert!(hot.hs_row(root, 1).is_none(), "nothing cached when alone");
+            l.syn1
+                .as_ref()
+                .unwrap()
+                .axpy_row::<Unfused>(root, 1.0, &[1.0, 2.0, 3.0]);
+            hot.merge(&l); // nothing to merge: the shared row keeps the write
+            hot.set_alone(false);
+            hot.load(&l, true);
+            assert_eq!(
+                hot.hs_row(root, 1).map(|r| r.to_vec()),
+                Some(vec![1.5, 2.5, 3.5])
+            );
+            hot.merge(&l);
+        }
+        assert_eq!(&syn1[root * dim..(root + 1) * dim], &[1.5, 2.5, 3.5]);
     }
 
     /// Training hot rows on the private copies (Huffman nodes and
