@@ -257,7 +257,11 @@ def main() -> int:
         default=DATA / "gensim_test_data",
         help="folder holding questions-words.txt and wordsim353.tsv",
     )
-    p.add_argument("--c-tool", action="store_true", help="also run the word2vec C binary")
+    p.add_argument(
+        "--c-tool",
+        action="store_true",
+        help="also run the word2vec C binary (once per mode, with the last --workers count)",
+    )
     p.add_argument(
         "--libs",
         default="embedrs,gensim",
