@@ -269,9 +269,12 @@ def main() -> int:
         "run with its own PYTHONPATH, alternating)",
     )
     args = p.parse_args()
-    args.worker_counts = [int(w) for w in str(args.workers).split(",")]
+    try:
+        args.worker_counts = [int(w) for w in str(args.workers).split(",")]
+    except ValueError:
+        args.worker_counts = []
     if not args.worker_counts or min(args.worker_counts) < 1:
-        p.error("--workers takes positive integers, e.g. 2 or 1,2,4,8,16")
+        p.error(f"--workers takes positive integers, e.g. 2 or 1,2,4,8,16 (got {args.workers!r})")
 
     import embedrs
     import gensim
@@ -355,7 +358,8 @@ def main() -> int:
     for r in results:
         if r["lib"] == "word2vec-c":
             print(
-                f"| {r['mode']} | file (C tool) | {r['words_per_sec'] / 1e6:.3f}M | | | "
+                f"| {r['mode']} | file (C tool) | {r['workers']} | {r['words_per_sec'] / 1e6:.3f}M "
+                "| | | "
                 f"{r['analogy']:.4f} | | {r['wordsim']:.4f} | |"
             )
     return 0
