@@ -297,6 +297,11 @@ fn slot(m: usize, upper_start: &[u32], node: u32, level: usize) -> (usize, std::
 trait Links: Sync {
     /// Copies the neighbours of `node` on `level` into `out`.
     fn links(&self, node: u32, level: usize, out: &mut Vec<u32>);
+
+    /// Starts loading the list [`Links::links`] will read for `node` (a
+    /// cache hint; nothing by default).
+    #[inline]
+    fn prefetch_links(&self, _node: u32, _level: usize) {}
 }
 
 impl Links for Parts<'_> {
@@ -308,6 +313,18 @@ impl Links for Parts<'_> {
         };
         out.clear();
         out.extend_from_slice(&list[1..=list[0] as usize]);
+    }
+
+    #[inline]
+    fn prefetch_links(&self, node: u32, level: usize) {
+        // level 0 only: the upper levels are few nodes, visited briefly
+        if level == 0 {
+            let w = 1 + 2 * self.m;
+            let at = (node as usize).saturating_mul(w);
+            if let Some(list) = self.level0.get(at..at.saturating_add(w)) {
+                crate::mem::prefetch_span(list.as_ptr(), list.len());
+            }
+        }
     }
 }
 
@@ -493,6 +510,11 @@ fn search_level<L: Links>(
         let worst = s.best.peek().map_or(f32::INFINITY, |b| b.d);
         if c.d > worst && s.best.len() >= ef {
             break;
+        }
+        // the next candidate's list starts loading while this one's
+        // neighbours are scored (hnswlib does the same)
+        if let Some(std::cmp::Reverse(next)) = s.cand.peek() {
+            g.prefetch_links(next.id, level);
         }
         g.links(c.id, level, &mut s.links);
         s.fresh.clear();
@@ -726,9 +748,13 @@ impl Builder<'_> {
     }
 }
 
-/// An index buffer: owned (built or loaded) or a file mapped read-only.
+/// An index buffer: owned (built or loaded; in huge pages where the system
+/// gives them, see [`crate::mem::huge_zeroed`]) or a file mapped read-only.
 pub(super) enum Bytes {
-    Owned(Vec<u64>),
+    Owned {
+        buf: memmap2::MmapMut,
+        len: usize,
+    },
     Mapped {
         map: memmap2::Mmap,
         start: usize,
@@ -739,21 +765,24 @@ pub(super) enum Bytes {
 impl Bytes {
     pub fn get(&self) -> &[u8] {
         match self {
-            Bytes::Owned(v) => bytemuck::cast_slice(v),
+            Bytes::Owned { buf, len } => &buf[..*len],
             Bytes::Mapped { map, start, len } => &map[*start..*start + *len],
         }
     }
 
-    /// An owned copy of `bytes`, 8-byte aligned.
+    /// An owned copy of `bytes`, page aligned.
     pub fn copy(bytes: &[u8]) -> Result<Self> {
-        let mut v = crate::mem::zeroed::<u64>(bytes.len().div_ceil(8), || "the HNSW index".into())?;
-        bytemuck::cast_slice_mut::<u64, u8>(&mut v)[..bytes.len()].copy_from_slice(bytes);
         if !bytes.len().is_multiple_of(8) {
             return Err(Error::InvalidArgument(
                 "not a valid embedrs HNSW index: its length is not a multiple of 8".into(),
             ));
         }
-        Ok(Bytes::Owned(v))
+        let mut buf = crate::mem::huge_zeroed(bytes.len(), || "the HNSW index".into())?;
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(Bytes::Owned {
+            buf,
+            len: bytes.len(),
+        })
     }
 }
 
@@ -796,9 +825,9 @@ pub(super) fn build(
         blocks,
     )
     .ok_or_else(too_big)?;
-    let mut buf = crate::mem::zeroed::<u64>(lay0.total / 8, || "the HNSW index".into())?;
+    let mut buf = crate::mem::huge_zeroed(lay0.total, || "the HNSW index".into())?;
     {
-        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf);
+        let bytes: &mut [u8] = &mut buf[..lay0.total];
         let rows: &mut [f32] =
             bytemuck::cast_slice_mut(&mut bytes[lay0.vectors..lay0.vectors + n * dim * 4]);
         for (i, dst) in rows.chunks_exact_mut(dim).enumerate() {
@@ -820,7 +849,7 @@ pub(super) fn build(
     }
     let atomics = |len: usize| filled(len, || AtomicU32::new(0));
     let (entry, top) = {
-        let bytes: &[u8] = bytemuck::cast_slice(&buf);
+        let bytes: &[u8] = &buf[..lay0.total];
         let rows: &[f32] = bytemuck::cast_slice(&bytes[lay0.vectors..lay0.vectors + n * dim * 4]);
         let b = Builder {
             vectors: rows,
@@ -865,7 +894,7 @@ pub(super) fn build(
         }
         let Builder { g, entry, .. } = b;
         let (entry, top) = entry.into_inner().unwrap_or_else(|e| e.into_inner());
-        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf);
+        let bytes: &mut [u8] = &mut buf[..lay0.total];
         let put = |dst: &mut [u8], src: &[AtomicU32]| {
             for (d, s) in dst.chunks_exact_mut(4).zip(src) {
                 d.copy_from_slice(&s.load(Relaxed).to_le_bytes());
@@ -883,6 +912,12 @@ pub(super) fn build(
         (entry as usize, top)
     };
     let lay = Layout { entry, top, ..lay0 };
-    bytemuck::cast_slice_mut::<u64, u8>(&mut buf)[..HEADER].copy_from_slice(&lay.header());
-    Ok((Bytes::Owned(buf), lay))
+    buf[..HEADER].copy_from_slice(&lay.header());
+    Ok((
+        Bytes::Owned {
+            buf,
+            len: lay0.total,
+        },
+        lay,
+    ))
 }
