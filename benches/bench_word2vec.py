@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
+import math
 import os
 import platform
 import statistics
@@ -349,11 +350,16 @@ def main() -> int:
             ]
             return statistics.median(vals) if vals else float("nan")
 
+        def cell(x: float, fmt: str, unit: str = "") -> str:
+            # a library left out with --libs has no figure: an empty cell, not "nan"
+            return "" if math.isnan(x) else format(x, fmt) + unit
+
         e, g = med("embedrs", "words_per_sec"), med("gensim", "words_per_sec")
         print(
-            f"| {mode} | {path_kind} | {workers} | {e / 1e6:.3f}M | {g / 1e6:.3f}M | {e / g:.2f}x | "
-            f"{med('embedrs', 'analogy'):.4f} | {med('gensim', 'analogy'):.4f} | "
-            f"{med('embedrs', 'wordsim'):.4f} | {med('gensim', 'wordsim'):.4f} |"
+            f"| {mode} | {path_kind} | {workers} | {cell(e / 1e6, '.3f', 'M')} | "
+            f"{cell(g / 1e6, '.3f', 'M')} | {cell(e / g, '.2f', 'x')} | "
+            f"{cell(med('embedrs', 'analogy'), '.4f')} | {cell(med('gensim', 'analogy'), '.4f')} | "
+            f"{cell(med('embedrs', 'wordsim'), '.4f')} | {cell(med('gensim', 'wordsim'), '.4f')} |"
         )
     for r in results:
         if r["lib"] == "word2vec-c":
