@@ -133,10 +133,15 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// effect on results; ignored for out-of-range rows and on other
     /// architectures). Trainers call it for rows they will need a few
     /// steps later, hiding the memory latency of random row access.
+    ///
+    /// Of a row wider than [`PREFETCH_ROW_MAX`] values only that many are
+    /// asked for; the CPU's stream prefetcher fetches the rest once the
+    /// row is read in order.
     #[inline(always)]
     pub fn prefetch_row(&self, row: usize) {
         if row < self.rows {
-            crate::mem::prefetch_span(self.ptr.wrapping_add(row * self.cols), self.cols);
+            let n = self.cols.min(PREFETCH_ROW_MAX);
+            crate::mem::prefetch_span(self.ptr.wrapping_add(row * self.cols), n);
         }
     }
 
@@ -177,6 +182,18 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
         }
     }
 }
+
+/// Values of a row that [`SharedMatrix::prefetch_row`] asks for: 256
+/// `f32`s, 1 KiB, 16 cache lines, so rows of up to 256 dimensions are
+/// prefetched whole. A wider row (PV-DM with `dm_concat`: 1,100 floats at
+/// 100 dimensions and window 5) is asked for only this far. Each prefetch
+/// needs a free line-fill buffer, of which a core has about 16, so asking
+/// for all 69 lines of each of an example's six output rows stalled the
+/// thread at the prefetch instructions until most had arrived (perf put
+/// 40% of the job loop's samples there); the first lines start the
+/// hardware's stream prefetcher instead. Measured in `benches/RESULTS.md`
+/// ("PV-DM concat: prefetch the start of each row").
+pub const PREFETCH_ROW_MAX: usize = 256;
 
 /// Most rows [`SharedMatrix::gather_dots`] and
 /// [`SharedMatrix::gather_axpy`] take at once.
