@@ -323,13 +323,13 @@ fn chunk_mask(k: usize, d: usize) -> __mmask16 {
     }
 }
 
-/// The dot products of four rows with `u` (`d` floats), each chunk of `u`
-/// loaded once for four multiply-adds into independent accumulators.
+/// The dot products of `N` rows with `u` (`d` floats), each chunk of `u`
+/// loaded once for `N` multiply-adds into independent accumulators.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
-    let mut a = [_mm512_setzero_ps(); 4];
+unsafe fn dots_n512<const N: usize>(r: [*const f32; N], u: *const f32, d: usize) -> [f32; N] {
+    let mut a = [_mm512_setzero_ps(); N];
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `u` and of
     // each row (the caller's contract); the last chunk is masked to d.
@@ -343,13 +343,27 @@ unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
             k += 16;
         }
     }
-    [
-        _mm512_reduce_add_ps(a[0]),
-        _mm512_reduce_add_ps(a[1]),
-        _mm512_reduce_add_ps(a[2]),
-        _mm512_reduce_add_ps(a[3]),
-    ]
+    a.map(|v| _mm512_reduce_add_ps(v))
 }
+
+/// [`dots_n512`] for four rows.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
+    // SAFETY: the caller's contract.
+    unsafe { dots_n512::<4>(r, u, d) }
+}
+
+/// Rows longer than this many floats (1 KiB) are scored all in one pass by
+/// [`gather_dots512`]. Such rows mostly come from memory, not cache (PV-DM
+/// with `dm_concat`: 1,100 floats), and one pass keeps all of them loading
+/// at once, where four rows and then the rest one by one waited for the
+/// last rows alone: `dm_concat` training measured 1.08x faster (see
+/// `benches/RESULTS.md`). Shorter rows keep the four-row passes, which
+/// measured no slower than one pass there.
+#[cfg(target_arch = "x86_64")]
+const ONE_PASS_MIN_D: usize = 256;
 
 /// Four rows at a time against one `u` ([`dots4_512`]).
 #[cfg(target_arch = "x86_64")]
@@ -414,6 +428,28 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
 unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
     let mut j = 0;
+    // all `n` rows in one pass
+    macro_rules! one_pass {
+        ($n:literal) => {{
+            let mut r = [std::ptr::null::<f32>(); $n];
+            r.copy_from_slice(&rows[..$n]);
+            // SAFETY: every row holds d floats (the caller's contract).
+            x[..$n].copy_from_slice(&unsafe { dots_n512::<$n>(r, h, d) });
+            return;
+        }};
+    }
+    if d > ONE_PASS_MIN_D {
+        match c {
+            2 => one_pass!(2),
+            3 => one_pass!(3),
+            4 => one_pass!(4),
+            5 => one_pass!(5),
+            6 => one_pass!(6),
+            7 => one_pass!(7),
+            8 => one_pass!(8),
+            _ => {}
+        }
+    }
     // SAFETY: every row holds d floats (the caller's contract).
     unsafe {
         while j + 4 <= c {
@@ -1157,7 +1193,7 @@ mod tests {
     /// The gathered kernels against the portable ones, for 1 to 9 rows at
     /// scattered places.
     fn check_gather<M: MulAdd>() {
-        for d in [1usize, 5, 16, 17, 100, 130] {
+        for d in [1usize, 5, 16, 17, 100, 130, 257, 1100] {
             let data: Vec<f32> = (0..12 * d).map(|i| (i as f32 * 0.13).sin()).collect();
             let h: Vec<f32> = (0..d).map(|i| (i as f32 * 0.29).cos()).collect();
             for c in 1..10 {
