@@ -323,12 +323,14 @@ fn chunk_mask(k: usize, d: usize) -> __mmask16 {
     }
 }
 
-/// The dot products of `N` rows with `u` (`d` floats), each chunk of `u`
-/// loaded once for `N` multiply-adds into independent accumulators.
+/// The dot products of `N` rows with `u` (`d` floats) into `x`, each chunk
+/// of `u` loaded once for `N` multiply-adds into independent accumulators
+/// (`N <= 8`).
 #[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn dots_n512<const N: usize>(r: [*const f32; N], u: *const f32, d: usize) -> [f32; N] {
+#[inline(always)]
+unsafe fn dots_n512<const N: usize>(rows: &[*const f32], u: *const f32, d: usize, x: &mut [f32]) {
+    let mut r = [std::ptr::null::<f32>(); N];
+    r.copy_from_slice(&rows[..N]);
     let mut a = [_mm512_setzero_ps(); N];
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `u` and of
@@ -343,7 +345,9 @@ unsafe fn dots_n512<const N: usize>(r: [*const f32; N], u: *const f32, d: usize)
             k += 16;
         }
     }
-    a.map(|v| _mm512_reduce_add_ps(v))
+    for (out, v) in x[..N].iter_mut().zip(a) {
+        *out = _mm512_reduce_add_ps(v);
+    }
 }
 
 /// [`dots_n512`] for four rows.
@@ -351,8 +355,10 @@ unsafe fn dots_n512<const N: usize>(r: [*const f32; N], u: *const f32, d: usize)
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
+    let mut x = [0.0f32; 4];
     // SAFETY: the caller's contract.
-    unsafe { dots_n512::<4>(r, u, d) }
+    unsafe { dots_n512::<4>(&r, u, d, &mut x) };
+    x
 }
 
 /// Rows longer than this many floats (1 KiB) are scored all in one pass by
@@ -428,27 +434,11 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
 unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
     let mut j = 0;
-    // all `n` rows in one pass
-    macro_rules! one_pass {
-        ($n:literal) => {{
-            let mut r = [std::ptr::null::<f32>(); $n];
-            r.copy_from_slice(&rows[..$n]);
-            // SAFETY: every row holds d floats (the caller's contract).
-            x[..$n].copy_from_slice(&unsafe { dots_n512::<$n>(r, h, d) });
-            return;
-        }};
-    }
-    if d > ONE_PASS_MIN_D {
-        match c {
-            2 => one_pass!(2),
-            3 => one_pass!(3),
-            4 => one_pass!(4),
-            5 => one_pass!(5),
-            6 => one_pass!(6),
-            7 => one_pass!(7),
-            8 => one_pass!(8),
-            _ => {}
-        }
+    if d > ONE_PASS_MIN_D && (2..=8).contains(&c) {
+        // SAFETY: every row holds d floats (the caller's contract); the
+        // kernel's N is c.
+        unsafe { with_row_count!(c, dots_n512(rows, h, d, x)) };
+        return;
     }
     // SAFETY: every row holds d floats (the caller's contract).
     unsafe {
