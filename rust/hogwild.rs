@@ -190,9 +190,9 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
 /// needs a free line-fill buffer, of which a core has about 16, so asking
 /// for all 69 lines of each of an example's six output rows stalled the
 /// thread at the prefetch instructions until most had arrived (perf put
-/// 40% of the job loop's samples there); the first lines start the
+/// 56% of the job loop's samples there); the first lines start the
 /// hardware's stream prefetcher instead. Measured in `benches/RESULTS.md`
-/// ("PV-DM concat: prefetch the start of each row").
+/// ("PV-DM concat: the start of each row prefetched").
 pub const PREFETCH_ROW_MAX: usize = 256;
 
 /// Most rows [`SharedMatrix::gather_dots`] and

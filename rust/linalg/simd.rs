@@ -361,15 +361,16 @@ unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
     x
 }
 
-/// Rows longer than this many floats (1 KiB) are scored all in one pass by
-/// [`gather_dots512`]. Such rows mostly come from memory, not cache (PV-DM
-/// with `dm_concat`: 1,100 floats), and one pass keeps all of them loading
-/// at once, where four rows and then the rest one by one waited for the
-/// last rows alone: `dm_concat` training measured 1.08x faster (see
-/// `benches/RESULTS.md`). Shorter rows keep the four-row passes, which
-/// measured no slower than one pass there.
+/// Rows longer than this many floats are scored all in one pass by
+/// [`gather_dots512`]: the rows that the trainers' prefetch does not ask
+/// for whole ([`crate::hogwild::PREFETCH_ROW_MAX`]), which therefore load
+/// while they are scored (PV-DM with `dm_concat`: 1,100 floats). One pass
+/// keeps all of them loading at once, where four rows and then the rest
+/// one by one waited for the last rows alone: `dm_concat` training
+/// measured 1.08x faster (see `benches/RESULTS.md`). Shorter rows keep the
+/// four-row passes; for 100-float rows one pass measured the same.
 #[cfg(target_arch = "x86_64")]
-const ONE_PASS_MIN_D: usize = 256;
+const ONE_PASS_MIN_D: usize = crate::hogwild::PREFETCH_ROW_MAX;
 
 /// Four rows at a time against one `u` ([`dots4_512`]).
 #[cfg(target_arch = "x86_64")]
