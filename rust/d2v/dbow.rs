@@ -79,7 +79,23 @@ pub(crate) fn tag_predicts<M: MulAdd>(
     let scale = model.doc_lock_factors.map_or(1.0, |f| f[tag as usize]);
     if !model.layers.learn {
         // a frozen output layer (inference): the gradient goes straight
-        // to the document's row, which is also the input
+        // to the document's row, which is also the input; in one fused
+        // pass (the row held in registers) where the kernel applies, as
+        // PV-DM's inference with no context rows
+        let fused = model.layers.train_frozen_fused::<M>(
+            word,
+            &w.neg,
+            &model.syn0,
+            [&[], &[]],
+            1.0,
+            docs,
+            tag as usize,
+            alpha * scale,
+            model.compute_loss,
+        );
+        if fused {
+            return 0.0;
+        }
         return w.train_output_in_row::<M>(model, word, alpha, docs, tag as usize, scale);
     }
     docs.read_row(tag as usize, &mut w.h);
@@ -88,4 +104,84 @@ pub(crate) fn tag_predicts<M: MulAdd>(
         docs.axpy_row::<M>(tag as usize, scale, &w.neu1e);
     }
     loss
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hogwild::SharedMatrix;
+    use crate::linalg::MulAdd;
+    use crate::w2v::config::W2vConfig;
+    use crate::w2v::model::Weights;
+    use crate::w2v::tables::Tables;
+
+    /// One PV-DBOW inference example through the fused kernel equals the
+    /// same example through the general in-row path: the same document
+    /// row after it, for a document whose lock factor scales the step, and
+    /// with a noise word equal to the predicted word (skipped by both).
+    fn fused_equals_in_row<M: MulAdd>() {
+        let (words, dim) = (12usize, 37usize);
+        let config = W2vConfig {
+            negative: 5,
+            ..W2vConfig::default()
+        }
+        .validate()
+        .unwrap();
+        let counts: Vec<u64> = (1..=words as u64).rev().collect();
+        let tables = Tables::new(&counts, &config).unwrap();
+        let syn0: Vec<f32> = (0..words * dim).map(|i| (i as f32 * 0.7).sin()).collect();
+        let syn1neg: Vec<f32> = (0..words * dim)
+            .map(|i| 0.3 * (i as f32 * 0.11).cos())
+            .collect();
+        let start: Vec<f32> = (0..dim).map(|i| 0.01 * i as f32 - 0.1).collect();
+        let run = |fused: bool, lock: f32| -> Vec<f32> {
+            let mut doc = start.clone();
+            let lock = [lock];
+            let weights = Weights::from_shared(
+                SharedMatrix::read_only(&syn0, words, dim).unwrap(),
+                Some(SharedMatrix::read_only(&syn1neg, words, dim).unwrap()),
+                None,
+            )
+            .with_docs(&mut doc)
+            .unwrap()
+            .with_doc_lock_factors(&lock);
+            let model = ModelRef::new(&config, &tables, weights).unwrap();
+            assert!(!model.layers.learn);
+            let mut w = Worker::new(dim, 1, 0);
+            for (k, word) in [3u32, 0, 7, 3, 11].into_iter().enumerate() {
+                w.neg.clear();
+                w.neg.extend([1, word, 4, 9, (k as u32 * 5) % 12]);
+                if fused {
+                    tag_predicts::<M>(&model, &mut w, 0, word, 0.05);
+                } else {
+                    let docs = model.docs.as_ref().unwrap();
+                    w.train_output_in_row::<M>(&model, word, 0.05, docs, 0, lock[0]);
+                }
+            }
+            doc
+        };
+        for lock in [1.0f32, 0.5, 0.0] {
+            let (a, b) = (run(true, lock), run(false, lock));
+            let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + y.abs());
+            assert!(
+                a.iter().zip(&b).all(|(&x, &y)| close(x, y)),
+                "lock {lock}: {a:?} vs {b:?}"
+            );
+            assert_eq!(a != start, lock != 0.0, "lock {lock}: the row moved");
+        }
+    }
+
+    #[test]
+    fn fused_inference_step_equals_the_general_one() {
+        fused_equals_in_row::<crate::linalg::Unfused>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+                fused_equals_in_row::<crate::linalg::Avx512>();
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                fused_equals_in_row::<crate::linalg::Avx2>();
+            }
+        }
+    }
 }

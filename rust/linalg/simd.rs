@@ -331,11 +331,23 @@ fn chunk_mask(k: usize, d: usize) -> __mmask16 {
 unsafe fn dots_n512<const N: usize>(rows: &[*const f32], u: *const f32, d: usize, x: &mut [f32]) {
     let mut r = [std::ptr::null::<f32>(); N];
     r.copy_from_slice(&rows[..N]);
+    // two accumulators per row (even and odd chunks), so that a row's
+    // multiply-adds form two chains of half the length
     let mut a = [_mm512_setzero_ps(); N];
+    let mut b = [_mm512_setzero_ps(); N];
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `u` and of
-    // each row (the caller's contract); the last chunk is masked to d.
+    // each row (the caller's contract); the last chunks are masked to d.
     unsafe {
+        while k + 32 <= d {
+            let u0 = _mm512_loadu_ps(u.add(k));
+            let u1 = _mm512_loadu_ps(u.add(k + 16));
+            for j in 0..N {
+                a[j] = _mm512_fmadd_ps(_mm512_loadu_ps(r[j].add(k)), u0, a[j]);
+                b[j] = _mm512_fmadd_ps(_mm512_loadu_ps(r[j].add(k + 16)), u1, b[j]);
+            }
+            k += 32;
+        }
         while k < d {
             let m = chunk_mask(k, d);
             let uk = _mm512_maskz_loadu_ps(m, u.add(k));
@@ -345,8 +357,8 @@ unsafe fn dots_n512<const N: usize>(rows: &[*const f32], u: *const f32, d: usize
             k += 16;
         }
     }
-    for (out, v) in x[..N].iter_mut().zip(a) {
-        *out = _mm512_reduce_add_ps(v);
+    for j in 0..N {
+        x[j] = _mm512_reduce_add_ps(_mm512_add_ps(a[j], b[j]));
     }
 }
 

@@ -158,6 +158,20 @@ impl UnigramTable {
         ((i & keep) | (alias & !keep)) as u32
     }
 
+    /// Fills `out` with draws, the same words in the same order as
+    /// `out.len()` calls of [`UnigramTable::sample`] would give. The
+    /// generator's state is kept in a local for the whole fill and written
+    /// back once: through `&mut Rng` each draw stored and reloaded it,
+    /// which put a store-to-load delay on the generator's chain per draw.
+    #[inline]
+    pub fn fill(&self, rng: &mut Rng, out: &mut [u32]) {
+        let mut local = rng.clone();
+        for o in out.iter_mut() {
+            *o = self.sample(&mut local);
+        }
+        *rng = local;
+    }
+
     /// Number of words.
     pub fn len(&self) -> usize {
         self.slots.len()
@@ -193,6 +207,19 @@ pub fn keep_probability(count: u64, total: u64, sample: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_gives_the_draws_of_single_samples_in_order() {
+        let table = UnigramTable::new(&[50, 0, 7, 1, 300, 2], 0.75, 0).unwrap();
+        let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+        let mut filled = vec![u32::MAX; 97];
+        table.fill(&mut a, &mut filled);
+        let single: Vec<u32> = (0..97).map(|_| table.sample(&mut b)).collect();
+        assert_eq!(filled, single);
+        assert!(!filled.contains(&1), "a word of count 0 was drawn");
+        // the generator moved on exactly as far
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
 
     #[test]
     fn rng_is_deterministic_and_uniform() {

@@ -260,11 +260,7 @@ impl OutputLayers<'_> {
     #[inline(always)]
     pub fn draw_negatives(&self, rng: &mut Rng, out: &mut Vec<u32>) {
         out.clear();
-        if let Some(noise) = self.noise {
-            for _ in 0..self.negative {
-                out.push(noise.sample(rng));
-            }
-        }
+        self.draw_many(rng, self.negative_count(), out);
     }
 
     /// True when every example's output rows fit one block (negative
@@ -290,10 +286,9 @@ impl OutputLayers<'_> {
     #[inline(always)]
     pub fn draw_many(&self, rng: &mut Rng, n: usize, out: &mut Vec<u32>) {
         if let Some(noise) = self.noise {
-            out.reserve(n);
-            for _ in 0..n {
-                out.push(noise.sample(rng));
-            }
+            let start = out.len();
+            out.resize(start + n, 0);
+            noise.fill(rng, &mut out[start..]);
         }
     }
 
