@@ -1,7 +1,8 @@
 """gensim's own test modules as the judge of the drop-in (issue 14).
 
 The installed gensim's ``test_word2vec.py``, ``test_keyedvectors.py``,
-``test_doc2vec.py``, ``test_poincare.py`` (and ``test_phrases.py`` once
+``test_doc2vec.py``, ``test_poincare.py``, ``test_translation_matrix.py``
+(and ``test_phrases.py`` once
 ``embedrs.models.phrases`` exists) are copied to a temporary folder twice: as
 they are, and with only ``gensim.models`` replaced by ``embedrs.models`` (plus
 an ``import gensim`` at the top, so that the modules' other ``gensim.*`` names,
@@ -41,7 +42,13 @@ pytest.importorskip("testfixtures")
 EXCEPTIONS_FILE = Path(__file__).with_name("gensim_suite_exceptions.txt")
 PASSES_FILE = Path(__file__).with_name("gensim_suite_gensim_passes.txt")
 RECORD = os.environ.get("EMBEDRS_GENSIM_SUITE_RECORD") == "1"
-MODULES = ["test_word2vec.py", "test_keyedvectors.py", "test_doc2vec.py", "test_poincare.py"]
+MODULES = [
+    "test_word2vec.py",
+    "test_keyedvectors.py",
+    "test_doc2vec.py",
+    "test_poincare.py",
+    "test_translation_matrix.py",
+]
 if importlib.util.find_spec("embedrs.models.phrases") is not None:
     MODULES.append("test_phrases.py")
 #: Seconds each side may take (both run at once, on two cores in CI).
@@ -229,6 +236,7 @@ def test_exceptions_file_is_well_formed_and_short() -> None:
             "test_doc2vec.py",
             "test_poincare.py",
             "test_phrases.py",
+            "test_translation_matrix.py",
         }, test_id
 
 
