@@ -19,7 +19,16 @@ from embedrs.models.word2vec import Word2Vec
 from embedrs.test import utils as test_utils
 from embedrs.utils import save_as_line_sentence, simple_preprocess, tokenize
 
-MODULES = ["word2vec", "keyedvectors", "poincare", "callbacks", "word2vec_corpusfile", "phrases"]
+MODULES = [
+    "word2vec",
+    "keyedvectors",
+    "poincare",
+    "callbacks",
+    "word2vec_corpusfile",
+    "phrases",
+    "doc2vec",
+    "translation_matrix",
+]
 
 
 def _gensim_module(name: str):
@@ -96,12 +105,35 @@ def test_import_embedrs_exposes_models_and_utils():
         ("callbacks", "PerplexityMetric"),
         ("callbacks", "Callback"),
         ("poincare", "PoincareBatch"),
+        ("doc2vec", "train_document_dbow"),
+        ("doc2vec", "train_document_dm"),
+        ("doc2vec", "train_document_dm_concat"),
+        ("doc2vec", "d2v_train_epoch_dbow"),
+        ("doc2vec", "d2v_train_epoch_dm"),
+        ("doc2vec", "d2v_train_epoch_dm_concat"),
+        ("doc2vec", "Doc2VecVocab"),
+        ("doc2vec", "Doc2VecTrainables"),
     ],
 )
 def test_unimplemented_names_fail_saying_what_to_use(module, name):
     obj = getattr(importlib.import_module(f"embedrs.models.{module}"), name)
     with pytest.raises(NotImplementedError, match="not implemented by embedrs; .*use"):
         obj(1, 2)
+
+
+def test_doctag_is_gensims_record():
+    from embedrs.models.doc2vec import Doctag
+
+    g = _gensim_module("doc2vec").Doctag(doc_count=3, index=7, word_count=40)
+    t = Doctag(doc_count=3, index=7, word_count=40)
+    assert (t.doc_count, t.index, t.word_count, t.count) == (
+        g.doc_count,
+        g.index,
+        g.word_count,
+        g.count,
+    )
+    t.count = 5
+    assert t.doc_count == 5 and t != Doctag(3, 7, 40) and Doctag(5, 7, 40) == t
 
 
 def test_aliases_are_keyedvectors():

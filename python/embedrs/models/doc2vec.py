@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from embedrs import _persist
-from embedrs._compat import class_only_method
+from embedrs._compat import class_only_method, unsupported_class, unsupported_function
 from embedrs._embedrs import CorpusFile, VocabCounter, init_vectors
 from embedrs._validate import check_flag, check_float, check_int, check_seed, check_workers
 from embedrs.corpora import (
@@ -44,7 +44,7 @@ from embedrs.corpora import (
     TaggedLineDocument,
 )
 from embedrs.models.callbacks import CallbackAny2Vec
-from embedrs.models.keyedvectors import KeyedVectors
+from embedrs.models.keyedvectors import KeyedVectors, pseudorandom_weak_vector
 from embedrs.models.word2vec import (
     REAL,
     PathLike,
@@ -52,10 +52,34 @@ from embedrs.models.word2vec import (
     _native_file,
     keep_vocab_item,
 )
+from embedrs.utils import deprecated
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Doc2Vec", "TaggedBrownCorpus", "TaggedDocument", "TaggedLineDocument"]
+__all__ = [
+    "CORPUSFILE_VERSION",
+    "FAST_VERSION",
+    "Doc2Vec",
+    "Doc2VecTrainables",
+    "Doc2VecVocab",
+    "Doctag",
+    "TaggedBrownCorpus",
+    "TaggedDocument",
+    "TaggedLineDocument",
+    "d2v_train_epoch_dbow",
+    "d2v_train_epoch_dm",
+    "d2v_train_epoch_dm_concat",
+    "deprecated",
+    "pseudorandom_weak_vector",
+    "train_document_dbow",
+    "train_document_dm",
+    "train_document_dm_concat",
+]
+
+#: gensim's flags for its compiled routines and its ``corpus_file`` mode: embedrs
+#: always has both (compiled float32 kernels, as in ``embedrs.models.word2vec``).
+FAST_VERSION = 1
+CORPUSFILE_VERSION = 1
 
 #: Seed offset of the document vectors (gensim's: the 1000th prime), so that
 #: they do not share the random stream of the word vectors.
@@ -1357,3 +1381,82 @@ class Doc2Vec(Word2Vec):
         model.raw_vocab = {}
         logger.info("loaded %s from %s", model, fname)
         return model
+
+
+class Doctag:
+    """gensim's record of a string document tag during the vocabulary scan.
+
+    gensim 4 keeps it for code and old pickles that name it; a trained
+    embedrs model stores these figures on ``model.dv`` instead
+    (``dv.get_vecattr(tag, "doc_count")`` and ``"word_count"``).
+    """
+
+    __slots__ = ("doc_count", "index", "word_count")
+
+    def __init__(self, doc_count: int = 0, index: int = 0, word_count: int = 0) -> None:
+        self.doc_count = doc_count
+        self.index = index
+        self.word_count = word_count
+
+    @property
+    def count(self) -> int:
+        """The number of documents with this tag (``doc_count``)."""
+        return self.doc_count
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self.doc_count = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Doctag):
+            return NotImplemented
+        return (self.doc_count, self.index, self.word_count) == (
+            other.doc_count,
+            other.index,
+            other.word_count,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Doctag(doc_count={self.doc_count}, index={self.index}, word_count={self.word_count})"
+        )
+
+
+Doc2VecVocab = unsupported_class(
+    "Doc2VecVocab",
+    "gensim.models.doc2vec.Doc2VecVocab (obsolete since gensim 4)",
+    "use Doc2Vec.build_vocab; words are on model.wv, tags on model.dv",
+)
+Doc2VecTrainables = unsupported_class(
+    "Doc2VecTrainables",
+    "gensim.models.doc2vec.Doc2VecTrainables (obsolete since gensim 4)",
+    "use model.wv.vectors, model.dv.vectors, model.syn1neg and model.syn1 (the weights)",
+)
+_D2V_TRAIN_INSTEAD = (
+    "embedrs trains in Rust: use Doc2Vec.train(...), or Doc2Vec.infer_vector(...) "
+    "for a new document"
+)
+train_document_dbow = unsupported_function(
+    "train_document_dbow", "gensim.models.doc2vec_inner.train_document_dbow", _D2V_TRAIN_INSTEAD
+)
+train_document_dm = unsupported_function(
+    "train_document_dm", "gensim.models.doc2vec_inner.train_document_dm", _D2V_TRAIN_INSTEAD
+)
+train_document_dm_concat = unsupported_function(
+    "train_document_dm_concat",
+    "gensim.models.doc2vec_inner.train_document_dm_concat",
+    _D2V_TRAIN_INSTEAD,
+)
+d2v_train_epoch_dbow = unsupported_function(
+    "d2v_train_epoch_dbow",
+    "gensim.models.doc2vec_corpusfile.d2v_train_epoch_dbow",
+    _D2V_TRAIN_INSTEAD,
+)
+d2v_train_epoch_dm = unsupported_function(
+    "d2v_train_epoch_dm", "gensim.models.doc2vec_corpusfile.d2v_train_epoch_dm", _D2V_TRAIN_INSTEAD
+)
+d2v_train_epoch_dm_concat = unsupported_function(
+    "d2v_train_epoch_dm_concat",
+    "gensim.models.doc2vec_corpusfile.d2v_train_epoch_dm_concat",
+    _D2V_TRAIN_INSTEAD,
+)
