@@ -768,18 +768,33 @@ unsafe fn acc_update256(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dots4_256(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
+    // two accumulators per row (even and odd chunks): two chains of half
+    // the length, which the next example's scores wait for in training
     let mut a = [_mm256_setzero_ps(); 4];
+    let mut b = [_mm256_setzero_ps(); 4];
     let mut k = 0;
     // SAFETY (every access): whole vectors only while k + 8 <= d, then
     // single floats below d, of `u` and of each row (d floats each, the
     // caller's contract).
     unsafe {
-        while k + 8 <= d {
+        while k + 16 <= d {
+            let u0 = _mm256_loadu_ps(u.add(k));
+            let u1 = _mm256_loadu_ps(u.add(k + 8));
+            for j in 0..4 {
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j].add(k)), u0, a[j]);
+                b[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j].add(k + 8)), u1, b[j]);
+            }
+            k += 16;
+        }
+        if k + 8 <= d {
             let uk = _mm256_loadu_ps(u.add(k));
             for (acc, &row) in a.iter_mut().zip(&r) {
                 *acc = _mm256_fmadd_ps(_mm256_loadu_ps(row.add(k)), uk, *acc);
             }
             k += 8;
+        }
+        for j in 0..4 {
+            a[j] = _mm256_add_ps(a[j], b[j]);
         }
         // lanes: (a0+a1) pairs, then (a2+a3) pairs, then the halves
         let s01 = _mm256_hadd_ps(a[0], a[1]);
@@ -901,6 +916,23 @@ unsafe fn dots_n256<const N: usize>(rows: &[*const f32], h: *const f32, d: usize
     // single floats below d, of `h` and of each row (d floats each, the
     // caller's contract).
     unsafe {
+        if N <= 4 {
+            // up to four rows: a second accumulator per row (odd chunks)
+            // still fits the 16 registers, and halves each row's chain
+            let mut b = [_mm256_setzero_ps(); N];
+            while k + 16 <= d {
+                let h0 = _mm256_loadu_ps(h.add(k));
+                let h1 = _mm256_loadu_ps(h.add(k + 8));
+                for j in 0..N {
+                    a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j].add(k)), h0, a[j]);
+                    b[j] = _mm256_fmadd_ps(_mm256_loadu_ps(r[j].add(k + 8)), h1, b[j]);
+                }
+                k += 16;
+            }
+            for j in 0..N {
+                a[j] = _mm256_add_ps(a[j], b[j]);
+            }
+        }
         while k + 8 <= d {
             let hk = _mm256_loadu_ps(h.add(k));
             for j in 0..N {
@@ -935,7 +967,9 @@ unsafe fn dots_n256<const N: usize>(rows: &[*const f32], h: *const f32, d: usize
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gather_dots256(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
-    for (r, out) in rows[..c].chunks(8).zip(x[..c].chunks_mut(8)) {
+    // four rows per pass: each row then gets two accumulators (see
+    // `dots_n256`), where eight rows would have one
+    for (r, out) in rows[..c].chunks(4).zip(x[..c].chunks_mut(4)) {
         // SAFETY: every row and `h` hold d floats (the caller's contract);
         // `r` and `out` have the same length, the kernel's N.
         unsafe { with_row_count!(r.len(), dots_n256(r, h, d, out)) }
