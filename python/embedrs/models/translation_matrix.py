@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike
 
 #: Floats of one block of the similarity matrix in :meth:`TranslationMatrix.translate`.
-_BLOCK_FLOATS = 1 << 22
+_BLOCK_FLOATS = 1 << 20
 
 
 def _random_state(seed: Any) -> np.random.RandomState:
@@ -378,18 +378,33 @@ class TranslationMatrix:
         best_score = np.full((0, asked), np.inf)
         best_idx = np.zeros((0, asked), dtype=np.int64)
         mt = mapped.T
+        positions = np.arange(n_cols, dtype=np.float64)[None, :]
         for start in range(0, len(tgt), block):
             rows = _unit_rows(tgt[start : start + block])
             # lower is better, as in gensim: minus the similarity
-            score = -(rows @ mt).astype(np.float64)
+            score = (rows @ mt).astype(np.float64)
+            np.negative(score, out=score)
             if gc:
-                # each target word's rank among all the columns, plus the score
-                rank = np.argsort(np.argsort(score, axis=1, kind="stable"), axis=1, kind="stable")
-                score = rank + score
+                # each target word's rank among all the columns (one sort and
+                # its inverse permutation), plus the score
+                order = np.argsort(score, axis=1)
+                rank = np.empty_like(score)
+                np.put_along_axis(rank, order, positions, axis=1)
+                rank += score
+                score = rank
             score = score[:, :asked]
-            idx = np.broadcast_to(np.arange(start, start + len(rows))[:, None], score.shape)
-            cand_score = np.concatenate([best_score, score])
-            cand_idx = np.concatenate([best_idx, idx])
+            # this block's best topn per column, then merged with the best so far
+            if len(score) > topn:
+                part = np.argpartition(score, topn - 1, axis=0)[:topn]
+                block_score = np.take_along_axis(score, part, axis=0)
+                block_idx = part + start
+            else:
+                block_score = score
+                block_idx = np.broadcast_to(
+                    np.arange(start, start + len(score))[:, None], score.shape
+                )
+            cand_score = np.concatenate([best_score, block_score])
+            cand_idx = np.concatenate([best_idx, block_idx])
             if len(cand_score) > topn:
                 keep = np.argpartition(cand_score, topn - 1, axis=0)[:topn]
                 cand_score = np.take_along_axis(cand_score, keep, axis=0)
