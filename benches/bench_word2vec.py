@@ -42,6 +42,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
+#: Where questions-words.txt and wordsim353.tsv are (``--eval-data``).
+EVAL_DATA = DATA / "gensim_test_data"
 
 MODES = {
     "sg_ns": {"sg": 1, "hs": 0, "negative": 5},
@@ -59,7 +61,9 @@ def load_tokens(path: Path, max_words: int) -> list[str]:
     return tokens[:max_words] if max_words else tokens
 
 
-def evaluate(index_to_key: list[str], vectors: np.ndarray, eval_data: Path) -> tuple[float, float]:
+def evaluate(
+    index_to_key: list[str], vectors: np.ndarray, eval_data: Path = EVAL_DATA
+) -> tuple[float, float]:
     """Analogy accuracy (30k most frequent words) and WordSim-353 Spearman.
 
     One evaluator for every library: embedrs' ``KeyedVectors.evaluate_word_analogies`` /
@@ -255,7 +259,7 @@ def main() -> int:
     p.add_argument(
         "--eval-data",
         type=Path,
-        default=DATA / "gensim_test_data",
+        default=EVAL_DATA,
         help="folder holding questions-words.txt and wordsim353.tsv",
     )
     p.add_argument(
