@@ -121,6 +121,11 @@ mod tests {
     /// with a noise word equal to the predicted word (skipped by both).
     fn fused_equals_in_row<M: MulAdd>() {
         let (words, dim) = (12usize, 37usize);
+        // the fused kernel must really run, else this compares a path with itself
+        assert!(
+            M::FROZEN_STEP_MAX_DIM >= dim,
+            "no fused step for these rows"
+        );
         let config = W2vConfig {
             negative: 5,
             ..W2vConfig::default()
@@ -171,17 +176,15 @@ mod tests {
         }
     }
 
+    /// Only AVX-512 has the fused step (`FROZEN_STEP_MAX_DIM`); elsewhere
+    /// inference takes the general path and there is nothing to compare.
     #[test]
     fn fused_inference_step_equals_the_general_one() {
-        fused_equals_in_row::<crate::linalg::Unfused>();
         #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                fused_equals_in_row::<crate::linalg::Avx512>();
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                fused_equals_in_row::<crate::linalg::Avx2>();
-            }
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+            fused_equals_in_row::<crate::linalg::Avx512>();
+            return;
         }
+        eprintln!("skipped: this CPU has no fused frozen step (AVX-512)");
     }
 }
