@@ -518,9 +518,12 @@ type FrozenStepArgs<'a> = (
 /// masked to `d`): `h` lives in registers throughout; the scores are taken
 /// four rows at a time (independent chains), reduced, turned into gradient
 /// scales by `grad`, and the rows (now in L1) added to each chunk of the
-/// row in order before one store. (Keeping the row's chunks in registers
-/// too, or splitting the chains in two, measured no faster: the registers
-/// spill.)
+/// row before one store. Both halves are instantiated for each row count
+/// ([`score_rows512`], [`add_rows512`]): with a run-time count the
+/// scores' accumulators lived on the stack and the update's scales were
+/// broadcast again for every chunk (8% of PV-DBOW's `infer_vector`).
+/// (Keeping the row's chunks in registers as well measured no faster: the
+/// registers spill.)
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -554,29 +557,94 @@ unsafe fn frozen_step512<const C: usize, F: FnOnce(&mut [f32])>(
         let mut x = [0.0f32; 8];
         let mut j = 0;
         while j < n {
-            let k = (n - j).min(4);
-            let mut a = [_mm512_setzero_ps(); 4];
-            for c in 0..C {
-                for (i, acc) in a.iter_mut().enumerate().take(k) {
-                    let r = _mm512_maskz_loadu_ps(masks[c], outs[j + i].add(16 * c));
-                    *acc = _mm512_fmadd_ps(r, h[c], *acc);
-                }
-            }
-            for i in 0..k {
-                x[j + i] = _mm512_reduce_add_ps(a[i]);
-            }
-            j += k;
+            // a constant row count, so that the accumulators stay in
+            // registers (with a variable one they live on the stack and
+            // every multiply-add waits on a store and a reload)
+            let (o, xs) = (&outs[j..], &mut x[j..]);
+            j += match n - j {
+                1 => score_rows512::<C, 1>(&h, &masks, o, xs),
+                2 => score_rows512::<C, 2>(&h, &masks, o, xs),
+                3 => score_rows512::<C, 3>(&h, &masks, o, xs),
+                _ => score_rows512::<C, 4>(&h, &masks, o, xs),
+            };
         }
         grad(&mut x[..n]);
-        for c in 0..C {
-            let mut acc = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
-            for (&gi, &r) in x[..n].iter().zip(&outs[..n]) {
-                let rc = _mm512_maskz_loadu_ps(masks[c], r.add(16 * c));
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(gi), rc, acc);
-            }
-            _mm512_mask_storeu_ps(row.add(16 * c), masks[c], acc);
+        // a constant row count here too: the scales broadcast once, the
+        // loop over the rows unrolled
+        match n {
+            1 => add_rows512::<C, 1>(&masks, outs, &x, row),
+            2 => add_rows512::<C, 2>(&masks, outs, &x, row),
+            3 => add_rows512::<C, 3>(&masks, outs, &x, row),
+            4 => add_rows512::<C, 4>(&masks, outs, &x, row),
+            5 => add_rows512::<C, 5>(&masks, outs, &x, row),
+            6 => add_rows512::<C, 6>(&masks, outs, &x, row),
+            7 => add_rows512::<C, 7>(&masks, outs, &x, row),
+            8 => add_rows512::<C, 8>(&masks, outs, &x, row),
+            _ => {}
         }
     }
+}
+
+/// `row += Σ_k g[k] rows[k]` over `N` rows of `C` chunks, chunk by chunk
+/// (each chunk of `row` loaded and stored once), in two chains (even and
+/// odd rows).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn add_rows512<const C: usize, const N: usize>(
+    masks: &[u16; C],
+    rows: &[*const f32],
+    g: &[f32],
+    row: *mut f32,
+) {
+    let mut vg = [_mm512_setzero_ps(); N];
+    for k in 0..N {
+        vg[k] = _mm512_set1_ps(g[k]);
+    }
+    let r: [*const f32; N] = std::array::from_fn(|k| rows[k]);
+    // SAFETY (every access): chunk c lies within the d floats of `row` and
+    // of each row (the caller's contract); the last chunk is masked to d.
+    unsafe {
+        for c in 0..C {
+            let mut a0 = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
+            let mut a1 = _mm512_setzero_ps();
+            for k in 0..N {
+                let v = _mm512_maskz_loadu_ps(masks[c], r[k].add(16 * c));
+                if k % 2 == 0 {
+                    a0 = _mm512_fmadd_ps(vg[k], v, a0);
+                } else {
+                    a1 = _mm512_fmadd_ps(vg[k], v, a1);
+                }
+            }
+            _mm512_mask_storeu_ps(row.add(16 * c), masks[c], _mm512_add_ps(a0, a1));
+        }
+    }
+}
+
+/// The scores `x[i] = rows[i] · h` of `K` rows of `C` chunks against `h`
+/// held in registers, `K` independent chains; returns `K`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn score_rows512<const C: usize, const K: usize>(
+    h: &[__m512; C],
+    masks: &[u16; C],
+    rows: &[*const f32],
+    x: &mut [f32],
+) -> usize {
+    let mut a = [_mm512_setzero_ps(); K];
+    // SAFETY (every access): chunk c lies within the d floats of each row
+    // (the caller's contract); the last chunk is masked to d.
+    unsafe {
+        for c in 0..C {
+            for i in 0..K {
+                let r = _mm512_maskz_loadu_ps(masks[c], rows[i].add(16 * c));
+                a[i] = _mm512_fmadd_ps(r, h[c], a[i]);
+            }
+        }
+    }
+    for i in 0..K {
+        x[i] = _mm512_reduce_add_ps(a[i]);
+    }
+    K
 }
 
 /// `acc += Σ_j g[j] row_j` for rows anywhere, up to 8 per pass
