@@ -661,10 +661,11 @@ unsafe fn gather_axpy512(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize
     }
 }
 
-/// [`MulAdd::gather_acc_update_raw`]: each 16-float chunk of `acc` and of
-/// `x` is loaded once, meets every row in order (one multiply-add into the
-/// chunk of `acc`, one into the row, which is stored), and is stored once;
-/// row by row, the chunk of `acc` would be stored and reloaded per row.
+/// [`MulAdd::gather_acc_update_raw`], up to 8 rows per pass
+/// ([`acc_update_n512`]); more rows (never, with blocks of [`GATHER`]
+/// rows) pass after pass, which sums each element in the same order.
+///
+/// [`GATHER`]: crate::hogwild::GATHER
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -676,6 +677,31 @@ unsafe fn gather_acc_update512(
     d: usize,
 ) {
     let c = rows.len().min(g.len());
+    for (r, gs) in rows[..c].chunks(8).zip(g[..c].chunks(8)) {
+        // SAFETY: the caller's contract; `r` and `gs` have the same length,
+        // the kernel's N.
+        unsafe { with_row_count!(r.len(), acc_update_n512(r, gs, x, acc, d)) }
+    }
+}
+
+/// `acc += Σ_j g[j] row_j` and `row_j += g[j] x` for `N` rows (`N <= 8`):
+/// each 16-float chunk of `acc` and of `x` is loaded once, meets every row
+/// in order (one multiply-add into the chunk of `acc`, one into the row,
+/// which is stored), and is stored once; row by row, the chunk of `acc`
+/// would be stored and reloaded per row. With `N` a constant the scales
+/// are broadcast once and the row loop is unrolled (1.03-1.05x training
+/// speed in CBOW and skip-gram HS against a run-time row count).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn acc_update_n512<const N: usize>(
+    rows: &[*mut f32],
+    g: &[f32],
+    x: *const f32,
+    acc: *mut f32,
+    d: usize,
+) {
+    let r: [*mut f32; N] = std::array::from_fn(|j| rows[j]);
+    let vg: [__m512; N] = std::array::from_fn(|j| _mm512_set1_ps(g[j]));
     let mut k = 0;
     // SAFETY (every access): chunk k of `acc`, `x` and each row (d floats
     // each, the caller's contract); whole chunks while k + 32 <= d, then the
@@ -689,15 +715,14 @@ unsafe fn gather_acc_update512(
             let mut a1 = _mm512_loadu_ps(acc.add(k + 16));
             let x0 = _mm512_loadu_ps(x.add(k));
             let x1 = _mm512_loadu_ps(x.add(k + 16));
-            for j in 0..c {
-                let vg = _mm512_set1_ps(g[j]);
-                let r = rows[j].add(k);
-                let v0 = _mm512_loadu_ps(r);
-                let v1 = _mm512_loadu_ps(r.add(16));
-                a0 = _mm512_fmadd_ps(vg, v0, a0);
-                a1 = _mm512_fmadd_ps(vg, v1, a1);
-                _mm512_storeu_ps(r, _mm512_fmadd_ps(vg, x0, v0));
-                _mm512_storeu_ps(r.add(16), _mm512_fmadd_ps(vg, x1, v1));
+            for j in 0..N {
+                let p = r[j].add(k);
+                let v0 = _mm512_loadu_ps(p);
+                let v1 = _mm512_loadu_ps(p.add(16));
+                a0 = _mm512_fmadd_ps(vg[j], v0, a0);
+                a1 = _mm512_fmadd_ps(vg[j], v1, a1);
+                _mm512_storeu_ps(p, _mm512_fmadd_ps(vg[j], x0, v0));
+                _mm512_storeu_ps(p.add(16), _mm512_fmadd_ps(vg[j], x1, v1));
             }
             _mm512_storeu_ps(acc.add(k), a0);
             _mm512_storeu_ps(acc.add(k + 16), a1);
@@ -707,12 +732,11 @@ unsafe fn gather_acc_update512(
             let m = chunk_mask(k, d);
             let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
             let xk = _mm512_maskz_loadu_ps(m, x.add(k));
-            for j in 0..c {
-                let vg = _mm512_set1_ps(g[j]);
-                let r = rows[j].add(k);
-                let v = _mm512_maskz_loadu_ps(m, r);
-                a = _mm512_fmadd_ps(vg, v, a);
-                _mm512_mask_storeu_ps(r, m, _mm512_fmadd_ps(vg, xk, v));
+            for j in 0..N {
+                let p = r[j].add(k);
+                let v = _mm512_maskz_loadu_ps(m, p);
+                a = _mm512_fmadd_ps(vg[j], v, a);
+                _mm512_mask_storeu_ps(p, m, _mm512_fmadd_ps(vg[j], xk, v));
             }
             _mm512_mask_storeu_ps(acc.add(k), m, a);
             k += 16;
