@@ -373,17 +373,6 @@ unsafe fn dots4_512(r: [*const f32; 4], u: *const f32, d: usize) -> [f32; 4] {
     x
 }
 
-/// Rows longer than this many floats are scored all in one pass by
-/// [`gather_dots512`]: the rows that the trainers' prefetch does not ask
-/// for whole ([`crate::hogwild::PREFETCH_ROW_MAX`]), which therefore load
-/// while they are scored (PV-DM with `dm_concat`: 1,100 floats). One pass
-/// keeps all of them loading at once, where four rows and then the rest
-/// one by one waited for the last rows alone: `dm_concat` training
-/// measured 1.08x faster (see `benches/RESULTS.md`). Shorter rows keep the
-/// four-row passes; for 100-float rows one pass measured the same.
-#[cfg(target_arch = "x86_64")]
-const ONE_PASS_MIN_D: usize = crate::hogwild::PREFETCH_ROW_MAX;
-
 /// Four rows at a time against one `u` ([`dots4_512`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -440,14 +429,19 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
     }
 }
 
-/// [`dots512`] for rows anywhere.
+/// [`dots512`] for rows anywhere: 2 to 8 rows all in one pass
+/// ([`dots_n512`]), so that all of them load at once, where four rows and
+/// then the rest one by one waited for the last rows alone. For the wide
+/// rows of PV-DM with `dm_concat` (1,100 floats, which the trainers'
+/// prefetch does not ask for whole) training measured 1.08x faster, for
+/// 100-float rows 1.01-1.02x (CBOW, skip-gram HS; see `benches/RESULTS.md`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [f32]) {
     let c = rows.len().min(x.len());
     let mut j = 0;
-    if d > ONE_PASS_MIN_D && (2..=8).contains(&c) {
+    if (2..=8).contains(&c) {
         // SAFETY: every row holds d floats (the caller's contract); the
         // kernel's N is c.
         unsafe { with_row_count!(c, dots_n512(rows, h, d, x)) };
