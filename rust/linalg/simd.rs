@@ -479,8 +479,25 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
     // SAFETY (every access): chunk k lies within the d floats of `acc` and
     // of each row (the caller's contract); the last chunk is masked to d.
     unsafe {
-        while k < d {
-            let m = chunk_mask(k, d);
+        // whole chunks unmasked: a masked store cannot forward its data to
+        // a later load, which then waits until the store reaches the cache,
+        // and `acc` (CBOW's context sum) is read right after
+        while k + 16 <= d {
+            let mut s0 = _mm512_loadu_ps(acc.add(k));
+            let mut s1 = _mm512_setzero_ps();
+            for j in 0..N {
+                let v = _mm512_loadu_ps(r[j].add(k));
+                if j % 2 == 0 {
+                    s0 = _mm512_fmadd_ps(vg[j], v, s0);
+                } else {
+                    s1 = _mm512_fmadd_ps(vg[j], v, s1);
+                }
+            }
+            _mm512_storeu_ps(acc.add(k), _mm512_add_ps(s0, s1));
+            k += 16;
+        }
+        if k < d {
+            let m = tail_mask(d - k);
             let mut s0 = _mm512_maskz_loadu_ps(m, acc.add(k));
             let mut s1 = _mm512_setzero_ps();
             for j in 0..N {
@@ -492,7 +509,6 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
                 }
             }
             _mm512_mask_storeu_ps(acc.add(k), m, _mm512_add_ps(s0, s1));
-            k += 16;
         }
     }
 }
@@ -1135,10 +1151,8 @@ unsafe fn gather_axpy256(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize
     }
 }
 
-/// [`MulAdd::gather_acc_update_raw`] with AVX2: as
-/// [`gather_acc_update512`], two 8-float chunks per pass while 16 floats
-/// remain, then one 8-float chunk, one 4-wide step and single floats (the
-/// tails of [`acc_update256`]).
+/// [`MulAdd::gather_acc_update_raw`] with AVX2, up to 8 rows per pass
+/// ([`acc_update_n256`]), as [`gather_acc_update512`].
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -1150,6 +1164,27 @@ unsafe fn gather_acc_update256(
     d: usize,
 ) {
     let c = rows.len().min(g.len());
+    for (r, gs) in rows[..c].chunks(8).zip(g[..c].chunks(8)) {
+        // SAFETY: the caller's contract; `r` and `gs` have the same length,
+        // the kernel's N.
+        unsafe { with_row_count!(r.len(), acc_update_n256(r, gs, x, acc, d)) }
+    }
+}
+
+/// [`acc_update_n512`] with AVX2: two 8-float chunks per pass while 16
+/// floats remain, then one 8-float chunk, one 4-wide step and single
+/// floats (the tails of [`acc_update256`]); the scales broadcast once.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn acc_update_n256<const N: usize>(
+    rows: &[*mut f32],
+    g: &[f32],
+    x: *const f32,
+    acc: *mut f32,
+    d: usize,
+) {
+    let r: [*mut f32; N] = std::array::from_fn(|j| rows[j]);
+    let vg: [__m256; N] = std::array::from_fn(|j| _mm256_set1_ps(g[j]));
     let mut k = 0;
     // SAFETY (every access): whole vectors only while k + width <= d, then
     // single floats below d, of `acc`, `x` and each row (d floats each, the
@@ -1164,15 +1199,14 @@ unsafe fn gather_acc_update256(
             let mut a1 = _mm256_loadu_ps(acc.add(k + 8));
             let x0 = _mm256_loadu_ps(x.add(k));
             let x1 = _mm256_loadu_ps(x.add(k + 8));
-            for j in 0..c {
-                let vg = _mm256_set1_ps(g[j]);
-                let r = rows[j].add(k);
-                let v0 = _mm256_loadu_ps(r);
-                let v1 = _mm256_loadu_ps(r.add(8));
-                a0 = _mm256_fmadd_ps(vg, v0, a0);
-                a1 = _mm256_fmadd_ps(vg, v1, a1);
-                _mm256_storeu_ps(r, _mm256_fmadd_ps(vg, x0, v0));
-                _mm256_storeu_ps(r.add(8), _mm256_fmadd_ps(vg, x1, v1));
+            for j in 0..N {
+                let p = r[j].add(k);
+                let v0 = _mm256_loadu_ps(p);
+                let v1 = _mm256_loadu_ps(p.add(8));
+                a0 = _mm256_fmadd_ps(vg[j], v0, a0);
+                a1 = _mm256_fmadd_ps(vg[j], v1, a1);
+                _mm256_storeu_ps(p, _mm256_fmadd_ps(vg[j], x0, v0));
+                _mm256_storeu_ps(p.add(8), _mm256_fmadd_ps(vg[j], x1, v1));
             }
             _mm256_storeu_ps(acc.add(k), a0);
             _mm256_storeu_ps(acc.add(k + 8), a1);
@@ -1181,12 +1215,11 @@ unsafe fn gather_acc_update256(
         while k + 8 <= d {
             let mut a = _mm256_loadu_ps(acc.add(k));
             let xk = _mm256_loadu_ps(x.add(k));
-            for j in 0..c {
-                let vg = _mm256_set1_ps(g[j]);
-                let r = rows[j].add(k);
-                let v = _mm256_loadu_ps(r);
-                a = _mm256_fmadd_ps(vg, v, a);
-                _mm256_storeu_ps(r, _mm256_fmadd_ps(vg, xk, v));
+            for j in 0..N {
+                let p = r[j].add(k);
+                let v = _mm256_loadu_ps(p);
+                a = _mm256_fmadd_ps(vg[j], v, a);
+                _mm256_storeu_ps(p, _mm256_fmadd_ps(vg[j], xk, v));
             }
             _mm256_storeu_ps(acc.add(k), a);
             k += 8;
@@ -1194,12 +1227,12 @@ unsafe fn gather_acc_update256(
         if k + 4 <= d {
             let mut a = _mm_loadu_ps(acc.add(k));
             let xk = _mm_loadu_ps(x.add(k));
-            for j in 0..c {
+            for j in 0..N {
                 let vg = _mm_set1_ps(g[j]);
-                let r = rows[j].add(k);
-                let v = _mm_loadu_ps(r);
+                let p = r[j].add(k);
+                let v = _mm_loadu_ps(p);
                 a = _mm_fmadd_ps(vg, v, a);
-                _mm_storeu_ps(r, _mm_fmadd_ps(vg, xk, v));
+                _mm_storeu_ps(p, _mm_fmadd_ps(vg, xk, v));
             }
             _mm_storeu_ps(acc.add(k), a);
             k += 4;
@@ -1207,11 +1240,11 @@ unsafe fn gather_acc_update256(
         while k < d {
             let mut a = acc.add(k).read();
             let xk = x.add(k).read();
-            for j in 0..c {
-                let r = rows[j].add(k);
-                let v = r.read();
+            for j in 0..N {
+                let p = r[j].add(k);
+                let v = p.read();
                 a = g[j].mul_add(v, a);
-                r.write(g[j].mul_add(xk, v));
+                p.write(g[j].mul_add(xk, v));
             }
             acc.add(k).write(a);
             k += 1;

@@ -82,6 +82,12 @@ pub(crate) trait Examples: Sync {
     /// Raw units the job stands for (drives the schedule and progress).
     fn raw_size(job: &Self::Job) -> u64;
 
+    /// Whether training takes the 256-bit kernels on output rows of at most
+    /// [`NARROW_ROWS`] floats where the CPU also has AVX-512 (see
+    /// [`train_job`]). True unless the generator's own kernels were measured
+    /// faster at 512 bits on such rows (skip-gram's window-batched update).
+    const NARROW_ON_256: bool = true;
+
     /// Trains every example of `job` at learning rate `alpha`; returns
     /// (effective units, loss).
     fn train<M: MulAdd>(
@@ -241,9 +247,23 @@ fn job_stream(epoch: u64, k: u64) -> u64 {
     (1 << 63) | (epoch << 40) | (k & ((1 << 40) - 1))
 }
 
-/// One job through the widest job loop the CPU supports. Results are
-/// deterministic for a given machine; the fused copies round differently
-/// from the baseline.
+/// Output rows of at most this many floats train faster with the 256-bit
+/// kernels than with the 512-bit ones, measured on an Intel Xeon with
+/// AVX-512 (Sapphire Rapids class), one worker per build, both builds
+/// running at once: at 100 floats CBOW NS 1.06-1.08x, CBOW HS 1.03-1.04x,
+/// PV-DBOW 1.19x and PV-DM mean 1.12x faster at 256 bits (96 floats: CBOW
+/// NS 1.09x); at 112, 200 and 300 floats CBOW and at 1,100 PV-DM concat
+/// are faster at 512 bits (1.05x, 1.05x, 1.13x, 1.09x). See
+/// `benches/RESULTS.md`, "256-bit kernels for narrow rows".
+pub(crate) const NARROW_ROWS: usize = 100;
+
+/// One job through the job loop the CPU and the model's shape call for:
+/// the widest the CPU supports, except that training on output rows of at
+/// most [`NARROW_ROWS`] floats takes the 256-bit loop where the generator
+/// asks for it ([`Examples::NARROW_ON_256`]). Inference (a frozen model)
+/// keeps the 512-bit loop, whose fused step has no 256-bit form. Results
+/// are deterministic for a given machine and model; the fused copies round
+/// differently from the baseline.
 pub(crate) fn train_job<E: Examples>(
     gen: &E,
     model: &ModelRef<'_>,
@@ -252,7 +272,13 @@ pub(crate) fn train_job<E: Examples>(
     alpha: f32,
 ) -> (u64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("fma")
+        && !(E::NARROW_ON_256
+            && model.layers.learn
+            && model.layers.width() <= NARROW_ROWS
+            && std::is_x86_feature_detected!("avx2"))
+    {
         // SAFETY: the CPU supports AVX-512F and FMA, checked just above.
         return unsafe { train_job_avx512(gen, model, w, job, alpha) };
     }

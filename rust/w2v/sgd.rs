@@ -271,6 +271,15 @@ impl OutputLayers<'_> {
         self.syn1.is_none() && self.negative_count() < GATHER
     }
 
+    /// Width of the output rows (of `syn1neg`, else `syn1`; 0 with neither).
+    #[inline(always)]
+    pub fn width(&self) -> usize {
+        self.syn1neg
+            .as_ref()
+            .or(self.syn1.as_ref())
+            .map_or(0, |m| m.cols())
+    }
+
     /// Noise words per example (0 without negative sampling).
     #[inline(always)]
     pub fn negative_count(&self) -> usize {
