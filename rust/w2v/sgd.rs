@@ -723,6 +723,29 @@ mod tests {
         assert_eq!(&out[2..], &[0.0, 0.0, 1.0, 1.0]);
     }
 
+    /// The output width the job loop's dispatch reads: `syn1neg`'s columns
+    /// where it exists, else `syn1`'s, else 0.
+    #[test]
+    fn width_is_that_of_the_output_rows() {
+        let sig = SigmoidTable::new();
+        let hf = crate::vocab::huffman_codes(&[3, 1]).unwrap();
+        let (mut neg, mut hs, mut hs2) = (vec![0.0f32; 10], vec![0.0f32; 6], vec![0.0f32; 6]);
+        let layers = |syn1neg, syn1| OutputLayers {
+            syn1neg,
+            noise: None,
+            negative: 0,
+            syn1,
+            huffman: Some(&hf),
+            sigmoid: &sig,
+            merge_lock: &TEST_LOCK,
+            learn: true,
+        };
+        assert_eq!(layers(None, None).width(), 0);
+        assert_eq!(layers(None, Some(shared(&mut hs, 2, 3))).width(), 3);
+        let both = layers(Some(shared(&mut neg, 2, 5)), Some(shared(&mut hs2, 2, 3)));
+        assert_eq!(both.width(), 5);
+    }
+
     /// Hierarchical softmax with a two-word vocabulary has a single inner
     /// node; word 0 takes branch `code`, and its update has label 1 - code.
     #[test]
