@@ -529,7 +529,7 @@ type FrozenStepArgs<'a> = (
 /// four rows at a time (independent chains), reduced, turned into gradient
 /// scales by `grad`, and the rows (now in L1) added to each chunk of the
 /// row before one store. Both halves are instantiated for each row count
-/// ([`score_rows512`], [`add_rows512`]): with a run-time count the
+/// ([`score_rows512`], [`axpy_n512`]): with a run-time count the
 /// scores' accumulators lived on the stack and the update's scales were
 /// broadcast again for every chunk (8% of PV-DBOW's `infer_vector`).
 /// (Keeping the row's chunks in registers as well measured no faster: the
@@ -579,54 +579,9 @@ unsafe fn frozen_step512<const C: usize, F: FnOnce(&mut [f32])>(
             };
         }
         grad(&mut x[..n]);
-        // a constant row count here too: the scales broadcast once, the
-        // loop over the rows unrolled
-        match n {
-            1 => add_rows512::<C, 1>(&masks, outs, &x, row),
-            2 => add_rows512::<C, 2>(&masks, outs, &x, row),
-            3 => add_rows512::<C, 3>(&masks, outs, &x, row),
-            4 => add_rows512::<C, 4>(&masks, outs, &x, row),
-            5 => add_rows512::<C, 5>(&masks, outs, &x, row),
-            6 => add_rows512::<C, 6>(&masks, outs, &x, row),
-            7 => add_rows512::<C, 7>(&masks, outs, &x, row),
-            8 => add_rows512::<C, 8>(&masks, outs, &x, row),
-            _ => {}
-        }
-    }
-}
-
-/// `row += Σ_k g[k] rows[k]` over `N` rows of `C` chunks, chunk by chunk
-/// (each chunk of `row` loaded and stored once), in two chains (even and
-/// odd rows).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn add_rows512<const C: usize, const N: usize>(
-    masks: &[u16; C],
-    rows: &[*const f32],
-    g: &[f32],
-    row: *mut f32,
-) {
-    let mut vg = [_mm512_setzero_ps(); N];
-    for k in 0..N {
-        vg[k] = _mm512_set1_ps(g[k]);
-    }
-    let r: [*const f32; N] = std::array::from_fn(|k| rows[k]);
-    // SAFETY (every access): chunk c lies within the d floats of `row` and
-    // of each row (the caller's contract); the last chunk is masked to d.
-    unsafe {
-        for c in 0..C {
-            let mut a0 = _mm512_maskz_loadu_ps(masks[c], row.add(16 * c));
-            let mut a1 = _mm512_setzero_ps();
-            for k in 0..N {
-                let v = _mm512_maskz_loadu_ps(masks[c], r[k].add(16 * c));
-                if k % 2 == 0 {
-                    a0 = _mm512_fmadd_ps(vg[k], v, a0);
-                } else {
-                    a1 = _mm512_fmadd_ps(vg[k], v, a1);
-                }
-            }
-            _mm512_mask_storeu_ps(row.add(16 * c), masks[c], _mm512_add_ps(a0, a1));
-        }
+        // the gradient into the row: the gathered axpy's kernel, with a
+        // constant row count (the scales broadcast once, the rows unrolled)
+        with_row_count!(n, axpy_n512(outs, &x, row, d));
     }
 }
 
