@@ -3,10 +3,12 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benches/bench_serve.py \
         --duration 60 --connections 64 --workers 2
 
-The model: a gensim Doc2Vec (PV-DM, 100 dimensions, min_count 5, 1 epoch)
-trained on the first ``--tokens`` tokens of ``../shared/data/enwik_text8like.gz``
-cut into 200-token documents, saved with gensim's ``save()`` (cached in
-``--cache``). Both servers load that one file memory-mapped:
+The model: a gensim Doc2Vec (PV-DM, 100 dimensions, min_count 5,
+``--model-epochs`` epochs, gensim's default 10) trained on the first ``--tokens``
+tokens of ``../shared/data/enwik_text8like.gz`` cut into 200-token documents,
+saved with gensim's ``save()`` (cached in ``--cache``). ``/infer`` runs the
+model's epochs, as ``infer_vector`` does by default. Both servers load that one
+file memory-mapped:
 
 * ``embedrs``: ``embedrs serve MODEL --workers N --index hnsw`` (embedrs reads
   gensim's pickle through its restricted unpickler);
@@ -14,9 +16,13 @@ cut into 200-token documents, saved with gensim's ``save()`` (cached in
   over ``gensim.models.Doc2Vec.load(MODEL, mmap='r')``, under uvicorn with the
   same worker count; it has no approximate index (gensim's needs annoy).
 
-The load generator is an aiohttp client in this process with ``--connections``
-concurrent connections, each sending its next request as soon as the last one
-answered, for ``--duration`` seconds per endpoint: ``GET /similar`` (exact),
+The load generator (``--client``) is ``wrk`` (C, ``apt install wrk``; the
+default where it is installed) or an aiohttp client in this process, with
+``--connections`` concurrent connections, each sending its next request as
+soon as the last one answered, for ``--duration`` seconds per endpoint. On a
+machine whose cores the servers share, the client's own CPU counts: aiohttp
+spends about as much per request as a lean server does, wrk a small fraction.
+Endpoints: ``GET /similar`` (exact),
 ``POST /similar`` with ``"approximate": true``, ``POST /vectors`` (10 keys) and
 ``POST /infer`` (50 words). It prints requests/s, p50/p99 latency and errors
 (non-200 answers or failed connections). Backends alternate per endpoint.
@@ -30,6 +36,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -54,8 +61,8 @@ def gensim_app():
     return create_app(Served(path=path, kv=model.wv, model=model))
 
 
-def train_model(cache: Path, tokens: int) -> Path:
-    path = cache / f"bench_serve_d2v_{tokens}.model"
+def train_model(cache: Path, tokens: int, epochs: int) -> Path:
+    path = cache / f"bench_serve_d2v_{tokens}_e{epochs}.model"
     if path.exists():
         return path
     from gensim.models.doc2vec import Doc2Vec, TaggedDocument
@@ -68,7 +75,7 @@ def train_model(cache: Path, tokens: int) -> Path:
                 break
     words = words[:tokens]
     docs = [TaggedDocument(words[i : i + 200], [i // 200]) for i in range(0, len(words), 200)]
-    model = Doc2Vec(docs, vector_size=100, min_count=5, epochs=1, workers=2, seed=1)
+    model = Doc2Vec(docs, vector_size=100, min_count=5, epochs=epochs, workers=2, seed=1)
     model.save(str(path))
     return path
 
@@ -181,6 +188,86 @@ async def load(port: int, endpoint: str, words: list[str], connections: int, dur
     }
 
 
+WRK_SCRIPT = r"""
+local words = {}
+for line in io.lines(os.getenv("BENCH_SERVE_WORDS")) do words[#words + 1] = line end
+local endpoint = os.getenv("BENCH_SERVE_ENDPOINT")
+local json_headers = {["Content-Type"] = "application/json"}
+math.randomseed(tonumber(os.getenv("BENCH_SERVE_SEED") or "1"))
+
+local function pick() return words[math.random(#words)] end
+
+request = function()
+  if endpoint == "similar" then
+    return wrk.format("GET", "/similar?key=" .. pick() .. "&topn=10")
+  elseif endpoint == "similar_approx" then
+    return wrk.format("POST", "/similar", json_headers,
+      '{"positive": ["' .. pick() .. '"], "topn": 10, "approximate": true}')
+  elseif endpoint == "vectors" then
+    local keys = {}
+    for i = 1, 10 do keys[i] = '"' .. pick() .. '"' end
+    return wrk.format("POST", "/vectors", json_headers,
+      '{"keys": [' .. table.concat(keys, ", ") .. ']}')
+  else
+    local ws = {}
+    for i = 1, 50 do ws[i] = '"' .. pick() .. '"' end
+    return wrk.format("POST", "/infer", json_headers,
+      '{"words": [' .. table.concat(ws, ", ") .. ']}')
+  end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKRESULT {"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, ' ..
+    '"p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def load_wrk(
+    port: int, endpoint: str, words: list[str], connections: int, duration: float, threads: int
+) -> dict:
+    """The same load as :func:`load` from ``wrk`` (C, one event loop per thread): the
+    client's own CPU per request is a small fraction of aiohttp's, so on a machine whose
+    cores the servers share, more of them go to the servers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "load.lua"
+        script.write_text(WRK_SCRIPT)
+        wordfile = Path(tmp) / "words.txt"
+        # every key is URL- and JSON-safe as written into the requests
+        wordfile.write_text("\n".join(w for w in words if w.isascii() and w.isalnum()) + "\n")
+        env = dict(os.environ, BENCH_SERVE_WORDS=str(wordfile), BENCH_SERVE_ENDPOINT=endpoint)
+        out = subprocess.run(
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{duration:.0f}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKRESULT "))
+    r = json.loads(line[len("WRKRESULT ") :])
+    return {
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1e3,
+        "p99_ms": r["p99_us"] / 1e3,
+        "errors": r["non2xx"] + r["socket_errors"],
+        "requests": r["requests"],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--duration", type=float, default=60)
@@ -198,19 +285,29 @@ def main() -> None:
         help="OPENBLAS_NUM_THREADS of the servers (0: BLAS default, every core)",
     )
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    p.add_argument(
+        "--client",
+        choices=["aiohttp", "wrk"],
+        default="wrk" if shutil.which("wrk") else "aiohttp",
+        help="load generator: wrk (apt install wrk; the default where installed) or the "
+        "aiohttp client in this process",
+    )
+    p.add_argument("--model-epochs", type=int, default=10, help="the model's training epochs")
+    p.add_argument("--client-threads", type=int, default=1, help="wrk's threads")
     args = p.parse_args()
     import numpy  # noqa: F401 - loads BLAS so that threadpoolctl can report it
     from threadpoolctl import threadpool_info
 
     print("BLAS:", [(i["internal_api"], i.get("architecture")) for i in threadpool_info()])
-    model = train_model(args.cache, args.tokens)
+    model = train_model(args.cache, args.tokens, args.model_epochs)
     from gensim.models import Doc2Vec
 
     wv = Doc2Vec.load(str(model), mmap="r").wv
     words = list(wv.index_to_key[:10000])
     print(
         f"model {model.name}: {len(wv)} words x {wv.vector_size}; {args.workers} workers, "
-        f"{args.connections} connections, {args.duration:.0f} s per endpoint"
+        f"{args.connections} connections, {args.duration:.0f} s per endpoint, "
+        f"client {args.client}"
     )
     servers = {b: start(b, model, args.workers, args.blas_threads) for b in args.backends}
     results: dict[tuple[str, str], dict] = {}
@@ -220,9 +317,19 @@ def main() -> None:
             for b in order:
                 if b == "gensim" and endpoint == "similar_approx":
                     continue
-                r = asyncio.run(
-                    load(servers[b][1], endpoint, words, args.connections, args.duration)
-                )
+                if args.client == "wrk":
+                    r = load_wrk(
+                        servers[b][1],
+                        endpoint,
+                        words,
+                        args.connections,
+                        args.duration,
+                        args.client_threads,
+                    )
+                else:
+                    r = asyncio.run(
+                        load(servers[b][1], endpoint, words, args.connections, args.duration)
+                    )
                 results[(b, endpoint)] = r
                 print(
                     f"  {endpoint:15s} {b:8s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:7.1f} ms  "

@@ -256,10 +256,40 @@ def test_vectors_and_infer(d2v_server) -> None:
     server, model = d2v_server
     status, body = _call(server.port, "POST", "/vectors", {"keys": ["w1", "w7"]})
     assert status == 200
-    assert np.allclose(body["vectors"], model.wv[["w1", "w7"]], atol=1e-6)
+    # float32 values written as their shortest decimals read back exactly
+    assert np.array_equal(np.array(body["vectors"], dtype=np.float32), model.wv[["w1", "w7"]])
     status, body = _call(server.port, "POST", "/infer", {"words": ["w1", "w2", "w3"]})
     assert status == 200
-    assert np.allclose(body["vector"], model.infer_vector(["w1", "w2", "w3"]), atol=1e-5)
+    # inference is deterministic for a given document
+    want = model.infer_vector(["w1", "w2", "w3"])
+    assert np.array_equal(np.array(body["vector"], dtype=np.float32), want)
+
+
+def test_floats_json_reads_back_exactly() -> None:
+    from embedrs.serve.app import floats_json
+
+    rng = np.random.default_rng(5)
+    values = (rng.standard_normal((7, 33)) * 10.0 ** rng.integers(-40, 38, (7, 33))).astype(
+        np.float32
+    )
+    values[0, :4] = [0.0, -0.0, np.float32(1e-45), np.finfo(np.float32).max]
+    text = floats_json(values)
+    assert np.array_equal(np.array(json.loads(text), dtype=np.float32), values)
+    # the shortest decimal of each float32, not its float64 widening
+    assert floats_json(np.array([0.1, -2.5, 1.0], dtype=np.float32)) == b"[0.1,-2.5,1.0]"
+    # JSON has no NaN or infinity: null, which every parser reads
+    assert json.loads(floats_json(np.array([np.nan, np.inf, -np.inf, 3.0]))) == [
+        None,
+        None,
+        None,
+        3.0,
+    ]
+    # strided and float64 input; empty shapes
+    assert json.loads(floats_json(values[:, ::5])) == json.loads(floats_json(values[:, ::5].copy()))
+    assert floats_json(np.zeros((2, 0), dtype=np.float32)) == b"[[],[]]"
+    assert floats_json(np.zeros(0)) == b"[]"
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        floats_json(np.zeros((2, 2, 2), dtype=np.float32))
 
 
 @pytest.mark.parametrize(

@@ -239,8 +239,9 @@ mod vnni {
         let mut b = 0;
         // SAFETY (both loops): the contract above, and b + R <= blocks.
         unsafe {
-            if m == 1 {
-                // one query: four blocks in flight hide vpdpbusd's latency
+            if m <= 2 {
+                // one query (its two code parts): four blocks in flight hide
+                // vpdpbusd's latency
                 while b + 4 <= blocks {
                     tile_all_queries::<4>(codes, quads, queries, out, b);
                     b += 4;

@@ -446,6 +446,43 @@ fn format_f32(values: Vec<f32>) -> Vec<String> {
         .collect()
 }
 
+/// The JSON text (`bytes`) of a 1-D or 2-D float32 array: shortest
+/// round-trip decimals, `null` for NaN and the infinities (see `io::json`).
+#[pyfunction]
+fn json_f32<'py>(
+    py: Python<'py>,
+    values: numpy::PyReadonlyArrayDyn<'py, f32>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let a = values.as_array();
+    let (rows, dim) = match *a.shape() {
+        [n] => (None, n),
+        [r, d] => (Some(r), d),
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "expected a 1-D or 2-D array, got {} dimensions",
+                a.ndim()
+            )))
+        }
+    };
+    let owned;
+    let data: &[f32] = match a.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = a.iter().copied().collect::<Vec<f32>>();
+            &owned
+        }
+    };
+    let text = py.detach(|| match rows {
+        None => {
+            let mut out = Vec::with_capacity(2 + dim * 12);
+            crate::io::json::write_row(&mut out, data);
+            out
+        }
+        Some(r) => crate::io::json::matrix(data, r, dim),
+    });
+    Ok(PyBytes::new(py, &text))
+}
+
 /// The keys of a loaded model, looked up in place in their stored UTF-8 blob
 /// (see `kv::KeyIndex`): no Python string per key until one is asked for.
 #[pyclass(frozen, module = "embedrs._embedrs")]
@@ -553,5 +590,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(w2v_read, m)?)?;
     m.add_function(wrap_pyfunction!(w2v_write, m)?)?;
     m.add_function(wrap_pyfunction!(format_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(json_f32, m)?)?;
     Ok(())
 }
