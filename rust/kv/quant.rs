@@ -60,7 +60,11 @@ const SLACK: f32 = 1e-5;
 /// Blocks of rows scored per kernel call (1,024 rows).
 const CHUNK_BLOCKS: usize = 64;
 /// Queries scored per kernel call in a batch (their sums, two code parts
-/// each, stay in L1).
+/// each, stay in L1). The second part doubles the kernel's work, which a
+/// batch (bound by the kernel, not by reading the codes) feels: 100 queries
+/// on 30k x 100 random vectors take 6.4 ms against 5.4 ms with one part. On
+/// trained word vectors, where the re-scoring dominates, two parts take
+/// 21.2 ms against 32.1 ms, so batches use two parts as well.
 const QUERY_GROUP: usize = 4;
 /// Work (rows x dimensions) from which a single query's first pass is split
 /// across all the pool's threads (rayon, a few parts per thread).
@@ -1026,8 +1030,9 @@ mod tests {
     /// Every row's first-pass bounds hold the exact cosine (in f64), for
     /// rows and queries of every shape the codes meet: clustered, spiky (one
     /// large component), tiny, dimensions off whole quads; and the bound is
-    /// the tight one (a mean half-width under 0.01 at 100 dimensions, where
-    /// summing `|c_ij| |f_j|` term by term gave about 0.02).
+    /// the tight one: at 100 dimensions its mean half-width here is 0.0039,
+    /// asserted under 0.005 (coding the query in one part gives 0.0059; on
+    /// word vectors, summing `|c_ij| |f_j|` term by term gave 2.7x the width).
     #[test]
     fn bounds_hold_every_exact_cosine() {
         let mut rng = Rng::new(21);
@@ -1095,7 +1100,7 @@ mod tests {
             }
             if d == 100 {
                 let mean = widths.iter().sum::<f64>() / widths.len() as f64;
-                assert!(mean < 0.01, "mean half-width {mean}");
+                assert!(mean < 0.005, "mean half-width {mean}");
             }
         }
     }
