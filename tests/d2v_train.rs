@@ -78,6 +78,7 @@ fn config(dm: bool, concat: bool) -> D2vConfig {
         dm_concat: concat,
         dm_tag_count: 1,
         dbow_words: false,
+        concat_negative_reuse: 1,
     }
 }
 
@@ -139,10 +140,15 @@ fn train(config: D2vConfig, n_docs: usize, epochs: u64) -> Trained {
 }
 
 fn check_mode(dm: bool, concat: bool) {
+    check_config(config(dm, concat));
+}
+
+fn check_config(config: D2vConfig) {
+    let (dm, concat) = (config.dm, config.dm_concat);
     let n = 150;
     // the concatenated input has 5x the output parameters and learns slowest
     let epochs = if concat { 100 } else { 20 };
-    let t = train(config(dm, concat), n, epochs);
+    let t = train(config, n, epochs);
     let acc = topic_accuracy(&t.dv, n);
     // (gensim's documentation warns that dm_concat needs much more data and
     // epochs; on this toy corpus it reaches 0.8-0.9)
@@ -207,6 +213,19 @@ fn pv_dm_mean_learns_and_infers() {
 #[test]
 fn pv_dm_concat_learns_and_infers() {
     check_mode(true, true);
+}
+
+#[test]
+fn pv_dm_concat_with_shared_noise_draws_learns_and_infers() {
+    check_config(D2vConfig {
+        concat_negative_reuse: 4,
+        ..config(true, true)
+    });
+    let bad = D2vConfig {
+        concat_negative_reuse: 0,
+        ..config(true, true)
+    };
+    assert!(bad.validate().is_err());
 }
 
 #[test]

@@ -336,8 +336,9 @@ def test_logging_lines_like_gensim(caplog: pytest.LogCaptureFixture) -> None:
         {"dm": 1, "dm_mean": 0, "alpha": 0.01},
         {"dm": 1, "hs": 1, "negative": 0},
         {"dm": 1, "dm_concat": 1, "window": 2},
+        {"dm": 1, "dm_concat": 1, "window": 2, "concat_negative_reuse": 1},
     ],
-    ids=["dbow", "dbow+w", "dbow-hs", "dm-mean", "dm-sum", "dm-hs", "dm-concat"],
+    ids=["dbow", "dbow+w", "dbow-hs", "dm-mean", "dm-sum", "dm-hs", "dm-concat", "dm-concat-1"],
 )
 def test_training_finds_planted_topics(kwargs: dict) -> None:
     docs = topic_docs(tag="str")
@@ -831,10 +832,39 @@ def test_untrained_model_cannot_infer() -> None:
         Doc2Vec().infer_vector(["a"])
 
 
+def test_concat_negative_reuse_changes_the_draws_and_is_saved(tmp_path: Path) -> None:
+    """Positions sharing a draw of noise words train differently from fresh draws (with
+    one worker and one seed, training is otherwise repeatable), and the setting is saved."""
+    docs = topic_docs(tag="str")
+    params = {**SMALL, "epochs": 3, "workers": 1, "dm": 1, "dm_concat": 1, "window": 2}
+    fresh = [Doc2Vec(docs, concat_negative_reuse=1, **params).dv.vectors for _ in range(2)]
+    shared = Doc2Vec(docs, concat_negative_reuse=4, **params)
+    assert np.array_equal(fresh[0], fresh[1])
+    assert not np.allclose(shared.dv.vectors, fresh[0])
+    assert Doc2Vec(**params).concat_negative_reuse == 4
+    path = tmp_path / "m.model"
+    shared.save(str(path))
+    assert Doc2Vec.load(str(path)).concat_negative_reuse == 4
+    # PV-DM mean draws afresh for every position whatever the setting
+    mean = {**params, "dm_concat": 0}
+    assert np.array_equal(
+        Doc2Vec(docs, concat_negative_reuse=1, **mean).dv.vectors,
+        Doc2Vec(docs, concat_negative_reuse=4, **mean).dv.vectors,
+    )
+
+
 def test_bad_parameters() -> None:
-    for kwargs in ({"dm": 2}, {"dm_concat": 3}, {"dm_tag_count": 0}, {"dbow_words": -1}):
+    for kwargs in (
+        {"dm": 2},
+        {"dm_concat": 3},
+        {"dm_tag_count": 0},
+        {"dbow_words": -1},
+        {"concat_negative_reuse": 0},
+    ):
         with pytest.raises(ValueError):
             Doc2Vec(**kwargs)
+    with pytest.raises(TypeError, match="concat_negative_reuse"):
+        Doc2Vec(concat_negative_reuse=1.5)
     with pytest.raises(TypeError, match="sg"):
         Doc2Vec(sg=1)
     with pytest.raises(TypeError, match="dv must be a KeyedVectors"):

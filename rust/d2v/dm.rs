@@ -178,6 +178,9 @@ pub(crate) struct DmConcat {
     pub tag_count: usize,
     /// Id of the padding word (`'\0'` in the vocabulary).
     pub null_word: u32,
+    /// Consecutive positions that share one draw of noise words
+    /// (`D2vConfig::concat_negative_reuse`).
+    pub negative_reuse: usize,
 }
 
 impl Examples for DmConcat {
@@ -202,6 +205,10 @@ impl Examples for DmConcat {
 impl PerDocument for DmConcat {
     fn hot_negatives(&self) -> bool {
         true
+    }
+
+    fn negative_reuse(&self) -> usize {
+        self.negative_reuse
     }
 
     #[inline(always)]

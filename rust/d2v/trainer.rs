@@ -33,6 +33,13 @@ pub struct D2vConfig {
     pub dm_tag_count: usize,
     /// PV-DBOW also trains word vectors by skip-gram.
     pub dbow_words: bool,
+    /// PV-DM with the concatenated input: consecutive positions of a
+    /// document that share one draw of noise words (1: a fresh draw for
+    /// each, gensim's rule). The concatenated input's output rows are
+    /// `(dm_tag_count + 2·window)` vectors wide (4.4 KB at 100 dimensions,
+    /// window 5), so training is bound by loading them; a shared draw loads
+    /// fewer distinct rows.
+    pub concat_negative_reuse: usize,
 }
 
 impl Default for D2vConfig {
@@ -43,6 +50,7 @@ impl Default for D2vConfig {
             dm_concat: false,
             dm_tag_count: 1,
             dbow_words: false,
+            concat_negative_reuse: 1,
         }
     }
 }
@@ -55,6 +63,13 @@ impl D2vConfig {
             return Err(Error::parameter(
                 "dm_tag_count",
                 "dm_tag_count must be an integer >= 1 with dm_concat=1",
+            ));
+        }
+        if self.concat_negative_reuse == 0 {
+            return Err(Error::parameter(
+                "concat_negative_reuse",
+                "concat_negative_reuse must be an integer >= 1 (1: a fresh draw of noise words \
+                 for every position)",
             ));
         }
         Ok(self)
@@ -202,6 +217,7 @@ impl Doc2VecTrainer {
         DmConcat {
             tag_count: self.config.dm_tag_count,
             null_word: self.null_word.unwrap_or(0),
+            negative_reuse: self.config.concat_negative_reuse,
         }
     }
 

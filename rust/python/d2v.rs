@@ -161,7 +161,7 @@ impl FrozenArrays<'_> {
 #[pymethods]
 impl Doc2VecCore {
     #[new]
-    #[pyo3(signature = (words, counts, *, sample, ns_exponent, dm, dm_mean, dm_concat, dm_tag_count, dbow_words, hs, negative, window, shrink_windows, compute_loss, seed, workers))]
+    #[pyo3(signature = (words, counts, *, sample, ns_exponent, dm, dm_mean, dm_concat, dm_tag_count, dbow_words, hs, negative, window, shrink_windows, compute_loss, seed, workers, concat_negative_reuse = 1))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -181,6 +181,7 @@ impl Doc2VecCore {
         compute_loss: bool,
         seed: u64,
         workers: usize,
+        concat_negative_reuse: usize,
     ) -> PyResult<Self> {
         super::guard(|| {
             let config = D2vConfig {
@@ -201,6 +202,7 @@ impl Doc2VecCore {
                 dm_concat,
                 dm_tag_count,
                 dbow_words,
+                concat_negative_reuse,
             };
             let trainer = py
                 .detach(|| Doc2VecTrainer::new(words, &counts, config))

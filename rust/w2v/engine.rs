@@ -343,6 +343,12 @@ pub(crate) trait PerDocument {
     /// Whether the hot-row cache holds `syn1neg` rows too.
     fn hot_negatives(&self) -> bool;
 
+    /// Consecutive examples that share one draw of noise words (1: a fresh
+    /// draw for each, gensim's rule).
+    fn negative_reuse(&self) -> usize {
+        1
+    }
+
     /// Trains one document (its subsampled words, at least one, and its
     /// tags); returns the loss.
     fn document<M: MulAdd>(
@@ -370,6 +376,7 @@ pub(crate) fn train_sentences<M: MulAdd, G: PerSentence>(
     let mut effective = 0u64;
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
+    w.set_negative_reuse(1);
     w.hot.load(&model.layers, G::HOT_NEGATIVES);
     for words in job.sentences() {
         subsample(model, w, words, &mut sent);
@@ -399,6 +406,7 @@ pub(crate) fn train_documents<M: MulAdd, G: PerDocument>(
     let mut effective = 0u64;
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
+    w.set_negative_reuse(gen.negative_reuse());
     w.hot.load(&model.layers, gen.hot_negatives());
     for (words, tags) in job.documents() {
         subsample(model, w, words, &mut sent);

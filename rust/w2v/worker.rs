@@ -38,6 +38,11 @@ pub(crate) struct Worker {
     /// examples (see [`Worker::draw_next`]), and how many are used.
     pool: Vec<u32>,
     pool_used: usize,
+    /// Training: consecutive examples that share one draw of noise words
+    /// (1: a fresh draw for every example, word2vec's rule), and how many
+    /// more may still use the current draw.
+    reuse: usize,
+    reuse_left: usize,
 }
 
 /// Examples' worth of noise words a worker with frozen output layers draws
@@ -63,7 +68,16 @@ impl Worker {
             hot: HotCache::default(),
             pool: Vec::new(),
             pool_used: 0,
+            reuse: 1,
+            reuse_left: 0,
         }
+    }
+
+    /// Lets `n` consecutive training examples share one draw of noise words
+    /// (see [`crate::w2v::engine::PerDocument::negative_reuse`]).
+    pub(crate) fn set_negative_reuse(&mut self, n: usize) {
+        self.reuse = n.max(1);
+        self.reuse_left = 0;
     }
 
     /// Starts the random stream `index` of a run seeded with `seed` afresh,
@@ -74,6 +88,7 @@ impl Worker {
         self.neg_next.clear();
         self.pool.clear();
         self.pool_used = 0;
+        self.reuse_left = 0;
     }
 
     /// Draws the noise words of the next example into `neg_next`. Training
@@ -86,7 +101,14 @@ impl Worker {
     pub(crate) fn draw_next(&mut self, model: &ModelRef<'_>) {
         let layers = &model.layers;
         if layers.learn {
+            if self.reuse_left > 0 && !self.neg.is_empty() {
+                // the current example's draw serves the next one too
+                self.reuse_left -= 1;
+                self.neg_next.clone_from(&self.neg);
+                return;
+            }
             layers.draw_negatives(&mut self.rng, &mut self.neg_next);
+            self.reuse_left = self.reuse - 1;
             return;
         }
         let k = layers.negative_count();
