@@ -436,3 +436,29 @@ def test_workers_map_one_int8_copy_built_by_the_parent(
     small = KeyedVectors(4)
     small.add_vectors(["a", "b"], np.eye(2, 4, dtype=np.float32))
     assert _shared_int8(small, str(tmp_path)) is None
+
+
+def test_work_estimates_send_long_calls_to_the_pool() -> None:
+    """Short calls run on the event loop, long ones in the pool: the estimates grow with
+    the model's size, the document's length and the output rows' width."""
+    from embedrs.serve.app import INLINE_WORK, infer_work, similar_work
+    from embedrs.serve.holder import Served
+
+    small = KeyedVectors(100)
+    small.add_vectors([f"w{i}" for i in range(1000)], np.zeros((1000, 100), np.float32))
+    big = KeyedVectors(300)
+    big.add_vectors([f"w{i}" for i in range(20000)], np.zeros((20000, 300), np.float32))
+    assert similar_work(Served(path="s", kv=small), 1, False) <= INLINE_WORK
+    assert similar_work(Served(path="b", kv=big), 1, False) > INLINE_WORK
+    # approximate search without an index is exact search
+    assert similar_work(Served(path="b", kv=big), 1, True) > INLINE_WORK
+
+    def doc2vec(**kw: Any) -> Served:
+        docs = [TaggedDocument(["w1", "w2", "w3"], [0])]
+        m = Doc2Vec(docs, vector_size=100, min_count=1, epochs=10, workers=1, **kw)
+        return Served(path="d", kv=m.wv, model=m)
+
+    mean, concat = doc2vec(dm=1), doc2vec(dm=1, dm_concat=1)
+    assert infer_work(mean, 50) <= INLINE_WORK < infer_work(mean, 5000)
+    assert infer_work(concat, 50) > 3 * infer_work(mean, 50)
+    assert infer_work(Served(path="k", kv=small), 50) == 0

@@ -175,8 +175,15 @@ def infer_work(served: Served, n_words: int) -> int:
     outputs = int(getattr(m, "negative", 0) or 0) + 1
     if getattr(m, "hs", 0):
         outputs += max(1, len(m.wv).bit_length())
-    context = 2 * int(getattr(m, "window", 5)) if getattr(m, "dm", 1) else 1
-    per_word = int(getattr(m, "vector_size", 100)) * (outputs + context)
+    dim = int(getattr(m, "vector_size", 100))
+    window = int(getattr(m, "window", 5))
+    dm = getattr(m, "dm", 1)
+    context = 2 * window if dm else 1
+    # the output rows of a concatenated input are one vector per input slot
+    width = dim
+    if dm and getattr(m, "dm_concat", 0):
+        width = (int(getattr(m, "dm_tag_count", 1)) + 2 * window) * dim
+    per_word = width * outputs + dim * context
     return n_words * int(getattr(m, "epochs", 10) or 10) * per_word
 
 
