@@ -96,7 +96,9 @@ def annoy_index(cache: Path, model: Path, trees: int) -> Path | None:
     return path
 
 
-def approximate_recall(model: Path, annoy_path: Path | None, words: list[str]) -> None:
+def approximate_recall(
+    model: Path, annoy_path: Path | None, words: list[str], ef_search: int | None = None
+) -> None:
     """Recall@10 of each side's approximate ``/similar`` against exact search."""
     from embedrs.serve import Served
     from embedrs.serve.app import similar
@@ -105,8 +107,10 @@ def approximate_recall(model: Path, annoy_path: Path | None, words: list[str]) -
     rng = random.Random(7)
     queries = [rng.choice(words) for _ in range(500)]
     ours = load_served(model, index="hnsw")
+    if ef_search is not None:
+        ours.indexer.ef_search = ef_search
     truth = {w: {k for k, _ in similar(ours, [w], [], 10, False)} for w in queries}
-    sides = [("embedrs HnswIndexer", ours)]
+    sides = [(f"embedrs HnswIndexer (ef_search {ours.indexer.ef_search})", ours)]
     if annoy_path is not None:
         from gensim.models import Doc2Vec
         from gensim.similarities.annoy import AnnoyIndexer
@@ -158,7 +162,12 @@ def free_port() -> int:
 
 
 def start(
-    backend: str, model: Path, workers: int, blas_threads: int = 0, annoy: Path | None = None
+    backend: str,
+    model: Path,
+    workers: int,
+    blas_threads: int = 0,
+    annoy: Path | None = None,
+    ef_search: int | None = None,
 ) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'python'}:{HERE}", BENCH_SERVE_MODEL=str(model))
@@ -181,6 +190,8 @@ def start(
             "--index",
             "hnsw",
         ]
+        if ef_search is not None:
+            cmd += ["--ef-search", str(ef_search)]
     else:
         cmd = [
             sys.executable,
@@ -368,6 +379,12 @@ def main() -> None:
     p.add_argument("--model-epochs", type=int, default=10, help="the model's training epochs")
     p.add_argument("--client-threads", type=int, default=1, help="wrk's threads")
     p.add_argument(
+        "--ef-search",
+        type=int,
+        default=None,
+        help="embedrs serve --ef-search (default: the server's, 64)",
+    )
+    p.add_argument(
         "--repeats",
         type=int,
         default=1,
@@ -399,9 +416,10 @@ def main() -> None:
         annoy_index(args.cache, model, args.annoy_trees) if "gensim" in args.backends else None
     )
     if "similar_approx" in args.endpoints:
-        approximate_recall(model, annoy_path, words)
+        approximate_recall(model, annoy_path, words, args.ef_search)
     servers = {
-        b: start(b, model, args.workers, args.blas_threads, annoy_path) for b in args.backends
+        b: start(b, model, args.workers, args.blas_threads, annoy_path, args.ef_search)
+        for b in args.backends
     }
     runs: dict[tuple[str, str], list[dict]] = {}
     try:

@@ -438,6 +438,42 @@ def test_workers_map_one_int8_copy_built_by_the_parent(
     assert _shared_int8(small, str(tmp_path)) is None
 
 
+def test_ef_search_reaches_every_worker_and_needs_an_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedrs.serve.app import app_from_env
+    from embedrs.similarities import HnswIndexer
+
+    rng = np.random.default_rng(5)
+    kv = KeyedVectors(8)
+    kv.add_vectors([f"w{i}" for i in range(300)], rng.normal(size=(300, 8)).astype(np.float32))
+    path = tmp_path / "kv.model"
+    kv.save(str(path))
+    index = tmp_path / "kv.hnsw"
+    HnswIndexer(kv, ef_search=40).save(str(index))
+    monkeypatch.setenv("EMBEDRS_SERVE_MODEL", str(path))
+    monkeypatch.setenv("EMBEDRS_SERVE_INDEX", str(index))
+    monkeypatch.setenv("EMBEDRS_SERVE_INT8", "")
+    monkeypatch.setenv("EMBEDRS_SERVE_EF_SEARCH", "")
+    assert app_from_env().state.holder.current.indexer.ef_search == 40  # the file's value
+    monkeypatch.setenv("EMBEDRS_SERVE_EF_SEARCH", "7")
+    assert app_from_env().state.holder.current.indexer.ef_search == 7  # --ef-search 7
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
+    for extra, needle in [
+        (["--ef-search", "10"], "--index hnsw"),  # nothing for it to set
+        (["--index", "hnsw", "--ef-search", "0"], "must be >= 1"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "embedrs", "serve", str(path), *extra],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+
+
 def test_work_estimates_send_long_calls_to_the_pool() -> None:
     """Short calls run on the event loop, long ones in the pool: the estimates grow with
     the model's size, the document's length and the output rows' width."""

@@ -67,6 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="open this saved HnswIndexer instead of building one (implies --index hnsw)",
     )
+    parser.add_argument(
+        "--ef-search",
+        type=_workers,
+        default=None,
+        help="candidates the approximate index keeps while it searches (HnswIndexer.ef_search; "
+        "default: 64, or the saved index's value): lower answers sooner and finds fewer of the "
+        "true nearest neighbours",
+    )
 
 
 def _shared_int8(kv: Any, tmpdir: str) -> Optional[str]:
@@ -94,9 +102,14 @@ def run(args: argparse.Namespace) -> int:
 
     # Load once here: a bad file fails before any worker starts, with one line.
     index_path = os.path.abspath(args.index_file) if args.index_file else None
+    ef_search = getattr(args, "ef_search", None)
+    if ef_search is not None and not (args.index or index_path):
+        raise ValueError("--ef-search sets the approximate index: add --index hnsw or --index-file")
     served = load_served(
         args.model, index="hnsw" if (args.index or index_path) else None, index_path=index_path
     )
+    if ef_search is not None:
+        served.indexer.ef_search = ef_search
     tmpdir = None
     try:
         if args.workers == 1:
@@ -116,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["EMBEDRS_SERVE_MODEL"] = os.path.abspath(args.model)
         os.environ["EMBEDRS_SERVE_INDEX"] = index_path or ""
         os.environ["EMBEDRS_SERVE_INT8"] = int8_path or ""
+        os.environ["EMBEDRS_SERVE_EF_SEARCH"] = str(ef_search or "")
         del served
         uvicorn.run(
             "embedrs.serve.app:app_from_env",

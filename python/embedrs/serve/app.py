@@ -359,10 +359,14 @@ def app_from_env() -> Any:
     come from ``EMBEDRS_SERVE_MODEL`` and ``EMBEDRS_SERVE_INDEX`` (a saved
     HnswIndexer file, memory-mapped: the workers share its pages), and exact
     search's int8 copy from ``EMBEDRS_SERVE_INT8`` (a file the parent built,
-    mapped likewise; ``off``: no int8 copy)."""
+    mapped likewise; ``off``: no int8 copy); ``EMBEDRS_SERVE_EF_SEARCH``, when
+    set, is the index's ``ef_search``."""
     path = os.environ["EMBEDRS_SERVE_MODEL"]
     index_path = os.environ.get("EMBEDRS_SERVE_INDEX") or None
     served = load_served(path, index="hnsw" if index_path else None, index_path=index_path)
+    ef_search = os.environ.get("EMBEDRS_SERVE_EF_SEARCH")
+    if ef_search and served.indexer is not None:
+        served.indexer.ef_search = int(ef_search)
     int8_path = os.environ.get("EMBEDRS_SERVE_INT8") or None
     if int8_path == "off":
         served.kv.int8_search = False
