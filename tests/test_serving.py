@@ -410,24 +410,42 @@ def test_load_served_reads_gensim_files_memory_mapped(tmp_path: Path) -> None:
     assert served.model is None and "w1" in served.kv.key_to_index
 
 
+def _saved_random_vectors(tmp_path: Path, n: int, dim: int, seed: int) -> tuple[KeyedVectors, Path]:
+    """``n`` random vectors with keys ``w0..``, saved natively to ``tmp_path``."""
+    rng = np.random.default_rng(seed)
+    kv = KeyedVectors(dim)
+    kv.add_vectors([f"w{i}" for i in range(n)], rng.normal(size=(n, dim)).astype(np.float32))
+    path = tmp_path / "kv.model"
+    kv.save(str(path))
+    return kv, path
+
+
+def _worker_env(
+    monkeypatch: pytest.MonkeyPatch,
+    model: Path,
+    index: str = "",
+    int8: str = "",
+    ef_search: str = "",
+) -> None:
+    """What ``embedrs serve --workers N`` hands its workers (``app_from_env``)."""
+    monkeypatch.setenv("EMBEDRS_SERVE_MODEL", str(model))
+    monkeypatch.setenv("EMBEDRS_SERVE_INDEX", index)
+    monkeypatch.setenv("EMBEDRS_SERVE_INT8", int8)
+    monkeypatch.setenv("EMBEDRS_SERVE_EF_SEARCH", ef_search)
+
+
 def test_workers_map_one_int8_copy_built_by_the_parent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from embedrs._cli.serve import _shared_int8
     from embedrs.serve.app import app_from_env
 
-    rng = np.random.default_rng(11)
-    kv = KeyedVectors(64)
-    kv.add_vectors([f"w{i}" for i in range(33000)], rng.normal(size=(33000, 64)).astype(np.float32))
+    kv, path = _saved_random_vectors(tmp_path, 33000, 64, seed=11)
     assert kv.vectors.size >= kv.int8_min_size  # large enough for the int8 pass
-    path = tmp_path / "kv.model"
-    kv.save(str(path))
     parent = load_served(path)
     int8 = _shared_int8(parent.kv, str(tmp_path))
     assert int8 is not None and os.path.getsize(int8) > 33000 * 64
-    monkeypatch.setenv("EMBEDRS_SERVE_MODEL", str(path))
-    monkeypatch.setenv("EMBEDRS_SERVE_INDEX", "")
-    monkeypatch.setenv("EMBEDRS_SERVE_INT8", int8)
+    _worker_env(monkeypatch, path, int8=int8)
     worker = app_from_env().state.holder.current.kv
     assert worker._int8[1].is_mapped  # the parent's file, not a private copy
     assert worker.most_similar("w5", topn=6) == kv.most_similar("w5", topn=6)
@@ -444,19 +462,12 @@ def test_ef_search_reaches_every_worker_and_needs_an_index(
     from embedrs.serve.app import app_from_env
     from embedrs.similarities import HnswIndexer
 
-    rng = np.random.default_rng(5)
-    kv = KeyedVectors(8)
-    kv.add_vectors([f"w{i}" for i in range(300)], rng.normal(size=(300, 8)).astype(np.float32))
-    path = tmp_path / "kv.model"
-    kv.save(str(path))
+    kv, path = _saved_random_vectors(tmp_path, 300, 8, seed=5)
     index = tmp_path / "kv.hnsw"
     HnswIndexer(kv, ef_search=40).save(str(index))
-    monkeypatch.setenv("EMBEDRS_SERVE_MODEL", str(path))
-    monkeypatch.setenv("EMBEDRS_SERVE_INDEX", str(index))
-    monkeypatch.setenv("EMBEDRS_SERVE_INT8", "")
-    monkeypatch.setenv("EMBEDRS_SERVE_EF_SEARCH", "")
+    _worker_env(monkeypatch, path, index=str(index))
     assert app_from_env().state.holder.current.indexer.ef_search == 40  # the file's value
-    monkeypatch.setenv("EMBEDRS_SERVE_EF_SEARCH", "7")
+    _worker_env(monkeypatch, path, index=str(index), ef_search="7")
     assert app_from_env().state.holder.current.indexer.ef_search == 7  # --ef-search 7
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
     for extra, needle in [
