@@ -424,7 +424,7 @@ class Doc2VecCore:
         compute_loss: bool,
         seed: int,
         workers: int,
-        concat_negative_reuse: int = 1,
+        concat_negative_reuse: int = 4,
     ) -> None: ...
     def layer1_size(self, vector_size: int) -> int: ...
     def train_epoch_iterable(

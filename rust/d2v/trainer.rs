@@ -38,7 +38,7 @@ pub struct D2vConfig {
     /// each, gensim's rule). The concatenated input's output rows are
     /// `(dm_tag_count + 2·window)` vectors wide (4.4 KB at 100 dimensions,
     /// window 5), so training is bound by loading them; a shared draw loads
-    /// fewer distinct rows.
+    /// fewer distinct rows. The default, 4, is `Doc2Vec`'s in Python too.
     pub concat_negative_reuse: usize,
 }
 
@@ -50,7 +50,7 @@ impl Default for D2vConfig {
             dm_concat: false,
             dm_tag_count: 1,
             dbow_words: false,
-            concat_negative_reuse: 1,
+            concat_negative_reuse: 4,
         }
     }
 }

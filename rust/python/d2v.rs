@@ -161,7 +161,7 @@ impl FrozenArrays<'_> {
 #[pymethods]
 impl Doc2VecCore {
     #[new]
-    #[pyo3(signature = (words, counts, *, sample, ns_exponent, dm, dm_mean, dm_concat, dm_tag_count, dbow_words, hs, negative, window, shrink_windows, compute_loss, seed, workers, concat_negative_reuse = 1))]
+    #[pyo3(signature = (words, counts, *, sample, ns_exponent, dm, dm_mean, dm_concat, dm_tag_count, dbow_words, hs, negative, window, shrink_windows, compute_loss, seed, workers, concat_negative_reuse = 4))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
