@@ -22,6 +22,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Mutex;
 
 use super::model::ModelRef;
+use super::sgd;
 use super::worker::Worker;
 use crate::linalg::{MulAdd, Unfused};
 use crate::progress::Progress;
@@ -328,6 +329,10 @@ pub(crate) trait PerSentence {
     /// `sgd::HotCache::load`).
     const HOT_NEGATIVES: bool;
 
+    /// How many of the top inner nodes of the Huffman tree the hot-row
+    /// cache holds.
+    const HOT_INNER_NODES: usize = sgd::HOT_INNER_NODES;
+
     /// Trains one subsampled sentence of at least two words; returns the loss.
     fn sentence<M: MulAdd>(
         &self,
@@ -377,7 +382,8 @@ pub(crate) fn train_sentences<M: MulAdd, G: PerSentence>(
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
     w.set_negative_reuse(1);
-    w.hot.load(&model.layers, G::HOT_NEGATIVES);
+    w.hot
+        .load(&model.layers, G::HOT_NEGATIVES, G::HOT_INNER_NODES);
     for words in job.sentences() {
         subsample(model, w, words, &mut sent);
         effective += sent.len() as u64;
@@ -407,7 +413,8 @@ pub(crate) fn train_documents<M: MulAdd, G: PerDocument>(
     let mut loss = 0.0;
     let mut sent = std::mem::take(&mut w.sent);
     w.set_negative_reuse(gen.negative_reuse());
-    w.hot.load(&model.layers, gen.hot_negatives());
+    w.hot
+        .load(&model.layers, gen.hot_negatives(), sgd::HOT_INNER_NODES);
     for (words, tags) in job.documents() {
         subsample(model, w, words, &mut sent);
         effective += sent.len() as u64;

@@ -23,9 +23,8 @@
 //! time, and each write moves their cache lines between cores, which cost
 //! more than the arithmetic (measured: 2 workers ran slower than 1). So
 //! each worker trains the most-used rows on a private copy ([`HotRows`])
-//! and adds its change to the shared rows every [`SYNC_HITS`] updates of
-//! cached rows,
-//! under a lock; the other rows stay plain Hogwild. With one worker this
+//! and adds its change to the shared rows every [`SYNC_HITS_PER_ROW`]
+//! updates per cached row, under a lock; the other rows stay plain Hogwild. With one worker this
 //! is the same computation as training in place (up to rounding).
 
 use std::sync::Mutex;
@@ -80,17 +79,23 @@ pub(crate) enum GradTo<'b, 'a> {
     },
 }
 
-/// Rows of each output matrix kept per worker: for hierarchical softmax
-/// the highest-count inner nodes (the root and the six levels below it,
-/// which every example updates), for negative sampling the most frequent
-/// words (the first rows of a frequency-sorted vocabulary, gensim's
-/// default).
-pub const HOT_ROWS: usize = 128;
+/// Rows of `syn1neg` kept per worker for negative sampling: the most
+/// frequent words (the first rows of a frequency-sorted vocabulary,
+/// gensim's default).
+pub const HOT_WORDS: usize = 128;
 
-/// Updates of cached rows between two merges of a worker's hot rows.
-/// Counting updates (not examples) makes the merge cost a fixed share of
-/// the work in every mode: a skip-gram HS example touches up to seven
-/// cached rows (the top levels of its Huffman path), a CBOW
+/// Rows of `syn1` kept per worker for hierarchical softmax unless the
+/// example generator asks for another number: the highest-count inner
+/// nodes, the root and the six levels below it, which every example
+/// updates. CBOW keeps more (see `cbow::HOT_INNER_NODES`).
+pub const HOT_INNER_NODES: usize = 128;
+
+/// Updates of cached rows between two merges of a worker's hot rows, per
+/// row cached (128 rows: 2,048 updates; CBOW's 512 inner nodes: 8,192). A
+/// merge costs in proportion to the rows cached, so counting updates (not
+/// examples) per cached row makes it a fixed share of the work in every
+/// mode and with every cache size: a skip-gram HS example touches up to
+/// seven cached rows (the top levels of its Huffman path), a CBOW
 /// negative-sampling example two or three.
 ///
 /// The price is staleness: a worker does not see the other workers'
@@ -102,7 +107,7 @@ pub const HOT_ROWS: usize = 128;
 /// one point lost was dominated by a too-narrow initialisation, since
 /// fixed; see `init`.) Merging once per 10,000-word job instead lost 1.7
 /// points; 32 rows merged every 512 updates was slower and no better.
-pub const SYNC_HITS: usize = 2048;
+pub const SYNC_HITS_PER_ROW: usize = 16;
 
 /// A private copy of rows `first..first + n` of one shared output matrix
 /// (see the module documentation).
@@ -164,11 +169,11 @@ impl HotRows {
 /// The `syn1` rows `first..end` a worker keeps its own copies of: `syn1`
 /// has one row per word, the inner nodes are rows `0..words - 1`, created
 /// in order of increasing count, so the hottest (the root and the levels
-/// below it) are the last [`HOT_ROWS`] of them.
+/// below it) are the last `hot` of them.
 #[inline(always)]
-fn hot_inner_nodes(rows: usize) -> (usize, usize) {
+fn hot_inner_nodes(rows: usize, hot: usize) -> (usize, usize) {
     let inner = rows.saturating_sub(1).max(1).min(rows);
-    (inner - HOT_ROWS.min(inner), inner)
+    (inner - hot.min(inner), inner)
 }
 
 /// A worker's [`HotRows`] of both output layers, loaded at the start of a
@@ -178,7 +183,14 @@ pub struct HotCache {
     hs: HotRows,
     neg: HotRows,
     negatives: bool,
+    /// How many of the top `syn1` rows [`HotCache::load`] caches (also
+    /// when nothing is cached, for a lone worker: they are in cache anyway,
+    /// and [`OutputLayers::prefetch`] leaves them out).
+    inner_nodes: usize,
     hits: usize,
+    /// Updates of cached rows between two merges ([`SYNC_HITS_PER_ROW`]
+    /// times the rows cached).
+    sync_hits: usize,
     /// The worker trains alone (one worker in its epoch): no other thread
     /// writes the shared rows, so a private copy would only add its loads
     /// and merges (measured: one worker trains skip-gram HS 1.11x and CBOW
@@ -187,11 +199,13 @@ pub struct HotCache {
 }
 
 impl HotCache {
-    /// Copies the hot rows of the model's output layers (of `syn1neg` only
-    /// when `negatives`: skip-gram's window-batched update writes each
+    /// Copies the hot rows of the model's output layers: the top
+    /// `inner_nodes` rows of `syn1`, and [`HOT_WORDS`] rows of `syn1neg`
+    /// when `negatives` (skip-gram's window-batched update writes each
     /// output row once per window and does not use the cache).
-    pub fn load(&mut self, layers: &OutputLayers<'_>, negatives: bool) {
+    pub fn load(&mut self, layers: &OutputLayers<'_>, negatives: bool, inner_nodes: usize) {
         self.negatives = negatives;
+        self.inner_nodes = inner_nodes;
         self.hits = 0;
         if !layers.learn || self.alone {
             // a frozen model, or a worker with nobody to contend with:
@@ -201,13 +215,21 @@ impl HotCache {
             return;
         }
         if let Some(syn1) = &layers.syn1 {
-            let (first, end) = hot_inner_nodes(syn1.rows());
+            let (first, end) = hot_inner_nodes(syn1.rows(), inner_nodes);
             self.hs.load(syn1, first, end - first);
         }
         match &layers.syn1neg {
-            Some(syn1neg) if negatives => self.neg.load(syn1neg, 0, HOT_ROWS.min(syn1neg.rows())),
+            Some(syn1neg) if negatives => self.neg.load(syn1neg, 0, HOT_WORDS.min(syn1neg.rows())),
             _ => self.neg.n = 0,
         }
+        self.sync_hits = SYNC_HITS_PER_ROW * (self.hs.n + self.neg.n);
+    }
+
+    /// How many of the top `syn1` rows [`HotCache::load`] was asked to
+    /// cache (cached or, for a lone worker, hot in any case); 0 before it.
+    #[inline(always)]
+    pub fn inner_nodes(&self) -> usize {
+        self.inner_nodes
     }
 
     /// Whether the worker trains alone, so that [`HotCache::load`] caches
@@ -229,17 +251,17 @@ impl HotCache {
         r
     }
 
-    /// Called once per training example: after [`SYNC_HITS`] updates of
-    /// cached rows the worker's changes are merged and the rows reloaded,
+    /// Called once per training example: after [`SYNC_HITS_PER_ROW`] updates
+    /// per cached row the worker's changes are merged and the rows reloaded,
     /// so that the workers see each other's updates of the hot rows soon.
     #[inline(always)]
     pub fn tick(&mut self, layers: &OutputLayers<'_>) {
         if self.hs.n == 0 && self.neg.n == 0 {
             return;
         }
-        if self.hits >= SYNC_HITS {
+        if self.hits >= self.sync_hits {
             self.merge(layers);
-            self.load(layers, self.negatives);
+            self.load(layers, self.negatives, self.inner_nodes);
         }
     }
 
@@ -313,13 +335,14 @@ impl OutputLayers<'_> {
 
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
-    /// [`SharedMatrix::prefetch_row`]).
+    /// [`SharedMatrix::prefetch_row`]), except the top `hot_nodes` inner
+    /// nodes ([`HotCache::inner_nodes`]).
     #[inline(always)]
-    pub fn prefetch(&self, word: u32, negatives: &[u32]) {
+    pub fn prefetch(&self, word: u32, negatives: &[u32], hot_nodes: usize) {
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             // the inner nodes of the word's Huffman path, except the top of
             // the tree (the worker's hot copies, or in cache anyway)
-            let (cold, _) = hot_inner_nodes(syn1.rows());
+            let (cold, _) = hot_inner_nodes(syn1.rows(), hot_nodes);
             if (word as usize) < hf.len() {
                 for &step in hf.path(word as usize) {
                     let p = HuffmanCodes::node(step) as usize;
@@ -996,32 +1019,70 @@ mod hot_rows_tests {
     /// both merge, the shared rows hold the start values plus both changes.
     #[test]
     fn merges_of_two_workers_add_up() {
-        let sig = SigmoidTable::new();
-        let (rows, dim) = (HOT_ROWS + 10, 3);
-        let mut syn1: Vec<f32> = (0..rows * dim).map(|i| i as f32).collect();
-        let start = syn1.clone();
-        {
-            let l = layers(shared(&mut syn1, rows, dim), &sig);
-            let (mut a, mut b) = (HotCache::default(), HotCache::default());
-            a.load(&l, true);
-            b.load(&l, true);
-            // rows are vocabulary-sized; inner nodes are 0..rows-1, hottest last
+        for hot in [HOT_INNER_NODES, 512] {
+            let sig = SigmoidTable::new();
+            let (rows, dim) = (hot + 10, 3);
+            let mut syn1: Vec<f32> = (0..rows * dim).map(|i| i as f32).collect();
+            let start = syn1.clone();
+            {
+                let l = layers(shared(&mut syn1, rows, dim), &sig);
+                let (mut a, mut b) = (HotCache::default(), HotCache::default());
+                a.load(&l, true, hot);
+                b.load(&l, true, hot);
+                // rows are vocabulary-sized; inner nodes are 0..rows-1, hottest last
+                let root = rows - 2;
+                assert!(a.hs.row_mut(root).is_some() && a.hs.row_mut(rows - 1).is_none());
+                assert!(a.hs.row_mut(root + 1 - hot).is_some());
+                assert!(a.hs.row_mut(root - hot).is_none());
+                a.hs.row_mut(root).unwrap()[0] += 1.5;
+                b.hs.row_mut(root).unwrap()[0] += 2.0;
+                b.hs.row_mut(root - 1).unwrap()[2] -= 4.0;
+                a.merge(&l);
+                b.merge(&l);
+                assert!(a.hs.row_mut(root).is_none(), "merge ends caching");
+            }
             let root = rows - 2;
-            assert!(a.hs.row_mut(root).is_some() && a.hs.row_mut(rows - 1).is_none());
-            assert!(a.hs.row_mut(root + 1 - HOT_ROWS).is_some());
-            assert!(a.hs.row_mut(root - HOT_ROWS).is_none());
-            a.hs.row_mut(root).unwrap()[0] += 1.5;
-            b.hs.row_mut(root).unwrap()[0] += 2.0;
-            b.hs.row_mut(root - 1).unwrap()[2] -= 4.0;
-            a.merge(&l);
-            b.merge(&l);
-            assert!(a.hs.row_mut(root).is_none(), "merge ends caching");
+            let mut want = start;
+            want[root * dim] += 3.5;
+            want[(root - 1) * dim + 2] -= 4.0;
+            assert_eq!(syn1, want);
         }
-        let root = rows - 2;
-        let mut want = start;
-        want[root * dim] += 3.5;
-        want[(root - 1) * dim + 2] -= 4.0;
-        assert_eq!(syn1, want);
+    }
+
+    /// A worker's changes to its cached rows reach the shared rows after
+    /// `SYNC_HITS_PER_ROW` updates per cached row, not before, and the
+    /// worker then reads the other workers' changes.
+    #[test]
+    fn merges_come_after_a_fixed_number_of_updates_per_cached_row() {
+        for hot in [HOT_INNER_NODES, 512] {
+            let sig = SigmoidTable::new();
+            let (rows, dim) = (hot + 10, 2);
+            let mut syn1 = vec![0.0f32; rows * dim];
+            let root = rows - 2;
+            {
+                let l = layers(shared(&mut syn1, rows, dim), &sig);
+                let m = l.syn1.as_ref().unwrap();
+                let mut c = HotCache::default();
+                c.load(&l, false, hot);
+                let due = SYNC_HITS_PER_ROW * hot;
+                for _ in 0..due - 1 {
+                    c.hs_row(root, 1).unwrap()[0] += 1.0;
+                    c.tick(&l);
+                }
+                let mut shared_root = [0.0f32; 2];
+                m.read_row(root, &mut shared_root);
+                assert_eq!(shared_root[0], 0.0, "no merge before {due} updates");
+                // another worker's change, seen only after the merge
+                m.axpy_row::<Unfused>(root, 1.0, &[0.0, 7.0]);
+                c.hs_row(root, 1).unwrap()[0] += 1.0;
+                assert_eq!(c.hs_row(root, 0).unwrap()[1], 0.0);
+                c.tick(&l);
+                m.read_row(root, &mut shared_root);
+                assert_eq!(shared_root, [due as f32, 7.0], "merged at {due} updates");
+                assert_eq!(c.hs_row(root, 0).unwrap(), &[due as f32, 7.0]);
+                c.merge(&l);
+            }
+        }
     }
 
     /// A worker that trains alone caches nothing: its updates go straight
@@ -1029,14 +1090,14 @@ mod hot_rows_tests {
     #[test]
     fn a_lone_worker_writes_the_shared_rows() {
         let sig = SigmoidTable::new();
-        let (rows, dim) = (HOT_ROWS + 10, 3);
+        let (rows, dim) = (HOT_INNER_NODES + 10, 3);
         let mut syn1 = vec![0.5f32; rows * dim];
         let root = rows - 2;
         {
             let l = layers(shared(&mut syn1, rows, dim), &sig);
             let mut hot = HotCache::default();
             hot.set_alone(true);
-            hot.load(&l, true);
+            hot.load(&l, true, HOT_INNER_NODES);
             assert!(hot.hs_row(root, 1).is_none(), "nothing cached when alone");
             l.syn1
                 .as_ref()
@@ -1044,7 +1105,7 @@ mod hot_rows_tests {
                 .axpy_row::<Unfused>(root, 1.0, &[1.0, 2.0, 3.0]);
             hot.merge(&l); // nothing to merge: the shared row keeps the write
             hot.set_alone(false);
-            hot.load(&l, true);
+            hot.load(&l, true, HOT_INNER_NODES);
             assert_eq!(
                 hot.hs_row(root, 1).map(|r| r.to_vec()),
                 Some(vec![1.5, 2.5, 3.5])
@@ -1075,7 +1136,7 @@ mod hot_rows_tests {
                 l.negative = 2;
                 let mut hot = HotCache::default();
                 if cached {
-                    hot.load(&l, true);
+                    hot.load(&l, true, HOT_INNER_NODES);
                     assert!(hot.neg.row_mut(3).is_some() && hot.hs.row_mut(2).is_some());
                 }
                 for (word, negs) in [(3u32, [0u32, 1]), (0, [2, 3]), (2, [1, 1]), (3, [3, 0])] {
