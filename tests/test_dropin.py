@@ -7,6 +7,7 @@ import bz2
 import gzip
 import importlib
 import inspect
+import logging
 import os
 import pickle
 import warnings
@@ -536,3 +537,155 @@ def test_load_on_an_instance_raises_as_gensim(model, tmp_path):
     with pytest.raises(AttributeError) as gerr:
         gm.load(path)
     assert str(gerr.value) == "This method should be called on a class object."
+
+
+# ----------------------------------------------------------------------
+# gensim's public methods on the model classes
+# ----------------------------------------------------------------------
+
+_CLASSES = [
+    ("word2vec", "Word2Vec"),
+    ("doc2vec", "Doc2Vec"),
+    ("keyedvectors", "KeyedVectors"),
+    ("poincare", "PoincareModel"),
+    ("poincare", "PoincareKeyedVectors"),
+    ("phrases", "Phrases"),
+    ("phrases", "FrozenPhrases"),
+    ("translation_matrix", "TranslationMatrix"),
+    ("translation_matrix", "BackMappingTranslationMatrix"),
+]
+
+
+@pytest.mark.parametrize(("module", "cls"), _CLASSES)
+def test_every_gensim_public_method_exists(module, cls):
+    theirs = getattr(_gensim_module(module), cls)
+    ours = getattr(importlib.import_module(f"embedrs.models.{module}"), cls)
+    missing = sorted(n for n in dir(theirs) if not n.startswith("_") and not hasattr(ours, n))
+    assert missing == [], f"{cls} lacks gensim's {missing}"
+
+
+def _small_model(**kw) -> Word2Vec:
+    texts = [["alpha", "beta", "gamma", "alpha"], ["beta", "delta", "alpha"]] * 5
+    return Word2Vec(texts, vector_size=8, min_count=1, sample=0, epochs=1, workers=1, seed=3, **kw)
+
+
+@pytest.mark.parametrize("cls", ["Word2Vec", "KeyedVectors", "PoincareModel", "Phrases"])
+def test_add_lifecycle_event_records_and_logs_as_gensim(cls, caplog):
+    from embedrs.models.phrases import Phrases
+    from embedrs.models.poincare import PoincareModel
+
+    obj = {
+        "Word2Vec": lambda: _small_model(),
+        "KeyedVectors": lambda: KeyedVectors(4),
+        "PoincareModel": lambda: PoincareModel([("a", "b"), ("b", "c")], size=2, negative=1),
+        "Phrases": lambda: Phrases([["a", "b"]]),
+    }[cls]()
+    before = len(getattr(obj, "lifecycle_events", None) or [])
+    with caplog.at_level(logging.INFO, logger="embedrs.utils"):
+        obj.add_lifecycle_event("tagged", note="why", n=3)
+    event = obj.lifecycle_events[-1]
+    assert len(obj.lifecycle_events) == before + 1
+    assert event["event"] == "tagged" and event["note"] == "why" and event["n"] == 3
+    assert {"datetime", "python", "platform", "embedrs"} <= set(event)
+    assert f"{cls} lifecycle event" in caplog.text and "tagged" in caplog.text
+    # log_level=False logs nothing; lifecycle_events=None records nothing
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="embedrs.utils"):
+        obj.add_lifecycle_event("quiet", log_level=False)
+    assert obj.lifecycle_events[-1]["event"] == "quiet" and "quiet" not in caplog.text
+    obj.lifecycle_events = None
+    obj.add_lifecycle_event("ignored")
+    assert obj.lifecycle_events is None
+
+
+def test_model_records_gensims_lifecycle_events():
+    gw2v = _gensim_module("word2vec")
+    texts = [["alpha", "beta", "gamma", "alpha"], ["beta", "delta", "alpha"]] * 5
+    g = gw2v.Word2Vec(texts, vector_size=8, min_count=1, epochs=1, workers=1)
+    ours = [e["event"] for e in _small_model().lifecycle_events]
+    theirs = [e["event"] for e in g.lifecycle_events if e["event"] != "prepare_vocab"]
+    assert ours == theirs == ["build_vocab", "train", "train", "created"]
+
+
+def test_seeded_vector_matches_gensim():
+    gw2v = _gensim_module("word2vec")
+    g = gw2v.Word2Vec(vector_size=8, hashfxn=lambda s: sum(map(ord, s)))
+    m = Word2Vec(vector_size=8, hashfxn=lambda s: sum(map(ord, s)))
+    for word, size in [("alpha", 8), ("omega", 5)]:
+        ours = m.seeded_vector(word, size)
+        assert ours.dtype == np.float32 and ours.shape == (size,)
+        np.testing.assert_array_equal(ours, g.seeded_vector(word, size))
+    with pytest.raises(ValueError, match="vector_size"):
+        m.seeded_vector("alpha", -1)
+
+
+@pytest.mark.parametrize("domain", [2**31 - 1, 1000, 2**32 - 1])
+def test_make_cum_table_matches_gensim(domain):
+    gw2v = _gensim_module("word2vec")
+    texts = [["a"] * 7 + ["b"] * 3 + ["c", "d", "d"]] * 4
+    g = gw2v.Word2Vec(texts, vector_size=4, min_count=1, epochs=1, workers=1)
+    m = Word2Vec(texts, vector_size=4, min_count=1, epochs=1, workers=1)
+    g.make_cum_table(domain)
+    m.make_cum_table(domain)
+    assert m.cum_table.dtype == np.uint32 and int(m.cum_table[-1]) == domain
+    np.testing.assert_array_equal(m.cum_table, g.cum_table)
+
+
+@pytest.mark.parametrize("domain", [0, -5, 2**32, 1.5])
+def test_make_cum_table_refuses_a_domain_that_does_not_fit(domain):
+    with pytest.raises((ValueError, TypeError), match="domain"):
+        _small_model().make_cum_table(domain)
+
+
+def test_add_null_word_as_gensim_and_once():
+    m = _small_model()
+    n = len(m.wv)
+    m.add_null_word()
+    assert m.wv.index_to_key[-1] == "\0" and m.wv.key_to_index["\0"] == n
+    assert m.wv.get_vecattr("\0", "count") == 1
+    m.add_null_word()
+    assert len(m.wv) == n + 1, "a second call adds nothing"
+    m.init_weights()
+    assert m.wv.vectors.shape == (n + 1, 8)
+    m.train([["alpha", "beta"]] * 3, total_examples=3, epochs=1)
+
+
+def test_create_binary_tree_rebuilds_codes_from_counts():
+    m = _small_model(hs=1, negative=0)
+    first = [list(m.wv.get_vecattr(w, "code")) for w in m.wv.index_to_key]
+    m.wv.set_vecattr("delta", "count", 1000)
+    m.create_binary_tree()
+    codes = {w: list(m.wv.get_vecattr(w, "code")) for w in m.wv.index_to_key}
+    assert len(codes["delta"]) == min(len(c) for c in codes.values())
+    assert [codes[w] for w in m.wv.index_to_key] != first
+
+
+def test_init_weights_restarts_from_build_vocab_state():
+    m = _small_model()
+    fresh = Word2Vec(vector_size=8, min_count=1, sample=0, epochs=1, workers=1, seed=3)
+    fresh.build_vocab([["alpha", "beta", "gamma", "alpha"], ["beta", "delta", "alpha"]] * 5)
+    assert not np.array_equal(m.wv.vectors, fresh.wv.vectors), "trained"
+    m.init_weights()
+    np.testing.assert_array_equal(m.wv.vectors, fresh.wv.vectors)
+    assert not m.syn1neg.any()
+
+
+def test_update_weights_keeps_trained_rows_and_needs_prior_weights():
+    m = _small_model()
+    trained = m.wv.vectors.copy()
+    m.build_vocab([["epsilon", "alpha"]], update=True)
+    # build_vocab(update=True) grew the weights already; calling again is harmless
+    m.update_weights()
+    np.testing.assert_array_equal(m.wv.vectors[: len(trained)], trained)
+    assert m.wv.vectors.shape == (len(trained) + 1, 8)
+    assert m.syn1neg.shape == m.wv.vectors.shape
+    with pytest.raises(RuntimeError, match="online vocabulary-update"):
+        Word2Vec(vector_size=4).update_weights()
+
+
+def test_log_accuracy_logs_gensims_line(caplog):
+    section = {"section": "capital", "correct": [1] * 8, "incorrect": [1] * 5}
+    with caplog.at_level(logging.INFO):
+        KeyedVectors.log_accuracy(section)
+        KeyedVectors.log_accuracy({"section": "empty", "correct": [], "incorrect": []})
+    assert "capital: 61.5% (8/13)" in caplog.text and "empty" not in caplog.text

@@ -5,12 +5,17 @@ constants and the small decorators gensim's model modules import."""
 from __future__ import annotations
 
 import bz2
+import copy
 import functools
 import gzip
+import logging
+import platform
 import re
+import sys
 import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -18,6 +23,51 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 RULE_DEFAULT = 0
 RULE_DISCARD = 1
 RULE_KEEP = 2
+
+logger = logging.getLogger(__name__)
+_MISSING = object()
+
+
+class LifecycleEvents:
+    """gensim's record of a model's life (``SaveLoad.add_lifecycle_event``).
+
+    Models, keyed vectors and phrase detectors keep a list of events (created,
+    vocabulary built, trained, ...) in ``lifecycle_events``; it has no effect on
+    the model and helps when asking what happened to it. Setting
+    ``lifecycle_events = None`` stops the recording.
+    """
+
+    def add_lifecycle_event(
+        self, event_name: str, log_level: int | bool = logging.INFO, **event: Any
+    ) -> None:
+        """Append an event to ``lifecycle_events`` and log it at ``log_level``.
+
+        Parameters
+        ----------
+        event_name : str
+            What happened ("created", "saved", any label); stored as ``event``.
+        log_level : int or bool
+            Level at which the whole event is logged; ``False`` or 0 logs nothing.
+        **event
+            Values to keep with the event (best kept JSON-friendly). ``datetime``,
+            ``embedrs`` (the version), ``python``, ``platform`` and ``event`` are
+            added.
+        """
+        from embedrs import __version__
+
+        record = copy.deepcopy(event)
+        record["datetime"] = datetime.now().isoformat()
+        record["embedrs"] = __version__
+        record["python"] = sys.version
+        record["platform"] = platform.platform()
+        record["event"] = event_name
+        if getattr(self, "lifecycle_events", _MISSING) is _MISSING:
+            self.lifecycle_events: list[dict[str, Any]] | None = []
+        if log_level:
+            logger.log(int(log_level), "%s lifecycle event %s", type(self).__name__, record)
+        if self.lifecycle_events is not None:
+            self.lifecycle_events.append(record)
+
 
 _ALPHA_RE = re.compile(r"((?![\d])\w)+", re.UNICODE)
 _SIMPLE_RE = re.compile(r"(((?![\d])\w)+)", re.UNICODE)

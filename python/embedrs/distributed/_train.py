@@ -394,11 +394,12 @@ def train(
     model.train_count += 1
     model.total_train_time += elapsed
     model._after_training()
-    model._log_event(
+    model.add_lifecycle_event(
+        "train",
         msg=(
             f"distributed training on {num_actors} actors: {stats.words} words in "
             f"{elapsed:.1f}s, {stats.syncs} syncs, {(stats.bytes_up + stats.bytes_down) / 1e6:.1f} MB"
-        )
+        ),
     )
     return model
 

@@ -49,7 +49,7 @@ import numpy as np
 from embedrs import _persist
 from embedrs._compat import unsupported_class
 from embedrs._validate import check_int, check_topn
-from embedrs.utils import deprecated
+from embedrs.utils import LifecycleEvents, deprecated
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _translate_format_error(exc: ValueError) -> Exception:
     return exc
 
 
-class KeyedVectors:
+class KeyedVectors(LifecycleEvents):
     """Mapping between keys (words, tags, nodes) and vectors, as gensim's.
 
     Parameters
@@ -1407,6 +1407,19 @@ class KeyedVectors:
     # ------------------------------------------------------------------
     # evaluation
     # ------------------------------------------------------------------
+
+    @staticmethod
+    def log_accuracy(section: dict) -> None:
+        """Log one analogy section's accuracy, ``"<section>: 61.5% (8/13)"`` (gensim's).
+
+        Parameters
+        ----------
+        section : dict
+            A section as ``evaluate_word_analogies`` returns them: ``'section'``
+            (its name), ``'correct'`` and ``'incorrect'`` (lists of questions).
+            Sections without questions are not logged.
+        """
+        KeyedVectors._log_evaluate_word_analogies(section)
 
     @staticmethod
     def _log_evaluate_word_analogies(section: dict) -> float:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from embedrs import _embedrs, _persist
+from embedrs.utils import LifecycleEvents
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class _PhrasedCorpus:
         return len(self.corpus)  # type: ignore[arg-type]
 
 
-class _PhrasesTransformation:
+class _PhrasesTransformation(LifecycleEvents):
     """Base class of :class:`Phrases` and :class:`FrozenPhrases` (gensim's).
 
     Subclasses implement :meth:`score_candidate`; everything else (phrase

@@ -45,6 +45,7 @@ from embedrs._validate import (
     param_error,
 )
 from embedrs.models.keyedvectors import _KEY_TYPES, KeyedVectors
+from embedrs.utils import LifecycleEvents
 
 logger = logging.getLogger(__name__)
 
@@ -409,7 +410,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class PoincareModel:
+class PoincareModel(LifecycleEvents):
     """Train Poincaré embeddings of a set of ``(u, v)`` relations ("u is a v").
 
     Riemannian SGD in the Poincaré ball (Nickel & Kiela, 2017), in Rust,

@@ -28,6 +28,7 @@ import numpy as np
 from embedrs._validate import check_flag, check_float, check_int, check_seed, check_workers
 from embedrs.models.keyedvectors import KeyedVectors
 from embedrs.models.word2vec import Word2Vec
+from embedrs.utils import LifecycleEvents
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _sentences_as_lists(sentences: Iterable[Sequence[str]]) -> list[list[str]]:
     return out
 
 
-class Sent2Vec:
+class Sent2Vec(LifecycleEvents):
     """Train one vector per sentence against a frozen, saved Word2Vec model.
 
     Parameters

@@ -50,6 +50,7 @@ import numpy as np
 
 from embedrs import _persist
 from embedrs.models.keyedvectors import KeyedVectors
+from embedrs.utils import LifecycleEvents
 
 __all__ = ["BackMappingTranslationMatrix", "Space", "TranslationMatrix"]
 
@@ -176,7 +177,7 @@ def _first_seen(words: Iterable) -> list:
     return list(dict.fromkeys(words))
 
 
-class TranslationMatrix:
+class TranslationMatrix(LifecycleEvents):
     """A linear map from one word-vector space to another, learnt from known word pairs.
 
     Parameters
@@ -593,7 +594,7 @@ def _doc_vector(model: Any, doc: Any, side: str) -> np.ndarray:
         raise KeyError(f"tag(s) {tags!r:.80} have no vector in the {side} model") from None
 
 
-class BackMappingTranslationMatrix:
+class BackMappingTranslationMatrix(LifecycleEvents):
     """A linear map from a Doc2Vec model's document vectors back to another's.
 
     The target model is trained on a superset of the source model's corpus;

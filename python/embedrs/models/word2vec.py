@@ -51,7 +51,13 @@ from embedrs.corpora import MAX_WORDS_IN_BATCH, LineSentence, PathLineSentences,
 from embedrs.models.callbacks import CallbackAny2Vec
 from embedrs.models.keyedvectors import KeyedVectors, Vocab, pseudorandom_weak_vector
 from embedrs.models.word2vec_corpusfile import CORPUSFILE_VERSION, train_epoch_cbow, train_epoch_sg
-from embedrs.utils import RULE_DISCARD, RULE_KEEP, call_on_class_only, deprecated
+from embedrs.utils import (
+    RULE_DISCARD,
+    RULE_KEEP,
+    LifecycleEvents,
+    call_on_class_only,
+    deprecated,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +209,7 @@ def _native_file(reader: Any, source: Any, one_line: bool) -> CorpusFile | None:
     return corpus
 
 
-class Word2Vec:
+class Word2Vec(LifecycleEvents):
     """Train, use and evaluate word2vec embeddings (gensim 4 compatible).
 
     Parameters
@@ -398,7 +404,7 @@ class Word2Vec:
                 "The rule, if given, is only used to prune vocabulary during build_vocab() "
                 "and is not stored as part of the model."
             )
-        self._log_event(msg=f"created {self}")
+        self.add_lifecycle_event("created", params=str(self))
 
     # ------------------------------------------------------------------
     # helpers
@@ -418,12 +424,6 @@ class Word2Vec:
             hint = f"since Gensim 4.0.0 use model.wv.{name}(...)"
         msg = f"{type(self).__name__!r} object has no attribute {name!r}"
         raise AttributeError(msg + (f"; {hint}" if hint else ""))
-
-    def _log_event(self, **event: Any) -> None:
-        event["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        event["embedrs"] = _version()
-        self.lifecycle_events.append(event)
-        logger.info("%s lifecycle event %s", type(self).__name__, event)
 
     @staticmethod
     def _check_corpus_sanity(
@@ -763,7 +763,7 @@ class Word2Vec:
             update=update, keep_raw_vocab=keep_raw_vocab, trim_rule=trim_rule
         )
         self.prepare_weights(update=update)
-        self._log_event(msg="build_vocab", update=update, trim_rule=str(trim_rule), **report)
+        self.add_lifecycle_event("build_vocab", update=update, trim_rule=str(trim_rule), **report)
 
     def build_vocab_from_freq(
         self,
@@ -992,12 +992,13 @@ class Word2Vec:
 
         core = self._training_core(self.compute_loss)
         context = self._epoch_context(corpus_iterable if corpus is None else None)
-        self._log_event(
+        self.add_lifecycle_event(
+            "train",
             msg=(
                 f"training model with {self.workers} workers on {len(self.wv)} vocabulary and "
                 f"{self.layer1_size} features, using sg={self.sg} hs={self.hs} sample={self.sample} "
                 f"negative={self.negative} window={self.window} shrink_windows={self.shrink_windows}"
-            )
+            ),
         )
         bar = _make_bar(show_bar, expected)
         for cb in callbacks:
@@ -1080,12 +1081,13 @@ class Word2Vec:
             total_elapsed = time.perf_counter() - start
             self.total_train_time += total_elapsed
             self.train_count += 1
-            self._log_event(
+            self.add_lifecycle_event(
+                "train",
                 msg=(
                     f"training on {trained_raw} raw words ({trained_eff} effective words) took "
                     f"{total_elapsed:.1f}s, {trained_eff / max(total_elapsed, 1e-9):.0f} effective words/s"
                     + (" (interrupted)" if interrupted else "")
-                )
+                ),
             )
             for cb in callbacks:
                 cb.on_train_end(self)
@@ -1412,7 +1414,8 @@ class Word2Vec:
     def cum_table(self) -> np.ndarray:
         """gensim's negative-sampling table: cumulative ``count**ns_exponent``, scaled to 2**31 - 1.
 
-        Entry ``i`` is ``round(2**31-1 * sum(c[:i+1]**e) / sum(c**e))`` (uint32),
+        Entry ``i`` is ``round(D * sum(c[:i+1]**e) / sum(c**e))`` (uint32), with
+        ``D = 2**31 - 1`` unless :meth:`make_cum_table` set another,
         the numbers gensim's ``make_cum_table`` stores; embedrs's engine samples
         from the same distribution and builds its own table, so this one is
         made on request, for code that reads gensim's.
@@ -1421,7 +1424,99 @@ class Word2Vec:
         if counts is None or not len(counts):
             return np.zeros(0, dtype=np.uint32)
         cumulative = np.cumsum(np.asarray(counts, dtype=np.float64) ** float(self.ns_exponent))
-        return np.round(cumulative / cumulative[-1] * (2**31 - 1)).astype(np.uint32)
+        domain = getattr(self, "_cum_domain", 2**31 - 1)
+        return np.round(cumulative / cumulative[-1] * domain).astype(np.uint32)
+
+    def make_cum_table(self, domain: int = 2**31 - 1) -> None:
+        """Set the scale of :attr:`cum_table` (gensim's ``make_cum_table``).
+
+        embedrs draws noise words from its own table, built from the current
+        counts at each ``train``; :attr:`cum_table` is computed from the same
+        counts when read, so there is nothing to rebuild. ``domain`` is the
+        value of its last entry.
+
+        Parameters
+        ----------
+        domain : int
+            Last value of the table, 1 to 2**32 - 1 (the table is ``uint32``).
+        """
+        domain = check_int(domain, "domain", low=1)
+        if domain > 2**32 - 1:
+            raise ValueError(
+                f"domain must fit the table's uint32 entries (at most 2**32 - 1), got {domain}"
+            )
+        self._cum_domain = domain
+
+    def create_binary_tree(self) -> None:
+        """Build the Huffman tree of the vocabulary from its counts (gensim's ``create_binary_tree``).
+
+        Stores each word's branch bits and inner nodes as ``wv`` attributes
+        ``'code'`` and ``'point'``. ``build_vocab`` already does this; call it after
+        changing ``wv``'s counts by hand. Does nothing when ``hs=0``.
+        """
+        self._set_huffman_attrs()
+
+    def add_null_word(self) -> None:
+        """Add gensim's null word ``'\\0'`` (count 1) at the end of the vocabulary.
+
+        What ``null_word=1`` does in ``build_vocab``, for code that assembles the
+        vocabulary itself; make the weights afterwards (:meth:`init_weights`). A
+        vocabulary that already holds the null word is left as it is.
+        """
+        word = "\0"
+        if word in self.wv.key_to_index:
+            return
+        self.wv.key_to_index[word] = len(self.wv.index_to_key)
+        self.wv.index_to_key.append(word)
+        self.wv.set_vecattr(word, "count", 1)
+
+    def seeded_vector(self, seed_string: str, vector_size: int) -> np.ndarray:
+        """A small random float32 vector derived from ``seed_string`` through ``hashfxn``.
+
+        The same numbers as gensim's ``seeded_vector`` for the same hash
+        (:func:`~embedrs.models.keyedvectors.pseudorandom_weak_vector`).
+
+        Parameters
+        ----------
+        seed_string : str
+            Seed material, usually a word.
+        vector_size : int
+            Length of the vector.
+        """
+        return pseudorandom_weak_vector(
+            check_int(vector_size, "vector_size", low=0),
+            seed_string=seed_string,
+            hashfxn=self.hashfxn,
+        )
+
+    def init_weights(self) -> None:
+        """Reset the input and output weights to their untrained state, keeping the vocabulary.
+
+        gensim's ``init_weights``: each word's vector starts from the same
+        deterministic value as after ``build_vocab`` with this ``seed``; the
+        output layers are zeroed.
+        """
+        logger.info("resetting layer weights")
+        self.prepare_weights(update=False)
+
+    def update_weights(self) -> None:
+        """Keep the trained weights and add fresh ones for words added to the vocabulary since.
+
+        gensim's ``update_weights`` (``build_vocab(update=True)`` calls it).
+
+        Raises
+        ------
+        RuntimeError
+            If the model has no weights yet: build a vocabulary first.
+        """
+        if not len(self.wv.vectors):
+            raise RuntimeError(
+                "You cannot do an online vocabulary-update of a model which has no prior "
+                "vocabulary. First build the vocabulary of your model with a corpus before "
+                "doing an online update."
+            )
+        logger.info("updating layer weights")
+        self.prepare_weights(update=True)
 
     def reset_from(self, other_model: Word2Vec) -> None:
         """Take ``other_model``'s vocabulary and start from fresh weights (gensim's ``reset_from``).
@@ -1719,12 +1814,6 @@ def _make_bar(show: bool, total: int) -> Any:
             "progress_bar=True needs tqdm: pip install 'embedrs[progress]' (or pip install tqdm)"
         ) from None
     return tqdm(total=total, unit="word", unit_scale=True, desc="word2vec")
-
-
-def _version() -> str:
-    from embedrs import __version__
-
-    return __version__
 
 
 # ----------------------------------------------------------------------
