@@ -45,7 +45,12 @@ def train(args: argparse.Namespace) -> None:
     os.makedirs(args.out, exist_ok=True)
     rel = relations(args.data)
     wall, cpu = time.monotonic(), time.process_time()
-    model = PoincareModel.from_preset(rel, "paper", size=args.size, workers=args.workers)
+    overrides = {
+        k: v for k, v in (("alpha", args.alpha), ("burn_in_alpha", args.burn_in_alpha)) if v
+    }
+    model = PoincareModel.from_preset(
+        rel, "paper", size=args.size, workers=args.workers, **overrides
+    )
     with open(os.path.join(args.out, "keys.json"), "w") as f:
         json.dump(model.kv.index_to_key, f)
     done = 0
@@ -151,6 +156,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--negative", type=int, default=10)
     parser.add_argument("--relations", type=int, default=20000)
+    parser.add_argument("--alpha", type=float, help="train: the preset's learning rate, replaced")
+    parser.add_argument(
+        "--burn-in-alpha", type=float, help="train: the preset's burn-in learning rate, replaced"
+    )
     args = parser.parse_args()
     {"train": train, "evaluate": evaluate, "gensim": gensim_epoch, "epoch": epoch}[args.command](
         args
