@@ -537,3 +537,29 @@ def test_vector_lookup_and_most_similar_over_ray_data(cluster, corpus, tmp_path)
         assert list(near[k]["similar"]) == [w for w, _ in want]
         assert np.allclose(near[k]["similarity"], [s for _, s in want], atol=1e-5)
     assert len(near["not-a-word"]["similar"]) == 0
+
+
+@pytest.mark.parametrize("documents", [True, False])
+def test_default_round_is_longer_for_doc2vec(cluster, corpus, monkeypatch, documents):
+    """Without ``sync_every_words``, Doc2Vec syncs every DEFAULT_DOC_WORDS_PER_THREAD words
+    per thread and Word2Vec every DEFAULT_WORDS_PER_THREAD."""
+    short, long = 4000, 10**9
+    monkeypatch.setattr(_train, "DEFAULT_DOC_WORDS_PER_THREAD", short if documents else long)
+    monkeypatch.setattr(_train, "DEFAULT_WORDS_PER_THREAD", long if documents else short)
+    stats = SyncStats()
+    fn = train_doc2vec if documents else train_word2vec
+    extra = {"dm": 0} if documents else {}
+    m = fn(
+        corpus,
+        address=cluster,
+        num_actors=2,
+        stats=stats,
+        vector_size=8,
+        min_count=1,
+        epochs=1,
+        seed=1,
+        **extra,
+    )
+    # 2 actors x 1 thread x 4,000 words a round
+    assert stats.words == m.corpus_total_words
+    assert stats.syncs >= m.corpus_total_words // 8000 - 1 >= 3

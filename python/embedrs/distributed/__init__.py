@@ -19,7 +19,12 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-from embedrs.distributed._train import DEFAULT_WORDS_PER_THREAD, SyncStats, train
+from embedrs.distributed._train import (
+    DEFAULT_DOC_WORDS_PER_THREAD,
+    DEFAULT_WORDS_PER_THREAD,
+    SyncStats,
+    train,
+)
 from embedrs.distributed.inference import infer_vectors, lookup_vectors, most_similar
 
 PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
@@ -129,7 +134,9 @@ def train_doc2vec(
 
     As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
     document tagged by its line number (gensim's ``corpus_file`` convention), so
-    ``model.dv[i]`` is the vector of line ``i``. ``combine="auto"`` is
+    ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` defaults to
+    ``DEFAULT_DOC_WORDS_PER_THREAD * num_actors * workers_per_actor`` (rounds four
+    times Word2Vec's: only the output layer is shared). ``combine="auto"`` is
     ``"adaptive"`` here whatever the number of actors: with two PV-DBOW actors
     it kept the IMDB test error within 0.4 points of a single process, where the
     sum lost up to 0.7 (benches/RESULTS.md).
@@ -164,6 +171,7 @@ def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, A
 
 
 __all__ = [
+    "DEFAULT_DOC_WORDS_PER_THREAD",
     "DEFAULT_WORDS_PER_THREAD",
     "SyncStats",
     "infer_vectors",
