@@ -59,6 +59,9 @@ def main() -> int:
     ap.add_argument("--actors", type=int, nargs="+", default=[2])
     ap.add_argument("--sync-every", type=int, default=None)
     ap.add_argument("--combine", default="auto")
+    ap.add_argument(
+        "--overlap", action="store_true", help="actors train on during each sync (overlap=True)"
+    )
     ap.add_argument("--max-docs", type=int, default=0, help="0: all 100,000 reviews")
     ap.add_argument("--shuffle-seed", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1, help="the models' seed")
@@ -108,6 +111,7 @@ def main() -> int:
                 num_actors=n,
                 sync_every_words=args.sync_every,
                 combine=args.combine,
+                overlap=args.overlap,
                 stats=st,
                 **params,
             )
