@@ -596,6 +596,8 @@ def test_add_lifecycle_event_records_and_logs_as_gensim(cls, caplog):
     obj.lifecycle_events = None
     obj.add_lifecycle_event("ignored")
     assert obj.lifecycle_events is None
+    with pytest.raises(TypeError, match="log_level"):
+        obj.add_lifecycle_event("x", log_level="INFO")
 
 
 def test_model_records_gensims_lifecycle_events():

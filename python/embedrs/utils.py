@@ -55,6 +55,11 @@ class LifecycleEvents:
         """
         from embedrs import __version__
 
+        if not isinstance(log_level, int):
+            raise TypeError(
+                f"log_level must be a logging level such as logging.INFO, or False, "
+                f"got {log_level!r}"
+            )
         record = copy.deepcopy(event)
         record["datetime"] = datetime.now().isoformat()
         record["embedrs"] = __version__
