@@ -448,7 +448,8 @@ impl OutputLayers<'_> {
     /// exactly as one at a time in block order (gensim's order): `h` does
     /// not change during an example and each row's update touches only
     /// that row, so the scores of distinct rows do not depend on each
-    /// other's updates. They are computed first, four rows per pass; then
+    /// other's updates. They are computed first (four rows per pass with
+    /// AVX2, up to eight with AVX-512); then
     /// each row's update follows (the worker's copy for hot rows). Rows
     /// with `|x| >= MAX_EXP` are skipped when `skip_saturated` (hierarchical
     /// softmax). Empties the block; returns the loss.
