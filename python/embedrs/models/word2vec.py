@@ -1412,10 +1412,11 @@ class Word2Vec(LifecycleEvents):
 
     @property
     def cum_table(self) -> np.ndarray:
-        """gensim's negative-sampling table: cumulative ``count**ns_exponent``, scaled to 2**31 - 1.
+        """gensim's negative-sampling table: cumulative ``count**ns_exponent``, scaled to a domain.
 
         Entry ``i`` is ``round(D * sum(c[:i+1]**e) / sum(c**e))`` (uint32), with
-        ``D = 2**31 - 1`` unless :meth:`make_cum_table` set another,
+        ``D = 2**31 - 1`` unless :meth:`make_cum_table` set another (not saved
+        with the model),
         the numbers gensim's ``make_cum_table`` stores; embedrs's engine samples
         from the same distribution and builds its own table, so this one is
         made on request, for code that reads gensim's.
@@ -1502,7 +1503,8 @@ class Word2Vec(LifecycleEvents):
     def update_weights(self) -> None:
         """Keep the trained weights and add fresh ones for words added to the vocabulary since.
 
-        gensim's ``update_weights`` (``build_vocab(update=True)`` calls it).
+        gensim's ``update_weights``; ``build_vocab(update=True)`` already grows the
+        weights this way, so a second call changes nothing.
 
         Raises
         ------
