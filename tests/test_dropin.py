@@ -609,6 +609,61 @@ def test_model_records_gensims_lifecycle_events():
     assert ours == theirs == ["build_vocab", "train", "train", "created"]
 
 
+def test_lifecycle_events_survive_save_and_load(tmp_path):
+    from embedrs.models.doc2vec import Doc2Vec, TaggedDocument
+    from embedrs.models.poincare import PoincareModel
+
+    m = _small_model()
+    m.add_lifecycle_event("tagged", odd={1, 2}, ratio=float("nan"), pair=(1, 2))
+    m.save(tmp_path / "m")
+    loaded = Word2Vec.load(tmp_path / "m")
+    events = [e["event"] for e in loaded.lifecycle_events]
+    assert events == ["build_vocab", "train", "train", "created", "tagged", "saving", "loaded"]
+    tagged = loaded.lifecycle_events[4]
+    # what JSON cannot hold comes back as its text; the rest as it was
+    assert tagged["odd"] == "{1, 2}" and tagged["ratio"] == "nan" and tagged["pair"] == [1, 2]
+    assert loaded.lifecycle_events[-1]["fname"] == str(tmp_path / "m")
+    assert m.lifecycle_events[-1]["event"] == "saving"
+
+    m.wv.save(tmp_path / "kv")
+    assert [e["event"] for e in KeyedVectors.load(tmp_path / "kv").lifecycle_events] == [
+        "saving",
+        "loaded",
+    ]
+    docs = [TaggedDocument(["a", "b", "c"], [0]), TaggedDocument(["b", "c", "d"], [1])]
+    d = Doc2Vec(docs, vector_size=4, min_count=1, epochs=1, workers=1)
+    d.save(tmp_path / "d")
+    assert [e["event"] for e in Doc2Vec.load(tmp_path / "d").lifecycle_events][-3:] == [
+        "created",
+        "saving",
+        "loaded",
+    ]
+    p = PoincareModel([("a", "b"), ("b", "c")], size=2, negative=1)
+    p.save(tmp_path / "p")
+    assert [e["event"] for e in PoincareModel.load(tmp_path / "p").lifecycle_events] == [
+        "saving",
+        "loaded",
+    ]
+    # switched off stays off, as in gensim
+    m.lifecycle_events = None
+    m.save(tmp_path / "off")
+    assert Word2Vec.load(tmp_path / "off").lifecycle_events is None
+
+
+def test_lifecycle_events_of_a_gensim_model_are_kept(tmp_path):
+    gw2v = _gensim_module("word2vec")
+    texts = [["alpha", "beta", "gamma", "alpha"], ["beta", "delta", "alpha"]] * 5
+    g = gw2v.Word2Vec(texts, vector_size=8, min_count=1, epochs=1, workers=1)
+    g.save(str(tmp_path / "g"))
+    theirs = gw2v.Word2Vec.load(str(tmp_path / "g")).lifecycle_events
+    ours = Word2Vec.load(tmp_path / "g").lifecycle_events
+    assert [e["event"] for e in ours] == [e["event"] for e in theirs]
+    assert ours[:-2] == theirs[:-2]
+    # gensim's "saving" event holds a frozenset, kept as its text
+    assert ours[-2] == {**theirs[-2], "ignore": "frozenset()"}
+    assert ours[-1]["fname"] == theirs[-1]["fname"] == str(tmp_path / "g")
+
+
 def test_seeded_vector_matches_gensim():
     gw2v = _gensim_module("word2vec")
     g = gw2v.Word2Vec(vector_size=8, hashfxn=lambda s: sum(map(ord, s)))

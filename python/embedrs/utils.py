@@ -9,6 +9,7 @@ import copy
 import functools
 import gzip
 import logging
+import math
 import platform
 import re
 import sys
@@ -72,6 +73,54 @@ class LifecycleEvents:
             logger.log(int(log_level), "%s lifecycle event %s", type(self).__name__, record)
         if self.lifecycle_events is not None:
             self.lifecycle_events.append(record)
+
+    def _events_for_file(self) -> list[dict[str, Any]] | None:
+        """``lifecycle_events`` as plain JSON values, for a model file.
+
+        Values JSON cannot hold (sets, arrays, objects, NaN) are stored as their
+        ``str``; ``None`` (recording switched off) stays ``None``.
+        """
+        events = getattr(self, "lifecycle_events", None)
+        if events is None:
+            return None
+        return [_plain(e) for e in events if isinstance(e, dict)]
+
+    def _events_from_file(self, stored: Any, fname: str | None = None) -> None:
+        """Restore ``lifecycle_events`` from a file's record, then log ``loaded``.
+
+        ``None`` keeps the recording switched off, as gensim does; anything
+        else but a list of event dicts (a damaged record) starts an empty list.
+        Callers pass ``[]`` for a file from before the events were stored. ``fname`` given: a "loaded"
+        event is added, as gensim's ``load`` adds one.
+        """
+        if stored is None:
+            self.lifecycle_events = None
+        elif isinstance(stored, list):
+            self.lifecycle_events = [_plain(e) for e in stored if isinstance(e, dict)]
+        else:
+            self.lifecycle_events = []
+        if fname is not None:
+            self.add_lifecycle_event("loaded", fname=str(fname))
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON-friendly data: dicts with str keys, lists, str, finite
+    numbers, bools and None; anything else (or nested past 20 levels) as its str."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else str(value)
+    if depth < 20:
+        if isinstance(value, dict):
+            return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_plain(v, depth + 1) for v in value]
+    try:
+        return str(value)[:10000]
+    except Exception:  # noqa: BLE001 - a stand-in object whose str fails
+        return f"<{type(value).__name__}>"
 
 
 _ALPHA_RE = re.compile(r"((?![\d])\w)+", re.UNICODE)

@@ -1298,6 +1298,7 @@ class Doc2Vec(Word2Vec):
         """
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError("save() takes a file path")
+        self.add_lifecycle_event("saving", fname_or_handle=os.fspath(fname))
         wv_meta, wv_arrays = self.wv._to_persist(prefix="wv.")
         dv_meta, dv_arrays = self.dv._to_persist(prefix="dv.")
         arrays = {**wv_arrays, **dv_arrays}
@@ -1305,7 +1306,13 @@ class Doc2Vec(Word2Vec):
         arrays["syn1"] = np.asarray(self.syn1)
         params = {k: getattr(self, k) for k in self._PARAMS}
         params["dm"] = int(params["dm"])
-        meta = {"class": "Doc2Vec", "wv": wv_meta, "dv": dv_meta, "params": params}
+        meta = {
+            "class": "Doc2Vec",
+            "wv": wv_meta,
+            "dv": dv_meta,
+            "params": params,
+            "lifecycle_events": self._events_for_file(),
+        }
         _persist.write_container(fname, meta, arrays)
         logger.info("saved %s to %s", self, os.fspath(fname))
 
@@ -1360,6 +1367,7 @@ class Doc2Vec(Word2Vec):
             model.dv = KeyedVectors._from_persist(meta.get("dv"), arrays, prefix="dv.", fname=fname)
             model.syn1neg = arrays.get("syn1neg")
             model.syn1 = arrays.get("syn1")
+            events = meta.get("lifecycle_events", [])
         else:
             if not os.path.exists(fname):
                 raise FileNotFoundError(f"{fname}: no such file")
@@ -1389,6 +1397,7 @@ class Doc2Vec(Word2Vec):
             empty = np.zeros((0, model._layer1_size()), REAL)
             model.syn1neg = st["syn1neg"] if st.get("syn1neg") is not None else empty
             model.syn1 = st["syn1"] if st.get("syn1") is not None else empty
+            events = st.get("lifecycle_events", [])
         model._check_loaded_weights(fname)
         cls._gensim_tag_layout(model.dv)
         model.wv.vectors_lockf = np.ones(1, dtype=REAL)
@@ -1396,6 +1405,7 @@ class Doc2Vec(Word2Vec):
         model.layer1_size = model._layer1_size()
         model.callbacks = []
         model.raw_vocab = {}
+        model._events_from_file(events, fname)
         logger.info("loaded %s from %s", model, fname)
         return model
 

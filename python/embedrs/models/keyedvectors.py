@@ -1943,6 +1943,7 @@ class KeyedVectors(LifecycleEvents):
             else:
                 arrays[f"{prefix}expandos.{name}"] = a
         meta["object_expandos"] = expando_meta
+        meta["lifecycle_events"] = self._events_for_file()
         return meta, arrays
 
     @classmethod
@@ -2016,6 +2017,7 @@ class KeyedVectors(LifecycleEvents):
             a = np.empty(len(values), dtype=object)
             a[:] = values
             kv.expandos[name] = a
+        kv._events_from_file(meta.get("lifecycle_events", []))
         # stored norms (written by embedrs <= 0.1) are never trusted: they are
         # recomputed from the vectors on first use
         return kv
@@ -2031,6 +2033,7 @@ class KeyedVectors(LifecycleEvents):
         """
         if not isinstance(fname_or_handle, (str, os.PathLike)):
             raise TypeError("save() takes a file path")
+        self.add_lifecycle_event("saving", fname_or_handle=os.fspath(fname_or_handle))
         meta, arrays = self._to_persist()
         meta = {"class": type(self).__name__, **meta}
         _persist.write_container(fname_or_handle, meta, arrays)
@@ -2070,13 +2073,18 @@ class KeyedVectors(LifecycleEvents):
                     # (PoincareKeyedVectors of embedrs <= 0.1 nested their
                     # metadata under "kv" with unprefixed arrays)
                     prefix = f"{part}." if f"{part}.vectors" in arrays else ""
-                    return target._from_persist(meta[part], arrays, prefix=prefix, fname=fname)
-            return target._from_persist(meta, arrays, fname=fname)
-        if not os.path.exists(fname):
-            raise FileNotFoundError(f"{fname}: no such file")
-        obj = _persist.load_gensim_pickle(fname, mmap=mmap)
-        target = cls._class_for(str(obj.gensim_class).rsplit(".", 1)[-1], fname)
-        return target._from_gensim(obj, fname)
+                    kv = target._from_persist(meta[part], arrays, prefix=prefix, fname=fname)
+                    break
+            else:
+                kv = target._from_persist(meta, arrays, fname=fname)
+        else:
+            if not os.path.exists(fname):
+                raise FileNotFoundError(f"{fname}: no such file")
+            obj = _persist.load_gensim_pickle(fname, mmap=mmap)
+            target = cls._class_for(str(obj.gensim_class).rsplit(".", 1)[-1], fname)
+            kv = target._from_gensim(obj, fname)
+        kv.add_lifecycle_event("loaded", fname=fname)
+        return kv
 
     #: Names of the saved classes (embedrs or gensim) whose vectors this class
     #: loads as itself; empty: any vectors. A subclass that changes what the
@@ -2154,6 +2162,7 @@ class KeyedVectors(LifecycleEvents):
                 kv.expandos[name] = arr
             else:  # e.g. hierarchical-softmax codes (lists); embedrs rebuilds them from counts
                 logger.debug("%s: skipping attribute %r of the gensim model", fname, name)
+        kv._events_from_file(st.get("lifecycle_events", []))
         return kv
 
 

@@ -882,6 +882,7 @@ class PoincareModel(LifecycleEvents):
         TypeError
             If a node key has another type (nothing is written).
         """
+        self.add_lifecycle_event("saving", fname_or_handle=str(fname))
         params = {k: getattr(self, attr) for k, attr in self._SAVED_PARAMS.items()}
         params["init_range"] = [float(x) for x in self.init_range]
         params["dtype"] = np.dtype(self.dtype).name
@@ -897,6 +898,7 @@ class PoincareModel(LifecycleEvents):
                 "burn_in_done": bool(self._burn_in_done),
                 "epochs_trained": int(self.epochs_trained),
             },
+            "lifecycle_events": self._events_for_file(),
         }
         _persist.write_container(fname, meta, arrays)
 
@@ -973,7 +975,9 @@ class PoincareModel(LifecycleEvents):
                 raise ValueError(
                     f"{fname}: not an embedrs PoincareModel file, nor a gensim one ({detail})"
                 ) from None
-            return cls._from_gensim(obj, fname)
+            model = cls._from_gensim(obj, fname)
+            model._events_from_file(obj.state.get("lifecycle_events", []), fname)
+            return model
         params, state = meta.get("params"), meta.get("state")
         if not isinstance(params, dict) or not isinstance(state, dict):
             raise ValueError(f"{fname}: corrupt model: missing parameters")  # noqa: TRY004
@@ -1012,6 +1016,7 @@ class PoincareModel(LifecycleEvents):
         if type(done) is not bool or type(epochs) is not int or epochs < 0:
             raise ValueError(f"{fname}: corrupt model: invalid training state")
         model._restore(kv, rel, done, epochs, [float(x) for x in losses])
+        model._events_from_file(meta.get("lifecycle_events", []), fname)
         return model
 
     def _restore(

@@ -1589,12 +1589,18 @@ class Word2Vec(LifecycleEvents):
         """
         if not isinstance(fname, (str, os.PathLike)):
             raise TypeError("save() takes a file path")
+        self.add_lifecycle_event("saving", fname_or_handle=os.fspath(fname))
         kv_meta, kv_arrays = self.wv._to_persist(prefix="wv.")
         arrays = dict(kv_arrays)
         arrays["syn1neg"] = np.asarray(self.syn1neg)
         arrays["syn1"] = np.asarray(self.syn1)
         params = {k: getattr(self, k) for k in self._PARAMS}
-        meta = {"class": "Word2Vec", "wv": kv_meta, "params": params}
+        meta = {
+            "class": "Word2Vec",
+            "wv": kv_meta,
+            "params": params,
+            "lifecycle_events": self._events_for_file(),
+        }
         _persist.write_container(fname, meta, arrays)
         logger.info("saved %s to %s", self, os.fspath(fname))
 
@@ -1719,6 +1725,7 @@ class Word2Vec(LifecycleEvents):
             model.wv = KeyedVectors._from_persist(meta.get("wv"), arrays, prefix="wv.", fname=fname)
             model.syn1neg = arrays.get("syn1neg")
             model.syn1 = arrays.get("syn1")
+            events = meta.get("lifecycle_events", [])
         else:
             if not os.path.exists(fname):
                 raise FileNotFoundError(f"{fname}: no such file")
@@ -1743,12 +1750,14 @@ class Word2Vec(LifecycleEvents):
             empty = np.zeros((0, model.vector_size), REAL)
             model.syn1neg = st.get("syn1neg", empty) if st.get("syn1neg") is not None else empty
             model.syn1 = st.get("syn1", empty) if st.get("syn1") is not None else empty
+            events = st.get("lifecycle_events", [])
         model._check_loaded_weights(fname)
         model.wv.vectors_lockf = np.ones(1, dtype=REAL)
         model.layer1_size = model.vector_size
         model.callbacks = []
         model.raw_vocab = {}
         model._set_huffman_attrs()
+        model._events_from_file(events, fname)
         logger.info("loaded %s from %s", model, fname)
         return model
 
