@@ -301,6 +301,11 @@ pub enum Combine {
     /// Their sum `S` scaled by `min(1, sum |d_i|^2 / |S|^2)`: the sum when
     /// the deltas are orthogonal, the mean when they are equal.
     Adaptive,
+    /// Their sum divided by `max(s, replicas that sent the row)`, for
+    /// replicas that trained at `s` times the learning rate: a row one
+    /// replica moved gets its move at the plain rate, a row every replica
+    /// moved the average of their moves.
+    Scaled(u32),
 }
 
 /// The sorted union of the rows in several deltas, and where each lands in it.
@@ -397,6 +402,12 @@ pub fn combine_into<T: Wire>(
     }
     match mode {
         Combine::Sum => {}
+        Combine::Scaled(s) => {
+            for (v, &h) in out.chunks_exact_mut(dim).zip(&hits) {
+                let d = h.max(s).max(1) as f32;
+                v.iter_mut().for_each(|x| *x /= d);
+            }
+        }
         Combine::Mean => {
             for (v, &h) in out.chunks_exact_mut(dim).zip(&hits) {
                 let h = h as f32;
@@ -485,6 +496,15 @@ mod tests {
         // row 0: equal deltas -> the mean; row 3: orthogonal -> the sum; row 2: one delta
         let (_, adaptive) = combine(&parts, 5, 2, Combine::Adaptive).unwrap();
         assert_eq!(adaptive, vec![1.0, 0.0, 2.0, 2.0, 1.0, 1.0]);
+        // replicas at twice the rate: every row's sum halved (row 2 had one
+        // sender, rows 0 and 3 two); at four times, divided by four
+        let (_, scaled) = combine(&parts, 5, 2, Combine::Scaled(2)).unwrap();
+        assert_eq!(scaled, vec![1.0, 0.0, 1.0, 1.0, 0.5, 0.5]);
+        let (_, scaled) = combine(&parts, 5, 2, Combine::Scaled(4)).unwrap();
+        assert_eq!(scaled, vec![0.5, 0.0, 0.5, 0.5, 0.25, 0.25]);
+        // more senders than the scale: their mean
+        let (_, capped) = combine(&parts, 5, 2, Combine::Scaled(1)).unwrap();
+        assert_eq!(capped, mean);
         // half-precision values decode as in add_rows
         let half: Vec<u16> = encode(va);
         let (_, h) = combine(&[(ra, &half[..])], 5, 2, Combine::Sum).unwrap();

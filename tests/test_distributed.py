@@ -125,9 +125,28 @@ def test_adaptive_combine_means_alike_rows_and_sums_independent_ones():
     c = _sync.combine([a, b], 4, 2, "adaptive")
     assert c.rows.tolist() == [0, 1, 2]
     assert c.values.tolist() == [[1.0, 0.0], [1.0, 1.0], [2.0, 2.0]]  # mean, sum, own
-    assert _sync.resolve("auto", 2) == "sum" and _sync.resolve("auto", 3) == "adaptive"
-    assert _sync.resolve("auto", 2, documents=True) == "adaptive"
     assert _sync.resolve("mean", 8) == "mean"
+
+
+def test_scaled_combine_gives_one_senders_rows_the_plain_rate_and_shared_rows_the_mean():
+    a = _sync.RowDelta(np.array([0, 1], np.int32), np.array([[4.0], [8.0]], np.float32))
+    b = _sync.RowDelta(np.array([1, 2], np.int32), np.array([[4.0], [2.0]], np.float32))
+    c = _sync.RowDelta(np.array([1], np.int32), np.array([[6.0]], np.float32))
+    # three replicas at twice the rate: rows 0 and 2 (one sender) halved, row 1
+    # (three senders, more than the factor) averaged
+    s = _sync.combine([a, b, c], 3, 1, "scaled", 2)
+    assert s.rows.tolist() == [0, 1, 2] and s.values[:, 0].tolist() == [2.0, 6.0, 1.0]
+    s = _sync.combine([a, b, c], 3, 1, "scaled", 4)
+    assert s.values[:, 0].tolist() == [1.0, 4.5, 0.5]
+    with pytest.raises(ValueError, match="scale"):
+        _sync.combine([a], 3, 1, "scaled", 0)
+    # the replicas' learning-rate factor: the replica count, capped
+    assert [_sync.lr_scale("scaled", k) for k in (1, 2, 3, 4, 16)] == [1, 2, 3, 4, 4]
+    assert _sync.MAX_LR_SCALE == 4
+    assert _sync.lr_scale("sum", 4) == _sync.lr_scale("adaptive", 4) == 1
+    for k, docs in ((2, False), (4, False), (2, True)):
+        assert _sync.resolve("auto", k, documents=docs) == "scaled"
+    assert _sync.resolve("auto", 1) == "sum"
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])

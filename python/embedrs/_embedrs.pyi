@@ -398,6 +398,7 @@ def delta_combine(
     n_rows: int,
     dim: int,
     mode: str,
+    scale: int = 1,
 ) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[_np.float32]]: ...
 
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------

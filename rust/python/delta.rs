@@ -103,23 +103,28 @@ type Combined<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray2<f32>>);
 /// One matrix's deltas from every replica, combined row by row: `parts` is a
 /// list of `(rows, values)` (int32 row ids; values flattened, all float32 or
 /// all float16 bits as uint16), `mode` one of `"sum"`, `"mean"`,
-/// `"adaptive"`. Returns the sorted union of the rows (int32) and their
+/// `"adaptive"`, `"scaled"` (with `scale`, the replicas' learning-rate
+/// factor). Returns the sorted union of the rows (int32) and their
 /// combined deltas (float32, `len(rows) x dim`).
 #[pyfunction]
+#[pyo3(signature = (parts, n_rows, dim, mode, scale = 1))]
 fn delta_combine<'py>(
     py: Python<'py>,
     parts: Vec<(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)>,
     n_rows: usize,
     dim: usize,
     mode: &str,
+    scale: u32,
 ) -> PyResult<Combined<'py>> {
     let mode = match mode {
         "sum" => delta::Combine::Sum,
         "mean" => delta::Combine::Mean,
         "adaptive" => delta::Combine::Adaptive,
+        "scaled" if scale >= 1 => delta::Combine::Scaled(scale),
+        "scaled" => return Err(PyValueError::new_err("scale must be at least 1")),
         other => {
             return Err(PyValueError::new_err(format!(
-                "combine must be 'sum', 'mean' or 'adaptive', not {other:?}"
+                "combine must be 'sum', 'mean', 'adaptive' or 'scaled', not {other:?}"
             )))
         }
     };

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
+from embedrs.distributed._sync import MAX_LR_SCALE
 from embedrs.distributed._train import (
     DEFAULT_DOC_WORDS_PER_THREAD,
     DEFAULT_WORDS_PER_THREAD,
@@ -73,12 +74,16 @@ def train_word2vec(
         resumes after the last saved epoch.
     workers_per_actor : int
         Threads of the Rust engine in each actor (each actor reserves that many CPUs).
-    combine : {"auto", "sum", "mean", "adaptive"}
-        How the actors' deltas of one row are combined: ``"auto"`` sums them for
-        up to two actors and uses ``"adaptive"`` (the mean for rows the actors
-        moved alike, the sum for rows they moved independently) for more, where
-        the plain sum diverges (see :mod:`embedrs.distributed._sync`);
-        :func:`train_doc2vec` uses ``"adaptive"`` for any number.
+    combine : {"auto", "scaled", "sum", "mean", "adaptive"}
+        How the actors' deltas of one row are combined. ``"auto"`` is
+        ``"scaled"``: the actors train at ``num_actors`` times ``alpha`` (at
+        most ``MAX_LR_SCALE`` times) and each row gets the sum of the deltas
+        divided by that factor or by the number of actors that changed it,
+        whichever is larger; a row one actor trained moves as in one process,
+        a row all actors trained moves by their average. ``"sum"`` adds the
+        deltas (diverges from three actors on), ``"mean"`` averages over the
+        actors that changed the row, ``"adaptive"`` scales the sum between the
+        two by how alike the deltas are (see :mod:`embedrs.distributed._sync`).
     sync_dtype : {"float16", "float32"}
         Encoding of the delta values sent between nodes.
     overlap : bool
@@ -137,9 +142,9 @@ def train_doc2vec(
     ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` defaults to
     ``DEFAULT_DOC_WORDS_PER_THREAD * num_actors * workers_per_actor`` (rounds four
     times Word2Vec's: only the output layer is shared). ``combine="auto"`` is
-    ``"adaptive"`` here whatever the number of actors: with two PV-DBOW actors
-    it kept the IMDB test error within 0.4 points of a single process, where the
-    sum lost up to 0.7 (benches/RESULTS.md).
+    ``"scaled"`` as for Word2Vec: a document's row is trained by one actor, so it
+    moves as in one process; with two PV-DBOW actors on IMDB the test error was
+    within 0.05 points of a single process (benches/RESULTS.md).
 
     Returns
     -------
@@ -173,6 +178,7 @@ def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, A
 __all__ = [
     "DEFAULT_DOC_WORDS_PER_THREAD",
     "DEFAULT_WORDS_PER_THREAD",
+    "MAX_LR_SCALE",
     "SyncStats",
     "infer_vectors",
     "lookup_vectors",

@@ -18,16 +18,27 @@ The driver combines the actors' deltas row by row:
   ``min(1, sum |d_i|^2 / |S|^2)``: 1 (the sum) when the deltas are orthogonal
   (the replicas learned different things of the row, or one replica touched
   it), ``1/k`` (the mean) when they are equal.
-* ``"auto"`` (the default): ``"sum"`` for up to two Word2Vec replicas, else
-  ``"adaptive"`` (Doc2Vec always). Why: a row that converges within a round (the output rows of
-  frequent words do) is moved by each replica from ``x`` to about the same
-  ``x*``; the sum puts it at ``x + k (x* - x)``, so its error is multiplied by
-  ``1 - k`` every round: an oscillation of constant size for two replicas,
-  growth for three or more (measured: 4 replicas with ``"sum"`` reach NaN
-  within 3 epochs). ``"adaptive"`` moves such rows by the mean, which is
-  stable; with two Word2Vec replicas ``"sum"`` measured better, with two
-  PV-DBOW replicas ``"adaptive"`` (IMDB test error 0.35-0.52 points lower on two
-  seeds, within 0.4 points of a single process; benches/RESULTS.md).
+* ``"scaled"``: the replicas train at ``s`` times the learning rate (``s``
+  the number of replicas, at most :data:`MAX_LR_SCALE`) and each row's sum is
+  divided by ``max(s, replicas that changed the row)``. A row one replica
+  moved (a rare word, a document) gets that move at the plain rate, as if
+  one process had trained it; a row every replica moved gets the average of
+  moves made at ``s`` times the rate: about ``s`` plain moves while the
+  replicas push it the same way, and the common point when each brought it
+  to the same place. This is the linear scaling rule of data-parallel SGD
+  applied per row.
+* ``"auto"`` (the default): ``"scaled"`` for two or more replicas. Why: a row
+  that converges within a round (the output rows of frequent words do) is
+  moved by each replica from ``x`` to about the same ``x*``; the sum puts it
+  at ``x + k (x* - x)``, so its error is multiplied by ``1 - k`` every round:
+  an oscillation of constant size for two replicas, growth for three or more
+  (measured: 4 replicas with ``"sum"`` reach NaN within 3 epochs).
+  ``"adaptive"`` moves such rows by the mean, which is stable, but it also
+  gives the mean to rows the replicas push the same way without converging,
+  a quarter of their progress with four replicas. ``"scaled"`` keeps both:
+  on the benchmark (CBOW, 17M words, 3 epochs; benches/RESULTS.md) two
+  replicas reached 22.3% analogy accuracy against 20.1% with the sum, four
+  22.7% against 13.8% with ``"adaptive"``, and one process 20.5%.
 
 The driver adds the combined delta to its master copy and every replica adds
 it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
@@ -43,7 +54,11 @@ import numpy as np
 
 from embedrs import _embedrs
 
-COMBINE_MODES = ("auto", "sum", "mean", "adaptive")
+COMBINE_MODES = ("auto", "sum", "mean", "adaptive", "scaled")
+
+#: Largest learning-rate factor of ``"scaled"``: with more replicas they train
+#: at this factor and rows every replica moved get the mean of their moves.
+MAX_LR_SCALE = 4
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
@@ -84,9 +99,10 @@ def add_rows(
     )
 
 
-def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDelta:
-    """Combine the deltas of one matrix from all replicas (``"sum"``, ``"mean"`` or
-    ``"adaptive"``, see the module docs): one pass in Rust over the deltas."""
+def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str, scale: int = 1) -> RowDelta:
+    """Combine the deltas of one matrix from all replicas (``"sum"``, ``"mean"``,
+    ``"adaptive"`` or ``"scaled"`` with the replicas' learning-rate factor
+    ``scale``, see the module docs): one pass in Rust over the deltas."""
     if mode not in COMBINE_MODES[1:]:
         raise ValueError(f"combine must be one of {COMBINE_MODES[1:]} here, got {mode!r}")
     deltas = [d for d in deltas if len(d.rows)]
@@ -102,7 +118,7 @@ def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str) -> RowDe
         )
         for d in deltas
     ]
-    rows, values = _embedrs.delta_combine(parts, n_rows, width, mode)
+    rows, values = _embedrs.delta_combine(parts, n_rows, width, mode, scale)
     return RowDelta(rows, values)
 
 
@@ -111,7 +127,13 @@ def resolve(mode: str, replicas: int, documents: bool = False) -> str:
     Doc2Vec model when ``documents``)."""
     if mode != "auto":
         return mode
-    return "sum" if replicas <= 2 and not documents else "adaptive"
+    return "scaled" if replicas > 1 else "sum"
+
+
+def lr_scale(mode: str, replicas: int) -> int:
+    """The factor on the learning rate the replicas train at under ``mode``
+    (``"scaled"``: the number of replicas, at most :data:`MAX_LR_SCALE`; else 1)."""
+    return max(1, min(replicas, MAX_LR_SCALE)) if mode == "scaled" else 1
 
 
 def encode(delta: RowDelta, dtype: type) -> RowDelta:

@@ -245,6 +245,7 @@ def train(
         sync_every_words = per_thread * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
     combine = _sync.resolve(combine, num_actors, documents)
+    lr_scale = _sync.lr_scale(combine, num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
     def spawn(rank: int, synced_round: int, model_ref: Any) -> Any:
@@ -303,8 +304,8 @@ def train(
             epoch, rnd = rounds[g]
             schedule = {
                 "epoch": ((epoch * 1024 + rank) << 24) + rnd,
-                "alpha": alpha,
-                "min_alpha": min_alpha,
+                "alpha": alpha * lr_scale,
+                "min_alpha": min_alpha * lr_scale,
                 "words_before": before[g] // num_actors,
                 "total_words": max(expected // num_actors, 1),
             }
@@ -343,7 +344,7 @@ def train(
                 stats.bytes_up += sum(p.nbytes for p in parts)
                 stats.rows_up += sum(len(p.rows) for p in parts)
                 c = _sync.encode(
-                    _sync.combine(parts, master[name].shape[0], widths[name], combine),
+                    _sync.combine(parts, master[name].shape[0], widths[name], combine, lr_scale),
                     _sync.DTYPES[sync_dtype],
                 )
                 if not np.isfinite(c.values).all():
