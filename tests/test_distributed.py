@@ -559,12 +559,10 @@ def test_vector_lookup_and_most_similar_over_ray_data(cluster, corpus, tmp_path)
 
 
 @pytest.mark.parametrize("documents", [True, False])
-def test_default_round_is_longer_for_doc2vec(cluster, corpus, monkeypatch, documents):
-    """Without ``sync_every_words``, Doc2Vec syncs every DEFAULT_DOC_WORDS_PER_THREAD words
-    per thread and Word2Vec every DEFAULT_WORDS_PER_THREAD."""
-    short, long = 4000, 10**9
-    monkeypatch.setattr(_train, "DEFAULT_DOC_WORDS_PER_THREAD", short if documents else long)
-    monkeypatch.setattr(_train, "DEFAULT_WORDS_PER_THREAD", long if documents else short)
+def test_default_round_is_words_per_thread_times_threads(cluster, corpus, monkeypatch, documents):
+    """Without ``sync_every_words``, both models sync every DEFAULT_WORDS_PER_THREAD words
+    per engine thread."""
+    monkeypatch.setattr(_train, "DEFAULT_WORDS_PER_THREAD", 4000)
     stats = SyncStats()
     fn = train_doc2vec if documents else train_word2vec
     extra = {"dm": 0} if documents else {}

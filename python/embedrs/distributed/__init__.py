@@ -140,8 +140,8 @@ def train_doc2vec(
     As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
     document tagged by its line number (gensim's ``corpus_file`` convention), so
     ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` defaults to
-    ``DEFAULT_DOC_WORDS_PER_THREAD * num_actors * workers_per_actor`` (rounds four
-    times Word2Vec's: only the output layer is shared). ``combine="auto"`` is
+    ``DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor`` as for
+    Word2Vec. ``combine="auto"`` is
     ``"scaled"`` as for Word2Vec: a document's row is trained by one actor, so it
     moves as in one process; with two PV-DBOW actors on IMDB the test error was
     within 0.05 points of a single process (benches/RESULTS.md).

@@ -52,18 +52,14 @@ _STATE = "state.json"
 #: a second of work): ``sync_every_words`` defaults to this times
 #: ``num_actors * workers_per_actor``, so that a sync, whose cost grows with the
 #: rows it moves and not with the words, stays a small share of each round.
-DEFAULT_WORDS_PER_THREAD = 1_000_000
-#: The same for Doc2Vec, whose rounds are longer: an actor's document rows are
-#: its own (a document is in one share), so only the output layer is shared,
-#: and the sync moves it whole. Measured on IMDB PV-DBOW with 2 actors
-#: (benches/RESULTS.md, "Distributed Doc2Vec: longer rounds"): 4M words per
-#: thread instead of 1M cut the syncs from 240 to 60 and their share of the
-#: time from 24% to 10%, and raised words/s per core from 0.46 to 0.75-0.76
-#: of one process; the test error stayed within 0.5 points of one process's
-#: (+0.16 and +0.22 on two seeds; +0.37 and -0.15 at 1M). Word2Vec keeps 1M:
-#: with 2M per actor its analogy score fell 1.1 points below one process's
-#: (0.4 at 1M).
-DEFAULT_DOC_WORDS_PER_THREAD = 4_000_000
+#: Measured (benches/RESULTS.md, "The scaled combine"), CBOW on 17M words, 3
+#: epochs, 2 actors: 4M words per thread gave 0.81 of one process's words/s
+#: per core (1M: 0.64) at 21.5% analogy accuracy (1M: 22.3%; one process
+#: 20.5%); PV-DBOW on IMDB, 2 actors: 0.75-0.76 of one process per core (1M:
+#: 0.46) at its test error.
+DEFAULT_WORDS_PER_THREAD = 4_000_000
+#: Doc2Vec's default round: the same as Word2Vec's since the scaled combine.
+DEFAULT_DOC_WORDS_PER_THREAD = DEFAULT_WORDS_PER_THREAD
 
 #: Replacements of dead actors tolerated per run before giving up.
 MAX_RESTARTS = 8
@@ -241,8 +237,7 @@ def train(
         k += len(share)
 
     if sync_every_words is None:
-        per_thread = DEFAULT_DOC_WORDS_PER_THREAD if documents else DEFAULT_WORDS_PER_THREAD
-        sync_every_words = per_thread * num_actors * workers_per_actor
+        sync_every_words = DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
     combine = _sync.resolve(combine, num_actors, documents)
     lr_scale = _sync.lr_scale(combine, num_actors)
