@@ -55,7 +55,12 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--actors", type=int, nargs="+", default=[2, 4])
-    ap.add_argument("--sync-every", type=int, default=200_000)
+    ap.add_argument(
+        "--sync-every",
+        type=int,
+        default=None,
+        help="words between syncs, all actors together (default: the library's default)",
+    )
     ap.add_argument("--combine", default="auto")
     ap.add_argument("--dtype", default="float16")
     ap.add_argument(
@@ -76,7 +81,7 @@ def main() -> int:
     cpus = os.cpu_count() or 1
     print(f"corpus: {len(tokens)} tokens, {args.shards} shards; {cpus} CPUs; params {params}")
     print(
-        f"sync every {args.sync_every} words (all actors), combine={args.combine}, "
+        f"sync every {args.sync_every or 'default'} words (all actors), combine={args.combine}, "
         f"dtype={args.dtype}, overlap={args.overlap}; machine shared and noisy: medians of {args.repeat} run(s)"
     )
     rows: dict[str, list[dict]] = {}

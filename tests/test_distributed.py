@@ -560,8 +560,8 @@ def test_vector_lookup_and_most_similar_over_ray_data(cluster, corpus, tmp_path)
 
 @pytest.mark.parametrize("documents", [True, False])
 def test_default_round_is_words_per_thread_times_threads(cluster, corpus, monkeypatch, documents):
-    """Without ``sync_every_words``, both models sync every DEFAULT_WORDS_PER_THREAD words
-    per engine thread."""
+    """Without ``sync_every_words``, both models with two actors sync every
+    DEFAULT_WORDS_PER_THREAD words per engine thread."""
     monkeypatch.setattr(_train, "DEFAULT_WORDS_PER_THREAD", 4000)
     stats = SyncStats()
     fn = train_doc2vec if documents else train_word2vec
@@ -580,3 +580,12 @@ def test_default_round_is_words_per_thread_times_threads(cluster, corpus, monkey
     # 2 actors x 1 thread x 4,000 words a round
     assert stats.words == m.corpus_total_words
     assert stats.syncs >= m.corpus_total_words // 8000 - 1 >= 3
+
+
+def test_default_round_shrinks_with_the_learning_rate_factor():
+    per_thread = _train.default_words_per_thread
+    assert per_thread("scaled", 2) == _train.DEFAULT_WORDS_PER_THREAD == 4_000_000
+    assert per_thread("scaled", 4) == 1_000_000
+    assert per_thread("scaled", 3) == 16_000_000 // 9
+    for mode in ("sum", "mean", "adaptive"):
+        assert per_thread(mode, 1) == _train.PLAIN_WORDS_PER_THREAD == 1_000_000

@@ -24,6 +24,7 @@ from embedrs.distributed._train import (
     DEFAULT_DOC_WORDS_PER_THREAD,
     DEFAULT_WORDS_PER_THREAD,
     SyncStats,
+    default_words_per_thread,
     train,
 )
 from embedrs.distributed.inference import infer_vectors, lookup_vectors, most_similar
@@ -67,8 +68,11 @@ def train_word2vec(
         process is connected to, else ``RAY_ADDRESS``, else a new local one.
     sync_every_words : int, optional
         Words trained by all actors together between two synchronisations;
-        default ``DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor``.
-        Smaller: replicas closer (quality), more syncs (time).
+        default ``default_words_per_thread(combine, s) * num_actors *
+        workers_per_actor``: 4M words per engine thread with two actors, 1M from
+        four on (the replicas train at ``s`` times the rate and drift apart
+        faster), 1M for the combines other than ``"scaled"``. Smaller: replicas
+        closer (quality), more syncs (time).
     checkpoint_dir : str or path, optional
         Save the model after each epoch here; a later call with the same folder
         resumes after the last saved epoch.
@@ -139,9 +143,8 @@ def train_doc2vec(
 
     As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
     document tagged by its line number (gensim's ``corpus_file`` convention), so
-    ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` defaults to
-    ``DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor`` as for
-    Word2Vec. ``combine="auto"`` is
+    ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` has the
+    same default as for Word2Vec. ``combine="auto"`` is
     ``"scaled"`` as for Word2Vec: a document's row is trained by one actor, so it
     moves as in one process; with two PV-DBOW actors on IMDB the test error was
     within 0.05 points of a single process (benches/RESULTS.md).
@@ -180,6 +183,7 @@ __all__ = [
     "DEFAULT_WORDS_PER_THREAD",
     "MAX_LR_SCALE",
     "SyncStats",
+    "default_words_per_thread",
     "infer_vectors",
     "lookup_vectors",
     "most_similar",

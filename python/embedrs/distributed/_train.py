@@ -48,18 +48,39 @@ from embedrs.distributed._vocab import count_parallel
 logger = logging.getLogger("embedrs.distributed")
 
 _STATE = "state.json"
-#: Default words each engine thread trains between two synchronisations (about
-#: a second of work): ``sync_every_words`` defaults to this times
-#: ``num_actors * workers_per_actor``, so that a sync, whose cost grows with the
-#: rows it moves and not with the words, stays a small share of each round.
-#: Measured (benches/RESULTS.md, "The scaled combine"), CBOW on 17M words, 3
-#: epochs, 2 actors: 4M words per thread gave 0.81 of one process's words/s
-#: per core (1M: 0.64) at 21.5% analogy accuracy (1M: 22.3%; one process
-#: 20.5%); PV-DBOW on IMDB, 2 actors: 0.75-0.76 of one process per core (1M:
-#: 0.46) at its test error.
+#: Default words each engine thread trains between two synchronisations with
+#: two actors and the scaled combine (about a second of work): a sync, whose
+#: cost grows with the rows it moves and not with the words, stays a small
+#: share of each round. ``sync_every_words`` defaults to this times
+#: ``num_actors * workers_per_actor``, scaled by ``(2 / s) ** 2`` for the
+#: learning-rate factor ``s`` of the scaled combine (see
+#: :func:`default_words_per_thread`). Measured (benches/RESULTS.md, "The scaled
+#: combine"), 2 actors: CBOW on 17M words, 3 epochs, 0.81 of one process's
+#: words/s per core (1M: 0.64) at 21.5% analogy accuracy (one process 20.5%);
+#: skip-gram, 1 epoch, 13.2% (12.9%); PV-DBOW on IMDB, 0.76 per core at one
+#: process's test error.
 DEFAULT_WORDS_PER_THREAD = 4_000_000
 #: Doc2Vec's default round: the same as Word2Vec's since the scaled combine.
 DEFAULT_DOC_WORDS_PER_THREAD = DEFAULT_WORDS_PER_THREAD
+#: The default round for the other combines (``"sum"``, ``"mean"``,
+#: ``"adaptive"``), whose replicas train at the plain rate: longer rounds cost
+#: the sum 1.1 analogy points at 2M per actor.
+PLAIN_WORDS_PER_THREAD = 1_000_000
+
+
+def default_words_per_thread(combine: str, lr_scale: int) -> int:
+    """Words per engine thread between two syncs when ``sync_every_words`` is not given.
+
+    With the scaled combine the replicas train at ``lr_scale`` times the
+    learning rate, and drift apart faster the larger it is: skip-gram with four
+    actors lost 2.0 analogy points in one epoch at 2M words per actor and none
+    at 1M, where two actors lost none at 4M. The round shrinks with the square
+    of the factor: 4M words per thread for two actors, 1M from four on.
+    """
+    if combine != "scaled":
+        return PLAIN_WORDS_PER_THREAD
+    return max(1, DEFAULT_WORDS_PER_THREAD * 4 // (lr_scale * lr_scale))
+
 
 #: Replacements of dead actors tolerated per run before giving up.
 MAX_RESTARTS = 8
@@ -236,11 +257,12 @@ def train(
         first_lines.append(int(sum(lines[:k])))
         k += len(share)
 
-    if sync_every_words is None:
-        sync_every_words = DEFAULT_WORDS_PER_THREAD * num_actors * workers_per_actor
-    chunk_words = max(1, sync_every_words // num_actors)
     combine = _sync.resolve(combine, num_actors, documents)
     lr_scale = _sync.lr_scale(combine, num_actors)
+    if sync_every_words is None:
+        per_thread = default_words_per_thread(combine, lr_scale)
+        sync_every_words = per_thread * num_actors * workers_per_actor
+    chunk_words = max(1, sync_every_words // num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
 
     def spawn(rank: int, synced_round: int, model_ref: Any) -> Any:
