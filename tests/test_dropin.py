@@ -564,6 +564,42 @@ def test_every_gensim_public_method_exists(module, cls):
     assert missing == [], f"{cls} lacks gensim's {missing}"
 
 
+def test_every_gensim_instance_attribute_exists():
+    """The attributes gensim sets on its objects, read off built objects of both libraries."""
+    gm = _gensim_module("word2vec")
+    gd = _gensim_module("doc2vec")
+    gp = _gensim_module("poincare")
+    gph = _gensim_module("phrases")
+    from embedrs.models import doc2vec, phrases, poincare
+
+    texts = test_utils.common_texts
+    docs = [doc2vec.TaggedDocument(t, [i]) for i, t in enumerate(texts)]
+    gdocs = [gd.TaggedDocument(t, [i]) for i, t in enumerate(texts)]
+    rel = [("a", "b"), ("b", "c"), ("c", "d"), ("a", "d")]
+    w2v = dict(min_count=1, vector_size=8, workers=1, seed=1)
+    built = [
+        (gm.Word2Vec(texts, **w2v), Word2Vec(texts, **w2v)),
+        (gm.Word2Vec(texts, hs=1, negative=0, **w2v), Word2Vec(texts, hs=1, negative=0, **w2v)),
+        (gd.Doc2Vec(gdocs, **w2v), doc2vec.Doc2Vec(docs, **w2v)),
+        (
+            gp.PoincareModel(rel, size=2, negative=1),
+            poincare.PoincareModel(rel, size=2, negative=1),
+        ),
+        (gph.Phrases(texts, min_count=1), phrases.Phrases(texts, min_count=1)),
+        (gph.Phrases(texts, min_count=1).freeze(), phrases.Phrases(texts, min_count=1).freeze()),
+    ]
+    built += [(g.wv, e.wv) for g, e in built[:3]] + [(built[2][0].dv, built[2][1].dv)]
+    for g, e in built:
+        missing = sorted(a for a in vars(g) if not a.startswith("_") and not hasattr(e, a))
+        assert missing == [], f"{type(e).__name__} lacks gensim's {missing}"
+    # the values where gensim's are deterministic
+    g, e = built[3]
+    assert e.indices_set == g.indices_set
+    assert np.array_equal(e.indices_array, g.indices_array)
+    assert built[0][1].random.randint(1000) == np.random.RandomState(1).randint(1000)
+    assert [ev["event"] for ev in built[4][1].lifecycle_events] == ["created"]
+
+
 def _small_model(**kw) -> Word2Vec:
     texts = [["alpha", "beta", "gamma", "alpha"], ["beta", "delta", "alpha"]] * 5
     return Word2Vec(texts, vector_size=8, min_count=1, sample=0, epochs=1, workers=1, seed=3, **kw)

@@ -573,7 +573,7 @@ class Phrases(_PhrasesTransformation):
         if sentences is not None or corpus_file is not None:
             start = time.time()
             self.add_vocab(sentences, corpus_file=corpus_file)
-            logger.info("Phrases lifecycle event: built %s in %.2fs", self, time.time() - start)
+            self.add_lifecycle_event("created", msg=f"built {self} in {time.time() - start:.2f}s")
 
     def __str__(self) -> str:
         return (
@@ -837,11 +837,9 @@ class FrozenPhrases(_PhrasesTransformation):
         logger.info("exporting phrases from %s", phrases_model)
         start = time.time()
         self.phrasegrams = phrases_model.export_phrases()
-        logger.info(
-            "FrozenPhrases lifecycle event: exported %s from %s in %.2fs",
-            self,
-            phrases_model,
-            time.time() - start,
+        self.add_lifecycle_event(
+            "created",
+            msg=f"exported {self} from {phrases_model} in {time.time() - start:.2f}s",
         )
 
     def __str__(self) -> str:

@@ -611,6 +611,16 @@ class PoincareModel(LifecycleEvents):
         kv.vector_size = self.size
 
     # -- training -----------------------------------------------------------------------
+    @property
+    def indices_set(self) -> set[int]:
+        """gensim's set of every node index, ``{0, ..., len(kv) - 1}``."""
+        return set(range(len(self.kv)))
+
+    @property
+    def indices_array(self) -> np.ndarray:
+        """gensim's array of every node index, ``0 .. len(kv) - 1``."""
+        return np.arange(len(self.kv), dtype=np.int64)
+
     def _check_negative(self) -> None:
         """gensim's feasibility rule, for every node that starts a relation.
 

@@ -360,6 +360,9 @@ class Word2Vec(LifecycleEvents):
         self.sample = check_float(sample, "sample", low=0.0)
         self.ns_exponent = check_float(ns_exponent, "ns_exponent")
         self.seed = check_seed(seed)
+        # gensim's attribute (numpy's generator seeded with ``seed``); the Rust
+        # engine draws from its own seeded streams and does not read it
+        self.random = np.random.RandomState(self.seed)
         self.max_vocab_size = check_int(max_vocab_size, "max_vocab_size", low=1, allow_none=True)
         self.max_final_vocab = check_int(max_final_vocab, "max_final_vocab", low=1, allow_none=True)
         self.hashfxn = hashfxn
