@@ -183,7 +183,7 @@ def test_sync_kernels_refuse_bad_arrays():
     assert not m.any()
 
 
-def _pipeline(model, shares, depth, rounds, kill=None):
+def _pipeline(model, shares, depth, rounds, kill=None, first_lines=None):
     """Replica objects driven in-process as ``_train.train`` drives the actors: ``depth``
     rounds queued per replica, each step carrying the newest combined delta at the time
     it was queued; ``kill=(rank, g)`` rebuilds that replica from the master copy before
@@ -196,7 +196,8 @@ def _pipeline(model, shares, depth, rounds, kill=None):
 
     def make(rank, synced_round):
         rep = copy.deepcopy(model)
-        return Replica(rep, rank, shares[rank], 0, 400, 1, "float16", synced_round)
+        first = first_lines[rank] if first_lines else 0
+        return Replica(rep, rank, shares[rank], first, 400, 1, "float16", synced_round)
 
     reps = [make(r, -1) for r in range(len(shares))]
     total = int(model.corpus_total_words) * rounds
@@ -250,6 +251,43 @@ def test_pipelined_replicas_end_equal_to_the_master(tmp_path, depth, kill):
     assert all(not rep.pending for rep in reps)
     model.wv.fill_norms(force=True)
     assert _group_accuracy(model.wv) > 0.6  # untrained: 0.01
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_pipelined_pv_dbow_replicas_end_equal_to_the_master(tmp_path, depth):
+    """Pure PV-DBOW: the word vectors are not tracked (never written), and the
+    document rows, a few per round, are copied row by row when a combined delta
+    is applied; the replicas still end bit-identical to the master."""
+    from embedrs.distributed._replica import fingerprint, matrices
+
+    paths = _corpus(str(tmp_path), files=2, lines=300)
+    model = Doc2Vec(vector_size=16, min_count=1, window=3, negative=3, seed=3, workers=1, dm=0)
+    model.build_vocab(corpus_file=_concat(paths, str(tmp_path / "all.txt")))
+    words = model.wv.vectors.copy()
+    assert set(matrices(model)) == {"syn1neg", "dv"}
+    shares = plan_shares(paths, 2)
+    first_lines = [0, sum(1 for r in shares[0] for _ in read_lines(r))]
+    reps = _pipeline(model, shares, depth, rounds=12, first_lines=first_lines)
+    assert {rep.fingerprint() for rep in reps} == {fingerprint(model)}
+    master = matrices(model)
+    for rep in reps:
+        for name, m in master.items():
+            assert np.array_equal(rep.mats[name], m) and np.array_equal(rep.base[name], m)
+    assert np.array_equal(model.wv.vectors, words)
+    assert set(matrices(Doc2Vec(dm=0, dbow_words=1))) == {"syn0", "syn1neg", "dv"}
+
+
+def test_changed_rows_is_the_union_unless_it_is_most_of_the_matrix():
+    from embedrs.distributed._replica import _changed_rows
+
+    def d(rows):
+        return _sync.RowDelta(np.array(rows, np.int32), np.zeros((len(rows), 1), np.float32))
+
+    assert _changed_rows(10, d([1, 3]), d([3, 4])).tolist() == [1, 3, 4]
+    assert _changed_rows(10, d([2]), None).tolist() == [2]
+    assert _changed_rows(10, None, None).tolist() == []
+    assert _changed_rows(10, d([1, 2, 3, 4, 5, 6]), None) is None
+    assert _changed_rows(10, d([1, 2, 3]), d([4, 5, 6])) is None
 
 
 def test_bad_input_raises_before_any_cluster_work(tmp_path):

@@ -42,9 +42,16 @@ from embedrs.distributed._plan import Range, write_chunks
 
 
 def matrices(model: Any) -> dict[str, np.ndarray]:
-    """The trained weight matrices of a Word2Vec/Doc2Vec, by name (C-contiguous float32)."""
+    """The trained weight matrices of a Word2Vec/Doc2Vec, by name (C-contiguous float32).
+
+    The word vectors of a pure PV-DBOW Doc2Vec (``dm=0`` without ``dbow_words``)
+    are left out: its training never writes them, so no replica has a delta
+    of them, and copying and comparing them every round would only cost time.
+    """
     syn0, syn1neg, syn1 = model._weights()
-    out = {"syn0": syn0}
+    out = {}
+    if _trains_word_vectors(model):
+        out["syn0"] = syn0
     if syn1neg is not None:
         out["syn1neg"] = syn1neg
     if syn1 is not None:
@@ -54,6 +61,13 @@ def matrices(model: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def _trains_word_vectors(model: Any) -> bool:
+    """Whether training writes ``model``'s word vectors (all but pure PV-DBOW)."""
+    if not hasattr(model, "dv"):
+        return True
+    return bool(model.dm) or bool(getattr(model, "dbow_words", 0))
+
+
 def fingerprint(model: Any) -> str:
     """A hash of all trained weights (replicas are identical iff their fingerprints are)."""
     h = hashlib.sha256()
@@ -61,6 +75,20 @@ def fingerprint(model: Any) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(m).tobytes())
     return h.hexdigest()
+
+
+def _changed_rows(n: int, *deltas: _sync.RowDelta | None) -> np.ndarray | None:
+    """The union of the rows of ``deltas`` (``None`` entries skipped) in a matrix of
+    ``n`` rows, or ``None`` when it holds more than half of them (a whole copy is
+    then cheaper than a row-by-row one)."""
+    parts = [d.rows for d in deltas if d is not None and len(d.rows)]
+    if max((len(p) for p in parts), default=0) * 2 > n:
+        return None
+    mark = np.zeros(n, dtype=bool)
+    for p in parts:
+        mark[p] = True
+    rows = np.flatnonzero(mark)
+    return None if 2 * len(rows) > n else rows
 
 
 class Replica:
@@ -142,10 +170,21 @@ class Replica:
             if mine is not None:
                 _sync.add_rows(b, mine, -1.0, mirror=w)
         if not in_flight:
-            # Nothing in flight: `base` and the weights are the master copy exactly.
+            # Nothing in flight: `base` and the weights become the master copy
+            # exactly. They already equal it outside the rows of the combined
+            # delta and of this replica's own last delta (`take` left the
+            # weights equal to `base`, and `base` differs from the last master
+            # copy by this replica's own delta only), so only those rows are
+            # copied when they are few.
             for name, s in self.snap.items():
-                np.copyto(self.base[name], s)
-                np.copyto(self.mats[name], s)
+                rows = _changed_rows(len(s), deltas.get(name), own.get(name))
+                if rows is None:
+                    np.copyto(self.base[name], s)
+                    np.copyto(self.mats[name], s)
+                elif len(rows):
+                    part = s[rows]
+                    self.base[name][rows] = part
+                    self.mats[name][rows] = part
         self.synced_round = rnd
 
     def step(
@@ -174,6 +213,8 @@ class Replica:
         corpus, text = self.chunks[chunk]
         common = dict(schedule, batch_words=int(self.model.batch_words))
         m = self.mats
+        # (pure PV-DBOW does not track the word vectors it never writes)
+        syn0 = m["syn0"] if "syn0" in m else self.model._weights()[0]
         lockf = self.model._lockf()
         if self.is_doc2vec:
             lo, hi = text.first_line, text.first_line + text.lines
@@ -182,11 +223,11 @@ class Replica:
             if doc_lockf is not None:
                 doc_lockf = np.ascontiguousarray(doc_lockf[lo:hi])
             raw, eff, _, _ = self.core.train_epoch_file(
-                m["syn0"], dv, m.get("syn1neg"), m.get("syn1"), lockf, doc_lockf, corpus, **common
+                syn0, dv, m.get("syn1neg"), m.get("syn1"), lockf, doc_lockf, corpus, **common
             )
         else:
             raw, eff, _, _ = self.core.train_epoch_file(
-                m["syn0"], m.get("syn1neg"), m.get("syn1"), lockf, corpus, **common
+                syn0, m.get("syn1neg"), m.get("syn1"), lockf, corpus, **common
             )
         return int(raw), int(eff)
 
