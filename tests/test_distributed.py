@@ -255,9 +255,8 @@ def test_pipelined_replicas_end_equal_to_the_master(tmp_path, depth, kill):
 
 @pytest.mark.parametrize("depth", [1, 2])
 def test_pipelined_pv_dbow_replicas_end_equal_to_the_master(tmp_path, depth):
-    """Pure PV-DBOW: the word vectors are not tracked (never written), and the
-    document rows, a few per round, are copied row by row when a combined delta
-    is applied; the replicas still end bit-identical to the master."""
+    """Pure PV-DBOW: the word vectors are not tracked (training never writes them);
+    the replicas still end bit-identical to the master, word vectors untouched."""
     from embedrs.distributed._replica import fingerprint, matrices
 
     paths = _corpus(str(tmp_path), files=2, lines=300)
@@ -275,19 +274,6 @@ def test_pipelined_pv_dbow_replicas_end_equal_to_the_master(tmp_path, depth):
             assert np.array_equal(rep.mats[name], m) and np.array_equal(rep.base[name], m)
     assert np.array_equal(model.wv.vectors, words)
     assert set(matrices(Doc2Vec(dm=0, dbow_words=1))) == {"syn0", "syn1neg", "dv"}
-
-
-def test_changed_rows_is_the_union_unless_it_is_most_of_the_matrix():
-    from embedrs.distributed._replica import _changed_rows
-
-    def d(rows):
-        return _sync.RowDelta(np.array(rows, np.int32), np.zeros((len(rows), 1), np.float32))
-
-    assert _changed_rows(10, d([1, 3]), d([3, 4])).tolist() == [1, 3, 4]
-    assert _changed_rows(10, d([2]), None).tolist() == [2]
-    assert _changed_rows(10, None, None).tolist() == []
-    assert _changed_rows(10, d([1, 2, 3, 4, 5, 6]), None) is None
-    assert _changed_rows(10, d([1, 2, 3]), d([4, 5, 6])) is None
 
 
 def test_bad_input_raises_before_any_cluster_work(tmp_path):

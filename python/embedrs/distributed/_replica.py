@@ -77,20 +77,6 @@ def fingerprint(model: Any) -> str:
     return h.hexdigest()
 
 
-def _changed_rows(n: int, *deltas: _sync.RowDelta | None) -> np.ndarray | None:
-    """The union of the rows of ``deltas`` (``None`` entries skipped) in a matrix of
-    ``n`` rows, or ``None`` when it holds more than half of them (a whole copy is
-    then cheaper than a row-by-row one)."""
-    parts = [d.rows for d in deltas if d is not None and len(d.rows)]
-    if max((len(p) for p in parts), default=0) * 2 > n:
-        return None
-    mark = np.zeros(n, dtype=bool)
-    for p in parts:
-        mark[p] = True
-    rows = np.flatnonzero(mark)
-    return None if 2 * len(rows) > n else rows
-
-
 class Replica:
     """A model replica training ``share`` in chunks of about ``chunk_words`` words.
 
@@ -170,21 +156,10 @@ class Replica:
             if mine is not None:
                 _sync.add_rows(b, mine, -1.0, mirror=w)
         if not in_flight:
-            # Nothing in flight: `base` and the weights become the master copy
-            # exactly. They already equal it outside the rows of the combined
-            # delta and of this replica's own last delta (`take` left the
-            # weights equal to `base`, and `base` differs from the last master
-            # copy by this replica's own delta only), so only those rows are
-            # copied when they are few.
+            # Nothing in flight: `base` and the weights are the master copy exactly.
             for name, s in self.snap.items():
-                rows = _changed_rows(len(s), deltas.get(name), own.get(name))
-                if rows is None:
-                    np.copyto(self.base[name], s)
-                    np.copyto(self.mats[name], s)
-                elif len(rows):
-                    part = s[rows]
-                    self.base[name][rows] = part
-                    self.mats[name][rows] = part
+                np.copyto(self.base[name], s)
+                np.copyto(self.mats[name], s)
         self.synced_round = rnd
 
     def step(
