@@ -144,8 +144,8 @@ def test_scaled_combine_gives_one_senders_rows_the_plain_rate_and_shared_rows_th
     assert [_sync.lr_scale("scaled", k) for k in (1, 2, 3, 4, 16)] == [1, 2, 3, 4, 4]
     assert _sync.MAX_LR_SCALE == 4
     assert _sync.lr_scale("sum", 4) == _sync.lr_scale("adaptive", 4) == 1
-    for k, docs in ((2, False), (4, False), (2, True)):
-        assert _sync.resolve("auto", k, documents=docs) == "scaled"
+    for k in (2, 4, 16):
+        assert _sync.resolve("auto", k) == "scaled"
     assert _sync.resolve("auto", 1) == "sum"
 
 

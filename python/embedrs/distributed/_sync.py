@@ -122,9 +122,9 @@ def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str, scale: i
     return RowDelta(rows, values)
 
 
-def resolve(mode: str, replicas: int, documents: bool = False) -> str:
-    """The combine mode ``"auto"`` stands for with ``replicas`` replicas (of a
-    Doc2Vec model when ``documents``)."""
+def resolve(mode: str, replicas: int) -> str:
+    """The combine mode ``"auto"`` stands for with ``replicas`` replicas (the same
+    for Word2Vec and Doc2Vec)."""
     if mode != "auto":
         return mode
     return "scaled" if replicas > 1 else "sum"

@@ -257,7 +257,7 @@ def train(
         first_lines.append(int(sum(lines[:k])))
         k += len(share)
 
-    combine = _sync.resolve(combine, num_actors, documents)
+    combine = _sync.resolve(combine, num_actors)
     lr_scale = _sync.lr_scale(combine, num_actors)
     if sync_every_words is None:
         per_thread = default_words_per_thread(combine, lr_scale)
