@@ -36,9 +36,10 @@ The driver combines the actors' deltas row by row:
   ``"adaptive"`` moves such rows by the mean, which is stable, but it also
   gives the mean to rows the replicas push the same way without converging,
   a quarter of their progress with four replicas. ``"scaled"`` keeps both:
-  on the benchmark (CBOW, 17M words, 3 epochs; benches/RESULTS.md) two
-  replicas reached 22.3% analogy accuracy against 20.1% with the sum, four
-  22.7% against 13.8% with ``"adaptive"``, and one process 20.5%.
+  on the benchmark (CBOW, 17M words, 3 epochs, rounds of 2M words;
+  benches/RESULTS.md) two replicas reached 22.3% analogy accuracy against
+  20.1% with the sum, four 22.7% against 13.8% with ``"adaptive"``, and one
+  process 20.5%.
 
 The driver adds the combined delta to its master copy and every replica adds
 it to its copy of the master (see :mod:`embedrs.distributed._replica`) with
