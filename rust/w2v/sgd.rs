@@ -333,6 +333,18 @@ impl OutputLayers<'_> {
         }
     }
 
+    /// Prefetches output row `row` of `m`: for writing when training
+    /// updates it, for reading when the layers are frozen (inference
+    /// threads that share the rows must not take them from each other).
+    #[inline(always)]
+    fn prefetch_output(&self, m: &SharedMatrix<'_>, row: usize) {
+        if self.learn {
+            m.prefetch_row_for_write(row);
+        } else {
+            m.prefetch_row(row);
+        }
+    }
+
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
     /// [`SharedMatrix::prefetch_row`]), except the top `hot_nodes` inner
@@ -347,15 +359,15 @@ impl OutputLayers<'_> {
                 for &step in hf.path(word as usize) {
                     let p = HuffmanCodes::node(step) as usize;
                     if p < cold {
-                        syn1.prefetch_row(p);
+                        self.prefetch_output(syn1, p);
                     }
                 }
             }
         }
         if let Some(syn1neg) = &self.syn1neg {
-            syn1neg.prefetch_row(word as usize);
+            self.prefetch_output(syn1neg, word as usize);
             for &n in negatives {
-                syn1neg.prefetch_row(n as usize);
+                self.prefetch_output(syn1neg, n as usize);
             }
         }
     }
