@@ -163,7 +163,11 @@ mod tests {
         let data: Vec<f32> = (0..300).map(|i| i as f32).collect();
         prefetch_span(data.as_ptr(), data.len());
         prefetch_span_write(data.as_ptr(), data.len());
-        for p in [std::ptr::null::<f32>(), usize::MAX as *const f32, 64 as *const f32] {
+        for p in [
+            std::ptr::null::<f32>(),
+            usize::MAX as *const f32,
+            64 as *const f32,
+        ] {
             prefetch(p);
             prefetch_write(p);
             prefetch_span_write(p, 40);

@@ -232,6 +232,18 @@ impl HotCache {
         self.inner_nodes
     }
 
+    /// How many of the top `syn1neg` rows [`HotCache::load`] was asked to
+    /// cache ([`HOT_WORDS`] when asked for noise rows, else 0; for a lone
+    /// worker they are hot in any case).
+    #[inline(always)]
+    pub fn hot_words(&self) -> usize {
+        if self.negatives {
+            HOT_WORDS
+        } else {
+            0
+        }
+    }
+
     /// Whether the worker trains alone, so that [`HotCache::load`] caches
     /// nothing and training writes the shared rows directly.
     pub fn set_alone(&mut self, alone: bool) {
@@ -347,14 +359,17 @@ impl OutputLayers<'_> {
 
     /// Starts loading the output rows an example for `word` with noise
     /// words `negatives` will touch (a cache hint, see
-    /// [`SharedMatrix::prefetch_row`]), except the top `hot_nodes` inner
-    /// nodes ([`HotCache::inner_nodes`]).
+    /// [`SharedMatrix::prefetch_row`]), except the rows `hot` caches or
+    /// would cache ([`HotCache::inner_nodes`], [`HotCache::hot_words`]):
+    /// the worker does not read the shared copies of those, and a write
+    /// prefetch would only take them from the other workers (measured:
+    /// CBOW NS 1.03x with 2 workers, `benches/RESULTS.md`).
     #[inline(always)]
-    pub fn prefetch(&self, word: u32, negatives: &[u32], hot_nodes: usize) {
+    pub fn prefetch(&self, word: u32, negatives: &[u32], hot: &HotCache) {
         if let (Some(syn1), Some(hf)) = (&self.syn1, self.huffman) {
             // the inner nodes of the word's Huffman path, except the top of
             // the tree (the worker's hot copies, or in cache anyway)
-            let (cold, _) = hot_inner_nodes(syn1.rows(), hot_nodes);
+            let (cold, _) = hot_inner_nodes(syn1.rows(), hot.inner_nodes());
             if (word as usize) < hf.len() {
                 for &step in hf.path(word as usize) {
                     let p = HuffmanCodes::node(step) as usize;
@@ -365,9 +380,15 @@ impl OutputLayers<'_> {
             }
         }
         if let Some(syn1neg) = &self.syn1neg {
-            self.prefetch_output(syn1neg, word as usize);
+            // the first rows are the most frequent words
+            let hot_words = hot.hot_words();
+            if word as usize >= hot_words {
+                self.prefetch_output(syn1neg, word as usize);
+            }
             for &n in negatives {
-                self.prefetch_output(syn1neg, n as usize);
+                if n as usize >= hot_words {
+                    self.prefetch_output(syn1neg, n as usize);
+                }
             }
         }
     }
@@ -1112,12 +1133,20 @@ mod hot_rows_tests {
             hot.set_alone(true);
             hot.load(&l, true, HOT_INNER_NODES);
             assert!(hot.hs_row(root, 1).is_none(), "nothing cached when alone");
+            // the rows prefetching leaves out: hot in any case
+            assert_eq!(
+                (hot.inner_nodes(), hot.hot_words()),
+                (HOT_INNER_NODES, HOT_WORDS)
+            );
             l.syn1
                 .as_ref()
                 .unwrap()
                 .axpy_row::<Unfused>(root, 1.0, &[1.0, 2.0, 3.0]);
             hot.merge(&l); // nothing to merge: the shared row keeps the write
             hot.set_alone(false);
+            hot.load(&l, false, HOT_INNER_NODES);
+            assert_eq!(hot.hot_words(), 0, "no noise rows cached, none left out");
+            hot.merge(&l);
             hot.load(&l, true, HOT_INNER_NODES);
             assert_eq!(
                 hot.hs_row(root, 1).map(|r| r.to_vec()),

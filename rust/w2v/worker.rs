@@ -143,9 +143,7 @@ impl Worker {
         std::mem::swap(&mut self.neg, &mut self.neg_next);
         self.draw_next(model);
         if let Some(&next) = sent.get(pos + 1) {
-            model
-                .layers
-                .prefetch(next, &self.neg_next, self.hot.inner_nodes());
+            model.layers.prefetch(next, &self.neg_next, &self.hot);
         }
         if let Some(&later) = sent.get(pos + 2) {
             model.layers.prefetch_path(later);
