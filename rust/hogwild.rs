@@ -139,10 +139,7 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// row is read in order.
     #[inline(always)]
     pub fn prefetch_row(&self, row: usize) {
-        if row < self.rows {
-            let n = self.cols.min(PREFETCH_ROW_MAX);
-            crate::mem::prefetch_span(self.ptr.wrapping_add(row * self.cols), n);
-        }
+        self.prefetch_row_as::<false>(row)
     }
 
     /// [`SharedMatrix::prefetch_row`] for a row that will be written soon
@@ -155,9 +152,20 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// unchanged, as were the input rows.
     #[inline(always)]
     pub fn prefetch_row_for_write(&self, row: usize) {
+        self.prefetch_row_as::<true>(row)
+    }
+
+    /// [`SharedMatrix::prefetch_row`], for writing when `WRITE`.
+    #[inline(always)]
+    fn prefetch_row_as<const WRITE: bool>(&self, row: usize) {
         if row < self.rows {
             let n = self.cols.min(PREFETCH_ROW_MAX);
-            crate::mem::prefetch_span_write(self.ptr.wrapping_add(row * self.cols), n);
+            let p = self.ptr.wrapping_add(row * self.cols);
+            if WRITE {
+                crate::mem::prefetch_span_write(p, n);
+            } else {
+                crate::mem::prefetch_span(p, n);
+            }
         }
     }
 

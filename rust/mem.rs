@@ -55,24 +55,29 @@ pub(crate) fn prefetch_write<T>(p: *const T) {
 /// `p` (a matrix row about to be updated).
 #[inline(always)]
 pub(crate) fn prefetch_span_write<T>(p: *const T, n: usize) {
-    let bytes = n.saturating_mul(std::mem::size_of::<T>());
-    let base = p as *const u8;
-    let mut off = 0;
-    while off < bytes {
-        prefetch_write(base.wrapping_add(off));
-        off += 64;
-    }
+    prefetch_lines::<T, true>(p, n)
 }
 
 /// [`prefetch`] for each 64-byte step of the `n` values starting at `p`
 /// (a matrix row about to be read).
 #[inline(always)]
 pub(crate) fn prefetch_span<T>(p: *const T, n: usize) {
+    prefetch_lines::<T, false>(p, n)
+}
+
+/// One prefetch per 64-byte step of the `n` values at `p`, for writing
+/// when `WRITE`.
+#[inline(always)]
+fn prefetch_lines<T, const WRITE: bool>(p: *const T, n: usize) {
     let bytes = n.saturating_mul(std::mem::size_of::<T>());
     let base = p as *const u8;
     let mut off = 0;
     while off < bytes {
-        prefetch(base.wrapping_add(off));
+        if WRITE {
+            prefetch_write(base.wrapping_add(off));
+        } else {
+            prefetch(base.wrapping_add(off));
+        }
         off += 64;
     }
 }
