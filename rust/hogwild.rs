@@ -147,7 +147,7 @@ impl<'a, T: Copy> SharedMatrix<'a, T> {
     /// exclusive state, so that the update does not wait for the other
     /// cores to give up their copies. Measured on 4M tokens with 2 workers
     /// (`benches/RESULTS.md`, "Output rows prefetched for writing"):
-    /// skip-gram HS, CBOW HS and CBOW NS 1.03-1.05x; skip-gram NS, whose
+    /// skip-gram HS, CBOW HS and CBOW NS 1.03-1.06x; skip-gram NS, whose
     /// window update reads each output row long before it writes it,
     /// unchanged, as were the input rows.
     #[inline(always)]
