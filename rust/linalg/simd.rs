@@ -214,6 +214,42 @@ macro_rules! with_row_count {
     };
 }
 
+/// The first `r` floats at `p` (all 16 when `r >= 16`), the other lanes
+/// zero. Whole chunks and the tails of 8 or 4 floats (rows of 100, 200 or
+/// 300 floats end in one) are plain loads, which the CPU can forward from
+/// an earlier store of the same width; a masked load after a store to the
+/// same place waits for the store to reach the cache. Other tails are
+/// masked. Same values either way.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn load_first(p: *const f32, r: usize) -> __m512 {
+    // SAFETY: the caller's contract: `min(r, 16)` floats are readable at `p`.
+    unsafe {
+        match r {
+            16.. => _mm512_loadu_ps(p),
+            8 => _mm512_zextps256_ps512(_mm256_loadu_ps(p)),
+            4 => _mm512_zextps128_ps512(_mm_loadu_ps(p)),
+            _ => _mm512_maskz_loadu_ps(tail_mask(r), p),
+        }
+    }
+}
+
+/// Stores the first `r` lanes of `v` at `p` (all 16 when `r >= 16`), as
+/// [`load_first`] loads them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_first(p: *mut f32, r: usize, v: __m512) {
+    // SAFETY: the caller's contract: `min(r, 16)` floats are writable at `p`.
+    unsafe {
+        match r {
+            16.. => _mm512_storeu_ps(p, v),
+            8 => _mm256_storeu_ps(p, _mm512_castps512_ps256(v)),
+            4 => _mm_storeu_ps(p, _mm512_castps512_ps128(v)),
+            _ => _mm512_mask_storeu_ps(p, tail_mask(r), v),
+        }
+    }
+}
+
 /// Lanes `0..r` of a 16-lane mask (`r < 16`).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -245,12 +281,7 @@ unsafe fn dot512(a: *const f32, b: *const f32, n: usize) -> f32 {
             i += 16;
         }
         if i < n {
-            let m = tail_mask(n - i);
-            s1 = _mm512_fmadd_ps(
-                _mm512_maskz_loadu_ps(m, a.add(i)),
-                _mm512_maskz_loadu_ps(m, b.add(i)),
-                s1,
-            );
+            s1 = _mm512_fmadd_ps(load_first(a.add(i), n - i), load_first(b.add(i), n - i), s1);
         }
     }
     _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
@@ -271,13 +302,8 @@ unsafe fn axpy512(a: f32, x: *const f32, y: *mut f32, n: usize) {
             i += 16;
         }
         if i < n {
-            let m = tail_mask(n - i);
-            let v = _mm512_fmadd_ps(
-                va,
-                _mm512_maskz_loadu_ps(m, x.add(i)),
-                _mm512_maskz_loadu_ps(m, y.add(i)),
-            );
-            _mm512_mask_storeu_ps(y.add(i), m, v);
+            let v = _mm512_fmadd_ps(va, load_first(x.add(i), n - i), load_first(y.add(i), n - i));
+            store_first(y.add(i), n - i, v);
         }
     }
 }
@@ -302,12 +328,11 @@ unsafe fn acc_update512(g: f32, x: *const f32, row: *mut f32, acc: *mut f32, n: 
             i += 16;
         }
         if i < n {
-            let m = tail_mask(n - i);
-            let r = _mm512_maskz_loadu_ps(m, row.add(i));
-            let s = _mm512_fmadd_ps(vg, r, _mm512_maskz_loadu_ps(m, acc.add(i)));
-            _mm512_mask_storeu_ps(acc.add(i), m, s);
-            let u = _mm512_fmadd_ps(vg, _mm512_maskz_loadu_ps(m, x.add(i)), r);
-            _mm512_mask_storeu_ps(row.add(i), m, u);
+            let r = load_first(row.add(i), n - i);
+            let s = _mm512_fmadd_ps(vg, r, load_first(acc.add(i), n - i));
+            store_first(acc.add(i), n - i, s);
+            let u = _mm512_fmadd_ps(vg, load_first(x.add(i), n - i), r);
+            store_first(row.add(i), n - i, u);
         }
     }
 }
@@ -349,10 +374,9 @@ unsafe fn dots_n512<const N: usize>(rows: &[*const f32], u: *const f32, d: usize
             k += 32;
         }
         while k < d {
-            let m = chunk_mask(k, d);
-            let uk = _mm512_maskz_loadu_ps(m, u.add(k));
+            let uk = load_first(u.add(k), d - k);
             for (acc, &row) in a.iter_mut().zip(&r) {
-                *acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row.add(k)), uk, *acc);
+                *acc = _mm512_fmadd_ps(load_first(row.add(k), d - k), uk, *acc);
             }
             k += 16;
         }
@@ -410,8 +434,7 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
     // (c * d floats each) and chunk k within `u`; the last chunk is masked.
     unsafe {
         while k < d {
-            let m = chunk_mask(k, d);
-            let uk = _mm512_maskz_loadu_ps(m, u.add(k));
+            let uk = load_first(u.add(k), d - k);
             let mut du = _mm512_setzero_ps();
             for (j, &gj) in g.iter().enumerate() {
                 if gj == 0.0 {
@@ -419,11 +442,11 @@ unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32],
                 }
                 let vg = _mm512_set1_ps(gj);
                 let at = j * d + k;
-                let q = _mm512_fmadd_ps(vg, uk, _mm512_maskz_loadu_ps(m, gin.add(at)));
-                _mm512_mask_storeu_ps(gin.add(at), m, q);
-                du = _mm512_fmadd_ps(vg, _mm512_maskz_loadu_ps(m, h.add(at)), du);
+                let q = _mm512_fmadd_ps(vg, uk, load_first(gin.add(at), d - k));
+                store_first(gin.add(at), d - k, q);
+                du = _mm512_fmadd_ps(vg, load_first(h.add(at), d - k), du);
             }
-            _mm512_mask_storeu_ps(u.add(k), m, _mm512_add_ps(uk, du));
+            store_first(u.add(k), d - k, _mm512_add_ps(uk, du));
             k += 16;
         }
     }
@@ -497,18 +520,17 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
             k += 16;
         }
         if k < d {
-            let m = tail_mask(d - k);
-            let mut s0 = _mm512_maskz_loadu_ps(m, acc.add(k));
+            let mut s0 = load_first(acc.add(k), d - k);
             let mut s1 = _mm512_setzero_ps();
             for j in 0..N {
-                let v = _mm512_maskz_loadu_ps(m, r[j].add(k));
+                let v = load_first(r[j].add(k), d - k);
                 if j % 2 == 0 {
                     s0 = _mm512_fmadd_ps(vg[j], v, s0);
                 } else {
                     s1 = _mm512_fmadd_ps(vg[j], v, s1);
                 }
             }
-            _mm512_mask_storeu_ps(acc.add(k), m, _mm512_add_ps(s0, s1));
+            store_first(acc.add(k), d - k, _mm512_add_ps(s0, s1));
         }
     }
 }
@@ -694,16 +716,15 @@ unsafe fn acc_update_n512<const N: usize>(
             k += 32;
         }
         while k < d {
-            let m = chunk_mask(k, d);
-            let mut a = _mm512_maskz_loadu_ps(m, acc.add(k));
-            let xk = _mm512_maskz_loadu_ps(m, x.add(k));
+            let mut a = load_first(acc.add(k), d - k);
+            let xk = load_first(x.add(k), d - k);
             for j in 0..N {
                 let p = r[j].add(k);
-                let v = _mm512_maskz_loadu_ps(m, p);
+                let v = load_first(p, d - k);
                 a = _mm512_fmadd_ps(vg[j], v, a);
-                _mm512_mask_storeu_ps(p, m, _mm512_fmadd_ps(vg[j], xk, v));
+                store_first(p, d - k, _mm512_fmadd_ps(vg[j], xk, v));
             }
-            _mm512_mask_storeu_ps(acc.add(k), m, a);
+            store_first(acc.add(k), d - k, a);
             k += 16;
         }
     }
@@ -1211,6 +1232,40 @@ unsafe fn acc_update_n256<const N: usize>(
 mod tests {
     use super::*;
     use crate::linalg::{accumulate_and_update, axpy, dot_with, window_step, Unfused};
+
+    /// The tail loads and stores give what the masked forms give, for every
+    /// remainder, and write nothing past it.
+    #[test]
+    fn partial_loads_and_stores_are_the_masked_ones() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        #[target_feature(enable = "avx512f")]
+        fn run(r: usize, src: &[f32; 16], dst: &mut [f32; 17]) -> ([f32; 16], [f32; 16]) {
+            let (mut a, mut b) = ([0.0f32; 16], [0.0f32; 16]);
+            // SAFETY: 16 floats readable at `src`, 17 writable at `dst`
+            // (r <= 16 are touched); AVX-512F checked by the caller.
+            unsafe {
+                _mm512_storeu_ps(a.as_mut_ptr(), load_first(src.as_ptr(), r));
+                let m = if r >= 16 { 0xFFFF } else { tail_mask(r) };
+                _mm512_storeu_ps(b.as_mut_ptr(), _mm512_maskz_loadu_ps(m, src.as_ptr()));
+                store_first(dst.as_mut_ptr(), r, _mm512_loadu_ps(src.as_ptr()));
+            }
+            (a, b)
+        }
+        let src: [f32; 16] = std::array::from_fn(|i| i as f32 + 1.0);
+        for r in 1..=16 {
+            let mut dst = [-1.0f32; 17];
+            // SAFETY: AVX-512F checked above.
+            let (got, want) = unsafe { run(r, &src, &mut dst) };
+            assert_eq!(got, want, "load of {r}");
+            assert_eq!(&dst[..r], &src[..r], "store of {r}");
+            assert!(
+                dst[r..].iter().all(|&v| v == -1.0),
+                "store of {r} went past it"
+            );
+        }
+    }
 
     /// Each SIMD kernel against the portable one, on lengths around every
     /// width boundary, where the tails are.
