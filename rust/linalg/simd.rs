@@ -215,8 +215,8 @@ macro_rules! with_row_count {
 }
 
 /// The first `r` floats at `p` (all 16 when `r >= 16`), the other lanes
-/// zero. Whole chunks and the tails of 8 or 4 floats (rows of 100, 200 or
-/// 300 floats end in one) are plain loads, which the CPU can forward from
+/// zero. Whole chunks and the tails of 8 or 4 floats (rows of 100 or 200
+/// floats end in one) are plain loads, which the CPU can forward from
 /// an earlier store of the same width; a masked load after a store to the
 /// same place waits for the store to reach the cache. Other tails are
 /// masked. Same values either way.
