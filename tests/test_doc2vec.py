@@ -880,3 +880,24 @@ def test_docvecs_is_a_deprecated_alias() -> None:
         warnings.simplefilter("always")
         assert model.docvecs is model.dv
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_the_trainer_is_reused_across_train_calls_with_the_same_result() -> None:
+    docs = topic_docs(60, 20)
+    models = []
+    for reuse in (True, False):
+        m = Doc2Vec(vector_size=8, min_count=1, workers=1, seed=2, dm=1, epochs=1)
+        m.build_vocab(docs)
+        first = m._training_core(False)
+        assert m._training_core(False) is first
+        for _ in range(2):
+            if not reuse:
+                m.__dict__.pop("_trainer_cache")
+            m.train(docs, total_examples=len(docs), epochs=1)
+        assert (m._training_core(False) is first) == reuse
+        models.append(m)
+    assert np.array_equal(models[0].dv.vectors, models[1].dv.vectors)
+    assert np.array_equal(models[0].wv.vectors, models[1].wv.vectors)
+    first = models[0]._training_core(False)
+    models[0].window = 3  # another setting: another trainer
+    assert models[0]._training_core(False) is not first

@@ -634,3 +634,62 @@ def test_progress_bar_and_logging(caplog: pytest.LogCaptureFixture) -> None:
     assert any(
         "EPOCH 0" in r.getMessage() and "effective words" in r.getMessage() for r in caplog.records
     )
+
+
+def test_the_trainer_built_by_build_vocab_is_reused_until_the_vocabulary_or_a_setting_changes() -> (
+    None
+):
+    import copy
+    import pickle
+
+    corpus = planted_corpus(300)
+    model = Word2Vec(vector_size=8, min_count=1, workers=1, seed=5, hs=1, negative=0)
+    model.build_vocab(corpus)
+    built = model._training_core(False)
+    assert model._training_core(False) is built  # nothing changed
+    model.train(corpus, total_examples=len(corpus), epochs=1)
+    assert model._training_core(False) is built
+
+    # a reused trainer trains as a new one: two models, one with its trainer
+    # reused three times, one with a fresh trainer for every call
+    fresh = Word2Vec(vector_size=8, min_count=1, workers=1, seed=5, hs=1, negative=0)
+    fresh.build_vocab(corpus)
+    for _ in range(2):
+        fresh.__dict__.pop("_trainer_cache")
+        fresh.train(corpus, total_examples=len(corpus), epochs=1)
+    model.train(corpus, total_examples=len(corpus), epochs=1)
+    assert np.array_equal(model.wv.vectors, fresh.wv.vectors)
+    assert np.array_equal(model.syn1, fresh.syn1)
+
+    # counts edited in place: a new Huffman tree
+    model.wv.expandos["count"][0] += 1000
+    assert model._training_core(False) is not built
+    # a setting
+    built = model._training_core(False)
+    model.sample = 0.01
+    assert model._training_core(False) is not built
+    # a key renamed in place
+    built = model._training_core(False)
+    model.wv.index_to_key[0] = "renamed"
+    assert model._training_core(False) is not built
+    # new words
+    built = model._training_core(False)
+    model.build_vocab([["brand", "new", "words"]], update=True)
+    assert model._training_core(False) is not built
+
+    # the cached trainer is not part of the model's state
+    assert "_trainer_cache" not in model.__getstate__()
+    clone = copy.deepcopy(model)
+    assert np.array_equal(pickle.loads(pickle.dumps(clone)).wv.vectors, model.wv.vectors)
+    clone.train(corpus, total_examples=len(corpus), epochs=1)
+
+
+def test_build_vocab_leaves_settings_the_trainer_rejects_to_train() -> None:
+    # the noise table cannot be built for these counts: build_vocab still
+    # succeeds (as it did before it built the trainer), train() says why
+    corpus = planted_corpus(50)
+    model = Word2Vec(vector_size=8, min_count=1, workers=1, ns_exponent=1e4)
+    model.build_vocab(corpus)
+    assert len(model.wv) > 0
+    with pytest.raises(ValueError, match="ns_exponent"):
+        model.train(corpus, total_examples=len(corpus), epochs=1)

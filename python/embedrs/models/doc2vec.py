@@ -389,7 +389,7 @@ class Doc2Vec(Word2Vec):
         self.layer1_size = self._layer1_size()
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state.pop("_core_lock", None)
         state["_core_cache"] = None
         state.pop("_plan", None)
@@ -750,6 +750,7 @@ class Doc2Vec(Word2Vec):
         self._core_cache = None
         self.wv.fill_norms(force=True)
         self.dv.fill_norms(force=True)
+        self._prepare_trainer()
 
     def build_vocab_from_freq(
         self,
@@ -958,7 +959,7 @@ class Doc2Vec(Word2Vec):
     # -- Word2Vec.train's hooks: the Doc2Vec trainer, tag rows and document vectors
 
     def _training_core(self, compute_loss: bool) -> Any:
-        core = self._make_d2v_core(compute_loss)
+        core = self._reused_core(compute_loss, self._make_d2v_core, self._d2v_config())
         self._core_cache = None
         return core
 
