@@ -120,6 +120,9 @@ class Replica:
         self.mats = matrices(model)
         self.snap = {k: v.copy() for k, v in self.mats.items()}
         self.base = {k: v.copy() for k, v in self.mats.items()}
+        # True while ``base`` and the weights equal ``snap`` on every row that no
+        # delta since the last apply touched (see :meth:`apply`)
+        self.exact = True
         # own deltas sent and not yet seen in a combined delta, by round
         self.pending: dict[int, dict[str, _sync.RowDelta]] = {}
         # the last round whose combined delta is in `snap` (-1: none); a replica
@@ -146,8 +149,21 @@ class Replica:
             return  # built from a master copy that has it
         own = self.pending.pop(rnd, {})
         in_flight = bool(self.pending)
+        # With nothing in flight `base` and the weights become the master copy,
+        # ``snap``. Where they already equal it outside the combined rows (no
+        # round was in flight since the last time they were set so: the rows this
+        # replica changed are in its delta, hence in the combined one), only the
+        # combined rows are copied; a replica's share of the document vectors is
+        # a fraction of them, so copying whole matrices cost more than the round's
+        # own rows.
+        rows_only = not in_flight and self.exact
         for name, c in deltas.items():
             s, b, w = self.snap[name], self.base[name], self.mats[name]
+            if rows_only:
+                _sync.add_rows(s, c, mirror=b)
+                if len(c.rows):
+                    w[c.rows] = b[c.rows]
+                continue
             _sync.add_rows(s, c)
             if not in_flight:
                 continue  # `base` and the weights are set from `snap` below
@@ -155,11 +171,12 @@ class Replica:
             mine = own.get(name)
             if mine is not None:
                 _sync.add_rows(b, mine, -1.0, mirror=w)
-        if not in_flight:
+        if not in_flight and not rows_only:
             # Nothing in flight: `base` and the weights are the master copy exactly.
             for name, s in self.snap.items():
                 np.copyto(self.base[name], s)
                 np.copyto(self.mats[name], s)
+        self.exact = not in_flight
         self.synced_round = rnd
 
     def step(
@@ -178,9 +195,21 @@ class Replica:
         """
         self.apply(combined)
         raw = eff = 0
+        docs = (0, 0)  # the document vectors the chunk may have written
         if 0 <= chunk < len(self.chunks):
             raw, eff = self._train_chunk(chunk, schedule)
-        delta = {name: _sync.take(w, self.base[name], self.dtype) for name, w in self.mats.items()}
+            text = self.chunks[chunk][1]
+            docs = (text.first_line, text.first_line + text.lines)
+        delta = {}
+        for name, w in self.mats.items():
+            if name == "dv":
+                # training writes only the chunk's own documents: compare those
+                lo, hi = docs
+                d = _sync.take(w[lo:hi], self.base[name][lo:hi], self.dtype)
+                d.rows += lo
+            else:
+                d = _sync.take(w, self.base[name], self.dtype)
+            delta[name] = d
         self.pending[int(rnd)] = delta
         return delta, raw, eff
 
