@@ -809,7 +809,7 @@ class Doc2Vec(Word2Vec):
         by_row = self.wv._keys_by_row()  # a loaded model's stored keys: a transient list
         return _core_class()(
             by_row.keys() if not isinstance(by_row, list) else list(by_row),
-            [int(c) for c in counts],
+            counts.tolist(),
             **self._d2v_config(),
             compute_loss=bool(compute_loss),
             seed=check_seed(self.seed),

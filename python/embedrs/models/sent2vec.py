@@ -153,7 +153,7 @@ class Sent2Vec(LifecycleEvents):
         syn0 = np.ascontiguousarray(wv.vectors, dtype=np.float32)
         core = _core_class()(
             list(wv.index_to_key),
-            [int(c) for c in np.asarray(wv.expandos["count"], dtype=np.int64)]
+            np.asarray(wv.expandos["count"], dtype=np.int64).tolist()
             if "count" in wv.expandos
             else [1] * len(wv),
             sample=float(self.sample),

@@ -708,7 +708,7 @@ class Word2Vec(LifecycleEvents):
         n = len(self.wv.index_to_key)
         if not self.hs or not n or "count" not in self.wv.expandos:
             return
-        counts = [int(c) for c in np.asarray(self.wv.expandos["count"], dtype=np.int64)]
+        counts = np.asarray(self.wv.expandos["count"], dtype=np.int64).tolist()
         codes, points, lengths = huffman_tree(counts)
         bounds = np.cumsum(lengths, dtype=np.int64)[:-1]
         for attr, flat in (("code", codes), ("point", points)):
@@ -823,7 +823,7 @@ class Word2Vec(LifecycleEvents):
         counts = np.asarray(self.wv.expandos.get("count", np.ones(len(self.wv))), dtype=np.int64)
         return Word2VecCore(
             list(self.wv.index_to_key),
-            [int(c) for c in counts],
+            counts.tolist(),
             **self._training_config(),
             compute_loss=bool(compute_loss),
             seed=check_seed(self.seed),
