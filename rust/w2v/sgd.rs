@@ -164,13 +164,12 @@ impl HotRows {
         }
         self.n = 0;
     }
-}
 
-impl HotRows {
     /// [`HotRows::merge`] followed by [`HotRows::load`] of the same rows,
     /// one row at a time under `lock`: the row's change is added to `m` and
     /// the row (with the other workers' merged changes) copied back while
-    /// its lines are still in L1, instead of four passes over all the rows.
+    /// its lines are still in L1, instead of three passes over all the rows
+    /// and a copy of them.
     fn sync(&mut self, m: &SharedMatrix<'_>, lock: &Mutex<()>) {
         if self.n == 0 {
             return;

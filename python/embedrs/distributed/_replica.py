@@ -161,7 +161,9 @@ class Replica:
             s, b, w = self.snap[name], self.base[name], self.mats[name]
             if rows_only:
                 _sync.add_rows(s, c, mirror=b)
-                if len(c.rows):
+                if 2 * len(c.rows) >= len(w):
+                    np.copyto(w, b)  # one pass beats gathering most rows
+                elif len(c.rows):
                     w[c.rows] = b[c.rows]
                 continue
             _sync.add_rows(s, c)
