@@ -9,7 +9,7 @@
 //! loops, and stores its partial sums to the stack for the horizontal sum.
 //! A callgrind profile of `infer_vector` counted about 420 instructions per
 //! output row, of which about 85 were vector arithmetic. These kernels do
-//! the main part in whole registers and the tail in one masked (AVX-512) or
+//! the main part in whole registers and the tail in one partial step (AVX-512) or
 //! one 4-wide step and at most three scalar ones (AVX2), with two accumulators for the dot product
 //! so that consecutive multiply-adds do not wait on each other.
 //!
@@ -23,7 +23,7 @@ use super::MulAdd;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// The kernels for CPUs with AVX-512F (16 floats per register, masked tails).
+/// The kernels for CPUs with AVX-512F (16 floats per register, partial tails, see `load_first`).
 ///
 /// Use only in code compiled with the `avx512f` and `fma` target features
 /// and entered after checking the CPU has them.
@@ -264,7 +264,7 @@ unsafe fn dot512(a: *const f32, b: *const f32, n: usize) -> f32 {
     let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
     let mut i = 0;
     // SAFETY (every access below): i + 16 <= n for the whole loads, and the
-    // masked load touches only lanes below n - i (masked-off lanes are
+    // tail load touches only lanes below n - i (`load_first`: other lanes are
     // neither read nor able to fault).
     unsafe {
         while i + 32 <= n {
@@ -294,7 +294,7 @@ unsafe fn axpy512(a: f32, x: *const f32, y: *mut f32, n: usize) {
     let va = _mm512_set1_ps(a);
     let mut i = 0;
     // SAFETY (every access): whole vectors only while i + 16 <= n; the
-    // tail is masked to the lanes below n - i.
+    // tail touches only the lanes below n - i (`load_first`, `store_first`).
     unsafe {
         while i + 16 <= n {
             let v = _mm512_fmadd_ps(va, _mm512_loadu_ps(x.add(i)), _mm512_loadu_ps(y.add(i)));
@@ -362,7 +362,7 @@ unsafe fn dots_n512<const N: usize>(rows: &[*const f32], u: *const f32, d: usize
     let mut b = [_mm512_setzero_ps(); N];
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `u` and of
-    // each row (the caller's contract); the last chunks are masked to d.
+    // each row (the caller's contract); the last chunks touch only floats below d.
     unsafe {
         while k + 32 <= d {
             let u0 = _mm512_loadu_ps(u.add(k));
@@ -431,7 +431,7 @@ unsafe fn dots512(u: *const f32, h: *const f32, d: usize, x: &mut [f32]) {
 unsafe fn window_update512(u: *mut f32, h: *const f32, gin: *mut f32, g: &[f32], d: usize) {
     let mut k = 0;
     // SAFETY (every access): chunk k of row j lies within `h` and `gin`
-    // (c * d floats each) and chunk k within `u`; the last chunk is masked.
+    // (c * d floats each) and chunk k within `u`; the last chunk touches only floats below d.
     unsafe {
         while k < d {
             let uk = load_first(u.add(k), d - k);
@@ -488,7 +488,7 @@ unsafe fn gather_dots512(rows: &[*const f32], h: *const f32, d: usize, x: &mut [
 /// once into registers, each chunk of `acc` loaded once, the rows added
 /// into two accumulators (even and odd rows, so that consecutive
 /// multiply-adds do not wait on each other), stored once; the last chunk
-/// is masked.
+/// touches only floats below `d`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f32, d: usize) {
@@ -500,7 +500,7 @@ unsafe fn axpy_n512<const N: usize>(rows: &[*const f32], g: &[f32], acc: *mut f3
     }
     let mut k = 0;
     // SAFETY (every access): chunk k lies within the d floats of `acc` and
-    // of each row (the caller's contract); the last chunk is masked to d.
+    // of each row (the caller's contract); the last chunk touches only floats below d.
     unsafe {
         // whole chunks unmasked: a masked store cannot forward its data to
         // a later load, which then waits until the store reaches the cache,
@@ -692,7 +692,7 @@ unsafe fn acc_update_n512<const N: usize>(
     let mut k = 0;
     // SAFETY (every access): chunk k of `acc`, `x` and each row (d floats
     // each, the caller's contract); whole chunks while k + 32 <= d, then the
-    // last chunk is masked. The rows are disjoint from each other and from
+    // last chunk touches only floats below d. The rows are disjoint from each other and from
     // `acc` and `x`.
     unsafe {
         // Two chunks at a time, as in `gather_acc_update256`: two chains into
