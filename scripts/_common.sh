@@ -1,5 +1,5 @@
 # Shared helpers of scripts/test.sh and scripts/run_main.sh (sourced, not run).
-# Needs only: bash, Python >= 3.9 with venv and pip, and a Rust toolchain (cargo).
+# Needs only: bash, Python >= 3.10 with venv and pip, and a Rust toolchain (cargo).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,18 +13,18 @@ if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# The Python to build venvs with: $PYTHON, else python3, else python; 3.9 or newer.
+# The Python to build venvs with: $PYTHON, else python3, else python; 3.10 or newer.
 find_python() {
     local cand
     for cand in "${PYTHON:-}" python3 python; do
         [ -n "$cand" ] || continue
         if command -v "$cand" >/dev/null 2>&1 &&
-            "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+            "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
             PYTHON="$(command -v "$cand")"
             return 0
         fi
     done
-    die "no Python 3.9+ with the venv module found (set PYTHON=/path/to/python)"
+    die "no Python 3.10+ with the venv module found (set PYTHON=/path/to/python)"
 }
 
 require_cargo() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone, with only Python 3.9+ (with pip and venv)
+# The main job, from a fresh clone, with only Python 3.10+ (with pip and venv)
 # and a Rust toolchain installed: builds the release wheel, installs it into
 # .venv-main and runs `embedrs` with no arguments, which trains word2vec
 # vectors on the embedded default corpus (the installed Python standard

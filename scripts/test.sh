@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole embedrs test suite, from a fresh clone, with only Python 3.9+ (with
+# The whole embedrs test suite, from a fresh clone, with only Python 3.10+ (with
 # pip and venv) and a Rust toolchain installed:
 #
 #   1. cargo test            the pure-Rust core (unit, integration and doc tests)

@@ -8,6 +8,7 @@ too, and the size of the effect is compared between the two libraries.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -139,7 +140,7 @@ EXPONENTS = (-0.5, 0.0, 0.75, 1.0)  # gensim accepts negative exponents (rare wo
 def test_ns_exponent_shapes_the_noise_distribution(library: str) -> None:
     rare = [_rare_output_norm(library, e) for e in EXPONENTS]
     # the higher the exponent, the less often rare words are drawn as negatives
-    assert all(a > 1.05 * b for a, b in zip(rare, rare[1:])), dict(zip(EXPONENTS, rare))
+    assert all(a > 1.05 * b for a, b in itertools.pairwise(rare)), dict(zip(EXPONENTS, rare))
 
 
 @requires_gensim

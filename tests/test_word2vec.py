@@ -348,9 +348,15 @@ def test_token_table_gives_the_dicts_answer() -> None:
     # has read as many tokens as the vocabulary holds; anything else through
     # the dict. One worker and one seed: both must train the same model.
     corpus = [[str(w) for w in s] for s in planted_corpus(600)]  # not numpy's str_
+    for i, s in enumerate(corpus):
+        # words outside ASCII (their UTF-8 bytes are cached by CPython on
+        # first use) and one longer than the table keeps inline
+        s.insert(i % 5, ["café", "東京", "x😀", "é" * 30, "naïve"][i % 5])
     for s in corpus[::7]:
-        s.extend(["unseen", "w" * 40])  # out-of-vocabulary tokens
-    vocab = [s[:-2] if i % 7 == 0 else s for i, s in enumerate(corpus)]
+        # out-of-vocabulary tokens: short, long, and a lone surrogate that
+        # has no UTF-8 form
+        s.extend(["unseen", "w" * 40, "\ud800"])
+    vocab = [s[:-3] if i % 7 == 0 else s for i, s in enumerate(corpus)]
     wrapped = [[_Token(w) for w in s] for s in corpus]
     models = []
     for sentences in (corpus, wrapped):
@@ -359,6 +365,7 @@ def test_token_table_gives_the_dicts_answer() -> None:
         m.train(sentences, total_examples=len(sentences), epochs=2)
         models.append(m)
     assert "unseen" not in models[0].wv
+    assert "東京" in models[0].wv and "é" * 30 in models[0].wv
     assert np.array_equal(models[0].wv.vectors, models[1].wv.vectors)
     assert np.array_equal(models[0].syn1neg, models[1].syn1neg)
 

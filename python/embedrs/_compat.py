@@ -10,7 +10,8 @@ raises ``NotImplementedError`` saying what to call instead.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from embedrs.utils import call_on_class_only
 

@@ -1,12 +1,11 @@
 """Type stubs for the private Rust extension module ``embedrs._embedrs``."""
 
 import os
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
 
 import numpy as _np
 import numpy.typing as _npt
-from typing_extensions import TypeAlias
 
 __version__: str
 

@@ -719,7 +719,7 @@ def _check_entries(path: str, header: dict, data_start: int, size: int) -> dict[
             spans.append((start, start + nbytes, name))
         out[name] = (dt, tuple(shape), start, nbytes, crc)
     spans.sort()
-    for (_, e1, n1), (s2, _, n2) in zip(spans, spans[1:]):
+    for (_, e1, n1), (s2, _, n2) in itertools.pairwise(spans):
         if s2 < e1:
             raise ValueError(f"{path}: arrays {n1!r} and {n2!r} overlap")
     return out

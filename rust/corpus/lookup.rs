@@ -110,20 +110,49 @@ fn hash(w: &[u64; 3], len: usize) -> u64 {
     fold_mul(h ^ w[2], 0x9E37_79B9_7F4A_7C15)
 }
 
+/// A token half looked up by [`ByteLookup::start`]: packed, hashed and its
+/// slot prefetched; [`ByteLookup::finish`] gives its id.
+#[derive(Clone, Copy, Debug)]
+pub enum Pending {
+    /// A key stored in the table: its packed bytes, length and home slot.
+    Inline { key: [u64; 3], len: u32, at: usize },
+    /// A token whose answer is already known (a long key, or a token the
+    /// caller looked up another way).
+    Known(Option<u32>),
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending::Known(None)
+    }
+}
+
 impl ByteLookup {
     /// The lookup of `words`, whose ids are their positions (a word given
     /// twice gets its last position).
     pub fn new(words: &[String]) -> Self {
-        let short = words.iter().filter(|w| w.len() <= INLINE).count();
+        let pairs: Vec<(&[u8], u32)> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let id = u32::try_from(i).expect("vocabulary ids fit in u32");
+                (w.as_bytes(), id)
+            })
+            .collect();
+        ByteLookup::from_pairs(&pairs)
+    }
+
+    /// The lookup of `(key, id)` pairs (a key given twice gets its last id).
+    pub fn from_pairs(pairs: &[(&[u8], u32)]) -> Self {
+        let short = pairs.iter().filter(|(k, _)| k.len() <= INLINE).count();
         let size = (short + short / 2 + 16).next_power_of_two();
         let mut table = ByteLookup {
             slots: vec![FREE; size],
             mask: size - 1,
             long: FxHashMap::default(),
         };
-        for (i, w) in words.iter().enumerate() {
-            let id = u32::try_from(i).expect("vocabulary ids fit in u32");
-            table.insert(w.as_bytes(), id);
+        for &(k, id) in pairs {
+            table.insert(k, id);
         }
         table
     }
@@ -156,29 +185,47 @@ impl ByteLookup {
         self.probe(&w, token.len(), hash(&w, token.len()) as usize & self.mask)
     }
 
+    /// The first half of looking `token` up: packs and hashes it and
+    /// prefetches its slot, so that the misses of a group of tokens overlap
+    /// when their [`ByteLookup::finish`] calls follow.
+    #[inline(always)]
+    pub fn start(&self, token: &[u8]) -> Pending {
+        if token.len() > INLINE {
+            return Pending::Known(self.long.get(token).copied());
+        }
+        let key = pack(token);
+        let at = hash(&key, token.len()) as usize & self.mask;
+        crate::mem::prefetch(self.slots.as_ptr().wrapping_add(at));
+        Pending::Inline {
+            key,
+            len: token.len() as u32,
+            at,
+        }
+    }
+
+    /// The id of a token [`ByteLookup::start`] began: what
+    /// [`ByteLookup::get`] gives for it.
+    #[inline(always)]
+    pub fn finish(&self, p: &Pending) -> Option<u32> {
+        match *p {
+            Pending::Inline { key, len, at } => self.probe(&key, len as usize, at),
+            Pending::Known(id) => id,
+        }
+    }
+
     /// Appends to `out` the ids of the `tokens` that are words of the
     /// vocabulary, in order: what [`ByteLookup::get`] gives for each, but
     /// looked up in groups of [`GROUP`] tokens whose slots are all
     /// prefetched before the first is read, so that their cache misses
     /// overlap instead of following one another.
     pub fn extend_ids(&self, tokens: &[&[u8]], out: &mut Vec<u32>) {
-        let mut keys = [[0u64; 3]; GROUP];
-        let mut at = [0usize; GROUP];
+        let mut pending = [Pending::default(); GROUP];
         for group in tokens.chunks(GROUP) {
-            for ((t, key), at) in group.iter().zip(&mut keys).zip(&mut at) {
-                if t.len() <= INLINE {
-                    *key = pack(t);
-                    *at = hash(key, t.len()) as usize & self.mask;
-                    crate::mem::prefetch(self.slots.as_ptr().wrapping_add(*at));
-                }
+            for (t, p) in group.iter().zip(&mut pending) {
+                *p = self.start(t);
             }
-            for ((t, key), &at) in group.iter().zip(&keys).zip(&at) {
-                let id = if t.len() > INLINE {
-                    self.long.get(*t).copied()
-                } else {
-                    self.probe(key, t.len(), at)
-                };
-                if let Some(id) = id {
+            for p in &pending[..group.len()] {
+                if let Some(id) = self.finish(p) {
                     out.push(id);
                 }
             }

@@ -20,7 +20,7 @@ use crate::vocab::WordCounter;
 use crate::{Error, Result};
 
 mod lookup;
-pub use lookup::ByteLookup;
+pub use lookup::{ByteLookup, Pending};
 
 /// A batch of sentences as word ids (out-of-vocabulary words already
 /// removed): the unit of work the training engine hands to one worker.

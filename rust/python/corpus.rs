@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use super::{report, IntoPyResult};
-use crate::corpus::{count_words, CorpusText, Job, MAX_SENTENCE_LEN};
+use crate::corpus::{count_words, ByteLookup, CorpusText, Job, Pending, MAX_SENTENCE_LEN};
 use crate::progress::Progress;
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -132,7 +132,7 @@ impl Feed<'_, '_> {
         // The token table replaces the dict look-up once the feed has read
         // as many tokens as the vocabulary has words, so that building it
         // never costs more than the look-ups it speeds up.
-        let mut table: Option<TokenTable<'_>> = None;
+        let mut table: Option<FeedTable> = None;
         let mut table_tried = false;
         let mut looked_up = 0usize;
         let mut resolved: Vec<u32> = Vec::new();
@@ -169,7 +169,7 @@ impl Feed<'_, '_> {
             if let Ok(list) = item.cast::<PyList>() {
                 if !table_tried && looked_up >= self.key_to_index.len() {
                     table_tried = true;
-                    table = TokenTable::build(self.key_to_index, self.vocab)?;
+                    table = FeedTable::build(self.key_to_index, self.vocab)?;
                 }
                 match &table {
                     Some(t) => {
@@ -245,169 +245,99 @@ impl Feed<'_, '_> {
     }
 }
 
-/// Marks an out-of-vocabulary token in [`TokenTable::resolve`]'s output.
+/// Marks an out-of-vocabulary token in [`FeedTable::resolve`]'s output.
 const OOV: u32 = u32::MAX;
 
-/// Tokens resolved per pass of [`TokenTable::resolve`]'s pipeline: large
-/// enough that a prefetch issued in one pass has landed by the next, small
-/// enough that the prefetched lines are still in L1.
+/// Tokens resolved per pass of [`FeedTable::resolve`]: large enough that
+/// the slot prefetches of one pass overlap, small enough that the slots
+/// are still in L1 when the second pass reads them.
 const CHUNK: usize = 64;
 
-/// `key_to_index` as an open-addressing table for the feed.
+/// `key_to_index` as the byte table the corpus-file readers use
+/// ([`ByteLookup`]), for the feed.
 ///
-/// On a large vocabulary the dict look-up of every token is three dependent
-/// cache misses (CPython's index table, its entry, the key's string) on the
-/// one thread that holds the GIL, while the workers fill the caches with
-/// weight rows. The table keeps each key's hash, address and id in one
-/// 24-byte slot, and [`TokenTable::resolve`] walks a sentence in passes so
-/// that the slot and the key string are prefetched before they are read.
-/// The answer is the dict's: a hit is confirmed by identity or by string
-/// equality with the dict's own key, never by the hash alone.
-struct TokenTable<'py> {
-    slots: Vec<Slot>,
-    mask: usize,
-    /// The dict's keys, held so that their addresses stay valid.
-    keys: Vec<Bound<'py, PyAny>>,
+/// The dict's own look-up of a token hashes it (SipHash, once per string
+/// object), walks CPython's index table and compares the token with the key
+/// object through `PyObject_RichCompare`: on a corpus of ordinary token
+/// lists that was about 40% of the feed, which runs on the one thread that
+/// holds the GIL. Here each token's UTF-8 bytes (CPython keeps them in the
+/// string object for ASCII text, and caches them for the rest) are looked
+/// up in a table that holds each key's bytes inline, by the same code as
+/// the file readers. The answer is the dict's: the table holds exactly its
+/// `str` keys and their ids, keys and tokens that are not exactly `str` go
+/// to the dict, and so do tokens that cannot be encoded (lone surrogates).
+struct FeedTable {
+    lookup: ByteLookup,
 }
 
-#[derive(Clone, Copy)]
-struct Slot {
-    hash: isize,
-    /// Address of the key object (identity check and prefetch).
-    addr: usize,
-    id: u32,
-    /// Index in `keys`; `OOV` for an empty slot.
-    key: u32,
-}
-
-const EMPTY: Slot = Slot {
-    hash: 0,
-    addr: 0,
-    id: OOV,
-    key: OOV,
-};
-
-impl<'py> TokenTable<'py> {
+impl FeedTable {
     /// The table of `key_to_index`, or `None` when the dict holds something
-    /// only the dict can answer for: a key that is not exactly a `str`, or
-    /// a value that is not a row (the per-token path reports it if a
-    /// sentence ever uses that key).
-    fn build(key_to_index: &Bound<'py, PyDict>, vocab: u32) -> PyResult<Option<Self>> {
+    /// only the dict can answer for: a key that is not exactly a `str` (or
+    /// not encodable as UTF-8), or a value that is not a row (the per-token
+    /// path reports it if a sentence ever uses that key).
+    fn build(key_to_index: &Bound<'_, PyDict>, vocab: u32) -> PyResult<Option<Self>> {
         let n = key_to_index.len();
         if n == 0 || n >= OOV as usize {
             return Ok(None);
         }
-        let cap = (n + n / 3 + 1).next_power_of_two();
-        let mut slots = Vec::new();
-        if slots.try_reserve_exact(cap).is_err() {
-            return Ok(None);
-        }
-        slots.resize(cap, EMPTY);
-        let mask = cap - 1;
         let mut keys = Vec::with_capacity(n);
         for (k, v) in key_to_index.iter() {
-            if !k.is_exact_instance_of::<PyString>() {
+            let Ok(k) = k.cast_exact::<PyString>().cloned() else {
                 return Ok(None);
-            }
+            };
             let Some(id) = v.extract::<u32>().ok().filter(|&id| id < vocab) else {
                 return Ok(None);
             };
-            let hash = k.hash()?;
-            let mut at = hash as usize & mask;
-            while slots[at].key != OOV {
-                at = (at + 1) & mask;
-            }
-            slots[at] = Slot {
-                hash,
-                addr: k.as_ptr() as usize,
-                id,
-                key: keys.len() as u32,
-            };
-            keys.push(k);
+            keys.push((k, id));
         }
-        Ok(Some(TokenTable { slots, mask, keys }))
+        let mut pairs = Vec::with_capacity(n);
+        for (k, id) in &keys {
+            let Ok(text) = k.to_str() else {
+                return Ok(None);
+            };
+            pairs.push((text.as_bytes(), *id));
+        }
+        Ok(Some(FeedTable {
+            lookup: ByteLookup::from_pairs(&pairs),
+        }))
     }
 
     /// The id of each token of `list` into `out` (`OOV` for tokens not in
-    /// the vocabulary), as `feed.id` would give them. Tokens that are not
-    /// exactly `str` go to the dict.
+    /// the vocabulary), as `feed.id` would give them.
     fn resolve(
         &self,
-        feed: &Feed<'_, 'py>,
-        list: &Bound<'py, PyList>,
+        feed: &Feed<'_, '_>,
+        list: &Bound<'_, PyList>,
         out: &mut Vec<u32>,
     ) -> PyResult<()> {
         out.clear();
         let n = list.len();
-        let mut toks: Vec<Bound<'py, PyAny>> = Vec::with_capacity(CHUNK.min(n));
-        // Per token of the chunk: its hash, then its candidate slot
-        // (`usize::MAX`: not a plain str, ask the dict).
-        let mut hashes = [0isize; CHUNK];
-        let mut cand = [0usize; CHUNK];
+        let mut pending = [Pending::default(); CHUNK];
         let mut start = 0;
         while start < n {
             let len = CHUNK.min(n - start);
-            toks.clear();
-            // Pass 1: hash each token and prefetch its home slot.
-            for (i, h) in hashes.iter_mut().enumerate().take(len) {
+            // Pass 1: each token packed and hashed, its slot prefetched
+            // (or, for a token only the dict can answer for, its answer).
+            for (i, p) in pending.iter_mut().enumerate().take(len) {
                 let tok = list.get_item(start + i)?;
-                if tok.is_exact_instance_of::<PyString>() {
-                    *h = tok.hash()?;
-                    crate::mem::prefetch(&self.slots[*h as usize & self.mask]);
-                    cand[i] = 0;
-                } else {
-                    cand[i] = usize::MAX;
-                }
-                toks.push(tok);
-            }
-            // Pass 2: find the first slot with the token's hash (or the
-            // empty slot that proves it absent) and prefetch the key.
-            for i in 0..len {
-                if cand[i] == usize::MAX {
-                    continue;
-                }
-                let h = hashes[i];
-                let mut at = h as usize & self.mask;
-                loop {
-                    let s = &self.slots[at];
-                    if s.key == OOV || s.hash == h {
-                        break;
-                    }
-                    at = (at + 1) & self.mask;
-                }
-                if self.slots[at].key != OOV {
-                    crate::mem::prefetch(self.slots[at].addr as *const u8);
-                }
-                cand[i] = at;
-            }
-            // Pass 3: confirm the candidate by identity or equality.
-            for (i, tok) in toks.iter().enumerate() {
-                let id = if cand[i] == usize::MAX {
-                    feed.id(tok)?.unwrap_or(OOV)
-                } else {
-                    self.confirm(tok, hashes[i], cand[i])?
+                let text = tok
+                    .cast_exact::<PyString>()
+                    .ok()
+                    .and_then(|s| s.to_str().ok());
+                *p = match text {
+                    Some(text) => self.lookup.start(text.as_bytes()),
+                    None => Pending::Known(feed.id(&tok)?),
                 };
-                out.push(id);
             }
+            // Pass 2: the ids, from slots now in cache.
+            out.extend(
+                pending[..len]
+                    .iter()
+                    .map(|p| self.lookup.finish(p).unwrap_or(OOV)),
+            );
             start += len;
         }
         Ok(())
-    }
-
-    /// The id of `tok` (hash `h`), probing from slot `at` on.
-    fn confirm(&self, tok: &Bound<'py, PyAny>, h: isize, mut at: usize) -> PyResult<u32> {
-        loop {
-            let s = self.slots[at];
-            if s.key == OOV {
-                return Ok(OOV);
-            }
-            if s.hash == h
-                && (s.addr == tok.as_ptr() as usize || tok.eq(&self.keys[s.key as usize])?)
-            {
-                return Ok(s.id);
-            }
-            at = (at + 1) & self.mask;
-        }
     }
 }
 

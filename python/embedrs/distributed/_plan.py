@@ -18,6 +18,7 @@ line number in the whole corpus).
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -112,7 +113,7 @@ def plan_shares(paths: Sequence[str], n: int) -> list[list[Range]]:
         cuts.append(max(pos, cuts[-1]))
     cuts.append(total)
     shares: list[list[Range]] = []
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
+    for lo, hi in itertools.pairwise(cuts):
         share: list[Range] = []
         off = 0
         for path, size in zip(paths, sizes):
