@@ -20,6 +20,8 @@ pub trait Wire: Copy + Default + Send + Sync + 'static {
     fn encode_row(src: &[f32], dst: &mut [Self]);
     /// `dst[i] += sign * src[i]` (the encoded values are exact in `f32`).
     fn add_row(dst: &mut [f32], src: &[Self], sign: f32);
+    /// Whether every value of `v` is finite (neither infinite nor NaN).
+    fn all_finite(v: &[Self]) -> bool;
 }
 
 impl Wire for f32 {
@@ -30,6 +32,10 @@ impl Wire for f32 {
         for (x, &v) in dst.iter_mut().zip(src) {
             *x += sign * v;
         }
+    }
+    fn all_finite(v: &[Self]) -> bool {
+        // no early exit, so that the test vectorises
+        v.iter().fold(true, |ok, x| ok & x.is_finite())
     }
 }
 
@@ -55,6 +61,10 @@ impl Wire for u16 {
         for (x, &h) in dst.iter_mut().zip(src) {
             *x += sign * f16_to_f32(h);
         }
+    }
+    fn all_finite(v: &[Self]) -> bool {
+        // the exponent field all ones: an infinity or a NaN
+        v.iter().fold(true, |ok, &h| ok & (h & 0x7c00 != 0x7c00))
     }
 }
 
@@ -340,19 +350,28 @@ pub fn row_union(parts: &[&[i32]], n_rows: usize) -> Result<RowUnion> {
 }
 
 /// One matrix's deltas from every replica (`(rows, values)` each, `values`
-/// holding `rows.len()` rows of `dim`), combined row by row into `out`
-/// (zeroed, `union.rows.len() x dim`, `union` the [`row_union`] of the
-/// same rows): each row's combined delta (see [`Combine`]). One pass over
-/// the deltas, into memory the caller allocates once (the Python binding
-/// lets NumPy allocate it, which maps large arrays on huge pages: a fresh
-/// 50 MB of small pages costs more in page faults than the combine).
-pub fn combine_into<T: Wire>(
+/// holding `rows.len()` rows of `dim`), combined row by row (see
+/// [`Combine`]) and encoded as `U` into `out` (`union.rows.len() x dim`,
+/// `union` the [`row_union`] of the same rows). Returns whether every
+/// encoded value is finite (the driver refuses a round that is not).
+///
+/// Each output row is summed from the parts in a small buffer, finished
+/// (scaled) and encoded while it is in L1: one pass over the deltas, where
+/// summing into a full-size `f32` matrix, encoding it and testing it took
+/// three (`benches/RESULTS.md`, "The driver's round in one pass"). The rows
+/// of each part are visited in ascending order, so the union is merged, not
+/// scattered into; parts that are not sorted are visited through a sorted
+/// permutation. `threads` workers take contiguous ranges of the union.
+/// Rows are summed in part order, so the result does not depend on
+/// `threads`.
+pub fn combine_into<T: Wire, U: Wire>(
     parts: &[(&[i32], &[T])],
     union: &RowUnion,
     dim: usize,
     mode: Combine,
-    out: &mut [f32],
-) -> Result<()> {
+    out: &mut [U],
+    threads: usize,
+) -> Result<bool> {
     let n = union.rows.len();
     if out.len() != n * dim {
         return Err(Error::invalid(format!(
@@ -360,6 +379,7 @@ pub fn combine_into<T: Wire>(
             out.len()
         )));
     }
+    let mut views = Vec::with_capacity(parts.len());
     for (rows, values) in parts {
         if values.len() != rows.len() * dim {
             return Err(Error::invalid(format!(
@@ -380,50 +400,151 @@ pub fn combine_into<T: Wire>(
                 "row id {r} is not in the union of the deltas' rows"
             )));
         }
+        views.push(SortedPart::new(rows, values, dim));
     }
-    let mut hits = vec![0u32; n];
-    let mut squares = vec![0.0f64; if mode == Combine::Adaptive { n } else { 0 }];
+    if n == 0 {
+        return Ok(true);
+    }
+    // at least 4,096 rows per thread: below that a thread costs more than it saves
+    let threads = threads.clamp(1, n.div_ceil(4096));
+    let per = n.div_ceil(threads);
+    let finite = std::sync::atomic::AtomicBool::new(true);
+    let run = |first: usize, out: &mut [U]| {
+        let ok = combine_range(
+            &views,
+            &union.rows[first..first + out.len() / dim],
+            dim,
+            mode,
+            out,
+        );
+        if !ok {
+            finite.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    std::thread::scope(|scope| {
+        let mut chunks = out.chunks_mut(per * dim).enumerate();
+        let head = chunks.next();
+        for (k, chunk) in chunks {
+            let run = &run;
+            scope.spawn(move || run(k * per, chunk));
+        }
+        if let Some((_, chunk)) = head {
+            run(0, chunk);
+        }
+    });
+    Ok(finite.into_inner())
+}
+
+/// One part of [`combine_into`]'s input, visited in ascending row order.
+struct SortedPart<'a, T> {
+    rows: &'a [i32],
+    values: &'a [T],
+    /// Positions of `rows` in ascending row order, where `rows` is not
+    /// already ascending.
+    order: Option<Vec<u32>>,
+    dim: usize,
+}
+
+impl<'a, T: Wire> SortedPart<'a, T> {
+    fn new(rows: &'a [i32], values: &'a [T], dim: usize) -> Self {
+        let sorted = rows.windows(2).all(|w| w[0] <= w[1]);
+        let order = (!sorted).then(|| {
+            let mut o: Vec<u32> = (0..rows.len() as u32).collect();
+            o.sort_by_key(|&k| rows[k as usize]); // stable: repeats keep their order
+            o
+        });
+        SortedPart {
+            rows,
+            values,
+            order,
+            dim,
+        }
+    }
+
+    /// The position of the `k`-th row in ascending order.
+    #[inline]
+    fn at(&self, k: usize) -> usize {
+        self.order.as_ref().map_or(k, |o| o[k] as usize)
+    }
+
+    /// The row of the `k`-th entry in ascending order.
+    #[inline]
+    fn row(&self, k: usize) -> i32 {
+        self.rows[self.at(k)]
+    }
+
+    /// The values of the `k`-th entry in ascending order.
+    #[inline]
+    fn values(&self, k: usize) -> &[T] {
+        let i = self.at(k);
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// How many entries come before row `r` in ascending order.
+    fn start(&self, r: i32) -> usize {
+        match &self.order {
+            None => self.rows.partition_point(|&x| x < r),
+            Some(o) => o.partition_point(|&k| self.rows[k as usize] < r),
+        }
+    }
+}
+
+/// [`combine_into`] for the consecutive union rows `rows`, into `out`;
+/// whether every encoded value is finite.
+fn combine_range<T: Wire, U: Wire>(
+    parts: &[SortedPart<'_, T>],
+    rows: &[i32],
+    dim: usize,
+    mode: Combine,
+    out: &mut [U],
+) -> bool {
+    let Some(&first) = rows.first() else {
+        return true;
+    };
+    let mut cursor: Vec<usize> = parts.iter().map(|p| p.start(first)).collect();
+    let mut acc = vec![0.0f32; dim];
     let mut row = vec![0.0f32; dim];
-    for (rows, vals) in parts {
-        for (&r, v) in rows.iter().zip(vals.chunks_exact(dim)) {
-            let i = union.slot[r as usize] as usize;
-            let acc = &mut out[i * dim..(i + 1) * dim];
-            hits[i] += 1;
-            if mode == Combine::Adaptive {
-                // the decoded values themselves, for |d_i|^2
-                row.fill(0.0);
-                T::add_row(&mut row, v, 1.0);
-                squares[i] += sum_of_squares(&row);
-                acc.iter_mut().zip(&row).for_each(|(a, &x)| *a += x);
-            } else {
-                T::add_row(acc, v, 1.0);
+    let mut finite = true;
+    for (&r, dst) in rows.iter().zip(out.chunks_exact_mut(dim)) {
+        acc.fill(0.0);
+        let mut hits = 0u32;
+        let mut squares = 0.0f64;
+        for (p, c) in parts.iter().zip(cursor.iter_mut()) {
+            while *c < p.rows.len() && p.row(*c) == r {
+                hits += 1;
+                if mode == Combine::Adaptive {
+                    // the decoded values themselves, for |d_i|^2
+                    row.fill(0.0);
+                    T::add_row(&mut row, p.values(*c), 1.0);
+                    squares += sum_of_squares(&row);
+                    acc.iter_mut().zip(&row).for_each(|(a, &x)| *a += x);
+                } else {
+                    T::add_row(&mut acc, p.values(*c), 1.0);
+                }
+                *c += 1;
             }
         }
-    }
-    match mode {
-        Combine::Sum => {}
-        Combine::Scaled(s) => {
-            for (v, &h) in out.chunks_exact_mut(dim).zip(&hits) {
-                let d = h.max(s).max(1) as f32;
-                v.iter_mut().for_each(|x| *x /= d);
+        match mode {
+            Combine::Sum => {}
+            Combine::Scaled(s) => {
+                let d = hits.max(s).max(1) as f32;
+                acc.iter_mut().for_each(|x| *x /= d);
             }
-        }
-        Combine::Mean => {
-            for (v, &h) in out.chunks_exact_mut(dim).zip(&hits) {
-                let h = h as f32;
-                v.iter_mut().for_each(|x| *x /= h);
+            Combine::Mean => {
+                let h = hits as f32;
+                acc.iter_mut().for_each(|x| *x /= h);
             }
-        }
-        Combine::Adaptive => {
-            for (v, &parts) in out.chunks_exact_mut(dim).zip(&squares) {
-                let whole = sum_of_squares(v);
-                let scale = if whole > 0.0 { parts / whole } else { 1.0 };
+            Combine::Adaptive => {
+                let whole = sum_of_squares(&acc);
+                let scale = if whole > 0.0 { squares / whole } else { 1.0 };
                 let factor = scale.min(1.0) as f32;
-                v.iter_mut().for_each(|x| *x *= factor);
+                acc.iter_mut().for_each(|x| *x *= factor);
             }
         }
+        U::encode_row(&acc, dst);
+        finite &= U::all_finite(dst);
     }
-    Ok(())
+    finite
 }
 
 /// `Σ x²` over `v`, in `f64`, in eight interleaved partial sums (one sum
@@ -444,8 +565,8 @@ fn sum_of_squares(v: &[f32]) -> f64 {
     lanes.iter().sum()
 }
 
-/// [`row_union`] and [`combine_into`] in one call: the sorted union of the
-/// rows and their combined deltas.
+/// [`row_union`] and [`combine_into`] in one call, on one thread: the
+/// sorted union of the rows and their combined deltas in `f32`.
 pub fn combine<T: Wire>(
     parts: &[(&[i32], &[T])],
     n_rows: usize,
@@ -455,7 +576,7 @@ pub fn combine<T: Wire>(
     let rows: Vec<&[i32]> = parts.iter().map(|p| p.0).collect();
     let union = row_union(&rows, n_rows)?;
     let mut out = vec![0.0f32; union.rows.len() * dim];
-    combine_into(parts, &union, dim, mode, &mut out)?;
+    combine_into(parts, &union, dim, mode, &mut out, 1)?;
     Ok((union.rows, out))
 }
 
@@ -513,6 +634,82 @@ mod tests {
         assert!(combine(&[(ra, &va[..5])], 5, 2, Combine::Sum).is_err());
         let (none, _) = combine::<f32>(&[], 5, 2, Combine::Sum).unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn combine_into_is_the_same_on_any_number_of_threads_and_flags_non_finite_rows() {
+        // three parts over 20,000 rows of 3 (enough for several threads), one
+        // of them unsorted with a repeated row
+        let (n, dim) = (20_000usize, 3usize);
+        let a: Vec<i32> = (0..n as i32).step_by(2).collect();
+        let b: Vec<i32> = (0..n as i32).step_by(3).rev().chain([9, 9]).collect();
+        let c: Vec<i32> = vec![n as i32 - 1, 5, 0];
+        let vals = |rows: &[i32], k: f32| -> Vec<f32> {
+            rows.iter()
+                .enumerate()
+                .flat_map(|(i, &r)| {
+                    (0..dim).map(move |j| ((r as f32 + j as f32) * k + i as f32).sin())
+                })
+                .collect()
+        };
+        let (va, vb, vc) = (vals(&a, 0.1), vals(&b, 0.7), vals(&c, 1.3));
+        let parts = [(&a[..], &va[..]), (&b[..], &vb[..]), (&c[..], &vc[..])];
+        let union = row_union(&[&a, &b, &c], n).unwrap();
+        for mode in [
+            Combine::Sum,
+            Combine::Mean,
+            Combine::Adaptive,
+            Combine::Scaled(2),
+        ] {
+            // the reference: each row summed in part order, in f64-free plain loops
+            let mut want = vec![0.0f32; union.rows.len() * dim];
+            let mut hits = vec![0u32; union.rows.len()];
+            for (rows, v) in &parts {
+                for (k, &r) in rows.iter().enumerate() {
+                    let i = union.slot[r as usize] as usize;
+                    hits[i] += 1;
+                    for j in 0..dim {
+                        want[i * dim + j] += v[k * dim + j];
+                    }
+                }
+            }
+            let mut one = vec![0.0f32; want.len()];
+            assert!(combine_into(&parts, &union, dim, mode, &mut one, 1).unwrap());
+            if mode == Combine::Sum {
+                assert_eq!(one, want);
+            }
+            if let Combine::Scaled(s) = mode {
+                for (i, h) in hits.iter().enumerate() {
+                    let d = (*h).max(s) as f32;
+                    for j in 0..dim {
+                        assert_eq!(one[i * dim + j], want[i * dim + j] / d);
+                    }
+                }
+            }
+            for threads in [2, 3, 8] {
+                let mut many = vec![0.0f32; want.len()];
+                assert!(combine_into(&parts, &union, dim, mode, &mut many, threads).unwrap());
+                assert_eq!(many, one, "{mode:?} on {threads} threads");
+                let mut half = vec![0u16; want.len()];
+                assert!(combine_into(&parts, &union, dim, mode, &mut half, threads).unwrap());
+                assert_eq!(half, encode::<u16>(&one));
+            }
+        }
+        // a value beyond float16's range, and a NaN, are reported, on any thread
+        let big = [0, 1i32];
+        let vbig = [1.0f32, 1.0, 1.0, 7e4, 1.0, 1.0];
+        let u = row_union(&[&big], 2).unwrap();
+        let mut f = vec![0.0f32; 6];
+        assert!(combine_into(&[(&big[..], &vbig[..])], &u, dim, Combine::Sum, &mut f, 1).unwrap());
+        let mut h = vec![0u16; 6];
+        assert!(!combine_into(&[(&big[..], &vbig[..])], &u, dim, Combine::Sum, &mut h, 2).unwrap());
+        let mut nan = va.clone();
+        nan[dim * (a.len() - 1)] = f32::NAN; // the last row of `a`: the last thread's range
+        let mut out = vec![0.0f32; union.rows.len() * dim];
+        let p = [(&a[..], &nan[..])];
+        let ua = row_union(&[&a], n).unwrap();
+        out.truncate(ua.rows.len() * dim);
+        assert!(!combine_into(&p, &ua, dim, Combine::Sum, &mut out, 3).unwrap());
     }
 
     #[test]

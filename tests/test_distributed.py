@@ -118,6 +118,29 @@ def test_combine_sum_and_mean():
     assert w[:, 0].tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "adaptive", "scaled"])
+def test_combine_in_half_precision_on_threads_equals_the_encoded_float32_combine(mode):
+    rng = np.random.default_rng(3)
+    n, width = 30_000, 5
+
+    def delta(share: float) -> _sync.RowDelta:
+        rows = np.sort(rng.choice(n, size=int(n * share), replace=False)).astype(np.int32)
+        return _sync.RowDelta(rows, rng.normal(size=(len(rows), width)).astype(np.float16))
+
+    parts = [delta(0.7), delta(0.4), delta(0.05)]
+    want = _sync.encode(_sync.combine(parts, n, width, mode, 2), np.float16)
+    for threads in (1, 2, 5):
+        got = _sync.combine(parts, n, width, mode, 2, np.float16, threads=threads)
+        assert got.values.dtype == np.float16
+        assert np.array_equal(got.rows, want.rows)
+        assert np.array_equal(got.values.view(np.uint16), want.values.view(np.uint16))
+    # a sum beyond float16's range is refused, not sent as infinity
+    big = _sync.RowDelta(np.array([1], np.int32), np.full((1, width), 6e4, np.float32))
+    assert np.isfinite(_sync.combine([big, big], n, width, "sum").values).all()
+    with pytest.raises(FloatingPointError, match="not finite"):
+        _sync.combine([big, big], n, width, "sum", 1, np.float16, threads=2)
+
+
 def test_adaptive_combine_means_alike_rows_and_sums_independent_ones():
     rows = np.array([0, 1, 2], np.int32)
     a = _sync.RowDelta(rows, np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 2.0]], np.float32))

@@ -97,17 +97,20 @@ fn delta_encode_half<'py>(
     Ok(py.detach(|| delta::encode::<u16>(v)).into_pyarray(py))
 }
 
-/// `(rows, values)` of a combined delta.
-type Combined<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray2<f32>>);
+/// `(rows, values, finite)` of a combined delta.
+type Combined<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyAny>, bool);
 
 /// One matrix's deltas from every replica, combined row by row: `parts` is a
 /// list of `(rows, values)` (int32 row ids; values flattened, all float32 or
 /// all float16 bits as uint16), `mode` one of `"sum"`, `"mean"`,
 /// `"adaptive"`, `"scaled"` (with `scale`, the replicas' learning-rate
-/// factor). Returns the sorted union of the rows (int32) and their
-/// combined deltas (float32, `len(rows) x dim`).
+/// factor). Returns the sorted union of the rows (int32), their combined
+/// deltas (`len(rows) x dim`: float32, or with `half` float16 bits as
+/// uint16) and whether every combined value is finite; `threads` threads
+/// share the rows.
 #[pyfunction]
-#[pyo3(signature = (parts, n_rows, dim, mode, scale = 1))]
+#[pyo3(signature = (parts, n_rows, dim, mode, scale = 1, half = false, threads = 1))]
+#[allow(clippy::too_many_arguments)]
 fn delta_combine<'py>(
     py: Python<'py>,
     parts: Vec<(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)>,
@@ -115,6 +118,8 @@ fn delta_combine<'py>(
     dim: usize,
     mode: &str,
     scale: u32,
+    half: bool,
+    threads: usize,
 ) -> PyResult<Combined<'py>> {
     let mode = match mode {
         "sum" => delta::Combine::Sum,
@@ -133,32 +138,49 @@ fn delta_combine<'py>(
         rows.push(super::slice(r, "rows")?);
     }
     let union = py.detach(|| delta::row_union(&rows, n_rows)).py()?;
+    let in_half = parts
+        .first()
+        .is_some_and(|(_, v)| v.extract::<PyReadonlyArray1<'py, u16>>().is_ok());
     // NumPy allocates the output: large arrays get huge pages (fewer faults)
-    let out = PyArray2::<f32>::zeros(py, [union.rows.len(), dim], false);
-    {
-        let mut rw = out.readwrite();
-        let dst = super::slice_mut(&mut rw, "output")?;
-        let half = parts
-            .first()
-            .is_some_and(|(_, v)| v.extract::<PyReadonlyArray1<'py, u16>>().is_ok());
-        if half {
-            combine_as::<u16>(py, &parts, &union, dim, mode, dst)?;
-        } else {
-            combine_as::<f32>(py, &parts, &union, dim, mode, dst)?;
-        }
-    }
-    Ok((union.rows.into_pyarray(py), out))
+    let (out, finite) = if half {
+        let out = PyArray2::<u16>::zeros(py, [union.rows.len(), dim], false);
+        let finite = {
+            let mut rw = out.readwrite();
+            let dst = super::slice_mut(&mut rw, "output")?;
+            if in_half {
+                combine_as::<u16, u16>(py, &parts, &union, dim, mode, dst, threads)?
+            } else {
+                combine_as::<f32, u16>(py, &parts, &union, dim, mode, dst, threads)?
+            }
+        };
+        (out.into_any(), finite)
+    } else {
+        let out = PyArray2::<f32>::zeros(py, [union.rows.len(), dim], false);
+        let finite = {
+            let mut rw = out.readwrite();
+            let dst = super::slice_mut(&mut rw, "output")?;
+            if in_half {
+                combine_as::<u16, f32>(py, &parts, &union, dim, mode, dst, threads)?
+            } else {
+                combine_as::<f32, f32>(py, &parts, &union, dim, mode, dst, threads)?
+            }
+        };
+        (out.into_any(), finite)
+    };
+    Ok((union.rows.into_pyarray(py), out, finite))
 }
 
-/// [`delta_combine`] with every `values` array of element type `T`.
-fn combine_as<'py, T: delta::Wire + numpy::Element>(
+/// [`delta_combine`] with every `values` array of element type `T`, the
+/// output of element type `U`; whether every output value is finite.
+fn combine_as<'py, T: delta::Wire + numpy::Element, U: delta::Wire>(
     py: Python<'py>,
     parts: &[(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)],
     union: &delta::RowUnion,
     dim: usize,
     mode: delta::Combine,
-    out: &mut [f32],
-) -> PyResult<()> {
+    out: &mut [U],
+    threads: usize,
+) -> PyResult<bool> {
     let held = parts
         .iter()
         .map(|(_, v)| {
@@ -174,6 +196,6 @@ fn combine_as<'py, T: delta::Wire + numpy::Element>(
     for ((r, _), v) in parts.iter().zip(&held) {
         slices.push((super::slice(r, "rows")?, super::slice(v, "values")?));
     }
-    py.detach(|| delta::combine_into(&slices, union, dim, mode, out))
+    py.detach(|| delta::combine_into(&slices, union, dim, mode, out, threads))
         .py()
 }

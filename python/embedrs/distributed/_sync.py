@@ -100,27 +100,48 @@ def add_rows(
     )
 
 
-def combine(deltas: list[RowDelta], n_rows: int, width: int, mode: str, scale: int = 1) -> RowDelta:
+def combine(
+    deltas: list[RowDelta],
+    n_rows: int,
+    width: int,
+    mode: str,
+    scale: int = 1,
+    dtype: type = np.float32,
+    threads: int = 1,
+) -> RowDelta:
     """Combine the deltas of one matrix from all replicas (``"sum"``, ``"mean"``,
     ``"adaptive"`` or ``"scaled"`` with the replicas' learning-rate factor
-    ``scale``, see the module docs): one pass in Rust over the deltas."""
+    ``scale``, see the module docs), with values in ``dtype``: one pass in Rust
+    over the deltas, on ``threads`` threads (the result does not depend on it).
+
+    Raises
+    ------
+    FloatingPointError
+        When a combined value is not finite in ``dtype`` (an infinity or NaN
+        from a diverging replica, or a float16 overflow).
+    """
     if mode not in COMBINE_MODES[1:]:
         raise ValueError(f"combine must be one of {COMBINE_MODES[1:]} here, got {mode!r}")
+    half = np.dtype(dtype) == np.float16
     deltas = [d for d in deltas if len(d.rows)]
     if not deltas:
-        return RowDelta(np.zeros(0, np.int32), np.zeros((0, width), np.float32))
-    half = all(d.values.dtype == np.float16 for d in deltas)
+        return RowDelta(np.zeros(0, np.int32), np.zeros((0, width), dtype))
+    half_in = all(d.values.dtype == np.float16 for d in deltas)
     parts = [
         (
             np.ascontiguousarray(d.rows, dtype=np.int32),
             np.ascontiguousarray(d.values).view(np.uint16).reshape(-1)
-            if half
+            if half_in
             else np.ascontiguousarray(d.values, dtype=np.float32).reshape(-1),
         )
         for d in deltas
     ]
-    rows, values = _embedrs.delta_combine(parts, n_rows, width, mode, scale)
-    return RowDelta(rows, values)
+    rows, values, finite = _embedrs.delta_combine(
+        parts, n_rows, width, mode, scale, half=half, threads=max(1, int(threads))
+    )
+    if not finite:
+        raise FloatingPointError("a combined delta holds values that are not finite")
+    return RowDelta(rows, values.view(np.float16) if half else values)
 
 
 def resolve(mode: str, replicas: int) -> str:

@@ -295,6 +295,12 @@ def train(
             (e, rnd) for e in range(int(state["epochs_done"]), epochs) for rnd in range(n_rounds)
         ]
         depth = 2 if overlap else 1
+        # Without overlap the actors wait while the driver combines their deltas,
+        # so the combine may use as many cores as they train on (bounded by this
+        # machine's); with overlap they train meanwhile and it keeps to one.
+        combine_threads = (
+            1 if overlap else max(1, min(os.cpu_count() or 1, num_actors * workers_per_actor))
+        )
         logger.info(
             "training %s on %i actors x %i threads: %i rounds per epoch of ~%i words per actor%s",
             cls.__name__,
@@ -360,16 +366,22 @@ def train(
                 parts = [d[name] for d in deltas]
                 stats.bytes_up += sum(p.nbytes for p in parts)
                 stats.rows_up += sum(len(p.rows) for p in parts)
-                c = _sync.encode(
-                    _sync.combine(parts, master[name].shape[0], widths[name], combine, lr_scale),
-                    _sync.DTYPES[sync_dtype],
-                )
-                if not np.isfinite(c.values).all():
+                try:
+                    c = _sync.combine(
+                        parts,
+                        master[name].shape[0],
+                        widths[name],
+                        combine,
+                        lr_scale,
+                        _sync.DTYPES[sync_dtype],
+                        threads=combine_threads,
+                    )
+                except FloatingPointError:
                     raise RuntimeError(
                         f"training diverged in epoch {epoch} (non-finite {name} updates): "
                         "lower alpha, sync more often (sync_every_words) or use "
                         "combine='adaptive'"
-                    )
+                    ) from None
                 _sync.apply(master[name], c)
                 combined[name] = c
             down = sum(c.nbytes for c in combined.values()) * num_actors
