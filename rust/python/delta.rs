@@ -141,33 +141,36 @@ fn delta_combine<'py>(
     let in_half = parts
         .first()
         .is_some_and(|(_, v)| v.extract::<PyReadonlyArray1<'py, u16>>().is_ok());
-    // NumPy allocates the output: large arrays get huge pages (fewer faults)
     let (out, finite) = if half {
-        let out = PyArray2::<u16>::zeros(py, [union.rows.len(), dim], false);
-        let finite = {
-            let mut rw = out.readwrite();
-            let dst = super::slice_mut(&mut rw, "output")?;
-            if in_half {
-                combine_as::<u16, u16>(py, &parts, &union, dim, mode, dst, threads)?
-            } else {
-                combine_as::<f32, u16>(py, &parts, &union, dim, mode, dst, threads)?
-            }
-        };
-        (out.into_any(), finite)
+        combine_to::<u16>(py, &parts, &union, dim, mode, threads, in_half)?
     } else {
-        let out = PyArray2::<f32>::zeros(py, [union.rows.len(), dim], false);
-        let finite = {
-            let mut rw = out.readwrite();
-            let dst = super::slice_mut(&mut rw, "output")?;
-            if in_half {
-                combine_as::<u16, f32>(py, &parts, &union, dim, mode, dst, threads)?
-            } else {
-                combine_as::<f32, f32>(py, &parts, &union, dim, mode, dst, threads)?
-            }
-        };
-        (out.into_any(), finite)
+        combine_to::<f32>(py, &parts, &union, dim, mode, threads, in_half)?
     };
     Ok((union.rows.into_pyarray(py), out, finite))
+}
+
+/// [`delta_combine`]'s output of element type `U`, allocated by NumPy (large
+/// arrays get huge pages: fewer faults), and whether it is all finite.
+fn combine_to<'py, U: delta::Wire + numpy::Element>(
+    py: Python<'py>,
+    parts: &[(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)],
+    union: &delta::RowUnion,
+    dim: usize,
+    mode: delta::Combine,
+    threads: usize,
+    in_half: bool,
+) -> PyResult<(Bound<'py, PyAny>, bool)> {
+    let out = PyArray2::<U>::zeros(py, [union.rows.len(), dim], false);
+    let finite = {
+        let mut rw = out.readwrite();
+        let dst = super::slice_mut(&mut rw, "output")?;
+        if in_half {
+            combine_as::<u16, U>(py, parts, union, dim, mode, dst, threads)?
+        } else {
+            combine_as::<f32, U>(py, parts, union, dim, mode, dst, threads)?
+        }
+    };
+    Ok((out.into_any(), finite))
 }
 
 /// [`delta_combine`] with every `values` array of element type `T`, the
