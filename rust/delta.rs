@@ -203,13 +203,16 @@ fn check(len: usize, dim: usize, what: &str) -> Result<usize> {
 }
 
 /// The rows where `w` differs from `base` (both `n x dim`, row-major), and
-/// their differences `w - base` encoded as `T`, row after row. Each such row
-/// of `base` then becomes `base + decode(encoded)` and `w` takes the same
-/// values, so `w == base` everywhere on return.
+/// their differences `w - base` encoded as `T`, row after row. With `adopt`,
+/// each such row of `base` then becomes `base + decode(encoded)` and `w`
+/// takes the same values, so `w == base` everywhere on return; without it
+/// neither matrix is written (a replica whose next step overwrites those
+/// rows with the combined round anyway).
 pub fn take_delta<T: Wire>(
     w: &mut [f32],
     base: &mut [f32],
     dim: usize,
+    adopt: bool,
 ) -> Result<(Vec<i32>, Vec<T>)> {
     let n = check(w.len(), dim, "the weights")?;
     if base.len() != w.len() {
@@ -246,8 +249,10 @@ pub fn take_delta<T: Wire>(
         }
         T::encode_row(&diff, &mut code);
         values.extend_from_slice(&code);
-        T::add_row(br, &code, 1.0);
-        wr.copy_from_slice(br);
+        if adopt {
+            T::add_row(br, &code, 1.0);
+            wr.copy_from_slice(br);
+        }
     }
     Ok((rows, values))
 }
@@ -774,7 +779,13 @@ mod tests {
         let mut w = base.clone();
         w[4] = 0.5 + 1e-4; // row 1
         w[11] = -3.0; // row 3
-        let (rows, values) = take_delta::<u16>(&mut w, &mut base, 3).unwrap();
+
+        // without adopting, the same delta and neither matrix written
+        let (w_before, base_before) = (w.clone(), base.clone());
+        let lazy = take_delta::<u16>(&mut w, &mut base, 3, false).unwrap();
+        assert_eq!((&w, &base), (&w_before, &base_before));
+        let (rows, values) = take_delta::<u16>(&mut w, &mut base, 3, true).unwrap();
+        assert_eq!((&rows, &values), (&lazy.0, &lazy.1));
         assert_eq!(rows, vec![1, 3]);
         assert_eq!(values.len(), 6);
         assert_eq!(values[1], f32_to_f16(1e-4));
@@ -783,14 +794,14 @@ mod tests {
         assert_eq!(base[4], 0.5 + f16_to_f32(f32_to_f16(1e-4)));
         assert_eq!(base[11], -3.0);
         // nothing changed since: an empty delta
-        let (rows, values) = take_delta::<f32>(&mut w, &mut base, 3).unwrap();
+        let (rows, values) = take_delta::<f32>(&mut w, &mut base, 3, true).unwrap();
         assert!(rows.is_empty() && values.is_empty());
         // applying the delta to another copy of the old base gives the new base
         let mut other = base0;
         let (rows, values) = {
             let mut w2 = base.clone();
             w2[0] = 1.0;
-            take_delta::<f32>(&mut w2, &mut base.clone(), 3).unwrap()
+            take_delta::<f32>(&mut w2, &mut base.clone(), 3, true).unwrap()
         };
         add_rows(&mut other, 3, &rows, &values, 1.0, None).unwrap();
         assert_eq!(other[0], 1.0);
@@ -811,7 +822,7 @@ mod tests {
         assert!(add_rows(&mut m, 2, &[0], &[1.0f32], 1.0, None).is_err());
         let short = Some(&mut [0.0f32; 4][..]);
         assert!(add_rows(&mut m, 2, &[0], &[1.0f32, 1.0], 1.0, short).is_err());
-        assert!(take_delta::<f32>(&mut m, &mut [0.0; 4], 2).is_err());
-        assert!(take_delta::<f32>(&mut m, &mut [0.0; 6], 4).is_err());
+        assert!(take_delta::<f32>(&mut m, &mut [0.0; 4], 2, true).is_err());
+        assert!(take_delta::<f32>(&mut m, &mut [0.0; 6], 4, true).is_err());
     }
 }

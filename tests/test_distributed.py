@@ -206,11 +206,14 @@ def test_sync_kernels_refuse_bad_arrays():
     assert not m.any()
 
 
-def _pipeline(model, shares, depth, rounds, kill=None, first_lines=None):
+def _pipeline(model, shares, depth, rounds, kill=None, first_lines=None, pipelined=None):
     """Replica objects driven in-process as ``_train.train`` drives the actors: ``depth``
     rounds queued per replica, each step carrying the newest combined delta at the time
     it was queued; ``kill=(rank, g)`` rebuilds that replica from the master copy before
-    its round ``g``, as a dead actor is. ``model`` is the master copy."""
+    its round ``g``, as a dead actor is. ``model`` is the master copy. The replicas keep
+    three copies of each matrix if ``pipelined`` (default: ``depth > 1``), else two."""
+    if pipelined is None:
+        pipelined = depth > 1
     import copy
 
     from embedrs.distributed._replica import Replica, matrices
@@ -220,7 +223,7 @@ def _pipeline(model, shares, depth, rounds, kill=None, first_lines=None):
     def make(rank, synced_round):
         rep = copy.deepcopy(model)
         first = first_lines[rank] if first_lines else 0
-        return Replica(rep, rank, shares[rank], first, 400, 1, "float16", synced_round)
+        return Replica(rep, rank, shares[rank], first, 400, 1, "float16", synced_round, pipelined)
 
     reps = [make(r, -1) for r in range(len(shares))]
     total = int(model.corpus_total_words) * rounds
@@ -274,6 +277,41 @@ def test_pipelined_replicas_end_equal_to_the_master(tmp_path, depth, kill):
     assert all(not rep.pending for rep in reps)
     model.wv.fill_norms(force=True)
     assert _group_accuracy(model.wv) > 0.6  # untrained: 0.01
+
+
+@pytest.mark.parametrize("kill", [None, (1, 4)])
+def test_unpipelined_replicas_keep_two_copies_and_train_the_same_model(tmp_path, kill):
+    """Without pipelining a replica keeps no separate base copy and writes nothing when
+    it takes its delta; the run is bit-identical to one with three copies."""
+    import copy
+
+    from embedrs.distributed._replica import fingerprint
+
+    paths = _corpus(str(tmp_path), files=2, lines=300)
+    model = Doc2Vec(vector_size=16, min_count=1, window=3, negative=3, seed=3, workers=1)
+    model.build_vocab(corpus_file=_concat(paths, str(tmp_path / "all.txt")))
+    shares = plan_shares(paths, 2)
+    first_lines = [0, sum(1 for r in shares[0] for _ in read_lines(r))]
+    prints = []
+    for pipelined in (True, False):
+        master = copy.deepcopy(model)
+        reps = _pipeline(
+            master, shares, 1, 10, kill=kill, first_lines=first_lines, pipelined=pipelined
+        )
+        assert {rep.fingerprint() for rep in reps} == {fingerprint(master)}
+        assert all((rep.base is rep.snap) != pipelined for rep in reps)
+        prints.append(fingerprint(master))
+    assert prints[0] == prints[1] != fingerprint(model)
+    # a pipelined round reaching a replica built without pipelining is refused
+    rep = reps[0]
+    delta = rep.step(
+        None, 0, dict(epoch=0, alpha=0.05, min_alpha=0.001, words_before=0, total_words=10**6), 100
+    )[0]
+    rep.step(
+        None, 1, dict(epoch=1, alpha=0.05, min_alpha=0.001, words_before=0, total_words=10**6), 101
+    )
+    with pytest.raises(RuntimeError, match="unpipelined"):
+        rep.apply((100, delta))
 
 
 @pytest.mark.parametrize("depth", [1, 2])

@@ -23,14 +23,17 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The rows where `weights` differs from `base` and their differences,
-/// encoded as float16 bits (`half`) or float32, flattened; both matrices then
-/// hold `base + decoded differences` on those rows.
+/// encoded as float16 bits (`half`) or float32, flattened; with `adopt`,
+/// both matrices then hold `base + decoded differences` on those rows
+/// (without it neither is written).
 #[pyfunction]
+#[pyo3(signature = (weights, base, half, adopt = true))]
 fn delta_take<'py>(
     py: Python<'py>,
     mut weights: PyReadwriteArray2<'py, f32>,
     mut base: PyReadwriteArray2<'py, f32>,
     half: bool,
+    adopt: bool,
 ) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyAny>)> {
     let dim = weights.shape()[1];
     if base.shape() != weights.shape() {
@@ -43,10 +46,14 @@ fn delta_take<'py>(
     let w = super::slice_mut(&mut weights, "weights")?;
     let b = super::slice_mut(&mut base, "base")?;
     if half {
-        let (rows, values) = py.detach(|| delta::take_delta::<u16>(w, b, dim)).py()?;
+        let (rows, values) = py
+            .detach(|| delta::take_delta::<u16>(w, b, dim, adopt))
+            .py()?;
         Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
     } else {
-        let (rows, values) = py.detach(|| delta::take_delta::<f32>(w, b, dim)).py()?;
+        let (rows, values) = py
+            .detach(|| delta::take_delta::<f32>(w, b, dim, adopt))
+            .py()?;
         Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
     }
 }

@@ -75,12 +75,13 @@ class RowDelta:
         return int(self.rows.nbytes + self.values.nbytes)
 
 
-def take(weights: np.ndarray, base: np.ndarray, dtype: type) -> RowDelta:
+def take(weights: np.ndarray, base: np.ndarray, dtype: type, adopt: bool = True) -> RowDelta:
     """The rows where ``weights`` differs from ``base``, and their differences in
-    ``dtype``; both matrices then hold ``base + difference`` (as encoded) on those
-    rows, so they are equal on return (one pass, in Rust)."""
+    ``dtype``; with ``adopt``, both matrices then hold ``base + difference`` (as
+    encoded) on those rows, so they are equal on return; without it neither is
+    written (one pass, in Rust)."""
     half = np.dtype(dtype) == np.float16
-    rows, values = _embedrs.delta_take(weights, base, half)
+    rows, values = _embedrs.delta_take(weights, base, half, adopt)
     if half:
         values = values.view(np.float16)
     return RowDelta(rows, values.reshape(-1, weights.shape[1]))

@@ -275,6 +275,7 @@ def train(
             workers_per_actor,
             sync_dtype,
             synced_round,
+            bool(overlap),
         )
 
     first_ref = ray.put(model)  # one copy in the object store for every actor
