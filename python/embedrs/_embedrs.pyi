@@ -383,6 +383,7 @@ def delta_take(
     weights: _npt.NDArray[_np.float32],
     base: _npt.NDArray[_np.float32],
     half: bool,
+    adopt: bool = True,
 ) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]]: ...
 def delta_add_rows(
     matrix: _npt.NDArray[_np.float32],
@@ -398,7 +399,9 @@ def delta_combine(
     dim: int,
     mode: str,
     scale: int = 1,
-) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[_np.float32]]: ...
+    half: bool = False,
+    threads: int = 1,
+) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any], bool]: ...
 
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
 
