@@ -9,7 +9,7 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::PyString;
 
 use super::IntoPyResult;
 use crate::vocab::{finalize, finalize_with, WordCounter};
@@ -88,85 +88,32 @@ pub(crate) struct VocabCounter {
     trim_rule: Option<Py<PyAny>>,
 }
 
-/// Separator for joining a sentence's tokens in one call (see `add_joined`).
-const SEP: char = '\0';
-
 impl VocabCounter {
-    /// Counts one token, checking that it is a `str` Rust can hold.
+    /// Counts one token, checking that it is a `str` Rust can hold. Its
+    /// UTF-8 text is borrowed from the string object (CPython keeps it there
+    /// for ASCII text and caches it for the rest), not copied.
     fn add(&mut self, token: &Bound<'_, PyAny>, sentence: &Bound<'_, PyAny>) -> PyResult<()> {
         let number = self.counter.sentences();
         let s = token
             .cast::<PyString>()
             .map_err(|_| not_a_token(token, sentence, number))?;
-        let text = s.to_cow().map_err(|e| not_utf8(s, e))?;
-        self.counter.add_borrowed(text.as_ref(), str::to_string);
+        let text = s.to_str().map_err(|e| not_utf8(s, e))?;
+        self.counter.add_borrowed(text, str::to_string);
         Ok(())
     }
 
-    /// The fast path for a list or tuple of `n` tokens: `"\0".join(tokens)`
-    /// encoded to UTF-8 once and split in Rust, instead of one UTF-8 copy per
-    /// token (the stable ABI has no borrowed view of a `str`'s UTF-8).
-    /// Returns false, having counted nothing, when the sentence must take the
-    /// token-by-token path: a token that is not a `str`, holds a lone
-    /// surrogate or contains the separator (those paths raise or count
-    /// exactly).
-    fn add_joined(
-        &mut self,
-        sentence: &Bound<'_, PyAny>,
-        sep: &Bound<'_, PyString>,
-        n: usize,
-    ) -> bool {
-        let Ok(joined) = sep.call_method1(pyo3::intern!(sentence.py(), "join"), (sentence,)) else {
-            return false;
-        };
-        let Ok(joined) = joined.cast_into::<PyString>() else {
-            return false;
-        };
-        let Ok(bytes) = joined.encode_utf8() else {
-            return false;
-        };
-        let Ok(text) = std::str::from_utf8(bytes.as_bytes()) else {
-            return false;
-        };
-        if text.bytes().filter(|&b| b == SEP as u8).count() != n - 1 {
-            return false;
-        }
-        for w in text.split(SEP) {
-            self.counter.add_borrowed(w, str::to_string);
-        }
-        true
-    }
-
-    fn add_sentence(
-        &mut self,
-        sentence: &Bound<'_, PyAny>,
-        sep: &Bound<'_, PyString>,
-    ) -> PyResult<()> {
-        let sized = if let Ok(list) = sentence.cast::<PyList>() {
-            Some(list.len())
-        } else if let Ok(tuple) = sentence.cast::<PyTuple>() {
-            Some(tuple.len())
-        } else {
-            None
-        };
-        match sized {
-            Some(0) => {}
-            Some(n) if self.add_joined(sentence, sep, n) => {}
-            _ => {
-                // Token by token: lists and tuples the fast path refused,
-                // plain strings (their characters become words, as in gensim)
-                // and other sized iterables.
-                let number = self.counter.sentences();
-                sentence
-                    .len()
-                    .map_err(|_| not_a_sentence(sentence, number))?;
-                let it = sentence
-                    .try_iter()
-                    .map_err(|_| not_a_sentence(sentence, number))?;
-                for tok in it {
-                    self.add(&tok?, sentence)?;
-                }
-            }
+    /// Counts the tokens of one sentence: any sized iterable of `str` (a plain
+    /// string's characters become words, as in gensim).
+    fn add_sentence(&mut self, sentence: &Bound<'_, PyAny>) -> PyResult<()> {
+        let number = self.counter.sentences();
+        sentence
+            .len()
+            .map_err(|_| not_a_sentence(sentence, number))?;
+        let it = sentence
+            .try_iter()
+            .map_err(|_| not_a_sentence(sentence, number))?;
+        for tok in it {
+            self.add(&tok?, sentence)?;
         }
         let py = sentence.py();
         match &self.trim_rule {
@@ -203,7 +150,6 @@ impl VocabCounter {
     ) -> PyResult<()> {
         super::guard(|| {
             let py = sentences.py();
-            let sep = PyString::new(py, SEP.encode_utf8(&mut [0u8; 4]));
             let iter = sentences.try_iter().map_err(|_| {
                 PyTypeError::new_err(format!(
                     "sentences must be an iterable of lists of str tokens, got {}",
@@ -211,7 +157,7 @@ impl VocabCounter {
                 ))
             })?;
             for sentence in iter {
-                self.add_sentence(&sentence?, &sep)?;
+                self.add_sentence(&sentence?)?;
                 let n = self.counter.sentences();
                 if progress_per > 0 && n.is_multiple_of(progress_per) {
                     py.check_signals()?;
