@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString};
 
 use super::{guard, IntoPyResult};
 use crate::phrases::{
@@ -25,9 +25,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrozenPhraseTable>()?;
     Ok(())
 }
-
-/// Separator for joining a sentence's tokens in one Python call.
-const SEP: &str = "\0";
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -75,62 +72,22 @@ impl Flat {
         self.spans.push((start, self.buf.len()));
     }
 
-    /// Appends a sentence: a list or tuple through one `"\0".join` (one
-    /// UTF-8 copy for the whole sentence), anything else token by token.
-    fn push_sentence(
-        &mut self,
-        sentence: &Bound<'_, PyAny>,
-        sep: &Bound<'_, PyString>,
-    ) -> PyResult<()> {
+    /// Appends a sentence, token by token: each token's UTF-8 text is
+    /// borrowed from the string object (CPython keeps it there for ASCII
+    /// text and caches it for the rest) and copied once, into the buffer.
+    fn push_sentence(&mut self, sentence: &Bound<'_, PyAny>) -> PyResult<()> {
         let before = self.spans.len();
-        let sized = if let Ok(l) = sentence.cast::<PyList>() {
-            Some(l.len())
-        } else {
-            sentence.cast::<PyTuple>().ok().map(|t| t.len())
-        };
-        let fast = match sized {
-            Some(0) => true,
-            Some(n) => self.push_joined(sentence, sep, n),
-            None => false,
-        };
-        if !fast {
-            self.spans.truncate(before);
-            let it = sentence.try_iter().map_err(|_| not_a_sentence(sentence))?;
-            for tok in it {
-                let tok = tok?;
-                let s = tok.cast::<PyString>().map_err(|_| not_a_token(&tok))?;
-                let text = s.to_cow().map_err(|e| {
-                    PyValueError::new_err(format!("token cannot be encoded as UTF-8: {e}"))
-                })?;
-                self.push_str(&text);
-            }
+        let it = sentence.try_iter().map_err(|_| not_a_sentence(sentence))?;
+        for tok in it {
+            let tok = tok?;
+            let s = tok.cast::<PyString>().map_err(|_| not_a_token(&tok))?;
+            let text = s.to_str().map_err(|e| {
+                PyValueError::new_err(format!("token cannot be encoded as UTF-8: {e}"))
+            })?;
+            self.push_str(text);
         }
         self.lens.push(self.spans.len() - before);
         Ok(())
-    }
-
-    fn push_joined(
-        &mut self,
-        sentence: &Bound<'_, PyAny>,
-        sep: &Bound<'_, PyString>,
-        n: usize,
-    ) -> bool {
-        let Ok(joined) = sep.call_method1(pyo3::intern!(sentence.py(), "join"), (sentence,)) else {
-            return false;
-        };
-        let Ok(joined) = joined.cast_into::<PyString>() else {
-            return false;
-        };
-        let Ok(text) = joined.to_cow() else {
-            return false;
-        };
-        if text.bytes().filter(|&b| b == 0).count() != n - 1 {
-            return false;
-        }
-        for w in text.split(SEP) {
-            self.push_str(w);
-        }
-        true
     }
 
     fn batch(&self) -> TokenBatch<'_> {
@@ -169,8 +126,7 @@ fn analyze_py<'py>(
         }
     };
     let mut flat = Flat::default();
-    let sep = PyString::new(py, SEP);
-    flat.push_sentence(items.as_any(), &sep)?;
+    flat.push_sentence(items.as_any())?;
     let tokens: Vec<&[u8]> = flat.spans.iter().map(|&(s, e)| &flat.buf[s..e]).collect();
     let mut joined = Vec::new();
     let pieces = analyze_sentence(settings, scorer, &tokens, &mut joined);
@@ -274,7 +230,6 @@ impl PhraseTable {
         progress: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         guard(|| {
-            let sep = PyString::new(py, SEP);
             let mut it = sentences.try_iter().map_err(|_| {
                 PyTypeError::new_err(format!(
                     "sentences must be an iterable of lists of str tokens, got {}",
@@ -329,7 +284,7 @@ impl PhraseTable {
                         flat.clear();
                         let mut done = true;
                         for s in it.by_ref() {
-                            flat.push_sentence(&s?, &sep)?;
+                            flat.push_sentence(&s?)?;
                             if flat.spans.len() >= batch_words.max(1) {
                                 done = false;
                                 break;
