@@ -710,11 +710,9 @@ mod tests {
         assert!(!combine_into(&[(&big[..], &vbig[..])], &u, dim, Combine::Sum, &mut h, 2).unwrap());
         let mut nan = va.clone();
         nan[dim * (a.len() - 1)] = f32::NAN; // the last row of `a`: the last thread's range
-        let mut out = vec![0.0f32; union.rows.len() * dim];
-        let p = [(&a[..], &nan[..])];
         let ua = row_union(&[&a], n).unwrap();
-        out.truncate(ua.rows.len() * dim);
-        assert!(!combine_into(&p, &ua, dim, Combine::Sum, &mut out, 3).unwrap());
+        let mut out = vec![0.0f32; ua.rows.len() * dim];
+        assert!(!combine_into(&[(&a[..], &nan[..])], &ua, dim, Combine::Sum, &mut out, 3).unwrap());
     }
 
     #[test]

@@ -114,7 +114,7 @@ def test_combine_sum_and_mean():
     w = np.zeros((5, 1), np.float32)
     _sync.apply(w, s)
     assert w[:, 0].tolist() == [1.0, 0.0, 6.0, 8.0, 0.0]
-    _sync.add_rows(w, _sync.encode(m, np.float16), -1.0)
+    _sync.add_rows(w, _sync.combine([a, b], 5, 1, "mean", dtype=np.float16), -1.0)
     assert w[:, 0].tolist() == [0.0, 0.0, 3.0, 0.0, 0.0]
 
 
@@ -128,7 +128,9 @@ def test_combine_in_half_precision_on_threads_equals_the_encoded_float32_combine
         return _sync.RowDelta(rows, rng.normal(size=(len(rows), width)).astype(np.float16))
 
     parts = [delta(0.7), delta(0.4), delta(0.05)]
-    want = _sync.encode(_sync.combine(parts, n, width, mode, 2), np.float16)
+    # the reference: the float32 combine rounded by NumPy (to nearest, ties to even)
+    f32 = _sync.combine(parts, n, width, mode, 2)
+    want = _sync.RowDelta(f32.rows, f32.values.astype(np.float16))
     for threads in (1, 2, 5):
         got = _sync.combine(parts, n, width, mode, 2, np.float16, threads=threads)
         assert got.values.dtype == np.float16
@@ -245,9 +247,8 @@ def _pipeline(model, shares, depth, rounds, kill=None, first_lines=None, pipelin
             parts.append(reps[r].step(combined, chunk, sched, g)[0])
         combined = {}
         for name in master:
-            c = _sync.encode(
-                _sync.combine([p[name] for p in parts], *master[name].shape, "sum"),
-                np.float16,
+            c = _sync.combine(
+                [p[name] for p in parts], *master[name].shape, "sum", dtype=np.float16
             )
             _sync.apply(master[name], c)
             combined[name] = c

@@ -392,7 +392,6 @@ def delta_add_rows(
     sign: float,
     mirror: _npt.NDArray[_np.float32] | None = None,
 ) -> None: ...
-def delta_encode_half(values: _npt.NDArray[_np.float32]) -> _npt.NDArray[_np.uint16]: ...
 def delta_combine(
     parts: list[tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]]],
     n_rows: int,

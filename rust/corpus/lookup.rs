@@ -1,4 +1,6 @@
-//! [`ByteLookup`]: the word id of each token of a corpus file.
+//! [`ByteLookup`]: the word id of each token of a corpus file, or of a
+//! Python token list (the iterable path's feed looks tokens up by their
+//! UTF-8 bytes here too).
 //!
 //! Every token the file readers produce is looked up once per epoch, so on
 //! the `corpus_file` path this is the readers' main cost. A general hash
@@ -38,8 +40,9 @@ const FREE: Slot = Slot {
     id: 0,
 };
 
-/// Word ids of a file's tokens: the byte-string form of `key_to_index`
-/// used while reading a corpus file, built once per model.
+/// Word ids of tokens given as bytes: the byte-string form of `key_to_index`,
+/// built once per model for the corpus-file readers and once per epoch by
+/// the iterable path's feed (from the dict itself).
 #[derive(Debug)]
 pub struct ByteLookup {
     slots: Vec<Slot>,

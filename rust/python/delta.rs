@@ -17,7 +17,6 @@ use crate::delta;
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(delta_take, m)?)?;
     m.add_function(wrap_pyfunction!(delta_add_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(delta_encode_half, m)?)?;
     m.add_function(wrap_pyfunction!(delta_combine, m)?)?;
     Ok(())
 }
@@ -92,16 +91,6 @@ fn delta_add_rows<'py>(
             "values must be a 1-D float32 array or float16 bits as a 1-D uint16 array",
         ))
     }
-}
-
-/// `values` (float32, 1-D) as float16 bits (uint16), rounded to nearest even.
-#[pyfunction]
-fn delta_encode_half<'py>(
-    py: Python<'py>,
-    values: PyReadonlyArray1<'py, f32>,
-) -> PyResult<Bound<'py, PyArray1<u16>>> {
-    let v = super::slice(&values, "values")?;
-    Ok(py.detach(|| delta::encode::<u16>(v)).into_pyarray(py))
 }
 
 /// `(rows, values, finite)` of a combined delta.

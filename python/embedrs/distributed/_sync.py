@@ -159,15 +159,6 @@ def lr_scale(mode: str, replicas: int) -> int:
     return max(1, min(replicas, MAX_LR_SCALE)) if mode == "scaled" else 1
 
 
-def encode(delta: RowDelta, dtype: type) -> RowDelta:
-    """The combined delta as sent back to the replicas (values in ``dtype``)."""
-    if np.dtype(dtype) != np.float16:
-        return RowDelta(delta.rows, delta.values.astype(dtype, copy=False))
-    flat = np.ascontiguousarray(delta.values, dtype=np.float32).reshape(-1)
-    half = _embedrs.delta_encode_half(flat).view(np.float16)
-    return RowDelta(delta.rows, half.reshape(delta.values.shape))
-
-
 def apply(master: np.ndarray, delta: RowDelta) -> None:
     """Apply a combined delta to the master copy (the replicas' arithmetic)."""
     add_rows(master, delta)
