@@ -104,6 +104,29 @@ def test_word2vec_chunks_cut_long_lines_where_the_reader_does(tmp_path):
     assert [(c.first_line, c.lines) for c in docs] == [(7, 1), (8, 1)]
 
 
+def test_chunks_of_a_counted_share_are_equal_rounds(tmp_path):
+    # 43 lines of 100 words: cut every 1,000 words the last chunk would hold 300
+    path = tmp_path / "share.txt"
+    path.write_text("".join(" ".join(f"w{i}" for i in range(100)) + "\n" for _ in range(43)))
+    share = [Range(str(path))]
+    greedy = write_chunks(share, 0, 1000, str(tmp_path), split_lines=True)
+    assert [c.words for c in greedy] == [1000] * 4 + [300]
+    for target, sizes in (
+        (1000, [1100, 1100, 1100, 1000]),
+        (1500, [1500, 1400, 1400]),
+        (10**6, [4300]),
+    ):
+        chunks = write_chunks(share, 5, target, str(tmp_path), split_lines=False, share_words=4300)
+        assert [c.words for c in chunks] == sizes
+        assert [c.first_line for c in chunks] == [
+            5 + sum(sizes[:k]) // 100 for k in range(len(sizes))
+        ]
+        text = b"".join(_read(c.path) for c in chunks)
+        assert text == path.read_bytes()
+    # a count that is off (here too low) never makes more chunks than it planned
+    assert len(write_chunks(share, 0, 1000, str(tmp_path), split_lines=True, share_words=2000)) == 2
+
+
 def test_combine_sum_and_mean():
     a = _sync.RowDelta(np.array([0, 2], np.int32), np.array([[1.0], [2.0]], np.float32))
     b = _sync.RowDelta(np.array([2, 3], np.int32), np.array([[4.0], [8.0]], np.float32))
@@ -527,6 +550,15 @@ def test_divergence_stops_training_with_a_clear_error(cluster, corpus):
     params = dict(PARAMS, alpha=1e30, min_alpha=1e30)
     with pytest.raises(RuntimeError, match="diverged.*lower alpha"):
         train_word2vec(corpus, address=cluster, num_actors=2, sync_every_words=8000, **params)
+
+
+def test_more_actors_than_the_cluster_can_place_is_an_error_not_a_hang(cluster, corpus):
+    # The fixture's cluster has two CPUs; Ray would leave a third actor pending forever.
+    for actors, workers in ((3, 1), (1, 3), (2, 2)):
+        with pytest.raises(ValueError, match=rf"needs {actors * workers} CPUs.*has 2\b"):
+            train_word2vec(
+                corpus, address=cluster, num_actors=actors, workers_per_actor=workers, **PARAMS
+            )
 
 
 def test_killed_actor_is_replaced_and_the_run_completes(cluster, corpus):

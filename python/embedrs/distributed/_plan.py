@@ -172,25 +172,47 @@ def write_chunks(
     chunk_words: int,
     dirname: str,
     split_lines: bool,
+    share_words: int | None = None,
 ) -> list[ChunkText]:
     """Write a share as chunk files of about ``chunk_words`` words under ``dirname``.
 
     ``split_lines`` (Word2Vec) lets a chunk end inside a line at a multiple of
     :data:`MAX_SENTENCE_LEN` tokens; otherwise (Doc2Vec) chunks end at line ends.
     ``first_line`` is the corpus line number of the share's first line.
+
+    With ``share_words`` (the share's words, as the vocabulary scan counted
+    them), the share is cut into ``round(share_words / chunk_words)`` chunks
+    (at least one) of equal size, each ending at the first line (or piece)
+    that reaches its multiple of ``share_words / n``: every chunk is a full
+    round of work, where cutting every ``chunk_words`` words leaves a short
+    last chunk that costs a whole synchronisation. Without it, chunks are
+    closed every ``chunk_words`` words.
     """
     chunks: list[ChunkText] = []
     out = None
     path = ""
     start_line, lines, words = first_line, 0, 0
     line_no = first_line
+    if share_words is not None:
+        n_chunks = max(1, round(share_words / max(chunk_words, 1)))
+        per_chunk = share_words / n_chunks
+    else:
+        n_chunks, per_chunk = 0, float(chunk_words)
+    done = 0  # words in the chunks closed so far
+
+    def full() -> bool:
+        if share_words is None:
+            return words >= chunk_words
+        # the last chunk takes whatever is left
+        return len(chunks) < n_chunks - 1 and done + words >= (len(chunks) + 1) * per_chunk
 
     def close() -> None:
-        nonlocal out, start_line, lines, words
+        nonlocal out, start_line, lines, words, done
         if out is not None:
             out.close()
             chunks.append(ChunkText(path, start_line, lines, words))
             out = None
+        done += words
         start_line, lines, words = line_no, 0, 0
 
     def open_new() -> None:
@@ -219,10 +241,10 @@ def write_chunks(
                     out.write(b" ".join(piece) + b"\n")  # type: ignore[union-attr]
                     lines += 1
                     words += len(piece)
-                    if words >= chunk_words:
+                    if full():
                         close()
             line_no += 1
-            if words >= chunk_words:
+            if full():
                 close()
     close()
     return chunks

@@ -111,6 +111,10 @@ class Replica:
         Whether the driver queues a step before the previous round's combined
         delta exists (``overlap=True``); without it the replica keeps two copies
         of each matrix instead of three (see the module docs).
+    share_words : int, optional
+        The share's words as the vocabulary scan counted them: the share is
+        then cut into equal chunks, about ``chunk_words`` each (see
+        :func:`~embedrs.distributed._plan.write_chunks`).
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class Replica:
         dtype: str,
         synced_round: int = -1,
         pipelined: bool = True,
+        share_words: int | None = None,
     ) -> None:
         self.model = model
         self.rank = int(rank)
@@ -146,7 +151,9 @@ class Replica:
         self.synced_round = int(synced_round)
         tmp = tempfile.mkdtemp(prefix=f"embedrs-replica{rank}-")
         try:
-            texts = write_chunks(share, first_line, chunk_words, tmp, not self.is_doc2vec)
+            texts = write_chunks(
+                share, first_line, chunk_words, tmp, not self.is_doc2vec, share_words
+            )
             # The Rust reader maps (or reads) each file when opened; the files can go.
             self.chunks = [(CorpusFile(t.path), t) for t in texts]
         finally:

@@ -218,10 +218,19 @@ def train(
 
     ray = _ray()
     _connect(ray, address)
+    cpus = float(ray.cluster_resources().get("CPU", 0))
     if num_actors is None:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        num_actors = max(1, cpus // workers_per_actor)
+        num_actors = max(1, int(cpus) // workers_per_actor)
     num_actors = check_int(num_actors, "num_actors", low=1)
+    if num_actors * workers_per_actor > cpus:
+        # Ray would leave the actors it cannot place pending, and the run would
+        # wait for them forever.
+        raise ValueError(
+            f"num_actors={num_actors} x workers_per_actor={workers_per_actor} needs "
+            f"{num_actors * workers_per_actor} CPUs, but the Ray cluster has {cpus:g}: "
+            "lower num_actors or workers_per_actor, or give the cluster more CPUs "
+            "(ray start --num-cpus=N, or ray.init(num_cpus=N) for a local instance)"
+        )
     shares = plan_shares(paths, num_actors)
     ranges = [r for share in shares for r in share]
 
@@ -231,6 +240,8 @@ def train(
         model, state = resumed
         model.workers = workers_per_actor
         lines = state["lines"]
+        # checkpoints written before the words were kept: chunks cut every chunk_words
+        range_words = state.get("words")
     else:
         state = {"epochs_done": 0, "words_done": 0}
         model = cls(**params)
@@ -240,7 +251,9 @@ def train(
         )
         _build_vocab(model, counts, documents, trim_rule)
         lines = counts.lines
+        range_words = counts.words
         state["lines"] = lines
+        state["words"] = range_words
         logger.info(
             "vocabulary: %i words kept of %i counted in %i ranges by Ray tasks in %.2fs",
             len(model.wv),
@@ -251,10 +264,11 @@ def train(
     if not len(model.wv):
         model._check_training_sanity(model.epochs, model.corpus_count, model.corpus_total_words)
 
-    # Corpus line number of each share's first line (Doc2Vec tags).
-    first_lines, k = [], 0
+    # Corpus line number of each share's first line (Doc2Vec tags), and its words.
+    first_lines, share_words, k = [], [], 0
     for share in shares:
         first_lines.append(int(sum(lines[:k])))
+        share_words.append(int(sum(range_words[k : k + len(share)])) if range_words else None)
         k += len(share)
 
     combine = _sync.resolve(combine, num_actors)
@@ -276,6 +290,7 @@ def train(
             sync_dtype,
             synced_round,
             bool(overlap),
+            share_words[rank],
         )
 
     first_ref = ray.put(model)  # one copy in the object store for every actor
@@ -418,7 +433,12 @@ def train(
                 "EPOCH %i done in %.1fs, %.1f MB exchanged", epoch, now - ep_t0, ep_bytes / 1e6
             )
             ep_t0, ep_bytes = now, 0
-            state = {"epochs_done": epoch + 1, "words_done": words_done, "lines": lines}
+            state = {
+                "epochs_done": epoch + 1,
+                "words_done": words_done,
+                "lines": lines,
+                "words": range_words,
+            }
             model.min_alpha_yet_reached = max(
                 min_alpha, alpha - (alpha - min_alpha) * words_done / max(expected, 1)
             )

@@ -37,6 +37,7 @@ class Counts:
     sentences: int
     total_words: int
     lines: list[int]  # lines of each range, in range order
+    words: list[int]  # words of each range, in range order
 
 
 def count_range(r: Range, documents: bool) -> tuple[list, int, int, int]:
@@ -86,6 +87,7 @@ def merge(parts: Sequence[tuple[list, int, int, int]]) -> Counts:
     raw: dict[str, int] = {}
     sentences = total = 0
     lines: list[int] = []
+    words: list[int] = []
     for items, s, t, n_lines in parts:
         get = raw.get
         for word, c in items:
@@ -93,7 +95,8 @@ def merge(parts: Sequence[tuple[list, int, int, int]]) -> Counts:
         sentences += s
         total += t
         lines.append(n_lines)
-    return Counts(raw, sentences, total, lines)
+        words.append(t)
+    return Counts(raw, sentences, total, lines, words)
 
 
 def count_parallel(
@@ -111,5 +114,5 @@ def count_parallel(
     if max_vocab_size and len(counts.raw) > max_vocab_size:
         seq = ray.remote(num_cpus=1)(scan_sequential)
         raw, sentences, total, _ = ray.get(seq.remote(list(ranges), model_factory, trim_rule))
-        counts = Counts(raw, sentences, total, counts.lines)
+        counts = Counts(raw, sentences, total, counts.lines, counts.words)
     return counts
