@@ -5,7 +5,8 @@ Design (measured in ``benches/bench_distributed.py``; see benches/RESULTS.md):
 * The driver owns the vocabulary, the learning-rate schedule and a master copy
   of the weights; it is the hub of a star. Each round, every actor applies the
   previous round's combined delta, trains one chunk of about
-  ``sync_every_words / num_actors`` words and returns its sparse delta
+  ``sync_every_words / num_actors`` words (its share cut into equal chunks,
+  from the words the vocabulary tasks counted) and returns its sparse delta
   (:mod:`embedrs.distributed._sync`) through Ray's object store. The driver
   combines the deltas, applies them to the master and puts the combined delta
   in the object store once; every actor reads that one object at its next step.
