@@ -193,18 +193,15 @@ def write_chunks(
     path = ""
     start_line, lines, words = first_line, 0, 0
     line_no = first_line
-    if share_words is not None:
-        n_chunks = max(1, round(share_words / max(chunk_words, 1)))
-        per_chunk = share_words / n_chunks
-    else:
-        n_chunks, per_chunk = 0, float(chunk_words)
+    n_chunks = max(1, round((share_words or 0) / max(chunk_words, 1)))
     done = 0  # words in the chunks closed so far
 
     def full() -> bool:
         if share_words is None:
             return words >= chunk_words
         # the last chunk takes whatever is left
-        return len(chunks) < n_chunks - 1 and done + words >= (len(chunks) + 1) * per_chunk
+        cut = (len(chunks) + 1) * share_words / n_chunks
+        return len(chunks) < n_chunks - 1 and done + words >= cut
 
     def close() -> None:
         nonlocal out, start_line, lines, words, done
