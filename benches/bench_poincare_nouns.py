@@ -39,15 +39,19 @@ def relations(path: str) -> list:
     return list(PoincareRelations(path))
 
 
+def _overrides(args: argparse.Namespace) -> dict:
+    """The preset's settings that the command line replaces."""
+    names = ("alpha", "burn_in_alpha", "epsilon", "geometry")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None)}
+
+
 def train(args: argparse.Namespace) -> None:
     from embedrs.models.poincare import PoincareModel
 
     os.makedirs(args.out, exist_ok=True)
     rel = relations(args.data)
     wall, cpu = time.monotonic(), time.process_time()
-    overrides = {
-        k: v for k, v in (("alpha", args.alpha), ("burn_in_alpha", args.burn_in_alpha)) if v
-    }
+    overrides = _overrides(args)
     model = PoincareModel.from_preset(
         rel, "paper", size=args.size, workers=args.workers, **overrides
     )
@@ -100,12 +104,15 @@ def epoch(args: argparse.Namespace) -> None:
     from embedrs.models.poincare import PoincareModel
 
     rel = relations(args.data)
-    model = PoincareModel.from_preset(rel, "paper", size=args.size, workers=args.workers, burn_in=0)
+    model = PoincareModel.from_preset(
+        rel, "paper", size=args.size, workers=args.workers, burn_in=0, **_overrides(args)
+    )
     wall, cpu = time.monotonic(), time.process_time()
     model.train(epochs=args.epochs, batch_size=10)
     line = {
         "epochs": args.epochs,
         "workers": args.workers,
+        "geometry": model.geometry,
         "wall_s": round(time.monotonic() - wall, 2),
         "cpu_s": round(time.process_time() - cpu, 2),
         "loss": model.epoch_losses[-1],
@@ -157,6 +164,14 @@ def main() -> None:
     parser.add_argument("--negative", type=int, default=10)
     parser.add_argument("--relations", type=int, default=20000)
     parser.add_argument("--alpha", type=float, help="train: the preset's learning rate, replaced")
+    parser.add_argument(
+        "--geometry",
+        choices=["ball", "hyperboloid"],
+        help="train, epoch: where the SGD steps are taken",
+    )
+    parser.add_argument(
+        "--epsilon", type=float, help="train: the preset's margin to the ball's edge, replaced"
+    )
     parser.add_argument(
         "--burn-in-alpha", type=float, help="train: the preset's burn-in learning rate, replaced"
     )

@@ -113,6 +113,51 @@ def test_one_worker_is_reproducible_and_seed_matters():
     assert (np.linalg.norm(v32, axis=1) < 1).all()
 
 
+def test_hyperboloid_geometry_trains_the_same_embedding_kept_in_the_ball(tsv, tmp_path):
+    path, _ = tsv
+
+    def make(geometry: str) -> PoincareModel:
+        return PoincareModel(
+            PoincareRelations(path),
+            size=3,
+            negative=5,
+            seed=4,
+            alpha=0.3,
+            regularization_coeff=0.0,
+            epsilon=1e-4,
+            geometry=geometry,
+        )
+
+    scores = {}
+    for geometry in ("ball", "hyperboloid"):
+        m = make(geometry)
+        m.train(epochs=100)
+        v = m.kv.vectors
+        assert np.isfinite(v).all()
+        assert (np.linalg.norm(v, axis=1) <= 1 - 1e-4 + 1e-12).all()
+        assert m.epoch_losses[-1] < 0.5 * m.epoch_losses[0]
+        scores[geometry] = ReconstructionEvaluation(path, m.kv, exclude_self=True).evaluate()
+        # the root sits nearest the origin, as in the ball
+        norms = {k: m.kv.norm(k) for k in m.kv.index_to_key}
+        assert min(norms, key=norms.get) == "r"
+    assert scores["hyperboloid"]["MAP"] > 0.95, scores
+    # one worker and a seed: reproducible; the geometry is saved with the model
+    again = make("hyperboloid")
+    again.train(epochs=100)
+    assert np.array_equal(again.kv.vectors, m.kv.vectors)
+    m.save(str(tmp_path / "h.model"))
+    loaded = PoincareModel.load(str(tmp_path / "h.model"))
+    assert loaded.geometry == "hyperboloid"
+    loaded.train(epochs=1)  # trains on from the saved vectors
+    assert np.isfinite(loaded.kv.vectors).all()
+    # the penalty on the positive node is defined in both geometries
+    pen = PoincareModel(PoincareRelations(path), size=3, seed=4, geometry="hyperboloid")
+    pen.train(epochs=5)
+    assert np.isfinite(pen.kv.vectors).all()
+    with pytest.raises(ValueError, match="geometry"):
+        PoincareModel(PoincareRelations(path), geometry="lorentz ball")
+
+
 def test_initialisation_matches_gensim():
     gensim_poincare = pytest.importorskip("gensim.models.poincare")
     pairs, _ = tree_relations(2, 2)

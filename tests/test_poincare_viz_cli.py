@@ -123,3 +123,8 @@ def test_cli_preset_reads_gzip_and_prints_both_protocols(tmp_path, capsys):
     # the preset's 50 negatives do not fit 7 nodes: the error says so
     assert main(argv) == 2
     assert "Cannot sample 50 negative nodes" in capsys.readouterr().err
+    # the geometry option reaches the model and is saved with it
+    saved = tmp_path / "h.npz"
+    hyper = [*argv, "--epochs", "5", "--negative", "3", "--geometry", "hyperboloid"]
+    assert main([*hyper, "--save", str(saved)]) == 0
+    assert PoincareModel.load(str(saved)).geometry == "hyperboloid"

@@ -190,9 +190,11 @@ def poincare_train(
     frequency_negatives: bool,
     first_epoch: int,
     check_gradients_every: int = 0,
+    geometry: str = "ball",
     callback: _ProgressCallback | None = None,
 ) -> dict[str, Any]:
-    """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place."""
+    """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place;
+    ``geometry`` ("ball" or "hyperboloid") is where the SGD steps are taken."""
 
 def poincare_rank(
     vectors: _npt.NDArray[_np.floating[Any]],

@@ -20,6 +20,7 @@
 //! The log-sum-exp is shifted by `min d_i`, so no term overflows. The loss
 //! value returned leaves out the regularisation term, as gensim reports it.
 
+use super::lorentz;
 use super::manifold::distance_with_grads;
 
 /// Scratch buffers for [`relation_loss`], reused across calls by one worker.
@@ -30,7 +31,7 @@ pub struct LossScratch {
     dv: Vec<f64>,
 }
 
-/// Loss of one relation and its Euclidean gradients.
+/// Loss of one relation and its Euclidean gradients, in the Poincaré ball.
 ///
 /// * `u`: the row of the first node (length `dim`).
 /// * `vs`: `1 + k` rows back to back (positive first, then negatives).
@@ -45,6 +46,60 @@ pub fn relation_loss(
     grad_vs: &mut [f64],
     scratch: &mut LossScratch,
 ) -> f64 {
+    relation_loss_in::<Ball>(u, vs, regularization_coeff, grad_u, grad_vs, scratch)
+}
+
+/// A model of hyperbolic space the loss is computed in: its distance with
+/// gradients, and the gradient of the penalty `λ |v|²` (`|v|` the norm of the
+/// point in the Poincaré ball).
+pub(crate) trait Model {
+    /// Distance `d(u, v)`, writing `∂d/∂u` into `gu` and `∂d/∂v` into `gv`.
+    fn distance_with_grads(u: &[f64], v: &[f64], gu: &mut [f64], gv: &mut [f64]) -> f64;
+    /// Adds the gradient of `coeff · |v|²_ball` at `v` to `grad`.
+    fn add_penalty_gradient(v: &[f64], coeff: f64, grad: &mut [f64]);
+}
+
+/// The Poincaré ball (coordinates `p`, `|p| < 1`).
+pub(crate) struct Ball;
+
+impl Model for Ball {
+    #[inline]
+    fn distance_with_grads(u: &[f64], v: &[f64], gu: &mut [f64], gv: &mut [f64]) -> f64 {
+        distance_with_grads(u, v, gu, gv)
+    }
+    #[inline]
+    fn add_penalty_gradient(v: &[f64], coeff: f64, grad: &mut [f64]) {
+        for (g, x) in grad.iter_mut().zip(v) {
+            *g += 2.0 * coeff * x;
+        }
+    }
+}
+
+/// The hyperboloid (coordinates `x`, `⟨x, x⟩_L = −1`; see [`super::lorentz`]).
+pub(crate) struct Hyperboloid;
+
+impl Model for Hyperboloid {
+    #[inline]
+    fn distance_with_grads(u: &[f64], v: &[f64], gu: &mut [f64], gv: &mut [f64]) -> f64 {
+        lorentz::distance_with_grads(u, v, gu, gv)
+    }
+    /// `|p|² = (x_0 − 1) / (x_0 + 1)` depends on `x_0` alone; its derivative
+    /// is `2 / (x_0 + 1)²`.
+    #[inline]
+    fn add_penalty_gradient(v: &[f64], coeff: f64, grad: &mut [f64]) {
+        grad[0] += 2.0 * coeff / ((v[0] + 1.0) * (v[0] + 1.0));
+    }
+}
+
+/// [`relation_loss`] in model `M` (rows of `u.len()` coordinates).
+pub(crate) fn relation_loss_in<M: Model>(
+    u: &[f64],
+    vs: &[f64],
+    regularization_coeff: f64,
+    grad_u: &mut [f64],
+    grad_vs: &mut [f64],
+    scratch: &mut LossScratch,
+) -> f64 {
     let dim = u.len();
     let n = vs.len() / dim;
     scratch.dists.clear();
@@ -52,7 +107,7 @@ pub fn relation_loss(
     scratch.dv.resize(n * dim, 0.0);
     for i in 0..n {
         let v = &vs[i * dim..(i + 1) * dim];
-        let d = distance_with_grads(
+        let d = M::distance_with_grads(
             u,
             v,
             &mut scratch.du[i * dim..(i + 1) * dim],
@@ -75,8 +130,8 @@ pub fn relation_loss(
             gv[j] = w * dv[j];
         }
     }
-    for j in 0..dim {
-        grad_vs[j] += 2.0 * regularization_coeff * vs[j];
+    if regularization_coeff != 0.0 {
+        M::add_penalty_gradient(&vs[..dim], regularization_coeff, &mut grad_vs[..dim]);
     }
     loss
 }
@@ -127,6 +182,36 @@ pub fn gradient_check(u: &[f64], vs: &[f64], regularization_coeff: f64, h: f64) 
 mod tests {
     use super::*;
     use crate::sampling::Rng;
+
+    #[test]
+    fn hyperboloid_penalty_is_the_gradient_of_the_ball_norm() {
+        // |p|^2 of the ball point of x, as a function of x_0 alone
+        let ball_sq = |x: &[f64]| {
+            let mut p = vec![0.0; x.len() - 1];
+            lorentz::to_ball(x, &mut p);
+            p.iter().map(|a| a * a).sum::<f64>()
+        };
+        let mut x = [0.0; 4];
+        lorentz::from_ball(&[0.3, -0.5, 0.6], &mut x);
+        let mut g = [0.0; 4];
+        Hyperboloid::add_penalty_gradient(&x, 0.7, &mut g);
+        assert!(g[1..].iter().all(|&v| v == 0.0));
+        // Along the manifold (move a spatial coordinate, lift x_0 back onto it), the
+        // penalty changes at the rate the gradient gives by the chain rule through x_0.
+        let lift =
+            |y: &mut [f64; 4]| y[0] = (1.0 + y[1..].iter().map(|a| a * a).sum::<f64>()).sqrt();
+        let h = 1e-6;
+        for i in 1..4 {
+            let (mut a, mut b) = (x, x);
+            a[i] += h;
+            b[i] -= h;
+            lift(&mut a);
+            lift(&mut b);
+            let fd = 0.7 * (ball_sq(&a) - ball_sq(&b)) / (2.0 * h);
+            let chain = g[0] * x[i] / x[0];
+            assert!((chain - fd).abs() < 1e-8, "{i}: {chain} {fd}");
+        }
+    }
 
     #[test]
     fn loss_gradient_matches_finite_differences() {

@@ -3,6 +3,7 @@
 //! * [`manifold`]: the Poincaré distance, its gradient, the Riemannian
 //!   rescaling and the projection inside the ball (derivations in its docs).
 //! * [`loss`]: the softmax loss of one relation against sampled negatives.
+//! * [`lorentz`]: the hyperboloid model, where training may take its steps.
 //! * [`negatives`]: the relation graph and negative sampling (uniform or by
 //!   node frequency).
 //! * [`train`]: epochs, batches and parallel workers.
@@ -13,6 +14,7 @@
 //! a projection to norm `<= 1 - epsilon`, and non-finite updates are dropped.
 
 pub mod eval;
+pub mod lorentz;
 pub mod loss;
 pub mod manifold;
 pub mod negatives;
@@ -20,4 +22,4 @@ pub mod train;
 
 pub use manifold::{distance, Real};
 pub use negatives::{Graph, Sampling};
-pub use train::{train, Phase, TrainConfig, TrainReport};
+pub use train::{train, Geometry, Phase, TrainConfig, TrainReport};

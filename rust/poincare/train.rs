@@ -15,7 +15,8 @@
 
 use rayon::prelude::*;
 
-use super::loss::{gradient_check, relation_loss, LossScratch};
+use super::lorentz;
+use super::loss::{gradient_check, relation_loss_in, Ball, Hyperboloid, LossScratch, Model};
 use super::manifold::{project, riemannian_factor, Real};
 use super::negatives::{Graph, Sampling};
 use crate::error::{Error, Result};
@@ -39,8 +40,24 @@ pub struct TrainConfig {
     /// Seed of every random draw.
     pub seed: u64,
     /// Compare analytic gradients with finite differences every this many
-    /// batches of each worker (0: never).
+    /// batches of each worker (0: never; the ball only).
     pub check_gradients_every: usize,
+    /// The model of hyperbolic space the SGD steps are taken in.
+    pub geometry: Geometry,
+}
+
+/// Where Riemannian SGD runs. The vectors are Poincaré-ball coordinates
+/// either way; the two models are isometric, so the loss is the same
+/// function of the embedding and only the steps differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Geometry {
+    /// In the ball, as gensim does: `x ← proj(x − lr (1 − |x|²)²/4 ∇)`.
+    #[default]
+    Ball,
+    /// In the hyperboloid (Nickel & Kiela, 2018): exact exponential-map
+    /// steps of at most unit length ([`super::lorentz`]), the vectors
+    /// converted from the ball at the start of the call and back at its end.
+    Hyperboloid,
 }
 
 impl Default for TrainConfig {
@@ -53,6 +70,7 @@ impl Default for TrainConfig {
             workers: 1,
             seed: 0,
             check_gradients_every: 0,
+            geometry: Geometry::Ball,
         }
     }
 }
@@ -139,18 +157,63 @@ pub fn train<T: Real>(
     validate(vectors, dim, graph, cfg, phase)?;
     let epsilon = cfg.epsilon.max(T::MIN_EPSILON);
     let n_nodes = graph.n_nodes();
-    let pool = crate::thread_pool(cfg.workers)?;
-    // SAFETY: `vectors` is borrowed mutably for the whole call, so only this
-    // call's Hogwild workers reach it; their races are the accepted Hogwild
-    // semantics (see `crate::hogwild`).
-    let shared = unsafe { SharedMatrix::new(vectors, n_nodes, dim) }?;
-    {
-        let zero = vec![0.0; dim];
-        let mut s = vec![0.0; dim];
-        for r in 0..n_nodes {
-            sub_and_project(&shared, r, &zero, epsilon, &mut s);
+    match cfg.geometry {
+        Geometry::Ball => {
+            // SAFETY: `vectors` is borrowed mutably for the whole call, so only
+            // this call's Hogwild workers reach it; their races are the accepted
+            // Hogwild semantics (see `crate::hogwild`).
+            let shared = unsafe { SharedMatrix::new(vectors, n_nodes, dim) }?;
+            let zero = vec![0.0; dim];
+            let mut s = vec![0.0; dim];
+            for r in 0..n_nodes {
+                sub_and_project(&shared, r, &zero, epsilon, &mut s);
+            }
+            run_epochs::<T, Ball>(&shared, graph, cfg, phase, epsilon, progress)
+        }
+        Geometry::Hyperboloid => {
+            let cols = dim + 1;
+            let limit = lorentz::max_spatial_norm(epsilon);
+            let mut h = vec![0.0f64; n_nodes * cols];
+            let mut p = vec![0.0; dim];
+            for (row, x) in vectors.chunks_exact(dim).zip(h.chunks_exact_mut(cols)) {
+                for (a, &b) in p.iter_mut().zip(row) {
+                    *a = b.to_f64();
+                }
+                project(&mut p, epsilon);
+                lorentz::from_ball(&p, x);
+                lorentz::keep_within(x, limit);
+            }
+            let out = {
+                // SAFETY: `h` is this call's own buffer, reached only by its
+                // Hogwild workers until the block ends.
+                let shared = unsafe { SharedMatrix::new(&mut h, n_nodes, cols) }?;
+                run_epochs::<f64, Hyperboloid>(&shared, graph, cfg, phase, limit, progress)
+            };
+            // Back to the ball, also when interrupted: the epochs done are kept,
+            // as in the ball.
+            for (row, x) in vectors.chunks_exact_mut(dim).zip(h.chunks_exact(cols)) {
+                lorentz::to_ball(x, &mut p);
+                project(&mut p, epsilon);
+                for (a, &b) in row.iter_mut().zip(&p) {
+                    *a = T::from_f64(b);
+                }
+            }
+            out
         }
     }
+}
+
+/// The epochs of one phase over the rows of `shared` (coordinates of model
+/// `S`); `limit` is `S`'s bound on a row (see [`Space::apply`]).
+fn run_epochs<T: Real, S: Space>(
+    shared: &SharedMatrix<'_, T>,
+    graph: &Graph,
+    cfg: &TrainConfig,
+    phase: &Phase,
+    limit: f64,
+    progress: &Progress,
+) -> Result<TrainReport> {
+    let pool = crate::thread_pool(cfg.workers)?;
     let n_rel = graph.pairs().len();
     let n_batches = n_rel.div_ceil(cfg.batch_size);
     let n_workers = pool.current_num_threads().clamp(1, n_batches.max(1));
@@ -168,13 +231,14 @@ pub fn train<T: Real>(
         }
         // Shares are whole batches, so batch boundaries do not depend on `workers`.
         let share = n_batches.div_ceil(n_workers) * cfg.batch_size;
-        let ctx = Worker {
-            shared: &shared,
+        let ctx = Worker::<T, S> {
+            shared,
             graph,
             cfg,
             phase,
-            epsilon,
+            limit,
             progress,
+            space: std::marker::PhantomData,
         };
         let results: Vec<(f64, usize, f64)> = pool.install(|| {
             order
@@ -203,6 +267,65 @@ pub fn train<T: Real>(
         report.epoch_losses.push(mean);
     }
     Ok(report)
+}
+
+/// How a model of hyperbolic space takes Riemannian SGD steps.
+trait Space: Model + Sync {
+    /// Whether [`gradient_check`] (written for the ball) applies.
+    const CHECKS_GRADIENTS: bool;
+    /// The factor on a relation's Euclidean gradient at `x` that gives the
+    /// row's update (summed over a batch, then handed to [`Space::apply`]).
+    fn update_scale(lr: f64, x: &[f64]) -> f64;
+    /// Applies a row's summed update; `limit` bounds the row (the ball's
+    /// `epsilon`, the hyperboloid's spatial norm). `scratch` holds at least
+    /// twice the row's length.
+    fn apply<T: Real>(
+        m: &SharedMatrix<'_, T>,
+        row: usize,
+        update: &[f64],
+        limit: f64,
+        scratch: &mut [f64],
+    );
+}
+
+impl Space for Ball {
+    const CHECKS_GRADIENTS: bool = true;
+    #[inline]
+    fn update_scale(lr: f64, x: &[f64]) -> f64 {
+        lr * riemannian_factor(x)
+    }
+    #[inline]
+    fn apply<T: Real>(
+        m: &SharedMatrix<'_, T>,
+        row: usize,
+        update: &[f64],
+        limit: f64,
+        scratch: &mut [f64],
+    ) {
+        sub_and_project(m, row, update, limit, scratch);
+    }
+}
+
+impl Space for Hyperboloid {
+    const CHECKS_GRADIENTS: bool = false;
+    #[inline]
+    fn update_scale(lr: f64, _x: &[f64]) -> f64 {
+        lr
+    }
+    #[inline]
+    fn apply<T: Real>(
+        m: &SharedMatrix<'_, T>,
+        row: usize,
+        update: &[f64],
+        limit: f64,
+        scratch: &mut [f64],
+    ) {
+        let n = m.cols();
+        let (x, v) = scratch.split_at_mut(n);
+        m.read_row_as(row, x, T::to_f64);
+        lorentz::step(x, update, limit, v);
+        m.write_row_as(row, x, T::from_f64);
+    }
 }
 
 /// `row ← proj(row − update)`: the Riemannian SGD step's write, using
@@ -295,16 +418,17 @@ impl BatchPlan {
     }
 }
 
-struct Worker<'s, 'a, T: Real> {
+struct Worker<'s, 'a, T: Real, S: Space> {
     shared: &'s SharedMatrix<'a, T>,
     graph: &'s Graph,
     cfg: &'s TrainConfig,
     phase: &'s Phase,
-    epsilon: f64,
+    limit: f64,
     progress: &'s Progress,
+    space: std::marker::PhantomData<S>,
 }
 
-impl<T: Real> Worker<'_, '_, T> {
+impl<T: Real, S: Space> Worker<'_, '_, T, S> {
     /// Trains on `rels` (relation indices); returns (loss sum, relations, max gradient error).
     fn run(&self, rels: &[u32], rng: &mut Rng) -> (f64, usize, f64) {
         let dim = self.shared_dim();
@@ -319,7 +443,7 @@ impl<T: Real> Worker<'_, '_, T> {
         let mut rows: Vec<u32> = Vec::new();
         let mut updates: Vec<f64> = Vec::new();
         let mut acc = RowSums::new(self.graph.n_nodes(), dim);
-        let mut tmp = vec![0.0; dim];
+        let mut tmp = vec![0.0; 2 * dim];
         let (mut loss_sum, mut count, mut grad_err) = (0.0, 0usize, 0.0f64);
         let lr = self.phase.alpha;
         // The negatives of batch `b + 1` are drawn before batch `b` is
@@ -346,8 +470,9 @@ impl<T: Real> Worker<'_, '_, T> {
                     crate::mem::prefetch(pairs.as_ptr().wrapping_add(ri as usize));
                 }
             }
-            let check =
-                self.cfg.check_gradients_every > 0 && (b + 1) % self.cfg.check_gradients_every == 0;
+            let check = S::CHECKS_GRADIENTS
+                && self.cfg.check_gradients_every > 0
+                && (b + 1) % self.cfg.check_gradients_every == 0;
             rows.clear();
             updates.clear();
             for r in 0..cur.pairs.len() {
@@ -372,7 +497,7 @@ impl<T: Real> Worker<'_, '_, T> {
                 }
                 let n_v = negs.len() + 1;
                 let vs_used = &vs[..n_v * dim];
-                let loss = relation_loss(
+                let loss = relation_loss_in::<S>(
                     &ubuf,
                     vs_used,
                     self.cfg.regularization_coeff,
@@ -390,12 +515,12 @@ impl<T: Real> Worker<'_, '_, T> {
                 }
                 loss_sum += loss;
                 count += 1;
-                let f = lr * riemannian_factor(&ubuf);
+                let f = S::update_scale(lr, &ubuf);
                 rows.push(u);
                 updates.extend(gu.iter().map(|g| f * g));
                 for i in 0..n_v {
                     let x = &vs[i * dim..(i + 1) * dim];
-                    let f = lr * riemannian_factor(x);
+                    let f = S::update_scale(lr, x);
                     rows.push(if i == 0 { v } else { negs[i - 1] });
                     updates.extend(gvs[i * dim..(i + 1) * dim].iter().map(|g| f * g));
                 }
@@ -411,7 +536,7 @@ impl<T: Real> Worker<'_, '_, T> {
             for (slot, &row) in acc.touched.iter().enumerate() {
                 let sum = &acc.sums[slot * dim..(slot + 1) * dim];
                 if sum.iter().all(|a| a.is_finite()) {
-                    sub_and_project(self.shared, row as usize, sum, self.epsilon, &mut tmp);
+                    S::apply(self.shared, row as usize, sum, self.limit, &mut tmp);
                 }
             }
             acc.clear();
@@ -507,6 +632,15 @@ mod tests {
     }
 
     fn fit<T: Real>(vectors: &mut [T], dim: usize, workers: usize) -> TrainReport {
+        fit_in(vectors, dim, workers, Geometry::Ball)
+    }
+
+    fn fit_in<T: Real>(
+        vectors: &mut [T],
+        dim: usize,
+        workers: usize,
+        geometry: Geometry,
+    ) -> TrainReport {
         let (n, pairs, _) = tree_closure();
         let g = Graph::new(n, pairs).unwrap();
         let cfg = TrainConfig {
@@ -514,6 +648,7 @@ mod tests {
             workers,
             regularization_coeff: 0.0,
             batch_size: 5,
+            geometry,
             ..Default::default()
         };
         let p = Progress::new(0);
@@ -541,10 +676,16 @@ mod tests {
 
     #[test]
     fn small_tree_recovers_depth_order_by_norm() {
+        for geometry in [Geometry::Ball, Geometry::Hyperboloid] {
+            recovers_depth_order_by_norm(geometry);
+        }
+    }
+
+    fn recovers_depth_order_by_norm(geometry: Geometry) {
         let (_, _, depth) = tree_closure();
         let dim = 2;
         let mut v = init(15, dim, 3);
-        let rep = fit(&mut v, dim, 1);
+        let rep = fit_in(&mut v, dim, 1, geometry);
         assert!(rep.epoch_losses.last().unwrap() < &rep.epoch_losses[0]);
         let nrm = norms(&v, dim);
         let mean_at = |d: usize| {
@@ -566,6 +707,7 @@ mod tests {
         // a child is closer to its parent than to a node of another subtree
         assert!(distance(&v[14..16], &v[6..8]) < distance(&v[14..16], &v[4..6]));
         assert!(v.iter().all(|x| x.is_finite()));
+        assert!(nrm.iter().all(|&x| x <= 1.0 - 1e-5 + 1e-12), "{geometry:?}");
     }
 
     #[test]
@@ -575,8 +717,17 @@ mod tests {
         fit(&mut a, 3, 1);
         fit(&mut b, 3, 1);
         assert_eq!(a, b);
+        let mut h = init(15, 3, 9);
+        let mut h2 = h.clone();
+        fit_in(&mut h, 3, 1, Geometry::Hyperboloid);
+        fit_in(&mut h2, 3, 1, Geometry::Hyperboloid);
+        assert_eq!(h, h2);
+        assert_ne!(h, a);
         let mut c: Vec<f32> = init(15, 3, 9).iter().map(|&x| x as f32).collect();
         fit(&mut c, 3, 2);
+        let mut ch: Vec<f32> = init(15, 3, 9).iter().map(|&x| x as f32).collect();
+        fit_in(&mut ch, 3, 2, Geometry::Hyperboloid);
+        assert!(ch.iter().all(|x| x.is_finite()));
         assert!(c.iter().all(|x| x.is_finite()));
         assert!(c
             .chunks(3)
@@ -587,24 +738,27 @@ mod tests {
     fn huge_learning_rate_stays_inside_ball() {
         let (n, pairs, _) = tree_closure();
         let g = Graph::new(n, pairs).unwrap();
-        let cfg = TrainConfig {
-            negative: 8,
-            workers: 2,
-            batch_size: 1,
-            check_gradients_every: 3,
-            ..Default::default()
-        };
-        let mut v = init(n, 4, 1);
-        let ph = Phase {
-            epochs: 20,
-            alpha: 1e6,
-            sampling: Sampling::Uniform,
-            first_epoch: 0,
-        };
-        let rep = train(&mut v, 4, &g, &cfg, &ph, &Progress::new(0)).unwrap();
-        assert!(v.iter().all(|x| x.is_finite()));
-        assert!(norms(&v, 4).iter().all(|&x| x < 1.0));
-        assert!(rep.epoch_losses.iter().all(|l| l.is_finite()));
+        for geometry in [Geometry::Ball, Geometry::Hyperboloid] {
+            let cfg = TrainConfig {
+                negative: 8,
+                workers: 2,
+                batch_size: 1,
+                check_gradients_every: 3,
+                geometry,
+                ..Default::default()
+            };
+            let mut v = init(n, 4, 1);
+            let ph = Phase {
+                epochs: 20,
+                alpha: 1e6,
+                sampling: Sampling::Uniform,
+                first_epoch: 0,
+            };
+            let rep = train(&mut v, 4, &g, &cfg, &ph, &Progress::new(0)).unwrap();
+            assert!(v.iter().all(|x| x.is_finite()));
+            assert!(norms(&v, 4).iter().all(|&x| x < 1.0));
+            assert!(rep.epoch_losses.iter().all(|l| l.is_finite()));
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use pyo3::types::PyDict;
 
 use super::{run_monitored, IntoPyResult};
 use crate::poincare::eval::{rank_positives, Lists, RankTask};
-use crate::poincare::{self, Graph, Phase, Real, Sampling, TrainConfig};
+use crate::poincare::{self, Geometry, Graph, Phase, Real, Sampling, TrainConfig};
 use crate::progress::Progress;
 
 fn run_train<T: Real + numpy::Element>(
@@ -41,8 +41,9 @@ fn run_train<T: Real + numpy::Element>(
 #[pyo3(signature = (
     vectors, relations, *, epochs, alpha, negative, epsilon, regularization_coeff,
     batch_size, workers, seed, frequency_negatives, first_epoch,
-    check_gradients_every = 0, callback = None
+    check_gradients_every = 0, geometry = "ball", callback = None
 ))]
+#[allow(clippy::too_many_arguments)]
 fn poincare_train<'py>(
     py: Python<'py>,
     vectors: &Bound<'py, PyAny>,
@@ -58,9 +59,19 @@ fn poincare_train<'py>(
     frequency_negatives: bool,
     first_epoch: u64,
     check_gradients_every: usize,
+    geometry: &str,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     super::guard(|| {
+        let geometry = match geometry {
+            "ball" => Geometry::Ball,
+            "hyperboloid" => Geometry::Hyperboloid,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "geometry must be 'ball' or 'hyperboloid', got {other:?}"
+                )))
+            }
+        };
         let rel = super::view(&relations, "relations")?;
         if rel.ncols() != 2 {
             return Err(PyValueError::new_err(format!(
@@ -83,6 +94,7 @@ fn poincare_train<'py>(
             workers,
             seed,
             check_gradients_every,
+            geometry,
         };
         let phase = Phase {
             epochs,

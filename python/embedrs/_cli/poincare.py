@@ -28,6 +28,7 @@ _DEFAULTS = {
     "burn_in_alpha": 0.01,
     "regularization_coeff": 1.0,
     "negative_sampling": "frequency",
+    "geometry": "ball",
     "workers": 0,
 }
 
@@ -67,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["frequency", "uniform"],
         default=None,
         help="negatives after burn-in (default: frequency)",
+    )
+    parser.add_argument(
+        "--geometry",
+        choices=["ball", "hyperboloid"],
+        default=None,
+        help="where the SGD steps are taken (default: ball, as gensim; hyperboloid: "
+        "exact steps in the isometric Lorentz model, vectors still stored in the ball)",
     )
     parser.add_argument("--batch-size", type=int, default=10, help="relations per batch")
     parser.add_argument("--workers", type=int, default=None, help="threads (default 0: all cores)")

@@ -396,6 +396,9 @@ def _check_dtype(dtype: Any) -> Any:
 #: penalty), with the learning rate in gensim's units (updates summed over a
 #: batch, where the reference code averages them). Measured on the WordNet
 #: noun closure in benches/RESULTS.md.
+#: Where :class:`PoincareModel` takes its Riemannian SGD steps (``geometry=``).
+GEOMETRIES = ("ball", "hyperboloid")
+
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "alpha": 0.3,
@@ -451,6 +454,15 @@ class PoincareModel(LifecycleEvents):
         gensim's results at gensim's settings; ``'uniform'`` is the paper's,
         better with many epochs and negatives (see benches/RESULTS.md).
         Not a gensim parameter.
+    geometry : {'ball', 'hyperboloid'}, optional
+        Where the Riemannian SGD steps are taken. ``'ball'`` (default) is
+        gensim's update in the Poincaré ball. ``'hyperboloid'`` takes exact
+        exponential-map steps (at most unit length) in the isometric Lorentz
+        model (Nickel & Kiela, 2018), converting the vectors from the ball at
+        the start of each :meth:`train` call and back at its end; the loss and
+        the stored vectors are the same. On the WordNet noun closure it gave a
+        lower mean rank at the same MAP (benches/RESULTS.md), at about 1.2x
+        the time per epoch. Not a gensim parameter.
     """
 
     def __init__(
@@ -468,6 +480,7 @@ class PoincareModel(LifecycleEvents):
         dtype: Any = np.float64,
         seed: int = 0,
         negative_sampling: str = "frequency",
+        geometry: str = "ball",
     ) -> None:
         size = check_int(size, "size", low=1)
         alpha = check_float(alpha, "alpha", low=0.0, low_open=True)
@@ -481,6 +494,7 @@ class PoincareModel(LifecycleEvents):
         negative_sampling = check_choice(
             negative_sampling, "negative_sampling", ("frequency", "uniform")
         )
+        geometry = check_choice(geometry, "geometry", GEOMETRIES)
         lo, hi = _check_init_range(init_range)
         dtype = _check_dtype(dtype)
         self.train_data = train_data
@@ -501,6 +515,7 @@ class PoincareModel(LifecycleEvents):
         self.seed = seed
         self.init_range = (lo, hi)
         self.negative_sampling = negative_sampling
+        self.geometry = geometry
         self._np_random = np.random.RandomState(seed)
         self.epochs_trained = 0
         self.epoch_losses: list = []
@@ -756,6 +771,7 @@ class PoincareModel(LifecycleEvents):
             frequency_negatives=frequency,
             first_epoch=self.epochs_trained,
             check_gradients_every=int(check_gradients_every or 0),
+            geometry=getattr(self, "geometry", "ball"),
             callback=on_progress,
         )
         self.kv.norms = None  # the rows moved: cached norms describe the old ones
@@ -865,6 +881,7 @@ class PoincareModel(LifecycleEvents):
         "dtype": "dtype",
         "seed": "seed",
         "negative_sampling": "negative_sampling",
+        "geometry": "geometry",
     }
 
     def save(
