@@ -223,6 +223,8 @@ def test_paper_preset_and_overrides():
     assert model.train_alpha == settings["alpha"] and model.negative_sampling == "uniform"
     assert model.regularization_coeff == settings["regularization_coeff"]
     assert model.preset_epochs == settings["epochs"]
-    assert PoincareModel(closure(2, 2)).preset_epochs is None  # gensim's defaults stay
+    assert model.geometry == "hyperboloid"
+    plain = PoincareModel(closure(2, 2))
+    assert plain.preset_epochs is None and plain.geometry == "ball"  # gensim's defaults stay
     with pytest.raises(ValueError, match="preset"):
         PoincareModel.from_preset(closure(2, 2), "fast")
