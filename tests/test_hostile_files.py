@@ -904,6 +904,7 @@ def test_poincare_legacy_npz_still_loads(tmp_path: Path) -> None:
     back = PoincareModel.load(str(p))
     np.testing.assert_array_equal(back.kv.vectors, m.kv.vectors)
     assert back.kv.index_to_key == m.kv.index_to_key
+    assert back.geometry == "ball"  # the format predates the setting
 
 
 # ----------------------------------------------------------------------------- the atomic writer

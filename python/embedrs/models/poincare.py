@@ -959,7 +959,8 @@ class PoincareModel(LifecycleEvents):
             raise ValueError(f"{fname}: corrupt model: epoch_losses must be numbers")
         arrays["epoch_losses"] = np.asarray(losses, dtype=np.float64)
         meta = {
-            "params": {k: legacy.get(k) for k in cls._SAVED_PARAMS},
+            # (the legacy format predates ``geometry``: such models trained in the ball)
+            "params": {k: legacy.get(k) for k in cls._SAVED_PARAMS if k != "geometry"},
             "kv": {
                 "vector_size": legacy.get("size"),
                 "n_keys": len(keys),
