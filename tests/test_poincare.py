@@ -150,10 +150,22 @@ def test_hyperboloid_geometry_trains_the_same_embedding_kept_in_the_ball(tsv, tm
     assert loaded.geometry == "hyperboloid"
     loaded.train(epochs=1)  # trains on from the saved vectors
     assert np.isfinite(loaded.kv.vectors).all()
-    # the penalty on the positive node is defined in both geometries
-    pen = PoincareModel(PoincareRelations(path), size=3, seed=4, geometry="hyperboloid")
-    pen.train(epochs=5)
-    assert np.isfinite(pen.kv.vectors).all()
+    # the norm penalty on the positive node acts in the hyperboloid too: it pulls
+    # the parents inwards
+    mean_norm = {}
+    for coeff in (0.0, 5.0):
+        pen = PoincareModel(
+            PoincareRelations(path),
+            size=3,
+            seed=4,
+            alpha=0.3,
+            geometry="hyperboloid",
+            regularization_coeff=coeff,
+        )
+        pen.train(epochs=50)
+        assert np.isfinite(pen.kv.vectors).all()
+        mean_norm[coeff] = float(np.linalg.norm(pen.kv.vectors, axis=1).mean())
+    assert mean_norm[5.0] < 0.9 * mean_norm[0.0], mean_norm
     with pytest.raises(ValueError, match="geometry"):
         PoincareModel(PoincareRelations(path), geometry="lorentz ball")
 

@@ -388,6 +388,9 @@ def _check_dtype(dtype: Any) -> Any:
     raise param_error(ValueError, message, "dtype")
 
 
+#: Where :class:`PoincareModel` takes its Riemannian SGD steps (``geometry=``).
+GEOMETRIES = ("ball", "hyperboloid")
+
 #: Named settings for :meth:`PoincareModel.from_preset`: constructor
 #: arguments plus ``epochs`` (training epochs after burn-in).
 #:
@@ -396,12 +399,9 @@ def _check_dtype(dtype: Any) -> Any:
 #: penalty), with the learning rate in gensim's units (updates summed over a
 #: batch, where the reference code averages them), and its steps taken in the
 #: hyperboloid as the reference code's current default does (Nickel & Kiela,
-#: 2018): on the WordNet noun closure that lowered mean rank by 5-15% at 5, 10
+#: 2018): on the WordNet noun closure that lowered mean rank by 4-15% at 5, 10
 #: and 20 dimensions at the same MAP, for 1.15x the time per epoch. Measured in
 #: benches/RESULTS.md.
-#: Where :class:`PoincareModel` takes its Riemannian SGD steps (``geometry=``).
-GEOMETRIES = ("ball", "hyperboloid")
-
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "alpha": 0.3,
@@ -465,7 +465,7 @@ class PoincareModel(LifecycleEvents):
         model (Nickel & Kiela, 2018), converting the vectors from the ball at
         the start of each :meth:`train` call and back at its end; the loss and
         the stored vectors are the same. On the WordNet noun closure it gave a
-        5-15% lower mean rank at the same MAP (benches/RESULTS.md), for 1.15x
+        4-15% lower mean rank at the same MAP (benches/RESULTS.md), for 1.15x
         the time per epoch. The ``"paper"`` preset uses it. Not a gensim
         parameter.
     """
