@@ -41,8 +41,8 @@ def relations(path: str) -> list:
 
 def _overrides(args: argparse.Namespace) -> dict:
     """The preset's settings that the command line replaces."""
-    names = ("alpha", "burn_in_alpha", "epsilon", "geometry")
-    return {k: getattr(args, k) for k in names if getattr(args, k, None)}
+    names = ("alpha", "burn_in_alpha", "epsilon", "geometry", "radius_warmup")
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 def train(args: argparse.Namespace) -> None:
@@ -174,6 +174,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--burn-in-alpha", type=float, help="train: the preset's burn-in learning rate, replaced"
+    )
+    parser.add_argument(
+        "--radius-warmup",
+        type=int,
+        help="train, epoch: the preset's radius warm-up in epochs, replaced (0: none)",
     )
     args = parser.parse_args()
     {"train": train, "evaluate": evaluate, "gensim": gensim_epoch, "epoch": epoch}[args.command](

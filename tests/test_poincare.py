@@ -170,6 +170,53 @@ def test_hyperboloid_geometry_trains_the_same_embedding_kept_in_the_ball(tsv, tm
         PoincareModel(PoincareRelations(path), geometry="lorentz ball")
 
 
+def test_radius_warmup_keeps_nodes_near_the_origin_until_it_ends(tsv, tmp_path):
+    path, _ = tsv
+
+    def radii(m: PoincareModel) -> np.ndarray:
+        n = np.linalg.norm(m.kv.vectors, axis=1)
+        return np.log((1 + n) / (1 - n))
+
+    def make(geometry: str, warmup: int) -> PoincareModel:
+        return PoincareModel(
+            PoincareRelations(path),
+            size=3,
+            negative=5,
+            seed=4,
+            alpha=1.0,
+            burn_in=2,
+            burn_in_alpha=0.5,
+            regularization_coeff=0.0,
+            geometry=geometry,
+            radius_warmup=warmup,
+            radius_warmup_start=1.0,
+        )
+
+    full = np.log((2 - 1e-5) / 1e-5)
+    # global epochs 0-3 (burn-in 2, then 2): the last one's cap is 1 + (R - 1) 3/40
+    cap = 1.0 + (full - 1.0) * 3 / 40
+    for geometry in ("ball", "hyperboloid"):
+        m = make(geometry, 40)
+        m.train(epochs=2)
+        assert radii(m).max() <= cap + 1e-6, geometry
+        free = make(geometry, 0)
+        free.train(epochs=2)
+        assert radii(free).max() > cap + 0.5, geometry  # the cap is what held them
+        # the schedule goes on across train() calls; after it, the full radius
+        m.train(epochs=40)
+        assert radii(m).max() > cap + 0.5, geometry
+        assert np.isfinite(m.kv.vectors).all()
+    m.save(str(tmp_path / "w.model"))
+    loaded = PoincareModel.load(str(tmp_path / "w.model"))
+    assert (loaded.radius_warmup, loaded.radius_warmup_start) == (40, 1.0)
+    with pytest.raises(ValueError, match="radius_warmup"):
+        PoincareModel(PoincareRelations(path), radius_warmup=-1)
+    with pytest.raises(ValueError, match="radius_warmup_start"):
+        PoincareModel(PoincareRelations(path), radius_warmup_start=0.0)
+    with pytest.raises(ValueError, match="radius_warmup_start"):
+        PoincareModel(PoincareRelations(path), radius_warmup_start=float("nan"))
+
+
 def test_initialisation_matches_gensim():
     gensim_poincare = pytest.importorskip("gensim.models.poincare")
     pairs, _ = tree_relations(2, 2)

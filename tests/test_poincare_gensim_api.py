@@ -224,7 +224,9 @@ def test_paper_preset_and_overrides():
     assert model.regularization_coeff == settings["regularization_coeff"]
     assert model.preset_epochs == settings["epochs"]
     assert model.geometry == "hyperboloid"
+    assert model.radius_warmup == settings["radius_warmup"] > 0
     plain = PoincareModel(closure(2, 2))
     assert plain.preset_epochs is None and plain.geometry == "ball"  # gensim's defaults stay
+    assert plain.radius_warmup == 0
     with pytest.raises(ValueError, match="preset"):
         PoincareModel.from_preset(closure(2, 2), "fast")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from embedrs.cli import main
-from embedrs.models.poincare import PoincareModel
+from embedrs.models.poincare import PRESETS, PoincareModel
 from embedrs.viz_poincare import hierarchy_depths, plot_poincare_disk
 
 PAIRS = [
@@ -128,3 +128,6 @@ def test_cli_preset_reads_gzip_and_prints_both_protocols(tmp_path, capsys):
     hyper = [*argv, "--epochs", "5", "--negative", "3", "--geometry", "hyperboloid"]
     assert main([*hyper, "--save", str(saved)]) == 0
     assert PoincareModel.load(str(saved)).geometry == "hyperboloid"
+    assert PoincareModel.load(str(saved)).radius_warmup == PRESETS["paper"]["radius_warmup"]
+    assert main([*hyper, "--radius-warmup", "7", "--save", str(saved)]) == 0
+    assert PoincareModel.load(str(saved)).radius_warmup == 7

@@ -191,10 +191,15 @@ def poincare_train(
     first_epoch: int,
     check_gradients_every: int = 0,
     geometry: str = "ball",
+    radius_warmup: int = 0,
+    radius_warmup_start: float = 3.0,
     callback: _ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place;
-    ``geometry`` ("ball" or "hyperboloid") is where the SGD steps are taken."""
+    ``geometry`` ("ball" or "hyperboloid") is where the SGD steps are taken;
+    with ``radius_warmup`` > 0, rows stay within a distance of the origin that
+    grows from ``radius_warmup_start`` to the full radius over that many global
+    epochs (``first_epoch`` counts them)."""
 
 def poincare_rank(
     vectors: _npt.NDArray[_np.floating[Any]],

@@ -22,4 +22,4 @@ pub mod train;
 
 pub use manifold::{distance, Real};
 pub use negatives::{Graph, Sampling};
-pub use train::{train, Geometry, Phase, TrainConfig, TrainReport};
+pub use train::{train, Geometry, Phase, RadiusWarmup, TrainConfig, TrainReport};

@@ -15,7 +15,7 @@ use pyo3::types::PyDict;
 
 use super::{run_monitored, IntoPyResult};
 use crate::poincare::eval::{rank_positives, Lists, RankTask};
-use crate::poincare::{self, Geometry, Graph, Phase, Real, Sampling, TrainConfig};
+use crate::poincare::{self, Geometry, Graph, Phase, RadiusWarmup, Real, Sampling, TrainConfig};
 use crate::progress::Progress;
 
 fn run_train<T: Real + numpy::Element>(
@@ -41,7 +41,8 @@ fn run_train<T: Real + numpy::Element>(
 #[pyo3(signature = (
     vectors, relations, *, epochs, alpha, negative, epsilon, regularization_coeff,
     batch_size, workers, seed, frequency_negatives, first_epoch,
-    check_gradients_every = 0, geometry = "ball", callback = None
+    check_gradients_every = 0, geometry = "ball", radius_warmup = 0,
+    radius_warmup_start = 3.0, callback = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn poincare_train<'py>(
@@ -60,6 +61,8 @@ fn poincare_train<'py>(
     first_epoch: u64,
     check_gradients_every: usize,
     geometry: &str,
+    radius_warmup: u64,
+    radius_warmup_start: f64,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     super::guard(|| {
@@ -95,6 +98,10 @@ fn poincare_train<'py>(
             seed,
             check_gradients_every,
             geometry,
+            radius_warmup: (radius_warmup > 0).then_some(RadiusWarmup {
+                start: radius_warmup_start,
+                epochs: radius_warmup,
+            }),
         };
         let phase = Phase {
             epochs,

@@ -29,6 +29,7 @@ _DEFAULTS = {
     "regularization_coeff": 1.0,
     "negative_sampling": "frequency",
     "geometry": "ball",
+    "radius_warmup": 0,
     "workers": 0,
 }
 
@@ -75,6 +76,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where the SGD steps are taken (default: ball, as gensim; hyperboloid: "
         "exact steps in the isometric Lorentz model, vectors still stored in the ball)",
+    )
+    parser.add_argument(
+        "--radius-warmup",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="keep nodes near the origin during the first EPOCHS epochs (burn-in included), "
+        "the cap on their distance growing linearly to the full radius (default: 0, off)",
     )
     parser.add_argument("--batch-size", type=int, default=10, help="relations per batch")
     parser.add_argument("--workers", type=int, default=None, help="threads (default 0: all cores)")
