@@ -418,7 +418,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "regularization_coeff": 0.0,
         "negative_sampling": "uniform",
         "geometry": "hyperboloid",
-        "radius_warmup": 60,
+        "radius_warmup": 120,
         "radius_warmup_start": 3.0,
         "workers": 0,
         "epochs": 200,
@@ -481,12 +481,13 @@ class PoincareModel(LifecycleEvents):
         A curriculum on the radius (0, the default, disables it). During the
         first ``radius_warmup`` epochs, burn-in included and counted across
         :meth:`train` calls, every node is kept within a hyperbolic distance
-        of the origin that grows linearly from ``radius_warmup_start`` to the
-        full radius that ``epsilon`` allows (12.2 for ``1e-5``). Held near
+        of the origin that stays ``radius_warmup_start`` for the first quarter
+        of them, then grows linearly to the full radius that ``epsilon``
+        allows (12.2 for ``1e-5``). Held near
         the origin, where a move from one branch of the hierarchy to another
         is short, the nodes settle their directions before they spread
         outwards; on the WordNet noun closure this lowered mean rank from
-        5.7 to 3.5 at 10 dimensions (benches/RESULTS.md). The ``"paper"``
+        5.7 to about 3 at 10 dimensions (benches/RESULTS.md). The ``"paper"``
         preset uses it. Not a gensim parameter.
     radius_warmup_start : float, optional
         The cap on the distance from the origin in the first epoch of the
