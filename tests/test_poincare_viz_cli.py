@@ -131,3 +131,28 @@ def test_cli_preset_reads_gzip_and_prints_both_protocols(tmp_path, capsys):
     assert PoincareModel.load(str(saved)).radius_warmup == PRESETS["paper"]["radius_warmup"]
     assert main([*hyper, "--radius-warmup", "7", "--save", str(saved)]) == 0
     assert PoincareModel.load(str(saved)).radius_warmup == 7
+    capsys.readouterr()
+
+
+def test_cli_evaluates_a_saved_model_on_a_relations_file(tmp_path, capsys):
+    rel = tmp_path / "rel.tsv"
+    pairs = [("a", "r"), ("b", "r"), ("c", "r"), ("a1", "a"), ("a1", "r"), ("b1", "b"), ("b1", "r")]
+    rel.write_text("".join(f"{x}\t{y}\n" for x, y in pairs))
+    saved = tmp_path / "m.model"
+    common = ["-q", "poincare", str(rel)]
+    train = [*common, "--size", "3", "--epochs", "20", "--negative", "2", "--seed", "3"]
+    assert main([*train, "--evaluate", "--save", str(saved)]) == 0
+    trained = [x for x in capsys.readouterr().out.splitlines() if x.startswith("reconstruction")]
+    assert len(trained) == 2
+    # the saved model's evaluation, reproduced from its file, without training
+    assert main([*common, "--load", str(saved), "--evaluate"]) == 0
+    out = capsys.readouterr().out
+    assert "trained in" not in out
+    assert [x for x in out.splitlines() if x.startswith("reconstruction")] == trained
+    # a relations file with --load but without --evaluate would be ignored: refused
+    assert main([*common, "--load", str(saved)]) == 2
+    assert "only read by --evaluate" in capsys.readouterr().err
+    assert main(["-q", "poincare", "--evaluate", "--load", str(saved)]) == 2
+    assert "needs the relations file" in capsys.readouterr().err
+    assert main(["-q", "poincare"]) == 2
+    assert "give a relations file" in capsys.readouterr().err

@@ -4,7 +4,8 @@ Examples::
 
     embedrs poincare relations.tsv --size 2 --epochs 200 --save model.npz --plot disk.png
     embedrs poincare --load model.npz --plot disk.png
-    embedrs poincare wordnet_noun_closure.tsv.gz --size 10 --preset paper --evaluate
+    embedrs poincare wordnet_noun_closure.tsv.gz --size 10 --preset paper --evaluate --save n10.model
+    embedrs poincare wordnet_noun_closure.tsv.gz --load n10.model --evaluate
 
 With ``--preset NAME`` the preset's settings (``embedrs.models.poincare.PRESETS``)
 replace the defaults of every option not given on the command line.
@@ -39,7 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "relations", nargs="?", help="TSV file of (child, parent) pairs to train on"
     )
-    parser.add_argument("--load", metavar="MODEL", help="load a model saved with --save instead")
+    parser.add_argument(
+        "--load",
+        metavar="MODEL",
+        help="load a model saved with --save instead of training (with a relations file and "
+        "--evaluate: evaluate the saved model on those relations)",
+    )
     parser.add_argument("--delimiter", default="\t", help="column separator of the relations file")
     parser.add_argument("--size", type=int, default=2, help="dimensions (default 2)")
     parser.add_argument(
@@ -118,16 +124,25 @@ def run(args: argparse.Namespace) -> int:
         ReconstructionEvaluation,
     )
 
-    if (args.relations is None) == (args.load is None):
-        raise ValueError("give either a relations file to train on or --load MODEL, not both")
+    if args.relations is None and args.load is None:
+        raise ValueError("give a relations file to train on, or --load MODEL")
+    if args.relations is not None and args.load is not None and not args.evaluate:
+        raise ValueError(
+            "with --load MODEL a relations file is only read by --evaluate: add --evaluate "
+            "to evaluate the saved model on it, or leave out --load to train on it"
+        )
     check_int(args.labels, "--labels", low=0)
     delimiter = {"\\t": "\t", "tab": "\t"}.get(args.delimiter, args.delimiter)
     if len(delimiter) != 1:
         raise ValueError(f"--delimiter must be one character, got {args.delimiter!r}")
     if args.evaluate and args.relations is None:
-        raise ValueError("--evaluate needs the relations file")
+        raise ValueError(
+            "--evaluate needs the relations file (with --load: the relations to evaluate on)"
+        )
     if args.load:
         check_input_file(args.load, "model file")
+        if args.relations is not None:
+            check_input_file(args.relations, "relations file")
         model = PoincareModel.load(args.load)
     else:
         check_input_file(args.relations, "relations file")
