@@ -950,7 +950,7 @@ CLI_CASES: list[tuple[str, list[str], int, str]] = [
     ("poincare-dir", ["poincare", "{dir}"], 2, "relations file {dir} is a directory"),
     ("poincare-load-dir", ["poincare", "--load", "{dir}"], 2, "model file {dir} is a directory"),
     ("poincare-load-garbage", ["poincare", "--load", "{garbage_npy}"], 2, "garbage.npy"),
-    ("poincare-neither", ["poincare"], 2, "give either a relations file"),
+    ("poincare-neither", ["poincare"], 2, "give a relations file to train on"),
     ("projector-dir", ["projector", "{dir}", "{dir}/out"], 2, "is a directory"),
     (
         "projector-limit-negative",

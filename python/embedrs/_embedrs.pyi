@@ -198,8 +198,8 @@ def poincare_train(
     """Train ``vectors`` (C-contiguous float32/float64, n_nodes x size) in place;
     ``geometry`` ("ball" or "hyperboloid") is where the SGD steps are taken;
     with ``radius_warmup`` > 0, rows stay within a distance of the origin that
-    grows from ``radius_warmup_start`` to the full radius over that many global
-    epochs (``first_epoch`` counts them)."""
+    is ``radius_warmup_start`` for the first quarter of that many global epochs
+    (``first_epoch`` counts them), then grows linearly to the full radius."""
 
 def poincare_rank(
     vectors: _npt.NDArray[_np.floating[Any]],

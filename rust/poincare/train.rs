@@ -67,7 +67,8 @@ pub struct TrainConfig {
 pub struct RadiusWarmup {
     /// Largest distance from the origin in epoch 0 (positive).
     pub start: f64,
-    /// Epochs over which the cap grows linearly to the full radius.
+    /// Length of the warm-up in global epochs: the cap stays `start` for
+    /// the first quarter, then grows linearly to the full radius.
     pub epochs: u64,
 }
 

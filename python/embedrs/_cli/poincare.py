@@ -88,8 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="EPOCHS",
-        help="keep nodes near the origin during the first EPOCHS epochs (burn-in included), "
-        "the cap on their distance growing linearly to the full radius (default: 0, off)",
+        help="keep nodes near the origin during the first EPOCHS epochs (burn-in included): "
+        "within distance 3 for a quarter of them, then a cap growing linearly to the full "
+        "radius (default: 0, off)",
     )
     parser.add_argument("--batch-size", type=int, default=10, help="relations per batch")
     parser.add_argument("--workers", type=int, default=None, help="threads (default 0: all cores)")
