@@ -62,6 +62,14 @@ def main() -> int:
         help="words between syncs, all actors together (default: the library's default)",
     )
     ap.add_argument("--combine", default="auto")
+    ap.add_argument(
+        "--at-once",
+        nargs="+",
+        default=["auto"],
+        help="max_concurrent_per_node for each actor count: 'auto' (the library's "
+        "default: the machine's CPUs) or a number (e.g. 4: every actor at once, as "
+        "before turns); each value is its own configuration",
+    )
     ap.add_argument("--dtype", default="float16")
     ap.add_argument(
         "--overlap", action="store_true", help="actors train the next chunk during the sync"
@@ -113,7 +121,7 @@ def main() -> int:
                         total=time.perf_counter() - t,
                     )
                 )
-            for n in args.actors:
+            for n, at_once in [(n, a) for n in args.actors for a in args.at_once]:
                 st = SyncStats()
                 t = time.perf_counter()
                 d = train_word2vec(
@@ -123,6 +131,7 @@ def main() -> int:
                     combine=args.combine,
                     sync_dtype=args.dtype,
                     overlap=args.overlap,
+                    max_concurrent_per_node=None if at_once == "auto" else int(at_once),
                     stats=st,
                     **params,
                 )
@@ -130,7 +139,8 @@ def main() -> int:
                 sec = sum(e["seconds"] for e in st.per_epoch)
                 acc, ws = evaluate(d.wv.index_to_key, d.wv.vectors)
                 cores = min(n, cpus)
-                rows.setdefault(f"{n} actors", []).append(
+                name = f"{n} actors" + ("" if at_once == "auto" else f" <={at_once}")
+                rows.setdefault(name, []).append(
                     dict(
                         cores=cores,
                         sec=sec,
@@ -142,6 +152,7 @@ def main() -> int:
                         bytes_per_sync=(st.bytes_up + st.bytes_down) / max(st.syncs, 1),
                         bytes_per_epoch=statistics.median(e["bytes"] for e in st.per_epoch),
                         syncs=st.syncs,
+                        at_once=st.max_concurrent,
                     )
                 )
         ray.shutdown()
@@ -152,19 +163,19 @@ def main() -> int:
         if name.startswith("single")
     }
     print(
-        f"\n{'config':<10} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} {'vs HW':>6} "
-        f"{'analogy':>8} {'WS353':>6} {'MB/sync':>8} {'MB/epoch':>9} {'sync%':>6}"
+        f"\n{'config':<14} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} {'vs HW':>6} "
+        f"{'analogy':>8} {'WS353':>6} {'MB/sync':>8} {'MB/epoch':>9} {'sync%':>6} {'at once':>7}"
     )
     for name, rs in rows.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         per_core = med["wps"] / med["cores"]
         vs_hw = per_core / hog.get(med["cores"], float("nan"))
         print(
-            f"{name:<10} {med['sec']:>8.1f} {med['wps']:>9.0f} {per_core:>9.0f} "
+            f"{name:<14} {med['sec']:>8.1f} {med['wps']:>9.0f} {per_core:>9.0f} "
             f"{per_core / base:>6.2f} {vs_hw:>6.2f} "
             f"{100 * med['acc']:>7.1f}% {med['ws']:>6.3f} "
             f"{med.get('bytes_per_sync', 0) / 1e6:>8.2f} {med.get('bytes_per_epoch', 0) / 1e6:>9.1f} "
-            f"{100 * med.get('sync_share', 0):>5.1f}%"
+            f"{100 * med.get('sync_share', 0):>5.1f}% {med.get('at_once', 0):>7.0f}"
         )
     print(json.dumps(rows))
     return 0

@@ -60,6 +60,14 @@ def main() -> int:
     ap.add_argument("--sync-every", type=int, default=None)
     ap.add_argument("--combine", default="auto")
     ap.add_argument(
+        "--at-once",
+        nargs="+",
+        default=["auto"],
+        help="max_concurrent_per_node for each actor count: 'auto' (the library's "
+        "default: the machine's CPUs) or a number (e.g. 4: every actor at once, as "
+        "before turns); each value is its own configuration",
+    )
+    ap.add_argument(
         "--overlap", action="store_true", help="actors train on during each sync (overlap=True)"
     )
     ap.add_argument("--max-docs", type=int, default=0, help="0: all 100,000 reviews")
@@ -104,7 +112,7 @@ def main() -> int:
         print(rows[-1], flush=True)
     ray.init(num_cpus=max(args.actors), include_dashboard=False, log_to_driver=False)
     try:
-        for n in args.actors:
+        for n, at_once in [(n, a) for n in args.actors for a in args.at_once]:
             st = SyncStats()
             d = train_doc2vec(
                 shards,
@@ -112,6 +120,7 @@ def main() -> int:
                 sync_every_words=args.sync_every,
                 combine=args.combine,
                 overlap=args.overlap,
+                max_concurrent_per_node=None if at_once == "auto" else int(at_once),
                 stats=st,
                 **params,
             )
@@ -119,7 +128,7 @@ def main() -> int:
             dv = np.asarray(d.dv[list(range(len(meta)))], dtype=np.float32)
             rows.append(
                 dict(
-                    config=f"{n} actors",
+                    config=f"{n} actors" + ("" if at_once == "auto" else f" <={at_once}"),
                     cores=min(n, cpus),
                     sec=sec,
                     wps=st.words / sec,
@@ -127,6 +136,7 @@ def main() -> int:
                     mb_per_sync=(st.bytes_up + st.bytes_down) / max(st.syncs, 1) / 1e6,
                     syncs=st.syncs,
                     sync_share=st.sync_seconds / max(sec, 1e-9),
+                    at_once=st.max_concurrent,
                 )
             )
             print(rows[-1], flush=True)
@@ -135,13 +145,13 @@ def main() -> int:
     base = rows[0]["wps"] if rows[0]["config"] == "single" else float("nan")
     hog = {r["cores"]: r["wps"] / r["cores"] for r in rows if r["config"].startswith("single")}
     print(
-        f"\n{'config':<10} {'train s':>8} {'words/s':>10} {'/core':>10} {'vs 1p':>6} "
+        f"\n{'config':<14} {'train s':>8} {'words/s':>10} {'/core':>10} {'vs 1p':>6} "
         f"{'vs HW':>6} {'test error':>10} {'MB/sync':>8}"
     )
     for r in rows:
         per_core = r["wps"] / r["cores"]
         print(
-            f"{r['config']:<10} {r['sec']:>8.1f} {r['wps']:>10.0f} {per_core:>10.0f} "
+            f"{r['config']:<14} {r['sec']:>8.1f} {r['wps']:>10.0f} {per_core:>10.0f} "
             f"{per_core / base:>6.2f} {per_core / hog.get(r['cores'], float('nan')):>6.2f} "
             f"{100 * r['error']:>9.2f}% {r.get('mb_per_sync', 0):>8.1f}"
         )

@@ -162,6 +162,11 @@ def main() -> int:
         child(lib, args.data, init_path, out, args.threads, args.max_iter)
         return 0
 
+    if args.png:
+        # fail now, not after the first library's run
+        from embedrs.viz import _matplotlib
+
+        _matplotlib()
     d = np.load(args.data)
     x, labels = d["x"], d["labels"]
     from threadpoolctl import threadpool_info

@@ -570,23 +570,7 @@ def test_killed_actor_is_replaced_and_the_run_completes(cluster, corpus):
             killed.append(actors[0])
             ray.kill(actors[0], no_restart=True)
 
-    m = _train.train(
-        Word2Vec,
-        corpus,
-        num_actors=2,
-        address=cluster,
-        sync_every_words=8000,
-        checkpoint_dir=None,
-        workers_per_actor=1,
-        combine="sum",
-        sync_dtype="float16",
-        overlap=True,
-        report_delay=1.0,
-        stats=stats,
-        trim_rule=None,
-        params=dict(PARAMS),
-        _on_round=kill_in_round_2,
-    )
+    m = _train_with(cluster, corpus, None, stats, kill_in_round_2, combine="sum", overlap=True)
     assert killed and stats.restarts == 1
     assert stats.words == 3 * m.corpus_total_words  # the lost chunk was trained again
     assert _group_accuracy(m.wv) > 0.8
@@ -707,3 +691,96 @@ def test_default_round_shrinks_with_the_learning_rate_factor():
     assert per_thread("scaled", 3) == 16_000_000 // 9
     for mode in ("sum", "mean", "adaptive"):
         assert per_thread(mode, 1) == _train.PLAIN_WORDS_PER_THREAD == 1_000_000
+
+
+class _FakeHost:
+    """An actor handle whose ``host.remote()`` answers at once (no Ray)."""
+
+    def __init__(self, ip: str, cpus: int) -> None:
+        self.host = type("M", (), {"remote": staticmethod(lambda: (ip, cpus))})
+
+
+class _FakeRay:
+    @staticmethod
+    def get(refs):
+        return list(refs)
+
+
+def test_turns_start_as_many_actors_per_machine_as_it_runs_and_then_the_waiting_ones():
+    actors = [_FakeHost(ip, 2) for ip in ("a", "a", "b", "a", "a", "b")]
+    turns = _train._Turns(_FakeRay, actors, workers=1, limit=None, overlap=False)
+    assert turns.active
+    assert turns.first(0) == [0, 1, 2, 5]  # two on machine a, both of b's
+    assert turns.next(2) is None  # nothing waits on b
+    assert turns.next(1) == 3 and turns.next(0) == 4 and turns.next(3) is None
+    assert turns.first(1) == [0, 1, 2, 5]  # a new round starts the same way
+    # two threads per actor on two CPUs: one actor at a time
+    turns = _train._Turns(_FakeRay, actors[:2], workers=2, limit=None, overlap=False)
+    assert turns.first(0) == [0] and turns.next(0) == 1
+    # room for everyone, or overlap: all start at once
+    for limit, overlap in ((None, True), (4, False)):
+        turns = _train._Turns(_FakeRay, actors, workers=1, limit=limit, overlap=overlap)
+        assert not turns.active and turns.first(0) == list(range(6))
+    turns = _train._Turns(_FakeRay, actors[:3], workers=1, limit=None, overlap=False)
+    assert turns.max_overlap([(0.0, 2.0), (1.0, 3.0), (0.5, 9.0)]) == 2  # per machine
+    assert turns.max_overlap([(0.0, 1.0), (1.0, 2.0), (0.0, 1.0)]) == 1  # end, then start
+
+
+def test_usable_cpus_is_at_most_the_affinity_mask():
+    from embedrs.distributed._replica import usable_cpus
+
+    assert 1 <= usable_cpus() <= len(os.sched_getaffinity(0))
+
+
+def _train_with(cluster, corpus, limit, stats, on_round=None, combine="auto", overlap=False):
+    """The driver on two one-thread actors, with its test hook ``_on_round``."""
+    return _train.train(
+        Word2Vec,
+        corpus,
+        num_actors=2,
+        address=cluster,
+        sync_every_words=8000,
+        checkpoint_dir=None,
+        workers_per_actor=1,
+        combine=combine,
+        sync_dtype="float16",
+        overlap=overlap,
+        report_delay=1.0,
+        stats=stats,
+        trim_rule=None,
+        params=dict(PARAMS),
+        max_concurrent_per_node=limit,
+        _on_round=on_round,
+    )
+
+
+def test_actors_taking_turns_train_the_same_model_one_at_a_time(cluster, corpus):
+    # Both nodes of the fixture are processes on one machine (127.0.0.1). With room
+    # for one actor at a time, the two take turns within each round; each still
+    # trains from the same synced state, so the model is the one they train at once.
+    side_by_side = _train_with(cluster, corpus, None, SyncStats())
+    stats = SyncStats()
+    turns = _train_with(cluster, corpus, 1, stats)
+    assert stats.max_concurrent == 1 and stats.syncs >= 9
+    assert _train.check_arrays_equal(side_by_side, turns)
+    assert _group_accuracy(turns.wv) > 0.8
+    with pytest.raises(ValueError, match="max_concurrent_per_node"):
+        train_word2vec(corpus, address=cluster, num_actors=2, max_concurrent_per_node=0, **PARAMS)
+
+
+@pytest.mark.parametrize("victim", [0, 1])  # training when killed, or waiting its turn
+def test_killed_actor_taking_turns_is_replaced_and_the_model_is_unchanged(cluster, corpus, victim):
+    killed = []
+
+    def kill_in_round_2(rnd, actors):
+        if rnd == 2 and not killed:
+            killed.append(actors[victim])
+            ray.kill(actors[victim], no_restart=True)
+
+    undisturbed = _train_with(cluster, corpus, 1, SyncStats())
+    stats = SyncStats()
+    m = _train_with(cluster, corpus, 1, stats, kill_in_round_2)
+    assert killed and stats.restarts == 1 and stats.max_concurrent == 1
+    # the replacement redid the round from the last sync point: nothing changed
+    assert stats.words == 3 * m.corpus_total_words
+    assert _train.check_arrays_equal(undisturbed, m)

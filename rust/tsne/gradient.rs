@@ -111,7 +111,7 @@ fn attractive(
                         d2 += diff * diff;
                     }
                     let (u, w) = kernel.eval(d2);
-                    let pij = p.values[t] * exaggeration;
+                    let pij = p.values[t] as f64 * exaggeration;
                     let s = pij * u;
                     for d in 0..dim {
                         f[d] += s * (yi[d] - yj[d]);
@@ -200,8 +200,8 @@ fn attract_rows<const D: usize>(
                 }
             }
             let js: &[u32; LANES] = js.try_into().expect("chunks_exact(LANES)");
-            let ps: &[f64; LANES] = ps.try_into().expect("chunks_exact(LANES)");
-            attract_block::<D>(&yi, y, js, ps, inv_dof, &mut acc);
+            let ps: [f64; LANES] = std::array::from_fn(|k| ps[k] as f64);
+            attract_block::<D>(&yi, y, js, &ps, inv_dof, &mut acc);
         }
         let (rj, rp) = (cc.remainder(), vc.remainder());
         if !rj.is_empty() {
@@ -209,7 +209,9 @@ fn attract_rows<const D: usize>(
             let mut js = [i as u32; LANES];
             let mut ps = [0.0f64; LANES];
             js[..rj.len()].copy_from_slice(rj);
-            ps[..rp.len()].copy_from_slice(rp);
+            for (d, &v) in ps.iter_mut().zip(rp) {
+                *d = v as f64;
+            }
             attract_block::<D>(&yi, y, &js, &ps, inv_dof, &mut acc);
         }
         for d in 0..D {
@@ -245,7 +247,7 @@ fn kl_rows<const D: usize>(
                 d2 += diff * diff;
             }
             let (_, w) = kernel.eval(d2);
-            let pij = pv * exaggeration;
+            let pij = pv as f64 * exaggeration;
             if pij > 0.0 {
                 err += pij * (pij.max(f64::MIN_POSITIVE) / w.max(f64::MIN_POSITIVE)).ln();
             }
@@ -313,8 +315,8 @@ unsafe fn attract_rows2_avx2(
             let d23 = _mm256_sub_pd(here, v23);
             // [|d0|^2, |d2|^2, |d1|^2, |d3|^2]
             let h = _mm256_hadd_pd(_mm256_mul_pd(d01, d01), _mm256_mul_pd(d23, d23));
-            // SAFETY: `ps` holds four f64.
-            let pv = unsafe { _mm256_loadu_pd(ps.as_ptr()) };
+            // SAFETY: `ps` holds four f32, the 16 bytes read.
+            let pv = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(ps.as_ptr()) });
             let pv = _mm256_permute4x64_pd::<0b11_01_10_00>(pv);
             let q = _mm256_div_pd(pv, _mm256_fmadd_pd(h, invd, one));
             acc0 = _mm256_fmadd_pd(_mm256_permute4x64_pd::<0b10_10_00_00>(q), d01, acc0);
@@ -325,7 +327,7 @@ unsafe fn attract_rows2_avx2(
         let (mut fx, mut fy) = (0.0, 0.0);
         for (&j, &pv) in cc.remainder().iter().zip(vc.remainder()) {
             let (dx, dy) = (xi - y[2 * j as usize], yi - y[2 * j as usize + 1]);
-            let q = pv / (1.0 + (dx * dx + dy * dy) * inv_dof);
+            let q = pv as f64 / (1.0 + (dx * dx + dy * dy) * inv_dof);
             fx += q * dx;
             fy += q * dy;
         }
@@ -699,7 +701,7 @@ mod tests {
         for i in 0..n {
             for t in p.indptr[i]..p.indptr[i + 1] {
                 let j = p.indices[t] as usize;
-                let pij = p.values[t];
+                let pij = p.values[t] as f64;
                 kl += pij * (pij / (w(i, j) / z)).ln();
             }
         }

@@ -12,6 +12,8 @@
 //! `n_iter_without_progress` iterations or the gradient norm falls below
 //! `min_grad_norm`.
 
+use rayon::prelude::*;
+
 use super::affinity::SparseP;
 use super::fft::FftGradient;
 use super::gradient::{self, Kernel, Workspace};
@@ -23,6 +25,8 @@ use crate::{Error, Result};
 /// How often the error is computed and convergence checked.
 pub const CHECK_EVERY: usize = 50;
 const MIN_GAIN: f64 = 0.01;
+/// Coordinates per parallel task of the gradient step.
+const STEP_BLOCK: usize = 1 << 14;
 
 /// Settings of the optimisation.
 #[derive(Clone, Debug)]
@@ -280,26 +284,41 @@ fn run(
                         with_error,
                     ),
                 };
-                let mut gnorm2 = 0.0;
-                for t in 0..n {
-                    let g = grad[t];
-                    if update[t] * g < 0.0 {
-                        gains[t] += 0.2;
-                    } else {
-                        gains[t] = (gains[t] * 0.8).max(MIN_GAIN);
-                    }
-                    let gg = g * gains[t];
-                    gnorm2 += gg * gg;
-                    update[t] = phase.momentum * update[t] - params.learning_rate * gg;
-                    y[t] += update[t];
-                }
+                // The step, in parallel over fixed blocks (the sum of squares is
+                // added block by block in order, whatever the threads).
+                let (momentum, rate) = (phase.momentum, params.learning_rate);
+                let blocks: Vec<(f64, bool)> = y
+                    .par_chunks_mut(STEP_BLOCK)
+                    .zip(update.par_chunks_mut(STEP_BLOCK))
+                    .zip(gains.par_chunks_mut(STEP_BLOCK))
+                    .zip(grad.par_chunks(STEP_BLOCK))
+                    .map(|(((y, update), gains), grad)| {
+                        let mut gnorm2 = 0.0;
+                        let mut finite = true;
+                        for t in 0..y.len() {
+                            let g = grad[t];
+                            if update[t] * g < 0.0 {
+                                gains[t] += 0.2;
+                            } else {
+                                gains[t] = (gains[t] * 0.8).max(MIN_GAIN);
+                            }
+                            let gg = g * gains[t];
+                            gnorm2 += gg * gg;
+                            update[t] = momentum * update[t] - rate * gg;
+                            y[t] += update[t];
+                            finite &= y[t].is_finite();
+                        }
+                        (gnorm2, finite)
+                    })
+                    .collect();
+                let gnorm2: f64 = blocks.iter().map(|b| b.0).sum();
                 last_iter = it;
                 progress.add(1);
                 if with_error {
                     kl = err;
                     progress.set_metric(err);
                 }
-                if !y.iter().all(|v| v.is_finite()) {
+                if !blocks.iter().all(|b| b.1) {
                     return Err(Error::Runtime(format!(
                         "t-SNE diverged at iteration {it} (non-finite coordinates); \
                          try a smaller learning_rate"
@@ -354,7 +373,7 @@ mod tests {
         let mut indptr = vec![0];
         let (mut indices, mut values) = (Vec::new(), Vec::new());
         for i in 0..n {
-            let mut row = [((i + 1) % n, i as f64), ((i + 7) % n, 0.5 * i as f64)];
+            let mut row = [((i + 1) % n, i as f32), ((i + 7) % n, 0.5 * i as f32)];
             row.sort_by_key(|e| e.0);
             for (j, v) in row {
                 indices.push(j as u32);
@@ -388,12 +407,12 @@ mod tests {
         }
         for i in 0..n {
             let t = inv[i];
-            let row: Vec<(usize, f64)> = (s.p.indptr[t]..s.p.indptr[t + 1])
+            let row: Vec<(usize, f32)> = (s.p.indptr[t]..s.p.indptr[t + 1])
                 .map(|e| (s.order[s.p.indices[e] as usize] as usize, s.p.values[e]))
                 .collect();
             assert_eq!(row.len(), 2);
-            assert!(row.contains(&((i + 1) % n, i as f64)));
-            assert!(row.contains(&((i + 7) % n, 0.5 * i as f64)));
+            assert!(row.contains(&((i + 1) % n, i as f32)));
+            assert!(row.contains(&((i + 7) % n, 0.5 * i as f32)));
         }
         // Consecutive points end up close in the map: the tree's order.
         let step = |v: &[f64]| -> f64 {

@@ -43,6 +43,7 @@ def train_word2vec(
     combine: str = "auto",
     sync_dtype: str = "float16",
     overlap: bool = False,
+    max_concurrent_per_node: int | None = None,
     report_delay: float = 1.0,
     stats: SyncStats | None = None,
     trim_rule: Callable | None = None,
@@ -96,6 +97,15 @@ def train_word2vec(
         the others' updates arrive one round later. Off by default: on the
         benchmark (benches/RESULTS.md) the extra round of staleness cost 1.4
         analogy points, and the sync is short next to a round's training.
+    max_concurrent_per_node : int, optional
+        At most this many actors train at once on one machine; the others take
+        their turn within the round (each still trains from the same synced
+        state, so the model is the same). Default: the CPUs the actors may use
+        there (affinity mask and cgroup quota) divided by ``workers_per_actor``,
+        which matters only when Ray was told a machine has more CPUs than that
+        (``ray start --num-cpus``): four one-thread actors on two cores then run
+        two at a time instead of contending for the cores (benches/RESULTS.md).
+        Not applied with ``overlap=True``.
     report_delay : float
         Seconds between progress log lines (global words/s and ETA).
     stats : SyncStats, optional
@@ -134,6 +144,7 @@ def train_doc2vec(
     combine: str = "auto",
     sync_dtype: str = "float16",
     overlap: bool = False,
+    max_concurrent_per_node: int | None = None,
     report_delay: float = 1.0,
     stats: SyncStats | None = None,
     trim_rule: Callable | None = None,
@@ -171,6 +182,7 @@ def _run(cls: type, corpus_files: Any, args: dict[str, Any], params: dict[str, A
         combine=args["combine"],
         sync_dtype=args["sync_dtype"],
         overlap=bool(args["overlap"]),
+        max_concurrent_per_node=args["max_concurrent_per_node"],
         report_delay=args["report_delay"],
         stats=args["stats"],
         trim_rule=args["trim_rule"],

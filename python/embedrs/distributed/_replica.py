@@ -38,8 +38,10 @@ and about half the memory traffic per round.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +86,38 @@ def fingerprint(model: Any) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(m).tobytes())
     return h.hexdigest()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask, capped by a cgroup quota.
+
+    A container limited to a CPU quota (``docker run --cpus``, a Kubernetes
+    limit) still sees every core of its host in its affinity mask; the quota in
+    ``cpu.max`` (cgroup v2) or ``cpu.cfs_quota_us`` (v1) is what it may use.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = None
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            q, period = fh.read().split()[:2]
+            if q != "max":
+                quota = int(q) / int(period)
+    except (OSError, ValueError):
+        try:
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as fh:
+                q = int(fh.read())
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as fh:
+                period = int(fh.read())
+            if q > 0 and period > 0:
+                quota = q / period
+        except (OSError, ValueError):
+            pass
+    if quota is not None:
+        cpus = min(cpus, max(1, int(quota + 0.5)))
+    return max(1, cpus)
 
 
 class Replica:
@@ -222,14 +256,16 @@ class Replica:
         chunk: int,
         schedule: dict[str, Any],
         rnd: int = 0,
-    ) -> tuple[dict[str, _sync.RowDelta], int, int]:
+    ) -> tuple[dict[str, _sync.RowDelta], int, int, tuple[float, float]]:
         """Apply ``combined``, train chunk number ``chunk`` (if it exists) and return
-        ``(delta, raw_words, effective_words)``; ``rnd`` numbers the round whose
-        combined delta will include this one.
+        ``(delta, raw_words, effective_words, (start, end))``; ``rnd`` numbers the
+        round whose combined delta will include this one, and ``start``/``end``
+        are the step's wall-clock times (``time.time()``) on this machine.
 
         ``schedule`` holds ``epoch`` (a number for the random streams), ``alpha``,
         ``min_alpha``, ``words_before`` and ``total_words`` of the chunk's learning rate.
         """
+        start = time.time()
         self.apply(combined)
         raw = eff = 0
         docs = (0, 0)  # the document vectors the chunk may have written
@@ -248,7 +284,7 @@ class Replica:
                 d = _sync.take(w, self.base[name], self.dtype, self.pipelined)
             delta[name] = d
         self.pending[int(rnd)] = delta
-        return delta, raw, eff
+        return delta, raw, eff, (start, time.time())
 
     def _train_chunk(self, chunk: int, schedule: dict[str, Any]) -> tuple[int, int]:
         corpus, text = self.chunks[chunk]
@@ -271,6 +307,12 @@ class Replica:
                 syn0, m.get("syn1neg"), m.get("syn1"), lockf, corpus, **common
             )
         return int(raw), int(eff)
+
+    def host(self) -> tuple[str, int]:
+        """This actor's machine (its IP address) and :func:`usable_cpus` there."""
+        import ray
+
+        return str(ray.util.get_node_ip_address()), usable_cpus()
 
     def fingerprint(self) -> str:
         """See :func:`fingerprint`."""

@@ -16,6 +16,9 @@ Design (measured in ``benches/bench_distributed.py``; see benches/RESULTS.md):
   start of round ``g + 2``, one round staler than without overlap. It hides
   the sync on a slow network; on one machine the sync is short and the extra
   staleness cost quality (benches/RESULTS.md).
+* Turns: a machine runs at most as many training steps at once as it has
+  CPUs for (:class:`_Turns`); where Ray was told of more CPUs than that, the
+  other actors of the round start as the first ones return their deltas.
 * Learning rate: a chunk's rate falls linearly with the *global* word count.
   With ``n`` actors moving together, the global count while an actor has read
   ``d`` words of its chunk is about ``before + n*d``; the Rust schedule is
@@ -170,6 +173,8 @@ class SyncStats:
         self.train_seconds = 0.0
         self.words = 0
         self.restarts = 0
+        # the most steps seen training at once on one machine (from the actors' clocks)
+        self.max_concurrent = 0
         self.per_epoch: list[dict[str, float]] = []
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,6 +197,7 @@ def train(
     stats: SyncStats | None,
     trim_rule: Callable | None,
     params: dict[str, Any],
+    max_concurrent_per_node: int | None = None,
     _on_round: Callable[[int, list], None] | None = None,
 ) -> Any:
     """See :func:`embedrs.distributed.train_word2vec`."""
@@ -210,6 +216,10 @@ def train(
     if "workers" in params:  # gensim's name for the threads: the threads of each actor
         workers_per_actor = params.pop("workers")
     workers_per_actor = check_int(workers_per_actor, "workers_per_actor", low=1)
+    if max_concurrent_per_node is not None:
+        max_concurrent_per_node = check_int(
+            max_concurrent_per_node, "max_concurrent_per_node", low=1
+        )
     paths = expand_files(corpus_files)
     documents = hasattr(cls, "infer_vector")
     # Check the parameters before any cluster work (the class raises gensim's errors).
@@ -312,6 +322,7 @@ def train(
             (e, rnd) for e in range(int(state["epochs_done"]), epochs) for rnd in range(n_rounds)
         ]
         depth = 2 if overlap else 1
+        turns = _Turns(ray, actors, workers_per_actor, max_concurrent_per_node, overlap)
         # Without overlap the actors wait while the driver combines their deltas,
         # so the combine may use as many cores as they train on (bounded by this
         # machine's); with overlap they train meanwhile and it keeps to one.
@@ -351,9 +362,47 @@ def train(
             }
             queues[rank].append((g, actors[rank].step.remote(latest, rnd, schedule, g)))
 
-        for g in range(min(depth, len(rounds))):
-            for rank in range(num_actors):
+        def finish(rank: int, ref: Any, g: int, rnd: int) -> Any:
+            """Actor ``rank``'s result of round ``g``, replacing the actor if it died."""
+            res = _get_or_restart(ray, ref, rank, rnd, stats)
+            if res is None:
+                # Replaced from the master copy (every round before g): it trains
+                # round g again, then the rounds its predecessor had queued.
+                actors[rank] = spawn(rank, g - 1, ray.put(model))
+                queued = [q for q, _ in queues[rank]]
+                queues[rank].clear()
                 submit(rank, g)
+                res = ray.get(queues[rank].pop(0)[1])
+                for q in queued:
+                    submit(rank, q)
+            return res
+
+        def start_round(g: int) -> None:
+            for rank in turns.first(g):
+                submit(rank, g)
+
+        def collect(g: int, rnd: int) -> list[Any]:
+            """Every actor's result of round ``g``, letting the waiting ones start in turn."""
+            results: list[Any] = [None] * num_actors
+            if not turns.active:
+                for rank in range(num_actors):
+                    _, ref = queues[rank].pop(0)
+                    results[rank] = finish(rank, ref, g, rnd)
+                return results
+            in_flight = {queues[rank][0][1]: rank for rank in range(num_actors) if queues[rank]}
+            while in_flight:
+                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                rank = in_flight.pop(ready[0])
+                queues[rank].pop(0)
+                results[rank] = finish(rank, ready[0], g, rnd)
+                nxt = turns.next(rank)
+                if nxt is not None:
+                    submit(nxt, g)
+                    in_flight[queues[nxt][0][1]] = nxt
+            return results
+
+        for g in range(min(depth, len(rounds))):
+            start_round(g)
         t0 = time.perf_counter()
         last_log = ep_t0 = t0
         ep_bytes = 0
@@ -361,20 +410,10 @@ def train(
             if _on_round is not None:
                 _on_round(rnd, actors)
             t_round = time.perf_counter()
-            results: list[Any] = [None] * num_actors
-            for rank in range(num_actors):
-                _, ref = queues[rank].pop(0)
-                results[rank] = _get_or_restart(ray, ref, rank, rnd, stats)
-                if results[rank] is None:
-                    # Replaced from the master copy (every round before g): it trains
-                    # round g again, then the rounds its predecessor had queued.
-                    actors[rank] = spawn(rank, g - 1, ray.put(model))
-                    queued = [q for q, _ in queues[rank]]
-                    queues[rank].clear()
-                    submit(rank, g)
-                    results[rank] = ray.get(queues[rank].pop(0)[1])
-                    for q in queued:
-                        submit(rank, q)
+            results = collect(g, rnd)
+            stats.max_concurrent = max(
+                stats.max_concurrent, turns.max_overlap([res[3] for res in results])
+            )
             t_sync = time.perf_counter()
             stats.train_seconds += t_sync - t_round
             deltas = [res[0] for res in results]
@@ -407,8 +446,7 @@ def train(
             latest = ray.put((g, combined))
             undelivered.append(latest)
             if g + depth < len(rounds):
-                for rank in range(num_actors):
-                    submit(rank, g + depth)
+                start_round(g + depth)
                 undelivered.pop(0)
             stats.syncs += 1
             words_done += sum(res[1] for res in results)
@@ -466,6 +504,91 @@ def train(
         ),
     )
     return model
+
+
+class _Turns:
+    """Which actors train at once: at most ``limit`` per machine, the others in turn.
+
+    Ray places an actor wherever its reserved CPUs fit, and a node's CPU count is
+    whatever ``ray start --num-cpus`` declared: four one-thread actors on a
+    two-core machine all train at once, and each round then runs at 0.69-0.70 of
+    one process's words/s per core (benches/RESULTS.md, "Distributed, four actors
+    on two cores"), against 0.75-0.87 for two actors. Each actor reports its
+    machine and the CPUs it may use there (:func:`~embedrs.distributed._replica.usable_cpus`);
+    on a machine with more actors than ``limit`` (default: those CPUs divided by
+    ``workers_per_actor``), a round starts ``limit`` of them and starts a waiting
+    one each time one of them returns its delta. Every actor still trains from
+    the same synced state, so the result is the same bit for bit; only who waits
+    changes. With ``overlap`` each actor has its next round queued, and the
+    operating system shares the cores as before.
+    """
+
+    def __init__(
+        self, ray: Any, actors: list, workers: int, limit: int | None, overlap: bool
+    ) -> None:
+        hosts = ray.get([a.host.remote() for a in actors])
+        self.node = [ip for ip, _ in hosts]
+        self.limit: dict[str, int] = {}
+        count: dict[str, int] = {}
+        for ip, cpus in hosts:
+            own = limit if limit is not None else max(1, cpus // workers)
+            self.limit[ip] = min(self.limit.get(ip, own), own)
+            count[ip] = count.get(ip, 0) + 1
+        crowded = {ip: n for ip, n in count.items() if n > self.limit[ip]}
+        self.active = bool(crowded) and not overlap
+        for ip, n in crowded.items():
+            if overlap:
+                logger.warning(
+                    "%i actors share machine %s, which runs %i at once: with overlap=True "
+                    "they all train at once",
+                    n,
+                    ip,
+                    self.limit[ip],
+                )
+            else:
+                logger.info(
+                    "%i actors share machine %s: %i train at once, the others in turn",
+                    n,
+                    ip,
+                    self.limit[ip],
+                )
+        self.waiting: dict[str, list[int]] = {}
+
+    def first(self, g: int) -> list[int]:
+        """The actors that start round ``g``; the rest wait for :meth:`next`."""
+        if not self.active:
+            return list(range(len(self.node)))
+        started: dict[str, int] = {}
+        first = []
+        self.waiting = {}
+        for rank, ip in enumerate(self.node):
+            if started.get(ip, 0) < self.limit[ip]:
+                started[ip] = started.get(ip, 0) + 1
+                first.append(rank)
+            else:
+                self.waiting.setdefault(ip, []).append(rank)
+        return first
+
+    def next(self, done: int) -> int | None:
+        """The actor that starts now that actor ``done`` returned, if one waits."""
+        queue = self.waiting.get(self.node[done])
+        return queue.pop(0) if queue else None
+
+    def max_overlap(self, spans: list[tuple[float, float]]) -> int:
+        """The most of ``spans`` (one per actor) that overlap on one machine."""
+        most = 0
+        for ip in set(self.node):
+            events = sorted(
+                (t, kind)
+                for rank, (a, b) in enumerate(spans)
+                if self.node[rank] == ip
+                for t, kind in ((a, 1), (b, -1))
+            )
+            now = 0
+            for _, kind in events:  # at equal times an end (-1) sorts before a start
+                now += kind
+                most = max(most, now)
+        return most
 
 
 def _get_or_restart(ray: Any, ref: Any, r: int, rnd: int, stats: SyncStats) -> Any:
