@@ -48,11 +48,11 @@
 //! tests compare with the exact gradient. (Rounding the box width up to a
 //! fixed ladder, so that the kernel's transform could be reused between
 //! iterations, made boxes up to 7% wider and cost 3% in KL on MNIST 70k; the
-//! transform is a small part of an iteration, so it is redone each time.) Coordinates are centred on the
-//! grid before forming the charges so that `|y|^2` stays small next to the
-//! sums it is combined with. Every sum runs in a fixed order (the four
-//! charges are spread in parallel, each by one task), so results do not
-//! depend on the number of threads.
+//! transform is a small part of an iteration, so it is redone each time.)
+//! Coordinates are centred on the grid before forming the charges so that
+//! `|y|^2` stays small next to the sums it is combined with. Every sum runs
+//! in a fixed order (the three charges are spread in parallel, each by one
+//! task), so results do not depend on the number of threads.
 
 use std::sync::Arc;
 
