@@ -31,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _distributed_configs import add_arguments, configs
 from bench_word2vec import DATA, evaluate, load_tokens
 
 
@@ -54,22 +55,8 @@ def main() -> int:
     ap.add_argument("--words", type=int, default=2_000_000)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--shards", type=int, default=8)
-    ap.add_argument("--actors", type=int, nargs="+", default=[2, 4])
-    ap.add_argument(
-        "--sync-every",
-        type=int,
-        default=None,
-        help="words between syncs, all actors together (default: the library's default)",
-    )
+    add_arguments(ap, actors=[2, 4])
     ap.add_argument("--combine", default="auto")
-    ap.add_argument(
-        "--at-once",
-        nargs="+",
-        default=["auto"],
-        help="max_concurrent_per_node for each actor count: 'auto' (the library's "
-        "default: the machine's CPUs) or a number (e.g. 4: every actor at once, as "
-        "before turns); each value is its own configuration",
-    )
     ap.add_argument("--dtype", default="float16")
     ap.add_argument(
         "--overlap", action="store_true", help="actors train the next chunk during the sync"
@@ -89,7 +76,7 @@ def main() -> int:
     cpus = os.cpu_count() or 1
     print(f"corpus: {len(tokens)} tokens, {args.shards} shards; {cpus} CPUs; params {params}")
     print(
-        f"sync every {args.sync_every or 'default'} words (all actors), combine={args.combine}, "
+        f"sync every {' / '.join(args.sync_every)} words (all actors), combine={args.combine}, "
         f"dtype={args.dtype}, overlap={args.overlap}; machine shared and noisy: medians of {args.repeat} run(s)"
     )
     rows: dict[str, list[dict]] = {}
@@ -121,25 +108,25 @@ def main() -> int:
                         total=time.perf_counter() - t,
                     )
                 )
-            for n, at_once in [(n, a) for n in args.actors for a in args.at_once]:
+            for c in configs(args):
                 st = SyncStats()
                 t = time.perf_counter()
                 d = train_word2vec(
                     shards,
-                    num_actors=n,
-                    sync_every_words=args.sync_every,
+                    num_actors=c.actors,
+                    sync_every_words=c.sync_every_words,
                     combine=args.combine,
                     sync_dtype=args.dtype,
                     overlap=args.overlap,
-                    max_concurrent_per_node=None if at_once == "auto" else int(at_once),
+                    max_concurrent_per_node=c.max_concurrent_per_node,
                     stats=st,
                     **params,
                 )
                 total = time.perf_counter() - t
                 sec = sum(e["seconds"] for e in st.per_epoch)
                 acc, ws = evaluate(d.wv.index_to_key, d.wv.vectors)
-                cores = min(n, cpus)
-                name = f"{n} actors" + ("" if at_once == "auto" else f" <={at_once}")
+                cores = min(c.actors, cpus)
+                name = c.name
                 rows.setdefault(name, []).append(
                     dict(
                         cores=cores,
@@ -163,7 +150,7 @@ def main() -> int:
         if name.startswith("single")
     }
     print(
-        f"\n{'config':<14} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} {'vs HW':>6} "
+        f"\n{'config':<18} {'train s':>8} {'words/s':>9} {'/core':>9} {'vs 1p':>6} {'vs HW':>6} "
         f"{'analogy':>8} {'WS353':>6} {'MB/sync':>8} {'MB/epoch':>9} {'sync%':>6} {'at once':>7}"
     )
     for name, rs in rows.items():
@@ -171,7 +158,7 @@ def main() -> int:
         per_core = med["wps"] / med["cores"]
         vs_hw = per_core / hog.get(med["cores"], float("nan"))
         print(
-            f"{name:<14} {med['sec']:>8.1f} {med['wps']:>9.0f} {per_core:>9.0f} "
+            f"{name:<18} {med['sec']:>8.1f} {med['wps']:>9.0f} {per_core:>9.0f} "
             f"{per_core / base:>6.2f} {vs_hw:>6.2f} "
             f"{100 * med['acc']:>7.1f}% {med['ws']:>6.3f} "
             f"{med.get('bytes_per_sync', 0) / 1e6:>8.2f} {med.get('bytes_per_epoch', 0) / 1e6:>9.1f} "

@@ -30,6 +30,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _distributed_configs import add_arguments, configs
 from bench_doc2vec import COMMON, MODES, SPLITS, logistic_error, prepare_imdb
 
 
@@ -56,17 +57,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--shards", type=int, default=8)
-    ap.add_argument("--actors", type=int, nargs="+", default=[2])
-    ap.add_argument("--sync-every", type=int, default=None)
+    add_arguments(ap, actors=[2])
     ap.add_argument("--combine", default="auto")
-    ap.add_argument(
-        "--at-once",
-        nargs="+",
-        default=["auto"],
-        help="max_concurrent_per_node for each actor count: 'auto' (the library's "
-        "default: the machine's CPUs) or a number (e.g. 4: every actor at once, as "
-        "before turns); each value is its own configuration",
-    )
     ap.add_argument(
         "--overlap", action="store_true", help="actors train on during each sync (overlap=True)"
     )
@@ -112,15 +104,15 @@ def main() -> int:
         print(rows[-1], flush=True)
     ray.init(num_cpus=max(args.actors), include_dashboard=False, log_to_driver=False)
     try:
-        for n, at_once in [(n, a) for n in args.actors for a in args.at_once]:
+        for c in configs(args):
             st = SyncStats()
             d = train_doc2vec(
                 shards,
-                num_actors=n,
-                sync_every_words=args.sync_every,
+                num_actors=c.actors,
+                sync_every_words=c.sync_every_words,
                 combine=args.combine,
                 overlap=args.overlap,
-                max_concurrent_per_node=None if at_once == "auto" else int(at_once),
+                max_concurrent_per_node=c.max_concurrent_per_node,
                 stats=st,
                 **params,
             )
@@ -128,8 +120,8 @@ def main() -> int:
             dv = np.asarray(d.dv[list(range(len(meta)))], dtype=np.float32)
             rows.append(
                 dict(
-                    config=f"{n} actors" + ("" if at_once == "auto" else f" <={at_once}"),
-                    cores=min(n, cpus),
+                    config=c.name,
+                    cores=min(c.actors, cpus),
                     sec=sec,
                     wps=st.words / sec,
                     error=test_error(dv, meta),
@@ -145,13 +137,13 @@ def main() -> int:
     base = rows[0]["wps"] if rows[0]["config"] == "single" else float("nan")
     hog = {r["cores"]: r["wps"] / r["cores"] for r in rows if r["config"].startswith("single")}
     print(
-        f"\n{'config':<14} {'train s':>8} {'words/s':>10} {'/core':>10} {'vs 1p':>6} "
+        f"\n{'config':<18} {'train s':>8} {'words/s':>10} {'/core':>10} {'vs 1p':>6} "
         f"{'vs HW':>6} {'test error':>10} {'MB/sync':>8}"
     )
     for r in rows:
         per_core = r["wps"] / r["cores"]
         print(
-            f"{r['config']:<14} {r['sec']:>8.1f} {r['wps']:>10.0f} {per_core:>10.0f} "
+            f"{r['config']:<18} {r['sec']:>8.1f} {r['wps']:>10.0f} {per_core:>10.0f} "
             f"{per_core / base:>6.2f} {per_core / hog.get(r['cores'], float('nan')):>6.2f} "
             f"{100 * r['error']:>9.2f}% {r.get('mb_per_sync', 0):>8.1f}"
         )

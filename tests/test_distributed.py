@@ -691,6 +691,44 @@ def test_default_round_shrinks_with_the_learning_rate_factor():
     assert per_thread("scaled", 3) == 16_000_000 // 9
     for mode in ("sum", "mean", "adaptive"):
         assert per_thread(mode, 1) == _train.PLAIN_WORDS_PER_THREAD == 1_000_000
+    # one update per word (CBOW, PV-DM, pure PV-DBOW): the round shrinks with the factor
+    assert per_thread("scaled", 2, skip_gram=False) == 4_000_000
+    assert per_thread("scaled", 4, skip_gram=False) == 2_000_000
+    assert per_thread("scaled", 3, skip_gram=False) == 8_000_000 // 3
+    assert per_thread("sum", 4, skip_gram=False) == _train.PLAIN_WORDS_PER_THREAD
+
+
+def test_skip_gram_is_word2vec_sg_or_doc2vec_dbow_words():
+    sg = _train.trains_skip_gram
+    assert sg(Word2Vec(sg=1)) and not sg(Word2Vec(sg=0))
+    assert not sg(Doc2Vec(dm=0)) and sg(Doc2Vec(dm=0, dbow_words=1))
+    assert not sg(Doc2Vec(dm=1)) and not sg(Doc2Vec(dm=1, dbow_words=1))
+
+
+def test_combine_into_a_buffer_is_the_fresh_combine_and_checks_the_buffer():
+    rng = np.random.default_rng(3)
+    parts = [
+        _sync.RowDelta(
+            np.sort(rng.choice(50, 20, replace=False)).astype(np.int32),
+            rng.standard_normal((20, 6)).astype(np.float16),
+        )
+        for _ in range(3)
+    ]
+    fresh = _sync.combine(parts, 50, 6, "scaled", 3, np.float16, threads=2)
+    buf = _sync.combine_buffer(50, 6, np.float16)
+    for _ in range(2):  # the same buffer again
+        into = _sync.combine(parts, 50, 6, "scaled", 3, np.float16, threads=2, out=buf)
+        assert np.array_equal(into.rows, fresh.rows)
+        assert into.values.dtype == np.float16 and np.array_equal(into.values, fresh.values)
+    assert np.shares_memory(into.values, buf)
+    with pytest.raises(ValueError, match="out holds 6 values"):
+        _sync.combine(parts, 50, 6, "sum", 1, np.float16, out=buf[:6])
+    with pytest.raises(TypeError, match="uint16"):
+        _sync.combine(parts, 50, 6, "sum", 1, np.float16, out=np.zeros(300, np.float32))
+    f32 = _sync.combine(
+        parts, 50, 6, "sum", 1, np.float32, out=_sync.combine_buffer(50, 6, np.float32)
+    )
+    assert np.array_equal(f32.values, _sync.combine(parts, 50, 6, "sum", 1, np.float32).values)
 
 
 class _FakeHost:

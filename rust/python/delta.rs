@@ -103,9 +103,13 @@ type Combined<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyAny>, bool);
 /// factor). Returns the sorted union of the rows (int32), their combined
 /// deltas (`len(rows) x dim`: float32, or with `half` float16 bits as
 /// uint16) and whether every combined value is finite; `threads` threads
-/// share the rows.
+/// share the rows. With `out` (a writable 1-D array of the output's element
+/// type holding at least `len(rows) * dim` values), the deltas are written to
+/// its start and the values returned are `out` itself, whole: a driver that
+/// combines every round into the same buffer pays no page faults for a fresh
+/// one each time.
 #[pyfunction]
-#[pyo3(signature = (parts, n_rows, dim, mode, scale = 1, half = false, threads = 1))]
+#[pyo3(signature = (parts, n_rows, dim, mode, scale = 1, half = false, threads = 1, out = None))]
 #[allow(clippy::too_many_arguments)]
 fn delta_combine<'py>(
     py: Python<'py>,
@@ -116,6 +120,7 @@ fn delta_combine<'py>(
     scale: u32,
     half: bool,
     threads: usize,
+    out: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Combined<'py>> {
     let mode = match mode {
         "sum" => delta::Combine::Sum,
@@ -138,15 +143,17 @@ fn delta_combine<'py>(
         .first()
         .is_some_and(|(_, v)| v.extract::<PyReadonlyArray1<'py, u16>>().is_ok());
     let (out, finite) = if half {
-        combine_to::<u16>(py, &parts, &union, dim, mode, threads, in_half)?
+        combine_to::<u16>(py, &parts, &union, dim, mode, threads, in_half, out)?
     } else {
-        combine_to::<f32>(py, &parts, &union, dim, mode, threads, in_half)?
+        combine_to::<f32>(py, &parts, &union, dim, mode, threads, in_half, out)?
     };
     Ok((union.rows.into_pyarray(py), out, finite))
 }
 
-/// [`delta_combine`]'s output of element type `U`, allocated by NumPy (large
-/// arrays get huge pages: fewer faults), and whether it is all finite.
+/// [`delta_combine`]'s output of element type `U`, in `out` or else allocated
+/// by NumPy (large arrays get huge pages: fewer faults), and whether it is
+/// all finite.
+#[allow(clippy::too_many_arguments)]
 fn combine_to<'py, U: delta::Wire + numpy::Element>(
     py: Python<'py>,
     parts: &[(PyReadonlyArray1<'py, i32>, Bound<'py, PyAny>)],
@@ -155,18 +162,41 @@ fn combine_to<'py, U: delta::Wire + numpy::Element>(
     mode: delta::Combine,
     threads: usize,
     in_half: bool,
+    out: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, PyAny>, bool)> {
-    let out = PyArray2::<U>::zeros(py, [union.rows.len(), dim], false);
-    let finite = {
-        let mut rw = out.readwrite();
-        let dst = super::slice_mut(&mut rw, "output")?;
+    let size = union.rows.len() * dim;
+    let run = |dst: &mut [U]| {
         if in_half {
-            combine_as::<u16, U>(py, parts, union, dim, mode, dst, threads)?
+            combine_as::<u16, U>(py, parts, union, dim, mode, dst, threads)
         } else {
-            combine_as::<f32, U>(py, parts, union, dim, mode, dst, threads)?
+            combine_as::<f32, U>(py, parts, union, dim, mode, dst, threads)
         }
     };
-    Ok((out.into_any(), finite))
+    let Some(buf) = out else {
+        let out = PyArray2::<U>::zeros(py, [union.rows.len(), dim], false);
+        let finite = run(super::slice_mut(&mut out.readwrite(), "output")?)?;
+        return Ok((out.into_any(), finite));
+    };
+    let buf = buf.cast_into::<PyArray1<U>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "out must be a 1-D {} array",
+            if std::mem::size_of::<U>() == 2 { "uint16" } else { "float32" }
+        ))
+    })?;
+    let finite = {
+        let mut rw = buf
+            .try_readwrite()
+            .map_err(|_| PyValueError::new_err("out is not writable, or is in use"))?;
+        let dst = super::slice_mut(&mut rw, "out")?;
+        if dst.len() < size {
+            return Err(PyValueError::new_err(format!(
+                "out holds {} values, the combined delta {size}",
+                dst.len()
+            )));
+        }
+        run(&mut dst[..size])?
+    };
+    Ok((buf.into_any(), finite))
 }
 
 /// [`delta_combine`] with every `values` array of element type `T`, the

@@ -69,11 +69,12 @@ def train_word2vec(
         process is connected to, else ``RAY_ADDRESS``, else a new local one.
     sync_every_words : int, optional
         Words trained by all actors together between two synchronisations;
-        default ``default_words_per_thread(combine, s) * num_actors *
-        workers_per_actor``: 4M words per engine thread with two actors, 1M from
-        four on (the replicas train at ``s`` times the rate and drift apart
-        faster), 1M for the combines other than ``"scaled"``. Smaller: replicas
-        closer (quality), more syncs (time).
+        default ``default_words_per_thread(combine, s, sg) * num_actors *
+        workers_per_actor``: 4M words per engine thread with two actors; from
+        four on 1M for skip-gram and 2M for CBOW (the replicas train at ``s``
+        times the rate and drift apart faster, skip-gram fastest); 1M for the
+        combines other than ``"scaled"``. Smaller: replicas closer (quality),
+        more syncs (time).
     checkpoint_dir : str or path, optional
         Save the model after each epoch here; a later call with the same folder
         resumes after the last saved epoch.
@@ -155,7 +156,8 @@ def train_doc2vec(
     As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
     document tagged by its line number (gensim's ``corpus_file`` convention), so
     ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` has the
-    same default as for Word2Vec. ``combine="auto"`` is
+    same default as for Word2Vec, PV-DM and pure PV-DBOW counting as CBOW and
+    ``dbow_words=1`` as skip-gram. ``combine="auto"`` is
     ``"scaled"`` as for Word2Vec: a document's row is trained by one actor, so it
     moves as in one process; with two PV-DBOW actors on IMDB the test error was
     within 0.05 points of a single process (benches/RESULTS.md).

@@ -109,11 +109,18 @@ def combine(
     scale: int = 1,
     dtype: type = np.float32,
     threads: int = 1,
+    out: np.ndarray | None = None,
 ) -> RowDelta:
     """Combine the deltas of one matrix from all replicas (``"sum"``, ``"mean"``,
     ``"adaptive"`` or ``"scaled"`` with the replicas' learning-rate factor
     ``scale``, see the module docs), with values in ``dtype``: one pass in Rust
     over the deltas, on ``threads`` threads (the result does not depend on it).
+
+    With ``out`` (from :func:`combine_buffer`), the values are written to its
+    start and the result's ``values`` are a view of it, valid until the next
+    call with the same buffer. The driver combines every round into one buffer
+    per matrix: a fresh 50 MB array each round cost up to 0.2 s of page faults
+    on a virtual machine while every replica waited for the round.
 
     Raises
     ------
@@ -138,11 +145,20 @@ def combine(
         for d in deltas
     ]
     rows, values, finite = _embedrs.delta_combine(
-        parts, n_rows, width, mode, scale, half=half, threads=max(1, int(threads))
+        parts, n_rows, width, mode, scale, half=half, threads=max(1, int(threads)), out=out
     )
     if not finite:
         raise FloatingPointError("a combined delta holds values that are not finite")
+    if out is not None:
+        values = values[: len(rows) * width].reshape(len(rows), width)
     return RowDelta(rows, values.view(np.float16) if half else values)
+
+
+def combine_buffer(n_rows: int, width: int, dtype: type) -> np.ndarray:
+    """A buffer :func:`combine` can write any combined delta of an ``n_rows x width``
+    matrix into (``out``), for values in ``dtype``."""
+    half = np.dtype(dtype) == np.float16
+    return np.empty(n_rows * width, np.uint16 if half else np.float32)
 
 
 def resolve(mode: str, replicas: int) -> str:

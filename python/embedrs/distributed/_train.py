@@ -56,9 +56,9 @@ _STATE = "state.json"
 #: two actors and the scaled combine (about a second of work): a sync, whose
 #: cost grows with the rows it moves and not with the words, stays a small
 #: share of each round. ``sync_every_words`` defaults to this times
-#: ``num_actors * workers_per_actor``, scaled by ``(2 / s) ** 2`` for the
-#: learning-rate factor ``s`` of the scaled combine (see
-#: :func:`default_words_per_thread`). Measured (benches/RESULTS.md, "The scaled
+#: ``num_actors * workers_per_actor``, scaled by ``(2 / s) ** 2`` (skip-gram)
+#: or ``2 / s`` (the others) for the learning-rate factor ``s`` of the scaled
+#: combine (see :func:`default_words_per_thread`). Measured (benches/RESULTS.md, "The scaled
 #: combine"), 2 actors: CBOW on 17M words, 3 epochs, 0.81 of one process's
 #: words/s per core (1M: 0.64) at 21.5% analogy accuracy (one process 20.5%);
 #: skip-gram, 1 epoch, 13.2% (12.9%); PV-DBOW on IMDB, 0.76 per core at one
@@ -72,18 +72,36 @@ DEFAULT_DOC_WORDS_PER_THREAD = DEFAULT_WORDS_PER_THREAD
 PLAIN_WORDS_PER_THREAD = 1_000_000
 
 
-def default_words_per_thread(combine: str, lr_scale: int) -> int:
+def default_words_per_thread(combine: str, lr_scale: int, skip_gram: bool = True) -> int:
     """Words per engine thread between two syncs when ``sync_every_words`` is not given.
 
     With the scaled combine the replicas train at ``lr_scale`` times the
-    learning rate, and drift apart faster the larger it is: skip-gram with four
-    actors lost 2.0 analogy points in one epoch at 2M words per actor and none
-    at 1M, where two actors lost none at 4M. The round shrinks with the square
-    of the factor: 4M words per thread for two actors, 1M from four on.
+    learning rate, and drift apart faster the larger it is. Skip-gram
+    (``skip_gram``: Word2Vec's ``sg=1``, Doc2Vec's ``dbow_words=1``) makes one
+    update per context word, about six per word at ``window=5``: with four
+    actors it lost 2.0 analogy points in one epoch at 2M words per actor and
+    none at 1M, where two actors lost none at 4M. Its round shrinks with the
+    square of the factor: 4M words per thread for two actors, 1M from four on.
+    The others (CBOW, PV-DM, pure PV-DBOW) make one per word, so a word costs a
+    fraction of the time and the sync is a larger share of a round of the same
+    words; their round shrinks with the factor itself: 4M for two actors, 2M
+    from four on. Measured with four actors (benches/RESULTS.md, "Longer
+    default rounds for CBOW and PV-DBOW"): CBOW lost no analogy accuracy at 2M
+    (21.5% against one process's 20.5%) and 0.9 points at 4M; PV-DBOW on IMDB
+    kept one process's test error at 2M and lost 0.2 points at 3M.
     """
     if combine != "scaled":
         return PLAIN_WORDS_PER_THREAD
-    return max(1, DEFAULT_WORDS_PER_THREAD * 4 // (lr_scale * lr_scale))
+    if skip_gram:
+        return max(1, DEFAULT_WORDS_PER_THREAD * 4 // (lr_scale * lr_scale))
+    return max(1, DEFAULT_WORDS_PER_THREAD * 2 // lr_scale)
+
+
+def trains_skip_gram(model: Any) -> bool:
+    """Whether ``model`` trains word vectors by skip-gram (see :func:`default_words_per_thread`)."""
+    if hasattr(model, "dv"):
+        return bool(getattr(model, "dbow_words", 0)) and not model.dm
+    return bool(model.sg)
 
 
 #: Replacements of dead actors tolerated per run before giving up.
@@ -285,7 +303,7 @@ def train(
     combine = _sync.resolve(combine, num_actors)
     lr_scale = _sync.lr_scale(combine, num_actors)
     if sync_every_words is None:
-        per_thread = default_words_per_thread(combine, lr_scale)
+        per_thread = default_words_per_thread(combine, lr_scale, trains_skip_gram(model))
         sync_every_words = per_thread * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
@@ -315,6 +333,12 @@ def train(
         alpha, min_alpha = float(model.alpha), float(model.min_alpha)
         master = matrices(model)
         widths = {k: v.shape[1] for k, v in master.items()}
+        # one buffer per matrix that every round's combined delta is written to
+        # (it is copied into the object store before the next round)
+        buffers = {
+            k: _sync.combine_buffer(v.shape[0], v.shape[1], _sync.DTYPES[sync_dtype])
+            for k, v in master.items()
+        }
         # words of each chunk number (all actors), and every round of the run in
         # order, as (epoch, chunk number)
         round_words = [sum(p[rnd] for p in plans if rnd < len(p)) for rnd in range(n_rounds)]
@@ -431,6 +455,7 @@ def train(
                         lr_scale,
                         _sync.DTYPES[sync_dtype],
                         threads=combine_threads,
+                        out=buffers[name],
                     )
                 except FloatingPointError:
                     raise RuntimeError(
