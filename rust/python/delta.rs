@@ -180,7 +180,11 @@ fn combine_to<'py, U: delta::Wire + numpy::Element>(
     let buf = buf.cast_into::<PyArray1<U>>().map_err(|_| {
         PyTypeError::new_err(format!(
             "out must be a 1-D {} array",
-            if std::mem::size_of::<U>() == 2 { "uint16" } else { "float32" }
+            if std::mem::size_of::<U>() == 2 {
+                "uint16"
+            } else {
+                "float32"
+            }
         ))
     })?;
     let finite = {
