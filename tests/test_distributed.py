@@ -698,6 +698,26 @@ def test_default_round_shrinks_with_the_learning_rate_factor():
     assert per_thread("sum", 4, skip_gram=False) == _train.PLAIN_WORDS_PER_THREAD
 
 
+def test_take_into_buffers_is_the_fresh_take_and_checks_the_buffers():
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((40, 6)).astype(np.float32)
+    w = base.copy()
+    w[[3, 17, 39]] += 0.25
+    fresh = _sync.take(w, base, np.float16, adopt=False)
+    buf = _sync.take_buffer(40, 6, np.float16)
+    buf[0].fill(-1)
+    buf[1].fill(7)
+    into = _sync.take(w, base, np.float16, adopt=False, out=buf)
+    assert list(into.rows) == [3, 17, 39] and np.array_equal(into.values, fresh.values)
+    assert into.values.shape == (3, 6) and np.shares_memory(into.values, buf[1])
+    adopted = _sync.take(w, base, np.float32, out=_sync.take_buffer(40, 6, np.float32))
+    assert np.array_equal(w, base) and len(adopted.rows) == 3  # adopt writes both
+    with pytest.raises(ValueError, match="buffers of 39 rows"):
+        _sync.take(w + 1, base, np.float16, out=(buf[0][:39], buf[1]))
+    with pytest.raises(TypeError, match="uint16"):
+        _sync.take(w, base, np.float16, out=(buf[0], np.zeros(240, np.float32)))
+
+
 def test_skip_gram_is_word2vec_sg_or_doc2vec_dbow_words():
     sg = _train.trains_skip_gram
     assert sg(Word2Vec(sg=1)) and not sg(Word2Vec(sg=0))

@@ -22,18 +22,21 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The rows where `weights` differs from `base` and their differences,
-/// encoded as float16 bits (`half`) or float32, flattened; with `adopt`,
-/// both matrices then hold `base + decoded differences` on those rows
-/// (without it neither is written).
+/// encoded as float16 bits (`half`) or float32, flattened, and how many rows;
+/// with `adopt`, both matrices then hold `base + decoded differences` on those
+/// rows (without it neither is written). With `out`, `(rows, values)` buffers
+/// (int32, and uint16 or float32; 1-D, room for every row of the matrix), the
+/// delta is written to their start and the buffers themselves are returned.
 #[pyfunction]
-#[pyo3(signature = (weights, base, half, adopt = true))]
+#[pyo3(signature = (weights, base, half, adopt = true, out = None))]
 fn delta_take<'py>(
     py: Python<'py>,
     mut weights: PyReadwriteArray2<'py, f32>,
     mut base: PyReadwriteArray2<'py, f32>,
     half: bool,
     adopt: bool,
-) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyAny>)> {
+    out: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
     let dim = weights.shape()[1];
     if base.shape() != weights.shape() {
         return Err(PyTypeError::new_err(format!(
@@ -45,16 +48,55 @@ fn delta_take<'py>(
     let w = super::slice_mut(&mut weights, "weights")?;
     let b = super::slice_mut(&mut base, "base")?;
     if half {
-        let (rows, values) = py
-            .detach(|| delta::take_delta::<u16>(w, b, dim, adopt))
-            .py()?;
-        Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
+        take_as::<u16>(py, w, b, dim, adopt, out)
     } else {
-        let (rows, values) = py
-            .detach(|| delta::take_delta::<f32>(w, b, dim, adopt))
-            .py()?;
-        Ok((rows.into_pyarray(py), values.into_pyarray(py).into_any()))
+        take_as::<f32>(py, w, b, dim, adopt, out)
     }
+}
+
+/// [`delta_take`] with values of element type `U`.
+fn take_as<'py, U: delta::Wire + numpy::Element>(
+    py: Python<'py>,
+    w: &mut [f32],
+    b: &mut [f32],
+    dim: usize,
+    adopt: bool,
+    out: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, usize)> {
+    let Some((rows_buf, values_buf)) = out else {
+        let (rows, values) = py
+            .detach(|| delta::take_delta::<U>(w, b, dim, adopt))
+            .py()?;
+        let k = rows.len();
+        return Ok((
+            rows.into_pyarray(py).into_any(),
+            values.into_pyarray(py).into_any(),
+            k,
+        ));
+    };
+    let rows_arr = rows_buf
+        .cast::<PyArray1<i32>>()
+        .map_err(|_| PyTypeError::new_err("out's rows must be a 1-D int32 array"))?;
+    let values_arr = values_buf.cast::<PyArray1<U>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "out's values must be a 1-D {} array",
+            if std::mem::size_of::<U>() == 2 {
+                "uint16"
+            } else {
+                "float32"
+            }
+        ))
+    })?;
+    let k = {
+        let busy = |_| PyValueError::new_err("out is not writable, or is in use");
+        let mut rows_rw = rows_arr.try_readwrite().map_err(busy)?;
+        let mut values_rw = values_arr.try_readwrite().map_err(busy)?;
+        let rows = super::slice_mut(&mut rows_rw, "out's rows")?;
+        let values = super::slice_mut(&mut values_rw, "out's values")?;
+        py.detach(|| delta::take_delta_into::<U>(w, b, dim, adopt, rows, values))
+            .py()?
+    };
+    Ok((rows_buf, values_buf, k))
 }
 
 /// `matrix[rows] += sign * values` (values: float32, or float16 bits as

@@ -175,6 +175,15 @@ class Replica:
         self.snap = {k: v.copy() for k, v in self.mats.items()}
         # unpipelined, what the replica has told the others is always ``snap``
         self.base = {k: v.copy() for k, v in self.mats.items()} if pipelined else self.snap
+        # Unpipelined, a step's delta is no longer needed once the step has
+        # returned (Ray has copied it into the object store, and the next
+        # combined delta holds it), so every step takes it into the same
+        # buffers; pipelined, a delta stays pending across steps.
+        self.buffers = (
+            {}
+            if pipelined
+            else {k: _sync.take_buffer(*v.shape, self.dtype) for k, v in self.mats.items()}
+        )
         # True while ``base`` and the weights equal ``snap`` on every row that no
         # delta since the last apply touched (see :meth:`apply`)
         self.exact = True
@@ -261,6 +270,8 @@ class Replica:
         ``(delta, raw_words, effective_words, (start, end))``; ``rnd`` numbers the
         round whose combined delta will include this one, and ``start``/``end``
         are the step's wall-clock times (``time.time()``) on this machine.
+        Without pipelining the delta is a view of buffers the next step
+        overwrites (Ray copies it into the object store as the step returns).
 
         ``schedule`` holds ``epoch`` (a number for the random streams), ``alpha``,
         ``min_alpha``, ``words_before`` and ``total_words`` of the chunk's learning rate.
@@ -275,13 +286,14 @@ class Replica:
             docs = (text.first_line, text.first_line + text.lines)
         delta = {}
         for name, w in self.mats.items():
+            out = self.buffers.get(name)
             if name == "dv":
                 # training writes only the chunk's own documents: compare those
                 lo, hi = docs
-                d = _sync.take(w[lo:hi], self.base[name][lo:hi], self.dtype, self.pipelined)
+                d = _sync.take(w[lo:hi], self.base[name][lo:hi], self.dtype, self.pipelined, out)
                 d.rows += lo
             else:
-                d = _sync.take(w, self.base[name], self.dtype, self.pipelined)
+                d = _sync.take(w, self.base[name], self.dtype, self.pipelined, out)
             delta[name] = d
         self.pending[int(rnd)] = delta
         return delta, raw, eff, (start, time.time())

@@ -75,16 +75,38 @@ class RowDelta:
         return int(self.rows.nbytes + self.values.nbytes)
 
 
-def take(weights: np.ndarray, base: np.ndarray, dtype: type, adopt: bool = True) -> RowDelta:
+def take(
+    weights: np.ndarray,
+    base: np.ndarray,
+    dtype: type,
+    adopt: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> RowDelta:
     """The rows where ``weights`` differs from ``base``, and their differences in
     ``dtype``; with ``adopt``, both matrices then hold ``base + difference`` (as
     encoded) on those rows, so they are equal on return; without it neither is
-    written (one pass, in Rust)."""
+    written (one pass, in Rust).
+
+    With ``out`` (from :func:`take_buffer`), the delta is written to the start of
+    those buffers and the result is a view of them, valid until the next call
+    with the same buffers: a replica that takes its delta every round into one
+    pair pays no page faults for fresh arrays (12,000 a round, a quarter of the
+    take's time, for IMDB PV-DBOW's 265,000-row output layer).
+    """
     half = np.dtype(dtype) == np.float16
-    rows, values = _embedrs.delta_take(weights, base, half, adopt)
+    rows, values, k = _embedrs.delta_take(weights, base, half, adopt, out)
+    width = weights.shape[1]
+    rows, values = rows[:k], values[: k * width]
     if half:
         values = values.view(np.float16)
-    return RowDelta(rows, values.reshape(-1, weights.shape[1]))
+    return RowDelta(rows, values.reshape(-1, width))
+
+
+def take_buffer(n_rows: int, width: int, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Buffers :func:`take` can write any delta of an ``n_rows x width`` matrix
+    into (``out``), for values in ``dtype``."""
+    half = np.dtype(dtype) == np.float16
+    return np.empty(n_rows, np.int32), np.empty(n_rows * width, np.uint16 if half else np.float32)
 
 
 def add_rows(
