@@ -463,7 +463,6 @@ def train(
                         "lower alpha, sync more often (sync_every_words) or use "
                         "combine='adaptive'"
                     ) from None
-                _sync.apply(master[name], c)
                 combined[name] = c
             down = sum(c.nbytes for c in combined.values()) * num_actors
             stats.bytes_down += down
@@ -473,6 +472,10 @@ def train(
             if g + depth < len(rounds):
                 start_round(g + depth)
                 undelivered.pop(0)
+            # The master copy takes the round while the actors train the next
+            # one (nothing reads it before the next round's results are in).
+            for name, c in combined.items():
+                _sync.apply(master[name], c)
             stats.syncs += 1
             words_done += sum(res[1] for res in results)
             stats.sync_seconds += time.perf_counter() - t_sync
