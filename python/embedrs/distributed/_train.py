@@ -85,10 +85,11 @@ def default_words_per_thread(combine: str, lr_scale: int, skip_gram: bool = True
     The others (CBOW, PV-DM, pure PV-DBOW) make one per word, so a word costs a
     fraction of the time and the sync is a larger share of a round of the same
     words; their round shrinks with the factor itself: 4M for two actors, 2M
-    from four on. Measured with four actors (benches/RESULTS.md, "Longer
-    default rounds for CBOW and PV-DBOW"): CBOW lost no analogy accuracy at 2M
-    (21.5% against one process's 20.5%) and 0.9 points at 4M; PV-DBOW on IMDB
-    kept one process's test error at 2M and lost 0.2 points at 3M.
+    from four on. Measured with four actors (benches/RESULTS.md, "Distributed:
+    no fresh arrays per round, and longer default rounds"): CBOW lost no
+    analogy accuracy at 2M (21.5% against one process's 20.5%) and 0.9 points
+    at 4M; PV-DBOW on IMDB kept one process's test error at 2M and lost 0.2
+    points at 3M.
     """
     if combine != "scaled":
         return PLAIN_WORDS_PER_THREAD
