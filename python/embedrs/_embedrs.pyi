@@ -391,7 +391,8 @@ def delta_take(
     base: _npt.NDArray[_np.float32],
     half: bool,
     adopt: bool = True,
-) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]]: ...
+    out: tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any]] | None = None,
+) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any], int]: ...
 def delta_add_rows(
     matrix: _npt.NDArray[_np.float32],
     rows: _npt.NDArray[_np.int32],
@@ -407,6 +408,7 @@ def delta_combine(
     scale: int = 1,
     half: bool = False,
     threads: int = 1,
+    out: _npt.NDArray[Any] | None = None,
 ) -> tuple[_npt.NDArray[_np.int32], _npt.NDArray[Any], bool]: ...
 
 # --- Doc2Vec (rust/python/d2v.rs) ---------------------------------------------
