@@ -77,26 +77,36 @@ fn take_as<'py, U: delta::Wire + numpy::Element>(
     let rows_arr = rows_buf
         .cast::<PyArray1<i32>>()
         .map_err(|_| PyTypeError::new_err("out's rows must be a 1-D int32 array"))?;
-    let values_arr = values_buf.cast::<PyArray1<U>>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "out's values must be a 1-D {} array",
-            if std::mem::size_of::<U>() == 2 {
-                "uint16"
-            } else {
-                "float32"
-            }
-        ))
-    })?;
+    let values_arr = out_values::<U>(values_buf, "out's values")?;
     let k = {
-        let busy = |_| PyValueError::new_err("out is not writable, or is in use");
-        let mut rows_rw = rows_arr.try_readwrite().map_err(busy)?;
-        let mut values_rw = values_arr.try_readwrite().map_err(busy)?;
+        let mut rows_rw = rows_arr.try_readwrite().map_err(|_| busy())?;
+        let mut values_rw = values_arr.try_readwrite().map_err(|_| busy())?;
         let rows = super::slice_mut(&mut rows_rw, "out's rows")?;
         let values = super::slice_mut(&mut values_rw, "out's values")?;
         py.detach(|| delta::take_delta_into::<U>(w, b, dim, adopt, rows, values))
             .py()?
     };
-    Ok((rows_buf, values_buf, k))
+    Ok((rows_buf, values_arr.into_any(), k))
+}
+
+/// `buf` as the 1-D array of wire values `U` an `out=` argument must be.
+fn out_values<'py, U: delta::Wire + numpy::Element>(
+    buf: Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<Bound<'py, PyArray1<U>>> {
+    buf.cast_into::<PyArray1<U>>().map_err(|_| {
+        let name = if std::mem::size_of::<U>() == 2 {
+            "uint16"
+        } else {
+            "float32"
+        };
+        PyTypeError::new_err(format!("{what} must be a 1-D {name} array"))
+    })
+}
+
+/// The error for an `out=` buffer that cannot be written.
+fn busy() -> PyErr {
+    PyValueError::new_err("out is not writable, or is in use")
 }
 
 /// `matrix[rows] += sign * values` (values: float32, or float16 bits as
@@ -219,20 +229,9 @@ fn combine_to<'py, U: delta::Wire + numpy::Element>(
         let finite = run(super::slice_mut(&mut out.readwrite(), "output")?)?;
         return Ok((out.into_any(), finite));
     };
-    let buf = buf.cast_into::<PyArray1<U>>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "out must be a 1-D {} array",
-            if std::mem::size_of::<U>() == 2 {
-                "uint16"
-            } else {
-                "float32"
-            }
-        ))
-    })?;
+    let buf = out_values::<U>(buf, "out")?;
     let finite = {
-        let mut rw = buf
-            .try_readwrite()
-            .map_err(|_| PyValueError::new_err("out is not writable, or is in use"))?;
+        let mut rw = buf.try_readwrite().map_err(|_| busy())?;
         let dst = super::slice_mut(&mut rw, "out")?;
         if dst.len() < size {
             return Err(PyValueError::new_err(format!(
