@@ -106,7 +106,7 @@ def take_buffer(n_rows: int, width: int, dtype: type) -> tuple[np.ndarray, np.nd
     """Buffers :func:`take` can write any delta of an ``n_rows x width`` matrix
     into (``out``), for values in ``dtype``."""
     half = np.dtype(dtype) == np.float16
-    return np.empty(n_rows, np.int32), np.empty(n_rows * width, np.uint16 if half else np.float32)
+    return _touched(n_rows, np.int32), _touched(n_rows * width, np.uint16 if half else np.float32)
 
 
 def add_rows(
@@ -180,7 +180,16 @@ def combine_buffer(n_rows: int, width: int, dtype: type) -> np.ndarray:
     """A buffer :func:`combine` can write any combined delta of an ``n_rows x width``
     matrix into (``out``), for values in ``dtype``."""
     half = np.dtype(dtype) == np.float16
-    return np.empty(n_rows * width, np.uint16 if half else np.float32)
+    return _touched(n_rows * width, np.uint16 if half else np.float32)
+
+
+def _touched(size: int, dtype: type) -> np.ndarray:
+    """A zeroed array with every page written once (``np.zeros`` maps zero pages
+    lazily). The buffers are made when a replica or the driver is set up, so the
+    first round does not pay their page faults: in a CBOW run of six rounds, each
+    take of the first round took 0.1-0.2 s against 0.013 s after, and the
+    driver's first combine 0.135 s against 0.015 s."""
+    return np.full(size, 0, dtype)
 
 
 def resolve(mode: str, replicas: int) -> str:
