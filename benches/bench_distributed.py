@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _distributed_configs import add_arguments, configs
-from bench_word2vec import DATA, evaluate, load_tokens
+from bench_word2vec import DATA, blas_report, evaluate, load_tokens
 
 
 def write_shards(tokens: list[str], n: int, dirname: str) -> tuple[list[str], str]:
@@ -75,6 +75,7 @@ def main() -> int:
     tokens = load_tokens(DATA / "enwik_text8like.gz", args.words)
     cpus = os.cpu_count() or 1
     print(f"corpus: {len(tokens)} tokens, {args.shards} shards; {cpus} CPUs; params {params}")
+    print(blas_report())
     print(
         f"sync every {' / '.join(args.sync_every)} words (all actors), combine={args.combine}, "
         f"dtype={args.dtype}, overlap={args.overlap}; machine shared and noisy: medians of {args.repeat} run(s)"

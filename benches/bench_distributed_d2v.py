@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _distributed_configs import add_arguments, configs
-from bench_doc2vec import COMMON, MODES, SPLITS, logistic_error, prepare_imdb
+from bench_doc2vec import COMMON, MODES, SPLITS, blas_info, logistic_error, prepare_imdb
 
 
 def write_shards(docs_path: Path, n: int, outdir: Path) -> list[str]:
@@ -84,6 +84,7 @@ def main() -> int:
     params = dict(COMMON, **MODES["dbow"], epochs=args.epochs, seed=args.seed)
     cpus = os.cpu_count() or 1
     print(f"IMDB: {len(meta):,} documents in {args.shards} shards; {cpus} CPUs; params {params}")
+    print("BLAS (the quality figure's logistic regression; training uses none):", *blas_info())
     rows = []
     for threads in sorted({int(t) for t in args.single.split(",") if t}):
         m = Doc2Vec(workers=threads, **params)

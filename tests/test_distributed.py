@@ -665,6 +665,7 @@ def test_default_round_is_words_per_thread_times_threads(cluster, corpus, monkey
     """Without ``sync_every_words``, both models with two actors sync every
     DEFAULT_WORDS_PER_THREAD words per engine thread."""
     monkeypatch.setattr(_train, "DEFAULT_WORDS_PER_THREAD", 4000)
+    monkeypatch.setattr(_train, "MIN_OUTPUT_ONLY_WORDS_PER_THREAD", 3000)
     stats = SyncStats()
     fn = train_doc2vec if documents else train_word2vec
     extra = {"dm": 0} if documents else {}
@@ -696,6 +697,11 @@ def test_default_round_shrinks_with_the_learning_rate_factor():
     assert per_thread("scaled", 4, skip_gram=False) == 2_000_000
     assert per_thread("scaled", 3, skip_gram=False) == 8_000_000 // 3
     assert per_thread("sum", 4, skip_gram=False) == _train.PLAIN_WORDS_PER_THREAD
+    # pure PV-DBOW (only the output layer is shared) keeps at least 3M
+    assert per_thread("scaled", 2, skip_gram=False, output_only=True) == 4_000_000
+    assert per_thread("scaled", 4, skip_gram=False, output_only=True) == 3_000_000
+    assert _train.MIN_OUTPUT_ONLY_WORDS_PER_THREAD == 3_000_000
+    assert per_thread("sum", 4, skip_gram=False, output_only=True) == 1_000_000
 
 
 def test_take_into_buffers_is_the_fresh_take_and_checks_the_buffers():
@@ -746,6 +752,14 @@ def test_skip_gram_is_word2vec_sg_or_doc2vec_dbow_words():
     assert sg(Word2Vec(sg=1)) and not sg(Word2Vec(sg=0))
     assert not sg(Doc2Vec(dm=0)) and sg(Doc2Vec(dm=0, dbow_words=1))
     assert not sg(Doc2Vec(dm=1)) and not sg(Doc2Vec(dm=1, dbow_words=1))
+
+
+def test_only_pure_pv_dbow_leaves_the_word_vectors_alone():
+    from embedrs.distributed._replica import trains_word_vectors as words
+
+    assert words(Word2Vec(sg=0)) and words(Word2Vec(sg=1))
+    assert words(Doc2Vec(dm=1)) and words(Doc2Vec(dm=0, dbow_words=1))
+    assert not words(Doc2Vec(dm=0))
 
 
 def test_combine_into_a_buffer_is_the_fresh_combine_and_checks_the_buffer():

@@ -61,7 +61,7 @@ def matrices(model: Any) -> dict[str, np.ndarray]:
     """
     syn0, syn1neg, syn1 = model._weights()
     out = {}
-    if _trains_word_vectors(model):
+    if trains_word_vectors(model):
         out["syn0"] = syn0
     if syn1neg is not None:
         out["syn1neg"] = syn1neg
@@ -72,7 +72,7 @@ def matrices(model: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def _trains_word_vectors(model: Any) -> bool:
+def trains_word_vectors(model: Any) -> bool:
     """Whether training writes ``model``'s word vectors (all but pure PV-DBOW)."""
     if not hasattr(model, "dv"):
         return True

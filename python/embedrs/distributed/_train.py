@@ -46,7 +46,7 @@ import numpy as np
 from embedrs._validate import check_int
 from embedrs.distributed import _sync
 from embedrs.distributed._plan import expand_files, plan_shares
-from embedrs.distributed._replica import Replica, fingerprint, matrices
+from embedrs.distributed._replica import Replica, fingerprint, matrices, trains_word_vectors
 from embedrs.distributed._vocab import count_parallel
 
 logger = logging.getLogger("embedrs.distributed")
@@ -66,13 +66,19 @@ _STATE = "state.json"
 DEFAULT_WORDS_PER_THREAD = 4_000_000
 #: Doc2Vec's default round: the same as Word2Vec's since the scaled combine.
 DEFAULT_DOC_WORDS_PER_THREAD = DEFAULT_WORDS_PER_THREAD
+#: The least words per engine thread in a default round of pure PV-DBOW
+#: (``Doc2Vec(dm=0)`` without ``dbow_words``), whatever the number of actors
+#: (see :func:`default_words_per_thread`).
+MIN_OUTPUT_ONLY_WORDS_PER_THREAD = 3_000_000
 #: The default round for the other combines (``"sum"``, ``"mean"``,
 #: ``"adaptive"``), whose replicas train at the plain rate: longer rounds cost
 #: the sum 1.1 analogy points at 2M per actor.
 PLAIN_WORDS_PER_THREAD = 1_000_000
 
 
-def default_words_per_thread(combine: str, lr_scale: int, skip_gram: bool = True) -> int:
+def default_words_per_thread(
+    combine: str, lr_scale: int, skip_gram: bool = True, output_only: bool = False
+) -> int:
     """Words per engine thread between two syncs when ``sync_every_words`` is not given.
 
     With the scaled combine the replicas train at ``lr_scale`` times the
@@ -88,14 +94,25 @@ def default_words_per_thread(combine: str, lr_scale: int, skip_gram: bool = True
     from four on. Measured with four actors (benches/RESULTS.md, "Distributed:
     no fresh arrays per round, and longer default rounds"): CBOW lost no
     analogy accuracy at 2M (21.5% against one process's 20.5%) and 0.9 points
-    at 4M; PV-DBOW on IMDB kept one process's test error at 2M and lost 0.2
-    points at 3M.
+    at 4M.
+
+    Pure PV-DBOW (``output_only``: the replicas share only the output layer,
+    since each document's vector is trained by the one actor whose share holds
+    it) keeps at least :data:`MIN_OUTPUT_ONLY_WORDS_PER_THREAD` (3M). Its words
+    are the cheapest of all (no context window), and every round still moves
+    nearly the whole output layer, so its sync is the largest share of a round.
+    Four actors on IMDB (benches/RESULTS.md, "Distributed: buffers touched when
+    made"): at 2M, 0.77-0.78 of one process's words/s per core at its test
+    error; at 3M, 0.81-0.82 and +0.20 / +0.07 points (seeds 1 / 2).
     """
     if combine != "scaled":
         return PLAIN_WORDS_PER_THREAD
     if skip_gram:
         return max(1, DEFAULT_WORDS_PER_THREAD * 4 // (lr_scale * lr_scale))
-    return max(1, DEFAULT_WORDS_PER_THREAD * 2 // lr_scale)
+    per_thread = DEFAULT_WORDS_PER_THREAD * 2 // lr_scale
+    if output_only:
+        per_thread = max(per_thread, MIN_OUTPUT_ONLY_WORDS_PER_THREAD)
+    return max(1, per_thread)
 
 
 def trains_skip_gram(model: Any) -> bool:
@@ -304,7 +321,9 @@ def train(
     combine = _sync.resolve(combine, num_actors)
     lr_scale = _sync.lr_scale(combine, num_actors)
     if sync_every_words is None:
-        per_thread = default_words_per_thread(combine, lr_scale, trains_skip_gram(model))
+        per_thread = default_words_per_thread(
+            combine, lr_scale, trains_skip_gram(model), not trains_word_vectors(model)
+        )
         sync_every_words = per_thread * num_actors * workers_per_actor
     chunk_words = max(1, sync_every_words // num_actors)
     Actor = ray.remote(num_cpus=workers_per_actor, max_restarts=0)(Replica)
