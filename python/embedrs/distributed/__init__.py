@@ -74,7 +74,8 @@ def train_word2vec(
         four on 1M for skip-gram and 2M for CBOW (the replicas train at ``s``
         times the rate and drift apart faster, skip-gram fastest); 1M for the
         combines other than ``"scaled"``. Smaller: replicas closer (quality),
-        more syncs (time).
+        more syncs (time). :func:`train_doc2vec` counts PV-DM as CBOW,
+        ``dbow_words=1`` as skip-gram, and keeps pure PV-DBOW at 3M or more.
     checkpoint_dir : str or path, optional
         Save the model after each epoch here; a later call with the same folder
         resumes after the last saved epoch.
@@ -156,8 +157,10 @@ def train_doc2vec(
     As :func:`train_word2vec`; each line of the concatenated ``corpus_files`` is a
     document tagged by its line number (gensim's ``corpus_file`` convention), so
     ``model.dv[i]`` is the vector of line ``i``. ``sync_every_words`` has the
-    same default as for Word2Vec, PV-DM and pure PV-DBOW counting as CBOW and
-    ``dbow_words=1`` as skip-gram. ``combine="auto"`` is
+    same default as for Word2Vec, PV-DM counting as CBOW and ``dbow_words=1``
+    as skip-gram; pure PV-DBOW, whose replicas share only the output layer,
+    keeps at least 3M words per thread (see
+    :func:`~embedrs.distributed._train.default_words_per_thread`). ``combine="auto"`` is
     ``"scaled"`` as for Word2Vec: a document's row is trained by one actor, so it
     moves as in one process; with two PV-DBOW actors on IMDB the test error was
     within 0.05 points of a single process (benches/RESULTS.md).
